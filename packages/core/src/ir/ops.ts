@@ -1,0 +1,263 @@
+import { GraphError, ShapeError } from './errors.js';
+import { type Attr, type AttrKind, type Node, attrInt, attrInts } from './node.js';
+import { broadcast, product, requireRank, windowOut } from './shapes.js';
+import { type Dim, type Initializer, type TensorType, formatShape, numel } from './tensor.js';
+
+/** The role of a constant input, for counting: trainable parameters vs running statistics vs plain constants. */
+export type InputRole = 'weight' | 'bias' | 'stat' | 'const';
+
+export interface InferContext {
+  readonly node: Node;
+  readonly where: string;
+  readonly inputs: readonly (TensorType | undefined)[];
+  readonly constant: (name: string) => Initializer | undefined;
+}
+
+export interface OpSpec {
+  readonly op: string;
+  /** Lowest opset in which this form of the op exists. */
+  readonly since: number;
+  readonly minInputs: number;
+  readonly maxInputs: number;
+  readonly attrs: Readonly<Record<string, AttrKind>>;
+  /** Attributes that must always be written because ONNX's default differs from ours (HardSigmoid's alpha). */
+  readonly requiredAttrs?: readonly string[];
+  /** Roles of constant inputs by position, for parameter counting. */
+  readonly roles?: Readonly<Record<number, InputRole>>;
+  readonly infer: (ctx: InferContext) => TensorType[];
+  /** Multiply-accumulates of one inference, given input and output types (batch counted as given). */
+  readonly macs?: (inputs: readonly TensorType[], outputs: readonly TensorType[], node: Node) => number;
+}
+
+const input = (ctx: InferContext, i: number): TensorType => {
+  const t = ctx.inputs[i];
+  if (!t) throw new GraphError('missing-input', ctx.where, `input ${i}`, 'nothing');
+  return t;
+};
+
+const same = (ctx: InferContext): TensorType[] => [input(ctx, 0)];
+
+const elementwise = (op: string): OpSpec => ({ op, since: 13, minInputs: 1, maxInputs: 1, attrs: {}, infer: same });
+
+const binary = (op: string): OpSpec => ({
+  op,
+  since: 13,
+  minInputs: 2,
+  maxInputs: 2,
+  attrs: {},
+  infer: (ctx) => {
+    const a = input(ctx, 0);
+    const b = input(ctx, 1);
+    return [{ dtype: a.dtype, shape: broadcast(ctx.where, a.shape, b.shape) }];
+  },
+});
+
+function inferConv(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const w = input(ctx, 1);
+  const { where, node } = ctx;
+  requireRank(where, 'input X', x.shape, 4);
+  requireRank(where, 'weight W', w.shape, 4);
+  const group = attrInt(node, 'group', 1);
+  const [m, cPerGroup, kh, kw] = w.shape as [number, number, number, number];
+  const c = x.shape[1] as number;
+  if (group < 1 || c % group !== 0 || m % group !== 0) {
+    throw new ShapeError(where, `group ${group} dividing input channels ${c} and output channels ${m}`, `group ${group}`);
+  }
+  if (cPerGroup * group !== c) {
+    throw new ShapeError(
+      where,
+      `input channels ${cPerGroup * group} (weight ${formatShape(w.shape)} x group ${group})`,
+      `input ${formatShape(x.shape)} with ${c} channels`,
+    );
+  }
+  const kernel = attrInts(node, 'kernel_shape', [kh, kw]);
+  if (kernel[0] !== kh || kernel[1] !== kw) {
+    throw new ShapeError(where, `kernel_shape matching weight ${formatShape(w.shape)}`, `kernel_shape [${kernel.join(', ')}]`);
+  }
+  const b = ctx.inputs[2];
+  if (b && (b.shape.length !== 1 || b.shape[0] !== m)) {
+    throw new ShapeError(where, `bias of shape [${m}]`, formatShape(b.shape));
+  }
+  const [sh, sw] = attrInts(node, 'strides', [1, 1]) as [number, number];
+  const [pt, pl, pb, pr] = attrInts(node, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
+  const [dh, dw] = attrInts(node, 'dilations', [1, 1]) as [number, number];
+  const h = windowOut(where, x.shape[2] as Dim, kh, sh, pt, pb, dh);
+  const wd = windowOut(where, x.shape[3] as Dim, kw, sw, pl, pr, dw);
+  return [{ dtype: x.dtype, shape: [x.shape[0] as Dim, m, h, wd] }];
+}
+
+function inferBatchNorm(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const c = x.shape[1];
+  for (let i = 1; i <= 4; i++) {
+    const p = input(ctx, i);
+    if (p.shape.length !== 1 || p.shape[0] !== c) {
+      throw new ShapeError(ctx.where, `input ${i} of shape [${c}] (one per channel of ${formatShape(x.shape)})`, formatShape(p.shape));
+    }
+  }
+  return [x];
+}
+
+function inferGemm(ctx: InferContext): TensorType[] {
+  const a = input(ctx, 0);
+  const b = input(ctx, 1);
+  requireRank(ctx.where, 'input A', a.shape, 2);
+  requireRank(ctx.where, 'input B', b.shape, 2);
+  const transA = attrInt(ctx.node, 'transA', 0);
+  const transB = attrInt(ctx.node, 'transB', 0);
+  const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+  const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+  if (k !== kb) {
+    throw new ShapeError(ctx.where, `inner dimensions to agree (transA=${transA}, transB=${transB})`, `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`);
+  }
+  const c = ctx.inputs[2];
+  if (c) broadcast(ctx.where, [m as Dim, n as Dim], c.shape);
+  return [{ dtype: a.dtype, shape: [m as Dim, n as Dim] }];
+}
+
+function inferGlobalPool(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  if (x.shape.length < 3) throw new ShapeError(ctx.where, 'an input of rank >= 3', formatShape(x.shape));
+  return [{ dtype: x.dtype, shape: [x.shape[0] as Dim, x.shape[1] as Dim, ...x.shape.slice(2).map(() => 1)] }];
+}
+
+function inferAveragePool(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  requireRank(ctx.where, 'input X', x.shape, 4);
+  const [kh, kw] = attrInts(ctx.node, 'kernel_shape', []) as [number, number];
+  const [sh, sw] = attrInts(ctx.node, 'strides', [1, 1]) as [number, number];
+  const [pt, pl, pb, pr] = attrInts(ctx.node, 'pads', [0, 0, 0, 0]) as [number, number, number, number];
+  const h = windowOut(ctx.where, x.shape[2] as Dim, kh, sh, pt, pb, 1);
+  const w = windowOut(ctx.where, x.shape[3] as Dim, kw, sw, pl, pr, 1);
+  return [{ dtype: x.dtype, shape: [x.shape[0] as Dim, x.shape[1] as Dim, h, w] }];
+}
+
+function inferFlatten(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const axis = attrInt(ctx.node, 'axis', 1);
+  const r = axis < 0 ? axis + x.shape.length : axis;
+  const head = x.shape.slice(0, r);
+  const tail = x.shape.slice(r);
+  const dim = (ds: readonly Dim[]): Dim => (ds.length === 1 ? (ds[0] as Dim) : ds.every((d) => typeof d === 'number') ? product(ds) : 'N');
+  return [{ dtype: x.dtype, shape: [head.length ? dim(head) : 1, tail.length ? dim(tail) : 1] }];
+}
+
+function inferReshape(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const shapeInit = ctx.constant(ctx.node.inputs[1] ?? '');
+  if (!shapeInit?.data) throw new GraphError('unsupported', ctx.where, 'a constant shape input', 'a computed shape');
+  const target = Array.from(shapeInit.data as BigInt64Array, Number);
+  const out: Dim[] = target.map((d, i) => (d === 0 ? (x.shape[i] as Dim) : d));
+  const known = out.filter((d): d is number => typeof d === 'number' && d !== -1);
+  const minus = out.indexOf(-1);
+  if (minus >= 0) {
+    const total = product(x.shape);
+    const rest = numel(known);
+    out[minus] = typeof x.shape[0] === 'string' && out[0] !== x.shape[0] ? x.shape[0] : total / rest;
+  }
+  return [{ dtype: x.dtype, shape: out }];
+}
+
+function inferReduceMean(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const axes = attrInts(ctx.node, 'axes', x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + x.shape.length : a));
+  const keep = attrInt(ctx.node, 'keepdims', 1);
+  const shape: Dim[] = [];
+  x.shape.forEach((d, i) => {
+    if (!axes.includes(i)) shape.push(d);
+    else if (keep) shape.push(1);
+  });
+  return [{ dtype: x.dtype, shape }];
+}
+
+function inferClip(ctx: InferContext): TensorType[] {
+  for (const i of [1, 2]) {
+    const t = ctx.inputs[i];
+    if (t && t.shape.length !== 0) throw new ShapeError(ctx.where, `input ${i} (a bound) to be a scalar`, formatShape(t.shape));
+  }
+  return same(ctx);
+}
+
+const convMacs = (ins: readonly TensorType[], outs: readonly TensorType[]): number => {
+  const w = ins[1]!.shape as number[];
+  return product(outs[0]!.shape) * product(w.slice(1));
+};
+
+const gemmMacs = (ins: readonly TensorType[], outs: readonly TensorType[], node: Node): number => {
+  const a = ins[0]!.shape;
+  const k = attrInt(node, 'transA', 0) ? a[0] : a[1];
+  return product(outs[0]!.shape) * (k as number);
+};
+
+/** The ops the IR supports, as data. Forms are the ONNX ones from opset 13 unless `since` says otherwise. */
+export const OPS: Readonly<Record<string, OpSpec>> = {
+  Conv: {
+    op: 'Conv', since: 11, minInputs: 2, maxInputs: 3,
+    attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', dilations: 'ints', group: 'int', auto_pad: 'string' },
+    roles: { 1: 'weight', 2: 'bias' }, infer: inferConv, macs: convMacs,
+  },
+  BatchNormalization: {
+    op: 'BatchNormalization', since: 9, minInputs: 5, maxInputs: 5,
+    attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
+    requiredAttrs: ['epsilon'], roles: { 1: 'weight', 2: 'bias', 3: 'stat', 4: 'stat' }, infer: inferBatchNorm,
+  },
+  Gemm: {
+    op: 'Gemm', since: 13, minInputs: 2, maxInputs: 3,
+    attrs: { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' },
+    roles: { 1: 'weight', 2: 'bias' }, infer: inferGemm, macs: gemmMacs,
+  },
+  Relu: elementwise('Relu'),
+  Sigmoid: elementwise('Sigmoid'),
+  Identity: elementwise('Identity'),
+  HardSwish: { ...elementwise('HardSwish'), since: 14 },
+  HardSigmoid: { ...elementwise('HardSigmoid'), since: 6, attrs: { alpha: 'float', beta: 'float' }, requiredAttrs: ['alpha', 'beta'] },
+  Clip: { op: 'Clip', since: 13, minInputs: 1, maxInputs: 3, attrs: {}, roles: { 1: 'const', 2: 'const' }, infer: inferClip },
+  Dropout: { op: 'Dropout', since: 13, minInputs: 1, maxInputs: 3, attrs: { seed: 'int' }, infer: same },
+  Add: binary('Add'),
+  Mul: binary('Mul'),
+  GlobalAveragePool: { op: 'GlobalAveragePool', since: 1, minInputs: 1, maxInputs: 1, attrs: {}, infer: inferGlobalPool },
+  AveragePool: {
+    op: 'AveragePool', since: 11, minInputs: 1, maxInputs: 1,
+    attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', count_include_pad: 'int', ceil_mode: 'int', auto_pad: 'string' },
+    infer: inferAveragePool,
+  },
+  ReduceMean: {
+    op: 'ReduceMean', since: 13, minInputs: 1, maxInputs: 1, attrs: { axes: 'ints', keepdims: 'int' },
+    infer: inferReduceMean,
+  },
+  Flatten: { op: 'Flatten', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: inferFlatten },
+  Reshape: { op: 'Reshape', since: 5, minInputs: 2, maxInputs: 2, attrs: { allowzero: 'int' }, roles: { 1: 'const' }, infer: inferReshape },
+  Softmax: { op: 'Softmax', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: same },
+};
+
+export const SUPPORTED_OPS = Object.keys(OPS).sort();
+
+export function opSpec(node: Node, where: string): OpSpec {
+  const spec = OPS[node.op];
+  if (!spec) throw new GraphError('unknown-op', where, `one of ${SUPPORTED_OPS.join(', ')}`, `op '${node.op}'`);
+  return spec;
+}
+
+/** Checks arity and attribute kinds of a node against the op table. */
+export function checkNode(node: Node, where: string): OpSpec {
+  const spec = opSpec(node, where);
+  const n = node.inputs.length;
+  if (n < spec.minInputs || n > spec.maxInputs) {
+    const range = spec.minInputs === spec.maxInputs ? `${spec.minInputs}` : `${spec.minInputs}-${spec.maxInputs}`;
+    throw new GraphError('arity', where, `${range} inputs for ${node.op}`, `${n}`);
+  }
+  for (const [name, attr] of Object.entries(node.attrs) as [string, Attr][]) {
+    const kind = spec.attrs[name];
+    if (!kind) throw new GraphError('unknown-attr', `${where} attribute '${name}'`, `one of [${Object.keys(spec.attrs).join(', ')}]`, `'${name}'`);
+    if (kind !== attr.kind) throw new GraphError('attr-kind', `${where} attribute '${name}'`, `kind ${kind.toUpperCase()}`, `kind ${attr.kind.toUpperCase()}`);
+    const nums = attr.kind === 'string' ? [] : attr.kind === 'int' || attr.kind === 'float' ? [attr.value] : attr.value;
+    if (nums.some((v) => !Number.isFinite(v)) || ((kind === 'int' || kind === 'ints') && nums.some((v) => !Number.isInteger(v)))) {
+      throw new GraphError('attr-value', `${where} attribute '${name}'`, `finite ${kind.toUpperCase()} values`, JSON.stringify(attr.value));
+    }
+  }
+  for (const name of spec.requiredAttrs ?? []) {
+    if (!node.attrs[name]) throw new GraphError('missing-attr', where, `attribute '${name}' (ONNX's default differs from ours)`, 'none');
+  }
+  return spec;
+}

@@ -1,0 +1,96 @@
+import { GraphError } from '../ir/errors.js';
+import { type Graph, checkGraph } from '../ir/graph.js';
+import type { Attr } from '../ir/node.js';
+import type { Dim, Initializer, TensorData, Value } from '../ir/tensor.js';
+import { DEFAULT_OPSET, irVersionFor, toOpset } from './opset.js';
+import { DTYPE_TO_ONNX, type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
+
+export interface WriteOptions {
+  /** Default opset import version (13-21); default 17. */
+  readonly opset?: number;
+  /** Rewrites the leading dimension of inputs, outputs and intermediate values: a size, or 'dynamic'. */
+  readonly batch?: number | 'dynamic';
+  readonly producerVersion?: string;
+  readonly docString?: string;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A view of the data as little-endian bytes: no copy on little-endian machines. */
+function rawBytes(data: TensorData): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (LITTLE_ENDIAN || data.BYTES_PER_ELEMENT === 1) return bytes;
+  const out = new Uint8Array(bytes.length);
+  const n = data.BYTES_PER_ELEMENT;
+  for (let i = 0; i < bytes.length; i += n) for (let j = 0; j < n; j++) out[i + j] = bytes[i + n - 1 - j]!;
+  return out;
+}
+
+function tensorProto(init: Initializer): ITensorProto {
+  if (!init.data) {
+    throw new GraphError('no-data', `initializer '${init.name}'`, 'tensor data', 'none (graph was built for analysis only)');
+  }
+  return { name: init.name, dims: [...init.dims], dataType: DTYPE_TO_ONNX[init.dtype], rawData: rawBytes(init.data) };
+}
+
+function attrProto(name: string, a: Attr): IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  switch (a.kind) {
+    case 'int': return { name, type: A.INT, i: a.value };
+    case 'float': return { name, type: A.FLOAT, f: a.value };
+    case 'ints': return { name, type: A.INTS, ints: [...a.value] };
+    case 'floats': return { name, type: A.FLOATS, floats: [...a.value] };
+    case 'string': return { name, type: A.STRING, s: new TextEncoder().encode(a.value) };
+  }
+}
+
+function valueInfo(v: Value): IValueInfoProto {
+  const dim = (d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+  return {
+    name: v.name,
+    type: { tensorType: { elemType: DTYPE_TO_ONNX[v.type.dtype], shape: { dim: v.type.shape.map(dim) } } },
+  };
+}
+
+function rebatch(graph: Graph, batch: number | 'dynamic' | undefined): Graph {
+  if (batch === undefined) return graph;
+  const b = batch === 'dynamic' ? 'batch' : batch;
+  if (typeof b === 'number' && (!Number.isInteger(b) || b < 1)) throw new GraphError('batch', 'option batch', "a positive integer or 'dynamic'", `${batch}`);
+  const old = graph.inputs[0]?.type.shape[0];
+  const fix = (v: Value): Value => (v.type.shape[0] === old && v.type.shape.length > 0 ? { ...v, type: { ...v.type, shape: [b, ...v.type.shape.slice(1)] } } : v);
+  return { ...graph, inputs: graph.inputs.map(fix), outputs: graph.outputs.map(fix), values: graph.values.map(fix) };
+}
+
+/**
+ * Serializes a graph to ONNX bytes. Checks the graph first, so a file is either valid or not produced at all.
+ * The same graph gives the same bytes: attributes and metadata are written in sorted order.
+ */
+export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
+  const opset = options.opset ?? DEFAULT_OPSET;
+  const irVersion = irVersionFor(opset);
+  const { graph: lowered, extra } = toOpset(graph, opset);
+  const checked = rebatch(checkGraph({ ...lowered, initializers: [...lowered.initializers, ...extra] }), options.batch);
+  const model = onnx.ModelProto.create({
+    irVersion,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: 'mobilenet-ts',
+    producerVersion: options.producerVersion ?? '0.1.0',
+    docString: options.docString ?? '',
+    graph: {
+      name: checked.name,
+      node: checked.nodes.map((n) => ({
+        name: n.name,
+        opType: n.op,
+        input: [...n.inputs],
+        output: [...n.outputs],
+        attribute: Object.keys(n.attrs).sort().map((k) => attrProto(k, n.attrs[k]!)),
+      })),
+      initializer: checked.initializers.map(tensorProto),
+      input: checked.inputs.map(valueInfo),
+      output: checked.outputs.map(valueInfo),
+      valueInfo: checked.values.map(valueInfo),
+    },
+    metadataProps: Object.keys(checked.metadata).sort().map((key) => ({ key, value: checked.metadata[key]! })),
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
