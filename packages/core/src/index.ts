@@ -7,3 +7,4 @@ export { GraphBuilder, type BuilderOptions, type ConvOptions } from './ir/builde
 export { type Initialiser, type ParamKind, type ParamRequest, torchvisionInit, noWeights, rng } from './ir/init.js';
 export * from './onnx/index.js';
 export { analyze, type Analysis, type LayerStats } from './analysis.js';
+export * from './models/index.js';

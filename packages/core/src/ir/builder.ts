@@ -139,8 +139,8 @@ export class GraphBuilder {
     return this.node('GlobalAveragePool', name, [x.name]);
   }
 
-  flatten(x: Value, name: string): Value {
-    return this.node('Flatten', name, [x.name], { axis: int(1) });
+  flatten(x: Value, name: string, output = name): Value {
+    return this.node('Flatten', name, [x.name], { axis: int(1) }, output);
   }
 
   /** A PyTorch Linear: weight [out, in], y = x W^T + b, written as Gemm(transB=1). */
@@ -158,6 +158,18 @@ export class GraphBuilder {
   /** Dropout is the identity at inference: nothing is emitted. */
   dropout(x: Value): Value {
     return x;
+  }
+
+  /** Gives a value a new name (e.g. a graph output's); the producing node and all consumers follow. */
+  rename(v: Value, to: string): Value {
+    if (v.name === to) return v;
+    this.scope.declare(to, v.type, `renamed value '${v.name}'`);
+    const swap = (names: readonly string[]) => names.map((n) => (n === v.name ? to : n));
+    this.nodes.forEach((n, i) => {
+      this.nodes[i] = { ...n, inputs: swap(n.inputs), outputs: swap(n.outputs) };
+    });
+    this.scope.types.delete(v.name);
+    return { name: to, type: v.type };
   }
 
   build(): Graph {

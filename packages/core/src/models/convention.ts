@@ -1,0 +1,116 @@
+/**
+ * Where the reference implementations disagree, a convention picks one side, so that weights trained by each
+ * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models).
+ */
+export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm';
+export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm'];
+
+export type Arch = 'v1' | 'v2' | 'v3-large' | 'v3-small';
+export const ARCHS: readonly Arch[] = ['v1', 'v2', 'v3-large', 'v3-small'];
+
+/** How an image becomes the input tensor; stored in the ONNX metadata so a runtime can follow it. */
+export interface Preprocessing {
+  /** Per-channel mean and std applied to pixels scaled to [0, 1] (RGB). [-1, 1] input is mean 0.5, std 0.5. */
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+  /**
+   * 'crop': resize the short side to `resize` then center-crop `size` (torchvision, timm, TF-slim eval);
+   * 'squash': resize straight to `size`, ignoring aspect (Keras load_img, tfjs).
+   */
+  readonly resizeMode: 'crop' | 'squash';
+  readonly resize: number;
+  readonly size: number;
+  readonly interpolation: 'bilinear' | 'bicubic';
+}
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+const HALF = [0.5, 0.5, 0.5] as const;
+
+export interface ConventionSpec {
+  readonly classes: number;
+  readonly bnEps: (arch: Arch) => number;
+  /** TF 'SAME' padding: stride-2 convs pad (k-1)/2 before and k/2 after (asymmetric), as TF and Keras do. */
+  readonly tfSamePadding: boolean;
+  /** v1 channel rounding: TF-slim max(int(c*a), 8), Keras int(c*a), PyTorch ports make_divisible(c*a, 8). */
+  readonly v1Channels: (c: number, width: number) => number;
+  /** v1's activation: the paper says ReLU, TF-slim and Keras ship ReLU6, timm uses ReLU. */
+  readonly v1Activation: 'relu' | 'relu6';
+  /** Classifier as a 1x1 conv on the pooled map (TF, Keras) or a Linear layer (PyTorch). */
+  readonly convHead: boolean;
+  /** MobileNetV3's 1280/1024 head at a width: torchvision scales it, TF-slim and Keras only widen it, timm keeps it. */
+  readonly v3Head: (base: number, width: number) => number;
+  /**
+   * MobileNetV3's expanded width at a width multiplier: TF-slim and Keras scale the *ratio* exp/in of the paper's
+   * row onto the already-scaled input (`expand_input(ratio)`, `_depth(in * expansion)`); torchvision and timm
+   * scale the row's exp size itself. Identical at width 1.
+   */
+  readonly v3ExpansionFromRatio: boolean;
+  /** MobileNetV3's 16-channel stem at a width: Keras keeps it, timm keeps it below 0.75 (`fix_stem`). */
+  readonly v3Stem: (width: number) => number;
+  readonly preprocessing: (arch: Arch, resolution: number) => Preprocessing;
+}
+
+/** Round to the nearest multiple of `divisor`, never below `min` nor more than 10% below `v` (TF-slim's rule). */
+export function makeDivisible(v: number, divisor = 8, min = divisor): number {
+  const r = Math.max(min, Math.floor((v + divisor / 2) / divisor) * divisor);
+  return r < 0.9 * v ? r + divisor : r;
+}
+
+const widenOnly = (base: number, w: number): number => (w > 1 ? makeDivisible(base * w) : base);
+
+const crop = (mean: Preprocessing['mean'], std: Preprocessing['std'], res: number, interpolation: Preprocessing['interpolation']): Preprocessing => ({
+  mean, std, resizeMode: 'crop', resize: Math.floor(res / 0.875), size: res, interpolation,
+});
+
+export const CONVENTION: Readonly<Record<Convention, ConventionSpec>> = {
+  reference: {
+    v3ExpansionFromRatio: true,
+    v1Activation: 'relu6',
+    classes: 1001,
+    bnEps: () => 1e-3,
+    tfSamePadding: true,
+    v1Channels: (c, a) => Math.max(Math.trunc(c * a), 8),
+    convHead: true,
+    v3Head: widenOnly,
+    v3Stem: (w) => makeDivisible(16 * w),
+    preprocessing: (_, res) => crop(HALF, HALF, res, 'bilinear'),
+  },
+  torchvision: {
+    v3ExpansionFromRatio: false,
+    v1Activation: 'relu6',
+    classes: 1000,
+    bnEps: (arch) => (arch.startsWith('v3') ? 1e-3 : 1e-5),
+    tfSamePadding: false,
+    v1Channels: (c, a) => makeDivisible(c * a),
+    convHead: false,
+    v3Head: (base, w) => makeDivisible(base * w),
+    v3Stem: (w) => makeDivisible(16 * w),
+    preprocessing: (_, res) => crop(IMAGENET_MEAN, IMAGENET_STD, res, 'bilinear'),
+  },
+  keras: {
+    v3ExpansionFromRatio: true,
+    v1Activation: 'relu6',
+    classes: 1000,
+    bnEps: () => 1e-3,
+    tfSamePadding: true,
+    v1Channels: (c, a) => Math.trunc(c * a),
+    convHead: true,
+    v3Head: widenOnly,
+    v3Stem: () => 16,
+    // Keras v3 models rescale [0, 255] inside the graph; the graph we build starts after that Rescaling layer.
+    preprocessing: (_, res) => ({ mean: HALF, std: HALF, resizeMode: 'squash', resize: res, size: res, interpolation: 'bilinear' }),
+  },
+  timm: {
+    v3ExpansionFromRatio: false,
+    v1Activation: 'relu',
+    classes: 1000,
+    bnEps: () => 1e-5,
+    tfSamePadding: false,
+    v1Channels: (c, a) => makeDivisible(c * a),
+    convHead: false,
+    v3Head: (base) => base,
+    v3Stem: (w) => (w < 0.75 ? 16 : makeDivisible(16 * w)),
+    preprocessing: (_, res) => crop(IMAGENET_MEAN, IMAGENET_STD, res, 'bicubic'),
+  },
+};

@@ -1,0 +1,52 @@
+import type { Value } from '../ir/tensor.js';
+import { makeDivisible } from './convention.js';
+import { type Net, convBn, convBnAct, dense, finish } from './layers.js';
+
+/**
+ * MobileNetV2, Table 2 of arXiv 1801.04381: after a 3x3 stem conv (32 channels, stride 2), rows of
+ * [t expansion, c output channels, n repeats, s stride of the first repeat]. `t: 'T'` is the model's expansion
+ * factor (6 in the paper).
+ */
+export const V2_ROWS: readonly (readonly [t: 1 | 'T', c: number, n: number, s: number])[] = [
+  [1, 16, 1, 1],
+  ['T', 24, 2, 2],
+  ['T', 32, 3, 2],
+  ['T', 64, 4, 2],
+  ['T', 96, 3, 1],
+  ['T', 160, 3, 2],
+  ['T', 320, 1, 1],
+];
+export const V2_STEM = 32;
+export const V2_HEAD = 1280;
+
+/**
+ * The inverted residual with linear bottleneck (Table 1): 1x1 expand + ReLU6 (skipped when t = 1), 3x3 depthwise
+ * + ReLU6, 1x1 project with no activation; a residual add when the stride is 1 and channels are unchanged.
+ * Names follow torchvision: `${name}.conv.{0,1,2,3}`.
+ */
+function invertedResidual(net: Net, x: Value, name: string, t: number, out: number, stride: number): Value {
+  const inp = x.type.shape[1] as number;
+  const hidden = Math.round(inp * t);
+  let y = x;
+  let i = 0;
+  if (t !== 1) y = convBnAct(net, y, `${name}.conv.${i++}`, { out: hidden, kernel: 1, act: 'relu6' });
+  y = convBnAct(net, y, `${name}.conv.${i++}`, { out: hidden, kernel: 3, stride, group: hidden, act: 'relu6' });
+  y = convBn(net, y, `${name}.conv.${i}`, `${name}.conv.${i + 1}`, out);
+  return stride === 1 && inp === out ? net.b.add(x, y, `${name}.add`) : y;
+}
+
+export function mobilenetV2(net: Net, input: Value): void {
+  const { cfg } = net;
+  const ch = (c: number) => makeDivisible(c * cfg.width);
+  let x = convBnAct(net, input, 'features.0', { out: ch(V2_STEM), kernel: 3, stride: 2, act: 'relu6' });
+  let index = 1;
+  for (const [t, c, n, s] of V2_ROWS) {
+    for (let r = 0; r < n; r++) {
+      x = invertedResidual(net, x, `features.${index++}`, t === 'T' ? cfg.expansion : t, ch(c), r === 0 ? s : 1);
+    }
+  }
+  // "we apply width multiplier to all layers except the very last convolutional layer" (for widths below 1)
+  const head = makeDivisible(V2_HEAD * Math.max(1, cfg.width));
+  x = convBnAct(net, x, `features.${index}`, { out: head, kernel: 1, act: 'relu6' });
+  finish(net, x, (pooled) => dense(net, pooled, 'classifier.1', cfg.classes));
+}

@@ -1,0 +1,91 @@
+import type { Value } from '../ir/tensor.js';
+import { CONVENTION, makeDivisible } from './convention.js';
+import { type Activation, type Net, activate, convBnAct, dense, finish, squeezeExcite } from './layers.js';
+
+type Nl = 'RE' | 'HS';
+/** One bneck row as the paper prints it: [kernel, exp size, #out, SE, NL, s]. Input channels are the previous row's. */
+export type V3Row = readonly [kernel: 3 | 5, exp: number, out: number, se: boolean, nl: Nl, stride: 1 | 2];
+
+/** MobileNetV3-Large, Table 1 of arXiv 1905.02244 (after a 3x3 stem conv: 16 channels, h-swish, stride 2). */
+export const V3_LARGE: readonly V3Row[] = [
+  [3, 16, 16, false, 'RE', 1],
+  [3, 64, 24, false, 'RE', 2],
+  [3, 72, 24, false, 'RE', 1],
+  [5, 72, 40, true, 'RE', 2],
+  [5, 120, 40, true, 'RE', 1],
+  [5, 120, 40, true, 'RE', 1],
+  [3, 240, 80, false, 'HS', 2],
+  [3, 200, 80, false, 'HS', 1],
+  [3, 184, 80, false, 'HS', 1],
+  [3, 184, 80, false, 'HS', 1],
+  [3, 480, 112, true, 'HS', 1],
+  [3, 672, 112, true, 'HS', 1],
+  [5, 672, 160, true, 'HS', 2],
+  [5, 960, 160, true, 'HS', 1],
+  [5, 960, 160, true, 'HS', 1],
+];
+
+/** MobileNetV3-Small, Table 2 of arXiv 1905.02244. */
+export const V3_SMALL: readonly V3Row[] = [
+  [3, 16, 16, true, 'RE', 2],
+  [3, 72, 24, false, 'RE', 2],
+  [3, 88, 24, false, 'RE', 1],
+  [5, 96, 40, true, 'HS', 2],
+  [5, 240, 40, true, 'HS', 1],
+  [5, 240, 40, true, 'HS', 1],
+  [5, 120, 48, true, 'HS', 1],
+  [5, 144, 48, true, 'HS', 1],
+  [5, 288, 96, true, 'HS', 2],
+  [5, 576, 96, true, 'HS', 1],
+  [5, 576, 96, true, 'HS', 1],
+];
+
+export const V3_STEM = 16;
+/**
+ * The width of the last 1x1 conv before the classifier. Table 2 of the revised paper prints 1280 for Small, but
+ * the authors' code (TF-slim `V3_SMALL`), torchvision, Keras and timm all use 1024, which also gives the
+ * paper's 2.5M parameters.
+ */
+export const V3_HEAD = { 'v3-large': 1280, 'v3-small': 1024 } as const;
+
+/**
+ * The bneck block: 1x1 expand (skipped when exp = in), k x k depthwise, optional squeeze-excite with
+ * make_divisible(exp / 4, 8) channels, linear 1x1 project; residual when stride 1 and channels unchanged.
+ * Names follow torchvision: `${name}.block.{j}` in order.
+ */
+function bneck(net: Net, x: Value, name: string, row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number }): Value {
+  const inp = x.type.shape[1] as number;
+  let y = x;
+  let j = 0;
+  if (row.exp !== inp) y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: 1, act: row.act });
+  y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: row.k, stride: row.s, group: row.exp, act: row.act });
+  if (row.se) y = squeezeExcite(net, y, `${name}.block.${j++}`, makeDivisible(row.exp / 4));
+  y = convBnAct(net, y, `${name}.block.${j}`, { out: row.out, kernel: 1, act: 'none' });
+  return row.s === 1 && inp === row.out ? net.b.add(x, y, `${name}.add`) : y;
+}
+
+export function mobilenetV3(net: Net, input: Value): void {
+  const { cfg } = net;
+  const conv = CONVENTION[cfg.convention];
+  const arch = cfg.arch === 'v3-small' ? 'v3-small' : 'v3-large';
+  const ch = (c: number) => makeDivisible(c * cfg.width);
+  const mini = cfg.minimalistic;
+  // Minimalistic models: ReLU instead of h-swish, 3x3 kernels only, no squeeze-excite.
+  const nl = (a: Nl): Activation => (a === 'HS' && !mini ? 'hswish' : 'relu');
+  let x = convBnAct(net, input, 'features.0', { out: conv.v3Stem(cfg.width), kernel: 3, stride: 2, act: nl('HS') });
+  const rows = arch === 'v3-small' ? V3_SMALL : V3_LARGE;
+  let paperIn = V3_STEM;
+  rows.forEach(([k, exp, out, se, a, s], i) => {
+    const inp = x.type.shape[1] as number;
+    const e = conv.v3ExpansionFromRatio ? makeDivisible((inp * exp) / paperIn) : ch(exp);
+    x = bneck(net, x, `features.${i + 1}`, { k: mini ? 3 : k, exp: e, out: ch(out), se: se && !mini, act: nl(a), s });
+    paperIn = out;
+  });
+  const last = 6 * (x.type.shape[1] as number);
+  x = convBnAct(net, x, `features.${rows.length + 1}`, { out: last, kernel: 1, act: nl('HS') });
+  finish(net, x, (pooled) => {
+    const h = dense(net, pooled, 'classifier.0', conv.v3Head(V3_HEAD[arch], cfg.width));
+    const y = net.b.dropout(activate(net, h, nl('HS'), 'classifier.1'));
+    return dense(net, y, 'classifier.3', cfg.classes);
+  });
+}
