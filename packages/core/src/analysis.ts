@@ -54,3 +54,25 @@ function batchOf(shape: Shape): number {
   const b = shape[0];
   return typeof b === 'number' && b > 0 ? b : 1;
 }
+
+const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** An aligned text table of the layers and totals, as `mobilenet info` prints it. */
+export function formatAnalysis(a: Analysis, opts: { all?: boolean } = {}): string {
+  const rows = a.layers.filter((l) => opts.all || l.params > 0 || l.macs > 0);
+  const cells = rows.map((l) => [l.name, l.op, `[${l.outputShape.join(', ')}]`, fmtInt(l.params), fmtInt(l.macs)]);
+  const head = ['layer', 'op', 'output shape', 'params', 'MACs'];
+  const total = ['total', '', '', fmtInt(a.params), fmtInt(a.macs)];
+  const widths = head.map((h, i) => Math.max(h.length, ...[...cells, total].map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(head), rule, ...cells.map(line), rule, line(total)].join('\n');
+}
+
+/** One line per node (op, name, output shape): the golden dump kept as a snapshot per model. */
+export function dumpGraph(graph: Graph): string {
+  const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type.shape]));
+  const lines = graph.nodes.map((n) => `${n.op} ${n.name} -> [${(types.get(n.outputs[0]!) ?? []).join(', ')}]`);
+  const io = (vs: Graph['inputs']) => vs.map((v) => `${v.name} [${v.type.shape.join(', ')}]`).join(', ');
+  return [`graph ${graph.name}`, `inputs ${io(graph.inputs)}`, `outputs ${io(graph.outputs)}`, ...lines, ''].join('\n');
+}

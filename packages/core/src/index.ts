@@ -6,5 +6,5 @@ export { type Graph, checkGraph } from './ir/graph.js';
 export { GraphBuilder, type BuilderOptions, type ConvOptions } from './ir/builder.js';
 export { type Initialiser, type ParamKind, type ParamRequest, torchvisionInit, noWeights, rng } from './ir/init.js';
 export * from './onnx/index.js';
-export { analyze, type Analysis, type LayerStats } from './analysis.js';
+export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';
 export * from './models/index.js';
