@@ -1,0 +1,133 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './index.js';
+
+async function run(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t), isTty: false });
+  return { code, out, err };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'mobilenet-cli-'));
+
+describe('mobilenet info', () => {
+  it('prints an aligned per-layer table and totals', async () => {
+    const r = await run('info', '--arch', 'v2', '--convention', 'torchvision');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('params 3,504,872 (3.50 M), MACs 300,774,272 (300.8 M)');
+    const rows = r.out.split('\n').filter((l) => l.startsWith('features.'));
+    expect(new Set(rows.map((l) => l.length)).size).toBeLessThanOrEqual(2); // aligned columns
+  });
+
+  it('--json has arch, width, resolution, params, macs and layers', async () => {
+    const r = await run('info', '--arch', 'v3-small', '--width', '0.75', '--resolution', '160', '--json');
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ arch: 'v3-small', width: 0.75, resolution: 160 });
+    expect(j.layers[0]).toEqual({ name: 'features.0.0', op: 'Conv', outputShape: [1, 16, 80, 80], params: 432, macs: 2_764_800 });
+    expect(j.params).toBe(j.layers.reduce((a: number, l: { params: number }) => a + l.params, 0));
+    expect(j.macs).toBe(j.layers.reduce((a: number, l: { macs: number }) => a + l.macs, 0));
+  });
+
+  it('analyses an ONNX file, with the same numbers as the model it came from', async () => {
+    const dir = tmp();
+    const file = join(dir, 'm.onnx');
+    expect((await run('export', '--arch', 'v1', '--width', '0.5', '-o', file)).code).toBe(0);
+    const fromFile = JSON.parse((await run('info', file, '--json')).out);
+    const fromArch = JSON.parse((await run('info', '--arch', 'v1', '--width', '0.5', '--json')).out);
+    expect(fromFile).toMatchObject({ arch: 'v1', width: 0.5, resolution: 224, params: fromArch.params, macs: fromArch.macs });
+  });
+
+  it('summarizes a foreign file whose ops it cannot analyse', async () => {
+    const dir = tmp();
+    const file = join(dir, 'm.onnx');
+    await run('export', '--arch', 'v3-small', '--resolution', '64', '-o', file);
+    const foreign = join(dir, 'foreign.onnx');
+    writeFileSync(foreign, Buffer.from(readFileSync(file).toString('latin1').replaceAll('HardSwish', 'HardSwizz'), 'latin1'));
+    const r = await run('info', foreign);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('unsupported ops HardSwizz');
+    expect(r.out).toMatch(/HardSwizz \d+/);
+  });
+
+  it('a file that is not ONNX is a failure naming the file', async () => {
+    const dir = tmp();
+    const file = join(dir, 'notes.onnx');
+    writeFileSync(file, 'hello');
+    const r = await run('info', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${file}: expected an ONNX`);
+  });
+});
+
+describe('mobilenet export', () => {
+  it('writes a deterministic file, refuses to overwrite without --force, leaves no temporary file', async () => {
+    const dir = tmp();
+    const a = join(dir, 'a.onnx');
+    const b = join(dir, 'b.onnx');
+    expect((await run('export', '--arch', 'v3-small', '--seed', '3', '-o', a)).code).toBe(0);
+    expect((await run('export', '--arch', 'v3-small', '--seed', '3', '-o', b)).code).toBe(0);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const before = readFileSync(a);
+    const r = await run('export', '--arch', 'v2', '-o', a);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`mobilenet export: option -o: '${a}' exists; pass --force to overwrite it\n`);
+    expect(readFileSync(a).equals(before)).toBe(true);
+    expect((await run('export', '--arch', 'v2', '-o', a, '--force')).code).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['a.onnx', 'b.onnx']);
+  });
+
+  it('--batch dynamic and --opset 13', async () => {
+    const dir = tmp();
+    const file = join(dir, 'm.onnx');
+    expect((await run('export', '--arch', 'v3-small', '--batch', 'dynamic', '--opset', '13', '-o', file)).code).toBe(0);
+    const j = JSON.parse((await run('info', file, '--json')).out);
+    expect(j.opset).toBe(13);
+    expect(j.layers.some((l: { op: string }) => l.op === 'HardSwish')).toBe(false);
+  });
+
+  it.each([
+    [['--arch', 'v2', '--width', '0'], 'option width: expected a number greater than 0 and at most 4, received 0'],
+    [['--arch', 'v2', '--width', 'NaN'], "option --width: 'NaN' is not a number"],
+    [['--arch', 'v2', '--width', '5'], 'option width: expected a number greater than 0 and at most 4, received 5'],
+    [['--arch', 'v2', '--resolution', '100'], 'option resolution: expected a multiple of 32, at least 32, received 100'],
+    [['--arch', 'v2', '--classes', '0'], 'option classes: expected an integer >= 1, received 0'],
+    [['--arch', 'v9'], "option --arch: 'v9' is not one of v1, v2, v3-large, v3-small"],
+    [['--arch', 'v1', '--minimalistic'], "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v1'"],
+    [['--arch', 'v2', '--frobnicate'], "unknown option '--frobnicate'"],
+    [['--arch', 'v2', '--opset', '12'], "option --opset: '12' is not an integer from 13 to 21"],
+    [['--arch', 'v2', '--batch', '0'], "option --batch: '0' is not an integer from 1 to 65536"],
+  ])('%j exits 2 with one line', async (args, message) => {
+    const dir = tmp();
+    const r = await run('export', ...args, '-o', join(dir, 'm.onnx'));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`mobilenet export: ${message}\n`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('an output path in a missing folder exits 2 naming the folder', async () => {
+    const r = await run('export', '--arch', 'v2', '-o', '/nonexistent-dir/m.onnx');
+    expect(r).toMatchObject({ code: 2, err: "mobilenet export: option -o: folder '/nonexistent-dir' does not exist (create it first)\n" });
+  });
+});
+
+describe('the mobilenet binary', () => {
+  it('--help on every command, exit codes from the process', () => {
+    const root = resolve(import.meta.dirname, '../../..');
+    const bin = (...args: string[]) =>
+      spawnSync(join(root, 'node_modules/.bin/tsx'), ['--conditions=source', join(root, 'packages/cli/src/bin.ts'), ...args], { encoding: 'utf8' });
+    expect(bin('--help').status).toBe(0);
+    for (const c of ['info', 'export']) {
+      const r = bin(c, '--help');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`Usage: mobilenet ${c}`);
+    }
+    const bad = bin('launch');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export\n");
+    expect(existsSync(join(root, 'packages/cli/src/bin.ts'))).toBe(true);
+  });
+});

@@ -1,0 +1,54 @@
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, analyze, buildModel, toOnnx } from '@mobilenet/core';
+import { MODEL_HELP, MODEL_OPTIONS, modelOptions, parse } from '../args.js';
+import { UsageError } from '../errors.js';
+import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
+
+export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--force]
+
+Writes the model as an ONNX file, atomically. Weights: torchvision's initialisation, seeded (same seed, same bytes).
+  -o, --output FILE   the .onnx file to write (its folder must exist)
+  --opset N           ONNX opset, ${MIN_OPSET}-${MAX_OPSET} (default ${DEFAULT_OPSET})
+  --seed N            weight initialisation seed (default 0)
+  --batch N|dynamic   input batch dimension (default 1)
+  --force             overwrite OUT if it exists
+
+${MODEL_HELP}
+`;
+
+function intOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`option --${name}: '${raw}' is not an integer from ${min} to ${max}`);
+  return v;
+}
+
+export function exportModel(argv: string[], io: Io): number {
+  const { values } = parse(argv, {
+    ...MODEL_OPTIONS,
+    output: { type: 'string', short: 'o' },
+    opset: { type: 'string' },
+    seed: { type: 'string' },
+    batch: { type: 'string' },
+    force: { type: 'boolean' },
+  });
+  if (values.help) return io.out(EXPORT_HELP), 0;
+  const out = values.output as string | undefined;
+  const options = modelOptions(values);
+  const opset = intOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
+  const seed = intOption('seed', values.seed as string | undefined, 0, 2 ** 32 - 1) ?? 0;
+  const rawBatch = values.batch as string | undefined;
+  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? rawBatch : intOption('batch', rawBatch, 1, 65536);
+  if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
+  checkOutputPath(out, Boolean(values.force), '-o');
+  const t0 = performance.now();
+  const { graph, config } = buildModel({ ...options, weights: seed, ...(batch !== undefined && { batch }) });
+  const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET });
+  writeFileAtomic(out, bytes);
+  const a = analyze(graph);
+  const ms = (performance.now() - t0).toFixed(0);
+  io.err(
+    `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
+      `opset ${opset ?? DEFAULT_OPSET}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,44 @@
+import { MobileNetError } from '@mobilenet/core';
+import { exportModel, EXPORT_HELP } from './commands/export.js';
+import { info, INFO_HELP } from './commands/info.js';
+import { EXIT, UsageError } from './errors.js';
+import { type Io, processIo } from './io.js';
+
+export { UsageError, EXIT } from './errors.js';
+export { type Io, writeFileAtomic } from './io.js';
+
+type Command = (argv: string[], io: Io) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string; help: string }> = {
+  info: { run: info, summary: 'per-layer MACs/params table of a model or an ONNX file', help: INFO_HELP },
+  export: { run: exportModel, summary: 'write a model as an ONNX file', help: EXPORT_HELP },
+};
+
+export const HELP = `Usage: mobilenet <command> [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
+
+Run 'mobilenet <command> --help' for a command's options. Exit codes: 0 ok, 1 failure, 2 usage error.
+`;
+
+/** Runs the CLI; returns the exit code. Usage errors (and invalid model options) exit 2 with one line. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') return io.out(HELP), name ? EXIT.ok : EXIT.usage;
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`mobilenet: unknown command '${name}'; expected one of ${Object.keys(COMMANDS).join(', ')}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof MobileNetError && e.code === 'option')) {
+      io.err(`mobilenet ${name}: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    io.err(`mobilenet ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.failure;
+  }
+}
