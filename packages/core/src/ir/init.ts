@@ -80,3 +80,33 @@ export function torchvisionInit(seed: number): Initialiser {
 
 /** No data: enough for shapes, MACs and parameter counts. */
 export const noWeights: Initialiser = () => undefined;
+
+/**
+ * Variance-preserving weights (kaiming normal over fan-in) with randomised BN affine parameters and running
+ * statistics. torchvision's fan-out initialisation makes depthwise outputs shrink layer after layer in eval mode
+ * (a 96x96 v3-small gives logits near 1e-10, all classes tied); this one keeps activations of order 1, so tests
+ * and benchmark validations compare outputs that differ, and a BN mistake shows.
+ */
+export function fanInInit(seed: number): Initialiser {
+  return ({ name, dims, kind }) => {
+    const out = new Float32Array(numel(dims));
+    const next = rng(seed, name);
+    const uniform = (lo: number, hi: number) => out.map(() => lo + (hi - lo) * next());
+    switch (kind) {
+      case 'conv':
+        return fillNormal(out, Math.sqrt(2 / numel(dims.slice(1))), next);
+      case 'linear':
+        return fillNormal(out, Math.sqrt(1 / (dims[1] ?? 1)), next);
+      case 'bias':
+        return uniform(-0.1, 0.1);
+      case 'bn-weight':
+        return uniform(0.5, 1.5);
+      case 'bn-bias':
+        return uniform(-0.2, 0.2);
+      case 'bn-mean':
+        return uniform(-0.1, 0.1);
+      case 'bn-var':
+        return uniform(0.5, 1.5);
+    }
+  };
+}

@@ -1,0 +1,4 @@
+export * from './session.js';
+export { preprocess, resizePlan, type RgbImage, type ResizePlan } from './preprocess.js';
+export { softmax, topK, type Prediction } from './postprocess.js';
+export { IMAGENET_LABELS } from './imagenet-labels.js';

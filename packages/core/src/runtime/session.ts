@@ -1,0 +1,118 @@
+import { MobileNetError } from '../ir/errors.js';
+import { CONVENTION, type Preprocessing } from '../models/convention.js';
+import type { ModelSummary } from '../onnx/summary.js';
+import { IMAGENET_LABELS } from './imagenet-labels.js';
+import type { Prediction } from './postprocess.js';
+
+/**
+ * The runtime API shared by @mobilenet/runtime-node and @mobilenet/runtime-web: types and model facts only,
+ * no runtime dependency. Each runtime package implements `MobileNetSession` over its onnxruntime.
+ */
+export type BackendName = 'cpu' | 'cuda' | 'webgpu' | 'wasm';
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface BackendStatus {
+  readonly backend: BackendName;
+  readonly available: boolean;
+  /** Why the backend cannot be used here (missing library, no adapter, ...). */
+  readonly reason?: string;
+}
+
+export interface SessionOptions {
+  /** Execution provider; default 'cpu' (Node) or 'wasm' (browser). */
+  readonly backend?: BackendName;
+  /** If the backend fails to start, fall back to the default one and report why in `fallbackReason`. */
+  readonly fallback?: boolean;
+  /** Intra-op threads; default: onnxruntime's choice. */
+  readonly threads?: number;
+  /** Graph optimisation level; default 'all' ('basic' on WebGPU, see docs/runtime.md). */
+  readonly graphOptimization?: GraphOptimization;
+  /** Overrides the preprocessing read from the model's metadata. */
+  readonly preprocessing?: Preprocessing;
+  /** Overrides the class names (one per output logit). */
+  readonly labels?: readonly string[];
+}
+
+export interface ModelInfo {
+  readonly inputName: string;
+  readonly outputName: string;
+  /** Present when the model has an 'embedding' output (models exported with `embedding: true`). */
+  readonly embeddingName?: string;
+  readonly inputSize: number;
+  readonly classes: number;
+  readonly labels: readonly string[];
+  readonly preprocessing: Preprocessing;
+  /** Where the preprocessing came from: the model's metadata, or torchvision's defaults for a foreign model. */
+  readonly preprocessingSource: 'metadata' | 'default' | 'option';
+}
+
+export type ClassifyResult =
+  | { readonly image: string; readonly ok: true; readonly top: readonly Prediction[] }
+  | { readonly image: string; readonly ok: false; readonly error: string };
+
+export type EmbedResult =
+  | { readonly image: string; readonly ok: true; readonly embedding: Float32Array }
+  | { readonly image: string; readonly ok: false; readonly error: string };
+
+export interface MobileNetSession<Image> {
+  /** The backend actually running the model. */
+  readonly backend: BackendName;
+  readonly requestedBackend: BackendName;
+  /** Set when the requested backend failed and `fallback` chose another. */
+  readonly fallbackReason?: string;
+  readonly info: ModelInfo;
+  /** Top-k classes per image; one bad image is reported by name and does not lose the others' results. */
+  classify(images: readonly Image[], options?: { topK?: number }): Promise<ClassifyResult[]>;
+  /** The pooled feature vector per image (the model's 'embedding' output). */
+  embed(images: readonly Image[]): Promise<EmbedResult[]>;
+  /** Raw logits for a preprocessed [batch, 3, size, size] tensor. */
+  logits(input: Float32Array, batch: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+/** ImageNet labels for a class count: 1000, or 1001 with TF's background class at index 0. */
+export function imagenetLabels(classes: number): readonly string[] | undefined {
+  if (classes === 1000) return IMAGENET_LABELS;
+  if (classes === 1001) return ['background', ...IMAGENET_LABELS];
+  return undefined;
+}
+
+/**
+ * What a runtime needs to feed and read a model, from its ONNX summary: the input must be [N, 3, H, H]; the
+ * preprocessing comes from our metadata, else torchvision's (ImageNet mean/std, resize H/0.875, crop H).
+ */
+export function modelInfo(summary: ModelSummary, source: string, options: SessionOptions = {}): ModelInfo {
+  const input = summary.inputs[0];
+  const shape = input?.shape ?? [];
+  const [, c, h, w] = shape;
+  if (summary.inputs.length !== 1 || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
+    const got = summary.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ');
+    throw new MobileNetError('model-input', `model '${source}'`, 'one image input of shape [N, 3, H, H] with a fixed H', got || 'no inputs');
+  }
+  const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
+  const classes = logits?.shape[1];
+  if (!logits || logits.shape.length !== 2 || typeof classes !== 'number') {
+    const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
+    throw new MobileNetError('model-output', `model '${source}'`, 'a logits output of shape [N, classes]', got || 'no outputs');
+  }
+  const meta = summary.metadata['mobilenet.preprocessing'];
+  const preprocessing = options.preprocessing ?? (meta ? (JSON.parse(meta) as Preprocessing) : CONVENTION.torchvision.preprocessing('v2', h));
+  const labels = options.labels ?? imagenetLabels(classes) ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  if (labels.length !== classes) {
+    throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
+  }
+  if (preprocessing.size !== h) {
+    throw new MobileNetError('preprocessing', 'option preprocessing.size', `${h} (the model's input size)`, `${preprocessing.size}`);
+  }
+  const embedding = summary.outputs.find((o) => o.name === 'embedding');
+  return {
+    inputName: input!.name,
+    outputName: logits.name,
+    ...(embedding && { embeddingName: embedding.name }),
+    inputSize: h,
+    classes,
+    labels,
+    preprocessing,
+    preprocessingSource: options.preprocessing ? 'option' : meta ? 'metadata' : 'default',
+  };
+}

@@ -1,0 +1,3 @@
+export { createSession, NodeSession, type NodeSessionOptions, type ModelSource } from './session.js';
+export { availableBackends, NODE_BACKENDS, ortBinaryDir } from './backends.js';
+export { decodeImage, ImageError, type ImageInput } from './image.js';

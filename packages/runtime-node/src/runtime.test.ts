@@ -1,0 +1,157 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Preprocessing, buildModel, fanInInit, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { availableBackends, createSession, decodeImage, ortBinaryDir } from './index.js';
+
+const FIX = join(import.meta.dirname, 'fixtures');
+const fix = (f: string) => join(FIX, f);
+// torchvision's transforms on the same decoded pixels: tools/fixtures/images.py.
+const REF = JSON.parse(readFileSync(fix('reference.json'), 'utf8')) as {
+  mean: [number, number, number];
+  std: [number, number, number];
+  cases: Record<string, { resize: number | null; crop: number; interpolation: 'bilinear' | 'bicubic' }>;
+};
+const reference = (name: string) => {
+  const b = readFileSync(fix(`reference-${name}.bin`));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+};
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = a.length === b.length ? 0 : Infinity;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+describe('preprocessing matches torchvision (Resize antialias, CenterCrop, Normalize)', () => {
+  for (const [name, c] of Object.entries(REF.cases)) {
+    it(name, async () => {
+      const file = `${name.split('-')[0]}.png`;
+      const pre: Preprocessing = { mean: REF.mean, std: REF.std, resizeMode: c.resize ? 'crop' : 'squash', resize: c.resize ?? c.crop, size: c.crop, interpolation: c.interpolation };
+      const ours = preprocess(await decodeImage(fix(file), file), pre);
+      expect(maxAbs(ours, reference(name))).toBeLessThan(1e-4);
+    });
+  }
+});
+
+// A torchvision-convention v3-small at 96x96 with seeded weights, and its preprocessing matching the reference.
+const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInInit(1), batch: 'dynamic', embedding: true });
+
+describe('classify end to end', () => {
+  it('gives the logits that plain onnxruntime gives on torchvision-preprocessed pixels', async () => {
+    const m = model();
+    const session = await createSession(m);
+    expect(session.info.preprocessing).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 109, size: 96, interpolation: 'bilinear' });
+    const [res] = await session.classify([fix('scene.png')], { topK: 5 });
+    const plain = await ort.InferenceSession.create(toOnnx(m.graph));
+    const out = await plain.run({ input: new ort.Tensor('float32', reference('scene-crop-96-bilinear'), [1, 3, 96, 96]) });
+    const logits = out.logits!.data as Float32Array;
+    const expected = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!).slice(0, 5);
+    expect(res!.ok).toBe(true);
+    if (!res!.ok) return;
+    expect(res.top.map((p) => p.index)).toEqual(expected);
+    expect(res.top[0]!.label).toBe(session.info.labels[expected[0]!]);
+    const z = Math.max(...logits);
+    const sum = logits.reduce((a, v) => a + Math.exp(v - z), 0);
+    expect(res.top[0]!.probability).toBeCloseTo(1 / sum, 5);
+    // And the raw logits through the wrapper equal plain onnxruntime's on the same tensor.
+    expect(maxAbs(await session.logits(reference('scene-crop-96-bilinear'), 1), logits)).toBe(0);
+    await Promise.all([session.release(), plain.release()]);
+  });
+
+  it('reports bad images by name in a batch and keeps the others; accepts gray, 16-bit, CMYK, alpha, 1x1, WebP, JPEG', async () => {
+    const session = await createSession(model());
+    const names = ['scene.png', 'missing.png', 'truncated.jpg', 'not-an-image.jpg', 'gray.png', 'gray16.png', 'cmyk.jpg', 'rgba.png', 'tiny.png', 'scene.webp', 'scene.jpg'];
+    const results = await session.classify(names.map(fix), { topK: 3 });
+    expect(results.map((r) => r.image)).toEqual(names.map(fix));
+    const byName = Object.fromEntries(names.map((n, i) => [n, results[i]!]));
+    expect(byName['missing.png']).toEqual({ image: fix('missing.png'), ok: false, error: `${fix('missing.png')}: no such file` });
+    expect(byName['truncated.jpg']).toMatchObject({ ok: false, error: expect.stringContaining('truncated.jpg: cannot decode: VipsJpeg: premature end of JPEG image') });
+    expect(byName['not-an-image.jpg']).toMatchObject({ ok: false, error: expect.stringContaining('not-an-image.jpg: cannot decode: not an image') });
+    for (const n of ['scene.png', 'gray.png', 'gray16.png', 'cmyk.jpg', 'rgba.png', 'tiny.png', 'scene.webp', 'scene.jpg']) expect(byName[n]!.ok, n).toBe(true);
+    const top = (n: string) => (byName[n] as { top: { index: number; probability: number }[] }).top;
+    expect(top('rgba.png')).toEqual(top('scene.png')); // alpha dropped, RGB identical
+    expect(top('scene.webp')).toEqual(top('scene.png')); // lossless WebP
+    expect(top('gray16.png')[0]!.probability).toBeCloseTo(top('gray.png')[0]!.probability, 4);
+    await session.release();
+  });
+
+  it('batches a dynamic-batch model and a fixed-batch model alike, with the same answers', async () => {
+    const dyn = await createSession(model(), { maxBatch: 2 });
+    const fixed = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInInit(1) }));
+    expect([dyn.fixedBatch, fixed.fixedBatch]).toEqual([null, 1]);
+    const imgs = ['scene.png', 'tall.png', 'gray.png'].map(fix);
+    const a = await dyn.classify(imgs);
+    const b = await fixed.classify(imgs);
+    expect(a.map((r) => r.ok && r.top[0]!.index)).toEqual(b.map((r) => r.ok && r.top[0]!.index));
+    a.forEach((r, i) => r.ok && expect(r.top[0]!.probability).toBeCloseTo((b[i] as typeof r).top[0]!.probability, 5));
+    await Promise.all([dyn.release(), fixed.release()]);
+  });
+
+  it('embeds: the pooled 576-vector of v3-small', async () => {
+    const session = await createSession(model());
+    const [e] = await session.embed([fix('scene.png')]);
+    expect(e!.ok && e!.embedding.length).toBe(576);
+    await session.release();
+    const noEmbedding = await createSession(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }));
+    await expect(noEmbedding.embed([fix('scene.png')])).rejects.toThrow(/expected an 'embedding' output/);
+    await noEmbedding.release();
+  });
+
+  it('accepts raw RGBA pixels and reads the preprocessing of a file we exported', async () => {
+    const session = await createSession(toOnnx(buildModel({ arch: 'v2', convention: 'keras', resolution: 64, weights: 2 }).graph));
+    expect(session.info.preprocessing).toMatchObject({ mean: [0.5, 0.5, 0.5], resizeMode: 'squash', size: 64 });
+    expect(session.info.labels).toHaveLength(1000);
+    const img = await decodeImage(fix('scene.png'), 'scene');
+    const data = new Uint8Array(img.width * img.height * 4);
+    for (let i = 0; i < img.width * img.height; i++) data.set([img.data[3 * i]!, img.data[3 * i + 1]!, img.data[3 * i + 2]!, 7], 4 * i);
+    const [raw, file] = await session.classify([{ name: 'pixels', data, width: img.width, height: img.height, channels: 4 }, fix('scene.png')]);
+    expect(raw!.image).toBe('pixels');
+    expect((raw as { top: unknown }).top).toEqual((file as { top: unknown }).top);
+    const [bad] = await session.classify([{ name: 'short', data: new Uint8Array(5), width: 2, height: 2, channels: 3 }]);
+    expect(bad).toEqual({ image: 'short', ok: false, error: 'short: expected 12 bytes for 2x2x3, received 5' });
+    await session.release();
+  });
+
+  it('reference-convention models have 1001 labels with background first', async () => {
+    const session = await createSession(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }));
+    expect(session.info.labels).toHaveLength(1001);
+    expect(session.info.labels.slice(0, 2)).toEqual(['background', 'tench']);
+    await session.release();
+  });
+});
+
+describe('bad models and options', () => {
+  it('a model whose input is not [N, 3, H, H] is refused, naming it', async () => {
+    const b = new GraphBuilder('seq');
+    b.output(b.relu(b.input('tokens', [1, 128]), 'y'));
+    await expect(createSession(toOnnx(b.build()))).rejects.toThrow("model 'model bytes': expected one image input of shape [N, 3, H, H] with a fixed H, received tokens [1, 128]");
+  });
+
+  it('a missing model file is named', async () => {
+    await expect(createSession('/nowhere/model.onnx')).rejects.toThrow("model file '/nowhere/model.onnx': expected a readable .onnx file, received no such file");
+  });
+
+  const cudaLib = join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so');
+  it.skipIf(existsSync(cudaLib))('CUDA without its libraries: reported unavailable with the reason; an error, or CPU with fallback', async () => {
+    const status = await availableBackends();
+    expect(status.find((s) => s.backend === 'cpu')).toEqual({ backend: 'cpu', available: true });
+    const cuda = status.find((s) => s.backend === 'cuda')!;
+    expect(cuda.available).toBe(false);
+    expect(cuda.reason).toContain('libonnxruntime_providers_cuda.so is not in');
+    await expect(createSession(model(), { backend: 'cuda' })).rejects.toThrow(/option backend 'cuda': expected a backend that works here, received libonnxruntime_providers_cuda\.so is not in/);
+    const s = await createSession(model(), { backend: 'cuda', fallback: true });
+    expect([s.backend, s.requestedBackend]).toEqual(['cpu', 'cuda']);
+    expect(s.fallbackReason).toContain('libonnxruntime_providers_cuda.so');
+    const [r] = await s.classify([fix('scene.png')]);
+    expect(r!.ok).toBe(true);
+    await s.release();
+  });
+
+  it('rejects a bad thread count and topK', async () => {
+    await expect(createSession(model(), { threads: 0 })).rejects.toThrow('option threads: expected a positive integer, received 0');
+    const s = await createSession(model());
+    await expect(s.classify([fix('scene.png')], { topK: 0 })).rejects.toThrow('option topK: expected a positive integer, received 0');
+    await s.release();
+  });
+});
