@@ -1,0 +1,53 @@
+// WebGPU through onnxruntime-node's Dawn provider. Without a GPU it runs on SwiftShader (Vulkan on the CPU), whose
+// ICD comes with Debian's chromium package; .ci/run installs it. Slow (seconds per model), so small resolutions.
+import { existsSync } from 'node:fs';
+import { ARCHS, GraphBuilder, buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { createSession } from './index.js';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
+const skip = process.env.VK_ICD_FILENAMES ? null : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
+if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
+
+const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+const scale = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+describe.skipIf(skip !== null)(`WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipped: ${skip})` : ''}`, () => {
+  for (const arch of ARCHS) {
+    it(`${arch} at 64x64: logits equal CPU's`, async () => {
+      const m = buildModel({ arch, resolution: 64, weights: fanInInit(3), convention: 'torchvision' });
+      const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
+      const gpu = await createSession(m, { backend: 'webgpu' });
+      const cpu = await createSession(m);
+      expect(gpu.backend).toBe('webgpu');
+      const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
+      // float32 on another device sums in another order: agree to 1e-3 of the logits' scale.
+      expect(maxAbs(a, b)).toBeLessThan(1e-3 * Math.max(1, scale(b)));
+      await Promise.all([gpu.release(), cpu.release()]);
+    });
+  }
+
+  // onnxruntime 1.30's WebGPU provider fuses Conv -> Clip(0, 6) -> HardSwish into one Conv with activation
+  // HardSwish and drops the Clip, at optimisation 'extended' and 'all'. Our runtime uses 'basic' on WebGPU.
+  // When this test fails because 'all' became correct, a newer onnxruntime fixed the bug: drop the workaround.
+  it('pins the Conv -> Clip -> HardSwish fusion bug: wrong at "all", right at "basic" (our default)', async () => {
+    const b = new GraphBuilder('fusion-bug', { init: fanInInit(5) });
+    b.output(b.hardSwish(b.relu6(b.conv(b.input('input', [1, 3, 16, 16]), 'conv', { out: 8, kernel: 3 }), 'clip'), 'y'));
+    const bytes = toOnnx(b.build());
+    const x = new ort.Tensor('float32', new Float32Array(3 * 16 * 16).map((_, i) => Math.sin(i * 0.7) * 4), [1, 3, 16, 16]);
+    const run = async (ep: string, level: 'basic' | 'all') => {
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: level });
+      const y = (await s.run({ input: x })).y!.data as Float32Array;
+      await s.release();
+      return y;
+    };
+    const cpu = await run('cpu', 'all');
+    expect(maxAbs(await run('webgpu', 'all'), cpu)).toBeGreaterThan(0.5);
+    expect(maxAbs(await run('webgpu', 'basic'), cpu)).toBeLessThan(1e-4);
+    const session = await createSession(bytes, { backend: 'webgpu', preprocessing: undefined }).catch((e) => e as Error);
+    // The graph is not an image classifier; what matters is the level our runtime picks for WebGPU.
+    expect(session).toBeInstanceOf(Error);
+  });
+});
