@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ARCHS, type Arch, CONVENTIONS, type Convention, type ModelOptions } from '@mobilenet/core';
+import { ARCHS, type Arch, CONVENTIONS, type Convention, type Initialiser, type ModelOptions, fanInInit, torchvisionInit } from '@mobilenet/core';
 import { UsageError } from './errors.js';
 
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -18,6 +18,7 @@ export const MODEL_OPTIONS: OptionSpec = {
   dropout: { type: 'string' },
   'no-top': { type: 'boolean' },
   embedding: { type: 'boolean' },
+  init: { type: 'string' },
 };
 
 export const MODEL_HELP = `Model options:
@@ -32,7 +33,9 @@ export const MODEL_HELP = `Model options:
   --bn-eps E                       BatchNorm epsilon (default from the convention)
   --dropout P                      classifier dropout, recorded in metadata
   --no-top                         no classifier: outputs 'features' and 'embedding'
-  --embedding                      also output the pooled 'embedding'`;
+  --embedding                      also output the pooled 'embedding'
+  --init torchvision|fan-in        seeded weights: torchvision's initialisation, or fan-in scaled with random BN
+                                   statistics (activations that do not vanish; default for classify --arch)`;
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -77,4 +80,14 @@ export function modelOptions(values: Values): ModelOptions {
     embedding: values.embedding as boolean | undefined,
   };
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as unknown as ModelOptions;
+}
+
+/** The seeded initialiser named by --init and --seed. */
+export function initialiser(values: Values, fallback: 'torchvision' | 'fan-in'): Initialiser {
+  const raw = values.seed as string | undefined;
+  const seed = raw === undefined ? 0 : Number(raw);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`option --seed: '${raw}' is not an integer from 0 to 4294967295`);
+  const init = (values.init as string | undefined) ?? fallback;
+  if (init !== 'torchvision' && init !== 'fan-in') throw new UsageError(`option --init: '${init}' is not one of torchvision, fan-in`);
+  return init === 'torchvision' ? torchvisionInit(seed) : fanInInit(seed);
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ortBinaryDir } from '@mobilenet/runtime-node';
 import { main } from './index.js';
 
 async function run(...argv: string[]) {
@@ -114,20 +115,57 @@ describe('mobilenet export', () => {
   });
 });
 
+const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
+
+describe('mobilenet classify', () => {
+  it('classifies images with an exported model; one bad image is reported by name, the rest answered', async () => {
+    const dir = tmp();
+    const model = join(dir, 'm.onnx');
+    await run('export', '--arch', 'v3-small', '--resolution', '96', '--convention', 'torchvision', '--init', 'fan-in', '--batch', 'dynamic', '-o', model);
+    const imgs = ['scene.png', 'truncated.jpg', 'tall.png'].map((f) => join(FIX, f));
+    const r = await run('classify', ...imgs, '--model', model, '--top', '3', '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.map((x: { image: string; ok: boolean }) => [x.image, x.ok])).toEqual([[imgs[0], true], [imgs[1], false], [imgs[2], true]]);
+    expect(j[0].top).toHaveLength(3);
+    expect(j[0].top[0]).toEqual({ index: expect.any(Number), label: expect.any(String), probability: expect.any(Number) });
+    expect(r.err).toContain(`${imgs[1]}: cannot decode`);
+    const table = await run('classify', imgs[0]!, '--model', model, '--top', '2');
+    expect(table.code).toBe(0);
+    expect(table.out.split('\n')[0]).toMatch(/^image\s+#\s+prob\s+class\s+label$/);
+    expect(table.out).toContain(j[0].top[0].label);
+  });
+
+  const cudaPresent = existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'));
+  it.skipIf(cudaPresent)('usage errors exit 2; a CUDA request without CUDA exits 1 with the reason, or falls back when asked', async () => {
+    const img = join(FIX, 'scene.png');
+    expect(await run('classify', img, '--arch', 'v3-small', '--backend', 'tpu')).toMatchObject({ code: 2, err: "mobilenet classify: option --backend: 'tpu' is not one of cpu, cuda, webgpu\n" });
+    expect((await run('classify', '--arch', 'v3-small')).code).toBe(2);
+    expect((await run('classify', img)).err).toContain('give exactly one of --model FILE.onnx or --arch A');
+    expect((await run('classify', img, '--arch', 'v2', '--top', '0')).code).toBe(2);
+    const cuda = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda');
+    expect(cuda.code).toBe(1);
+    expect(cuda.err).toMatch(/option backend 'cuda': expected a backend that works here, received .*cuda/);
+    const fb = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda', '--fallback', '--json');
+    expect(fb.code).toBe(0);
+    expect(fb.err).toMatch(/using cpu: .*cuda/);
+  });
+});
+
 describe('the mobilenet binary', () => {
   it('--help on every command, exit codes from the process', () => {
     const root = resolve(import.meta.dirname, '../../..');
     const bin = (...args: string[]) =>
       spawnSync(join(root, 'node_modules/.bin/tsx'), ['--conditions=source', join(root, 'packages/cli/src/bin.ts'), ...args], { encoding: 'utf8' });
     expect(bin('--help').status).toBe(0);
-    for (const c of ['info', 'export']) {
+    for (const c of ['info', 'export', 'classify']) {
       const r = bin(c, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Usage: mobilenet ${c}`);
     }
     const bad = bin('launch');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export\n");
+    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify\n");
     expect(existsSync(join(root, 'packages/cli/src/bin.ts'))).toBe(true);
   });
 });

@@ -30,7 +30,7 @@ async function loadBytes(source: ModelSource): Promise<{ bytes: Uint8Array; name
   return { bytes: toOnnx(source.graph), name: source.graph.name };
 }
 
-function ortOptions(backend: BackendName, o: NodeSessionOptions): ort.InferenceSession.SessionOptions {
+export function ortOptions(backend: BackendName, o: NodeSessionOptions): ort.InferenceSession.SessionOptions {
   // onnxruntime 1.30's WebGPU provider mis-fuses Conv -> Clip -> HardSwish at 'extended' and above; 'basic' is correct.
   const level = o.graphOptimization ?? (backend === 'webgpu' ? 'basic' : 'all');
   return {

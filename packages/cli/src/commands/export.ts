@@ -1,5 +1,5 @@
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, analyze, buildModel, toOnnx } from '@mobilenet/core';
-import { MODEL_HELP, MODEL_OPTIONS, modelOptions, parse } from '../args.js';
+import { MODEL_HELP, MODEL_OPTIONS, initialiser, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
 
@@ -35,13 +35,13 @@ export function exportModel(argv: string[], io: Io): number {
   const out = values.output as string | undefined;
   const options = modelOptions(values);
   const opset = intOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
-  const seed = intOption('seed', values.seed as string | undefined, 0, 2 ** 32 - 1) ?? 0;
+  const weights = initialiser(values, 'torchvision');
   const rawBatch = values.batch as string | undefined;
   const batch = rawBatch === undefined || rawBatch === 'dynamic' ? rawBatch : intOption('batch', rawBatch, 1, 65536);
   if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
   checkOutputPath(out, Boolean(values.force), '-o');
   const t0 = performance.now();
-  const { graph, config } = buildModel({ ...options, weights: seed, ...(batch !== undefined && { batch }) });
+  const { graph, config } = buildModel({ ...options, weights, ...(batch !== undefined && { batch }) });
   const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET });
   writeFileAtomic(out, bytes);
   const a = analyze(graph);
