@@ -120,7 +120,7 @@ export class NodeSession implements MobileNetSession<ImageInput> {
   private async forward(images: readonly ImageInput[], output: string): Promise<({ name: string; row: Float32Array } | { name: string; error: string })[]> {
     const prepared = await this.prepare(images);
     const good = prepared.filter((p) => p.tensor);
-    const rows = new Map<string | number, Float32Array>();
+    const rows = new Map<number, Float32Array>();
     const step = this.fixedBatch ?? Math.max(1, this.maxBatch);
     const n = 3 * this.info.inputSize ** 2;
     for (let i = 0; i < good.length; i += step) {
@@ -131,7 +131,7 @@ export class NodeSession implements MobileNetSession<ImageInput> {
       const out = await this.runOutputs(runBatch === step ? batch : batch.subarray(0, runBatch * n), runBatch, output);
       const width = out.dims[1]!;
       const data = out.data as Float32Array;
-      chunk.forEach((p, j) => rows.set(i + j, data.slice(j * width, (j + 1) * width)));
+      chunk.forEach((_, j) => rows.set(i + j, data.slice(j * width, (j + 1) * width)));
       out.dispose();
     }
     let k = 0;
