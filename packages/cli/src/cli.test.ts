@@ -117,6 +117,42 @@ describe('mobilenet export', () => {
 
 const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
 
+const TIMM = resolve(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+
+describe('mobilenet export --weights', () => {
+  it('loads a timm checkpoint (auto-detected, said), folds BN, and the file gives the same logits', async () => {
+    const dir = tmp();
+    const plain = join(dir, 'plain.onnx');
+    const folded = join(dir, 'folded.onnx');
+    const base = ['export', '--arch', 'v3-small', '--width', '0.5', '--convention', 'timm', '--resolution', '96', '--weights', TIMM];
+    const r = await run(...base, '-o', plain);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('has timm (found conv_stem.weight) keys');
+    expect((await run(...base, '--fold-bn', '--weights-format', 'timm', '-o', folded)).code).toBe(0);
+    const a = JSON.parse((await run('info', plain, '--json')).out);
+    const b = JSON.parse((await run('info', folded, '--json')).out);
+    expect(a.layers.filter((l: { op: string }) => l.op === 'BatchNormalization').length).toBe(34);
+    expect(b.layers.filter((l: { op: string }) => l.op === 'BatchNormalization').length).toBe(0);
+    expect(b.macs).toBe(a.macs);
+    const ort = await import('onnxruntime-node');
+    const x = new ort.Tensor('float32', new Float32Array(3 * 96 * 96).map((_, i) => Math.sin(i)), [1, 3, 96, 96]);
+    const [ya, yb] = await Promise.all([plain, folded].map(async (f) => (await (await ort.InferenceSession.create(f)).run({ input: x })).logits!.data as Float32Array));
+    const scale = Math.max(...ya!.map(Math.abs));
+    expect(Math.max(...ya!.map((v, i) => Math.abs(v - yb![i]!))) / scale).toBeLessThan(1e-5);
+  });
+
+  it('a checkpoint for another architecture, a missing file, a bad format: clear errors and no file left', async () => {
+    const dir = tmp();
+    const out = join(dir, 'm.onnx');
+    const wrong = await run('export', '--arch', 'v2', '--weights', TIMM, '-o', out);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/mobilenetv3_small_050\.safetensors: expected the 262 timm keys of v2 width 1, received \d+ missing/);
+    expect(await run('export', '--arch', 'v2', '--weights', join(dir, 'nope.pth'), '-o', out)).toMatchObject({ code: 2, err: expect.stringContaining(`option --weights: file '${join(dir, 'nope.pth')}' does not exist`) });
+    expect((await run('export', '--arch', 'v2', '--weights', TIMM, '--weights-format', 'keras', '-o', out)).err).toContain("option --weights-format: 'keras' is not one of torchvision, timm, auto");
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe('mobilenet classify', () => {
   it('classifies images with an exported model; one bad image is reported by name, the rest answered', async () => {
     const dir = tmp();

@@ -9,3 +9,4 @@ export * from './onnx/index.js';
 export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';
 export * from './models/index.js';
 export * from './runtime/index.js';
+export * from './weights/index.js';

@@ -53,3 +53,57 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** Why torch/torchvision cannot run here, or null. In CI they must: there this is never a skip. */
+export function pythonTorchMissing(): string | null {
+  const r = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  const why = `${PYTHON} cannot import torch/torchvision (apt-get install python3-torch python3-torchvision)`;
+  if (process.env.CI) throw new Error(`CI requires PyTorch for the weight-import comparison: ${why}`);
+  return why;
+}
+
+/** Runs a fixture script of tools/fixtures into a fresh temporary folder and returns the folder. */
+export function runFixtureScript(script: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mobilenet-fixture-'));
+  const r = spawnSync(PYTHON, [join(REPO, 'tools/fixtures', script), dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+  return dir;
+}
+
+/** Stored (uncompressed) zip archive of the given entries, for checkpoint tests. */
+export function makeZip(entries: Record<string, Uint8Array>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, data] of Object.entries(entries)) {
+    const n = new TextEncoder().encode(name);
+    const local = new Uint8Array(30 + n.length);
+    const dv = new DataView(local.buffer);
+    dv.setUint32(0, 0x04034b50, true);
+    dv.setUint32(18, data.length, true);
+    dv.setUint32(22, data.length, true);
+    dv.setUint16(26, n.length, true);
+    local.set(n, 30);
+    const cd = new Uint8Array(46 + n.length);
+    const cv = new DataView(cd.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint32(20, data.length, true);
+    cv.setUint32(24, data.length, true);
+    cv.setUint16(28, n.length, true);
+    cv.setUint32(42, offset, true);
+    cd.set(n, 46);
+    parts.push(local, data);
+    central.push(cd);
+    offset += local.length + data.length;
+  }
+  const cdSize = central.reduce((a, c) => a + c.length, 0);
+  const end = new Uint8Array(22);
+  const ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, central.length, true);
+  ev.setUint16(10, central.length, true);
+  ev.setUint32(12, cdSize, true);
+  ev.setUint32(16, offset, true);
+  return Buffer.concat([...parts, ...central, end]);
+}

@@ -1,4 +1,5 @@
-import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, analyze, buildModel, toOnnx } from '@mobilenet/core';
+import { existsSync, readFileSync } from 'node:fs';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, type ModelOptions, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { MODEL_HELP, MODEL_OPTIONS, initialiser, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
@@ -11,6 +12,9 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --seed N            weight initialisation seed (default 0)
   --batch N|dynamic   input batch dimension (default 1)
   --force             overwrite OUT if it exists
+  --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it)
+  --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
+  --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
 
 ${MODEL_HELP}
 `;
@@ -30,18 +34,23 @@ export function exportModel(argv: string[], io: Io): number {
     seed: { type: 'string' },
     batch: { type: 'string' },
     force: { type: 'boolean' },
+    weights: { type: 'string' },
+    'weights-format': { type: 'string' },
+    'fold-bn': { type: 'boolean' },
   });
   if (values.help) return io.out(EXPORT_HELP), 0;
   const out = values.output as string | undefined;
   const options = modelOptions(values);
   const opset = intOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
-  const weights = initialiser(values, 'torchvision');
   const rawBatch = values.batch as string | undefined;
-  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? rawBatch : intOption('batch', rawBatch, 1, 65536);
+  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? (rawBatch as 'dynamic' | undefined) : intOption('batch', rawBatch, 1, 65536);
   if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
   checkOutputPath(out, Boolean(values.force), '-o');
   const t0 = performance.now();
-  const { graph, config } = buildModel({ ...options, weights, ...(batch !== undefined && { batch }) });
+  const full = { ...options, ...(batch !== undefined && { batch }) };
+  const model = values.weights ? withWeights(full, values.weights as string, values['weights-format'] as string | undefined, io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
+  const { config } = model;
+  const graph = values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph;
   const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET });
   writeFileAtomic(out, bytes);
   const a = analyze(graph);
@@ -51,4 +60,15 @@ export function exportModel(argv: string[], io: Io): number {
       `opset ${opset ?? DEFAULT_OPSET}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
+}
+
+function withWeights(options: ModelOptions, file: string, rawFormat: string | undefined, io: Io): Model {
+  const format = rawFormat ?? 'auto';
+  if (format !== 'auto' && !WEIGHTS_FORMATS.includes(format as WeightsFormat)) {
+    throw new UsageError(`option --weights-format: '${format}' is not one of ${WEIGHTS_FORMATS.join(', ')}, auto`);
+  }
+  if (!existsSync(file)) throw new UsageError(`option --weights: file '${file}' does not exist`);
+  const model = buildWithWeights(options, readCheckpoint(readFileSync(file), file), { format: format as WeightsFormat | 'auto', source: file });
+  if (format === 'auto') io.err(`weights: ${file} has ${model.detected} keys\n`);
+  return model;
 }

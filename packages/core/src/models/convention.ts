@@ -42,8 +42,8 @@ export interface ConventionSpec {
   readonly v3Head: (base: number, width: number) => number;
   /**
    * MobileNetV3's expanded width at a width multiplier: TF-slim and Keras scale the *ratio* exp/in of the paper's
-   * row onto the already-scaled input (`expand_input(ratio)`, `_depth(in * expansion)`); torchvision and timm
-   * scale the row's exp size itself. Identical at width 1.
+   * row onto the already-scaled input (`expand_input(ratio)`, `_depth(in * expansion)`, timm's `e4.5`-style
+   * block strings); torchvision scales the row's exp size itself. Identical at width 1.
    */
   readonly v3ExpansionFromRatio: boolean;
   /** MobileNetV3's 16-channel stem at a width: Keras keeps it, timm keeps it below 0.75 (`fix_stem`). */
@@ -102,7 +102,7 @@ export const CONVENTION: Readonly<Record<Convention, ConventionSpec>> = {
     preprocessing: (_, res) => ({ mean: HALF, std: HALF, resizeMode: 'squash', resize: res, size: res, interpolation: 'bilinear' }),
   },
   timm: {
-    v3ExpansionFromRatio: false,
+    v3ExpansionFromRatio: true,
     v1Activation: 'relu',
     classes: 1000,
     bnEps: () => 1e-5,

@@ -1,0 +1,81 @@
+import type { ParamRequest } from '../ir/init.js';
+import { type Model, buildModel } from '../models/build.js';
+import type { ModelOptions } from '../models/options.js';
+import { type WeightsFormat, detectFormat, keyMap } from './mapping.js';
+import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
+
+export interface LoadOptions {
+  /** Key layout of the checkpoint; 'auto' detects it from the keys. */
+  readonly format?: WeightsFormat | 'auto';
+  /** Names the file in errors. */
+  readonly source?: string;
+}
+
+export interface LoadedModel extends Model {
+  readonly format: WeightsFormat;
+  /** What 'auto' saw, e.g. "timm (found conv_stem.weight)". */
+  readonly detected?: string;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** A 1x1 conv head stored where we have a Linear (timm's conv_head) or the reverse: same values, other dims. */
+const squeezable = (a: readonly number[], b: readonly number[]) => {
+  const strip = (s: readonly number[]) => [...s].filter((d, i) => i < 2 || d !== 1);
+  return sameShape(strip(a), strip(b));
+};
+
+function classifierKey(format: WeightsFormat, arch: string): string {
+  if (format === 'timm') return 'classifier.weight';
+  return arch.startsWith('v3') ? 'classifier.3.weight' : 'classifier.1.weight';
+}
+
+/**
+ * Builds a model carrying a checkpoint's weights: maps its keys onto ours (torchvision: identity; timm: its
+ * conv_stem/blocks/conv_head layout), checks every key and shape, takes the class count from the classifier, and
+ * refuses NaN or Inf weights. Errors name the file, the key, what was expected and what was found.
+ */
+export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: LoadOptions = {}): LoadedModel {
+  const source = load.source ?? 'checkpoint';
+  const detectedFormat = detectFormat(ckpt.keys());
+  const format = !load.format || load.format === 'auto' ? detectedFormat : load.format;
+  if (!format) {
+    const some = [...ckpt.keys()].slice(0, 3).join(', ');
+    throw new CheckpointError(source, "torchvision keys (features.0.0.weight, ...) or timm keys (conv_stem.weight, ...)", `keys ${some}`, 'pass the format explicitly if the keys are right');
+  }
+  const head = ckpt.get(classifierKey(format, options.arch));
+  const classes = head?.shape[0];
+  if (options.classes !== undefined && classes !== undefined && options.classes !== classes) {
+    throw new CheckpointError(`${source}: tensor '${classifierKey(format, options.arch)}'`, `${options.classes} classes (option classes)`, `${classes} (shape [${head!.shape.join(', ')}])`);
+  }
+  const opts: ModelOptions = { ...options, ...(classes !== undefined && { classes }) };
+  const skeleton = buildModel({ ...opts, weights: null });
+  const map = keyMap(skeleton.graph, skeleton.config.arch, format);
+  const shapes = new Map(skeleton.graph.initializers.map((i) => [i.name, i.dims]));
+  const wanted = new Set(map.values());
+  const unexpected = [...ckpt.keys()].filter((k) => !wanted.has(k) && !k.endsWith('num_batches_tracked'));
+  const missing = [...map].filter(([, theirs]) => !ckpt.has(theirs)).map(([, t]) => t);
+  const arch = `${skeleton.config.arch} width ${skeleton.config.width}${skeleton.config.minimalistic ? ' minimalistic' : ''}`;
+  if (missing.length || unexpected.length) {
+    const list = (xs: string[]) => `${xs.slice(0, 4).join(', ')}${xs.length > 4 ? ` and ${xs.length - 4} more` : ''}`;
+    throw new CheckpointError(source, `the ${map.size} ${format} keys of ${arch}`,
+      [missing.length ? `${missing.length} missing (${list(missing)})` : '', unexpected.length ? `${unexpected.length} unexpected (${list(unexpected)})` : ''].filter(Boolean).join('; '),
+      'a checkpoint for another architecture, or the wrong --weights-format?');
+  }
+  for (const [ours, theirs] of map) {
+    const t = ckpt.get(theirs)!;
+    const want = shapes.get(ours)!;
+    if (!sameShape(t.shape, want) && !squeezable(t.shape, want)) {
+      throw new CheckpointError(`${source}: tensor '${theirs}'`, `shape [${want.join(', ')}] for ${arch}`, `[${t.shape.join(', ')}]`, 'a checkpoint for another architecture or width?');
+    }
+  }
+  const init = ({ name }: ParamRequest) => {
+    const key = map.get(name)!;
+    const data = toFloat32(ckpt.get(key)!, `${source}: tensor '${key}'`);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]!)) throw new CheckpointError(`${source}: tensor '${key}'`, 'finite weights', `${data[i]} at flat index ${i}`);
+    }
+    return data;
+  };
+  const model = buildModel({ ...opts, weights: init });
+  return { ...model, format, ...(detectedFormat && { detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})` }) };
+}

@@ -1,0 +1,90 @@
+import type { Graph } from '../ir/graph.js';
+import { OPS } from '../ir/ops.js';
+import type { Arch } from '../models/convention.js';
+
+/** Key layouts of the checkpoints users have. Our parameter names are torchvision's, so that map is the identity. */
+export type WeightsFormat = 'torchvision' | 'timm';
+export const WEIGHTS_FORMATS: readonly WeightsFormat[] = ['torchvision', 'timm'];
+
+/** Parameters (and BN statistics) of a graph, by module, in forward order: 'features.3.conv.1.0' -> ['weight']. */
+export function modules(graph: Graph): Map<string, string[]> {
+  const owned = new Set<string>();
+  for (const n of graph.nodes) n.inputs.forEach((name, i) => OPS[n.op]!.roles?.[i] && OPS[n.op]!.roles![i] !== 'const' && owned.add(name));
+  const out = new Map<string, string[]>();
+  for (const init of graph.initializers) {
+    if (!owned.has(init.name)) continue;
+    const dot = init.name.lastIndexOf('.');
+    const [mod, param] = [init.name.slice(0, dot), init.name.slice(dot + 1)];
+    out.set(mod, [...(out.get(mod) ?? []), param]);
+  }
+  return out;
+}
+
+/** timm groups MobileNet blocks into stages (`blocks.{stage}.{index}`); these are its stage lengths. */
+const TIMM_STAGES: Record<Arch, readonly number[]> = {
+  v1: [1, 2, 2, 6, 2],
+  v2: [1, 2, 3, 4, 3, 3, 1],
+  'v3-large': [1, 2, 3, 4, 2, 3, 1],
+  'v3-small': [1, 2, 3, 2, 3, 1],
+};
+
+/**
+ * timm's module names inside one block, by the block's shape: depthwise-separable ('ds', 'dsa'), inverted
+ * residual ('ir'), with or without squeeze-excite, or a plain conv-BN ('cn').
+ */
+function timmBlock(mods: readonly string[]): readonly string[] {
+  const se = mods.some((m) => m.endsWith('.fc1'));
+  switch (`${mods.length}${se ? 'se' : ''}`) {
+    case '2': return ['conv', 'bn1'];
+    case '4': return ['conv_dw', 'bn1', 'conv_pw', 'bn2'];
+    case '6se': return ['conv_dw', 'bn1', 'se.conv_reduce', 'se.conv_expand', 'conv_pw', 'bn2'];
+    case '6': return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'conv_pwl', 'bn3'];
+    case '8se': return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'se.conv_reduce', 'se.conv_expand', 'conv_pwl', 'bn3'];
+    default: throw new Error(`no timm layout for a block of modules ${mods.join(', ')}`);
+  }
+}
+
+/** Maps each of our parameter names to its key in a checkpoint of `format`. */
+export function keyMap(graph: Graph, arch: Arch, format: WeightsFormat): Map<string, string> {
+  const mods = modules(graph);
+  const map = new Map<string, string>();
+  const add = (ours: string, theirs: string) => {
+    for (const p of mods.get(ours) ?? []) map.set(`${ours}.${p}`, `${theirs}.${p}`);
+  };
+  if (format === 'torchvision') {
+    for (const [m, ps] of mods) for (const p of ps) map.set(`${m}.${p}`, `${m}.${p}`);
+    return map;
+  }
+  const byBlock = new Map<string, string[]>();
+  for (const m of mods.keys()) {
+    const block = m.split('.').slice(0, 2).join('.');
+    byBlock.set(block, [...(byBlock.get(block) ?? []), m]);
+  }
+  add('features.0.0', 'conv_stem');
+  add('features.0.1', 'bn1');
+  const stages = TIMM_STAGES[arch];
+  let k = 1;
+  stages.forEach((len, s) => {
+    for (let j = 0; j < len; j++, k++) {
+      const ours = byBlock.get(`features.${k}`) ?? [];
+      timmBlock(ours).forEach((name, i) => add(ours[i]!, `blocks.${s}.${j}.${name}`));
+    }
+  });
+  if (arch === 'v2') {
+    add(`features.${k}.0`, 'conv_head');
+    add(`features.${k}.1`, 'bn2');
+  }
+  if (arch.startsWith('v3')) {
+    add('classifier.0', 'conv_head');
+    add('classifier.3', 'classifier');
+  } else add('classifier.1', 'classifier');
+  return map;
+}
+
+/** Guesses the key layout of a checkpoint from its names. */
+export function detectFormat(keys: Iterable<string>): WeightsFormat | null {
+  const set = new Set(keys);
+  if (set.has('features.0.0.weight')) return 'torchvision';
+  if (set.has('conv_stem.weight')) return 'timm';
+  return null;
+}
