@@ -29,7 +29,7 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number[]>
 
 /** Wrapper logits() vs bare run() on the same ort session, alternating so both see the same machine state. */
 async function overhead(session: NodeSession, x: Float32Array, batch: number, size: number): Promise<{ wrapper: number; bare: number }> {
-  const inner = (session as unknown as { session: ort.InferenceSession }).session;
+  const inner = session.ortSession;
   const w: number[] = [];
   const b: number[] = [];
   const bare = async () => {

@@ -1,8 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  type BackendName, type ClassifyResult, type EmbedResult, type Model, type MobileNetSession, type ModelInfo,
-  type SessionOptions, MobileNetError, modelInfo, preprocess, softmax, summarizeOnnx, toOnnx, topK,
-} from '@mobilenet/core';
+import { type BackendName, type Model, type SessionOptions, ImageModelSession, MobileNetError, modelInfo, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { backendPrecondition } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
@@ -70,91 +67,31 @@ export async function createSession(source: ModelSource, options: NodeSessionOpt
   const info = modelInfo(summary, name, options);
   const batchDim = summary.inputs[0]!.shape[0];
   const { session, backend, reason } = await start(bytes, name, options);
-  return new NodeSession(session, info, backend, options.backend ?? 'cpu', reason, typeof batchDim === 'number' ? batchDim : null, options.maxBatch ?? 16);
-}
-
-export class NodeSession implements MobileNetSession<ImageInput> {
-  constructor(
-    private readonly session: ort.InferenceSession,
-    readonly info: ModelInfo,
-    readonly backend: BackendName,
-    readonly requestedBackend: BackendName,
-    readonly fallbackReason: string | undefined,
-    /** The model's fixed batch size, or null when it is dynamic. */
-    readonly fixedBatch: number | null,
-    private readonly maxBatch: number,
-  ) {}
-
-  async logits(input: Float32Array, batch: number): Promise<Float32Array> {
-    return (await this.runOutputs(input, batch, this.info.outputName)).data as Float32Array;
-  }
-
-  private async runOutputs(input: Float32Array, batch: number, output: string): Promise<ort.Tensor> {
-    const s = this.info.inputSize;
-    if (input.length !== batch * 3 * s * s) {
-      throw new MobileNetError('input', `input of '${this.info.inputName}'`, `${batch * 3 * s * s} floats for [${batch}, 3, ${s}, ${s}]`, `${input.length}`);
-    }
-    const tensor = new ort.Tensor('float32', input, [batch, 3, s, s]);
-    const out = await this.session.run({ [this.info.inputName]: tensor }, [output]);
-    tensor.dispose();
-    return out[output]!;
-  }
-
-  /** Decodes and preprocesses every image; failures are kept per image, by name. */
-  private async prepare(images: readonly ImageInput[]) {
-    const pre = this.info.preprocessing;
-    const n = 3 * pre.size * pre.size;
-    return Promise.all(
-      images.map(async (img, i) => {
-        const name = imageName(img, i);
-        try {
-          return { name, tensor: preprocess(await decodeImage(img, name), pre, new Float32Array(n)) };
-        } catch (e) {
-          return { name, error: (e as Error).message };
-        }
-      }),
-    );
-  }
-
-  /** Runs the good images in batches the model accepts and returns each image's output row. */
-  private async forward(images: readonly ImageInput[], output: string): Promise<({ name: string; row: Float32Array } | { name: string; error: string })[]> {
-    const prepared = await this.prepare(images);
-    const good = prepared.filter((p) => p.tensor);
-    const rows = new Map<number, Float32Array>();
-    const step = this.fixedBatch ?? Math.max(1, this.maxBatch);
-    const n = 3 * this.info.inputSize ** 2;
-    for (let i = 0; i < good.length; i += step) {
-      const chunk = good.slice(i, i + step);
-      const batch = new Float32Array(step * n);
-      chunk.forEach((p, j) => batch.set(p.tensor!, j * n));
-      const runBatch = this.fixedBatch ?? chunk.length;
-      const out = await this.runOutputs(runBatch === step ? batch : batch.subarray(0, runBatch * n), runBatch, output);
-      const width = out.dims[1]!;
+  const size = info.inputSize;
+  const wrapped = new ImageModelSession<ImageInput>({
+    info,
+    backend,
+    requestedBackend: options.backend ?? 'cpu',
+    ...(reason && { fallbackReason: reason }),
+    fixedBatch: typeof batchDim === 'number' ? batchDim : null,
+    maxBatch: options.maxBatch ?? 16,
+    async run(input, batch, output) {
+      const tensor = new ort.Tensor('float32', input, [batch, 3, size, size]);
+      const out = (await session.run({ [info.inputName]: tensor }, [output]))[output]!;
       const data = out.data as Float32Array;
-      chunk.forEach((_, j) => rows.set(i + j, data.slice(j * width, (j + 1) * width)));
+      tensor.dispose();
       out.dispose();
-    }
-    let k = 0;
-    return prepared.map((p) => (p.tensor ? { name: p.name, row: rows.get(k++)! } : { name: p.name, error: p.error! }));
-  }
-
-  async classify(images: readonly ImageInput[], options: { topK?: number } = {}): Promise<ClassifyResult[]> {
-    const k = options.topK ?? 5;
-    if (!Number.isInteger(k) || k < 1) throw new MobileNetError('option', 'option topK', 'a positive integer', String(k));
-    const results = await this.forward(images, this.info.outputName);
-    return results.map((r) =>
-      'row' in r ? { image: r.name, ok: true as const, top: topK(softmax(r.row), k, this.info.labels) } : { image: r.name, ok: false as const, error: r.error },
-    );
-  }
-
-  async embed(images: readonly ImageInput[]): Promise<EmbedResult[]> {
-    const name = this.info.embeddingName;
-    if (!name) throw new MobileNetError('model-output', 'model', "an 'embedding' output (export with embedding: true / --embedding)", 'none');
-    const results = await this.forward(images, name);
-    return results.map((r) => ('row' in r ? { image: r.name, ok: true as const, embedding: r.row } : { image: r.name, ok: false as const, error: r.error }));
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
-  }
+      return data;
+    },
+    name: imageName,
+    decode: decodeImage,
+    release: () => session.release(),
+  });
+  return Object.assign(wrapped, { ortSession: session });
 }
+
+/** A session on onnxruntime-node: images (paths, bytes, pixels) in, classes or embeddings out. */
+export type NodeSession = ImageModelSession<ImageInput> & {
+  /** The onnxruntime-node session underneath, for what this API does not cover. */
+  readonly ortSession: ort.InferenceSession;
+};
