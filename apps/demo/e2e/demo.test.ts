@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARCHS, buildModel, fanInInit } from '@mobilenet/core';
+import { createSession } from '@mobilenet/runtime-node';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import type { PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO, browserMissing, launch, serve, within } from './browser.js';
+
+const missing = browserMissing();
+const ARTIFACTS = join(DEMO, 'artifacts');
+
+type DemoWindow = { demo: { logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
+
+describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipped: ${missing})` : ''}`, () => {
+  let server: PreviewServer;
+  let url = '';
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ({ server, url } = await serve());
+    browser = await launch(true);
+    page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(url);
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  const waitDone = async (p: Page) => {
+    await p.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 120_000 });
+    return p.evaluate(() => document.body.dataset.state);
+  };
+
+  it('classifies a sample with WASM (threads on), and the top-5 equals onnxruntime-node\'s for the same model and image', async () => {
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await page.locator('#samples button').first().click();
+    expect(await waitDone(page)).toBe('done');
+    const status = await page.locator('#status').textContent();
+    expect(status).toMatch(/^Backend used: wasm, [2-4] WASM thread\(s\)\.$/);
+    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => ({ index: Number((li as HTMLElement).dataset.index), p: Number(li.querySelector('.p')!.textContent!.replace('%', '')) / 100 })));
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-wasm.png'), fullPage: true });
+
+    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' });
+    const node = await createSession(model);
+    const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
+    await node.release();
+    expect(r!.ok).toBe(true);
+    if (!r!.ok) return;
+    expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
+    top.forEach((t, i) => expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4));
+    expect(await page.locator('#layer-table pre').textContent()).toContain('features.12.0');
+  });
+
+  it('runs every architecture on WebGPU at 96x96 with logits equal to WASM\'s (or reports why WebGPU is missing)', async () => {
+    const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
+    const webgpu = status.find((s) => s.backend === 'webgpu')!;
+    if (!webgpu.available) {
+      if (process.env.CI) throw new Error(`CI expects SwiftShader's WebGPU adapter: ${webgpu.reason}`);
+      console.warn(`WebGPU comparison skipped: ${webgpu.reason}`);
+      return;
+    }
+    for (const arch of ARCHS) {
+      const run = (backend: string) =>
+        within(120_000, `${arch} on ${backend}`, page.evaluate(([a, b]) => (window as unknown as DemoWindow).demo.logitsFor({ arch: a, width: 1, resolution: 96, backend: b, seed: 0 }, 'samples/scene.png'), [arch, backend] as const));
+      const gpu = await run('webgpu');
+      const cpu = await run('wasm');
+      expect(gpu.backend, arch).toBe('webgpu');
+      const scale = Math.max(...cpu.logits.map(Math.abs));
+      const diff = Math.max(...gpu.logits.map((v, i) => Math.abs(v - cpu.logits[i]!)));
+      expect(diff / scale, `${arch}: max |webgpu - wasm| = ${diff}, scale ${scale}`).toBeLessThan(1e-3);
+    }
+  });
+
+  /** Clears the page's state, does something, and waits for the page to finish it. */
+  async function after(p: Page, action: () => Promise<unknown>) {
+    await p.evaluate(() => delete document.body.dataset.state);
+    await action();
+    return waitDone(p);
+  }
+
+  it('bad input: a non-image, a broken .onnx, then a huge 8000x8000 image; the page says what happened and stays usable', async () => {
+    const file = page.locator('#file');
+    expect(await after(page, () => file.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') }))).toBe('error');
+    expect(await page.locator('#error').textContent()).toContain('notes.png: cannot decode: not an image the browser can read');
+
+    const onnx = page.locator('#onnx');
+    expect(await after(page, () => onnx.setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not onnx') }))).toBe('error');
+    expect(await page.locator('#error').textContent()).toMatch(/broken\.onnx: expected an ONNX/);
+
+    const huge = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: { r: 40, g: 120, b: 200 } } }).png({ compressionLevel: 9 }).toBuffer();
+    expect(await after(page, () => onnx.setInputFiles([]))).toBe('error'); // the non-image is still the current image
+    const t = Date.now();
+    expect(await after(page, () => file.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: huge }))).toBe('done');
+    expect(Date.now() - t).toBeLessThan(60_000);
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-after-bad-input.png'), fullPage: true });
+  });
+});
+
+describe.skipIf(missing !== null)('demo without WebGPU', () => {
+  it('says WebGPU is unavailable, why, and falls back to WASM visibly', async () => {
+    const { server, url } = await serve();
+    const browser = await launch(false);
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
+      const webgpu = status.find((s) => s.backend === 'webgpu')!;
+      expect(webgpu.available).toBe(false);
+      expect(webgpu.reason).toMatch(/navigator\.gpu is missing|no WebGPU adapter/);
+      await page.locator('#resolution').selectOption('96');
+      await page.locator('#backend').selectOption('webgpu');
+      await page.locator('#samples button').first().click();
+      await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: 120_000 });
+      expect(await page.locator('#status').textContent()).toMatch(/^Backend used: wasm \(WebGPU unavailable: (navigator\.gpu is missing|no WebGPU adapter).*\)/);
+      expect(await page.locator('#backends').textContent()).toContain('webgpu: unavailable');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,77 @@
+// The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
+import { type Analysis, type Arch, analyze, buildModel, fanInInit, preprocess, toOnnx } from '@mobilenet/core';
+import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
+import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+
+export interface ModelChoice {
+  readonly arch: Arch;
+  readonly width: number;
+  readonly resolution: number;
+  readonly backend: 'wasm' | 'webgpu';
+  readonly seed: number;
+  /** A user's .onnx file instead of a built model. */
+  readonly file?: File;
+}
+
+export interface Prepared {
+  readonly session: WebSession;
+  readonly analysis: Analysis | null;
+  readonly timings: { build: number; session: number };
+  readonly key: string;
+}
+
+// The .mjs/.wasm come from this app's own origin; with Vite, importing them by URL also avoids a worker that
+// re-imports the app bundle when threads are on.
+const WASM_PATHS = { mjs: ortMjs, wasm: ortWasm };
+
+let current: Prepared | undefined;
+
+const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${c.file ? `${c.file.name}:${c.file.size}` : ''}`;
+
+/** Builds (or reuses) the model and session for a choice; WebGPU falls back to WASM visibly. */
+export async function prepare(choice: ModelChoice): Promise<Prepared> {
+  const key = keyOf(choice);
+  if (current?.key === key) return current;
+  await current?.session.release();
+  current = undefined;
+  let t = performance.now();
+  let source: Parameters<typeof createSession>[0];
+  let analysis: Analysis | null = null;
+  if (choice.file) source = choice.file;
+  else {
+    const model = buildModel({ arch: choice.arch, width: choice.width, resolution: choice.resolution, convention: 'torchvision', weights: fanInInit(choice.seed), batch: 'dynamic' });
+    analysis = analyze(model.graph);
+    source = toOnnx(model.graph);
+  }
+  const build = performance.now() - t;
+  t = performance.now();
+  const session = await createSession(source, { backend: choice.backend, fallback: true, wasmPaths: WASM_PATHS });
+  current = { session, analysis, timings: { build, session: performance.now() - t }, key };
+  return current;
+}
+
+export interface Classified {
+  readonly backend: string;
+  readonly fallbackReason?: string;
+  readonly top: { index: number; label: string; probability: number }[];
+  readonly inference: number;
+  readonly timings: { build: number; session: number };
+}
+
+export async function classify(choice: ModelChoice, image: WebImage): Promise<Classified> {
+  const p = await prepare(choice);
+  const t = performance.now();
+  const [r] = await p.session.classify([image], { topK: 5 });
+  const inference = performance.now() - t;
+  if (!r!.ok) throw new Error(r!.error);
+  return { backend: p.session.backend, ...(p.session.fallbackReason && { fallbackReason: p.session.fallbackReason }), top: [...r!.top], inference, timings: p.timings };
+}
+
+/** Raw logits for an image URL (the e2e test compares backends and runtimes with these). */
+export async function logitsFor(choice: ModelChoice, url: string): Promise<{ backend: string; logits: number[] }> {
+  const p = await prepare(choice);
+  const pixels = await decodeWebImage(await (await fetch(url)).blob(), url);
+  const logits = await p.session.logits(preprocess(pixels, p.session.info.preprocessing), 1);
+  return { backend: p.session.backend, logits: Array.from(logits) };
+}

@@ -1,0 +1,107 @@
+import { type Analysis, formatAnalysis } from '@mobilenet/core';
+import { availableBackends } from '@mobilenet/runtime-web';
+import { type ModelChoice, classify, logitsFor, prepare } from './app.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const SAMPLES = ['samples/scene.png', 'samples/tall.png'];
+let image: Blob | undefined;
+let imageName = '';
+let busy = Promise.resolve();
+
+function choice(): ModelChoice {
+  const file = $<HTMLInputElement>('onnx').files?.[0];
+  return {
+    arch: $<HTMLSelectElement>('arch').value as ModelChoice['arch'],
+    width: Number($<HTMLSelectElement>('width').value),
+    resolution: Number($<HTMLSelectElement>('resolution').value),
+    backend: $<HTMLSelectElement>('backend').value as ModelChoice['backend'],
+    seed: Number($<HTMLInputElement>('seed').value) || 0,
+    ...(file && { file }),
+  };
+}
+
+function showError(message: string | null): void {
+  const el = $('error');
+  el.hidden = message === null;
+  el.textContent = message ?? '';
+}
+
+function showLayers(a: Analysis | null): void {
+  $('layer-table').textContent = '';
+  if (!a) return;
+  const pre = document.createElement('pre');
+  pre.textContent = formatAnalysis(a);
+  $('layer-table').append(pre);
+}
+
+/** Runs one classification at a time; the page stays usable and shows what went wrong. */
+function run(): void {
+  busy = busy.then(async () => {
+    if (!image) return;
+    const c = choice();
+    $('status').textContent = `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
+    showError(null);
+    try {
+      const prepared = await prepare(c);
+      showLayers(prepared.analysis);
+      const r = await classify(c, image);
+      $('status').textContent = `Backend used: ${r.backend}${r.fallbackReason ? ` (WebGPU unavailable: ${r.fallbackReason})` : ''}, ${prepared.session.wasm.threads} WASM thread(s).`;
+      $('status').dataset.backend = r.backend;
+      const max = r.top[0]?.probability ?? 1;
+      $('top5').replaceChildren(...r.top.map((p) => {
+        const li = document.createElement('li');
+        li.innerHTML = `<span class="label"></span><span class="bar"></span><span class="p"></span>`;
+        (li.children[0] as HTMLElement).textContent = `${p.label} (${p.index})`;
+        (li.children[1] as HTMLElement).style.width = `${(100 * p.probability) / max}%`;
+        (li.children[2] as HTMLElement).textContent = `${(100 * p.probability).toFixed(2)}%`;
+        li.dataset.index = String(p.index);
+        return li;
+      }));
+      $('timings').innerHTML = `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
+      document.body.dataset.state = 'done';
+    } catch (e) {
+      showError((e as Error).message);
+      $('status').textContent = 'Failed; pick another image or model.';
+      document.body.dataset.state = 'error';
+    }
+  });
+}
+
+function useImage(blob: Blob, name: string): void {
+  image = blob;
+  imageName = name;
+  const preview = $<HTMLImageElement>('preview');
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.src = URL.createObjectURL(blob);
+  preview.hidden = false;
+  run();
+}
+
+for (const url of SAMPLES) {
+  const b = document.createElement('button');
+  b.innerHTML = `<img src="${url}" alt="${url}" />`;
+  b.addEventListener('click', async () => useImage(await (await fetch(url)).blob(), url));
+  $('samples').append(b);
+}
+$<HTMLInputElement>('file').addEventListener('change', (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (f) useImage(f, f.name);
+});
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer?.files[0];
+  if (f) useImage(f, f.name);
+});
+for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx']) $(id).addEventListener('change', run);
+
+void availableBackends().then((list) => {
+  $('backends').textContent = list.map((b) => `${b.backend}: ${b.available ? 'available' : `unavailable (${b.reason})`}`).join(' · ') +
+    ` · cross-origin isolated: ${crossOriginIsolated}`;
+});
+
+// For the end-to-end test and for the curious: the same functions the page uses.
+Object.assign(window, { demo: { prepare, classify, logitsFor, availableBackends } });
