@@ -31,5 +31,7 @@ export async function serve(): Promise<{ server: PreviewServer; url: string }> {
 
 /** page.evaluate has no timeout of its own: a hung backend must fail the test, not hang it. */
 export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -75,3 +75,33 @@ export async function logitsFor(choice: ModelChoice, url: string): Promise<{ bac
   const logits = await p.session.logits(preprocess(pixels, p.session.info.preprocessing), 1);
   return { backend: p.session.backend, logits: Array.from(logits) };
 }
+
+export interface BenchCell extends ModelChoice {
+  readonly batch: number;
+  readonly runs: number;
+  readonly warmup: number;
+}
+
+/**
+ * Times `logits()` on a fixed input (the benchmark harness drives this through Chromium), returning the latencies
+ * and the first row of logits so the harness can check them against onnxruntime-node before trusting the times.
+ */
+export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
+  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention: 'torchvision', weights: fanInInit(cell.seed), batch: cell.batch });
+  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS });
+  try {
+    const r = cell.resolution;
+    const x = new Float32Array(cell.batch * 3 * r * r).map((_, i) => Math.sin(i * 0.01));
+    let out = await session.logits(x, cell.batch);
+    for (let i = 1; i < cell.warmup; i++) await session.logits(x, cell.batch);
+    const latencies: number[] = [];
+    for (let i = 0; i < cell.runs; i++) {
+      const t = performance.now();
+      out = await session.logits(x, cell.batch);
+      latencies.push(performance.now() - t);
+    }
+    return { backend: session.backend, threads: session.wasm.threads, latencies, logits: Array.from(out.subarray(0, out.length / cell.batch)) };
+  } finally {
+    await session.release();
+  }
+}

@@ -1,6 +1,6 @@
 import { type Analysis, formatAnalysis } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
-import { type ModelChoice, classify, logitsFor, prepare } from './app.js';
+import { type ModelChoice, benchmark, classify, logitsFor, prepare } from './app.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const SAMPLES = ['samples/scene.png', 'samples/tall.png'];
@@ -104,4 +104,4 @@ void availableBackends().then((list) => {
 });
 
 // For the end-to-end test and for the curious: the same functions the page uses.
-Object.assign(window, { demo: { prepare, classify, logitsFor, availableBackends } });
+Object.assign(window, { demo: { prepare, classify, logitsFor, benchmark, availableBackends } });

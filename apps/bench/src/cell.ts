@@ -1,0 +1,47 @@
+import type { Arch } from '@mobilenet/core';
+
+/** Where a model runs: our runtimes' backends, and the peers measured beside them. */
+export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu'] as const;
+export const PEERS = ['ort', 'tfjs-wasm', 'tfjs-cpu'] as const;
+export type Engine = (typeof BACKENDS)[number] | (typeof PEERS)[number];
+
+export const ENGINE_LABEL: Record<Engine, string> = {
+  cpu: 'ours: onnxruntime-node cpu',
+  cuda: 'ours: onnxruntime-node cuda',
+  wasm: 'ours: onnxruntime-web wasm (Node)',
+  webgpu: 'ours: onnxruntime-web webgpu (Chromium)',
+  ort: 'peer: bare onnxruntime-node session',
+  'tfjs-wasm': 'peer: TensorFlow.js wasm',
+  'tfjs-cpu': 'peer: TensorFlow.js cpu',
+};
+
+export interface Cell {
+  readonly engine: Engine;
+  readonly arch: Arch;
+  readonly width: number;
+  readonly resolution: number;
+  readonly batch: number;
+  readonly threads: number;
+  readonly runs: number;
+  readonly warmup: number;
+}
+
+export interface CellResult {
+  readonly latencies: number[];
+  /** cpu/cuda only: bare InferenceSession.run on the same session, interleaved with ours (the wrapper's overhead). */
+  readonly bareLatencies?: number[];
+  /** First row of the logits for the fixed input, checked against the CPU reference. */
+  readonly logits: number[];
+  readonly threads: number;
+  /** Peak RSS of the process that ran the cell (null for browser cells). */
+  readonly peakRssMiB: number | null;
+  readonly note?: string;
+}
+
+/** The fixed input every engine sees: [batch, 3, R, R], NCHW. */
+export function fixedInput(batch: number, resolution: number): Float32Array {
+  return new Float32Array(batch * 3 * resolution * resolution).map((_, i) => Math.sin(i * 0.01));
+}
+
+export const modelOptions = (c: Pick<Cell, 'arch' | 'width' | 'resolution' | 'batch'>) =>
+  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: 'torchvision' }) as const;

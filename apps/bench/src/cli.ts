@@ -1,0 +1,222 @@
+// `pnpm bench`: latency of every MobileNet on each backend of this machine, validated against onnxruntime-node
+// CPU before any time is trusted, with peers (bare onnxruntime, TensorFlow.js) measured on the same weights.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInInit, resolveOptions } from '@mobilenet/core';
+import { createSession } from '@mobilenet/runtime-node';
+import { BACKENDS, type Cell, type CellResult, type Engine, PEERS, fixedInput, modelOptions } from './cell.js';
+import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.js';
+import { describeMachine, machine } from './machine.js';
+import { type Row, markdown, percentile, ratios, svg, table } from './report.js';
+
+const HELP = `Usage: pnpm bench [options]
+
+With no options: every architecture at width 1, 224x224, batch 1, on onnxruntime-node CPU and onnxruntime-web WASM
+(in Node), with the peers (bare onnxruntime-node, TensorFlow.js wasm), 2 threads where the machine has them.
+  --archs A,B        ${ARCHS.join(',')}
+  --widths W,...     width multipliers (default 1)
+  --resolutions R,.. input sizes, multiples of 32 (default 224)
+  --batches N,...    batch sizes (default 1)
+  --threads N,...    intra-op / WASM threads (default 1 and min(2, cores))
+  --backends B,...   ${BACKENDS.join(',')} (webgpu runs in headless Chromium; default cpu,wasm)
+  --peers P,...      ${PEERS.join(',')} or none (default ort,tfjs-wasm; tfjs-cpu is slow)
+  --runs N           timed runs per cell (default 30)
+  --warmup N         untimed runs first (default 5)
+  --json FILE        results with machine info; an SVG chart of latency vs MACs is written next to it
+  --md FILE          a Markdown table with machine info
+  --smoke            a seconds-long run that proves the harness works (v3-small at 96, 3 runs); not a timing
+Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 usage error.
+`;
+
+class Usage extends Error {}
+
+function list<T extends string>(raw: string | undefined, allowed: readonly T[], name: string, fallback: readonly T[]): T[] {
+  if (raw === undefined) return [...fallback];
+  if (raw === 'none') return [];
+  const xs = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = xs.filter((x) => !allowed.includes(x as T));
+  if (bad.length || !xs.length) throw new Usage(`option --${name}: '${bad[0] ?? raw}' is not one of ${allowed.join(', ')}`);
+  return xs as T[];
+}
+
+function numbers(raw: string | undefined, name: string, fallback: number[], check: (n: number) => boolean, rule: string): number[] {
+  if (raw === undefined) return fallback;
+  const xs = raw.split(',').map(Number);
+  const bad = raw.split(',').find((s, i) => s.trim() === '' || !check(xs[i]!));
+  if (bad !== undefined) throw new Usage(`option --${name}: '${bad}' is not ${rule}`);
+  return xs;
+}
+
+function parse(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      ...Object.fromEntries(['archs', 'widths', 'resolutions', 'batches', 'threads', 'backends', 'peers', 'runs', 'warmup', 'json', 'md'].map((k) => [k, { type: 'string' as const }])),
+      smoke: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  const v = values as Record<string, string | boolean | undefined>;
+  const s = (k: string) => v[k] as string | undefined;
+  const smoke = Boolean(v.smoke);
+  const cores = os.cpus().length;
+  const int = (n: number) => Number.isInteger(n) && n >= 1;
+  const o = {
+    help: Boolean(v.help),
+    smoke,
+    archs: list(s('archs'), ARCHS, 'archs', smoke ? ['v3-small'] : ARCHS),
+    widths: numbers(s('widths'), 'widths', [1], (n) => n > 0 && n <= 4, 'a width in (0, 4]'),
+    resolutions: numbers(s('resolutions'), 'resolutions', [smoke ? 96 : 224], (n) => int(n) && n % 32 === 0, 'a multiple of 32'),
+    batches: numbers(s('batches'), 'batches', [1], int, 'a positive integer'),
+    threads: numbers(s('threads'), 'threads', smoke ? [1] : [...new Set([1, Math.min(2, cores)])], int, 'a positive integer'),
+    backends: list(s('backends'), BACKENDS, 'backends', ['cpu', 'wasm']),
+    peers: list(s('peers'), PEERS, 'peers', ['ort', 'tfjs-wasm']),
+    runs: numbers(s('runs'), 'runs', [smoke ? 3 : 30], int, 'a positive integer')[0]!,
+    warmup: numbers(s('warmup'), 'warmup', [smoke ? 1 : 5], int, 'a positive integer')[0]!,
+    json: s('json'),
+    md: s('md'),
+  };
+  for (const arch of o.archs) for (const width of o.widths) for (const resolution of o.resolutions) resolveOptions({ arch, width, resolution });
+  return o;
+}
+
+type Options = ReturnType<typeof parse>;
+
+/** The cells of the matrix, in run order. Peers that ignore threads (tfjs in Node) run once per model. */
+function matrix(o: Options): Cell[] {
+  const cells: Cell[] = [];
+  for (const arch of o.archs) for (const width of o.widths) for (const resolution of o.resolutions) for (const batch of o.batches) {
+    const base = { arch: arch as Arch, width, resolution, batch, runs: o.runs, warmup: o.warmup };
+    for (const engine of [...o.backends, ...o.peers] as Engine[]) {
+      const threads = engine.startsWith('tfjs') ? [1] : o.threads;
+      for (const t of threads) cells.push({ ...base, engine, threads: t });
+    }
+  }
+  return cells;
+}
+
+function runWorker(cell: Cell): Promise<CellResult & { error?: string }> {
+  const worker = join(import.meta.dirname, 'worker.ts');
+  const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), worker, JSON.stringify(cell)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return new Promise((res) => child.on('close', () => {
+    const line = out.trim().split('\n').pop() ?? '';
+    try {
+      res(JSON.parse(line));
+    } catch {
+      res({ error: (err.trim().split('\n').find((l) => /Error/.test(l)) ?? err.trim().split('\n').pop() ?? 'worker crashed') } as CellResult & { error: string });
+    }
+  }));
+}
+
+const UNAVAILABLE = /unavailable|could not start|not in .*onnxruntime|no WebGPU|navigator\.gpu|expected a backend that works here/;
+
+async function main(argv: string[]): Promise<number> {
+  let o: Options;
+  try {
+    o = parse(argv);
+  } catch (e) {
+    if (e instanceof Usage || e instanceof MobileNetError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) return process.stdout.write(HELP), 0;
+  const m = machine();
+  const machineLine = describeMachine(m);
+  process.stderr.write(`machine: ${machineLine}\n`);
+  const cells = matrix(o);
+  const refs = new Map<string, { logits: Float32Array; params: number; macs: number }>();
+  let browser: BrowserRunner | undefined;
+  const noBrowser = browserUnavailable();
+  const rows: Row[] = [];
+  const started = performance.now();
+  for (const [i, cell] of cells.entries()) {
+    const key = `${cell.arch}/${cell.width}/${cell.resolution}/${cell.batch}`;
+    if (!refs.has(key)) {
+      const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+      const s = await createSession(model);
+      const logits = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
+      await s.release();
+      const a = analyze(model.graph);
+      refs.set(key, { logits: logits.subarray(0, logits.length / cell.batch), params: a.params, macs: a.macs });
+    }
+    const ref = refs.get(key)!;
+    const label = `[${i + 1}/${cells.length}] ${cell.arch} ${cell.width}/${cell.resolution} b${cell.batch} ${cell.engine} x${cell.threads}`;
+    const elapsed = ((performance.now() - started) / 1000).toFixed(0);
+    process.stderr.write(process.stderr.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
+    let r: (CellResult & { error?: string }) | undefined;
+    let skip: string | undefined;
+    if (cell.engine === 'webgpu') {
+      if (noBrowser) skip = noBrowser;
+      else {
+        try {
+          browser ??= await startBrowser();
+          r = await browser.run(cell);
+        } catch (e) {
+          r = { error: (e as Error).message.split('\n')[0]! } as CellResult & { error: string };
+        }
+      }
+    } else r = await runWorker(cell);
+    const base: Row = { ...cell, params: ref.params, macs: ref.macs, status: 'skipped' };
+    if (skip || r?.error) {
+      const why = skip ?? r!.error!;
+      rows.push({ ...base, status: skip || UNAVAILABLE.test(why) ? 'skipped' : 'failed', reason: why });
+      continue;
+    }
+    const diff = Math.max(...r!.logits.map((v, k) => Math.abs(v - ref.logits[k]!)));
+    const scale = Math.max(1, ...Array.from(ref.logits, Math.abs));
+    const rel = diff / scale;
+    const p50 = percentile(r!.latencies, 0.5);
+    const gmacs = (ref.macs * cell.batch) / (p50 / 1000) / 1e9;
+    rows.push({
+      ...base,
+      status: rel < 1e-3 ? 'ok' : 'mismatch',
+      ...(rel >= 1e-3 && { reason: `max |logit - cpu| = ${diff.toExponential(2)} (scale ${scale.toFixed(1)})` }),
+      p50,
+      p90: percentile(r!.latencies, 0.9),
+      imagesPerSecond: (1000 * cell.batch) / p50,
+      gmacs,
+      peakShare: gmacs / ((m.peakGmacs * Math.min(r!.threads, m.cores)) / m.cores),
+      peakRssMiB: r!.peakRssMiB,
+      maxRelDiff: rel,
+      threadsUsed: r!.threads,
+      ...(r!.bareLatencies?.length && { overhead: p50 / percentile(r!.bareLatencies, 0.5) - 1 }),
+    });
+  }
+  await browser?.close();
+  if (process.stderr.isTTY) process.stderr.write(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
+  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (torchvision convention, fan-in init), fixed input, onnxruntime default spinning`;
+  process.stdout.write(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
+  if (o.json) {
+    mkdirSync(dirname(resolve(o.json)), { recursive: true });
+    writeFileSync(o.json, `${JSON.stringify({ machine: m, options: o, rows }, null, 1)}\n`);
+    const chart = o.json.replace(/\.json$/, '') + '.svg';
+    writeFileSync(chart, svg(rows, `MobileNet latency vs MACs: ${m.cpu}, ${m.cores} cores`));
+    process.stderr.write(`wrote ${o.json} and ${chart}\n`);
+  }
+  if (o.md) {
+    mkdirSync(dirname(resolve(o.md)), { recursive: true });
+    writeFileSync(o.md, markdown(rows, m, machineLine, opts));
+    process.stderr.write(`wrote ${o.md}\n`);
+  }
+  const bad = rows.filter((r) => r.status === 'mismatch' || r.status === 'failed');
+  for (const b of bad) process.stderr.write(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
+  return bad.length ? 1 : 0;
+}
+
+function progress(done: number, total: number): string {
+  const w = 24;
+  const f = Math.round((w * done) / total);
+  return `[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${done}/${total}`;
+}
+
+process.exitCode = await main(process.argv.slice(2));

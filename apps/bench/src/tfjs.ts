@@ -1,0 +1,87 @@
+// TensorFlow.js as the peer a JS user would otherwise pick: our IR graph, same weights, run with tfjs ops (NHWC).
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Graph, Node } from '@mobilenet/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+const ints = (n: Node, k: string, d: number[]) => (n.attrs[k]?.kind === 'ints' ? [...(n.attrs[k].value as number[])] : d);
+const num = (n: Node, k: string, d: number) => (n.attrs[k] && 'value' in n.attrs[k] ? (n.attrs[k].value as number) : d);
+
+export type TfjsBackend = 'wasm' | 'cpu';
+
+/** Starts a tfjs backend in Node; the wasm files come from the installed package, nothing is downloaded. */
+export async function startTfjs(backend: TfjsBackend, threads: number): Promise<string> {
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+    wasm.setWasmPaths(`${dir}/dist/`);
+    wasm.setThreadsCount(threads);
+  } else await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not start`);
+  await tf.ready();
+  return tf.getBackend();
+}
+
+/** Compiles an IR graph into a tfjs function: weights moved to NHWC layouts once, then op by op. */
+export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
+  const inits = new Map(graph.initializers.map((i) => [i.name, i]));
+  const consts = new Map<string, tf.Tensor>();
+  const scalar = (name: string) => (inits.get(name)!.data as Float32Array)[0]!;
+  const weight = (n: Node): tf.Tensor => {
+    const key = `${n.name}#w`;
+    if (!consts.has(key)) {
+      const w = inits.get(n.inputs[1]!)!;
+      const [m, cg, kh, kw] = w.dims as [number, number, number, number];
+      const t = tf.tensor4d(w.data as Float32Array, [m, cg, kh, kw]);
+      const group = num(n, 'group', 1);
+      // Kept: weights are made on first use, inside a tidy() that would otherwise free them.
+      consts.set(key, tf.keep(group === 1 ? tf.transpose(t, [2, 3, 1, 0]) : tf.transpose(tf.reshape(t, [group, m / group, kh, kw]), [2, 3, 0, 1])));
+      t.dispose();
+    }
+    return consts.get(key)!;
+  };
+  const vec = (name: string) => {
+    if (!consts.has(name)) {
+      const i = inits.get(name)!;
+      consts.set(name, tf.keep(tf.tensor(i.data as Float32Array, i.dims.length ? [...i.dims] : [])));
+    }
+    return consts.get(name)!;
+  };
+  const ops: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
+    Conv: (n, [x]) => {
+      const [pt, pl, pb, pr] = ints(n, 'pads', [0, 0, 0, 0]);
+      const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [pt!, pb!], [pl!, pr!], [0, 0]];
+      const [s] = ints(n, 'strides', [1, 1]);
+      const group = num(n, 'group', 1);
+      const c = (x as tf.Tensor4D).shape[3];
+      let y: tf.Tensor4D;
+      if (group === 1) y = tf.conv2d(x as tf.Tensor4D, weight(n) as tf.Tensor4D, s!, pad);
+      else if (group === c) y = tf.depthwiseConv2d(x as tf.Tensor4D, weight(n) as tf.Tensor4D, s!, pad);
+      else throw new Error(`${n.name}: grouped conv with ${group} groups of ${c} channels has no tfjs op`);
+      return n.inputs[2] ? tf.add(y, vec(n.inputs[2])) : y;
+    },
+    BatchNormalization: (n, [x]) => tf.batchNorm(x as tf.Tensor4D, vec(n.inputs[3]!), vec(n.inputs[4]!), vec(n.inputs[2]!), vec(n.inputs[1]!), num(n, 'epsilon', 1e-5)),
+    Relu: (_, [x]) => tf.relu(x!),
+    Clip: (n, [x]) => tf.clipByValue(x!, scalar(n.inputs[1]!), scalar(n.inputs[2]!)),
+    HardSigmoid: (n, [x]) => tf.clipByValue(tf.add(tf.mul(x!, num(n, 'alpha', 0.2)), num(n, 'beta', 0.5)), 0, 1),
+    HardSwish: (_, [x]) => tf.mul(x!, tf.div(tf.relu6(tf.add(x!, 3)), 6)),
+    Add: (_, [a, b]) => tf.add(a!, b!),
+    Mul: (_, [a, b]) => tf.mul(a!, b!),
+    GlobalAveragePool: (_, [x]) => tf.mean(x!, [1, 2], true),
+    Flatten: (_, [x]) => tf.reshape(x!, [x!.shape[0]!, -1]),
+    Gemm: (n, [x]) => tf.add(tf.matMul(x as tf.Tensor2D, vec(n.inputs[1]!) as tf.Tensor2D, false, num(n, 'transB', 0) === 1), vec(n.inputs[2]!)),
+  };
+  for (const n of graph.nodes) if (!ops[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
+  const output = graph.outputs.find((o) => o.name === 'logits') ?? graph.outputs[0]!;
+  return (x) =>
+    tf.tidy(() => {
+      const values = new Map<string, tf.Tensor>([[graph.inputs[0]!.name, x]]);
+      for (const n of graph.nodes) values.set(n.outputs[0]!, ops[n.op]!(n, n.inputs.filter((i) => !inits.has(i)).map((i) => values.get(i)!)));
+      return values.get(output.name)!;
+    });
+}
+
+/** NCHW (ONNX) to NHWC (tfjs) for the same input. */
+export function toNhwc(x: Float32Array, n: number, c: number, h: number, w: number): tf.Tensor4D {
+  return tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, c, h, w]), [0, 2, 3, 1]));
+}

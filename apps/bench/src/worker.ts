@@ -1,0 +1,89 @@
+// Runs one benchmark cell in its own process (so peak RSS belongs to that cell) and prints one JSON line.
+import { buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { createSession as nodeSession } from '@mobilenet/runtime-node';
+import { createSession as webSession } from '@mobilenet/runtime-web';
+import * as ort from 'onnxruntime-node';
+import { type Cell, type CellResult, fixedInput, modelOptions } from './cell.js';
+import { compile, startTfjs, toNhwc } from './tfjs.js';
+
+type Runner = {
+  run: () => Promise<Float32Array>;
+  /** For our Node runtime: a bare run() on the very same onnxruntime session, timed interleaved with ours. */
+  bare?: () => Promise<unknown>;
+  threads: number;
+  release: () => Promise<void>;
+};
+
+async function runner(cell: Cell): Promise<Runner> {
+  const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+  const x = fixedInput(cell.batch, cell.resolution);
+  const r = cell.resolution;
+  switch (cell.engine) {
+    case 'cpu':
+    case 'cuda': {
+      const s = await nodeSession(model, { backend: cell.engine, threads: cell.threads });
+      const bare = () => s.ortSession.run({ input: new ort.Tensor('float32', x, [cell.batch, 3, r, r]) });
+      return { run: () => s.logits(x, cell.batch), bare, threads: cell.threads, release: () => s.release() };
+    }
+    case 'ort': {
+      const s = await ort.InferenceSession.create(toOnnx(model.graph), { executionProviders: ['cpu'], intraOpNumThreads: cell.threads });
+      const run = async () => {
+        const out = await s.run({ input: new ort.Tensor('float32', x, [cell.batch, 3, r, r]) });
+        return out.logits!.data as Float32Array;
+      };
+      return { run, threads: cell.threads, release: () => s.release() };
+    }
+    case 'wasm': {
+      const s = await webSession(model, { backend: 'wasm', wasmThreads: cell.threads });
+      return { run: () => s.logits(x, cell.batch), threads: s.wasm.threads, release: () => s.release() };
+    }
+    case 'tfjs-wasm':
+    case 'tfjs-cpu': {
+      await startTfjs(cell.engine === 'tfjs-wasm' ? 'wasm' : 'cpu', cell.threads);
+      const f = compile(model.graph);
+      const xt = toNhwc(x, cell.batch, 3, r, r);
+      const run = async () => {
+        const y = f(xt);
+        const data = (await y.data()) as Float32Array;
+        y.dispose();
+        return data;
+      };
+      // tfjs's wasm backend runs threads only in browsers with SharedArrayBuffer workers; in Node it is one.
+      return { run, threads: 1, release: async () => xt.dispose() };
+    }
+    default:
+      throw new Error(`engine ${cell.engine} does not run in a worker`);
+  }
+}
+
+async function main(): Promise<void> {
+  const cell = JSON.parse(process.argv[2]!) as Cell;
+  const r = await runner(cell);
+  let out = await r.run();
+  for (let i = 1; i < cell.warmup; i++) await r.run(), await r.bare?.();
+  const latencies: number[] = [];
+  const bareLatencies: number[] = [];
+  for (let i = 0; i < cell.runs; i++) {
+    let t = performance.now();
+    out = await r.run();
+    latencies.push(performance.now() - t);
+    if (!r.bare) continue;
+    t = performance.now();
+    await r.bare();
+    bareLatencies.push(performance.now() - t);
+  }
+  await r.release();
+  const result: CellResult = {
+    latencies,
+    ...(r.bare && { bareLatencies }),
+    logits: Array.from(out.subarray(0, out.length / cell.batch)),
+    threads: r.threads,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main().catch((e: Error) => {
+  process.stdout.write(`${JSON.stringify({ error: e.message.split('\n')[0] })}\n`);
+  process.exitCode = 3;
+});
