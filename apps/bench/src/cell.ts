@@ -30,6 +30,8 @@ export interface CellResult {
   readonly latencies: number[];
   /** cpu/cuda only: bare InferenceSession.run on the same session, interleaved with ours (the wrapper's overhead). */
   readonly bareLatencies?: number[];
+  /** Ours, timed in the same interleaved loop as bareLatencies. */
+  readonly oursInterleaved?: number[];
   /** First row of the logits for the fixed input, checked against the CPU reference. */
   readonly logits: number[];
   readonly threads: number;
