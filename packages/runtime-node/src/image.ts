@@ -45,7 +45,10 @@ export async function decodeImage(input: ImageInput, name: string): Promise<RgbI
       .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels as 3 };
   } catch (e) {
-    const msg = (e as Error).message.replace(/^Input (buffer|file) contains unsupported image format$/, 'not an image (unsupported or unrecognised format)');
+    const msg = (e as Error).message
+      .replace(/^Input (buffer|file) contains unsupported image format$/, 'not an image (unsupported or unrecognised format)')
+      // libvips reports a damaged file either by its decoder's words or, depending on timing, by this one.
+      .replace(/^Warning treated as error due to failOn setting$/, 'corrupt or truncated image data');
     throw new ImageError(name, `cannot decode: ${msg}`);
   }
 }
