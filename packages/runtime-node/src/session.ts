@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { type BackendName, type Model, type SessionOptions, ImageModelSession, MobileNetError, modelInfo, summarizeOnnx, toOnnx } from '@mobilenet/core';
+import { type BackendName, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { backendPrecondition } from './backends.js';
+import { NODE_BACKENDS, backendPrecondition } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
 
 export interface NodeSessionOptions extends SessionOptions {
@@ -38,23 +38,31 @@ export function ortOptions(backend: BackendName, o: NodeSessionOptions): ort.Inf
   };
 }
 
-/** Starts the requested backend, or with `fallback` the CPU one, saying why. */
-async function start(bytes: Uint8Array, name: string, o: NodeSessionOptions) {
-  const requested = o.backend ?? 'cpu';
-  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) {
-    throw new MobileNetError('option', 'option threads', 'a positive integer', String(o.threads));
-  }
-  let reason = backendPrecondition(requested);
-  if (!reason) {
-    try {
-      return { session: await ort.InferenceSession.create(bytes, ortOptions(requested, o)), backend: requested };
-    } catch (e) {
-      reason = `onnxruntime-node could not start the ${requested} provider for '${name}': ${(e as Error).message.split('\n')[0]}`;
-    }
-  }
-  if (!o.fallback || requested === 'cpu') throw new MobileNetError('backend', `option backend '${requested}'`, 'a backend that works here', reason);
-  const session = await ort.InferenceSession.create(bytes, ortOptions('cpu', o));
-  return { session, backend: 'cpu' as const, reason };
+/** onnxruntime-node as an engine of the shared API. */
+function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort: ort.InferenceSession }> {
+  return {
+    runtime: 'onnxruntime-node',
+    backends: NODE_BACKENDS,
+    fallbackBackend: 'cpu',
+    unavailable: backendPrecondition,
+    async start(bytes, backend) {
+      const s = await ort.InferenceSession.create(bytes, ortOptions(backend, o));
+      return {
+        ort: s,
+        async run(input, dims, inputName, output) {
+          const tensor = new ort.Tensor('float32', input, dims);
+          const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
+          const data = out.data as Float32Array;
+          tensor.dispose();
+          out.dispose();
+          return data;
+        },
+        release: () => s.release(),
+      };
+    },
+    name: imageName,
+    decode: decodeImage,
+  };
 }
 
 /**
@@ -63,31 +71,8 @@ async function start(bytes: Uint8Array, name: string, o: NodeSessionOptions) {
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
   const { bytes, name } = await loadBytes(source);
-  const summary = summarizeOnnx(bytes, name);
-  const info = modelInfo(summary, name, options);
-  const batchDim = summary.inputs[0]!.shape[0];
-  const { session, backend, reason } = await start(bytes, name, options);
-  const size = info.inputSize;
-  const wrapped = new ImageModelSession<ImageInput>({
-    info,
-    backend,
-    requestedBackend: options.backend ?? 'cpu',
-    ...(reason && { fallbackReason: reason }),
-    fixedBatch: typeof batchDim === 'number' ? batchDim : null,
-    maxBatch: options.maxBatch ?? 16,
-    async run(input, batch, output) {
-      const tensor = new ort.Tensor('float32', input, [batch, 3, size, size]);
-      const out = (await session.run({ [info.inputName]: tensor }, [output]))[output]!;
-      const data = out.data as Float32Array;
-      tensor.dispose();
-      out.dispose();
-      return data;
-    },
-    name: imageName,
-    decode: decodeImage,
-    release: () => session.release(),
-  });
-  return Object.assign(wrapped, { ortSession: session });
+  const { session, engineSession } = await openSession(engine(options), bytes, name, options);
+  return Object.assign(session, { ortSession: engineSession.ort });
 }
 
 /** A session on onnxruntime-node: images (paths, bytes, pixels) in, classes or embeddings out. */

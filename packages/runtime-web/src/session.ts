@@ -1,4 +1,4 @@
-import { type BackendName, type Model, type SessionOptions, ImageModelSession, MobileNetError, modelInfo, summarizeOnnx, toOnnx } from '@mobilenet/core';
+import { type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-web';
 import { WEB_BACKENDS, webgpuUnavailable } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
@@ -44,21 +44,29 @@ function configureWasm(o: WebSessionOptions): { threads: number; why: string } {
   return { threads: ort.env.wasm.numThreads, why };
 }
 
-async function start(bytes: Uint8Array, name: string, o: WebSessionOptions) {
-  const requested = o.backend ?? 'wasm';
-  if (!WEB_BACKENDS.includes(requested)) throw new MobileNetError('backend', 'option backend', `one of ${WEB_BACKENDS.join(', ')}`, `'${requested}'`);
-  const level = o.graphOptimization ?? 'all';
-  const create = (ep: BackendName) => ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: level });
-  let reason = requested === 'webgpu' ? await webgpuUnavailable() : null;
-  if (!reason) {
-    try {
-      return { session: await create(requested), backend: requested };
-    } catch (e) {
-      reason = `onnxruntime-web could not start ${requested} for '${name}': ${(e as Error).message.split('\n')[0]}`;
-    }
-  }
-  if (!o.fallback || requested === 'wasm') throw new MobileNetError('backend', `option backend '${requested}'`, 'a backend that works here', reason);
-  return { session: await create('wasm'), backend: 'wasm' as const, reason };
+/** onnxruntime-web as an engine of the shared API. */
+function engine(o: WebSessionOptions): Engine<WebImage, EngineSession & { ort: ort.InferenceSession }> {
+  return {
+    runtime: 'onnxruntime-web',
+    backends: WEB_BACKENDS,
+    fallbackBackend: 'wasm',
+    unavailable: (backend) => (backend === 'webgpu' ? webgpuUnavailable() : null),
+    async start(bytes, backend) {
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: o.graphOptimization ?? 'all' });
+      return {
+        ort: s,
+        async run(input, dims, inputName, output) {
+          const out = (await s.run({ [inputName]: new ort.Tensor('float32', input, dims) }, [output]))[output]!;
+          const data = (await out.getData()) as Float32Array;
+          out.dispose();
+          return data;
+        },
+        release: () => s.release(),
+      };
+    },
+    name: webImageName,
+    decode: decodeWebImage,
+  };
 }
 
 /** A session on onnxruntime-web. */
@@ -72,28 +80,6 @@ export type WebSession = ImageModelSession<WebImage> & {
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   const wasm = configureWasm(options);
   const { bytes, name } = await loadBytes(source);
-  const summary = summarizeOnnx(bytes, name);
-  const info = modelInfo(summary, name, options);
-  const batchDim = summary.inputs[0]!.shape[0];
-  const { session, backend, reason } = await start(bytes, name, options);
-  const size = info.inputSize;
-  const wrapped = new ImageModelSession<WebImage>({
-    info,
-    backend,
-    requestedBackend: options.backend ?? 'wasm',
-    ...(reason && { fallbackReason: reason }),
-    fixedBatch: typeof batchDim === 'number' ? batchDim : null,
-    maxBatch: options.maxBatch ?? 8,
-    async run(input, batch, output) {
-      const tensor = new ort.Tensor('float32', input, [batch, 3, size, size]);
-      const out = (await session.run({ [info.inputName]: tensor }, [output]))[output]!;
-      const data = (await out.getData()) as Float32Array;
-      out.dispose();
-      return data;
-    },
-    name: webImageName,
-    decode: decodeWebImage,
-    release: () => session.release(),
-  });
-  return Object.assign(wrapped, { ortSession: session, wasm });
+  const { session, engineSession } = await openSession(engine(options), bytes, name, { maxBatch: 8, ...options });
+  return Object.assign(session, { ortSession: engineSession.ort, wasm });
 }
