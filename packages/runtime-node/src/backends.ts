@@ -58,6 +58,5 @@ export async function availableBackends(): Promise<BackendStatus[]> {
 
 /** The reason a backend cannot start, checked before a session is created (cheap checks only). */
 export function backendPrecondition(backend: BackendName): string | null {
-  if (!NODE_BACKENDS.includes(backend)) return `backend '${backend}' is not available in Node; expected one of ${NODE_BACKENDS.join(', ')}`;
   return backend === 'cuda' ? cudaPrecondition() : null;
 }

@@ -50,7 +50,3 @@ export function formatShape(shape: Shape): string {
 export function concreteDim(d: Dim): number {
   return typeof d === 'number' ? d : 1;
 }
-
-export function sameDim(a: Dim, b: Dim): boolean {
-  return a === b;
-}
