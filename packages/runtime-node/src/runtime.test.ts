@@ -113,6 +113,16 @@ describe('classify end to end', () => {
     await session.release();
   });
 
+  it('a foreign model without our metadata gets torchvision\'s preprocessing for its input size, and says so', async () => {
+    const { graph } = buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 128, weights: fanInInit(2) });
+    const session = await createSession(toOnnx({ ...graph, metadata: {} }));
+    expect(session.info.preprocessingSource).toBe('default');
+    expect(session.info.preprocessing).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 146, size: 128, interpolation: 'bilinear' });
+    const [r] = await session.classify([fix('scene.jpg')]);
+    expect(r!.ok).toBe(true);
+    await session.release();
+  });
+
   it('reference-convention models have 1001 labels with background first', async () => {
     const session = await createSession(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }));
     expect(session.info.labels).toHaveLength(1001);

@@ -22,6 +22,8 @@ export interface OpSpec {
   readonly attrs: Readonly<Record<string, AttrKind>>;
   /** Attributes that must always be written because ONNX's default differs from ours (HardSigmoid's alpha). */
   readonly requiredAttrs?: readonly string[];
+  /** ONNX's defaults for those, filled in when reading a file that leaves them out. */
+  readonly onnxDefaults?: Readonly<Record<string, Attr>>;
   /** Roles of constant inputs by position, for parameter counting. */
   readonly roles?: Readonly<Record<number, InputRole>>;
   readonly infer: (ctx: InferContext) => TensorType[];
@@ -200,7 +202,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   BatchNormalization: {
     op: 'BatchNormalization', since: 9, minInputs: 5, maxInputs: 5,
     attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
-    requiredAttrs: ['epsilon'], roles: { 1: 'weight', 2: 'bias', 3: 'stat', 4: 'stat' }, infer: inferBatchNorm,
+    requiredAttrs: ['epsilon'], onnxDefaults: { epsilon: { kind: 'float', value: 1e-5 } }, roles: { 1: 'weight', 2: 'bias', 3: 'stat', 4: 'stat' }, infer: inferBatchNorm,
   },
   Gemm: {
     op: 'Gemm', since: 13, minInputs: 2, maxInputs: 3,
@@ -211,7 +213,10 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   Sigmoid: elementwise('Sigmoid'),
   Identity: elementwise('Identity'),
   HardSwish: { ...elementwise('HardSwish'), since: 14 },
-  HardSigmoid: { ...elementwise('HardSigmoid'), since: 6, attrs: { alpha: 'float', beta: 'float' }, requiredAttrs: ['alpha', 'beta'] },
+  HardSigmoid: {
+    ...elementwise('HardSigmoid'), since: 6, attrs: { alpha: 'float', beta: 'float' }, requiredAttrs: ['alpha', 'beta'],
+    onnxDefaults: { alpha: { kind: 'float', value: 0.2 }, beta: { kind: 'float', value: 0.5 } },
+  },
   Clip: { op: 'Clip', since: 13, minInputs: 1, maxInputs: 3, attrs: {}, roles: { 1: 'const', 2: 'const' }, infer: inferClip },
   Dropout: { op: 'Dropout', since: 13, minInputs: 1, maxInputs: 3, attrs: { seed: 'int' }, infer: same },
   Add: binary('Add'),

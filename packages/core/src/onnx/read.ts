@@ -90,8 +90,9 @@ function readNode(n: INodeProto, index: number): Node {
   const name = n.name || `${n.opType}_${index}`;
   const where = `node '${name}' (${n.opType})`;
   if (n.domain && n.domain !== 'ai.onnx') throw new OnnxFormatError(where, 'an op of the default ONNX domain', `domain '${n.domain}'`);
-  const attrs: Record<string, Attr> = {};
-  for (const a of n.attribute ?? []) attrs[a.name ?? ''] = readAttr(a, where);
+  const attrs: Record<string, Attr> = { ...OPS[n.opType ?? '']?.onnxDefaults };
+  // A Constant's tensor is taken by fromOnnx; every other attribute is typed here.
+  for (const a of n.attribute ?? []) if (n.opType !== 'Constant') attrs[a.name ?? ''] = readAttr(a, where);
   return { name, op: n.opType ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
 }
 
@@ -108,10 +109,15 @@ export function fromOnnx(bytes: Uint8Array, source = 'model'): ReadModel {
   (g.node ?? []).forEach((n, i) => {
     const node = readNode(n, i);
     if (node.op === 'Constant') {
-      const value = node.attrs.value as unknown;
       const t = n.attribute?.find((a) => a.name === 'value')?.t;
-      if (!t || value === undefined) throw new OnnxFormatError(`${source}: node '${node.name}' (Constant)`, "a 'value' tensor attribute", 'another form');
+      if (!t) throw new OnnxFormatError(`${source}: node '${node.name}' (Constant)`, "a 'value' tensor attribute", 'another form');
       initializers.set(node.outputs[0]!, { ...readTensor(t, `${source}: node '${node.name}'`), name: node.outputs[0]! });
+      return;
+    }
+    // Exporters alias shared constants through Identity nodes: the alias becomes the constant itself.
+    const aliased = node.op === 'Identity' ? initializers.get(node.inputs[0]!) : undefined;
+    if (aliased) {
+      initializers.set(node.outputs[0]!, { ...aliased, name: node.outputs[0]! });
       return;
     }
     if (!OPS[node.op]) {
