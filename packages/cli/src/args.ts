@@ -12,6 +12,8 @@ export const MODEL_OPTIONS: OptionSpec = {
   classes: { type: 'string' },
   convention: { type: 'string' },
   minimalistic: { type: 'boolean' },
+  'reduced-tail': { type: 'boolean' },
+  dilated: { type: 'boolean' },
   'depth-multiplier': { type: 'string' },
   expansion: { type: 'string' },
   'bn-eps': { type: 'string' },
@@ -28,6 +30,8 @@ export const MODEL_HELP = `Model options:
   --classes K                      output classes (default 1001 for reference, else 1000)
   --convention C                   reference|torchvision|keras|timm (default reference)
   --minimalistic                   v3 only: no SE, no h-swish, 3x3 kernels
+  --reduced-tail                   v3 only: halve the last stage and head (torchvision, for detection)
+  --dilated                        v3 only: dilation 2 in the last stage, output stride 16 (for segmentation)
   --depth-multiplier D             v1 only: channels per depthwise group (default 1)
   --expansion T                    v2 only: bottleneck expansion factor (default 6)
   --bn-eps E                       BatchNorm epsilon (default from the convention)
@@ -76,6 +80,8 @@ export function modelOptions(values: Values): ModelOptions {
     bnEps: number('bn-eps', values['bn-eps'] as string),
     dropout: number('dropout', values.dropout as string),
     minimalistic: values.minimalistic as boolean | undefined,
+    reducedTail: values['reduced-tail'] as boolean | undefined,
+    dilated: values.dilated as boolean | undefined,
     includeTop: values['no-top'] ? false : undefined,
     embedding: values.embedding as boolean | undefined,
   };

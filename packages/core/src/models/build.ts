@@ -26,7 +26,7 @@ function metadata(cfg: ModelConfig): Record<string, string> {
   return {
     'mobilenet.config': JSON.stringify({
       arch: cfg.arch, width: cfg.width, resolution: cfg.resolution, classes: cfg.classes, convention: cfg.convention,
-      minimalistic: cfg.minimalistic, dropout: cfg.dropout, bnEps: cfg.bnEps,
+      minimalistic: cfg.minimalistic, reducedTail: cfg.reducedTail, dilated: cfg.dilated, dropout: cfg.dropout, bnEps: cfg.bnEps,
     }),
     'mobilenet.preprocessing': JSON.stringify(pre),
     'mobilenet.labels': cfg.classes === 1001 ? 'imagenet-1001' : cfg.classes === 1000 ? 'imagenet-1000' : 'custom',

@@ -63,6 +63,16 @@ describe('determinism and golden dumps', () => {
     expect(headless.outputs.map((o) => [o.name, o.type.shape])).toEqual([['features', ['batch', 576, 7, 7]], ['embedding', ['batch', 576]]]);
   });
 
+  it('v3 dilated keeps 14x14 in the last stage (output stride 16) and runs; reduced tail halves it', async () => {
+    const { graph } = buildModel({ arch: 'v3-large', dilated: true, reducedTail: true, includeTop: false, convention: 'torchvision', weights: zeros });
+    expect(graph.outputs[0]!.type.shape).toEqual([1, 480, 14, 14]);
+    const dw = graph.nodes.find((n) => n.name === 'features.13.block.1.0')!;
+    expect([dw.attrs.strides, dw.attrs.dilations, dw.attrs.pads]).toEqual([{ kind: 'ints', value: [1, 1] }, { kind: 'ints', value: [2, 2] }, { kind: 'ints', value: [4, 4, 4, 4] }]);
+    const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(3 * 224 * 224).fill(0.1), dims: [1, 3, 224, 224] } });
+    expect(out.features!.dims).toEqual([1, 480, 14, 14]);
+    expect(() => buildModel({ arch: 'v2', dilated: true, weights: null })).toThrow("option dilated: expected to be used with v3-large or v3-small only, received 'true with v2'");
+  });
+
   it('v1 depth multiplier widens the depthwise convs', () => {
     const g = buildModel({ arch: 'v1', depthMultiplier: 2, weights: null }).graph;
     expect(g.initializers.find((i) => i.name === 'features.1.0.0.weight')!.dims).toEqual([64, 1, 3, 3]);

@@ -24,8 +24,8 @@ export function activate(net: Net, x: Value, act: Activation, name: string): Val
  * Padding of a k x k conv: symmetric (PyTorch), or TF 'SAME', which for stride 2 on an even size pads one
  * less before than after.
  */
-function pads(net: Net, x: Value, kernel: number, stride: number): [number, number, number, number] {
-  const p = (kernel - 1) >> 1;
+function pads(net: Net, x: Value, kernel: number, stride: number, dilation: number): [number, number, number, number] {
+  const p = (dilation * (kernel - 1)) >> 1;
   if (!CONVENTION[net.cfg.convention].tfSamePadding || stride === 1) return [p, p, p, p];
   const size = x.type.shape[2] as number;
   const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
@@ -38,13 +38,15 @@ export interface CnaOptions {
   readonly kernel: number;
   readonly stride?: number;
   readonly group?: number;
+  readonly dilation?: number;
   readonly act: Activation;
 }
 
 /** torchvision's Conv2dNormActivation: `${name}.0` conv (no bias), `${name}.1` BN, `${name}.2` activation. */
 export function convBnAct(net: Net, x: Value, name: string, o: CnaOptions): Value {
   const stride = o.stride ?? 1;
-  const y = net.b.conv(x, `${name}.0`, { out: o.out, kernel: o.kernel, stride, group: o.group ?? 1, pads: pads(net, x, o.kernel, stride) });
+  const dilation = o.dilation ?? 1;
+  const y = net.b.conv(x, `${name}.0`, { out: o.out, kernel: o.kernel, stride, dilation, group: o.group ?? 1, pads: pads(net, x, o.kernel, stride, dilation) });
   return activate(net, net.b.batchNorm(y, `${name}.1`, net.cfg.bnEps), o.act, `${name}.2`);
 }
 

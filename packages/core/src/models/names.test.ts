@@ -17,6 +17,8 @@ const CASES: Record<string, ModelOptions> = {
   'v3-large': { arch: 'v3-large' },
   'v3-large-0.75': { arch: 'v3-large', width: 0.75 },
   'v3-small': { arch: 'v3-small' },
+  'v3-large-reduced-dilated': { arch: 'v3-large', reducedTail: true, dilated: true },
+  'v3-small-reduced': { arch: 'v3-small', reducedTail: true },
 };
 
 /** Parameters and BN statistics by name: the initializers that a module owns (not Clip's scalar bounds). */

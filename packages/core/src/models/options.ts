@@ -20,6 +20,10 @@ export interface ModelOptions {
   readonly embedding?: boolean;
   /** v3 only: no squeeze-excite, no h-swish, 3x3 kernels only (TF-slim's and Keras's minimalistic models). */
   readonly minimalistic?: boolean;
+  /** v3 only: halve the channels of the last stage and the head (torchvision `reduced_tail`, for detection). */
+  readonly reducedTail?: boolean;
+  /** v3 only: dilation 2 instead of stride 2 in the last stage, output stride 16 (torchvision `dilated`, for segmentation). */
+  readonly dilated?: boolean;
   /** v1 only: channel multiplier of the depthwise convs (Keras `depth_multiplier`). Default 1. */
   readonly depthMultiplier?: number;
   /** v2 only: expansion factor t of every bottleneck but the first. Default 6. */
@@ -42,6 +46,8 @@ export interface ModelConfig {
   readonly includeTop: boolean;
   readonly embedding: boolean;
   readonly minimalistic: boolean;
+  readonly reducedTail: boolean;
+  readonly dilated: boolean;
   readonly depthMultiplier: number;
   readonly expansion: number;
   readonly bnEps: number;
@@ -78,6 +84,8 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
   const v3 = o.arch.startsWith('v3');
   check(!o.minimalistic || v3, 'minimalistic', 'to be used with v3-large or v3-small only', `${o.minimalistic} with ${o.arch}`);
+  check(!o.reducedTail || v3, 'reduced-tail', 'to be used with v3-large or v3-small only', `${o.reducedTail} with ${o.arch}`);
+  check(!o.dilated || v3, 'dilated', 'to be used with v3-large or v3-small only', `${o.dilated} with ${o.arch}`);
   const depthMultiplier = o.depthMultiplier ?? 1;
   check(depthMultiplier === 1 || o.arch === 'v1', 'depth-multiplier', 'to be used with v1 only', `${depthMultiplier} with ${o.arch}`);
   check(Number.isInteger(depthMultiplier) && depthMultiplier >= 1 && depthMultiplier <= 8, 'depth-multiplier', 'an integer from 1 to 8', depthMultiplier);
@@ -93,6 +101,8 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     includeTop: o.includeTop ?? true,
     embedding: o.embedding ?? false,
     minimalistic: o.minimalistic ?? false,
+    reducedTail: o.reducedTail ?? false,
+    dilated: o.dilated ?? false,
     batch: batch === 'dynamic' ? 'batch' : batch,
   };
 }

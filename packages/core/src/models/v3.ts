@@ -53,12 +53,13 @@ export const V3_HEAD = { 'v3-large': 1280, 'v3-small': 1024 } as const;
  * make_divisible(exp / 4, 8) channels, linear 1x1 project; residual when stride 1 and channels unchanged.
  * Names follow torchvision: `${name}.block.{j}` in order.
  */
-function bneck(net: Net, x: Value, name: string, row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number }): Value {
+function bneck(net: Net, x: Value, name: string, row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number; d: number }): Value {
   const inp = x.type.shape[1] as number;
   let y = x;
   let j = 0;
   if (row.exp !== inp) y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: 1, act: row.act });
-  y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: row.k, stride: row.s, group: row.exp, act: row.act });
+  // A dilated block keeps the resolution: stride 1, dilation d (torchvision: `stride = 1 if dilation > 1`).
+  y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: row.k, stride: row.d > 1 ? 1 : row.s, dilation: row.d, group: row.exp, act: row.act });
   if (row.se) y = squeezeExcite(net, y, `${name}.block.${j++}`, makeDivisible(row.exp / 4));
   y = convBnAct(net, y, `${name}.block.${j}`, { out: row.out, kernel: 1, act: 'none' });
   return row.s === 1 && inp === row.out ? net.b.add(x, y, `${name}.add`) : y;
@@ -74,17 +75,23 @@ export function mobilenetV3(net: Net, input: Value): void {
   const nl = (a: Nl): Activation => (a === 'HS' && !mini ? 'hswish' : 'relu');
   let x = convBnAct(net, input, 'features.0', { out: conv.v3Stem(cfg.width), kernel: 3, stride: 2, act: nl('HS') });
   const rows = arch === 'v3-small' ? V3_SMALL : V3_LARGE;
+  // The last stage (from the last stride-2 row on) is what `reducedTail` halves and `dilated` dilates.
+  const tail = rows.length - 1 - [...rows].reverse().findIndex((r) => r[5] === 2);
+  const rd = cfg.reducedTail ? 2 : 1;
   let paperIn = V3_STEM;
-  rows.forEach(([k, exp, out, se, a, s], i) => {
+  rows.forEach(([k, paperExp, paperOut, se, a, s], i) => {
+    const exp = i > tail ? paperExp / rd : paperExp;
+    const out = i >= tail ? paperOut / rd : paperOut;
     const inp = x.type.shape[1] as number;
     const e = conv.v3ExpansionFromRatio ? makeDivisible((inp * exp) / paperIn) : ch(exp);
-    x = bneck(net, x, `features.${i + 1}`, { k: mini ? 3 : k, exp: e, out: ch(out), se: se && !mini, act: nl(a), s });
+    const d = cfg.dilated && i >= tail ? 2 : 1;
+    x = bneck(net, x, `features.${i + 1}`, { k: mini ? 3 : k, exp: e, out: ch(out), se: se && !mini, act: nl(a), s, d });
     paperIn = out;
   });
   const last = 6 * (x.type.shape[1] as number);
   x = convBnAct(net, x, `features.${rows.length + 1}`, { out: last, kernel: 1, act: nl('HS') });
   finish(net, x, (pooled) => {
-    const h = dense(net, pooled, 'classifier.0', conv.v3Head(V3_HEAD[arch], cfg.width));
+    const h = dense(net, pooled, 'classifier.0', conv.v3Head(V3_HEAD[arch] / rd, cfg.width));
     const y = net.b.dropout(activate(net, h, nl('HS'), 'classifier.1'));
     return dense(net, y, 'classifier.3', cfg.classes);
   });
