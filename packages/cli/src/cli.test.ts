@@ -188,20 +188,32 @@ describe('mobilenet classify', () => {
   });
 });
 
+describe('mobilenet backends', () => {
+  it('lists cpu, cuda and webgpu with the reason for each one that cannot run', async () => {
+    const r = await run('backends', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as { backend: string; available: boolean; reason?: string }[];
+    expect(list.map((b) => b.backend)).toEqual(['cpu', 'cuda', 'webgpu']);
+    expect(list[0]).toEqual({ backend: 'cpu', available: true });
+    for (const b of list) if (!b.available) expect(b.reason, b.backend).toMatch(/\S/);
+    expect((await run('backends')).out).toMatch(/^cpu {5}available$/m);
+  });
+});
+
 describe('the mobilenet binary', () => {
   it('--help on every command, exit codes from the process', () => {
     const root = resolve(import.meta.dirname, '../../..');
     const bin = (...args: string[]) =>
       spawnSync(join(root, 'node_modules/.bin/tsx'), ['--conditions=source', join(root, 'packages/cli/src/bin.ts'), ...args], { encoding: 'utf8' });
     expect(bin('--help').status).toBe(0);
-    for (const c of ['info', 'export', 'classify']) {
+    for (const c of ['info', 'export', 'classify', 'backends']) {
       const r = bin(c, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Usage: mobilenet ${c}`);
     }
     const bad = bin('launch');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify\n");
+    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, backends\n");
     expect(existsSync(join(root, 'packages/cli/src/bin.ts'))).toBe(true);
   });
 });

@@ -4,6 +4,9 @@ import { dirname, join } from 'node:path';
 import { type BackendName, type BackendStatus, GraphBuilder, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 
+/** Debian's chromium package ships SwiftShader, a Vulkan driver on the CPU that Dawn can use. */
+const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
 export const NODE_BACKENDS: readonly BackendName[] = ['cpu', 'cuda', 'webgpu'];
 
 /** The folder where onnxruntime-node keeps its native libraries (and, when installed with CUDA, the providers). */
@@ -42,7 +45,12 @@ async function tryProvider(name: BackendName): Promise<string | null> {
     await s.release();
     return null;
   } catch (e) {
-    return `onnxruntime-node could not start the ${name} provider: ${firstLine(e)}`;
+    const msg = firstLine(e);
+    if (name === 'webgpu' && /Failed to get a WebGPU adapter/.test(msg)) {
+      const hint = existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader` : '';
+      return `no WebGPU adapter: Dawn found no usable Vulkan device${hint}`;
+    }
+    return `onnxruntime-node could not start the ${name} provider: ${msg}`;
   }
 }
 
