@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('pnpm bench', () => {
     expect(r.stdout).toMatch(/onnxruntime-web wasm with 1 thread\(s\) is [\d.]+x as fast as tfjs-wasm/);
     expect(readFileSync(join(dir, 'r.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<circle[\s\S]*<\/svg>$/);
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toContain('| arch | width | res |');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it.each([

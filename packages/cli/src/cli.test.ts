@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ortBinaryDir } from '@mobilenet/runtime-node';
 import { main } from './index.js';
 
@@ -13,7 +13,13 @@ async function run(...argv: string[]) {
   return { code, out, err };
 }
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'mobilenet-cli-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mobilenet-cli-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('mobilenet info', () => {
   it('prints an aligned per-layer table and totals', async () => {

@@ -1,6 +1,6 @@
 // Test helpers: the independent oracles (onnxruntime-node, Debian's python3-onnx). Not part of the package.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -31,9 +31,13 @@ export function onnxCheck(models: Record<string, Uint8Array>): CheckResult[] {
     writeFileSync(file, bytes);
     return file;
   });
-  const r = spawnSync(PYTHON, [join(REPO, 'tools/onnx_check.py'), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.error) throw r.error;
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
+  try {
+    const r = spawnSync(PYTHON, [join(REPO, 'tools/onnx_check.py'), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (r.error) throw r.error;
+    return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, ort.Tensor>> {

@@ -1,7 +1,7 @@
 // Foreign ONNX files: torchvision's MobileNets exported by torch.onnx (tools/fixtures/torch_export.py).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analysis.js';
 import { buildModel } from '../models/build.js';
 import type { Arch } from '../models/convention.js';
@@ -17,6 +17,7 @@ describe.skipIf(missing !== null)(`torch.onnx exports of torchvision models ${mi
   beforeAll(() => {
     dir = runFixtureScript('torch_export.py');
   }, 120_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   for (const arch of ['v2', 'v3-large', 'v3-small'] as Arch[]) {
     for (const opset of [13, 17]) {

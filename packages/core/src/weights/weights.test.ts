@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
 import type { Arch, Convention } from '../models/convention.js';
 import { toOnnx } from '../onnx/write.js';
@@ -33,6 +33,7 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
     dir = runFixtureScript('torchvision_checkpoints.py');
     manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
   }, 120_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(missing !== null)(`v2, v3-large, v3-small and a 0.5-width 10-class v2: .pth, legacy .pth and safetensors give PyTorch's logits ${missing ? `(skipped: ${missing})` : ''}`, async () => {
     expect(Object.keys(manifest.cases)).toEqual(['v2', 'v3-large', 'v3-small', 'v2-0.5-10cls']);
