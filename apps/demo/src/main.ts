@@ -3,7 +3,7 @@ import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare } from './app.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SAMPLES = ['samples/scene.png', 'samples/tall.png'];
+const SAMPLES = ['samples/scene.png', 'samples/tall.png', 'samples/gray.png'];
 let image: Blob | undefined;
 let imageName = '';
 let busy = Promise.resolve();
