@@ -11,7 +11,7 @@ const bench = (...args: string[]) =>
 describe('pnpm bench', () => {
   it('--smoke runs every engine kind, validates against CPU, and writes JSON, Markdown and an SVG chart', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-    const r = bench('--smoke', '--backends', 'cpu,cuda,wasm,webgpu', '--peers', 'ort,tfjs-wasm,tfjs-cpu', '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
+    const r = bench('--smoke', '--backends', 'cpu,cuda,wasm,webgpu,wasm-browser', '--peers', 'ort,tfjs-wasm,tfjs-cpu', '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
     expect(r.stderr).not.toMatch(/mismatch|failed/);
     expect(r.status).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
@@ -26,7 +26,8 @@ describe('pnpm bench', () => {
     expect(by.cuda).toMatchObject({ status: 'skipped', reason: expect.stringContaining('cuda') });
     // WebGPU runs in headless Chromium through the demo's code (SwiftShader here), or says why it cannot.
     expect(['ok', 'skipped']).toContain(by.webgpu.status);
-    if (process.env.CI) expect(by.webgpu.status).toBe('ok');
+    expect(['ok', 'skipped']).toContain(by['wasm-browser'].status);
+    if (process.env.CI) expect([by.webgpu.status, by['wasm-browser'].status]).toEqual(['ok', 'ok']);
     expect(r.stdout).toMatch(/arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+p50 ms/);
     expect(r.stdout).toContain('our wrapper vs bare run() on the same onnxruntime session');
     expect(r.stdout).toMatch(/onnxruntime-web wasm with 1 thread\(s\) is [\d.]+x as fast as tfjs-wasm/);
@@ -37,7 +38,7 @@ describe('pnpm bench', () => {
 
   it.each([
     [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small"],
-    [['--backends', 'tpu'], "bench: option --backends: 'tpu' is not one of cpu, cuda, wasm, webgpu"],
+    [['--backends', 'tpu'], "bench: option --backends: 'tpu' is not one of cpu, cuda, wasm, webgpu, wasm-browser"],
     [['--peers', 'pytorch'], "bench: option --peers: 'pytorch' is not one of ort, tfjs-wasm, tfjs-cpu"],
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],
     [['--widths', '0'], "bench: option --widths: '0' is not a width in (0, 4]"],

@@ -1,7 +1,7 @@
 import type { Arch } from '@mobilenet/core';
 
 /** Where a model runs: our runtimes' backends, and the peers measured beside them. */
-export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu'] as const;
+export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser'] as const;
 export const PEERS = ['ort', 'tfjs-wasm', 'tfjs-cpu'] as const;
 export type Engine = (typeof BACKENDS)[number] | (typeof PEERS)[number];
 
@@ -10,6 +10,7 @@ export const ENGINE_LABEL: Record<Engine, string> = {
   cuda: 'ours: onnxruntime-node cuda',
   wasm: 'ours: onnxruntime-web wasm (Node)',
   webgpu: 'ours: onnxruntime-web webgpu (Chromium)',
+  'wasm-browser': 'ours: onnxruntime-web wasm (Chromium, cross-origin isolated)',
   ort: 'peer: bare onnxruntime-node session',
   'tfjs-wasm': 'peer: TensorFlow.js wasm',
   'tfjs-cpu': 'peer: TensorFlow.js cpu',

@@ -21,7 +21,7 @@ With no options: every architecture at width 1, 224x224, batch 1, on onnxruntime
   --resolutions R,.. input sizes, multiples of 32 (default 224)
   --batches N,...    batch sizes (default 1)
   --threads N,...    intra-op / WASM threads (default 1 and min(2, cores))
-  --backends B,...   ${BACKENDS.join(',')} (webgpu runs in headless Chromium; default cpu,wasm)
+  --backends B,...   ${BACKENDS.join(',')} (webgpu and wasm-browser run in headless Chromium; default cpu,wasm)
   --peers P,...      ${PEERS.join(',')} or none (default ort,tfjs-wasm; tfjs-cpu is slow)
   --runs N           timed runs per cell (default 30)
   --warmup N         untimed runs first (default 5)
@@ -155,7 +155,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(process.stderr.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
     let r: (CellResult & { error?: string }) | undefined;
     let skip: string | undefined;
-    if (cell.engine === 'webgpu') {
+    if (cell.engine === 'webgpu' || cell.engine === 'wasm-browser') {
       if (noBrowser) skip = noBrowser;
       else {
         try {

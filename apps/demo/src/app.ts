@@ -78,6 +78,7 @@ export async function logitsFor(choice: ModelChoice, url: string): Promise<{ bac
 
 export interface BenchCell extends ModelChoice {
   readonly batch: number;
+  readonly threads: number;
   readonly runs: number;
   readonly warmup: number;
 }
@@ -88,7 +89,8 @@ export interface BenchCell extends ModelChoice {
  */
 export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
   const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention: 'torchvision', weights: fanInInit(cell.seed), batch: cell.batch });
-  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS });
+  // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
+  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, wasmThreads: cell.threads });
   try {
     const r = cell.resolution;
     const x = new Float32Array(cell.batch * 3 * r * r).map((_, i) => Math.sin(i * 0.01));
