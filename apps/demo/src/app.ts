@@ -1,8 +1,10 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
 import { type Analysis, type Arch, analyze, buildModel, fanInInit, preprocess, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
-import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
-import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
+import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
+import wasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
+import wasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
 export interface ModelChoice {
   readonly arch: Arch;
@@ -22,8 +24,8 @@ export interface Prepared {
 }
 
 // The .mjs/.wasm come from this app's own origin; with Vite, importing them by URL also avoids a worker that
-// re-imports the app bundle when threads are on.
-const WASM_PATHS = { mjs: ortMjs, wasm: ortWasm };
+// re-imports the app bundle when threads are on. Two builds: plain WASM (fast CPU path) and JSEP (WebGPU).
+const WASM_PATHS = { wasm: { mjs: wasmMjs, wasm: wasmWasm }, jsep: { mjs: jsepMjs, wasm: jsepWasm } };
 
 let current: Prepared | undefined;
 

@@ -1,13 +1,10 @@
 import { type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
-import * as ort from 'onnxruntime-web';
+import type { InferenceSession } from 'onnxruntime-web';
 import { WEB_BACKENDS, webgpuUnavailable } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
+import { type OrtSettings, buildFor, loadOrt, wasmThreads } from './ort.js';
 
-export interface WebSessionOptions extends SessionOptions {
-  /** Where onnxruntime-web's .mjs/.wasm files are served from (your own origin; nothing is fetched elsewhere). */
-  readonly wasmPaths?: string | { readonly mjs?: string; readonly wasm?: string };
-  /** WASM threads. Default: up to 4 when the page is cross-origin isolated, else 1 (browsers forbid more). */
-  readonly wasmThreads?: number;
+export interface WebSessionOptions extends SessionOptions, OrtSettings {
   readonly maxBatch?: number;
 }
 
@@ -29,29 +26,15 @@ async function loadBytes(source: WebModelSource): Promise<{ bytes: Uint8Array; n
   return { bytes: toOnnx(model.graph), name: model.graph.name };
 }
 
-/** onnxruntime-web reads its WASM settings once, at the first session. */
-function configureWasm(o: WebSessionOptions): { threads: number; why: string } {
-  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
-  const inBrowser = typeof document !== 'undefined';
-  const threads = o.wasmThreads ?? (isolated || !inBrowser ? Math.max(1, Math.min(4, cores)) : 1);
-  if (o.wasmThreads !== undefined && (!Number.isInteger(o.wasmThreads) || o.wasmThreads < 1)) {
-    throw new MobileNetError('option', 'option wasmThreads', 'a positive integer', String(o.wasmThreads));
-  }
-  if (o.wasmPaths) ort.env.wasm.wasmPaths = o.wasmPaths as typeof ort.env.wasm.wasmPaths;
-  ort.env.wasm.numThreads = inBrowser && !isolated ? 1 : threads;
-  const why = inBrowser && !isolated ? 'the page is not cross-origin isolated (serve COOP/COEP headers for threads)' : `${threads} threads`;
-  return { threads: ort.env.wasm.numThreads, why };
-}
-
 /** onnxruntime-web as an engine of the shared API. */
-function engine(o: WebSessionOptions): Engine<WebImage, EngineSession & { ort: ort.InferenceSession }> {
+function engine(o: WebSessionOptions): Engine<WebImage, EngineSession & { ort: InferenceSession }> {
   return {
     runtime: 'onnxruntime-web',
     backends: WEB_BACKENDS,
     fallbackBackend: 'wasm',
     unavailable: (backend) => (backend === 'webgpu' ? webgpuUnavailable() : null),
     async start(bytes, backend) {
+      const ort = await loadOrt(buildFor(backend), o);
       const s = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: o.graphOptimization ?? 'all' });
       return {
         ort: s,
@@ -71,14 +54,14 @@ function engine(o: WebSessionOptions): Engine<WebImage, EngineSession & { ort: o
 
 /** A session on onnxruntime-web. */
 export type WebSession = ImageModelSession<WebImage> & {
-  readonly ortSession: ort.InferenceSession;
+  readonly ortSession: InferenceSession;
   /** WASM threads in use, and why that many. */
   readonly wasm: { readonly threads: number; readonly why: string };
 };
 
 /** Creates a session in the browser (or in Node, WASM only, for tests): same API as @mobilenet/runtime-node. */
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
-  const wasm = configureWasm(options);
+  const wasm = wasmThreads(options);
   const { bytes, name } = await loadBytes(source);
   const { session, engineSession } = await openSession(engine(options), bytes, name, { maxBatch: 8, ...options });
   return Object.assign(session, { ortSession: engineSession.ort, wasm });
