@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHS, buildModel, fanInInit } from '@mobilenet/core';
+import { ARCHS, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -55,6 +55,27 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
     top.forEach((t, i) => expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4));
     expect(await page.locator('#layer-table pre').textContent()).toContain('features.12.0');
+  });
+
+  it('loads a timm checkpoint in the page (safetensors, float16) and classifies like onnxruntime-node with the same weights', async () => {
+    const file = join(DEMO, '../../packages/core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+    await page.locator('#arch').selectOption('v3-small');
+    await page.locator('#width').selectOption('0.5');
+    await page.locator('#resolution').selectOption('96');
+    await page.locator('#weights').setInputFiles(file);
+    await page.waitForFunction(() => document.body.dataset.model === 'v3-small 0.5 96 wasm mobilenetv3_small_050.safetensors', undefined, { timeout: 120_000 });
+    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    const ckpt = readCheckpoint(readFileSync(file), 'timm');
+    const model = buildWithWeights({ arch: 'v3-small', width: 0.5, resolution: 96, convention: 'timm', batch: 'dynamic' }, ckpt);
+    const node = await createSession(model);
+    const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
+    await node.release();
+    expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
+    await page.locator('#weights').setInputFiles([]);
+    await page.locator('#width').selectOption('1');
+    await page.locator('#resolution').selectOption('224');
+    // Let the runs these changes queued finish, so the next test sees only its own.
+    await page.waitForFunction(() => document.body.dataset.model === 'v3-small 1 224 wasm seed 0', undefined, { timeout: 120_000 });
   });
 
   it('runs every architecture on WebGPU at 96x96 with logits equal to WASM\'s (or reports why WebGPU is missing)', async () => {

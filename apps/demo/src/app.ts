@@ -1,5 +1,5 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
-import { type Analysis, type Arch, analyze, buildModel, fanInInit, preprocess, toOnnx } from '@mobilenet/core';
+import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, detectFormat, fanInInit, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
@@ -14,6 +14,8 @@ export interface ModelChoice {
   readonly seed: number;
   /** A user's .onnx file instead of a built model. */
   readonly file?: File;
+  /** A torchvision or timm checkpoint for the built model (its convention follows the detected key layout). */
+  readonly weights?: File;
 }
 
 export interface Prepared {
@@ -29,7 +31,17 @@ const WASM_PATHS = { wasm: { mjs: wasmMjs, wasm: wasmWasm }, jsep: { mjs: jsepMj
 
 let current: Prepared | undefined;
 
-const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${c.file ? `${c.file.name}:${c.file.size}` : ''}`;
+const fileKey = (f?: File) => (f ? `${f.name}:${f.size}:${f.lastModified}` : '');
+const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
+
+/** Builds the chosen model, with the user's checkpoint when given (read here, in the page). */
+async function buildChosen(c: ModelChoice): Promise<Model> {
+  const shape = { arch: c.arch, width: c.width, resolution: c.resolution, batch: 'dynamic' as const };
+  if (!c.weights) return buildModel({ ...shape, convention: 'torchvision', weights: fanInInit(c.seed) });
+  const ckpt = readCheckpoint(new Uint8Array(await c.weights.arrayBuffer()), c.weights.name);
+  const format = detectFormat(ckpt.keys());
+  return buildWithWeights({ ...shape, convention: format === 'timm' ? 'timm' : 'torchvision' }, ckpt, { source: c.weights.name });
+}
 
 /** Builds (or reuses) the model and session for a choice; WebGPU falls back to WASM visibly. */
 export async function prepare(choice: ModelChoice): Promise<Prepared> {
@@ -42,7 +54,7 @@ export async function prepare(choice: ModelChoice): Promise<Prepared> {
   let analysis: Analysis | null = null;
   if (choice.file) source = choice.file;
   else {
-    const model = buildModel({ arch: choice.arch, width: choice.width, resolution: choice.resolution, convention: 'torchvision', weights: fanInInit(choice.seed), batch: 'dynamic' });
+    const model = await buildChosen(choice);
     analysis = analyze(model.graph);
     source = toOnnx(model.graph);
   }

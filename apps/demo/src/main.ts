@@ -10,6 +10,7 @@ let busy = Promise.resolve();
 
 function choice(): ModelChoice {
   const file = $<HTMLInputElement>('onnx').files?.[0];
+  const weights = $<HTMLInputElement>('weights').files?.[0];
   return {
     arch: $<HTMLSelectElement>('arch').value as ModelChoice['arch'],
     width: Number($<HTMLSelectElement>('width').value),
@@ -17,6 +18,7 @@ function choice(): ModelChoice {
     backend: $<HTMLSelectElement>('backend').value as ModelChoice['backend'],
     seed: Number($<HTMLInputElement>('seed').value) || 0,
     ...(file && { file }),
+    ...(weights && { weights }),
   };
 }
 
@@ -58,6 +60,8 @@ function run(): void {
         return li;
       }));
       $('timings').innerHTML = `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
+      // What this result is for: a test (or a curious user) can tell it from a result still on screen.
+      document.body.dataset.model = c.file ? c.file.name : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
       document.body.dataset.state = 'done';
     } catch (e) {
       showError((e as Error).message);
@@ -96,7 +100,7 @@ drop.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files[0];
   if (f) useImage(f, f.name);
 });
-for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx']) $(id).addEventListener('change', run);
+for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx', 'weights']) $(id).addEventListener('change', run);
 
 void availableBackends().then((list) => {
   $('backends').textContent = list.map((b) => `${b.backend}: ${b.available ? 'available' : `unavailable (${b.reason})`}`).join(' · ') +
