@@ -53,7 +53,7 @@ export class TypeScope {
       return t;
     });
     const outs = spec.infer({ node, where, inputs, constant: (n) => this.constants.get(n) });
-    if (outs.length < node.outputs.length && node.op !== 'Dropout') {
+    if (outs.length < node.outputs.length) {
       throw new GraphError('arity', where, `${outs.length} outputs`, `${node.outputs.length}`);
     }
     this.nodeNames.add(node.name);

@@ -218,7 +218,10 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     onnxDefaults: { alpha: { kind: 'float', value: 0.2 }, beta: { kind: 'float', value: 0.5 } },
   },
   Clip: { op: 'Clip', since: 13, minInputs: 1, maxInputs: 3, attrs: {}, roles: { 1: 'const', 2: 'const' }, infer: inferClip },
-  Dropout: { op: 'Dropout', since: 13, minInputs: 1, maxInputs: 3, attrs: { seed: 'int' }, infer: same },
+  Dropout: {
+    op: 'Dropout', since: 13, minInputs: 1, maxInputs: 3, attrs: { seed: 'int' },
+    infer: (ctx) => [input(ctx, 0), { dtype: 'bool', shape: input(ctx, 0).shape }], // output, optional mask
+  },
   Add: binary('Add'),
   Mul: binary('Mul'),
   GlobalAveragePool: { op: 'GlobalAveragePool', since: 1, minInputs: 1, maxInputs: 1, attrs: {}, infer: inferGlobalPool },
