@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { RgbImage } from '@mobilenet/core';
+import { type RgbImage, checkRgbImage } from '@mobilenet/core';
 import sharp from 'sharp';
 
 /**
@@ -26,7 +26,7 @@ export function imageName(input: ImageInput, index: number): string {
  * images converted; alpha dropped, as PIL's convert('RGB') does. A truncated or unreadable file is an error.
  */
 export async function decodeImage(input: ImageInput, name: string): Promise<RgbImage> {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array) && 'data' in input) return checkRaw(input, name);
+  if (typeof input !== 'string' && !(input instanceof Uint8Array) && 'data' in input) return checkRgbImage(input, name);
   let bytes: Uint8Array;
   if (typeof input === 'string') {
     try {
@@ -51,16 +51,4 @@ export async function decodeImage(input: ImageInput, name: string): Promise<RgbI
       .replace(/^Warning treated as error due to failOn setting$/, 'corrupt or truncated image data');
     throw new ImageError(name, `cannot decode: ${msg}`);
   }
-}
-
-function checkRaw(img: RgbImage, name: string): RgbImage {
-  const { width, height, channels, data } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new ImageError(name, `expected a positive integer width and height, received ${width}x${height}`);
-  }
-  if (channels !== 3 && channels !== 4) throw new ImageError(name, `expected 3 (RGB) or 4 (RGBA) channels, received ${channels}`);
-  if (data.length !== width * height * channels) {
-    throw new ImageError(name, `expected ${width * height * channels} bytes for ${width}x${height}x${channels}, received ${data.length}`);
-  }
-  return img;
 }

@@ -1,4 +1,4 @@
-import type { RgbImage } from '@mobilenet/core';
+import { type RgbImage, checkRgbImage } from '@mobilenet/core';
 
 /** What the browser runtime takes as an image: DOM images, bitmaps, pixels, canvases, files, or decoded RGB(A). */
 export type WebImage =
@@ -36,12 +36,7 @@ function draw(source: CanvasImageSource, width: number, height: number, name: st
 
 /** Decoded RGBA pixels of any supported input. A file that is not an image is an error that names it. */
 export async function decodeWebImage(img: WebImage, name: string): Promise<RgbImage> {
-  if (isRgb(img)) {
-    if (img.data.length !== img.width * img.height * img.channels) {
-      throw new Error(`${name}: expected ${img.width * img.height * img.channels} bytes for ${img.width}x${img.height}x${img.channels}, received ${img.data.length}`);
-    }
-    return img;
-  }
+  if (isRgb(img)) return checkRgbImage(img, name);
   if (typeof ImageData !== 'undefined' && img instanceof ImageData) return { data: img.data, width: img.width, height: img.height, channels: 4 };
   if (typeof OffscreenCanvas === 'undefined') throw new Error(`${name}: decoding needs OffscreenCanvas (a browser); here, pass decoded pixels { data, width, height, channels }`);
   if (img instanceof Blob) {

@@ -8,6 +8,18 @@ export interface RgbImage {
   readonly channels: 3 | 4;
 }
 
+/** Checks pixels handed over by a caller (not decoded by us); the error names the image and what is wrong. */
+export function checkRgbImage(img: RgbImage, name: string): RgbImage {
+  const { width, height, channels, data } = img;
+  const fail = (message: string): never => {
+    throw new Error(`${name}: ${message}`);
+  };
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) fail(`expected a positive integer width and height, received ${width}x${height}`);
+  if (channels !== 3 && channels !== 4) fail(`expected 3 (RGB) or 4 (RGBA) channels, received ${channels}`);
+  if (data.length !== width * height * channels) fail(`expected ${width * height * channels} bytes for ${width}x${height}x${channels}, received ${data.length}`);
+  return img;
+}
+
 /** The resize and crop that `pre` applies to a width x height image. */
 export interface ResizePlan {
   readonly resizedWidth: number;
