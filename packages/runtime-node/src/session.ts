@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type BackendName, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
+import { type Graph, type BackendName, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { NODE_BACKENDS, backendPrecondition } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
@@ -14,7 +14,7 @@ export interface NodeSessionOptions extends SessionOptions {
 /** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
 export type ModelSource = Model | Uint8Array | string;
 
-async function loadBytes(source: ModelSource): Promise<{ bytes: Uint8Array; name: string }> {
+async function loadBytes(source: ModelSource): Promise<{ bytes: Uint8Array; name: string; graph?: Graph }> {
   if (typeof source === 'string') {
     try {
       return { bytes: await readFile(source), name: source };
@@ -24,7 +24,7 @@ async function loadBytes(source: ModelSource): Promise<{ bytes: Uint8Array; name
     }
   }
   if (source instanceof Uint8Array) return { bytes: source, name: 'model bytes' };
-  return { bytes: toOnnx(source.graph), name: source.graph.name };
+  return { bytes: toOnnx(source.graph), name: source.graph.name, graph: source.graph };
 }
 
 export function ortOptions(backend: BackendName, o: NodeSessionOptions): ort.InferenceSession.SessionOptions {
@@ -70,8 +70,7 @@ function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort
  * torchvision's for a foreign model), checks the input is [N, 3, H, H], and starts the backend.
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
-  const { bytes, name } = await loadBytes(source);
-  const { session, engineSession } = await openSession(engine(options), bytes, name, options);
+  const { session, engineSession } = await openSession(engine(options), await loadBytes(source), options);
   return Object.assign(session, { ortSession: engineSession.ort });
 }
 

@@ -1,4 +1,4 @@
-import { type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
+import { type Graph, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { WEB_BACKENDS, webgpuUnavailable } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
@@ -11,7 +11,7 @@ export interface WebSessionOptions extends SessionOptions, OrtSettings {
 /** A model for the browser runtime: a core model (built in the page), ONNX bytes, a URL, or a File/Blob. */
 export type WebModelSource = Model | Uint8Array | ArrayBuffer | string | Blob;
 
-async function loadBytes(source: WebModelSource): Promise<{ bytes: Uint8Array; name: string }> {
+async function loadBytes(source: WebModelSource): Promise<{ bytes: Uint8Array; name: string; graph?: Graph }> {
   if (typeof source === 'string') {
     const res = await fetch(source);
     if (!res.ok) throw new MobileNetError('model-file', `model URL '${source}'`, 'an .onnx file', `HTTP ${res.status}`);
@@ -23,7 +23,7 @@ async function loadBytes(source: WebModelSource): Promise<{ bytes: Uint8Array; n
     return { bytes: new Uint8Array(await source.arrayBuffer()), name: (source as File).name ?? 'model file' };
   }
   const model = source as Model;
-  return { bytes: toOnnx(model.graph), name: model.graph.name };
+  return { bytes: toOnnx(model.graph), name: model.graph.name, graph: model.graph };
 }
 
 /** onnxruntime-web as an engine of the shared API. */
@@ -62,7 +62,6 @@ export type WebSession = ImageModelSession<WebImage> & {
 /** Creates a session in the browser (or in Node, WASM only, for tests): same API as @mobilenet/runtime-node. */
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   const wasm = wasmThreads(options);
-  const { bytes, name } = await loadBytes(source);
-  const { session, engineSession } = await openSession(engine(options), bytes, name, { maxBatch: 8, ...options });
+  const { session, engineSession } = await openSession(engine(options), await loadBytes(source), { maxBatch: 8, ...options });
   return Object.assign(session, { ortSession: engineSession.ort, wasm });
 }

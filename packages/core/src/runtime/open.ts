@@ -1,8 +1,9 @@
 import { MobileNetError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
 import { summarizeOnnx } from '../onnx/summary.js';
 import { ImageModelSession } from './classifier.js';
 import type { RgbImage } from './preprocess.js';
-import { type BackendName, type SessionOptions, modelInfo } from './session.js';
+import { type BackendName, type SessionOptions, graphIO, modelInfo } from './session.js';
 
 /** A started onnxruntime session, as a runtime package wraps it. */
 export interface EngineSession {
@@ -44,18 +45,19 @@ async function startBackend<S extends EngineSession>(engine: Engine<unknown, S>,
 
 /**
  * The shared way from ONNX bytes to a session: read the model's facts (input [N, 3, H, H], preprocessing, labels),
- * start the backend (or fall back, visibly), and wrap it in the shared classify/embed logic.
+ * start the backend (or fall back, visibly), and wrap it in the shared classify/embed logic. When the bytes were
+ * just written from a graph, the facts come from the graph instead of decoding the bytes again.
  */
 export async function openSession<Image, S extends EngineSession>(
   engine: Engine<Image, S>,
-  bytes: Uint8Array,
-  name: string,
+  model: { readonly bytes: Uint8Array; readonly name: string; readonly graph?: Graph },
   options: SessionOptions & { readonly maxBatch?: number },
 ): Promise<{ session: ImageModelSession<Image>; engineSession: S }> {
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new MobileNetError('option', 'option threads', 'a positive integer', String(options.threads));
   }
-  const summary = summarizeOnnx(bytes, name);
+  const { bytes, name } = model;
+  const summary = model.graph ? graphIO(model.graph) : summarizeOnnx(bytes, name);
   const info = modelInfo(summary, name, options);
   const batchDim = summary.inputs[0]!.shape[0];
   const { session, backend, reason } = await startBackend(engine as Engine<unknown, S>, bytes, name, options);

@@ -1,5 +1,6 @@
 import { MobileNetError } from '../ir/errors.js';
 import { CONVENTION, type Preprocessing } from '../models/convention.js';
+import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
 import type { Prediction } from './postprocess.js';
@@ -70,6 +71,15 @@ export interface MobileNetSession<Image> {
   release(): Promise<void>;
 }
 
+/** What a runtime reads of a model: its inputs, outputs and metadata (from a file's summary, or from the graph). */
+export type ModelIO = Pick<ModelSummary, 'inputs' | 'outputs' | 'metadata'>;
+
+/** The same facts read straight from a graph, for a model built in memory (no need to decode its bytes again). */
+export function graphIO(graph: Graph): ModelIO {
+  const io = (vs: Graph['inputs']) => vs.map((v) => ({ name: v.name, shape: [...v.type.shape] }));
+  return { inputs: io(graph.inputs), outputs: io(graph.outputs), metadata: graph.metadata };
+}
+
 /** ImageNet labels for a class count: 1000, or 1001 with TF's background class at index 0. */
 export function imagenetLabels(classes: number): readonly string[] | undefined {
   if (classes === 1000) return IMAGENET_LABELS;
@@ -81,7 +91,7 @@ export function imagenetLabels(classes: number): readonly string[] | undefined {
  * What a runtime needs to feed and read a model, from its ONNX summary: the input must be [N, 3, H, H]; the
  * preprocessing comes from our metadata, else torchvision's (ImageNet mean/std, resize H/0.875, crop H).
  */
-export function modelInfo(summary: ModelSummary, source: string, options: SessionOptions = {}): ModelInfo {
+export function modelInfo(summary: ModelIO, source: string, options: SessionOptions = {}): ModelInfo {
   const input = summary.inputs[0];
   const shape = input?.shape ?? [];
   const [, c, h, w] = shape;
