@@ -88,11 +88,18 @@ export function modelOptions(values: Values): ModelOptions {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as unknown as ModelOptions;
 }
 
+/** An integer option within [min, max]; undefined when not given. */
+export function integerOption(name: string, raw: string | undefined, min: number, max = Infinity): number | undefined {
+  if (raw === undefined) return undefined;
+  const v = Number(raw);
+  const rule = max === Infinity ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer from ${min} to ${max}`;
+  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) throw new UsageError(`option --${name}: '${raw}' is not ${rule}`);
+  return v;
+}
+
 /** The seeded initialiser named by --init and --seed. */
 export function initialiser(values: Values, fallback: 'torchvision' | 'fan-in'): Initialiser {
-  const raw = values.seed as string | undefined;
-  const seed = raw === undefined ? 0 : Number(raw);
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) throw new UsageError(`option --seed: '${raw}' is not an integer from 0 to 4294967295`);
+  const seed = integerOption('seed', values.seed as string | undefined, 0, 2 ** 32 - 1) ?? 0;
   const init = (values.init as string | undefined) ?? fallback;
   if (init !== 'torchvision' && init !== 'fan-in') throw new UsageError(`option --init: '${init}' is not one of torchvision, fan-in`);
   return init === 'torchvision' ? torchvisionInit(seed) : fanInInit(seed);

@@ -1,6 +1,6 @@
 import { type ClassifyResult, buildModel } from '@mobilenet/core';
 import { type NodeSessionOptions, NODE_BACKENDS, createSession } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { Progress } from '../progress.js';
@@ -31,10 +31,8 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError('classify needs at least one IMAGE');
   const backend = (values.backend as string | undefined) ?? 'cpu';
   if (!NODE_BACKENDS.includes(backend as never)) throw new UsageError(`option --backend: '${backend}' is not one of ${NODE_BACKENDS.join(', ')}`);
-  const top = Number(values.top ?? 5);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`option --top: '${values.top}' is not a positive integer`);
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new UsageError(`option --threads: '${values.threads}' is not a positive integer`);
+  const top = integerOption('top', values.top as string | undefined, 1) ?? 5;
+  const threads = integerOption('threads', values.threads as string | undefined, 1);
   if (!values.model === !values.arch) throw new UsageError('give exactly one of --model FILE.onnx or --arch A');
   const source = values.model
     ? (values.model as string)

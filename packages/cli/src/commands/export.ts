@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, type ModelOptions, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
-import { MODEL_HELP, MODEL_OPTIONS, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
 
@@ -19,13 +19,6 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
 ${MODEL_HELP}
 `;
 
-function intOption(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max) throw new UsageError(`option --${name}: '${raw}' is not an integer from ${min} to ${max}`);
-  return v;
-}
-
 export function exportModel(argv: string[], io: Io): number {
   const { values } = parse(argv, {
     ...MODEL_OPTIONS,
@@ -41,9 +34,9 @@ export function exportModel(argv: string[], io: Io): number {
   if (values.help) return io.out(EXPORT_HELP), 0;
   const out = values.output as string | undefined;
   const options = modelOptions(values);
-  const opset = intOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
+  const opset = integerOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
   const rawBatch = values.batch as string | undefined;
-  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? (rawBatch as 'dynamic' | undefined) : intOption('batch', rawBatch, 1, 65536);
+  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? (rawBatch as 'dynamic' | undefined) : integerOption('batch', rawBatch, 1, 65536);
   if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
   checkOutputPath(out, Boolean(values.force), '-o');
   const t0 = performance.now();
