@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { buildModel } from '../models/build.js';
 import type { Arch, Convention } from '../models/convention.js';
 import { toOnnx } from '../onnx/write.js';
 import { analyze } from '../analysis.js';
-import { makeZip, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
 import { readCheckpoint, readPth, readSafetensors, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
 import { foldBatchNorm } from './fold.js';
@@ -64,20 +65,24 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
   });
 });
 
-// timm's own key layout and logits, made by tools/fixtures/timm_fixtures.py with timm 1.0.29.
-const TIMM = JSON.parse(readFileSync(new URL('../fixtures/timm/timm-keys.json', import.meta.url), 'utf8')) as {
-  models: Record<string, { keys: Record<string, number[]>; params: number }>;
+// timm's own key layout, pretrained_cfg and logits, made by tools/fixtures/timm_fixtures.py with timm 1.0.29.
+const TIMM_DIR = new URL('../fixtures/timm/', import.meta.url).pathname;
+const TIMM = JSON.parse(readFileSync(join(TIMM_DIR, 'timm-keys.json'), 'utf8')) as {
+  models: Record<string, { keys: Record<string, number[]>; params: number; pretrained_cfg: { tag: string; mean: number[]; std: number[]; interpolation: string; crop_pct: number; input_size: number[] } }>;
 };
 function timmOptions(name: string): { arch: Arch; width: number; minimalistic: boolean; convention: Convention } {
   const m = /^(tf_)?mobilenetv(\d)_(large_|small_)?(minimal_)?(\d+)$/.exec(name)!;
   const arch = (m[2] === '3' ? `v3-${m[3]!.slice(0, -1)}` : `v${m[2]}`) as Arch;
-  // timm's tf_ models are ports of the TF weights: TF 'SAME' padding and BN eps 1e-3, i.e. the Keras convention.
-  return { arch, width: Number(m[5]) / 100, minimalistic: Boolean(m[4]), convention: m[1] ? 'keras' : 'timm' };
+  // timm's tf_ models are ports of the TF weights: TF 'SAME' padding and BN eps 1e-3 in timm's layout.
+  return { arch, width: Number(m[5]) / 100, minimalistic: Boolean(m[4]), convention: m[1] ? 'timm-tf' : 'timm' };
 }
 
-describe('timm key layout, from timm itself', () => {
+/** max|ours - theirs| / max|theirs|; Infinity when the lengths differ. */
+const rel = (ours: Float32Array, theirs: Float32Array) => maxAbsDiff(ours, theirs) / scale(theirs);
+
+describe('timm key layout and preprocessing, from timm itself', () => {
   for (const [name, t] of Object.entries(TIMM.models)) {
-    it(`${name}: same keys and shapes, same parameter count`, () => {
+    it(`${name}: same keys and shapes, same parameter count, pretrained_cfg's preprocessing`, () => {
       const o = timmOptions(name);
       const { graph, config } = buildModel({ ...o, weights: null });
       const map = keyMap(graph, config.arch, 'timm');
@@ -88,20 +93,85 @@ describe('timm key layout, from timm itself', () => {
       const theirs = Object.fromEntries(Object.entries(t.keys).filter(([k]) => !k.endsWith('num_batches_tracked')).map(([k, s]) => [k, head(s)]));
       expect(ours).toEqual(theirs);
       expect(analyze(graph).params).toBe(t.params);
+      // timm's eval transform: resize the short side to floor(size / crop_pct), center-crop size. An 'untrained'
+      // default tag has no weights, hence no preprocessing they were trained with (timm's mobilenetv3 _cfg default).
+      const cfg = t.pretrained_cfg;
+      if (cfg.tag === 'untrained') return;
+      const size = cfg.input_size[2]!;
+      expect(JSON.parse(graph.metadata['mobilenet.preprocessing']!)).toEqual({
+        mean: cfg.mean, std: cfg.std, resizeMode: 'crop', resize: Math.floor(size / cfg.crop_pct), size, interpolation: cfg.interpolation,
+      });
+    });
+  }
+});
+
+interface TimmCase { timm: string; arch: Arch; width: number; minimalistic: boolean; tf: boolean; resolution: number; classes: number }
+
+/** Loads a case of timm_fixtures.py as a user would: no convention for timm's own models (it follows the keys), timm-tf for tf_ ports. */
+async function timmCase(dir: string, name: string, c: TimmCase) {
+  const file = `${name}.safetensors`;
+  const ckpt = readCheckpoint(readFileSync(join(dir, file)), file);
+  const m = buildWithWeights({ arch: c.arch, width: c.width, minimalistic: c.minimalistic, resolution: c.resolution, ...(c.tf && { convention: 'timm-tf' as const }) }, ckpt, { source: file });
+  const io = readSafetensors(readFileSync(join(dir, `${name}.io.safetensors`)), `${name}.io.safetensors`).tensors;
+  const expected = toFloat32(io.get('logits')!, 'logits');
+  return { m, expected, error: rel(await logits(m.graph, toFloat32(io.get('input')!, 'input'), c.resolution), expected) };
+}
+
+describe("timm's logits, every family (committed fixtures, tools/fixtures/timm_fixtures.py)", () => {
+  const manifest = JSON.parse(readFileSync(join(TIMM_DIR, 'manifest.json'), 'utf8')) as { timm: string; cases: Record<string, TimmCase> };
+
+  it('covers v1, v2, v3-large, v3-small, a tf_ port and reduced widths', () => {
+    const cases = Object.values(manifest.cases);
+    expect(new Set(cases.map((c) => c.arch))).toEqual(new Set(['v1', 'v2', 'v3-large', 'v3-small']));
+    expect(cases.some((c) => c.tf)).toBe(true);
+    expect(cases.filter((c) => c.width < 1).length).toBe(cases.length);
+    expect(manifest.timm).toMatch(/^1\.0\.29/);
+  });
+
+  for (const [name, c] of Object.entries(manifest.cases)) {
+    it(`${name} (${c.timm}, ${c.resolution}x${c.resolution}, float16 weights): timm's logits to 1e-4`, async () => {
+      const { m, error } = await timmCase(TIMM_DIR, name, c);
+      expect([m.format, m.detected, m.config.convention, m.conventionFrom, m.warning]).toEqual(
+        ['timm', 'timm (found conv_stem.weight)', c.tf ? 'timm-tf' : 'timm', c.tf ? 'option' : 'layout', undefined]);
+      expect(m.config.classes).toBe(c.classes);
+      expect(error).toBeLessThan(1e-4);
     });
   }
 
-  it('mobilenetv3_small_050 safetensors (float16) gives timm\'s logits; auto-detects the timm layout', async () => {
-    const file = new URL('../fixtures/timm/mobilenetv3_small_050.safetensors', import.meta.url).pathname;
-    const { tensors, metadata } = readSafetensors(readFileSync(file), 'mobilenetv3_small_050.safetensors');
-    expect(metadata.source).toMatch(/^timm 1\.0\.29 mobilenetv3_small_050/);
-    const m = buildWithWeights({ arch: 'v3-small', width: 0.5, convention: 'timm', resolution: 96 }, tensors, { source: 'timm' });
-    expect([m.format, m.detected]).toEqual(['timm', 'timm (found conv_stem.weight)']);
-    const io = readSafetensors(readFileSync(file.replace('.safetensors', '.io.safetensors')), 'io').tensors;
-    const input = toFloat32(io.get('input')!, 'input');
-    const expected = toFloat32(io.get('logits')!, 'logits');
-    expect(maxAbs(await logits(m.graph, input, 96), expected) / scale(expected)).toBeLessThan(1e-4);
+  it("a tf_ port built with the timm convention (what the keys alone suggest) is far from timm's logits", async () => {
+    const { error } = await timmCase(TIMM_DIR, 'tf_mobilenetv3_small_025', { ...manifest.cases.tf_mobilenetv3_small_025!, tf: false });
+    expect(error).toBeGreaterThan(1e-2);
   });
+});
+
+const timmMissing = ((): string | null => {
+  const python = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, ['-c', 'import os, sys; sys.path.insert(0, os.environ.get("TIMM_SRC", "")); import torch, timm'], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  const why = `${python} cannot import timm (set TIMM_SRC to a checkout of github.com/huggingface/pytorch-image-models): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  // timm is not a CI dependency (the committed fixtures above are); a TIMM_SRC that is set must work.
+  if (process.env.CI && process.env.TIMM_SRC) throw new Error(`TIMM_SRC is set but ${why}`);
+  return why;
+})();
+
+describe("timm's registered models as users have them (tools/fixtures/timm_registered.py, run now)", () => {
+  let dir = '';
+  let cases: Record<string, TimmCase> = {};
+  beforeAll(() => {
+    if (timmMissing) return;
+    dir = runFixtureScript('timm_registered.py');
+    cases = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).cases;
+  }, 240_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(timmMissing !== null)(`v1, v2, v3 and tf_ ports, full width, 1000 classes, 224x224: timm's logits to 1e-4 ${timmMissing ? `(skipped: ${timmMissing})` : ''}`, async () => {
+    expect(Object.keys(cases)).toContain('mobilenetv1_100');
+    for (const [name, c] of Object.entries(cases)) {
+      const { m, error } = await timmCase(dir, name, c);
+      expect(m.config.convention, name).toBe(c.tf ? 'timm-tf' : 'timm');
+      expect(error, name).toBeLessThan(1e-4);
+    }
+  }, 240_000);
 });
 
 const tensor = (dtype: CheckpointTensor['dtype'], shape: number[], values: number[]): CheckpointTensor => ({
