@@ -20,6 +20,8 @@ const f32 = (path: string) => {
 };
 const scale = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+/** max|ours - theirs| / max|theirs|; Infinity when the lengths differ. */
+const rel = (ours: Float32Array, theirs: Float32Array) => maxAbsDiff(ours, theirs) / scale(theirs);
 async function logits(graph: Parameters<typeof toOnnx>[0], input: Float32Array, size: number) {
   const out = await runOrt(toOnnx(graph), { input: { data: input, dims: [1, 3, size, size] } });
   return out.logits!.data as Float32Array;
@@ -53,6 +55,20 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
     }
   });
 
+  it.skipIf(missing !== null)(`no convention given: the torchvision keys choose torchvision's, and PyTorch's logits; a contradicting one warns, naming both ${missing ? `(skipped: ${missing})` : ''}`, async () => {
+    const ckpt = readCheckpoint(readFileSync(join(dir, 'v2.safetensors')), 'v2.safetensors');
+    const input = f32(join(dir, 'v2.input.bin'));
+    const expected = f32(join(dir, 'v2.logits.bin'));
+    const auto = buildWithWeights({ arch: 'v2' }, ckpt, { source: 'v2.safetensors' });
+    expect([auto.config.convention, auto.conventionFrom, auto.conventionNote, auto.warning]).toEqual(['torchvision', 'layout', 'convention torchvision, from the torchvision key layout', undefined]);
+    expect(rel(await logits(auto.graph, input, 224), expected)).toBeLessThan(1e-4);
+    const reference = buildWithWeights({ arch: 'v2', convention: 'reference' }, ckpt, { source: 'v2.safetensors' });
+    expect(reference.config.convention).toBe('reference');
+    expect(reference.warning).toMatch(/^v2\.safetensors: convention reference was given, but the checkpoint has torchvision keys, whose models use convention torchvision; building with reference as asked/);
+    // What the warning is for: TF padding and BN eps 1e-3 move the logits (the issue measured 5.5e-3 of their scale).
+    expect(rel(await logits(reference.graph, input, 224), expected)).toBeGreaterThan(1e-3);
+  });
+
   it.skipIf(missing !== null)('BN folding keeps the logits (v3-large)', async () => {
     const ckpt = readCheckpoint(readFileSync(join(dir, 'v3-large.pth')), 'v3-large.pth');
     const m = buildWithWeights({ arch: 'v3-large', convention: 'torchvision' }, ckpt);
@@ -76,9 +92,6 @@ function timmOptions(name: string): { arch: Arch; width: number; minimalistic: b
   // timm's tf_ models are ports of the TF weights: TF 'SAME' padding and BN eps 1e-3 in timm's layout.
   return { arch, width: Number(m[5]) / 100, minimalistic: Boolean(m[4]), convention: m[1] ? 'timm-tf' : 'timm' };
 }
-
-/** max|ours - theirs| / max|theirs|; Infinity when the lengths differ. */
-const rel = (ours: Float32Array, theirs: Float32Array) => maxAbsDiff(ours, theirs) / scale(theirs);
 
 describe('timm key layout and preprocessing, from timm itself', () => {
   for (const [name, t] of Object.entries(TIMM.models)) {
@@ -219,6 +232,23 @@ describe('bad checkpoints: errors name the file, the key and what was expected',
   const v3small = () => buildModel({ arch: 'v3-small', convention: 'torchvision', weights: 3 }).graph;
   const asCheckpoint = (g: ReturnType<typeof v3small>): Map<string, CheckpointTensor> =>
     new Map(g.initializers.filter((i) => !i.name.startsWith('const.')).map((i) => [i.name, { dtype: 'F32' as const, shape: i.dims, bytes: new Uint8Array((i.data as Float32Array).buffer) }]));
+
+  it('the convention follows the key layout unless given; one the layout contradicts is built as asked, with a warning naming both', () => {
+    const ckpt = asCheckpoint(v3small());
+    const auto = buildWithWeights({ arch: 'v3-small' }, ckpt, { source: 's.pth' });
+    expect([auto.config.convention, auto.conventionFrom, auto.warning, auto.config.bnEps]).toEqual(['torchvision', 'layout', undefined, 1e-3]);
+    const given = buildWithWeights({ arch: 'v3-small', convention: 'torchvision' }, ckpt, { source: 's.pth' });
+    expect([given.conventionFrom, given.conventionNote, given.warning]).toEqual(['option', 'convention torchvision, as given', undefined]);
+    const keras = buildWithWeights({ arch: 'v3-small', convention: 'keras' }, ckpt, { source: 's.pth' });
+    expect(keras.config.convention).toBe('keras');
+    expect(keras.warning).toBe('s.pth: convention keras was given, but the checkpoint has torchvision keys, whose models use convention torchvision; building with keras as asked (padding, BN epsilon or head may not be the ones these weights were trained with)');
+    const toTimm = keyMap(v3small(), 'v3-small', 'timm');
+    const timmKeys = new Map([...ckpt].map(([k, t]) => [toTimm.get(k) ?? k, t]));
+    const timm = buildWithWeights({ arch: 'v3-small' }, timmKeys, { source: 't.safetensors' });
+    expect([timm.config.convention, timm.conventionNote]).toEqual(['timm', "convention timm, from the timm key layout; timm's tf_ models need convention timm-tf"]);
+    expect(buildWithWeights({ arch: 'v3-small', convention: 'timm-tf' }, timmKeys).warning).toBeUndefined();
+    expect(buildWithWeights({ arch: 'v3-small', convention: 'torchvision' }, timmKeys, { source: 't.safetensors' }).warning).toMatch(/^t\.safetensors: convention torchvision was given, but the checkpoint has timm keys, whose models use convention timm or timm-tf;/);
+  });
 
   it('another architecture or width, missing and unexpected keys, NaN weights', () => {
     const ckpt = asCheckpoint(v3small());
