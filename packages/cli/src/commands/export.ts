@@ -12,7 +12,8 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --seed N            weight initialisation seed (default 0)
   --batch N|dynamic   input batch dimension (default 1)
   --force             overwrite OUT if it exists
-  --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it)
+  --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it;
+                      without --convention, the convention follows the key layout, and is said)
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
 
@@ -62,6 +63,8 @@ function withWeights(options: ModelOptions, file: string, rawFormat: string | un
   }
   if (!existsSync(file)) throw new UsageError(`option --weights: file '${file}' does not exist`);
   const model = buildWithWeights(options, readCheckpoint(readFileSync(file), file), { format: format as WeightsFormat | 'auto', source: file });
-  if (format === 'auto') io.err(`weights: ${file} has ${model.detected} keys\n`);
+  // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.
+  io.err(`weights: ${file} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
+  if (model.warning) io.err(`warning: ${model.warning}\n`);
   return model;
 }

@@ -1,9 +1,10 @@
 /**
  * Where the reference implementations disagree, a convention picks one side, so that weights trained by each
- * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models).
+ * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models). `timm-tf` is timm's
+ * `tf_` models: TF's weights ported into timm's layout, built with TF's padding and BN epsilon.
  */
-export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm';
-export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm'];
+export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm' | 'timm-tf';
+export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm', 'timm-tf'];
 
 export type Arch = 'v1' | 'v2' | 'v3-large' | 'v3-small';
 export const ARCHS: readonly Arch[] = ['v1', 'v2', 'v3-large', 'v3-small'];
@@ -34,7 +35,7 @@ export interface ConventionSpec {
   readonly tfSamePadding: boolean;
   /** v1 channel rounding: TF-slim max(int(c*a), 8), Keras int(c*a), PyTorch ports make_divisible(c*a, 8). */
   readonly v1Channels: (c: number, width: number) => number;
-  /** v1's activation: the paper says ReLU, TF-slim and Keras ship ReLU6, timm uses ReLU. */
+  /** v1's activation: the paper says ReLU; TF-slim, Keras and timm (`_gen_mobilenet_v1`: 'relu6') ship ReLU6. */
   readonly v1Activation: 'relu' | 'relu6';
   /** Classifier as a 1x1 conv on the pooled map (TF, Keras) or a Linear layer (PyTorch). */
   readonly convHead: boolean;
@@ -62,6 +63,21 @@ const widenOnly = (base: number, w: number): number => (w > 1 ? makeDivisible(ba
 const crop = (mean: Preprocessing['mean'], std: Preprocessing['std'], res: number, interpolation: Preprocessing['interpolation']): Preprocessing => ({
   mean, std, resizeMode: 'crop', resize: Math.floor(res / 0.875), size: res, interpolation,
 });
+
+// timm 1.0.29: efficientnet.py `_gen_mobilenet_v1/_v2`, mobilenetv3.py `_gen_mobilenet_v3`; preprocessing from each
+// model's default pretrained_cfg (v1: inception mean/std; v2, v3: ImageNet's; all bicubic, crop 0.875).
+const TIMM: ConventionSpec = {
+  v3ExpansionFromRatio: true,
+  v1Activation: 'relu6',
+  classes: 1000,
+  bnEps: () => 1e-5,
+  tfSamePadding: false,
+  v1Channels: (c, a) => makeDivisible(c * a),
+  convHead: false,
+  v3Head: (base) => base,
+  v3Stem: (w) => (w < 0.75 ? 16 : makeDivisible(16 * w)),
+  preprocessing: (arch, res) => (arch === 'v1' ? crop(HALF, HALF, res, 'bicubic') : crop(IMAGENET_MEAN, IMAGENET_STD, res, 'bicubic')),
+};
 
 export const CONVENTION: Readonly<Record<Convention, ConventionSpec>> = {
   reference: {
@@ -101,16 +117,8 @@ export const CONVENTION: Readonly<Record<Convention, ConventionSpec>> = {
     // Keras v3 models rescale [0, 255] inside the graph; the graph we build starts after that Rescaling layer.
     preprocessing: (_, res) => ({ mean: HALF, std: HALF, resizeMode: 'squash', resize: res, size: res, interpolation: 'bilinear' }),
   },
-  timm: {
-    v3ExpansionFromRatio: true,
-    v1Activation: 'relu',
-    classes: 1000,
-    bnEps: () => 1e-5,
-    tfSamePadding: false,
-    v1Channels: (c, a) => makeDivisible(c * a),
-    convHead: false,
-    v3Head: (base) => base,
-    v3Stem: (w) => (w < 0.75 ? 16 : makeDivisible(16 * w)),
-    preprocessing: (_, res) => crop(IMAGENET_MEAN, IMAGENET_STD, res, 'bicubic'),
-  },
+  timm: TIMM,
+  // timm's tf_mobilenetv3_* (`bn_eps=BN_EPS_TF_DEFAULT`, `pad_type='same'`): timm's layout with TF's numerics, and
+  // their pretrained_cfg: inception mean/std, bilinear, crop 0.875. timm ports no TF v1 or v2.
+  'timm-tf': { ...TIMM, bnEps: () => 1e-3, tfSamePadding: true, preprocessing: (_, res) => crop(HALF, HALF, res, 'bilinear') },
 };

@@ -96,7 +96,7 @@ describe('options are checked at the edge', () => {
     [{ arch: 'v2', classes: 0 }, 'option classes: expected an integer >= 1, received 0'],
     [{ arch: 'v4' }, "option arch: expected one of v1, v2, v3-large, v3-small, received 'v4'"],
     [{ arch: 'v2', minimalistic: true }, "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v2'"],
-    [{ arch: 'v3-small', convention: 'tf' }, "option convention: expected one of reference, torchvision, keras, timm, received 'tf'"],
+    [{ arch: 'v3-small', convention: 'tf' }, "option convention: expected one of reference, torchvision, keras, timm, timm-tf, received 'tf'"],
     [{ arch: 'v2', batch: 0 }, "option batch: expected a positive integer or 'dynamic', received 0"],
   ])('%j', (o, message) => {
     expect(() => buildModel({ ...(o as ModelOptions), weights: null })).toThrow(message);

@@ -2,7 +2,7 @@ export { readSafetensors, writeSafetensors } from './safetensors.js';
 export { readPth } from './pth.js';
 export { ALLOWED_GLOBALS } from './pickle.js';
 export { type Checkpoint, type CheckpointDType, type CheckpointTensor, CheckpointError, toFloat32 } from './tensor.js';
-export { type WeightsFormat, WEIGHTS_FORMATS, detectFormat, keyMap } from './mapping.js';
+export { type WeightsFormat, WEIGHTS_FORMATS, LAYOUT_CONVENTIONS, detectFormat, keyMap } from './mapping.js';
 export { buildWithWeights, type LoadOptions, type LoadedModel } from './load.js';
 export { foldBatchNorm } from './fold.js';
 

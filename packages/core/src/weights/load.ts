@@ -1,7 +1,8 @@
 import type { ParamRequest } from '../ir/init.js';
 import { type Model, buildModel } from '../models/build.js';
+import type { Convention } from '../models/convention.js';
 import type { ModelOptions } from '../models/options.js';
-import { type WeightsFormat, detectFormat, keyMap } from './mapping.js';
+import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap } from './mapping.js';
 import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
 
 export interface LoadOptions {
@@ -15,6 +16,35 @@ export interface LoadedModel extends Model {
   readonly format: WeightsFormat;
   /** What 'auto' saw, e.g. "timm (found conv_stem.weight)". */
   readonly detected?: string;
+  /** Where `config.convention` came from: the caller's option, or the key layout (when the option was not given). */
+  readonly conventionFrom: 'option' | 'layout';
+  /** One line on the convention used and why, e.g. "convention torchvision, from the torchvision key layout". */
+  readonly conventionNote: string;
+  /** Set when the given convention is not one the key layout's models use: the model is built as asked, and says so. */
+  readonly warning?: string;
+}
+
+interface ConventionChoice {
+  readonly convention: Convention;
+  readonly from: LoadedModel['conventionFrom'];
+  readonly note: string;
+  readonly warning?: string;
+}
+
+/**
+ * A checkpoint's key layout says which implementation wrote it, and so how to build the model its numbers belong
+ * to (padding, BN epsilon, head): without an explicit convention, follow the layout; with one that contradicts
+ * it, build as asked but warn, naming both.
+ */
+function chooseConvention(given: Convention | undefined, format: WeightsFormat, source: string): ConventionChoice {
+  const usual = LAYOUT_CONVENTIONS[format];
+  const tfHint = format === 'timm' ? "; timm's tf_ models need convention timm-tf" : '';
+  if (given === undefined) return { convention: usual[0], from: 'layout', note: `convention ${usual[0]}, from the ${format} key layout${tfHint}` };
+  if (usual.includes(given)) return { convention: given, from: 'option', note: `convention ${given}, as given` };
+  const warning =
+    `${source}: convention ${given} was given, but the checkpoint has ${format} keys, whose models use convention ` +
+    `${usual.join(' or ')}; building with ${given} as asked (padding, BN epsilon or head may not be the ones these weights were trained with)`;
+  return { convention: given, from: 'option', note: `convention ${given}, as given (against the ${format} key layout)`, warning };
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -31,8 +61,9 @@ function classifierKey(format: WeightsFormat, arch: string): string {
 
 /**
  * Builds a model carrying a checkpoint's weights: maps its keys onto ours (torchvision: identity; timm: its
- * conv_stem/blocks/conv_head layout), checks every key and shape, takes the class count from the classifier, and
- * refuses NaN or Inf weights. Errors name the file, the key, what was expected and what was found.
+ * conv_stem/blocks/conv_head layout), builds with the layout's convention unless one is given (see
+ * `chooseConvention`), checks every key and shape, takes the class count from the classifier, and refuses NaN or
+ * Inf weights. Errors name the file, the key, what was expected and what was found.
  */
 export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: LoadOptions = {}): LoadedModel {
   const source = load.source ?? 'checkpoint';
@@ -47,7 +78,8 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   if (options.classes !== undefined && classes !== undefined && options.classes !== classes) {
     throw new CheckpointError(`${source}: tensor '${classifierKey(format, options.arch)}'`, `${options.classes} classes (option classes)`, `${classes} (shape [${head!.shape.join(', ')}])`);
   }
-  const opts: ModelOptions = { ...options, ...(classes !== undefined && { classes }) };
+  const choice = chooseConvention(options.convention, format, source);
+  const opts: ModelOptions = { ...options, convention: choice.convention, ...(classes !== undefined && { classes }) };
   const skeleton = buildModel({ ...opts, weights: null });
   const map = keyMap(skeleton.graph, skeleton.config.arch, format);
   const shapes = new Map(skeleton.graph.initializers.map((i) => [i.name, i.dims]));
@@ -77,5 +109,12 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     return data;
   };
   const model = buildModel({ ...opts, weights: init });
-  return { ...model, format, ...(detectedFormat && { detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})` }) };
+  return {
+    ...model,
+    format,
+    ...(detectedFormat && { detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})` }),
+    conventionFrom: choice.from,
+    conventionNote: choice.note,
+    ...(choice.warning && { warning: choice.warning }),
+  };
 }

@@ -1,10 +1,19 @@
 import type { Graph } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
-import type { Arch } from '../models/convention.js';
+import type { Arch, Convention } from '../models/convention.js';
 
 /** Key layouts of the checkpoints users have. Our parameter names are torchvision's, so that map is the identity. */
 export type WeightsFormat = 'torchvision' | 'timm';
 export const WEIGHTS_FORMATS: readonly WeightsFormat[] = ['torchvision', 'timm'];
+
+/**
+ * The conventions of the models that write each key layout; a checkpoint is built with the first unless told
+ * otherwise. timm's `tf_` models (convention 'timm-tf') share timm's keys: nothing in the file tells them apart.
+ */
+export const LAYOUT_CONVENTIONS: Readonly<Record<WeightsFormat, readonly [Convention, ...Convention[]]>> = {
+  torchvision: ['torchvision'],
+  timm: ['timm', 'timm-tf'],
+};
 
 /** Parameters (and BN statistics) of a graph, by module, in forward order: 'features.3.conv.1.0' -> ['weight']. */
 export function modules(graph: Graph): Map<string, string[]> {

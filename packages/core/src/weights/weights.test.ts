@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { buildModel } from '../models/build.js';
 import type { Arch, Convention } from '../models/convention.js';
 import { toOnnx } from '../onnx/write.js';
 import { analyze } from '../analysis.js';
-import { makeZip, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
 import { readCheckpoint, readPth, readSafetensors, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
 import { foldBatchNorm } from './fold.js';
@@ -19,6 +20,8 @@ const f32 = (path: string) => {
 };
 const scale = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+/** max|ours - theirs| / max|theirs|; Infinity when the lengths differ. */
+const rel = (ours: Float32Array, theirs: Float32Array) => maxAbsDiff(ours, theirs) / scale(theirs);
 async function logits(graph: Parameters<typeof toOnnx>[0], input: Float32Array, size: number) {
   const out = await runOrt(toOnnx(graph), { input: { data: input, dims: [1, 3, size, size] } });
   return out.logits!.data as Float32Array;
@@ -52,6 +55,20 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
     }
   });
 
+  it.skipIf(missing !== null)(`no convention given: the torchvision keys choose torchvision's, and PyTorch's logits; a contradicting one warns, naming both ${missing ? `(skipped: ${missing})` : ''}`, async () => {
+    const ckpt = readCheckpoint(readFileSync(join(dir, 'v2.safetensors')), 'v2.safetensors');
+    const input = f32(join(dir, 'v2.input.bin'));
+    const expected = f32(join(dir, 'v2.logits.bin'));
+    const auto = buildWithWeights({ arch: 'v2' }, ckpt, { source: 'v2.safetensors' });
+    expect([auto.config.convention, auto.conventionFrom, auto.conventionNote, auto.warning]).toEqual(['torchvision', 'layout', 'convention torchvision, from the torchvision key layout', undefined]);
+    expect(rel(await logits(auto.graph, input, 224), expected)).toBeLessThan(1e-4);
+    const reference = buildWithWeights({ arch: 'v2', convention: 'reference' }, ckpt, { source: 'v2.safetensors' });
+    expect(reference.config.convention).toBe('reference');
+    expect(reference.warning).toMatch(/^v2\.safetensors: convention reference was given, but the checkpoint has torchvision keys, whose models use convention torchvision; building with reference as asked/);
+    // What the warning is for: TF padding and BN eps 1e-3 move the logits (the issue measured 5.5e-3 of their scale).
+    expect(rel(await logits(reference.graph, input, 224), expected)).toBeGreaterThan(1e-3);
+  });
+
   it.skipIf(missing !== null)('BN folding keeps the logits (v3-large)', async () => {
     const ckpt = readCheckpoint(readFileSync(join(dir, 'v3-large.pth')), 'v3-large.pth');
     const m = buildWithWeights({ arch: 'v3-large', convention: 'torchvision' }, ckpt);
@@ -64,20 +81,21 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
   });
 });
 
-// timm's own key layout and logits, made by tools/fixtures/timm_fixtures.py with timm 1.0.29.
-const TIMM = JSON.parse(readFileSync(new URL('../fixtures/timm/timm-keys.json', import.meta.url), 'utf8')) as {
-  models: Record<string, { keys: Record<string, number[]>; params: number }>;
+// timm's own key layout, pretrained_cfg and logits, made by tools/fixtures/timm_fixtures.py with timm 1.0.29.
+const TIMM_DIR = new URL('../fixtures/timm/', import.meta.url).pathname;
+const TIMM = JSON.parse(readFileSync(join(TIMM_DIR, 'timm-keys.json'), 'utf8')) as {
+  models: Record<string, { keys: Record<string, number[]>; params: number; pretrained_cfg: { tag: string; mean: number[]; std: number[]; interpolation: string; crop_pct: number; input_size: number[] } }>;
 };
 function timmOptions(name: string): { arch: Arch; width: number; minimalistic: boolean; convention: Convention } {
   const m = /^(tf_)?mobilenetv(\d)_(large_|small_)?(minimal_)?(\d+)$/.exec(name)!;
   const arch = (m[2] === '3' ? `v3-${m[3]!.slice(0, -1)}` : `v${m[2]}`) as Arch;
-  // timm's tf_ models are ports of the TF weights: TF 'SAME' padding and BN eps 1e-3, i.e. the Keras convention.
-  return { arch, width: Number(m[5]) / 100, minimalistic: Boolean(m[4]), convention: m[1] ? 'keras' : 'timm' };
+  // timm's tf_ models are ports of the TF weights: TF 'SAME' padding and BN eps 1e-3 in timm's layout.
+  return { arch, width: Number(m[5]) / 100, minimalistic: Boolean(m[4]), convention: m[1] ? 'timm-tf' : 'timm' };
 }
 
-describe('timm key layout, from timm itself', () => {
+describe('timm key layout and preprocessing, from timm itself', () => {
   for (const [name, t] of Object.entries(TIMM.models)) {
-    it(`${name}: same keys and shapes, same parameter count`, () => {
+    it(`${name}: same keys and shapes, same parameter count, pretrained_cfg's preprocessing`, () => {
       const o = timmOptions(name);
       const { graph, config } = buildModel({ ...o, weights: null });
       const map = keyMap(graph, config.arch, 'timm');
@@ -88,20 +106,85 @@ describe('timm key layout, from timm itself', () => {
       const theirs = Object.fromEntries(Object.entries(t.keys).filter(([k]) => !k.endsWith('num_batches_tracked')).map(([k, s]) => [k, head(s)]));
       expect(ours).toEqual(theirs);
       expect(analyze(graph).params).toBe(t.params);
+      // timm's eval transform: resize the short side to floor(size / crop_pct), center-crop size. An 'untrained'
+      // default tag has no weights, hence no preprocessing they were trained with (timm's mobilenetv3 _cfg default).
+      const cfg = t.pretrained_cfg;
+      if (cfg.tag === 'untrained') return;
+      const size = cfg.input_size[2]!;
+      expect(JSON.parse(graph.metadata['mobilenet.preprocessing']!)).toEqual({
+        mean: cfg.mean, std: cfg.std, resizeMode: 'crop', resize: Math.floor(size / cfg.crop_pct), size, interpolation: cfg.interpolation,
+      });
+    });
+  }
+});
+
+interface TimmCase { timm: string; arch: Arch; width: number; minimalistic: boolean; tf: boolean; resolution: number; classes: number }
+
+/** Loads a case of timm_fixtures.py as a user would: no convention for timm's own models (it follows the keys), timm-tf for tf_ ports. */
+async function timmCase(dir: string, name: string, c: TimmCase) {
+  const file = `${name}.safetensors`;
+  const ckpt = readCheckpoint(readFileSync(join(dir, file)), file);
+  const m = buildWithWeights({ arch: c.arch, width: c.width, minimalistic: c.minimalistic, resolution: c.resolution, ...(c.tf && { convention: 'timm-tf' as const }) }, ckpt, { source: file });
+  const io = readSafetensors(readFileSync(join(dir, `${name}.io.safetensors`)), `${name}.io.safetensors`).tensors;
+  const expected = toFloat32(io.get('logits')!, 'logits');
+  return { m, expected, error: rel(await logits(m.graph, toFloat32(io.get('input')!, 'input'), c.resolution), expected) };
+}
+
+describe("timm's logits, every family (committed fixtures, tools/fixtures/timm_fixtures.py)", () => {
+  const manifest = JSON.parse(readFileSync(join(TIMM_DIR, 'manifest.json'), 'utf8')) as { timm: string; cases: Record<string, TimmCase> };
+
+  it('covers v1, v2, v3-large, v3-small, a tf_ port and reduced widths', () => {
+    const cases = Object.values(manifest.cases);
+    expect(new Set(cases.map((c) => c.arch))).toEqual(new Set(['v1', 'v2', 'v3-large', 'v3-small']));
+    expect(cases.some((c) => c.tf)).toBe(true);
+    expect(cases.filter((c) => c.width < 1).length).toBe(cases.length);
+    expect(manifest.timm).toMatch(/^1\.0\.29/);
+  });
+
+  for (const [name, c] of Object.entries(manifest.cases)) {
+    it(`${name} (${c.timm}, ${c.resolution}x${c.resolution}, float16 weights): timm's logits to 1e-4`, async () => {
+      const { m, error } = await timmCase(TIMM_DIR, name, c);
+      expect([m.format, m.detected, m.config.convention, m.conventionFrom, m.warning]).toEqual(
+        ['timm', 'timm (found conv_stem.weight)', c.tf ? 'timm-tf' : 'timm', c.tf ? 'option' : 'layout', undefined]);
+      expect(m.config.classes).toBe(c.classes);
+      expect(error).toBeLessThan(1e-4);
     });
   }
 
-  it('mobilenetv3_small_050 safetensors (float16) gives timm\'s logits; auto-detects the timm layout', async () => {
-    const file = new URL('../fixtures/timm/mobilenetv3_small_050.safetensors', import.meta.url).pathname;
-    const { tensors, metadata } = readSafetensors(readFileSync(file), 'mobilenetv3_small_050.safetensors');
-    expect(metadata.source).toMatch(/^timm 1\.0\.29 mobilenetv3_small_050/);
-    const m = buildWithWeights({ arch: 'v3-small', width: 0.5, convention: 'timm', resolution: 96 }, tensors, { source: 'timm' });
-    expect([m.format, m.detected]).toEqual(['timm', 'timm (found conv_stem.weight)']);
-    const io = readSafetensors(readFileSync(file.replace('.safetensors', '.io.safetensors')), 'io').tensors;
-    const input = toFloat32(io.get('input')!, 'input');
-    const expected = toFloat32(io.get('logits')!, 'logits');
-    expect(maxAbs(await logits(m.graph, input, 96), expected) / scale(expected)).toBeLessThan(1e-4);
+  it("a tf_ port built with the timm convention (what the keys alone suggest) is far from timm's logits", async () => {
+    const { error } = await timmCase(TIMM_DIR, 'tf_mobilenetv3_small_025', { ...manifest.cases.tf_mobilenetv3_small_025!, tf: false });
+    expect(error).toBeGreaterThan(1e-2);
   });
+});
+
+const timmMissing = ((): string | null => {
+  const python = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, ['-c', 'import os, sys; sys.path.insert(0, os.environ.get("TIMM_SRC", "")); import torch, timm'], { encoding: 'utf8' });
+  if (r.status === 0) return null;
+  const why = `${python} cannot import timm (set TIMM_SRC to a checkout of github.com/huggingface/pytorch-image-models): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
+  // timm is not a CI dependency (the committed fixtures above are); a TIMM_SRC that is set must work.
+  if (process.env.CI && process.env.TIMM_SRC) throw new Error(`TIMM_SRC is set but ${why}`);
+  return why;
+})();
+
+describe("timm's registered models as users have them (tools/fixtures/timm_registered.py, run now)", () => {
+  let dir = '';
+  let cases: Record<string, TimmCase> = {};
+  beforeAll(() => {
+    if (timmMissing) return;
+    dir = runFixtureScript('timm_registered.py');
+    cases = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).cases;
+  }, 240_000);
+  afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(timmMissing !== null)(`v1, v2, v3 and tf_ ports, full width, 1000 classes, 224x224: timm's logits to 1e-4 ${timmMissing ? `(skipped: ${timmMissing})` : ''}`, async () => {
+    expect(Object.keys(cases)).toContain('mobilenetv1_100');
+    for (const [name, c] of Object.entries(cases)) {
+      const { m, error } = await timmCase(dir, name, c);
+      expect(m.config.convention, name).toBe(c.tf ? 'timm-tf' : 'timm');
+      expect(error, name).toBeLessThan(1e-4);
+    }
+  }, 240_000);
 });
 
 const tensor = (dtype: CheckpointTensor['dtype'], shape: number[], values: number[]): CheckpointTensor => ({
@@ -149,6 +232,23 @@ describe('bad checkpoints: errors name the file, the key and what was expected',
   const v3small = () => buildModel({ arch: 'v3-small', convention: 'torchvision', weights: 3 }).graph;
   const asCheckpoint = (g: ReturnType<typeof v3small>): Map<string, CheckpointTensor> =>
     new Map(g.initializers.filter((i) => !i.name.startsWith('const.')).map((i) => [i.name, { dtype: 'F32' as const, shape: i.dims, bytes: new Uint8Array((i.data as Float32Array).buffer) }]));
+
+  it('the convention follows the key layout unless given; one the layout contradicts is built as asked, with a warning naming both', () => {
+    const ckpt = asCheckpoint(v3small());
+    const auto = buildWithWeights({ arch: 'v3-small' }, ckpt, { source: 's.pth' });
+    expect([auto.config.convention, auto.conventionFrom, auto.warning, auto.config.bnEps]).toEqual(['torchvision', 'layout', undefined, 1e-3]);
+    const given = buildWithWeights({ arch: 'v3-small', convention: 'torchvision' }, ckpt, { source: 's.pth' });
+    expect([given.conventionFrom, given.conventionNote, given.warning]).toEqual(['option', 'convention torchvision, as given', undefined]);
+    const keras = buildWithWeights({ arch: 'v3-small', convention: 'keras' }, ckpt, { source: 's.pth' });
+    expect(keras.config.convention).toBe('keras');
+    expect(keras.warning).toBe('s.pth: convention keras was given, but the checkpoint has torchvision keys, whose models use convention torchvision; building with keras as asked (padding, BN epsilon or head may not be the ones these weights were trained with)');
+    const toTimm = keyMap(v3small(), 'v3-small', 'timm');
+    const timmKeys = new Map([...ckpt].map(([k, t]) => [toTimm.get(k) ?? k, t]));
+    const timm = buildWithWeights({ arch: 'v3-small' }, timmKeys, { source: 't.safetensors' });
+    expect([timm.config.convention, timm.conventionNote]).toEqual(['timm', "convention timm, from the timm key layout; timm's tf_ models need convention timm-tf"]);
+    expect(buildWithWeights({ arch: 'v3-small', convention: 'timm-tf' }, timmKeys).warning).toBeUndefined();
+    expect(buildWithWeights({ arch: 'v3-small', convention: 'torchvision' }, timmKeys, { source: 't.safetensors' }).warning).toMatch(/^t\.safetensors: convention torchvision was given, but the checkpoint has timm keys, whose models use convention timm or timm-tf;/);
+  });
 
   it('another architecture or width, missing and unexpected keys, NaN weights', () => {
     const ckpt = asCheckpoint(v3small());
