@@ -5,7 +5,7 @@
 // `mobilenet` binary. Expects dist/ built (turbo runs `build` first: `pnpm turbo run pack:check`).
 // Only the npm registry is needed: onnxruntime-node's CUDA download is skipped (ONNXRUNTIME_NODE_INSTALL=skip).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -37,7 +37,15 @@ function run(cmd, args, opts = {}) {
 /** pnpm as this run was started (`npx -y pnpm@X test` sets npm_execpath), else the pinned version through npx. */
 function pnpm(args, opts) {
   const exec = process.env.npm_execpath;
-  if (exec && /pnpm/.test(exec)) return run(process.execPath, [exec, ...args], opts);
+  if (exec && /pnpm/.test(exec)) {
+    // pnpm 12 is a native executable; older ones are a JS file for node.
+    const head = Buffer.alloc(4);
+    const fd = openSync(exec, 'r');
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+    const native = head.toString('latin1') === '\x7fELF';
+    return native ? run(exec, args, opts) : run(process.execPath, [exec, ...args], opts);
+  }
   const pinned = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager;
   return run('npx', ['-y', pinned, ...args], opts);
 }
