@@ -130,7 +130,27 @@ function install(app, tarballs) {
   console.log(`pack-check: npm install of ${tarballs.length} tarballs took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** The README examples, one module each, so the docs cannot drift from the API (bundler-only `?url` ones aside). */
+function readmeExamples(app) {
+  const names = [];
+  for (const pkg of readdirSync(join(ROOT, 'packages'))) {
+    const readme = join(ROOT, 'packages', pkg, 'README.md');
+    if (!existsSync(readme)) continue;
+    const blocks = [...readFileSync(readme, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+    blocks.forEach((code, i) => {
+      if (code.includes('?url')) return;
+      const name = `readme-${pkg}-${i + 1}.ts`;
+      writeFileSync(join(app, name), `${code}export {};\n`);
+      names.push(name);
+    });
+  }
+  return names;
+}
+
 function typecheck(app) {
+  const config = JSON.parse(readFileSync(join(app, 'tsconfig.json'), 'utf8'));
+  config.files.push(...readmeExamples(app));
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(config, null, 2));
   const tsc = join(dirname(requireRoot.resolve('typescript/package.json')), 'bin', 'tsc');
   run(process.execPath, [tsc, '-p', join(app, 'tsconfig.json')], { cwd: app });
 }
