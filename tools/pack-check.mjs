@@ -123,8 +123,10 @@ function install(app, tarballs) {
   // The consumer's own @types/node, the version this workspace resolved (cached by npm after the first run).
   const typesNode = JSON.parse(readFileSync(requireRoot.resolve('@types/node/package.json'), 'utf8')).version;
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' };
-  // Variables pnpm sets for its scripts would steer npm (workspace paths, pnpm's own config): drop them.
-  for (const k of Object.keys(env)) if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && k !== 'npm_config_update_notifier') delete env[k];
+  // Variables pnpm sets for its scripts would steer npm (workspace paths, pnpm's own config): drop them, except
+  // where npm should fetch from and cache to (a mirror, a CI cache).
+  const keep = new Set(['npm_config_update_notifier', 'npm_config_registry', 'npm_config_cache', 'npm_config_userconfig']);
+  for (const k of Object.keys(env)) if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && !keep.has(k.toLowerCase())) delete env[k];
   const t0 = performance.now();
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs.map((t) => t.file), `@types/node@${typesNode}`], { cwd: app, env });
   console.log(`pack-check: npm install of ${tarballs.length} tarballs took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
