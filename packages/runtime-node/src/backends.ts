@@ -20,7 +20,7 @@ function cudaPrecondition(): string | null {
   if (process.platform !== 'linux' && process.platform !== 'win32') return `onnxruntime-node has no CUDA provider for ${process.platform}`;
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
   if (!existsSync(join(ortBinaryDir(), lib))) {
-    return `${lib} is not in ${ortBinaryDir()}: onnxruntime-node was installed without its CUDA libraries (see docs/runtime.md, "CUDA")`;
+    return `${lib} is not in ${ortBinaryDir()}: onnxruntime-node was installed without its CUDA libraries (its install script fetches them only when allowed to run, e.g. with ONNXRUNTIME_NODE_INSTALL=cuda12; see "CUDA" in the @mobilenet/runtime-node README)`;
   }
   return null;
 }

@@ -1,5 +1,6 @@
 // The only module that touches protobuf: onnx-proto's generated code over protobufjs.
 import onnxProto from 'onnx-proto';
+import { OnnxFormatError } from '../ir/errors.js';
 import type { DType } from '../ir/tensor.js';
 
 export const onnx = onnxProto.onnx;
@@ -25,4 +26,23 @@ export const ONNX_TO_DTYPE = new Map<number, DType>(Object.entries(DTYPE_TO_ONNX
 export function toNumber(v: number | { toNumber(): number } | null | undefined): number {
   if (v === null || v === undefined) return 0;
   return typeof v === 'number' ? v : v.toNumber();
+}
+
+/** Decodes bytes into a ModelProto, with an error that says what the bytes are when they are not ONNX. */
+export function decodeModel(bytes: Uint8Array, source = 'model'): ModelProto {
+  let model: ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new OnnxFormatError(source, 'an ONNX ModelProto', `${bytes.length} bytes that do not decode`, (e as Error).message);
+  }
+  if (!model.graph || toNumber(model.irVersion) === 0) {
+    throw new OnnxFormatError(source, 'an ONNX model with ir_version and a graph', `${bytes.length} bytes without them`);
+  }
+  return model;
+}
+
+export function defaultOpset(model: ModelProto): number {
+  const imp = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return imp ? toNumber(imp.version) : 0;
 }

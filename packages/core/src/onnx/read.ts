@@ -5,32 +5,15 @@ import { OPS, SUPPORTED_OPS } from '../ir/ops.js';
 import type { Dim, DType, Initializer, TensorData, Value } from '../ir/tensor.js';
 import { BYTES_PER_ELEMENT } from '../ir/tensor.js';
 import { raiseReduceMean } from './opset.js';
-import { type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto, type ModelProto, ONNX_TO_DTYPE, onnx, toNumber } from './proto.js';
+// Proto types stay in function bodies and private helpers: this file's declarations are public, and onnx-proto's
+// types do not type-check in a consumer's project (they need protobufjs's `Long` global).
+import { type IAttributeProto, type INodeProto, type ITensorProto, type IValueInfoProto, ONNX_TO_DTYPE, decodeModel, defaultOpset, onnx, toNumber } from './proto.js';
 
 export interface ReadModel {
   readonly graph: Graph;
   readonly opset: number;
   readonly irVersion: number;
   readonly producer: string;
-}
-
-/** Decodes bytes into a ModelProto, with an error that says what the bytes are when they are not ONNX. */
-export function decodeModel(bytes: Uint8Array, source = 'model'): ModelProto {
-  let model: ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new OnnxFormatError(source, 'an ONNX ModelProto', `${bytes.length} bytes that do not decode`, (e as Error).message);
-  }
-  if (!model.graph || toNumber(model.irVersion) === 0) {
-    throw new OnnxFormatError(source, 'an ONNX model with ir_version and a graph', `${bytes.length} bytes without them`);
-  }
-  return model;
-}
-
-export function defaultOpset(model: ModelProto): number {
-  const imp = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  return imp ? toNumber(imp.version) : 0;
 }
 
 function typedArray(dtype: DType, bytes: Uint8Array, where: string, count: number): TensorData {
@@ -48,7 +31,7 @@ function typedArray(dtype: DType, bytes: Uint8Array, where: string, count: numbe
   }
 }
 
-export function readTensor(t: ITensorProto, where: string): Initializer {
+function readTensor(t: ITensorProto, where: string): Initializer {
   const dtype = ONNX_TO_DTYPE.get(t.dataType ?? 0);
   if (!dtype) throw new OnnxFormatError(where, 'a tensor of float32, float16, int64, int32, uint8 or bool', `data_type ${t.dataType}`);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new OnnxFormatError(where, 'tensor data inside the file', 'external data');

@@ -1,6 +1,5 @@
 import { OPS } from '../ir/ops.js';
-import { decodeModel, defaultOpset } from './read.js';
-import { toNumber } from './proto.js';
+import { decodeModel, defaultOpset, toNumber } from './proto.js';
 
 export interface ModelSummary {
   readonly irVersion: number;

@@ -26,7 +26,7 @@ export interface SessionOptions {
   readonly fallback?: boolean;
   /** Intra-op threads; default: onnxruntime's choice. */
   readonly threads?: number;
-  /** Graph optimisation level; default 'all' ('basic' on WebGPU, see docs/runtime.md). */
+  /** Graph optimisation level; default 'all' ('basic' on WebGPU, where onnxruntime 1.30 fuses Conv-Clip-HardSwish wrongly at higher levels). */
   readonly graphOptimization?: GraphOptimization;
   /** Overrides the preprocessing read from the model's metadata. */
   readonly preprocessing?: Preprocessing;
