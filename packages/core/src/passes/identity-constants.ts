@@ -1,6 +1,6 @@
 import type { Node } from '../ir/node.js';
 import type { Initializer } from '../ir/tensor.js';
-import type { Pass } from './pass.js';
+import { type Pass, pruneInitializers } from './pass.js';
 
 /**
  * Identity(initializer) as a second initializer under the output's name. OpenCV 4.6 refuses an Identity node
@@ -15,5 +15,5 @@ export const identityConstants: Pass = (graph) => {
     copies.push({ ...source, name: node.outputs[0]! });
     return false;
   });
-  return { ...graph, nodes, initializers: [...graph.initializers, ...copies] };
+  return pruneInitializers({ ...graph, nodes }, copies);
 };
