@@ -309,4 +309,15 @@ describe('lowerForTarget', () => {
     const se = lowerForTarget(PATTERNS.squeeze_excite!.graph(), 'opencv');
     expect(se.nodes.find((n) => n.op === 'Mul')!.inputs).toEqual(['gate', 'input']);
   });
+
+  it('folds ReLU6\'s factor 6 into the weights of the convs that read it, instead of a Mul', async () => {
+    const graph = small('relu6_conv', [1, 4, 6, 6], (b, x) => b.conv(b.relu6(x, 'relu6'), 'dw', { out: 4, kernel: 3, group: 4, pads: [1, 1, 1, 1] }));
+    const lowered = lowerForTarget(graph, 'opencv');
+    expect(lowered.nodes.map((n) => n.op)).toEqual(['HardSigmoid', 'Conv']);
+    const w = (g: Graph) => g.initializers.find((i) => i.name === 'dw.weight')!.data as Float32Array;
+    expect(Array.from(w(lowered))).toEqual(Array.from(w(graph), (v) => Math.fround(v * 6)));
+    const x = wave(4 * 36, 8);
+    const [a, b] = [await ortOutput(toOnnx(graph), x, [1, 4, 6, 6]), await ortOutput(toOnnx(graph, { target: 'opencv' }), x, [1, 4, 6, 6])];
+    expect(relDiff(b, a)).toBeLessThan(1e-6);
+  });
 });
