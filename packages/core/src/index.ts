@@ -6,6 +6,7 @@ export { type Graph, checkGraph } from './ir/graph.js';
 export { GraphBuilder, type BuilderOptions, type ConvOptions } from './ir/builder.js';
 export { type Initialiser, type ParamKind, type ParamRequest, fanInInit, torchvisionInit, noWeights, rng } from './ir/init.js';
 export * from './onnx/index.js';
+export * from './passes/index.js';
 export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';
 export * from './models/index.js';
 export * from './runtime/index.js';

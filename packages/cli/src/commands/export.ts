@@ -1,16 +1,18 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, type ModelOptions, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, TARGETS, type Target, type ModelOptions, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
 
-export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--force]
+export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
 Writes the model as an ONNX file, atomically. Weights: torchvision's initialisation, seeded (same seed, same bytes).
   -o, --output FILE   the .onnx file to write (its folder must exist)
   --opset N           ONNX opset, ${MIN_OPSET}-${MAX_OPSET} (default ${DEFAULT_OPSET})
   --seed N            weight initialisation seed (default 0)
   --batch N|dynamic   input batch dimension (default 1)
+  --target T          ${TARGETS.join('|')}: the reader the file is for (default onnxruntime); opencv rewrites
+                      what OpenCV 4.6 DNN mis-reads (ReLU6's Clip, the squeeze-excite Mul), see docs/elsewhere.md
   --force             overwrite OUT if it exists
   --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it;
                       without --convention, the convention follows the key layout, and is said)
@@ -27,6 +29,7 @@ export function exportModel(argv: string[], io: Io): number {
     opset: { type: 'string' },
     seed: { type: 'string' },
     batch: { type: 'string' },
+    target: { type: 'string' },
     force: { type: 'boolean' },
     weights: { type: 'string' },
     'weights-format': { type: 'string' },
@@ -38,6 +41,8 @@ export function exportModel(argv: string[], io: Io): number {
   const opset = integerOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
   const rawBatch = values.batch as string | undefined;
   const batch = rawBatch === undefined || rawBatch === 'dynamic' ? (rawBatch as 'dynamic' | undefined) : integerOption('batch', rawBatch, 1, 65536);
+  const target = (values.target as string | undefined) ?? 'onnxruntime';
+  if (!TARGETS.includes(target as Target)) throw new UsageError(`option --target: '${target}' is not one of ${TARGETS.join(', ')}`);
   if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
   checkOutputPath(out, Boolean(values.force), '-o');
   const t0 = performance.now();
@@ -45,13 +50,13 @@ export function exportModel(argv: string[], io: Io): number {
   const model = values.weights ? withWeights(full, values.weights as string, values['weights-format'] as string | undefined, io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
   const graph = values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph;
-  const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET });
+  const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target: target as Target });
   writeFileAtomic(out, bytes);
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
     `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
-      `opset ${opset ?? DEFAULT_OPSET}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
+      `opset ${opset ?? DEFAULT_OPSET}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
 }

@@ -3,6 +3,7 @@ import { type Graph, checkGraph } from '../ir/graph.js';
 import type { Attr } from '../ir/node.js';
 import type { Dim, Initializer, TensorData, Value } from '../ir/tensor.js';
 import { DEFAULT_OPSET, irVersionFor, toOpset } from './opset.js';
+import { type Target, lowerForTarget } from './targets.js';
 import { DTYPE_TO_ONNX, type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
 
 export interface WriteOptions {
@@ -12,6 +13,8 @@ export interface WriteOptions {
   readonly batch?: number | 'dynamic';
   readonly producerVersion?: string;
   readonly docString?: string;
+  /** The reader the file is for (default 'onnxruntime'); 'opencv' rewrites what OpenCV 4.6 DNN mis-reads. */
+  readonly target?: Target;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -68,7 +71,7 @@ function rebatch(graph: Graph, batch: number | 'dynamic' | undefined): Graph {
 export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
   const opset = options.opset ?? DEFAULT_OPSET;
   const irVersion = irVersionFor(opset);
-  const { graph: lowered, extra } = toOpset(graph, opset);
+  const { graph: lowered, extra } = toOpset(lowerForTarget(graph, options.target ?? 'onnxruntime'), opset);
   const checked = rebatch(checkGraph({ ...lowered, initializers: [...lowered.initializers, ...extra] }), options.batch);
   const model = onnx.ModelProto.create({
     irVersion,
