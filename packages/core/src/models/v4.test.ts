@@ -8,6 +8,9 @@ import { analyze } from '../analysis.js';
 import { fanInInit } from '../ir/init.js';
 import { OPS } from '../ir/ops.js';
 import type { Graph } from '../ir/graph.js';
+import { GraphBuilder } from '../ir/builder.js';
+import { ints, str } from '../ir/node.js';
+import { fromOnnx } from '../onnx/read.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing, runFixtureScript, runOrt } from '../testing.js';
 import { readCheckpoint, readSafetensors } from '../weights/index.js';
@@ -139,6 +142,38 @@ describe('v4 options and conventions', () => {
     expect(() => buildWithWeights({ arch: 'v4-conv-small' }, tensors, { source: 'v3.safetensors' })).toThrow(
       /^v3\.safetensors: expected the 232 timm keys of v4-conv-small width 1, received 208 missing \(blocks\.0\.0\.conv\.weight, .*\); 186 unexpected \(blocks\.0\.0\.bn2\.bias, /,
     );
+  });
+});
+
+describe('the IR ops attention and GELU need', () => {
+  const gelu = (approximate: 'none' | 'tanh') => {
+    const b = new GraphBuilder('gelu');
+    b.output(b.node('Gelu', 'y', [b.input('x', [1, 5]).name], { approximate: str(approximate) }));
+    return b.build();
+  };
+  // Reference values from the TF/Keras gelu docstring (x = -3, -1, 0, 1, 3), an implementation we did not write.
+  it.each([
+    ['none', [-0.00404951, -0.15865529, 0, 0.8413447, 2.9959507]],
+    ['tanh', [-0.00363752, -0.15880796, 0, 0.841192, 2.9963627]],
+  ] as const)('Gelu(approximate=%s): ONNX Gelu at opset 20, Erf/Tanh arithmetic below it, same values', async (approximate, want) => {
+    const x = { x: { data: Float32Array.of(-3, -1, 0, 1, 3), dims: [1, 5] } };
+    for (const opset of [17, 20]) {
+      const bytes = toOnnx(gelu(approximate), { opset });
+      const ops = fromOnnx(bytes, 'gelu.onnx').graph.nodes.map((n) => n.op);
+      expect(ops.includes('Gelu'), `opset ${opset}`).toBe(opset === 20);
+      const y = (await runOrt(bytes, x)).y!.data as Float32Array;
+      want.forEach((v, i) => expect(y[i], `opset ${opset} x[${i}]`).toBeCloseTo(v, 6));
+    }
+  });
+
+  it('MatMul, Transpose and Reshape type their outputs, and name the node on a mismatch', () => {
+    const b = new GraphBuilder('mm');
+    const q = b.input('q', ['batch', 4, 16, 8]);
+    const k = b.input('k', ['batch', 1, 8, 4]);
+    expect(b.node('MatMul', 'qk', [q.name, k.name]).type.shape).toEqual(['batch', 4, 16, 4]);
+    expect(b.node('Transpose', 't', [q.name], { perm: ints([0, 1, 3, 2]) }).type.shape).toEqual(['batch', 4, 8, 16]);
+    expect(() => b.node('MatMul', 'bad', [q.name, q.name])).toThrow("node 'bad' (MatMul): expected the inner dimensions of A and B to agree, received A [batch, 4, 16, 8] and B [batch, 4, 16, 8]");
+    expect(() => b.node('Transpose', 'bad2', [q.name], { perm: ints([0, 1, 1, 2]) })).toThrow("node 'bad2' (Transpose): expected perm to be a permutation of 0..3 (input [batch, 4, 16, 8]), received [0, 1, 1, 2]");
   });
 });
 
