@@ -153,6 +153,20 @@ describe('v4 options and conventions', () => {
     expect(Math.max(...one.map((v, i) => Math.abs(v - y[i]!)))).toBeLessThan(1e-4);
   });
 
+  it('the reference convention exports and runs (SAME padding on the K/V downsampling, tanh GELU at opset 17)', async () => {
+    const { graph } = buildModel({ arch: 'v4-hybrid-large', convention: 'reference', width: 0.5, resolution: 64, weights: fanInInit(2) });
+    const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(3 * 64 * 64).fill(0.3), dims: [1, 3, 64, 64] } });
+    expect(out.logits!.dims).toEqual([1, 1001]);
+    expect((out.logits!.data as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+
+  it('features-only and embedding outputs: the last map (960 channels) and its pooled vector', () => {
+    const top = buildModel({ arch: 'v4-conv-small', embedding: true, weights: null }).graph;
+    expect(top.outputs.map((o) => [o.name, o.type.shape])).toEqual([['logits', [1, 1000]], ['embedding', [1, 960]]]);
+    const headless = buildModel({ arch: 'v4-hybrid-medium', includeTop: false, batch: 'dynamic', weights: null }).graph;
+    expect(headless.outputs.map((o) => [o.name, o.type.shape])).toEqual([['features', ['batch', 960, 8, 8]], ['embedding', ['batch', 960]]]);
+  });
+
   it('a v3 checkpoint given to a v4 arch names the first missing and unexpected keys', () => {
     const file = new URL('../fixtures/timm/mobilenetv3_small_050.safetensors', import.meta.url).pathname;
     const { tensors } = readSafetensors(readFileSync(file), 'v3.safetensors');
