@@ -4,10 +4,10 @@ import type { Net } from './layers.js';
 import { type V4Net, convBlock, fusedIB, mobileMqa, stemAndHead, uib } from './v4-blocks.js';
 
 /**
- * MobileNetV4 (Qin et al. 2024, arXiv 2404.10518), as the paper's tables: the architectures of its appendix,
- * checked row by row against timm 1.0.29 (`_gen_mobilenet_v4`) and the authors' TF code (tensorflow/models,
- * official/vision/modeling/backbones/mobilenet.py, `MNV4*_BLOCK_SPECS`). Rows are grouped into timm's stages so
- * that parameter names are timm's state_dict keys (`blocks.{stage}.{index}...`).
+ * MobileNetV4 (Qin et al. 2024, arXiv 2404.10518) as tables of typed rows. The rows are the authors' TF specs
+ * (tensorflow/models official/vision/modeling/backbones/mobilenet.py, `MNV4*_BLOCK_SPECS`), which agree row by row
+ * with timm 1.0.29's `_gen_mobilenet_v4`; they are grouped into timm's stages so that parameter names are timm's
+ * state_dict keys (`blocks.{stage}.{index}...`).
  */
 export type V4Arch = 'v4-conv-small' | 'v4-conv-medium' | 'v4-conv-large' | 'v4-hybrid-medium' | 'v4-hybrid-large';
 export const V4_ARCHS: readonly V4Arch[] = ['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'];
