@@ -5,7 +5,7 @@
  * which other layers exist or in which order they were built.
  */
 
-export type ParamKind = 'conv' | 'linear' | 'bias' | 'bn-weight' | 'bn-bias' | 'bn-mean' | 'bn-var';
+export type ParamKind = 'conv' | 'linear' | 'bias' | 'bn-weight' | 'bn-bias' | 'bn-mean' | 'bn-var' | 'layer-scale';
 
 export interface ParamRequest {
   readonly name: string;
@@ -72,6 +72,8 @@ export function torchvisionInit(seed: number): Initialiser {
       case 'bn-weight':
       case 'bn-var':
         return out.fill(1);
+      case 'layer-scale':
+        return out.fill(1e-5); // timm's and TF's layer_scale_init_value for MobileNetV4
       default:
         return out;
     }
@@ -106,6 +108,7 @@ export function fanInInit(seed: number): Initialiser {
       case 'bn-mean':
         return uniform(-0.1, 0.1);
       case 'bn-var':
+      case 'layer-scale':
         return uniform(0.5, 1.5);
     }
   };

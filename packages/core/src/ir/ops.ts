@@ -1,7 +1,7 @@
 import { GraphError, ShapeError } from './errors.js';
 import { type Attr, type AttrKind, type Node, attrInt, attrInts } from './node.js';
 import { broadcast, product, requireRank, windowOut } from './shapes.js';
-import { type Dim, type Initializer, type TensorType, formatShape, numel } from './tensor.js';
+import { type Dim, type Initializer, type TensorType, concreteDim, formatShape, numel } from './tensor.js';
 
 /** The role of a constant input, for counting: trainable parameters vs running statistics vs plain constants. */
 export type InputRole = 'weight' | 'bias' | 'stat' | 'const';
@@ -181,6 +181,28 @@ function inferClip(ctx: InferContext): TensorType[] {
   return same(ctx);
 }
 
+function inferMatMul(ctx: InferContext): TensorType[] {
+  const a = input(ctx, 0);
+  const b = input(ctx, 1);
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new ShapeError(ctx.where, 'inputs of rank >= 2', `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`);
+  }
+  const [m, k] = a.shape.slice(-2) as [Dim, Dim];
+  const [kb, n] = b.shape.slice(-2) as [Dim, Dim];
+  if (k !== kb) throw new ShapeError(ctx.where, 'the inner dimensions of A and B to agree', `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`);
+  const batch = broadcast(ctx.where, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  return [{ dtype: a.dtype, shape: [...batch, m, n] }];
+}
+
+function inferTranspose(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const rank = x.shape.length;
+  const perm = attrInts(ctx.node, 'perm', x.shape.map((_, i) => rank - 1 - i));
+  const isPerm = perm.length === rank && [...perm].sort((p, q) => p - q).every((p, i) => p === i);
+  if (!isPerm) throw new ShapeError(ctx.where, `perm to be a permutation of 0..${rank - 1} (input ${formatShape(x.shape)})`, `[${perm.join(', ')}]`);
+  return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p] as Dim) }];
+}
+
 const convMacs = (ins: readonly TensorType[], outs: readonly TensorType[]): number => {
   const w = ins[1]!.shape as number[];
   return product(outs[0]!.shape) * product(w.slice(1));
@@ -190,6 +212,12 @@ const gemmMacs = (ins: readonly TensorType[], outs: readonly TensorType[], node:
   const a = ins[0]!.shape;
   const k = attrInt(node, 'transA', 0) ? a[0] : a[1];
   return product(outs[0]!.shape) * (k as number);
+};
+
+/** A batched matrix product [..., M, K] x [..., K, N]: M*N*K per matrix (attention's QK^T and AV). */
+const matMulMacs = (ins: readonly TensorType[], outs: readonly TensorType[]): number => {
+  const a = ins[0]!.shape;
+  return product(outs[0]!.shape) * concreteDim(a[a.length - 1]!);
 };
 
 /** The ops the IR supports, as data. Forms are the ONNX ones from opset 13 unless `since` says otherwise. */
@@ -235,7 +263,18 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     infer: inferReduceMean,
   },
   Flatten: { op: 'Flatten', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: inferFlatten },
-  Reshape: { op: 'Reshape', since: 5, minInputs: 2, maxInputs: 2, attrs: { allowzero: 'int' }, roles: { 1: 'const' }, infer: inferReshape },
+  // The data input is a parameter when it is stored (LayerScale's gamma: timm keeps [C], the graph multiplies by [C, 1, 1]).
+  Reshape: { op: 'Reshape', since: 5, minInputs: 2, maxInputs: 2, attrs: { allowzero: 'int' }, roles: { 0: 'weight', 1: 'const' }, infer: inferReshape },
+  Transpose: { op: 'Transpose', since: 13, minInputs: 1, maxInputs: 1, attrs: { perm: 'ints' }, infer: inferTranspose },
+  MatMul: { op: 'MatMul', since: 13, minInputs: 2, maxInputs: 2, attrs: {}, infer: inferMatMul, macs: matMulMacs },
+  Div: binary('Div'),
+  Erf: elementwise('Erf'),
+  Tanh: elementwise('Tanh'),
+  // ONNX Gelu exists from opset 20; onnx/opset.ts writes it as Erf (or Tanh) arithmetic below that.
+  Gelu: {
+    ...elementwise('Gelu'), since: 20, attrs: { approximate: 'string' },
+    onnxDefaults: { approximate: { kind: 'string', value: 'none' } },
+  },
   Softmax: { op: 'Softmax', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: same },
 };
 

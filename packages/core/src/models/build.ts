@@ -6,13 +6,18 @@ import { type ModelConfig, type ModelOptions, resolveOptions } from './options.j
 import { mobilenetV1 } from './v1.js';
 import { mobilenetV2 } from './v2.js';
 import { mobilenetV3 } from './v3.js';
+import { isV4, mobilenetV4 } from './v4.js';
+import { V4_CONVENTION, type V4Convention } from './v4-convention.js';
 
 export interface Model {
   readonly config: ModelConfig;
   readonly graph: Graph;
 }
 
-const BUILDERS = { v1: mobilenetV1, v2: mobilenetV2, 'v3-large': mobilenetV3, 'v3-small': mobilenetV3 } as const;
+const BUILDERS = {
+  v1: mobilenetV1, v2: mobilenetV2, 'v3-large': mobilenetV3, 'v3-small': mobilenetV3,
+  'v4-conv-small': mobilenetV4, 'v4-conv-medium': mobilenetV4, 'v4-conv-large': mobilenetV4, 'v4-hybrid-medium': mobilenetV4, 'v4-hybrid-large': mobilenetV4,
+} as const;
 
 function initialiser(weights: ModelOptions['weights']): Initialiser {
   if (weights === null) return noWeights;
@@ -22,7 +27,9 @@ function initialiser(weights: ModelOptions['weights']): Initialiser {
 
 /** Metadata a consumer needs to feed and read the model: what it is and how to preprocess images for it. */
 function metadata(cfg: ModelConfig): Record<string, string> {
-  const pre = CONVENTION[cfg.convention].preprocessing(cfg.arch, cfg.resolution);
+  const pre = isV4(cfg.arch)
+    ? V4_CONVENTION[cfg.convention as V4Convention].preprocessing(cfg.arch, cfg.width, cfg.resolution)
+    : CONVENTION[cfg.convention].preprocessing(cfg.arch, cfg.resolution);
   return {
     'mobilenet.config': JSON.stringify({
       arch: cfg.arch, width: cfg.width, resolution: cfg.resolution, classes: cfg.classes, convention: cfg.convention,
@@ -35,7 +42,7 @@ function metadata(cfg: ModelConfig): Record<string, string> {
 
 export function modelName(cfg: ModelConfig): string {
   const mini = cfg.minimalistic ? '_minimalistic' : '';
-  return `mobilenet_${cfg.arch.replace('-', '_')}${mini}_${cfg.width}_${cfg.resolution}`;
+  return `mobilenet_${cfg.arch.replace(/-/g, '_')}${mini}_${cfg.width}_${cfg.resolution}`;
 }
 
 /** Builds a MobileNet as an IR graph with input 'input' [batch, 3, R, R] and output 'logits' [batch, classes]. */

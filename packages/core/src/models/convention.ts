@@ -1,3 +1,5 @@
+import type { V4Arch } from './v4.js';
+
 /**
  * Where the reference implementations disagree, a convention picks one side, so that weights trained by each
  * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models). `timm-tf` is timm's
@@ -6,7 +8,8 @@
 export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm' | 'timm-tf';
 export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm', 'timm-tf'];
 
-export type Arch = 'v1' | 'v2' | 'v3-large' | 'v3-small';
+/** v4's archs and conventions live in v4.ts and v4-convention.ts; ARCHS lists the families every runtime covers. */
+export type Arch = 'v1' | 'v2' | 'v3-large' | 'v3-small' | V4Arch;
 export const ARCHS: readonly Arch[] = ['v1', 'v2', 'v3-large', 'v3-small'];
 
 /** How an image becomes the input tensor; stored in the ONNX metadata so a runtime can follow it. */

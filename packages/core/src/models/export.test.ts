@@ -94,7 +94,7 @@ describe('options are checked at the edge', () => {
     [{ arch: 'v2', width: 5 }, 'option width: expected a number greater than 0 and at most 4, received 5'],
     [{ arch: 'v2', resolution: 100 }, 'option resolution: expected a multiple of 32, at least 32, received 100'],
     [{ arch: 'v2', classes: 0 }, 'option classes: expected an integer >= 1, received 0'],
-    [{ arch: 'v4' }, "option arch: expected one of v1, v2, v3-large, v3-small, received 'v4'"],
+    [{ arch: 'v4' }, "option arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v4'"],
     [{ arch: 'v2', minimalistic: true }, "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v2'"],
     [{ arch: 'v3-small', convention: 'tf' }, "option convention: expected one of reference, torchvision, keras, timm, timm-tf, received 'tf'"],
     [{ arch: 'v2', batch: 0 }, "option batch: expected a positive integer or 'dynamic', received 0"],

@@ -1,6 +1,8 @@
 import { MobileNetError } from '../ir/errors.js';
 import type { Initialiser } from '../ir/init.js';
 import { ARCHS, type Arch, CONVENTION, CONVENTIONS, type Convention } from './convention.js';
+import { V4_ARCHS, V4_SPECS, isV4 } from './v4.js';
+import { V4_CONVENTION, V4_CONVENTIONS, type V4Convention } from './v4-convention.js';
 
 export interface ModelOptions {
   readonly arch: Arch;
@@ -70,15 +72,20 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 
 /** Validates options at the edge and fills defaults; every model function takes only a resolved config. */
 export function resolveOptions(o: ModelOptions): ModelConfig {
-  check(ARCHS.includes(o.arch), 'arch', `one of ${ARCHS.join(', ')}`, o.arch);
-  const convention = o.convention ?? 'reference';
+  const archs = [...ARCHS, ...V4_ARCHS];
+  check(archs.includes(o.arch), 'arch', `one of ${archs.join(', ')}`, o.arch);
+  const v4 = isV4(o.arch);
+  const convention = o.convention ?? (v4 ? 'timm' : 'reference');
   check(CONVENTIONS.includes(convention), 'convention', `one of ${CONVENTIONS.join(', ')}`, convention);
-  const spec = CONVENTION[convention];
+  // v4 exists only as timm's port and the authors' TF code: no torchvision or Keras model to follow.
+  check(!v4 || (V4_CONVENTIONS as readonly string[]).includes(convention), 'convention', `one of ${V4_CONVENTIONS.join(', ')} for ${o.arch}`, convention);
+  const v4Spec = v4 ? V4_CONVENTION[convention as V4Convention] : undefined;
+  const defaults = v4Spec ?? { classes: CONVENTION[convention].classes, bnEps: CONVENTION[convention].bnEps(o.arch) };
   const width = o.width ?? 1;
   check(isNum(width) && width > 0 && width <= 4, 'width', 'a number greater than 0 and at most 4', width);
-  const resolution = o.resolution ?? 224;
+  const resolution = o.resolution ?? (v4 ? V4_SPECS[o.arch].resolution : 224);
   check(Number.isInteger(resolution) && resolution >= 32 && resolution % 32 === 0, 'resolution', 'a multiple of 32, at least 32', resolution);
-  const classes = o.classes ?? spec.classes;
+  const classes = o.classes ?? defaults.classes;
   check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
   const dropout = o.dropout ?? (o.arch === 'v1' ? 0.001 : 0.2);
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
@@ -92,7 +99,7 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   const expansion = o.expansion ?? 6;
   check(expansion === 6 || o.arch === 'v2', 'expansion', 'to be used with v2 only', `${expansion} with ${o.arch}`);
   check(isNum(expansion) && expansion >= 1 && expansion <= 16, 'expansion', 'a number from 1 to 16', expansion);
-  const bnEps = o.bnEps ?? spec.bnEps(o.arch);
+  const bnEps = o.bnEps ?? defaults.bnEps;
   check(isNum(bnEps) && bnEps > 0 && bnEps < 1, 'bn-eps', 'a number in (0, 1)', bnEps);
   const batch = o.batch ?? 1;
   check(batch === 'dynamic' || (Number.isInteger(batch) && batch >= 1), 'batch', "a positive integer or 'dynamic'", batch);

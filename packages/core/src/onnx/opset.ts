@@ -30,6 +30,31 @@ const LOWERINGS: Readonly<Record<string, { readonly below: number; readonly lowe
 };
 
 /**
+ * Gelu arrived in opset 20. Below it, the arithmetic PyTorch exports: exact x * (1 + erf(x / sqrt 2)) / 2, or for
+ * approximate='tanh' x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2. Constants are shared initializers.
+ */
+function lowerGelu(n: Node, extra: Initializer[]): Node[] {
+  const c = (name: string, value: number): string => {
+    if (!extra.some((i) => i.name === name)) extra.push({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
+    return name;
+  };
+  const [x, y] = [n.inputs[0]!, n.outputs[0]!];
+  const op = (suffix: string, kind: string, inputs: string[]): Node => ({ name: `${n.name}.${suffix}`, op: kind, inputs, outputs: [`${y}.${suffix}`], attrs: {} });
+  const approximate = n.attrs.approximate?.kind === 'string' ? n.attrs.approximate.value : 'none';
+  // Constants sit in Add and Div (never as Mul's second input, which the op table reads as a learned scale).
+  const inner: Node[] = approximate === 'tanh'
+    ? [op('sq', 'Mul', [x, x]), op('cube', 'Mul', [`${y}.sq`, x]), op('cubek', 'Div', [`${y}.cube`, c('gelu.inv_0.044715', 1 / 0.044715)]),
+      op('poly', 'Add', [x, `${y}.cubek`]), op('scaled', 'Div', [`${y}.poly`, c('gelu.sqrt_pi_2', Math.sqrt(Math.PI / 2))]), op('f', 'Tanh', [`${y}.scaled`])]
+    : [op('scaled', 'Div', [x, c('gelu.sqrt2', Math.SQRT2)]), op('f', 'Erf', [`${y}.scaled`])];
+  return [
+    ...inner,
+    op('onep', 'Add', [`${y}.f`, c('gelu.one', 1)]),
+    op('xm', 'Mul', [x, `${y}.onep`]),
+    { name: n.name, op: 'Div', inputs: [`${y}.xm`, c('gelu.two', 2)], outputs: n.outputs, attrs: {} },
+  ];
+}
+
+/**
  * Rewrites a graph into the forms of one opset: lowers ops that the opset lacks, and moves ReduceMean's axes
  * from an attribute into an input from opset 18. Throws, naming the node, when an op cannot be expressed.
  */
@@ -40,7 +65,9 @@ export function toOpset(graph: Graph, opset: number): { graph: Graph; extra: Ini
   for (const node of graph.nodes) {
     const spec = OPS[node.op]!;
     const lowering = LOWERINGS[node.op];
-    if (lowering && opset < lowering.below) {
+    if (node.op === 'Gelu' && opset < 20) {
+      nodes.push(...lowerGelu(node, extra));
+    } else if (lowering && opset < lowering.below) {
       nodes.push(...lowering.lower(node));
     } else if (spec.since > opset) {
       throw new GraphError('opset', nodeWhere(node), `opset >= ${spec.since} for ${node.op}`, `opset ${opset}`);

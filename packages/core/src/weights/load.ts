@@ -55,7 +55,7 @@ const squeezable = (a: readonly number[], b: readonly number[]) => {
 };
 
 function classifierKey(format: WeightsFormat, arch: string): string {
-  if (format === 'timm') return 'classifier.weight';
+  if (format === 'timm' || arch.startsWith('v4')) return 'classifier.weight';
   return arch.startsWith('v3') ? 'classifier.3.weight' : 'classifier.1.weight';
 }
 

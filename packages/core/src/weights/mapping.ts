@@ -30,7 +30,7 @@ export function modules(graph: Graph): Map<string, string[]> {
 }
 
 /** timm groups MobileNet blocks into stages (`blocks.{stage}.{index}`); these are its stage lengths. */
-const TIMM_STAGES: Record<Arch, readonly number[]> = {
+const TIMM_STAGES: Record<Exclude<Arch, `v4-${string}`>, readonly number[]> = {
   v1: [1, 2, 2, 6, 2],
   v2: [1, 2, 3, 4, 3, 3, 1],
   'v3-large': [1, 2, 3, 4, 2, 3, 1],
@@ -60,7 +60,8 @@ export function keyMap(graph: Graph, arch: Arch, format: WeightsFormat): Map<str
   const add = (ours: string, theirs: string) => {
     for (const p of mods.get(ours) ?? []) map.set(`${ours}.${p}`, `${theirs}.${p}`);
   };
-  if (format === 'torchvision') {
+  // v4's parameter names are timm's own (there is no torchvision v4): identity, like torchvision for v1-v3.
+  if (format === 'torchvision' || arch.startsWith('v4')) {
     for (const [m, ps] of mods) for (const p of ps) map.set(`${m}.${p}`, `${m}.${p}`);
     return map;
   }
@@ -71,7 +72,7 @@ export function keyMap(graph: Graph, arch: Arch, format: WeightsFormat): Map<str
   }
   add('features.0.0', 'conv_stem');
   add('features.0.1', 'bn1');
-  const stages = TIMM_STAGES[arch];
+  const stages = TIMM_STAGES[arch as keyof typeof TIMM_STAGES];
   let k = 1;
   stages.forEach((len, s) => {
     for (let j = 0; j < len; j++, k++) {
