@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { type Graph, type BackendName, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
+import { type Graph, type BackendName, type ClassifyResult, type EmbedResult, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { NODE_BACKENDS, backendPrecondition } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
+import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
 export interface NodeSessionOptions extends SessionOptions {
   /** onnxruntime's intra-op thread spinning: lower latency alone, but steals CPU from other sessions. Default on. */
@@ -71,11 +72,20 @@ function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
   const { session, engineSession } = await openSession(engine(options), await loadBytes(source), options);
-  return Object.assign(session, { ortSession: engineSession.ort });
+  const node: NodeSession = Object.assign(session, {
+    ortSession: engineSession.ort,
+    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, o),
+    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, o),
+  });
+  return node;
 }
 
 /** A session on onnxruntime-node: images (paths, bytes, pixels) in, classes or embeddings out. */
 export type NodeSession = ImageModelSession<ImageInput> & {
   /** The onnxruntime-node session underneath, for what this API does not cover. */
   readonly ortSession: ort.InferenceSession;
+  /** Top-k classes of a whole collection, in input order, decoding ahead while the model runs (see pipeline.ts). */
+  classifyAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<ClassifyResult>;
+  /** Embeddings of a whole collection, in input order, decoding ahead while the model runs. */
+  embedAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<EmbedResult>;
 };
