@@ -1,6 +1,6 @@
 // Measurement (not a test): a folder of photos through the whole pipeline, against the model alone and against
 // PIL + torchvision on the same files, all in one run so that ratios hold on a busy machine.
-// Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss] [--json OUT]
+// Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss | --rss-only] [--json OUT]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import { type Arch, type Preprocessing, buildModel, fanInInit, preprocess } from
 import { type BatchStats, type DecodeMode, type NodeSession, createSession, decodeFor } from '@mobilenet/runtime-node';
 
 const { values } = parseArgs({
-  options: { dir: { type: 'string' }, 'rss-count': { type: 'string' }, 'skip-rss': { type: 'boolean' }, json: { type: 'string' }, python: { type: 'string' } },
+  options: { dir: { type: 'string' }, 'rss-count': { type: 'string' }, 'skip-rss': { type: 'boolean' }, 'rss-only': { type: 'boolean' }, json: { type: 'string' }, python: { type: 'string' } },
 });
 const PY = values.python ?? '/usr/bin/python3';
 const HELPER = join(import.meta.dirname, 'pipeline.py');
@@ -128,46 +128,50 @@ const load0 = os.loadavg()[0]!;
 log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; load average at start ${f2(load0)} (other processes share the CPUs: absolute times are inflated, the ratios are measured in one run)`);
 log(`folder: ${small.length} JPEGs 640x480 + ${big.length} JPEGs 4000x3000 (${DIR})\n`);
 
-log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll, batch chosen automatically)\n`);
-log('| model | decode | end to end images/s | inference only images/s | share | batch | per image: decode / preprocess / run / wait ms |');
-log('|---|---|---|---|---|---|---|');
-const e2e: Record<string, unknown> = {};
-let v2: NodeSession | undefined;
-for (const arch of ARCHS) {
-  const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
-  await endToEnd(session, small.slice(0, 32), 'exact'); // warm-up, and the batch sizer settles on its own per call
-  for (const mode of ['exact', 'shrink-on-load'] as const) {
-    const e = await endToEnd(session, files, mode);
-    const inf = await inferenceOnly(session, files, e.batch);
-    const p = e.perImageMs;
-    e2e[`${arch}/${mode}`] = { ...e, inferenceImagesPerSecond: inf, share: e.imagesPerSecond / inf };
-    log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
+if (!values['rss-only']) await throughput();
+
+async function throughput() {
+  log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll, batch chosen automatically)\n`);
+  log('| model | decode | end to end images/s | inference only images/s | share | batch | per image: decode / preprocess / run / wait ms |');
+  log('|---|---|---|---|---|---|---|');
+  const e2e: Record<string, unknown> = {};
+  let v2: NodeSession | undefined;
+  for (const arch of ARCHS) {
+    const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
+    await endToEnd(session, small.slice(0, 32), 'exact'); // warm-up, and the batch sizer settles on its own per call
+    for (const mode of ['exact', 'shrink-on-load'] as const) {
+      const e = await endToEnd(session, files, mode);
+      const inf = await inferenceOnly(session, files, e.batch);
+      const p = e.perImageMs;
+      e2e[`${arch}/${mode}`] = { ...e, inferenceImagesPerSecond: inf, share: e.imagesPerSecond / inf };
+      log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
+    }
+    if (arch === 'v2') v2 = session;
+    else await session.release();
   }
-  if (arch === 'v2') v2 = session;
-  else await session.release();
-}
-report.endToEnd = e2e;
+  report.endToEnd = e2e;
 
-log('\n## Decode + preprocess per image, one at a time, vs PIL + torchvision (Resize(256), CenterCrop(224), ToTensor, Normalize)\n');
-const pre = v2!.info.preprocessing;
-const ours = await decodePreprocess(files, pre, 'exact');
-const oursShrink = await decodePreprocess(files, pre, 'shrink-on-load');
-const tv = torchvision(files);
-const avg = (per: Record<string, number>, set: string[]) => mean(set.map((f) => per[f]!));
-log('| images | ours, exact ms | ours, shrink-on-load ms | PIL + torchvision ms | ours exact / torchvision |');
-log('|---|---|---|---|---|');
-for (const [label, set] of [['640x480', small], ['4000x3000', big], ['all 272', files]] as const) {
-  const [a, b, c] = [avg(ours, set), avg(oursShrink, set), avg(tv.perFileMs, set)];
-  log(`| ${label} | ${f2(a)} | ${f2(b)} | ${f2(c)} | ${f2(a / c)} |`);
-}
-log(`(torchvision ${tv.torch}, one thread; its decode ${f2(tv.decodeMs)} ms + transforms ${f2(tv.transformMs)} ms per image over all files)`);
-report.decodePreprocess = { ours: avg(ours, files), oursShrink: avg(oursShrink, files), torchvision: avg(tv.perFileMs, files), small: [avg(ours, small), avg(oursShrink, small), avg(tv.perFileMs, small)], big: [avg(ours, big), avg(oursShrink, big), avg(tv.perFileMs, big)] };
+  log('\n## Decode + preprocess per image, one at a time, vs PIL + torchvision (Resize(256), CenterCrop(224), ToTensor, Normalize)\n');
+  const pre = v2!.info.preprocessing;
+  const ours = await decodePreprocess(files, pre, 'exact');
+  const oursShrink = await decodePreprocess(files, pre, 'shrink-on-load');
+  const tv = torchvision(files);
+  const avg = (per: Record<string, number>, set: string[]) => mean(set.map((f) => per[f]!));
+  log('| images | ours, exact ms | ours, shrink-on-load ms | PIL + torchvision ms | ours exact / torchvision |');
+  log('|---|---|---|---|---|');
+  for (const [label, set] of [['640x480', small], ['4000x3000', big], ['all 272', files]] as const) {
+    const [a, b, c] = [avg(ours, set), avg(oursShrink, set), avg(tv.perFileMs, set)];
+    log(`| ${label} | ${f2(a)} | ${f2(b)} | ${f2(c)} | ${f2(a / c)} |`);
+  }
+  log(`(torchvision ${tv.torch}, one thread; its decode ${f2(tv.decodeMs)} ms + transforms ${f2(tv.transformMs)} ms per image over all files)`);
+  report.decodePreprocess = { ours: avg(ours, files), oursShrink: avg(oursShrink, files), torchvision: avg(tv.perFileMs, files), small: [avg(ours, small), avg(oursShrink, small), avg(tv.perFileMs, small)], big: [avg(ours, big), avg(oursShrink, big), avg(tv.perFileMs, big)] };
 
-log('\n## Shrink-on-load fidelity (v2 with seeded random weights; the 4000x3000 images, the only ones it applies to)\n');
-const fid = await fidelity(v2!, big);
-log(`top-1 agreement ${fid.top1Agreement * 100}% of ${fid.images}; max |input difference| ${fid.maxInputDiff.toFixed(3)} (normalized units); max |probability difference| ${fid.maxProbabilityDiff.toExponential(2)}`);
-report.fidelity = fid;
-await v2!.release();
+  log('\n## Shrink-on-load fidelity (v2 with seeded random weights; the 4000x3000 images, the only ones it applies to)\n');
+  const fid = await fidelity(v2!, big);
+  log(`top-1 agreement ${fid.top1Agreement * 100}% of ${fid.images}; max |input difference| ${fid.maxInputDiff.toFixed(3)} (normalized units); max |probability difference| ${fid.maxProbabilityDiff.toExponential(2)}`);
+  report.fidelity = fid;
+  await v2!.release();
+}
 
 if (!values['skip-rss']) {
   log(`\n## Peak RSS, v3-small classifyAll over ${RSS_COUNT} images (the folder, cyclically)\n`);

@@ -1,0 +1,88 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { type Graph, buildModel, fromOnnx, toOnnx } from '@mobilenet/core';
+import { type BatchStats, createSession, formatProfile, profileModel, shareChart, stagesChart } from '@mobilenet/runtime-node';
+import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
+import { UsageError } from '../errors.js';
+import { type Io, writeFileAtomic } from '../io.js';
+
+export const PROFILE_HELP = `Usage: mobilenet profile (FILE.onnx | --arch A [model options]) [options]
+
+Where the time goes: onnxruntime's profiler (CPU) over repeated runs, each block's and each kind of operation's
+share of kernel time next to its share of MACs (the measured counterpart of MobileNet v1's Table 2).
+  --runs N        timed runs after 3 warm-up runs (default 20)
+  --threads N     intra-op threads (default: onnxruntime's choice)
+  --batch N       batch for a model with a dynamic batch (default 1)
+  --images DIR    also classify the images in DIR through the pipeline and time its stages per image
+                  (decode, preprocess, model run, postprocess, waiting for input)
+  --svg PREFIX    write PREFIX-ops.svg, PREFIX-layers.svg (and PREFIX-stages.svg with --images)
+  --json          one JSON object: {kernelMs, ops, layers, stages}
+
+${MODEL_HELP}
+`;
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
+
+function loadModel(file: string | undefined, values: Record<string, string | boolean | undefined>): { bytes: Uint8Array; graph: Graph } {
+  if (file !== undefined) {
+    if (values.arch) throw new UsageError('option --arch: give either --arch or an ONNX file, not both');
+    if (!existsSync(file)) throw new UsageError(`file '${file}' does not exist`);
+    const bytes = readFileSync(file);
+    return { bytes, graph: fromOnnx(bytes, file).graph };
+  }
+  if (!values.arch) throw new UsageError('give an ONNX file or --arch A');
+  const { graph } = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  return { bytes: toOnnx(graph), graph };
+}
+
+function imageFiles(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`option --images: '${dir}' is not a folder`);
+  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
+  if (files.length === 0) throw new UsageError(`option --images: no images (${[...IMAGE_EXT].join(' ')}) in '${dir}'`);
+  return files;
+}
+
+/** Mean per-image milliseconds of each pipeline stage over `files`. */
+async function stages(bytes: Uint8Array, files: string[], threads: number | undefined): Promise<Record<string, number>> {
+  const session = await createSession(bytes, { ...(threads && { threads }), spinning: false });
+  const stats: BatchStats[] = [];
+  try {
+    for await (const _ of session.classifyAll(files, { onBatch: (s) => stats.push(s) }));
+  } finally {
+    await session.release();
+  }
+  const per = (k: keyof BatchStats) => stats.reduce((a, s) => a + s[k], 0) / files.length;
+  // decode and preprocess overlap the model's runs; 'waiting' is the time the model waited for them.
+  return { 'decode (libvips threads)': per('decodeMs'), preprocess: per('preprocessMs'), 'model run': per('runMs'), postprocess: per('postMs'), 'waiting for input': per('waitMs') };
+}
+
+export async function profile(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...MODEL_OPTIONS, runs: { type: 'string' }, threads: { type: 'string' }, batch: { type: 'string' }, images: { type: 'string' },
+    svg: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
+  }, true);
+  if (values.help) return io.out(PROFILE_HELP), 0;
+  if (positionals.length > 1) throw new UsageError(`profile takes one ONNX file, received ${positionals.length}: ${positionals.join(' ')}`);
+  const runs = integerOption('runs', values.runs as string | undefined, 1) ?? 20;
+  const threads = integerOption('threads', values.threads as string | undefined, 1);
+  const batch = integerOption('batch', values.batch as string | undefined, 1) ?? 1;
+  const { bytes, graph } = loadModel(positionals[0], values);
+  const files = values.images ? imageFiles(values.images as string) : undefined;
+  const p = await profileModel(bytes, graph, { runs, batch, options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) } });
+  const st = files ? await stages(bytes, files, threads) : undefined;
+  if (values.svg) {
+    const prefix = values.svg as string;
+    const enc = (s: string) => new TextEncoder().encode(s);
+    writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
+    writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
+    if (st) writeFileAtomic(`${prefix}-stages.svg`, enc(stagesChart(st, `${graph.name}: pipeline stages per image`)));
+  }
+  if (values.json) {
+    io.out(`${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st }) }, null, 2)}\n`);
+    return 0;
+  }
+  io.out(`${graph.name}: ${p.kernelMs.toFixed(2)} ms of kernels per run (batch ${p.batch}, each kernel's median over ${p.runs} runs, CPU${threads ? `, ${threads} threads` : ''})\n\n`);
+  io.out(`${formatProfile(p.ops, 'operation')}\n\n${formatProfile(p.layers, 'block')}\n`);
+  if (st) io.out(`\npipeline stages, ms per image:\n${Object.entries(st).map(([k, v]) => `  ${k.padEnd(26)}${v.toFixed(2).padStart(8)}`).join('\n')}\n`);
+  return 0;
+}
