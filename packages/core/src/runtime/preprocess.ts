@@ -108,6 +108,8 @@ function axisWeights(inSize: number, outSize: number, from: number, count: numbe
 /** Both axes' weights for one (input size, preprocessing): computed once, then reused for every image of that size. */
 interface Plan {
   readonly n: number;
+  /** The image is already at the resize size (decoded at it): only crop and normalize. */
+  readonly identity: boolean;
   readonly hx: AxisWeights;
   readonly vy: AxisWeights;
 }
@@ -120,7 +122,7 @@ function planFor(pre: Preprocessing, w: number, h: number): Plan {
   let plan = plans.get(key);
   if (plan) return plan;
   const p = resizePlan(pre, w, h);
-  plan = { n: p.size, hx: axisWeights(w, p.resizedWidth, p.left, p.size, pre.interpolation), vy: axisWeights(h, p.resizedHeight, p.top, p.size, pre.interpolation) };
+  plan = { n: p.size, identity: p.resizedWidth === w && p.resizedHeight === h, hx: axisWeights(w, p.resizedWidth, p.left, p.size, pre.interpolation), vy: axisWeights(h, p.resizedHeight, p.top, p.size, pre.interpolation) };
   // A collection of photos has a handful of sizes; a stream of all-different sizes must not grow memory without end.
   if (plans.size >= PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
   plans.set(key, plan);
@@ -139,7 +141,8 @@ let rowsScratch = new Float32Array(0);
  */
 export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32Array(3 * pre.size * pre.size), offset = 0): Float32Array {
   const { width: w, height: h, channels: ch, data } = img;
-  const { n, hx, vy } = planFor(pre, w, h);
+  const { n, hx, vy, identity } = planFor(pre, w, h);
+  if (identity) return cropNormalize(img, resizePlan(pre, w, h), pre, out, offset);
   const rows = vy.end - vy.first;
   const plane = rows * n;
   if (rowsScratch.length < 3 * plane) rowsScratch = new Float32Array(3 * plane);
@@ -149,6 +152,22 @@ export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32A
     const scale = 1 / (255 * pre.std[c]!);
     const shift = pre.mean[c]! / pre.std[c]!;
     vertical(tmp, c * plane - vy.first * n, vy, n, out, offset + c * n * n, scale, shift);
+  }
+  return out;
+}
+
+/** At scale 1 the filters weigh one pixel by exactly 1 and the rest by 0: the same numbers, without the sums. */
+function cropNormalize(img: RgbImage, p: ResizePlan, pre: Preprocessing, out: Float32Array, offset: number): Float32Array {
+  const { width: w, channels: ch, data } = img;
+  const n = p.size;
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * pre.std[c]!);
+    const shift = pre.mean[c]! / pre.std[c]!;
+    for (let y = 0; y < n; y++) {
+      const o = offset + c * n * n + y * n;
+      const i = ((p.top + y) * w + p.left) * ch + c;
+      for (let x = 0; x < n; x++) out[o + x] = data[i + x * ch]! * scale - shift;
+    }
   }
   return out;
 }
