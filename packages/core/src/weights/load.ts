@@ -76,6 +76,6 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     }
     return data;
   };
-  const model = buildModel({ ...opts, weights: init });
+  const model = buildModel({ ...opts, weights: init, trained: true });
   return { ...model, format, ...(detectedFormat && { detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})` }) };
 }
