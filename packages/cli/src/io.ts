@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Stats, constants, lstatSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT, UsageError, quotePath } from './errors.js';
 
 /** Where the command writes: stdout for results, stderr for progress and errors. */
 export interface Io {
@@ -45,7 +45,7 @@ const CODES: Record<string, string> = {
 function fsError(verb: 'read' | 'write', path: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const why = code ? `${CODES[code] ?? (e as Error).message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')} (${code})` : String(e);
-  return new Error(`cannot ${verb} '${path}': ${why}`);
+  return new Error(`cannot ${verb} ${quotePath(path)}: ${why}`);
 }
 
 /**
@@ -56,13 +56,13 @@ function fsError(verb: 'read' | 'write', path: string, e: unknown): Error {
 export function checkOutputPath(path: string, force: boolean, option = '-o'): void {
   const dir = dirname(path);
   const folder = statOrUndefined(dir, statSync);
-  if (!folder?.isDirectory()) throw new UsageError(`option ${option}: folder '${dir}' does not exist (create it first)`);
+  if (!folder?.isDirectory()) throw new UsageError(`option ${option}: folder ${quotePath(dir)} does not exist (create it first)`);
   const target = statOrUndefined(path, lstatSync);
   if (!target) return;
-  if (target.isDirectory()) throw new UsageError(`option ${option}: '${path}' is a directory; expected the path of a file to write`);
-  if (target.isSymbolicLink()) throw new UsageError(`option ${option}: '${path}' is a symbolic link; refusing to write through it (name the file itself, or remove the link)`);
-  if (!target.isFile()) throw new UsageError(`option ${option}: '${path}' is ${kindOf(target)}; only a regular file can be replaced`);
-  if (!force) throw new UsageError(`option ${option}: '${path}' exists; pass --force to overwrite it`);
+  if (target.isDirectory()) throw new UsageError(`option ${option}: ${quotePath(path)} is a directory; expected the path of a file to write`);
+  if (target.isSymbolicLink()) throw new UsageError(`option ${option}: ${quotePath(path)} is a symbolic link; refusing to write through it (name the file itself, or remove the link)`);
+  if (!target.isFile()) throw new UsageError(`option ${option}: ${quotePath(path)} is ${kindOf(target)}; only a regular file can be replaced`);
+  if (!force) throw new UsageError(`option ${option}: ${quotePath(path)} exists; pass --force to overwrite it`);
 }
 
 function statOrUndefined(path: string, stat: typeof statSync | typeof lstatSync): Stats | undefined {
@@ -81,8 +81,8 @@ function statOrUndefined(path: string, stat: typeof statSync | typeof lstatSync)
 export function readInput(path: string, what: string, option?: string): Buffer {
   const label = option ? `option ${option}: ` : '';
   const s = statOrUndefined(path, statSync);
-  if (!s) throw new UsageError(`${label}file '${path}' does not exist`);
-  if (!s.isFile()) throw new UsageError(`${label}'${path}' is ${kindOf(s)}; expected ${what}`);
+  if (!s) throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
+  if (!s.isFile()) throw new UsageError(`${label}${quotePath(path)} is ${kindOf(s)}; expected ${what}`);
   try {
     return readFileSync(path);
   } catch (e) {

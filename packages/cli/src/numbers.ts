@@ -19,8 +19,8 @@ export interface Range {
 
 function inRange(option: string, raw: string, v: number, r: Range): number {
   if (v < r.min || v > r.max) {
-    const lift = r.lift && v > r.max ? `; ${r.lift}` : '';
-    throw optionError(`--${option}`, `${r.rule}${lift}`, quote(raw));
+    const lift = r.lift && v > r.max ? ` (${r.lift})` : '';
+    throw optionError(`--${option}`, r.rule, `${quote(raw)}${lift}`);
   }
   return v;
 }
