@@ -29,6 +29,7 @@ function kindOf(s: Stats): string {
 }
 
 const CODES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   ENOSPC: 'no space left on the device',

@@ -23,7 +23,7 @@ function layersJson(a: Analysis) {
 export function info(argv: string[], io: Io): number {
   const { values, positionals } = parse(argv, { ...MODEL_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' } }, true);
   if (values.help) return io.out(INFO_HELP), 0;
-  if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.slice(0, 3).map(quote).join(', ')}${positionals.length > 3 ? ', ...' : ''}`);
+  if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.slice(0, 3).map((p) => quote(p)).join(', ')}${positionals.length > 3 ? ', ...' : ''}`);
   const file = positionals[0];
   if (file !== undefined) {
     const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k in values);
