@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Stats, constants, lstatSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { type Stats, constants, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, UsageError, quotePath } from './errors.js';
 
@@ -146,7 +146,9 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
     await handle.chmod(0o666 & ~process.umask());
     await handle.close();
     open = false;
-    await rename(tmp, path);
+    // Synchronous on purpose: an asynchronous rename could finish in the thread pool while a signal handler,
+    // run before its callback, believes the write unfinished; it would then exit 130 beside a complete file.
+    renameSync(tmp, path);
   } catch (e) {
     if (open) await handle.close().catch(() => undefined);
     await rm(tmp, { force: true });

@@ -58,8 +58,9 @@ export function parse<S extends OptionSpec>(argv: readonly string[], spec: S, al
       value = next;
       i++;
     }
-    if (name in values && kind.type === 'string' && values[name] !== value) {
-      throw optionError(`--${name}`, 'one value', `${quote(values[name] as string)} and ${quote(value as string)}`);
+    const before = values[name];
+    if (typeof before === 'string' && typeof value === 'string' && before !== value) {
+      throw optionError(`--${name}`, 'one value', `${quote(before)} and ${quote(value)}`);
     }
     values[name] = value;
   }

@@ -26,7 +26,7 @@ export function info(argv: string[], io: Io): number {
   if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.slice(0, 3).map((p) => quote(p)).join(', ')}${positionals.length > 3 ? ', ...' : ''}`);
   const file = positionals[0];
   if (file !== undefined) {
-    const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k in values);
+    const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
     if (modelOption) throw optionError(`--${modelOption}`, 'either model options or an ONNX file', `both (file ${quote(file)})`);
     return infoFile(file, Boolean(values.json), Boolean(values.all), io);
   }
