@@ -97,16 +97,16 @@ describe('mobilenet export', () => {
   });
 
   it.each([
-    [['--arch', 'v2', '--width', '0'], 'option width: expected a number greater than 0 and at most 4, received 0'],
-    [['--arch', 'v2', '--width', 'NaN'], "option --width: 'NaN' is not a number"],
-    [['--arch', 'v2', '--width', '5'], 'option width: expected a number greater than 0 and at most 4, received 5'],
-    [['--arch', 'v2', '--resolution', '100'], 'option resolution: expected a multiple of 32, at least 32, received 100'],
-    [['--arch', 'v2', '--classes', '0'], 'option classes: expected an integer >= 1, received 0'],
-    [['--arch', 'v9'], "option --arch: 'v9' is not one of v1, v2, v3-large, v3-small"],
-    [['--arch', 'v1', '--minimalistic'], "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v1'"],
-    [['--arch', 'v2', '--frobnicate'], "unknown option '--frobnicate'"],
-    [['--arch', 'v2', '--opset', '12'], "option --opset: '12' is not an integer from 13 to 21"],
-    [['--arch', 'v2', '--batch', '0'], "option --batch: '0' is not an integer from 1 to 65536"],
+    [['--arch', 'v2', '--width', '0'], "option --width: expected a number from 0.05 to 4, received '0'"],
+    [['--arch', 'v2', '--width', 'NaN'], "option --width: expected a number from 0.05 to 4, received 'NaN'"],
+    [['--arch', 'v2', '--width', '5'], "option --width: expected a number from 0.05 to 4, received '5'"],
+    [['--arch', 'v2', '--resolution', '100'], "option --resolution: expected a multiple of 32 from 32 to 1024, received '100'"],
+    [['--arch', 'v2', '--classes', '0'], "option --classes: expected an integer from 1 to 32768, received '0'"],
+    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, received 'v9'"],
+    [['--arch', 'v1', '--minimalistic'], 'option --minimalistic: expected --arch v3-large or v3-small, received --arch v1'],
+    [['--arch', 'v2', '--frobnicate'], 'option --frobnicate: unknown; see --help for the options'],
+    [['--arch', 'v2', '--opset', '12'], "option --opset: expected an integer from 13 to 21, received '12'"],
+    [['--arch', 'v2', '--batch', '0'], "option --batch: expected an integer from 1 to 65536 or 'dynamic', received '0'"],
   ])('%j exits 2 with one line', async (args, message) => {
     const dir = tmp();
     const r = await run('export', ...args, '-o', join(dir, 'm.onnx'));
@@ -154,7 +154,7 @@ describe('mobilenet export --weights', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/mobilenetv3_small_050\.safetensors: expected the 262 timm keys of v2 width 1, received \d+ missing/);
     expect(await run('export', '--arch', 'v2', '--weights', join(dir, 'nope.pth'), '-o', out)).toMatchObject({ code: 2, err: expect.stringContaining(`option --weights: file '${join(dir, 'nope.pth')}' does not exist`) });
-    expect((await run('export', '--arch', 'v2', '--weights', TIMM, '--weights-format', 'keras', '-o', out)).err).toContain("option --weights-format: 'keras' is not one of torchvision, timm, auto");
+    expect((await run('export', '--arch', 'v2', '--weights', TIMM, '--weights-format', 'keras', '-o', out)).err).toContain("option --weights-format: expected one of torchvision, timm, auto, received 'keras'");
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -181,9 +181,9 @@ describe('mobilenet classify', () => {
   const cudaPresent = existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'));
   it.skipIf(cudaPresent)('usage errors exit 2; a CUDA request without CUDA exits 1 with the reason, or falls back when asked', async () => {
     const img = join(FIX, 'scene.png');
-    expect(await run('classify', img, '--arch', 'v3-small', '--backend', 'tpu')).toMatchObject({ code: 2, err: "mobilenet classify: option --backend: 'tpu' is not one of cpu, cuda, webgpu\n" });
+    expect(await run('classify', img, '--arch', 'v3-small', '--backend', 'tpu')).toMatchObject({ code: 2, err: "mobilenet classify: option --backend: expected one of cpu, cuda, webgpu, received 'tpu'\n" });
     expect((await run('classify', '--arch', 'v3-small')).code).toBe(2);
-    expect((await run('classify', img)).err).toContain('give exactly one of --model FILE.onnx or --arch A');
+    expect((await run('classify', img)).err).toContain('option --model/--arch: expected exactly one of --model FILE.onnx or --arch A, received neither');
     expect((await run('classify', img, '--arch', 'v2', '--top', '0')).code).toBe(2);
     const cuda = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda');
     expect(cuda.code).toBe(1);

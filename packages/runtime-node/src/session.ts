@@ -9,6 +9,8 @@ export interface NodeSessionOptions extends SessionOptions {
   readonly spinning?: boolean;
   /** Largest batch run at once for models with a dynamic batch. Default 16. */
   readonly maxBatch?: number;
+  /** Largest image decoded, in pixels (width x height); also the budget of pixels decoded at once. Default 100 M. */
+  readonly maxPixels?: number;
 }
 
 /** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
@@ -61,7 +63,7 @@ function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort
       };
     },
     name: imageName,
-    decode: decodeImage,
+    decode: (image, name) => decodeImage(image, name, o),
   };
 }
 
