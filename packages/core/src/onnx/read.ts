@@ -107,6 +107,9 @@ function readNode(n: INodeProto, index: number, source: string): Node {
   const attrs: Record<string, Attr> = { ...(isOp(n.opType) ? OPS[n.opType]!.onnxDefaults : undefined) };
   // A Constant's tensor is taken by fromOnnx; every other attribute is typed here (as an own property: a name such
   // as '__proto__' must not reach the prototype).
+  for (const a of n.attribute ?? []) {
+    if ((a.name ?? '') in Object.prototype) throw new OnnxFormatError(`${where} attribute '${a.name}'`, 'an attribute name of the op', `'${a.name}', a name no ONNX op has`);
+  }
   for (const a of n.attribute ?? []) if (n.opType !== 'Constant') Object.defineProperty(attrs, a.name ?? '', { value: readAttr(a, where), enumerable: true, writable: true, configurable: true });
   return { name, op: n.opType ?? '', inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
 }
