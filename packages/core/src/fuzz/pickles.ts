@@ -5,11 +5,7 @@
 const enc = new TextEncoder();
 
 export type Op = Uint8Array;
-const op = (...bytes: (number | Uint8Array)[]): Op => {
-  const out: number[] = [];
-  for (const b of bytes) (typeof b === 'number' ? out.push(b) : out.push(...b));
-  return Uint8Array.from(out);
-};
+const op = (...parts: (number | Uint8Array)[]): Op => pickle(...parts.map((b) => (typeof b === 'number' ? Uint8Array.of(b) : b)));
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 
 export const P = {
@@ -33,17 +29,20 @@ export const P = {
   setitem: () => op(0x73),
   setitems: () => op(0x75),
   dup: () => op(0x32),
+  pop: () => op(0x30),
   put: (i: number) => op(0x72, u32(i)),
   get: (i: number) => op(0x6a, u32(i)),
   reduce: () => op(0x52),
   persid: () => op(0x51),
 };
 
-export function pickle(...ops: Op[]): Uint8Array {
-  const n = ops.reduce((a, o) => a + o.length, 0);
+/** Concatenates ops (or an array of them: a spread of 100k arguments would overflow the stack). */
+export function pickle(...ops: (Op | Op[])[]): Uint8Array {
+  ops = ops.flat();
+  const n = (ops as Op[]).reduce((a, o) => a + o.length, 0);
   const out = new Uint8Array(n);
   let p = 0;
-  for (const o of ops) out.set(o, p), (p += o.length);
+  for (const o of ops as Op[]) out.set(o, p), (p += o.length);
   return out;
 }
 
