@@ -87,9 +87,17 @@ const onnxEdit = fc.oneof(
 );
 type OnnxEdit = typeof onnxEdit extends fc.Arbitrary<infer T> ? T : never;
 
+/** The fields of a decoded graph the edits touch (protobufjs types every one of them as optional). */
+interface EditableGraph {
+  node: { opType: string; input: string[]; attribute: unknown[] }[];
+  input: { type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown }[] } } } }[];
+  output: EditableGraph['input'];
+  initializer: { dims: number[] }[];
+}
+
 function editModel(bytes: Uint8Array, edits: OnnxEdit[]): Uint8Array {
   const m = onnx.ModelProto.decode(bytes);
-  const g = m.graph!;
+  const g = m.graph as unknown as EditableGraph;
   const pick = <T>(xs: T[], i: number): T | undefined => (xs.length ? xs[i % xs.length] : undefined);
   for (const e of edits) {
     if (e.k === 'op') { const n = pick(g.node, e.i); if (n) n.opType = e.v; }
@@ -100,9 +108,9 @@ function editModel(bytes: Uint8Array, edits: OnnxEdit[]): Uint8Array {
       const sub = onnx.GraphProto.create({ name: 'sub', node: [onnx.NodeProto.create({ opType: 'Relu', attribute: [onnx.AttributeProto.create({ name: 'bad', type: 5 })] })] });
       n?.attribute.push(onnx.AttributeProto.create({ name: e.name, type: e.type, i: e.n, ints: [e.n, e.n], f: e.n, g: sub }));
     }
-    if (e.k === 'meta') m.metadataProps.push(onnx.StringStringEntryProto.create({ key: e.key, value: typeof e.v === 'string' ? e.v : JSON.stringify(e.v) }));
+    if (e.k === 'meta') m.metadataProps.push(onnx.StringStringEntryProto.create({ key: e.key, value: typeof (e as { v: unknown }).v === 'string' ? ((e as { v: string }).v) : JSON.stringify((e as { v: unknown }).v) }));
     if (e.k === 'drop' && g.node.length) g.node.splice(e.i % g.node.length, 1);
-    if (e.k === 'rename') { const n = pick(g.node, e.i); if (n?.input.length) n.input[0] = e.v; }
+    if (e.k === 'rename') { const n = pick(g.node, e.i); if (n?.input.length) n.input[0] = e.v as string; }
   }
   return onnx.ModelProto.encode(m).finish();
 }
@@ -132,7 +140,7 @@ describe('fuzz: ONNX reader and model metadata', () => {
   }, { requiredKeys: [] });
   const dim = fc.oneof(fc.constantFrom(1, 3, 32, 1000, 20000, 2 ** 31, -5, 0), fc.string({ maxLength: 3 }));
   const summary = fc.record({
-    inputs: fc.array(fc.record({ name: fc.constantFrom('input', 'x'), shape: fc.oneof(fc.constant([1, 3, 32, 32]), fc.tuple(dim, fc.constant(3), dim, dim), fc.array(dim, { maxLength: 5 })) }), { maxLength: 2 }),
+    inputs: fc.array(fc.record({ name: fc.constantFrom('input', 'x'), shape: fc.oneof(fc.constant([1, 3, 32, 32] as (string | number)[]), fc.tuple(dim, fc.constant(3), dim, dim), fc.array(dim, { maxLength: 5 })) }), { maxLength: 2 }),
     outputs: fc.array(fc.record({ name: fc.constantFrom('logits', 'embedding', 'y'), shape: fc.oneof(fc.tuple(dim, dim), fc.array(dim, { maxLength: 3 })) }), { maxLength: 2 }),
     meta: fc.oneof(fc.constant(undefined), preprocessing.map((p) => JSON.stringify(p)), fc.string(), fc.json()),
   });

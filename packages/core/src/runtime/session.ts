@@ -133,7 +133,8 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
   }
   if (preprocessing.size !== h) {
-    throw new MobileNetError('preprocessing', 'option preprocessing.size', `${h} (the model's input size)`, `${preprocessing.size}`);
+    const where = options.preprocessing ? 'option preprocessing.size' : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
+    throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
   const embedding = summary.outputs.find((o) => o.name === 'embedding');
   return {
