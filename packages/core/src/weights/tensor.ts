@@ -26,8 +26,11 @@ export class CheckpointError extends MobileNetError {
   }
 }
 
-/** The largest tensor we build (2 GiB): far above any MobileNet layer, far below what would exhaust memory. */
-export const MAX_TENSOR_BYTES = 2 ** 31;
+/**
+ * The largest strided copy we make (256 MiB): far above any MobileNet layer (the largest is 5 MB), and a bound on
+ * what an expanded tensor of a few bytes in the file can cost in memory. Contiguous tensors are views, not copies.
+ */
+export const MAX_TENSOR_BYTES = 2 ** 28;
 
 /**
  * Describes a value read from a file by its type and size, never by its contents: a hostile file can make a value
