@@ -5,7 +5,7 @@ import { buildModel } from '../models/build.js';
 import type { Arch, Convention } from '../models/convention.js';
 import { toOnnx } from '../onnx/write.js';
 import { analyze } from '../analysis.js';
-import { makeZip, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
 import { readCheckpoint, readPth, readSafetensors, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
 import { foldBatchNorm } from './fold.js';
@@ -18,7 +18,6 @@ const f32 = (path: string) => {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 };
 const scale = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-const maxAbs = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 async function logits(graph: Parameters<typeof toOnnx>[0], input: Float32Array, size: number) {
   const out = await runOrt(toOnnx(graph), { input: { data: input, dims: [1, 3, size, size] } });
   return out.logits!.data as Float32Array;
@@ -47,7 +46,7 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
         expect(m.format, file).toBe('torchvision');
         expect(m.config.classes, file).toBe(c.classes);
         const got = await logits(m.graph, input, 224);
-        expect(maxAbs(got, expected) / Math.max(1, scale(expected)), file).toBeLessThan(1e-4);
+        expect(maxAbsDiff(got, expected) / Math.max(1, scale(expected)), file).toBeLessThan(1e-4);
       }
     }
   });
@@ -60,7 +59,7 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
     expect(m.graph.nodes.filter((n) => n.op === 'BatchNormalization')).toHaveLength(46);
     const input = f32(join(dir, 'v3-large.input.bin'));
     const expected = f32(join(dir, 'v3-large.logits.bin'));
-    expect(maxAbs(await logits(folded, input, 224), expected) / Math.max(1, scale(expected))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await logits(folded, input, 224), expected) / Math.max(1, scale(expected))).toBeLessThan(1e-4);
   });
 });
 
@@ -100,7 +99,7 @@ describe('timm key layout, from timm itself', () => {
     const io = readSafetensors(readFileSync(file.replace('.safetensors', '.io.safetensors')), 'io').tensors;
     const input = toFloat32(io.get('input')!, 'input');
     const expected = toFloat32(io.get('logits')!, 'logits');
-    expect(maxAbs(await logits(m.graph, input, 96), expected) / scale(expected)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await logits(m.graph, input, 96), expected) / scale(expected)).toBeLessThan(1e-4);
   });
 });
 
