@@ -6,7 +6,7 @@
 //   bench `--smoke` of the browser engines (Vite build, Chromium, SwiftShader)   43 s
 //   core "120 models pass onnx.checker full_check"                              35-41 s (load 9)
 //   demo e2e, one architecture on WebGPU in Chromium (SwiftShader), at 96x96    7-35 s
-//   runtime-node WebGPU on onnxruntime-node's Dawn, one architecture at 64x64   3-25 s
+//   runtime-node WebGPU on onnxruntime-node's Dawn, one architecture at 64x64   17-28 s (load 7)
 //   bench `--smoke` of every Node engine                                         11 s
 // `pnpm test` runs six vitest processes and a Vite build at once on those 2 cores, which stretches a test about
 // 3x more: the slowest step then takes about 130 s. The limits leave about 2x on top of that, so that only a hang
