@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Preprocessing, buildModel, fanInInit, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -149,6 +151,17 @@ describe('bad models and options', () => {
     for (const s of status) expect(s.reason, s.backend).toEqual(s.available ? undefined : expect.stringMatching(new RegExp(s.backend, 'i')));
     // Without its libraries, the reason names the missing file and where it was looked for.
     if (!existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'))) expect(cuda.reason).toContain(`libonnxruntime_providers_cuda.so is not in ${ortBinaryDir()}`);
+  });
+
+  it('checking backends writes nothing on stderr: Dawn\'s warnings stay in the probe process', () => {
+    // Without VK_ICD_FILENAMES, Dawn finds no driver and warns on file descriptor 2 of the process it runs in.
+    const env = { ...process.env };
+    delete env.VK_ICD_FILENAMES;
+    const script = `import { availableBackends } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'index.ts')).href)};
+      const list = await availableBackends(); await availableBackends(); console.log(JSON.stringify(list));`;
+    const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8', env });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).map((b: { backend: string }) => b.backend)).toEqual(['cpu', 'cuda', 'webgpu']);
   });
 
   // Which CUDA test runs depends on whether a CUDA session actually starts here (availableBackends tries one).
