@@ -34,7 +34,7 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
     if (missing) return;
     dir = runFixtureScript('torchvision_checkpoints.py');
     manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  }, 120_000);
+  });
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(missing !== null)(`v2, v3-large, v3-small and a 0.5-width 10-class v2: .pth, legacy .pth and safetensors give PyTorch's logits ${missing ? `(skipped: ${missing})` : ''}`, async () => {
@@ -173,7 +173,7 @@ describe("timm's registered models as users have them (tools/fixtures/timm_regis
     if (timmMissing) return;
     dir = runFixtureScript('timm_registered.py');
     cases = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).cases;
-  }, 240_000);
+  });
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(timmMissing !== null)(`v1, v2, v3 and tf_ ports, full width, 1000 classes, 224x224: timm's logits to 1e-4 ${timmMissing ? `(skipped: ${timmMissing})` : ''}`, async () => {
@@ -183,7 +183,7 @@ describe("timm's registered models as users have them (tools/fixtures/timm_regis
       expect(m.config.convention, name).toBe(c.tf ? 'timm-tf' : 'timm');
       expect(error, name).toBeLessThan(1e-4);
     }
-  }, 240_000);
+  });
 });
 
 const tensor = (dtype: CheckpointTensor['dtype'], shape: number[], values: number[]): CheckpointTensor => ({
