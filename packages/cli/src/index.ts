@@ -3,46 +3,56 @@ import { backends, BACKENDS_HELP } from './commands/backends.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
 import { exportModel, EXPORT_HELP } from './commands/export.js';
 import { info, INFO_HELP } from './commands/info.js';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT, UsageError, quote } from './errors.js';
 import { type Io, processIo } from './io.js';
+import { closest } from './parse.js';
+import { version } from './version.js';
 
 export { UsageError, EXIT } from './errors.js';
 export { type Io, writeFileAtomic } from './io.js';
 
 type Command = (argv: string[], io: Io) => number | Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string; help: string }> = {
-  info: { run: info, summary: 'per-layer MACs/params table of a model or an ONNX file', help: INFO_HELP },
-  export: { run: exportModel, summary: 'write a model as an ONNX file', help: EXPORT_HELP },
-  classify: { run: classify, summary: 'top-k ImageNet classes of images (onnxruntime-node)', help: CLASSIFY_HELP },
-  backends: { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP },
-  profile: { run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)), summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)', help: 'Run mobilenet profile --help' },
-};
+// A Map, not an object literal: `mobilenet __proto__` or `mobilenet toString` must be an unknown command.
+const COMMANDS = new Map<string, { run: Command; summary: string; help: string }>([
+  ['info', { run: info, summary: 'per-layer MACs/params table of a model or an ONNX file', help: INFO_HELP }],
+  ['export', { run: exportModel, summary: 'write a model as an ONNX file', help: EXPORT_HELP }],
+  ['classify', { run: classify, summary: 'top-k ImageNet classes of images (onnxruntime-node)', help: CLASSIFY_HELP }],
+  ['backends', { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP }],
+  ['profile', { run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)), summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)', help: 'Run mobilenet profile --help' }],
+]);
 
 export const HELP = `Usage: mobilenet <command> [options]
+       mobilenet --version
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
+${[...COMMANDS].map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
 
 Run 'mobilenet <command> --help' for a command's options. Exit codes: 0 ok, 1 failure, 2 usage error.
 `;
+
+/** Core's option errors in the CLI's words: `option width` becomes `option --width`, `option topK` `option --top`. */
+function asUsage(e: MobileNetError): string {
+  const where = e.where.replace(/^option (\w[\w-]*)/, (_, n: string) => `option --${n === 'topK' ? 'top' : n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  return `${where}: expected ${e.expected}, received ${e.received}`;
+}
 
 /** Runs the CLI; returns the exit code. Usage errors (and invalid model options) exit 2 with one line. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') return io.out(HELP), name ? EXIT.ok : EXIT.usage;
-  const command = COMMANDS[name];
+  if (name === '--version' || name === '-v') return io.out(`${version()}\n`), EXIT.ok;
+  const command = COMMANDS.get(name);
   if (!command) {
-    io.err(`mobilenet: unknown command '${name}'; expected one of ${Object.keys(COMMANDS).join(', ')}\n`);
+    const near = closest(name, [...COMMANDS.keys()]);
+    io.err(`mobilenet: unknown command ${quote(name)}; expected one of ${[...COMMANDS.keys()].join(', ')}${near ? ` (did you mean ${near}?)` : ''}\n`);
     return EXIT.usage;
   }
   try {
     return await command.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof MobileNetError && e.code === 'option')) {
-      io.err(`mobilenet ${name}: ${e.message}\n`);
-      return EXIT.usage;
-    }
+    if (e instanceof UsageError) return io.err(`mobilenet ${name}: ${e.message}\n`), EXIT.usage;
+    if (e instanceof MobileNetError && e.code === 'option') return io.err(`mobilenet ${name}: ${asUsage(e)}\n`), EXIT.usage;
     io.err(`mobilenet ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT.failure;
   }

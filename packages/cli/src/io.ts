@@ -1,6 +1,8 @@
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { type Stats, constants, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { UsageError } from './errors.js';
+import { EXIT, UsageError, quotePath } from './errors.js';
 
 /** Where the command writes: stdout for results, stderr for progress and errors. */
 export interface Io {
@@ -15,22 +17,144 @@ export const processIo: Io = {
   isTty: Boolean(process.stderr.isTTY),
 };
 
-/** Checks an output path before any work is done: its folder exists and it is not overwritten unless forced. */
-export function checkOutputPath(path: string, force: boolean, option = '-o'): void {
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`option ${option}: folder '${dir}' does not exist (create it first)`);
-  if (existsSync(path) && !force) throw new UsageError(`option ${option}: '${path}' exists; pass --force to overwrite it`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`option ${option}: '${path}' is a folder, expected a file path`);
+/** What a path is, in words, for an error message. */
+function kindOf(s: Stats): string {
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
-/** Writes a file atomically: a temporary file beside it, then a rename, so a reader never sees half a file. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+const CODES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
+/** A file-system error about `path` as the user named it (not a temporary file or a bare errno). */
+function fsError(verb: 'read' | 'write', path: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code ? `${CODES[code] ?? (e as Error).message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')} (${code})` : String(e);
+  return new Error(`cannot ${verb} ${quotePath(path)}: ${why}`);
+}
+
+/**
+ * Checks an output path before any work is done: its folder exists; the path is a new file, or (with --force) a
+ * regular file. A symbolic link is refused even with --force: writing through it would replace a file the user
+ * did not name (the classic attack on a world-writable folder), and replacing the link itself is rarely meant.
+ */
+export function checkOutputPath(path: string, force: boolean, option = '-o'): void {
+  const dir = dirname(path);
+  const folder = statOrUndefined(dir, statSync);
+  if (!folder?.isDirectory()) throw new UsageError(`option ${option}: folder ${quotePath(dir)} does not exist (create it first)`);
+  const target = statOrUndefined(path, lstatSync);
+  if (!target) return;
+  if (target.isDirectory()) throw new UsageError(`option ${option}: ${quotePath(path)} is a directory; expected the path of a file to write`);
+  if (target.isSymbolicLink()) throw new UsageError(`option ${option}: ${quotePath(path)} is a symbolic link; refusing to write through it (name the file itself, or remove the link)`);
+  if (!target.isFile()) throw new UsageError(`option ${option}: ${quotePath(path)} is ${kindOf(target)}; only a regular file can be replaced`);
+  if (!force) throw new UsageError(`option ${option}: ${quotePath(path)} exists; pass --force to overwrite it`);
+}
+
+function statOrUndefined(path: string, stat: typeof statSync | typeof lstatSync): Stats | undefined {
   try {
-    writeFileSync(tmp, bytes);
+    return stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fsError('read', path, e);
+  }
+}
+
+/**
+ * Reads a file the user named (a checkpoint, an ONNX file): a missing path is a usage error naming the option; a
+ * directory, device or FIFO is refused by name (reading /dev/zero would never end); read errors name the file.
+ */
+export function readInput(path: string, what: string, option?: string): Buffer {
+  const label = option ? `option ${option}: ` : '';
+  const s = statOrUndefined(path, statSync);
+  if (!s) throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
+  if (!s.isFile()) throw new UsageError(`${label}${quotePath(path)} is ${kindOf(s)}; expected ${what}`);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw fsError('read', path, e);
+  }
+}
+
+/** Temporary files being written now, removed if the process is interrupted (see `writeFileAtomic`). */
+const pending = new Set<string>();
+let watching = 0;
+const SIGNALS = { SIGINT: EXIT.sigint, SIGTERM: EXIT.sigterm } as const;
+
+function onSignal(signal: keyof typeof SIGNALS): void {
+  for (const tmp of pending) rmSync(tmp, { force: true });
+  process.stderr.write(`mobilenet: interrupted (${signal}); removed the unfinished file\n`);
+  process.exit(SIGNALS[signal]);
+}
+
+function watchSignals(on: boolean): void {
+  for (const s of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) {
+    if (on) process.on(s, onSignal);
+    else process.off(s, onSignal);
+  }
+}
+
+/**
+ * A new temporary file beside `path`: a random name, created exclusively (O_EXCL: an existing file or a link
+ * planted under that name is an error, never followed or reused), private until complete (mode 0600).
+ */
+async function createTemp(path: string): Promise<{ tmp: string; handle: FileHandle }> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      return { tmp, handle: await open(tmp, flags, 0o600) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 4) throw fsError('write', path, e);
+    }
+  }
+}
+
+const CHUNK = 4 << 20;
+
+/**
+ * Writes a file atomically: a temporary file beside it, synced, given the mode the umask allows, then renamed, so
+ * a reader never sees half a file. A failure removes the temporary file. With `signals`, SIGINT and SIGTERM during
+ * the write also remove it and exit 130 or 143 (the write is chunked and asynchronous so they are seen).
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { signals?: boolean } = {}): Promise<void> {
+  const { tmp, handle } = await createTemp(path);
+  pending.add(tmp);
+  if (options.signals && watching++ === 0) watchSignals(true);
+  let open = true;
+  try {
+    for (let offset = 0; offset < bytes.length; ) {
+      const { bytesWritten } = await handle.write(bytes, offset, Math.min(CHUNK, bytes.length - offset));
+      offset += bytesWritten;
+    }
+    await handle.sync();
+    await handle.chmod(0o666 & ~process.umask());
+    await handle.close();
+    open = false;
+    // Synchronous on purpose: an asynchronous rename could finish in the thread pool while a signal handler,
+    // run before its callback, believes the write unfinished; it would then exit 130 beside a complete file.
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    if (open) await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw fsError('write', path, e);
+  } finally {
+    pending.delete(tmp);
+    if (options.signals && --watching === 0) watchSignals(false);
   }
 }

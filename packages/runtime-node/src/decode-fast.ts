@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Preprocessing, type RgbImage, resizePlan } from '@mobilenet/core';
 import sharp from 'sharp';
-import { type ImageInput, decodeImage } from './image.js';
+import { type DecodeOptions, type ImageInput, DEFAULT_MAX_PIXELS, decodeImage } from './image.js';
 
 /**
  * How images are decoded for a model:
@@ -35,28 +35,31 @@ async function bytesOf(input: string | Uint8Array | { readonly bytes: Uint8Array
  * at the resize target (e.g. 341x256 for Resize(256)), so `preprocess` only crops and normalizes it. Any failure on
  * the fast path is handed to the exact decoder, whose errors name the image the same way in both modes.
  */
-export async function decodeFor(input: ImageInput, name: string, pre: Preprocessing, mode: DecodeMode): Promise<RgbImage> {
-  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input)) return decodeImage(input, name);
+export async function decodeFor(input: ImageInput, name: string, pre: Preprocessing, mode: DecodeMode, options: DecodeOptions = {}): Promise<RgbImage> {
+  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input)) return decodeImage(input, name, options);
   const bytes = await bytesOf(input);
-  if (!bytes) return decodeImage(input, name);
+  if (!bytes) return decodeImage(input, name, options);
   try {
-    const fast = await shrunk(bytes, pre);
+    const fast = await shrunk(bytes, pre, options.maxPixels ?? DEFAULT_MAX_PIXELS);
     if (fast) return fast;
   } catch {
     // fall through: the exact decoder reports the error
   }
-  return decodeImage(typeof input === 'string' ? { name, bytes } : input, name);
+  return decodeImage(typeof input === 'string' ? { name, bytes } : input, name, options);
 }
 
-/** The libvips path, or null when the image is under twice the resize target (no gain; the exact path is used). */
-async function shrunk(bytes: Uint8Array, pre: Preprocessing): Promise<RgbImage | null> {
-  const meta = await sharp(bytes, { failOn: 'warning' }).metadata();
-  if (!meta.width || !meta.height || (meta.pages ?? 1) > 1) return null;
+/**
+ * The libvips path, or null when the image is under twice the resize target (no gain) or over `maxPixels` (the
+ * exact path reports it): the exact decoder takes over.
+ */
+async function shrunk(bytes: Uint8Array, pre: Preprocessing, maxPixels: number): Promise<RgbImage | null> {
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  if (!meta.width || !meta.height || (meta.pages ?? 1) > 1 || meta.width * meta.height > maxPixels) return null;
   const [w, h] = swapsAxes(meta.orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
   const target = pre.resizeMode === 'squash' ? pre.size : pre.resize;
   if (Math.min(w, h) < 2 * target) return null;
   const plan = resizePlan(pre, w, h);
-  const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true, limitInputPixels: 16384 * 16384 })
+  const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true, limitInputPixels: maxPixels })
     .resize({ width: plan.resizedWidth, height: plan.resizedHeight, fit: 'fill', kernel: KERNEL[pre.interpolation], fastShrinkOnLoad: false })
     .toColourspace('srgb')
     .removeAlpha()

@@ -15,6 +15,8 @@ export interface PipelineOptions {
   readonly decoders?: number;
   /** 'exact' (default) or 'shrink-on-load' for large JPEGs: see DecodeMode. */
   readonly decode?: DecodeMode;
+  /** Largest width x height decoded; a bigger image is reported by name. Default DEFAULT_MAX_PIXELS (100 M). */
+  readonly maxPixels?: number;
   /** Classes per image for classifyAll. Default 5. */
   readonly topK?: number;
   /** Called after each model run with the time each stage took, for progress and profiles. */
@@ -61,6 +63,7 @@ function checkOptions(o: PipelineOptions): void {
   positive('maxBatch', o.maxBatch);
   positive('decoders', o.decoders);
   positive('topK', o.topK);
+  positive('maxPixels', o.maxPixels);
   if (o.decode !== undefined && !DECODE_MODES.includes(o.decode)) {
     throw new MobileNetError('option', 'option decode', `one of ${DECODE_MODES.join(', ')}`, String(o.decode));
   }
@@ -91,7 +94,7 @@ async function* rows(session: NodeSession, sources: ImageSources, output: string
     await slots.acquire();
     try {
       const t0 = performance.now();
-      const img = await decodeFor(source, name, pre, mode);
+      const img = await decodeFor(source, name, pre, mode, o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels });
       const t1 = performance.now();
       const tensor = pool.pop() ?? new Float32Array(n);
       preprocess(img, pre, tensor);

@@ -10,6 +10,8 @@ export interface NodeSessionOptions extends SessionOptions {
   readonly spinning?: boolean;
   /** Largest batch run at once for models with a dynamic batch. Default 16. */
   readonly maxBatch?: number;
+  /** Largest image decoded, in pixels (width x height); also the budget of pixels decoded at once. Default 100 M. */
+  readonly maxPixels?: number;
 }
 
 /** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
@@ -62,7 +64,7 @@ function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort
       };
     },
     name: imageName,
-    decode: decodeImage,
+    decode: (image, name) => decodeImage(image, name, o),
   };
 }
 
@@ -74,8 +76,8 @@ export async function createSession(source: ModelSource, options: NodeSessionOpt
   const { session, engineSession } = await openSession(engine(options), await loadBytes(source), options);
   const node: NodeSession = Object.assign(session, {
     ortSession: engineSession.ort,
-    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, o),
-    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, o),
+    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...o }),
+    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...o }),
   });
   return node;
 }

@@ -1,5 +1,5 @@
 import { availableBackends } from '@mobilenet/runtime-node';
-import { parse } from '../args.js';
+import { parse } from '../parse.js';
 import type { Io } from '../io.js';
 
 export const BACKENDS_HELP = `Usage: mobilenet backends [--json]

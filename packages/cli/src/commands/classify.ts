@@ -1,9 +1,15 @@
-import { type ClassifyResult, buildModel } from '@mobilenet/core';
-import { type NodeSessionOptions, NODE_BACKENDS, createSession } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
-import { UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import { type ClassifyResult, buildModel, summarizeOnnx } from '@mobilenet/core';
+import { type NodeSessionOptions, DEFAULT_MAX_PIXELS, NODE_BACKENDS, createSession } from '@mobilenet/runtime-node';
+import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { optionError, quote } from '../errors.js';
+import { type Io, readInput } from '../io.js';
+import { readConfig, weightsKind } from '../metadata.js';
+import { between, integer } from '../numbers.js';
+import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
+
+const MAX_THREADS = 256;
+const MAX_PIXELS = 2 ** 32;
 
 export const CLASSIFY_HELP = `Usage: mobilenet classify IMAGE... (--model FILE.onnx | --arch A [model options]) [options]
 
@@ -13,31 +19,42 @@ Top-k ImageNet classes for each image (JPEG, PNG, WebP, AVIF, TIFF, GIF), on onn
   --seed N            weight seed with --arch (default 0)
   --backend B         ${NODE_BACKENDS.join('|')} (default cpu)
   --fallback          if the backend cannot start, use cpu and say why
-  --threads N         intra-op threads
-  --top K             classes per image (default 5)
+  --threads N         intra-op threads, 1 to ${MAX_THREADS} (default: onnxruntime's choice)
+  --top K             classes per image, 1 to 1000 (default 5)
+  --max-pixels N      largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS}, 100 megapixels); images are
+                      decoded a few at a time, within this many pixels in all
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
 
 ${MODEL_HELP}
 `;
 
+const CLASSIFY_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...SEED_OPTION,
+  model: { type: 'string', expects: 'an .onnx file' },
+  backend: { type: 'string', expects: `one of ${NODE_BACKENDS.join(', ')}` },
+  fallback: { type: 'boolean' },
+  threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
+  top: { type: 'string', expects: 'an integer from 1 to 1000' },
+  'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
+  json: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+/** Images per call into the session: its results are drawn on the progress bar as each chunk finishes. */
 const CHUNK = 16;
 
 export async function classify(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...MODEL_OPTIONS, model: { type: 'string' }, backend: { type: 'string' }, fallback: { type: 'boolean' },
-    threads: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
-  }, true);
+  const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
   if (values.help) return io.out(CLASSIFY_HELP), 0;
-  if (positionals.length === 0) throw new UsageError('classify needs at least one IMAGE');
-  const backend = (values.backend as string | undefined) ?? 'cpu';
-  if (!NODE_BACKENDS.includes(backend as never)) throw new UsageError(`option --backend: '${backend}' is not one of ${NODE_BACKENDS.join(', ')}`);
-  const top = integerOption('top', values.top as string | undefined, 1) ?? 5;
-  const threads = integerOption('threads', values.threads as string | undefined, 1);
-  if (!values.model === !values.arch) throw new UsageError('give exactly one of --model FILE.onnx or --arch A');
-  const source = values.model
-    ? (values.model as string)
-    : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
-  const options: NodeSessionOptions = { backend: backend as NodeSessionOptions['backend'], fallback: Boolean(values.fallback), ...(threads && { threads }) };
+  if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
+  const backend = NODE_BACKENDS.find((b) => b === (values.backend ?? 'cpu'));
+  if (backend === undefined) throw optionError('--backend', `one of ${NODE_BACKENDS.join(', ')}`, quote(values.backend!));
+  const top = integer('top', values.top, between(1, 1000)) ?? 5;
+  const threads = integer('threads', values.threads, between(1, MAX_THREADS));
+  const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
+  if ((values.model === undefined) === (values.arch === undefined)) throw optionError('--model/--arch', 'exactly one of --model FILE.onnx or --arch A', values.model === undefined ? 'neither' : 'both');
+  const source = values.model !== undefined ? checkModelFile(values.model, values, io) : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  const options: NodeSessionOptions = { backend, fallback: values.fallback === true, ...(threads && { threads }), ...(maxPixels && { maxPixels }) };
   const session = await createSession(source, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
@@ -54,10 +71,30 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     await session.release();
   }
   if (values.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
-  else io.out(table(results));
+  else if (results.some((r) => r.ok)) io.out(table(results));
   const failed = results.filter((r) => !r.ok);
   for (const f of failed) if (!f.ok) io.err(`mobilenet classify: ${f.error}\n`);
   return failed.length ? 1 : 0;
+}
+
+/**
+ * Reads what a model file declares before onnxruntime or our preprocessing allocates for it: an input of 20,000
+ * pixels a side or millions of classes is refused unless --allow-large. Says when its weights are seeded.
+ */
+function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io): string {
+  const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
+  if (modelOption) throw optionError(`--${modelOption}`, 'either --model or --arch with model options', `both (--model ${quote(file)})`);
+  const summary = summarizeOnnx(readInput(file, 'an .onnx file', '--model'), file);
+  if (values['allow-large'] !== true) {
+    const size = summary.inputs[0]?.shape[2];
+    const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
+    if (typeof size === 'number' && size > LIMITS.resolution) throw optionError('--model', `an input size up to ${LIMITS.resolution} (pass --allow-large for more)`, `${quote(file)} with input size ${size}`);
+    if (typeof classes === 'number' && classes > LIMITS.classes) throw optionError('--model', `up to ${LIMITS.classes} classes (pass --allow-large for more)`, `${quote(file)} with ${classes} classes`);
+  }
+  if (weightsKind(readConfig(summary.metadata, file)) === 'seeded') {
+    io.err(`mobilenet classify: ${file} was exported with seeded random weights; the labels carry no meaning\n`);
+  }
+  return file;
 }
 
 function table(results: readonly ClassifyResult[]): string {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, TARGETS, type Target, type ModelOptions, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
-import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
-import { UsageError } from '../errors.js';
-import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, type ModelOptions, TARGETS, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
+import type { OptionSpec } from '../parse.js';
+import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { optionError, quote } from '../errors.js';
+import { type Io, checkOutputPath, readInput, writeFileAtomic } from '../io.js';
+import { between, integer } from '../numbers.js';
 
 export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
@@ -13,7 +14,7 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --batch N|dynamic   input batch dimension (default 1)
   --target T          ${TARGETS.join('|')}: the reader the file is for (default onnxruntime); opencv rewrites
                       what OpenCV 4.6 DNN mis-reads (ReLU6's Clip, the squeeze-excite Mul), see docs/elsewhere.md
-  --force             overwrite OUT if it exists
+  --force             overwrite OUT if it is a regular file (a link, folder, FIFO or device is never replaced)
   --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it;
                       without --convention, the convention follows the key layout, and is said)
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
@@ -22,36 +23,38 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
 ${MODEL_HELP}
 `;
 
-export function exportModel(argv: string[], io: Io): number {
-  const { values } = parse(argv, {
-    ...MODEL_OPTIONS,
-    output: { type: 'string', short: 'o' },
-    opset: { type: 'string' },
-    seed: { type: 'string' },
-    batch: { type: 'string' },
-    target: { type: 'string' },
-    force: { type: 'boolean' },
-    weights: { type: 'string' },
-    'weights-format': { type: 'string' },
-    'fold-bn': { type: 'boolean' },
-  });
+const EXPORT_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...SEED_OPTION,
+  output: { type: 'string', short: 'o', expects: 'the .onnx file to write' },
+  opset: { type: 'string', expects: `an integer from ${MIN_OPSET} to ${MAX_OPSET}` },
+  target: { type: 'string', expects: `one of ${TARGETS.join(', ')}` },
+  batch: { type: 'string', expects: "an integer from 1 to 65536 or 'dynamic'" },
+  force: { type: 'boolean' },
+  weights: { type: 'string', expects: 'a checkpoint file (.pth, .safetensors)' },
+  'weights-format': { type: 'string', expects: `one of ${WEIGHTS_FORMATS.join(', ')}, auto` },
+  'fold-bn': { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+export async function exportModel(argv: string[], io: Io): Promise<number> {
+  const { values } = parse(argv, EXPORT_OPTIONS);
   if (values.help) return io.out(EXPORT_HELP), 0;
-  const out = values.output as string | undefined;
+  const out = values.output;
   const options = modelOptions(values);
-  const opset = integerOption('opset', values.opset as string | undefined, MIN_OPSET, MAX_OPSET);
-  const rawBatch = values.batch as string | undefined;
-  const batch = rawBatch === undefined || rawBatch === 'dynamic' ? (rawBatch as 'dynamic' | undefined) : integerOption('batch', rawBatch, 1, 65536);
-  const target = (values.target as string | undefined) ?? 'onnxruntime';
-  if (!TARGETS.includes(target as Target)) throw new UsageError(`option --target: '${target}' is not one of ${TARGETS.join(', ')}`);
-  if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
-  checkOutputPath(out, Boolean(values.force), '-o');
+  const opset = integer('opset', values.opset, between(MIN_OPSET, MAX_OPSET));
+  const batch: number | 'dynamic' | undefined = values.batch === 'dynamic' ? 'dynamic' : integer('batch', values.batch, { ...between(1, 65536), rule: "an integer from 1 to 65536 or 'dynamic'" });
+  const target = TARGETS.find((t) => t === (values.target ?? 'onnxruntime'));
+  if (target === undefined) throw optionError('--target', `one of ${TARGETS.join(', ')}`, quote(values.target!));
+  if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
+  if (values.weights !== undefined && values.seed !== undefined) throw optionError('--seed', 'no seed with --weights (the weights come from the checkpoint)', quote(values.seed));
+  checkOutputPath(out, values.force === true, '-o');
   const t0 = performance.now();
   const full = { ...options, ...(batch !== undefined && { batch }) };
-  const model = values.weights ? withWeights(full, values.weights as string, values['weights-format'] as string | undefined, io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
+  const model = values.weights !== undefined ? withWeights(full, values.weights, values['weights-format'], io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
   const graph = values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph;
-  const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target: target as Target });
-  writeFileAtomic(out, bytes);
+  const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target });
+  await writeFileAtomic(out, bytes, { signals: true });
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
@@ -62,12 +65,11 @@ export function exportModel(argv: string[], io: Io): number {
 }
 
 function withWeights(options: ModelOptions, file: string, rawFormat: string | undefined, io: Io): Model {
-  const format = rawFormat ?? 'auto';
-  if (format !== 'auto' && !WEIGHTS_FORMATS.includes(format as WeightsFormat)) {
-    throw new UsageError(`option --weights-format: '${format}' is not one of ${WEIGHTS_FORMATS.join(', ')}, auto`);
-  }
-  if (!existsSync(file)) throw new UsageError(`option --weights: file '${file}' does not exist`);
-  const model = buildWithWeights(options, readCheckpoint(readFileSync(file), file), { format: format as WeightsFormat | 'auto', source: file });
+  const allowed: readonly (WeightsFormat | 'auto')[] = [...WEIGHTS_FORMATS, 'auto'];
+  const format = allowed.find((f) => f === (rawFormat ?? 'auto'));
+  if (format === undefined) throw optionError('--weights-format', `one of ${allowed.join(', ')}`, quote(rawFormat!));
+  const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights');
+  const model = buildWithWeights(options, readCheckpoint(bytes, file), { format, source: file });
   // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.
   io.err(`weights: ${file} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
   if (model.warning) io.err(`warning: ${model.warning}\n`);

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { type Analysis, analyze, buildModel, formatAnalysis, fromOnnx, summarizeOnnx } from '@mobilenet/core';
 import { MODEL_HELP, MODEL_OPTIONS, modelOptions, parse } from '../args.js';
-import { UsageError } from '../errors.js';
-import type { Io } from '../io.js';
+import { optionError, quote } from '../errors.js';
+import { type Io, readInput } from '../io.js';
+import { readConfig } from '../metadata.js';
 
 export const INFO_HELP = `Usage: mobilenet info --arch A [model options] [--json] [--all]
        mobilenet info FILE.onnx [--json] [--all]
@@ -23,10 +23,11 @@ function layersJson(a: Analysis) {
 export function info(argv: string[], io: Io): number {
   const { values, positionals } = parse(argv, { ...MODEL_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' } }, true);
   if (values.help) return io.out(INFO_HELP), 0;
-  if (positionals.length > 1) throw new UsageError(`info takes one ONNX file, received ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.slice(0, 3).map((p) => quote(p)).join(', ')}${positionals.length > 3 ? ', ...' : ''}`);
   const file = positionals[0];
   if (file !== undefined) {
-    if (values.arch) throw new UsageError('option --arch: give either --arch or an ONNX file, not both');
+    const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
+    if (modelOption) throw optionError(`--${modelOption}`, 'either model options or an ONNX file', `both (file ${quote(file)})`);
     return infoFile(file, Boolean(values.json), Boolean(values.all), io);
   }
   const { graph, config } = buildModel({ ...modelOptions(values), weights: null });
@@ -42,11 +43,9 @@ export function info(argv: string[], io: Io): number {
 }
 
 function infoFile(file: string, json: boolean, all: boolean, io: Io): number {
-  if (!existsSync(file)) throw new UsageError(`file '${file}' does not exist`);
-  const bytes = readFileSync(file);
+  const bytes = readInput(file, 'an ONNX file');
   const summary = summarizeOnnx(bytes, file);
-  const meta = summary.metadata['mobilenet.config'];
-  const config = meta ? (JSON.parse(meta) as Record<string, unknown>) : {};
+  const config = readConfig(summary.metadata, file);
   if (summary.unsupportedOps.length > 0) {
     if (json) io.out(`${JSON.stringify({ file, ...config, summary, params: null, macs: null, layers: null }, null, 2)}\n`);
     else {

@@ -31,8 +31,9 @@ describe('mobilenet profile', () => {
   });
 
   it('says what is wrong with its arguments (exit 2)', async () => {
-    expect((await run('profile')).err).toContain('give an ONNX file or --arch A');
+    expect((await run('profile')).err).toBe('mobilenet profile: option FILE/--arch: expected an ONNX file or --arch A, received neither\n');
     const r = await run('profile', '--arch', 'v3-small', '--resolution', '64', '--runs', '1', '--images', join(dir, 'nowhere'));
-    expect([r.code, r.err]).toEqual([2, `mobilenet profile: option --images: '${join(dir, 'nowhere')}' is not a folder\n`]);
+    expect([r.code, r.err]).toEqual([2, `mobilenet profile: option --images: expected a folder of images, received '${join(dir, 'nowhere')}', not a folder\n`]);
+    expect((await run('profile', '--arch', 'v2', '--runs', '0')).err).toBe("mobilenet profile: option --runs: expected an integer from 1 to 10000, received '0'\n");
   });
 });

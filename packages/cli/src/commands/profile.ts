@@ -2,9 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Graph, buildModel, fromOnnx, toOnnx } from '@mobilenet/core';
 import { type BatchStats, createSession, formatProfile, profileModel, shareChart, stagesChart } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
-import { UsageError } from '../errors.js';
+import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, writeFileAtomic } from '../io.js';
+import { between, integer } from '../numbers.js';
+import type { OptionSpec, Values } from '../parse.js';
 
 export const PROFILE_HELP = `Usage: mobilenet profile (FILE.onnx | --arch A [model options]) [options]
 
@@ -21,24 +23,35 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
 ${MODEL_HELP}
 `;
 
+const PROFILE_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...SEED_OPTION,
+  runs: { type: 'string', expects: 'an integer from 1 to 10000' },
+  threads: { type: 'string', expects: 'an integer from 1 to 256' },
+  batch: { type: 'string', expects: 'an integer from 1 to 1024' },
+  images: { type: 'string', expects: 'a folder of images' },
+  svg: { type: 'string', expects: 'a path prefix for the SVG files' },
+  json: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
 
-function loadModel(file: string | undefined, values: Record<string, string | boolean | undefined>): { bytes: Uint8Array; graph: Graph } {
+function loadModel(file: string | undefined, values: Values<typeof PROFILE_OPTIONS>): { bytes: Uint8Array; graph: Graph } {
   if (file !== undefined) {
-    if (values.arch) throw new UsageError('option --arch: give either --arch or an ONNX file, not both');
-    if (!existsSync(file)) throw new UsageError(`file '${file}' does not exist`);
+    if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
+    if (!existsSync(file)) throw optionError(`argument ${quote(file)}`, 'an existing .onnx file', 'no such file');
     const bytes = readFileSync(file);
     return { bytes, graph: fromOnnx(bytes, file).graph };
   }
-  if (!values.arch) throw new UsageError('give an ONNX file or --arch A');
+  if (!values.arch) throw optionError('FILE/--arch', 'an ONNX file or --arch A', 'neither');
   const { graph } = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
   return { bytes: toOnnx(graph), graph };
 }
 
 function imageFiles(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`option --images: '${dir}' is not a folder`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw optionError('--images', 'a folder of images', `${quotePath(dir)}, not a folder`);
   const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
-  if (files.length === 0) throw new UsageError(`option --images: no images (${[...IMAGE_EXT].join(' ')}) in '${dir}'`);
+  if (files.length === 0) throw optionError('--images', `a folder with images (${[...IMAGE_EXT].join(' ')})`, `none in ${quotePath(dir)}`);
   return files;
 }
 
@@ -57,21 +70,18 @@ async function stages(bytes: Uint8Array, files: string[], threads: number | unde
 }
 
 export async function profile(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...MODEL_OPTIONS, runs: { type: 'string' }, threads: { type: 'string' }, batch: { type: 'string' }, images: { type: 'string' },
-    svg: { type: 'string' }, json: { type: 'boolean' }, seed: { type: 'string' },
-  }, true);
+  const { values, positionals } = parse(argv, PROFILE_OPTIONS, true);
   if (values.help) return io.out(PROFILE_HELP), 0;
-  if (positionals.length > 1) throw new UsageError(`profile takes one ONNX file, received ${positionals.length}: ${positionals.join(' ')}`);
-  const runs = integerOption('runs', values.runs as string | undefined, 1) ?? 20;
-  const threads = integerOption('threads', values.threads as string | undefined, 1);
-  const batch = integerOption('batch', values.batch as string | undefined, 1) ?? 1;
+  if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.map((p) => quote(p)).join(' ')}`);
+  const runs = integer('runs', values.runs, between(1, 10000)) ?? 20;
+  const threads = integer('threads', values.threads, between(1, 256));
+  const batch = integer('batch', values.batch, between(1, 1024)) ?? 1;
   const { bytes, graph } = loadModel(positionals[0], values);
-  const files = values.images ? imageFiles(values.images as string) : undefined;
+  const files = values.images !== undefined ? imageFiles(values.images) : undefined;
   const p = await profileModel(bytes, graph, { runs, batch, options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) } });
   const st = files ? await stages(bytes, files, threads) : undefined;
   if (values.svg) {
-    const prefix = values.svg as string;
+    const prefix = values.svg;
     const enc = (s: string) => new TextEncoder().encode(s);
     writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
     writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));

@@ -26,14 +26,14 @@ function initialiser(weights: ModelOptions['weights']): Initialiser {
 }
 
 /** Metadata a consumer needs to feed and read the model: what it is and how to preprocess images for it. */
-function metadata(cfg: ModelConfig): Record<string, string> {
+function metadata(cfg: ModelConfig, weights: 'trained' | 'seeded' | 'none'): Record<string, string> {
   const pre = isV4(cfg.arch)
     ? V4_CONVENTION[cfg.convention as V4Convention].preprocessing(cfg.arch, cfg.width, cfg.resolution)
     : CONVENTION[cfg.convention].preprocessing(cfg.arch, cfg.resolution);
   return {
     'mobilenet.config': JSON.stringify({
       arch: cfg.arch, width: cfg.width, resolution: cfg.resolution, classes: cfg.classes, convention: cfg.convention,
-      minimalistic: cfg.minimalistic, reducedTail: cfg.reducedTail, dilated: cfg.dilated, dropout: cfg.dropout, bnEps: cfg.bnEps,
+      minimalistic: cfg.minimalistic, reducedTail: cfg.reducedTail, dilated: cfg.dilated, dropout: cfg.dropout, bnEps: cfg.bnEps, weights,
     }),
     'mobilenet.preprocessing': JSON.stringify(pre),
     'mobilenet.labels': cfg.classes === 1001 ? 'imagenet-1001' : cfg.classes === 1000 ? 'imagenet-1000' : 'custom',
@@ -49,7 +49,7 @@ export function modelName(cfg: ModelConfig): string {
 export function buildModel(options: ModelOptions): Model {
   const cfg = resolveOptions(options);
   const b = new GraphBuilder(modelName(cfg), { init: initialiser(options.weights) });
-  Object.assign(b.metadata, metadata(cfg));
+  Object.assign(b.metadata, metadata(cfg, options.weights === null ? 'none' : options.trained ? 'trained' : 'seeded'));
   const input = b.input('input', [cfg.batch, 3, cfg.resolution, cfg.resolution]);
   BUILDERS[cfg.arch]({ b, cfg }, input);
   return { config: cfg, graph: b.build() };

@@ -36,6 +36,11 @@ export interface ModelOptions {
   readonly batch?: number | 'dynamic';
   /** Parameter data: a seed for torchvision's initialisation, an initialiser, or null for none (analysis only). */
   readonly weights?: number | Initialiser | null;
+  /**
+   * The initialiser supplies trained weights (a checkpoint), not seeded ones. Recorded in the metadata
+   * (`mobilenet.config` weights: 'trained' | 'seeded' | 'none') so a runtime can say when labels carry no meaning.
+   */
+  readonly trained?: boolean;
 }
 
 export interface ModelConfig {

@@ -108,7 +108,7 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     }
     return data;
   };
-  const model = buildModel({ ...opts, weights: init });
+  const model = buildModel({ ...opts, weights: init, trained: true });
   return {
     ...model,
     format,
