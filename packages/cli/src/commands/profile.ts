@@ -83,9 +83,9 @@ export async function profile(argv: string[], io: Io): Promise<number> {
   if (values.svg) {
     const prefix = values.svg;
     const enc = (s: string) => new TextEncoder().encode(s);
-    writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
-    writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
-    if (st) writeFileAtomic(`${prefix}-stages.svg`, enc(stagesChart(st, `${graph.name}: pipeline stages per image`)));
+    await writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
+    await writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
+    if (st) await writeFileAtomic(`${prefix}-stages.svg`, enc(stagesChart(st, `${graph.name}: pipeline stages per image`)));
   }
   if (values.json) {
     io.out(`${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st }) }, null, 2)}\n`);
