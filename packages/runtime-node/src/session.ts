@@ -74,10 +74,12 @@ function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
   const { session, engineSession } = await openSession(engine(options), await loadBytes(source), options);
+  // The session's limits are the pipeline's defaults.
+  const defaults: PipelineOptions = { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...(options.maxBatch && { maxBatch: options.maxBatch }) };
   const node: NodeSession = Object.assign(session, {
     ortSession: engineSession.ort,
-    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...o }),
-    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...o }),
+    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...defaults, ...o }),
+    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...defaults, ...o }),
   });
   return node;
 }

@@ -87,7 +87,9 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   else if (results.some((r) => r.ok)) io.out(table(results));
   const failed = results.filter((r) => !r.ok);
   for (const f of failed) if (!f.ok) io.err(`mobilenet classify: ${f.error}\n`);
-  return failed.length + skipped.length ? 1 : 0;
+  const bad = failed.length + skipped.length;
+  if (bad) io.err(`mobilenet classify: ${bad} of ${results.length + skipped.length} failed (named above)\n`);
+  return bad ? EXIT.failure : EXIT.ok;
 }
 
 /**
