@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Preprocessing, type RgbImage, preprocess, resizePlan } from '@mobilenet/core';
-import { describe, expect, it } from 'vitest';
+import { type Preprocessing, type RgbImage, preprocess, preprocessKernels, resizePlan } from '@mobilenet/core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImage } from './index.js';
 
 const fix = (f: string) => join(import.meta.dirname, 'fixtures', f);
@@ -16,7 +16,18 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return m;
 };
 
-describe('fast preprocessing', () => {
+// WebAssembly SIMD runs everywhere Node 20 does; in CI its absence is a failure.
+const simd = preprocessKernels('auto');
+afterAll(() => void preprocessKernels('auto'));
+
+describe.each([
+  ['WebAssembly SIMD', 'auto'],
+  ['JavaScript', 'js'],
+] as const)('fast preprocessing, %s loops', (label, kind) => {
+  it.runIf(kind === 'js' || simd || process.env.CI)(`${label}: available`, () => {
+    expect(preprocessKernels(kind)).toBe(kind === 'auto');
+  });
+
   // Bilinear within 1e-5; bicubic 2.01e-5 (as before this implementation: float32 weights against torch's).
   it('agrees with torchvision to 2e-5 (bicubic 2.5e-5) on every fixture, twice over (cached weights reused)', async () => {
     for (const [name, c] of Object.entries(REF.cases)) {
@@ -25,6 +36,7 @@ describe('fast preprocessing', () => {
       const b = readFileSync(fix(`reference-${name}.bin`));
       const ref = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
       const img = await decodeImage(fix(file), file);
+      preprocessKernels(kind);
       const tol = c.interpolation === 'bicubic' ? 2.5e-5 : 2e-5;
       expect(maxAbs(preprocess(img, pre), ref), name).toBeLessThan(tol);
       expect(maxAbs(preprocess(img, pre), ref), `${name} again`).toBeLessThan(tol);
@@ -75,7 +87,9 @@ describe('fast preprocessing', () => {
       [150, 40, 3, { resizeMode: 'squash', resize: 24, size: 24, interpolation: 'bicubic' }],
       [33, 33, 3, { resize: 33, size: 33 }], // identity
       [40, 37, 4, { resize: 37, size: 32, interpolation: 'bicubic' }], // identity resize, cropped
+      [50, 71, 3, { resize: 34, size: 30 }], // a size that is not a multiple of 4: JavaScript loops in both modes
     ];
+    preprocessKernels(kind);
     for (const [w, h, ch, o] of cases) {
       const img = { data: Uint8Array.from({ length: w * h * ch }, rand), width: w, height: h, channels: ch };
       const pre: Preprocessing = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 37, size: 32, interpolation: 'bilinear', ...o };

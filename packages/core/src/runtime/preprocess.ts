@@ -1,4 +1,5 @@
 import type { Preprocessing } from '../models/convention.js';
+import { type WasmResampler, wasmResampler } from './resample-wasm.js';
 
 /** Decoded pixels, row-major, interleaved RGB or RGBA (alpha is ignored, as PIL's convert('RGB') does). */
 export interface RgbImage {
@@ -129,6 +130,19 @@ function planFor(pre: Preprocessing, w: number, h: number): Plan {
   return plan;
 }
 
+/** Which loops `preprocess` runs: WebAssembly SIMD where it can (default), or JavaScript only. */
+export type PreprocessKernels = 'auto' | 'js';
+let kernels: PreprocessKernels = 'auto';
+
+/**
+ * Chooses the loops (for tests and measurements; both compute the same maths, to float32 rounding). Returns
+ * whether WebAssembly SIMD will be used.
+ */
+export function preprocessKernels(kind: PreprocessKernels): boolean {
+  kernels = kind;
+  return kind === 'auto' && wasmResampler() !== null;
+}
+
 /** Scratch buffers reused across calls (preprocess is synchronous, so one set per thread suffices). */
 let rowsScratch = new Float32Array(0);
 
@@ -143,6 +157,8 @@ export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32A
   const { width: w, height: h, channels: ch, data } = img;
   const { n, hx, vy, identity } = planFor(pre, w, h);
   if (identity) return cropNormalize(img, resizePlan(pre, w, h), pre, out, offset);
+  const wasm = kernels !== 'js' && n % 4 === 0 ? wasmResampler() : null;
+  if (wasm) return preprocessWasm(wasm, img, pre, { n, hx, vy, identity }, out, offset);
   const rows = vy.end - vy.first;
   const plane = rows * n;
   if (rowsScratch.length < 3 * plane) rowsScratch = new Float32Array(3 * plane);
@@ -153,6 +169,48 @@ export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32A
     const shift = pre.mean[c]! / pre.std[c]!;
     vertical(tmp, c * plane - vy.first * n, vy, n, out, offset + c * n * n, scale, shift);
   }
+  return out;
+}
+
+/** Bytes from `at` rounded up to 16 (f32x4 loads and stores). */
+const align = (at: number) => (at + 15) & ~15;
+
+/**
+ * The same two passes in WebAssembly SIMD: the input rows the crop reads, the weights, the intermediate planes and
+ * the output are laid out in its memory (grown as needed, kept for the next image), then the output copied out.
+ */
+function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, plan: Plan, out: Float32Array, offset: number): Float32Array {
+  const { width: w, channels: ch, data } = img;
+  const { n, hx, vy } = plan;
+  const rowBytes = w * ch;
+  const rows = vy.end - vy.first;
+  const src = 0;
+  const hs = align(rows * rowBytes + 4); // 4 bytes of slack: each pixel is read as 4 bytes
+  const hl = hs + 4 * n;
+  const hw = align(hl + 4 * n);
+  const vs = align(hw + 4 * hx.weights.length);
+  const vl = vs + 4 * n;
+  const vw = align(vl + 4 * n);
+  const tmp = align(vw + 4 * vy.weights.length);
+  const dst = align(tmp + 4 * 3 * rows * n);
+  const end = dst + 4 * 3 * n * n;
+  const memory = wasm.memory;
+  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  const buf = memory.buffer;
+  new Uint8Array(buf, src, rows * rowBytes).set(data.subarray(vy.first * rowBytes, vy.end * rowBytes));
+  new Int32Array(buf, hs, n).set(hx.starts);
+  new Int32Array(buf, hl, n).set(hx.lens);
+  new Float32Array(buf, hw, hx.weights.length).set(hx.weights);
+  new Int32Array(buf, vs, n).set(vy.starts);
+  new Int32Array(buf, vl, n).set(vy.lens);
+  new Float32Array(buf, vw, vy.weights.length).set(vy.weights);
+  // Rows are numbered from 0 in the copy; starts along y are shifted by `first` through the plane's base pointer.
+  wasm.h(src, rowBytes, ch, 0, rows, hs, hl, hx.taps, hw, n, tmp, rows * n);
+  for (let c = 0; c < 3; c++) {
+    const base = tmp + 4 * (c * rows * n - vy.first * n);
+    wasm.v(base, vs, vl, vy.taps, vw, n, dst + 4 * c * n * n, 1 / (255 * pre.std[c]!), pre.mean[c]! / pre.std[c]!);
+  }
+  out.set(new Float32Array(buf, dst, 3 * n * n), offset);
   return out;
 }
 
