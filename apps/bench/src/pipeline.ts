@@ -34,29 +34,56 @@ function folder(): string[] {
   return list().map((f) => join(DIR, f));
 }
 
-async function endToEnd(session: NodeSession, files: string[], decode: DecodeMode) {
+async function endToEnd(session: NodeSession, files: string[], decode: DecodeMode, batch?: number) {
   const stats: BatchStats[] = [];
   const t0 = performance.now();
   let failed = 0;
-  for await (const r of session.classifyAll(files, { decode, onBatch: (s) => stats.push(s) })) if (!r.ok) failed++;
-  const seconds = (performance.now() - t0) / 1000;
+  for await (const r of session.classifyAll(files, { decode, ...(batch && { batch }), onBatch: (s) => stats.push(s) })) if (!r.ok) failed++;
+  const ms = performance.now() - t0;
   if (failed) throw new Error(`${failed} images failed to classify in ${DIR}`);
-  const batch = stats.at(-2)?.batch ?? stats.at(-1)!.batch; // the last batch is the remainder
-  const sum = (k: keyof BatchStats) => stats.reduce((a, s) => a + s[k], 0) / files.length;
-  return { imagesPerSecond: files.length / seconds, batch, perImageMs: { wait: sum('waitMs'), run: sum('runMs'), post: sum('postMs'), decode: sum('decodeMs'), preprocess: sum('preprocessMs') } };
+  const settled = stats.at(-2)?.batch ?? stats.at(-1)!.batch; // the last batch is the remainder
+  return { ms, stats, batch: settled };
 }
 
-/** The same session on already-preprocessed batches: what the model alone sustains. */
-async function inferenceOnly(session: NodeSession, files: string[], batch: number) {
+/** The same session on already-preprocessed batches: milliseconds for `count` images, what the model alone takes. */
+async function inferenceOnly(session: NodeSession, files: string[], batch: number, count: number) {
   const pre = session.info.preprocessing;
   const n = 3 * pre.size * pre.size;
   const input = new Float32Array(batch * n);
   for (let i = 0; i < batch; i++) preprocess(await decodeFor(files[i % files.length]!, 'x', pre, 'exact'), pre, input, i * n);
-  await session.logits(input, batch);
-  const runs = Math.ceil(files.length / batch);
+  const runs = Math.ceil(count / batch);
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) await session.logits(input, batch);
-  return (runs * batch) / ((performance.now() - t0) / 1000);
+  return ((performance.now() - t0) * count) / (runs * batch);
+}
+
+/**
+ * End to end against inference only, interleaved chunk by chunk (so that a change in the machine's load falls on
+ * both), at the batch the automatic sizer settles on for this model on a warm-up run.
+ */
+async function throughputOf(session: NodeSession, files: string[], mode: DecodeMode) {
+  const warm = await endToEnd(session, files.filter((f) => f.includes('small-')).slice(0, 64), mode);
+  const batch = warm.batch;
+  await inferenceOnly(session, files, batch, batch);
+  const chunks = 8;
+  let e2eMs = 0;
+  let infMs = 0;
+  const stats: BatchStats[] = [];
+  for (let k = 0; k < chunks; k++) {
+    const part = files.filter((_, i) => i % chunks === k);
+    const e = await endToEnd(session, part, mode, batch);
+    e2eMs += e.ms;
+    stats.push(...e.stats);
+    infMs += await inferenceOnly(session, files, batch, part.length);
+  }
+  const per = (k: keyof BatchStats) => stats.reduce((a, s) => a + s[k], 0) / files.length;
+  return {
+    batch,
+    imagesPerSecond: (1000 * files.length) / e2eMs,
+    inferenceImagesPerSecond: (1000 * files.length) / infMs,
+    share: infMs / e2eMs,
+    perImageMs: { wait: per('waitMs'), run: per('runMs'), post: per('postMs'), decode: per('decodeMs'), preprocess: per('preprocessMs') },
+  };
 }
 
 /** Per file: wall and CPU milliseconds (CPU counts every thread of the process, libvips' included). */
@@ -155,23 +182,18 @@ log(`folder: ${small.length} JPEGs 640x480 + ${big.length} JPEGs 4000x3000 (${DI
 if (!values['rss-only']) await throughput();
 
 async function throughput() {
-  log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll, batch chosen automatically)\n`);
+  log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`);
   log('| model | decode | end to end images/s | inference only images/s | share | batch | per image: decode / preprocess / run / wait ms |');
   log('|---|---|---|---|---|---|---|');
   const e2e: Record<string, unknown> = {};
   let v2: NodeSession | undefined;
   for (const arch of ARCHS) {
     const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
-    await endToEnd(session, small.slice(0, 32), 'exact'); // warm-up, and the batch sizer settles on its own per call
-    for (const mode of ['exact', 'shrink-on-load'] as const) {
-      // Two rounds, alternating, best of each: the machine's load changes between them.
-      let e = await endToEnd(session, files, mode);
-      let inf = await inferenceOnly(session, files, e.batch);
-      const e2 = await endToEnd(session, files, mode);
-      inf = Math.max(inf, await inferenceOnly(session, files, e2.batch));
-      if (e2.imagesPerSecond > e.imagesPerSecond) e = e2;
+      for (const mode of ['exact', 'shrink-on-load'] as const) {
+      const e = await throughputOf(session, files, mode);
+      const inf = e.inferenceImagesPerSecond;
       const p = e.perImageMs;
-      e2e[`${arch}/${mode}`] = { ...e, inferenceImagesPerSecond: inf, share: e.imagesPerSecond / inf };
+      e2e[`${arch}/${mode}`] = e;
       log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
     }
     if (arch === 'v2') v2 = session;
