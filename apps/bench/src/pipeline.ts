@@ -68,13 +68,20 @@ async function throughputOf(session: NodeSession, files: string[], mode: DecodeM
   const chunks = 8;
   let e2eMs = 0;
   let infMs = 0;
+  let e2eCpu = 0;
+  let infCpu = 0;
+  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
   const stats: BatchStats[] = [];
   for (let k = 0; k < chunks; k++) {
     const part = files.filter((_, i) => i % chunks === k);
+    let c = process.cpuUsage();
     const e = await endToEnd(session, part, mode, batch);
+    e2eCpu += cpuMs(process.cpuUsage(c));
     e2eMs += e.ms;
     stats.push(...e.stats);
+    c = process.cpuUsage();
     infMs += await inferenceOnly(session, files, batch, part.length);
+    infCpu += cpuMs(process.cpuUsage(c));
   }
   const per = (k: keyof BatchStats) => stats.reduce((a, s) => a + s[k], 0) / files.length;
   return {
@@ -82,6 +89,9 @@ async function throughputOf(session: NodeSession, files: string[], mode: DecodeM
     imagesPerSecond: (1000 * files.length) / e2eMs,
     inferenceImagesPerSecond: (1000 * files.length) / infMs,
     share: infMs / e2eMs,
+    // CPU milliseconds per image (all threads): inference alone, and end to end. Where the CPUs are the limit, the
+    // best share end to end can reach is their ratio.
+    cpuPerImageMs: { inference: infCpu / files.length, endToEnd: e2eCpu / files.length },
     perImageMs: { wait: per('waitMs'), run: per('runMs'), post: per('postMs'), decode: per('decodeMs'), preprocess: per('preprocessMs') },
   };
 }
@@ -183,18 +193,19 @@ if (!values['rss-only']) await throughput();
 
 async function throughput() {
   log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`);
-  log('| model | decode | end to end images/s | inference only images/s | share | batch | per image: decode / preprocess / run / wait ms |');
-  log('|---|---|---|---|---|---|---|');
+  log('| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |');
+  log('|---|---|---|---|---|---|---|---|');
   const e2e: Record<string, unknown> = {};
   let v2: NodeSession | undefined;
   for (const arch of ARCHS) {
     const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
-      for (const mode of ['exact', 'shrink-on-load'] as const) {
+    for (const mode of ['exact', 'shrink-on-load'] as const) {
       const e = await throughputOf(session, files, mode);
       const inf = e.inferenceImagesPerSecond;
       const p = e.perImageMs;
       e2e[`${arch}/${mode}`] = e;
-      log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
+      const cpu = e.cpuPerImageMs;
+      log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${f2(cpu.inference)} / ${f2(cpu.endToEnd)} (${Math.round((100 * cpu.inference) / cpu.endToEnd)}%) | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
     }
     if (arch === 'v2') v2 = session;
     else await session.release();
