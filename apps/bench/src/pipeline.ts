@@ -10,14 +10,15 @@ import { type Arch, type Preprocessing, buildModel, fanInInit, preprocess } from
 import { type BatchStats, type DecodeMode, type NodeSession, createSession, decodeFor } from '@mobilenet/runtime-node';
 
 const { values } = parseArgs({
-  options: { dir: { type: 'string' }, 'rss-count': { type: 'string' }, 'skip-rss': { type: 'boolean' }, 'rss-only': { type: 'boolean' }, json: { type: 'string' }, python: { type: 'string' } },
+  options: { dir: { type: 'string' }, 'rss-count': { type: 'string' }, 'skip-rss': { type: 'boolean' }, 'rss-only': { type: 'boolean' }, decoders: { type: 'string' }, archs: { type: 'string' }, 'only-throughput': { type: 'boolean' }, json: { type: 'string' }, python: { type: 'string' } },
 });
 const PY = values.python ?? '/usr/bin/python3';
 const HELPER = join(import.meta.dirname, 'pipeline.py');
 const DIR = values.dir ?? join(os.tmpdir(), 'mobilenet-pipeline-folder');
 const RSS_COUNT = Number(values['rss-count'] ?? 10_000);
 const THREADS = 2;
-const ARCHS: Arch[] = ['v2', 'v3-small'];
+const ARCHS = (values.archs ?? 'v2,v3-small').split(',') as Arch[];
+const DECODERS = values.decoders === undefined ? undefined : Number(values.decoders);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const f1 = (x: number) => x.toFixed(1);
@@ -38,7 +39,7 @@ async function endToEnd(session: NodeSession, files: string[], decode: DecodeMod
   const stats: BatchStats[] = [];
   const t0 = performance.now();
   let failed = 0;
-  for await (const r of session.classifyAll(files, { decode, ...(batch && { batch }), onBatch: (s) => stats.push(s) })) if (!r.ok) failed++;
+  for await (const r of session.classifyAll(files, { decode, ...(batch && { batch }), ...(DECODERS && { decoders: DECODERS }), onBatch: (s) => stats.push(s) })) if (!r.ok) failed++;
   const ms = performance.now() - t0;
   if (failed) throw new Error(`${failed} images failed to classify in ${DIR}`);
   const settled = stats.at(-2)?.batch ?? stats.at(-1)!.batch; // the last batch is the remainder
@@ -211,6 +212,7 @@ async function throughput() {
     else await session.release();
   }
   report.endToEnd = e2e;
+  if (values['only-throughput'] || !v2) return void (await v2?.release());
 
   log('\n## Decode + preprocess per image, one at a time, vs PIL + torchvision (Resize(256), CenterCrop(224), ToTensor, Normalize)\n');
   const pre = v2!.info.preprocessing;
