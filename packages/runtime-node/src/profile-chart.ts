@@ -57,5 +57,6 @@ export function stagesChart(stages: Readonly<Record<string, number>>, title: str
 }
 
 function svg(w: number, h: number, title: string, body: string[]): string {
+  w = Math.max(w, 20 + Math.ceil(title.length * 7.5)); // a long title widens the picture rather than being cut
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11">\n<text x="10" y="14" font-size="13" font-weight="bold">${esc(title)}</text>\n${body.join('\n')}\n</svg>\n`;
 }

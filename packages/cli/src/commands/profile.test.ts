@@ -27,6 +27,7 @@ describe('mobilenet profile', () => {
     expect(r.out).toMatch(/\nConv 1x1 +[\d.]+ +[\d.]+% +[\d.]+%/);
     expect(r.out).toMatch(/\nfeatures\.0 +/);
     expect(r.out).toMatch(/model run +[\d.]+/);
+    expect(r.out).toMatch(/each decode took [\d.]+ ms from start to pixels/);
     for (const f of ['p-ops.svg', 'p-layers.svg', 'p-stages.svg']) expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^<svg /);
   });
 
