@@ -35,7 +35,11 @@ describe('classifyAll / embedAll', () => {
         if (r.ok && e.ok) {
           expect(r.top.map((p) => p.index)).toEqual(e.top.map((p) => p.index));
           r.top.forEach((p, j) => expect(p.probability).toBeCloseTo(e.top[j]!.probability, 5));
-        } else expect(r).toEqual(e);
+        } else {
+          // libvips words a truncated JPEG either way, depending on timing (see runtime.test.ts).
+          const same = (m: string) => m.replace('VipsJpeg: premature end of JPEG image', 'corrupt or truncated image data');
+          expect({ ...r, error: same((r as { error: string }).error) }).toEqual({ ...e, error: same((e as { error: string }).error) });
+        }
       });
     }
     expect(expected.filter((r) => !r.ok).map((r) => r.image.split('/').pop())).toEqual(['missing.png', 'truncated.jpg', 'not-an-image.jpg', 'missing.png', 'truncated.jpg', 'not-an-image.jpg']);

@@ -158,7 +158,7 @@ export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32A
   const { n, hx, vy, identity } = planFor(pre, w, h);
   if (identity) return cropNormalize(img, resizePlan(pre, w, h), pre, out, offset);
   const wasm = kernels !== 'js' && n % 4 === 0 ? wasmResampler() : null;
-  if (wasm) return preprocessWasm(wasm, img, pre, { n, hx, vy, identity }, out, offset);
+  if (wasm && preprocessWasm(wasm, img, pre, { n, hx, vy, identity }, out, offset)) return out;
   const rows = vy.end - vy.first;
   const plane = rows * n;
   if (rowsScratch.length < 3 * plane) rowsScratch = new Float32Array(3 * plane);
@@ -178,8 +178,9 @@ const align = (at: number) => (at + 15) & ~15;
 /**
  * The same two passes in WebAssembly SIMD: the input rows the crop reads, the weights, the intermediate planes and
  * the output are laid out in its memory (grown as needed, kept for the next image), then the output copied out.
+ * False when its memory cannot grow that far.
  */
-function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, plan: Plan, out: Float32Array, offset: number): Float32Array {
+function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, plan: Plan, out: Float32Array, offset: number): boolean {
   const { width: w, channels: ch, data } = img;
   const { n, hx, vy } = plan;
   const rowBytes = w * ch;
@@ -195,7 +196,13 @@ function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, 
   const dst = align(tmp + 4 * 3 * rows * n);
   const end = dst + 4 * 3 * n * n;
   const memory = wasm.memory;
-  if (memory.buffer.byteLength < end) memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+  if (memory.buffer.byteLength < end) {
+    try {
+      memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
+    } catch {
+      return false; // past WebAssembly's 4 GiB (or the engine's limit): the JavaScript loops take it
+    }
+  }
   const buf = memory.buffer;
   new Uint8Array(buf, src, rows * rowBytes).set(data.subarray(vy.first * rowBytes, vy.end * rowBytes));
   new Int32Array(buf, hs, n).set(hx.starts);
@@ -211,7 +218,7 @@ function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, 
     wasm.v(base, vs, vl, vy.taps, vw, n, dst + 4 * c * n * n, 1 / (255 * pre.std[c]!), pre.mean[c]! / pre.std[c]!);
   }
   out.set(new Float32Array(buf, dst, 3 * n * n), offset);
-  return out;
+  return true;
 }
 
 /** At scale 1 the filters weigh one pixel by exactly 1 and the rest by 0: the same numbers, without the sums. */
