@@ -1,5 +1,5 @@
 import { MobileNetError } from '../ir/errors.js';
-import { CONVENTION, type Preprocessing } from '../models/convention.js';
+import { type Preprocessing, torchvisionPreprocessing } from '../models/convention.js';
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
@@ -106,7 +106,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     throw new MobileNetError('model-output', `model '${source}'`, 'a logits output of shape [N, classes]', got || 'no outputs');
   }
   const meta = summary.metadata['mobilenet.preprocessing'];
-  const preprocessing = options.preprocessing ?? (meta ? (JSON.parse(meta) as Preprocessing) : CONVENTION.torchvision.preprocessing('v2', h));
+  const preprocessing = options.preprocessing ?? (meta ? (JSON.parse(meta) as Preprocessing) : torchvisionPreprocessing(h));
   const labels = options.labels ?? imagenetLabels(classes) ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
   if (labels.length !== classes) {
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
