@@ -103,11 +103,11 @@ export function defineFamily<A extends string, C extends ConventionBase<A>>(f: F
   };
 }
 
-/** The option of `ModelOptions` each family option is, and the value that means "not used". */
-export const FAMILY_OPTIONS: { readonly [K in FamilyOption]: { readonly name: string; readonly neutral: NonNullable<ModelOptions[K]> } } = {
+/** Each family option's name in errors and on the command line, the value that means "not used", and its placeholder in help. */
+export const FAMILY_OPTIONS = {
   minimalistic: { name: 'minimalistic', neutral: false },
   reducedTail: { name: 'reduced-tail', neutral: false },
   dilated: { name: 'dilated', neutral: false },
-  depthMultiplier: { name: 'depth-multiplier', neutral: 1 },
-  expansion: { name: 'expansion', neutral: 6 },
-};
+  depthMultiplier: { name: 'depth-multiplier', neutral: 1, value: 'D' },
+  expansion: { name: 'expansion', neutral: 6, value: 'T' },
+} as const satisfies { readonly [K in FamilyOption]: { readonly name: string; readonly neutral: NonNullable<ModelOptions[K]>; readonly value?: string } };

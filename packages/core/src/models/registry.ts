@@ -30,6 +30,14 @@ export function familyOf(arch: string): Family | undefined {
   return families.find((f) => f.archs.includes(arch));
 }
 
+/**
+ * Whether a name is a registered architecture. A family registered at run time (`registerFamily`) is outside the
+ * `Arch` union the compiler knows, but is as buildable as the built-in ones: this guard is where that is admitted.
+ */
+export function isArch(name: string): name is Arch {
+  return familyOf(name) !== undefined;
+}
+
 /** Every registered family. */
 export function allFamilies(): readonly Family[] {
   return families;

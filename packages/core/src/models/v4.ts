@@ -169,7 +169,7 @@ export function mobilenetV4(net: Net, input: Value, conv: V4ConventionSpec, arch
 export const V4: Family<V4Arch> = defineFamily({
   name: 'v4',
   archs: V4_ARCHS,
-  help: 'MobileNetV4 (Qin et al. 2024): UIB, Mobile MQA in the hybrids; default input the paper\'s (224-384)',
+  help: 'MobileNetV4 (Qin et al. 2024): universal inverted bottlenecks, Mobile MQA in the hybrids',
   // v4 exists only as timm's port and the authors' TF code: no torchvision or Keras model to follow.
   conventions: V4_CONVENTION,
   defaultConvention: 'timm',

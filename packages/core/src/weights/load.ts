@@ -4,7 +4,7 @@ import type { Convention } from '../models/convention.js';
 import type { Family } from '../models/family.js';
 import { type ModelOptions, OptionError } from '../models/options.js';
 import { archs, familyOf } from '../models/registry.js';
-import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap } from './mapping.js';
+import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap, mappedLayout } from './mapping.js';
 import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
 
 export interface LoadOptions {
@@ -98,9 +98,11 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   const arch = `${skeleton.config.arch} width ${skeleton.config.width}${skeleton.config.minimalistic ? ' minimalistic' : ''}`;
   if (missing.length || unexpected.length) {
     const list = (xs: string[]) => `${xs.slice(0, 4).join(', ')}${xs.length > 4 ? ` and ${xs.length - 4} more` : ''}`;
-    throw new CheckpointError(source, `the ${map.size} ${format} keys of ${arch}`,
+    const layout = mappedLayout(family, format);
+    const found = layout === format ? '' : `${family.name} checkpoints have ${layout} keys; this one has ${format} keys: `;
+    throw new CheckpointError(source, `the ${map.size} ${layout} keys of ${arch}`,
       [missing.length ? `${missing.length} missing (${list(missing)})` : '', unexpected.length ? `${unexpected.length} unexpected (${list(unexpected)})` : ''].filter(Boolean).join('; '),
-      'a checkpoint for another architecture, or the wrong --weights-format?');
+      `${found}a checkpoint for another architecture, or the wrong --weights-format?`);
   }
   for (const [ours, theirs] of map) {
     const t = ckpt.get(theirs)!;

@@ -1,6 +1,7 @@
 import type { Graph } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
 import type { Convention } from '../models/convention.js';
+import type { Family } from '../models/family.js';
 import { familyOf } from '../models/registry.js';
 
 /** Key layouts of the checkpoints users have. Our parameter names are torchvision's, so that map is the identity. */
@@ -47,6 +48,15 @@ function timmBlock(mods: readonly string[]): readonly string[] {
 }
 
 /**
+ * The layout whose keys `keyMap` gives for a family asked for `format`: the format itself when the family ships in
+ * it, else the family's native layout (a v3 torchvision checkpoint given to v4 is then checked against v4's timm
+ * keys, and the check lists what differs).
+ */
+export function mappedLayout(family: Family, format: WeightsFormat): WeightsFormat {
+  return format === family.weights.native || (format === 'timm' && family.weights.timm) ? format : family.weights.native;
+}
+
+/**
  * Maps each of our parameter names to its key in a checkpoint of `format`: the identity for the family's native
  * layout (or a layout it has no mapping to, so that the key check lists what differs); timm's `blocks.{stage}.{i}`
  * grouping, from the family's stage lengths, for v1-v3.
@@ -60,7 +70,7 @@ export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<s
     for (const p of mods.get(ours) ?? []) map.set(`${ours}.${p}`, `${theirs}.${p}`);
   };
   const timm = family.weights.timm;
-  if (format !== 'timm' || family.weights.native === 'timm' || !timm) {
+  if (mappedLayout(family, format) === family.weights.native || !timm) {
     for (const [m, ps] of mods) for (const p of ps) map.set(`${m}.${p}`, `${m}.${p}`);
     return map;
   }
