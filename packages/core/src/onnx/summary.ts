@@ -44,7 +44,7 @@ export function summarizeOnnx(bytes: Uint8Array, source = 'model'): ModelSummary
     nodeCount: (g.node ?? []).length,
     initializerCount: (g.initializer ?? []).length,
     constantElements: (g.initializer ?? []).reduce((a, t) => a + numel(t.dims), 0) + constants.reduce((a, b) => a + b, 0),
-    unsupportedOps: Object.keys(ops).filter((op) => op !== 'Constant' && !OPS[op]),
+    unsupportedOps: Object.keys(ops).filter((op) => op !== 'Constant' && !Object.hasOwn(OPS, op)),
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
 }

@@ -34,14 +34,25 @@ async function startBackend<S extends EngineSession>(engine: Engine<unknown, S>,
     try {
       return { session: await engine.start(bytes, requested), backend: requested };
     } catch (e) {
-      reason = `${engine.runtime} could not start the ${requested} provider for '${name}': ${(e as Error).message.split('\n')[0]}`;
+      // The fallback backend always exists: when it cannot start, the model is what onnxruntime refused.
+      if (requested === engine.fallbackBackend) throw modelRefused(engine.runtime, name, e);
+      reason = `${engine.runtime} could not start the ${requested} provider for '${name}': ${firstLine(e)}`;
     }
   }
   if (!o.fallback || requested === engine.fallbackBackend) {
     throw new MobileNetError('backend', `option backend '${requested}'`, 'a backend that works here', reason);
   }
-  return { session: await engine.start(bytes, engine.fallbackBackend), backend: engine.fallbackBackend, reason };
+  try {
+    return { session: await engine.start(bytes, engine.fallbackBackend), backend: engine.fallbackBackend, reason };
+  } catch (e) {
+    throw modelRefused(engine.runtime, name, e);
+  }
 }
+
+const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 500);
+
+const modelRefused = (runtime: string, name: string, e: unknown) =>
+  new MobileNetError('model', `model '${name}'`, `a model ${runtime} can load`, firstLine(e));
 
 /**
  * The shared way from ONNX bytes to a session: read the model's facts (input [N, 3, H, H], preprocessing, labels),

@@ -3,6 +3,7 @@ import { type Preprocessing, torchvisionPreprocessing } from '../models/conventi
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
+import { checkPreprocessing, classLabels, parsePreprocessing } from './metadata.js';
 import type { Prediction } from './postprocess.js';
 
 /**
@@ -32,7 +33,15 @@ export interface SessionOptions {
   readonly preprocessing?: Preprocessing;
   /** Overrides the class names (one per output logit). */
   readonly labels?: readonly string[];
+  /** Largest input side a model may declare; default MAX_INPUT_SIZE (a 20k input would need gigabytes per image). */
+  readonly maxInputSize?: number;
+  /** Most classes a model may declare; default MAX_CLASSES. */
+  readonly maxClasses?: number;
 }
+
+/** Default caps on what a model file may declare: far above any real classifier, far below exhausting memory. */
+export const MAX_INPUT_SIZE = 4096;
+export const MAX_CLASSES = 100_000;
 
 export interface ModelInfo {
   readonly inputName: string;
@@ -99,20 +108,33 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     const got = summary.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ');
     throw new MobileNetError('model-input', `model '${source}'`, 'one image input of shape [N, 3, H, H] with a fixed H', got || 'no inputs');
   }
+  const maxSize = options.maxInputSize ?? MAX_INPUT_SIZE;
+  if (!Number.isSafeInteger(h) || h < 1 || h > maxSize) {
+    throw new MobileNetError('model-input', `model '${source}': input '${input!.name}'`, `an input size from 1 to ${maxSize} (option maxInputSize raises the cap)`, `${h}`);
+  }
   const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
   const classes = logits?.shape[1];
   if (!logits || logits.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
     throw new MobileNetError('model-output', `model '${source}'`, 'a logits output of shape [N, classes]', got || 'no outputs');
   }
-  const meta = summary.metadata['mobilenet.preprocessing'];
-  const preprocessing = options.preprocessing ?? (meta ? (JSON.parse(meta) as Preprocessing) : torchvisionPreprocessing(h));
-  const labels = options.labels ?? imagenetLabels(classes) ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  const maxClasses = options.maxClasses ?? MAX_CLASSES;
+  if (!Number.isSafeInteger(classes) || classes < 1 || classes > maxClasses) {
+    throw new MobileNetError('model-output', `model '${source}': output '${logits.name}'`, `from 1 to ${maxClasses} classes (option maxClasses raises the cap)`, `${classes}`);
+  }
+  const meta = Object.hasOwn(summary.metadata, 'mobilenet.preprocessing') ? summary.metadata['mobilenet.preprocessing'] : undefined;
+  const preprocessing = options.preprocessing
+    ? checkPreprocessing(options.preprocessing, 'option preprocessing')
+    : meta
+      ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
+      : torchvisionPreprocessing(h);
+  const labels = options.labels ?? imagenetLabels(classes) ?? classLabels(classes);
   if (labels.length !== classes) {
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
   }
   if (preprocessing.size !== h) {
-    throw new MobileNetError('preprocessing', 'option preprocessing.size', `${h} (the model's input size)`, `${preprocessing.size}`);
+    const where = options.preprocessing ? 'option preprocessing.size' : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
+    throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
   const embedding = summary.outputs.find((o) => o.name === 'embedding');
   return {

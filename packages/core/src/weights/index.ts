@@ -6,12 +6,14 @@ export { type WeightsFormat, WEIGHTS_FORMATS, LAYOUT_CONVENTIONS, detectFormat, 
 export { buildWithWeights, type LoadOptions, type LoadedModel } from './load.js';
 export { foldBatchNorm } from './fold.js';
 
-import { readPth } from './pth.js';
-import { readSafetensors } from './safetensors.js';
-import type { Checkpoint } from './tensor.js';
+import { looksLikePth, readPth } from './pth.js';
+import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
+import { type Checkpoint, CheckpointError } from './tensor.js';
 
 /** Reads a checkpoint by its content: safetensors (JSON header) or PyTorch (.pth zip or legacy pickle). */
 export function readCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
-  const looksSafetensors = bytes.length > 9 && bytes[8] === 0x7b; // '{' right after the 8-byte length
-  return looksSafetensors ? readSafetensors(bytes, source).tensors : readPth(bytes, source);
+  if (looksLikePth(bytes)) return readPth(bytes, source);
+  if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, source).tensors;
+  const start = Array.from(bytes.subarray(0, 9), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new CheckpointError(source, 'a checkpoint: safetensors (8-byte header length, then JSON), or PyTorch (a zip archive, or a pickle)', `${bytes.length} bytes starting ${start || '(empty)'}`);
 }
