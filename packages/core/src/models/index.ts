@@ -1,7 +1,7 @@
 export { buildModel, modelName, type Model } from './build.js';
 export { type ModelOptions, type ModelConfig, OptionError, resolveOptions } from './options.js';
 export { CONVENTIONS, CONVENTION, makeDivisible, torchvisionPreprocessing, type Convention, type Preprocessing } from './convention.js';
-export { ARCHS, type Arch, allFamilies, archs, archsWithConvention, archsWithOption, familyOf, isArch, registerFamily } from './registry.js';
+export { ARCHS, type Arch, allFamilies, archs, archsWithConvention, archsWithOption, conventionFor, familyOf, isArch, registerFamily } from './registry.js';
 export { type ConventionBase, type Family, type FamilyDefinition, type FamilyOption, type FamilyOptionSpec, type FamilyWeights, FAMILY_OPTIONS, defineFamily } from './family.js';
 export { V1, V1_LAYERS, type V1Convention } from './v1.js';
 export { V2, V2_ROWS } from './v2.js';

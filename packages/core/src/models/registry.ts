@@ -54,6 +54,16 @@ export function archsWithConvention(convention: Convention): readonly Arch[] {
 }
 
 /**
+ * `preferred` when the arch's family exists in it, else the family's default: e.g. seeded models in torchvision's
+ * convention where there is one (v1-v3), timm's for v4, which torchvision does not have.
+ */
+export function conventionFor(arch: string, preferred: Convention): Convention {
+  const family = familyOf(arch);
+  if (!family) throw new Error(`conventionFor: no architecture '${arch}' is registered`);
+  return family.conventions.includes(preferred) ? preferred : family.defaultConvention;
+}
+
+/**
  * Adds a family from outside this package (a plugin, or a test). Its arch names must be new. A family added here
  * builds, analyses, exports, loads weights and passes the CLI's --arch check like a built-in one.
  */
