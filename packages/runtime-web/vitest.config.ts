@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
+import { sharedTestOptions } from '../../vitest.shared.js';
 
 export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
-  test: { testTimeout: 60_000, hookTimeout: 60_000 },
+  // Time limits: one source for the workspace, sized in vitest.shared.ts.
+  test: { ...sharedTestOptions },
 });

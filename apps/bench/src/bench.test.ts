@@ -1,40 +1,123 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { analyze, buildModel } from '@mobilenet/core';
+import { availableBackends } from '@mobilenet/runtime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { skipUnless } from '../../../packages/core/src/testing.js';
+import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
+import { browserUnavailable } from './browser.js';
+import { main } from './cli.js';
+import type { Peak } from './peak.js';
+import type { Row } from './report.js';
 
 const CLI = join(import.meta.dirname, 'cli.ts');
+/** `pnpm bench` as a user runs it: its own process, so the exit code and the files are the program's. */
 const bench = (...args: string[]) =>
-  spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+  spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', timeout: STEP_TIMEOUT_MS });
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+function smoke(...args: string[]) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-'));
+  dirs.push(dir);
+  const r = bench('--smoke', ...args, '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
+  const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { machine: { cores: number; versions: Record<string, string> }; peaks: Peak[]; rows: Row[] };
+  const file = (name: string) => readFileSync(join(dir, name), 'utf8');
+  return { ...r, json, by: Object.fromEntries(json.rows.map((row) => [row.engine, row])) as Record<string, Row>, file };
+}
+
+// The smoke model: v3-small at 32x32. torchvision's mobilenet_v3_small has 2,542,856 parameters at any size.
+const SMOKE = { arch: 'v3-small', width: 1, resolution: 32, batch: 1 } as const;
+const smokeMacs = analyze(buildModel({ ...SMOKE, convention: 'torchvision', weights: null }).graph).macs;
+
+/** What every timed row must satisfy: its own numbers agree with each other and with the model. */
+function expectSaneTiming(row: Row) {
+  const e = row.engine;
+  expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threadsUsed: 1 });
+  expect(row.p50!, e).toBeGreaterThan(0);
+  expect(row.p90!, e).toBeGreaterThanOrEqual(row.p50!);
+  expect(row.imagesPerSecond!, e).toBeCloseTo(1000 / row.p50!, 6);
+  expect(row.gmacs!, e).toBeCloseTo(smokeMacs / row.p50! / 1e6, 6);
+  expect(row.maxRelDiff!, e).toBeGreaterThanOrEqual(0);
+  expect(row.maxRelDiff!, e).toBeLessThan(1e-3);
+}
 
 describe('pnpm bench', () => {
-  it('--smoke runs every engine kind, validates against CPU, and writes JSON, Markdown and an SVG chart', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-    const r = bench('--smoke', '--backends', 'cpu,cuda,wasm,webgpu,wasm-browser', '--peers', 'ort,tfjs-wasm,tfjs-cpu', '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
+  it('--smoke on every Node engine: validated against CPU, measured peak, sane rows in JSON, Markdown, SVG and the table', async () => {
+    const cuda = (await availableBackends()).find((b) => b.backend === 'cuda')!;
+    const r = smoke('--backends', 'cpu,cuda,wasm', '--peers', 'ort,tfjs-wasm,tfjs-cpu');
     expect(r.stderr).not.toMatch(/mismatch|failed/);
     expect(r.status).toBe(0);
-    const out = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
-    expect(out.machine).toMatchObject({ cores: expect.any(Number), peakGmacs: expect.any(Number), versions: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' } });
-    const by = Object.fromEntries(out.rows.map((row: { engine: string }) => [row.engine, row]));
+    const { machine, peaks, rows } = r.json;
+    expect(machine).toMatchObject({ cores: os.cpus().length, versions: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' } });
+
+    // The peak is measured (a 512^3 Gemm in smoke runs), one per thread count the CPU rows use.
+    expect(peaks.map((p) => [p.threads, p.shape])).toEqual([[1, [512, 512, 512]]]);
+    const peak = peaks[0]!;
+    expect(peak.ms).toBeGreaterThan(0);
+    expect(peak.gmacs).toBeCloseTo(512 ** 3 / peak.ms / 1e6, 6);
+
+    const timed = ['cpu', 'wasm', 'ort', 'tfjs-wasm', 'tfjs-cpu', ...(cuda.available ? ['cuda'] : [])];
+    for (const e of timed) expectSaneTiming(r.by[e]!);
     for (const e of ['cpu', 'wasm', 'ort', 'tfjs-wasm', 'tfjs-cpu']) {
-      expect(by[e], e).toMatchObject({ arch: 'v3-small', resolution: 96, status: 'ok', p50: expect.any(Number), gmacs: expect.any(Number), peakRssMiB: expect.any(Number) });
-      expect(by[e].maxRelDiff, e).toBeLessThan(1e-3);
+      const row = r.by[e]!;
+      // Against the measured peak at the same thread count; no engine beats a large Gemm.
+      expect(row.peakShare!, e).toBeCloseTo(row.gmacs! / peak.gmacs, 9);
+      expect(row.peakShare!, e).toBeLessThan(1);
+      // A Node process with onnxruntime or tfjs loaded: tens to hundreds of MiB.
+      expect(row.peakRssMiB!, e).toBeGreaterThan(50);
+      expect(row.peakRssMiB!, e).toBeLessThan(4096);
     }
-    expect(by.cpu.overhead).toEqual(expect.any(Number));
-    // No CUDA libraries here: listed as skipped with the reason, and the rest of the matrix still ran.
-    expect(by.cuda).toMatchObject({ status: 'skipped', reason: expect.stringContaining('cuda') });
-    // WebGPU runs in headless Chromium through the demo's code (SwiftShader here), or says why it cannot.
-    expect(['ok', 'skipped']).toContain(by.webgpu.status);
-    expect(['ok', 'skipped']).toContain(by['wasm-browser'].status);
-    if (process.env.CI) expect([by.webgpu.status, by['wasm-browser'].status]).toEqual(['ok', 'ok']);
-    expect(r.stdout).toMatch(/arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+p50 ms/);
-    expect(r.stdout).toContain('our wrapper vs bare run() on the same onnxruntime session');
-    expect(r.stdout).toMatch(/onnxruntime-web wasm with 1 thread\(s\) is [\d.]+x as fast as tfjs-wasm/);
-    expect(readFileSync(join(dir, 'r.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<circle[\s\S]*<\/svg>$/);
-    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toContain('| arch | width | res |');
-    rmSync(dir, { recursive: true, force: true });
+    // The wrapper's overhead: a median over 100 interleaved pairs on one session, small against the run itself.
+    expect(r.by.cpu).toMatchObject({ pairs: 100, bareP50: expect.any(Number), overhead: expect.any(Number) });
+    expect(Math.abs(r.by.cpu!.overhead!)).toBeLessThan(1);
+    if (!cuda.available) expect(r.by.cuda).toMatchObject({ status: 'skipped', reason: expect.stringContaining(cuda.reason!.split(':')[0]!) });
+
+    // The table, the Markdown and the chart show the same rows and numbers.
+    const lines = r.stdout.split('\n');
+    const head = lines.findIndex((l) => /^arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+p50 ms/.test(l));
+    expect(head).toBeGreaterThanOrEqual(0);
+    const tableRows = lines.slice(head + 1, head + 1 + rows.length).map((l) => l.split(/\s{2,}/));
+    expect(tableRows.map((c) => c[5])).toEqual(rows.map((x) => x.engine));
+    for (const e of timed) expect(lines.find((l) => l.includes(` ${e} `))!).toContain(` ${r.by[e]!.p50!.toFixed(2)} `);
+    const cpu = r.by.cpu!;
+    expect(r.stdout).toContain(`our wrapper costs ${(100 * cpu.overhead!).toFixed(1)}% over onnxruntime: median of 100 interleaved pairs`);
+    expect(r.stdout).toContain(`p50 ${cpu.p50!.toFixed(2)} ms ours (cpu row) vs ${r.by.ort!.p50!.toFixed(2)} ms for the ort peer`);
+    expect(r.stdout).toContain(`onnxruntime-web wasm with 1 thread(s) is ${(r.by['tfjs-wasm']!.p50! / r.by.wasm!.p50!).toFixed(2)}x as fast as tfjs-wasm`);
+    expect(r.stdout).toContain(`measured fp32 peak: 1 thread(s) ${peak.gmacs.toFixed(1)} GMAC/s (${(2 * peak.gmacs).toFixed(1)} GFLOP/s; Gemm 512x512 by 512x512`);
+    const md = r.file('r.md');
+    expect(md).toContain('| arch | width | res |');
+    expect(md.split('\n').filter((l) => l.startsWith('| v3-small |'))).toHaveLength(rows.length);
+    expect(md).toContain('% peak = GMAC/s / the measured fp32 peak at the row\'s thread count');
+    const svg = r.file('r.svg');
+    expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
+    expect(svg.match(/<circle /g)).toHaveLength(timed.length);
   });
+
+  const noBrowser = skipUnless('Chromium for the browser engines', browserUnavailable());
+  it.skipIf(noBrowser !== null)(`--smoke on the browser engines (the demo's code in headless Chromium) ${noBrowser ? `(skipped: ${noBrowser})` : ''}`, (ctx) => {
+    const r = smoke('--backends', 'webgpu,wasm-browser', '--peers', 'none');
+    expect(r.stderr).not.toMatch(/mismatch|failed/);
+    expect(r.status).toBe(0);
+    expect(r.json.rows.map((x) => x.engine)).toEqual(['webgpu', 'wasm-browser']);
+    expectSaneTiming(r.by['wasm-browser']!);
+    // No share of the CPU's peak for a GPU engine; none for the browser's WASM either when no peak was measured.
+    const webgpu = r.by.webgpu!;
+    const skip = skipUnless("WebGPU in Chromium (SwiftShader's adapter in CI)", webgpu.status === 'skipped' ? webgpu.reason! : null);
+    if (skip) return ctx.skip(skip);
+    expectSaneTiming(webgpu);
+    expect(webgpu.peakShare).toBeUndefined();
+  });
+
+  // Usage is checked in-process (main with its own output): a process per case costs seconds on a busy machine.
+  const run = async (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false });
+    return { code, out, err };
+  };
 
   it.each([
     [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small"],
@@ -43,16 +126,18 @@ describe('pnpm bench', () => {
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],
     [['--widths', '0'], "bench: option --widths: '0' is not a width in (0, 4]"],
     [['--frobnicate'], "bench: Unknown option '--frobnicate'"],
-  ])('%j exits 2 naming the allowed values', (args, message) => {
-    const r = bench(...args);
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')[0]).toContain(message);
+  ])('%j exits 2 naming the allowed values', async (args, message) => {
+    const r = await run(...args);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')[0]).toContain(message);
   });
 
-  it('--help', () => {
-    const r = bench('--help');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('Usage: pnpm bench');
-    expect(existsSync(CLI)).toBe(true);
+  it('--help says what --smoke is and lists every engine', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Usage: pnpm bench/);
+    expect(r.out).toContain('--smoke            a seconds-long run');
+    for (const e of ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser', 'ort', 'tfjs-wasm', 'tfjs-cpu']) expect(r.out).toContain(e);
   });
 });

@@ -4,12 +4,14 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInInit, resolveOptions } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { BACKENDS, type Cell, type CellResult, type Engine, PEERS, fixedInput, modelOptions } from './cell.js';
 import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.js';
 import { describeMachine, machine } from './machine.js';
+import { PEAK_SIZES, type Peak, describePeak, measurePeak } from './peak.js';
 import { type Row, markdown, percentile, ratios, svg, table } from './report.js';
 
 const HELP = `Usage: pnpm bench [options]
@@ -27,7 +29,7 @@ With no options: every architecture at width 1, 224x224, batch 1, on onnxruntime
   --warmup N         untimed runs first (default 5)
   --json FILE        results with machine info; an SVG chart of latency vs MACs is written next to it
   --md FILE          a Markdown table with machine info
-  --smoke            a seconds-long run that proves the harness works (v3-small at 96, 3 runs); not a timing
+  --smoke            a seconds-long run that proves the harness works (v3-small at 32x32, 3 runs); not a timing
 Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 usage error.
 `;
 
@@ -70,7 +72,7 @@ function parse(argv: string[]) {
     smoke,
     archs: list(s('archs'), ARCHS, 'archs', smoke ? ['v3-small'] : ARCHS),
     widths: numbers(s('widths'), 'widths', [1], (n) => n > 0 && n <= 4, 'a width in (0, 4]'),
-    resolutions: numbers(s('resolutions'), 'resolutions', [smoke ? 96 : 224], (n) => int(n) && n % 32 === 0, 'a multiple of 32'),
+    resolutions: numbers(s('resolutions'), 'resolutions', [smoke ? 32 : 224], (n) => int(n) && n % 32 === 0, 'a multiple of 32'),
     batches: numbers(s('batches'), 'batches', [1], int, 'a positive integer'),
     threads: numbers(s('threads'), 'threads', smoke ? [1] : [...new Set([1, Math.min(2, cores)])], int, 'a positive integer'),
     backends: list(s('backends'), BACKENDS, 'backends', ['cpu', 'wasm']),
@@ -118,22 +120,32 @@ function runWorker(cell: Cell): Promise<CellResult & { error?: string }> {
 
 const UNAVAILABLE = /unavailable|could not start|not in .*onnxruntime|no WebGPU|navigator\.gpu|expected a backend that works here/;
 
-async function main(argv: string[]): Promise<number> {
+/** Where the CLI writes; the tests pass their own to check usage errors without starting a process. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isTTY: boolean;
+}
+const processIo: Io = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) };
+
+/** Runs the benchmark; returns the exit code (0 ok, 1 a cell failed or disagreed with CPU, 2 usage error). */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let o: Options;
   try {
     o = parse(argv);
   } catch (e) {
     if (e instanceof Usage || e instanceof MobileNetError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`bench: ${(e as Error).message.split('\n')[0]}\n`);
+      io.err(`bench: ${(e as Error).message.split('\n')[0]}\n`);
       return 2;
     }
     throw e;
   }
-  if (o.help) return process.stdout.write(HELP), 0;
+  if (o.help) return io.out(HELP), 0;
   const m = machine();
-  const machineLine = describeMachine(m);
-  process.stderr.write(`machine: ${machineLine}\n`);
   const cells = matrix(o);
+  const peaks = await measurePeaks(cells, o.smoke);
+  const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}`;
+  io.err(`machine: ${machineLine}\n`);
   const refs = new Map<string, { logits: Float32Array; params: number; macs: number }>();
   let browser: BrowserRunner | undefined;
   const noBrowser = browserUnavailable();
@@ -152,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
     const ref = refs.get(key)!;
     const label = `[${i + 1}/${cells.length}] ${cell.arch} ${cell.width}/${cell.resolution} b${cell.batch} ${cell.engine} x${cell.threads}`;
     const elapsed = ((performance.now() - started) / 1000).toFixed(0);
-    process.stderr.write(process.stderr.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
+    io.err(io.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
     let r: (CellResult & { error?: string }) | undefined;
     let skip: string | undefined;
     if (cell.engine === 'webgpu' || cell.engine === 'wasm-browser') {
@@ -172,46 +184,66 @@ async function main(argv: string[]): Promise<number> {
       rows.push({ ...base, status: skip || UNAVAILABLE.test(why) ? 'skipped' : 'failed', reason: why });
       continue;
     }
+    if (r!.logits.length !== ref.logits.length || r!.logits.length === 0) {
+      rows.push({ ...base, status: 'mismatch', reason: `expected ${ref.logits.length} logits like cpu, received ${r!.logits.length}` });
+      continue;
+    }
     const diff = Math.max(...r!.logits.map((v, k) => Math.abs(v - ref.logits[k]!)));
     const scale = Math.max(1, ...Array.from(ref.logits, Math.abs));
     const rel = diff / scale;
     const p50 = percentile(r!.latencies, 0.5);
     const gmacs = (ref.macs * cell.batch) / (p50 / 1000) / 1e9;
+    const peak = CPU_ENGINES.has(cell.engine) ? peaks.find((p) => p.threads === r!.threads) : undefined;
     rows.push({
       ...base,
       status: rel < 1e-3 ? 'ok' : 'mismatch',
-      ...(rel >= 1e-3 && { reason: `max |logit - cpu| = ${diff.toExponential(2)} (scale ${scale.toFixed(1)})` }),
+      ...(!(rel < 1e-3) && { reason: `max |logit - cpu| = ${diff.toExponential(2)} (scale ${scale.toFixed(1)})` }),
       p50,
       p90: percentile(r!.latencies, 0.9),
       imagesPerSecond: (1000 * cell.batch) / p50,
       gmacs,
-      peakShare: gmacs / ((m.peakGmacs * Math.min(r!.threads, m.cores)) / m.cores),
+      ...(peak && { peakShare: gmacs / peak.gmacs }),
       peakRssMiB: r!.peakRssMiB,
       maxRelDiff: rel,
       threadsUsed: r!.threads,
       // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
-      ...(r!.bareLatencies?.length && { overhead: percentile(r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!), 0.5) / percentile(r!.bareLatencies, 0.5) }),
+      ...(r!.bareLatencies?.length && {
+        overhead: percentile(r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!), 0.5) / percentile(r!.bareLatencies, 0.5),
+        bareP50: percentile(r!.bareLatencies, 0.5),
+        pairs: r!.bareLatencies.length,
+      }),
     });
   }
   await browser?.close();
-  if (process.stderr.isTTY) process.stderr.write(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
+  if (io.isTTY) io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
   const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (torchvision convention, fan-in init), fixed input, onnxruntime default spinning`;
-  process.stdout.write(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
+  io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
   if (o.json) {
     mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    writeFileSync(o.json, `${JSON.stringify({ machine: m, options: o, rows }, null, 1)}\n`);
+    writeFileSync(o.json, `${JSON.stringify({ machine: m, peaks, options: o, rows }, null, 1)}\n`);
     const chart = o.json.replace(/\.json$/, '') + '.svg';
     writeFileSync(chart, svg(rows, `MobileNet latency vs MACs: ${m.cpu}, ${m.cores} cores`));
-    process.stderr.write(`wrote ${o.json} and ${chart}\n`);
+    io.err(`wrote ${o.json} and ${chart}\n`);
   }
   if (o.md) {
     mkdirSync(dirname(resolve(o.md)), { recursive: true });
-    writeFileSync(o.md, markdown(rows, m, machineLine, opts));
-    process.stderr.write(`wrote ${o.md}\n`);
+    writeFileSync(o.md, markdown(rows, machineLine, opts));
+    io.err(`wrote ${o.md}\n`);
   }
   const bad = rows.filter((r) => r.status === 'mismatch' || r.status === 'failed');
-  for (const b of bad) process.stderr.write(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
+  for (const b of bad) io.err(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
   return bad.length ? 1 : 0;
+}
+
+/** Engines that run on this machine's CPU cores: their GMAC/s are compared with the measured CPU peak. */
+const CPU_ENGINES = new Set<Engine>(['cpu', 'wasm', 'wasm-browser', 'ort', 'tfjs-wasm', 'tfjs-cpu']);
+
+/** The measured fp32 peak at each thread count the CPU cells use (see peak.ts). */
+async function measurePeaks(cells: readonly Cell[], smoke: boolean): Promise<Peak[]> {
+  const threads = [...new Set(cells.filter((c) => CPU_ENGINES.has(c.engine)).map((c) => c.threads))].sort((a, b) => a - b);
+  const peaks: Peak[] = [];
+  for (const t of threads) peaks.push(await measurePeak(t, smoke ? { sizes: [512], runs: 3 } : { sizes: PEAK_SIZES, runs: 10 }));
+  return peaks;
 }
 
 function progress(done: number, total: number): string {
@@ -220,4 +252,5 @@ function progress(done: number, total: number): string {
   return `[${'#'.repeat(f)}${'.'.repeat(w - f)}] ${done}/${total}`;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Run when started as a program (pnpm bench), not when the tests import main.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

@@ -6,12 +6,6 @@ import os from 'node:os';
 export interface Machine {
   readonly cpu: string;
   readonly cores: number;
-  readonly mhz: number;
-  readonly simd: string;
-  /** fp32 multiply-accumulates per cycle per core assumed from the SIMD flags (two FMA pipes). */
-  readonly macsPerCycle: number;
-  /** cores x GHz x MACs/cycle: the fp32 peak the achieved GMAC/s are compared with. */
-  readonly peakGmacs: number;
   readonly memoryGiB: number;
   readonly os: string;
   readonly node: string;
@@ -33,26 +27,11 @@ function version(pkg: string): string {
   return 'unknown';
 }
 
+/** What the machine is. Its fp32 peak is measured separately (peak.ts): nothing here is derived from clocks. */
 export function machine(): Machine {
-  let flags: string[] = [];
-  let mhz = os.cpus()[0]?.speed ?? 0;
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(' ') ?? [];
-    mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? mhz);
-  } catch {
-    // not Linux: fall back to what Node reports
-  }
-  const has = (f: string) => flags.includes(f);
-  const [simd, macsPerCycle] = has('avx512f') ? ['AVX-512', 32] : has('avx2') && has('fma') ? ['AVX2+FMA', 16] : ['SSE', 4];
-  const cores = os.cpus().length;
   return {
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores,
-    mhz: Math.round(mhz),
-    simd: simd as string,
-    macsPerCycle: macsPerCycle as number,
-    peakGmacs: Math.round((cores * mhz * (macsPerCycle as number)) / 1000),
+    cores: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`,
     node: process.version,
@@ -65,5 +44,5 @@ export function machine(): Machine {
 }
 
 export function describeMachine(m: Machine): string {
-  return `${m.cpu}, ${m.cores} cores at ${m.mhz} MHz nominal (${m.simd}: peak ${m.peakGmacs} GMAC/s fp32 = cores x GHz x ${m.macsPerCycle} MACs/cycle, two FMA pipes assumed; a core boosting above nominal can exceed 100%), ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.versions['onnxruntime-node']}, onnxruntime-web ${m.versions['onnxruntime-web']}, tfjs ${m.versions['@tensorflow/tfjs-core']}`;
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.versions['onnxruntime-node']}, onnxruntime-web ${m.versions['onnxruntime-web']}, tfjs ${m.versions['@tensorflow/tfjs-core']}`;
 }

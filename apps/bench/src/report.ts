@@ -1,6 +1,5 @@
 import type { Cell } from './cell.js';
 import { ENGINE_LABEL } from './cell.js';
-import type { Machine } from './machine.js';
 
 export interface Row extends Cell {
   readonly params: number;
@@ -11,13 +10,17 @@ export interface Row extends Cell {
   readonly p90?: number;
   readonly imagesPerSecond?: number;
   readonly gmacs?: number;
-  /** Achieved GMAC/s as a share of the peak of the cores this row used. */
+  /** Achieved GMAC/s over the measured fp32 peak at the same thread count (CPU engines only). */
   readonly peakShare?: number;
   readonly peakRssMiB?: number | null;
   readonly maxRelDiff?: number;
   readonly threadsUsed?: number;
-  /** p50 of ours / p50 of bare run() on the same session, minus 1. */
+  /** cpu/cuda: median of (ours - bare run() on the same session) over interleaved pairs, / median bare. */
   readonly overhead?: number;
+  /** cpu/cuda: median of the bare run() calls on our session, ms (timed interleaved with ours). */
+  readonly bareP50?: number;
+  /** cpu/cuda: how many interleaved (ours, bare) pairs the overhead is the median of. */
+  readonly pairs?: number;
 }
 
 export function percentile(xs: readonly number[], p: number): number {
@@ -53,8 +56,10 @@ export function ratios(rows: readonly Row[]): string[] {
   for (const r of rows.filter((x) => x.status === 'ok')) {
     const k = key(r);
     if (r.engine === 'cpu' && r.overhead !== undefined) {
+      const at = `${r.arch} ${r.width}/${r.resolution} b${r.batch} x${r.threads}`;
+      out.push(`${at}: our wrapper costs ${(100 * r.overhead).toFixed(1)}% over onnxruntime: median of ${r.pairs} interleaved pairs of (our session.logits() - a bare run() on the same onnxruntime session), over the bare run's median ${r.bareP50!.toFixed(2)} ms`);
       const bare = find('ort', k);
-      out.push(`${r.arch} ${r.width}/${r.resolution} b${r.batch} x${r.threads}: our wrapper vs bare run() on the same onnxruntime session: ${(100 * r.overhead).toFixed(1)}% overhead${bare ? ` (a separate bare session: ${bare.p50!.toFixed(2)} ms vs ours ${r.p50!.toFixed(2)} ms)` : ''}`);
+      if (bare) out.push(`${at}: p50 ${r.p50!.toFixed(2)} ms ours (cpu row) vs ${bare.p50!.toFixed(2)} ms for the ort peer, a bare session made and timed in its own process (ours / peer = ${(r.p50! / bare.p50!).toFixed(2)}); separate processes, so this ratio carries their run-to-run noise, the line above does not`);
     }
     if (r.engine === 'wasm') {
       for (const peer of ['tfjs-wasm', 'tfjs-cpu'] as const) {
@@ -66,13 +71,13 @@ export function ratios(rows: readonly Row[]): string[] {
   return out;
 }
 
-export function markdown(rows: readonly Row[], m: Machine, machineLine: string, options: string): string {
+export function markdown(rows: readonly Row[], machineLine: string, options: string): string {
   const all = [HEAD, ...rows.map(cells)];
   return [
     `Machine: ${machineLine}.`,
     '',
     `Options: ${options}. Engines: ${[...new Set(rows.map((r) => r.engine))].map((e) => `\`${e}\` = ${ENGINE_LABEL[e]}`).join('; ')}.`,
-    `GMAC/s = MACs x batch / p50; % peak = GMAC/s / (${m.peakGmacs} GMAC/s x threads / ${m.cores} cores).`,
+    `GMAC/s = MACs x batch / p50 (1 MAC = 2 FLOP); % peak = GMAC/s / the measured fp32 peak at the row's thread count (best run of a square fp32 Gemm through onnxruntime-node, see docs/benchmarks.md); blank for GPU engines.`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map(() => '---').join('|')}|`,

@@ -61,7 +61,7 @@ describe('mobilenet export --weights: the convention follows the checkpoint unle
     if (torchMissing) return;
     const r = spawnSync(PYTHON, [join(REPO, 'tools/fixtures/torchvision_checkpoints.py'), tv, 'v2'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`torchvision_checkpoints.py failed: ${r.stderr}`);
-  }, 120_000);
+  });
 
   it.skipIf(torchMissing !== null)(`export --arch v2 --weights mobilenet_v2.safetensors: torchvision's convention, said, and PyTorch's logits; --convention reference warns ${torchMissing ? `(skipped: ${torchMissing})` : ''}`, async () => {
     const weights = join(tv, 'v2.safetensors');
@@ -80,7 +80,7 @@ describe('mobilenet export --weights: the convention follows the checkpoint unle
     expect(w.code).toBe(0);
     expect(w.err).toContain(`warning: ${weights}: convention reference was given, but the checkpoint has torchvision keys, whose models use convention torchvision; building with reference as asked`);
     expect(rel(await logitsOf(ref, input, 224), expected)).toBeGreaterThan(1e-3);
-  }, 120_000);
+  });
 
   it("export --arch v1 --width 0.25 --weights (timm's MobileNetV1): timm's convention, said, and timm's logits", async () => {
     const fixtures = join(REPO, 'packages/core/src/fixtures/timm');
@@ -91,5 +91,5 @@ describe('mobilenet export --weights: the convention follows the checkpoint unle
     expect(r.err).toContain(`weights: ${weights} has timm (found conv_stem.weight) keys; convention timm, from the timm key layout; timm's tf_ models need convention timm-tf\n`);
     const io = readSafetensors(readFileSync(join(fixtures, 'mobilenetv1_025.io.safetensors')), 'io').tensors;
     expect(rel(await logitsOf(out, toFloat32(io.get('input')!, 'input'), 64), toFloat32(io.get('logits')!, 'logits'))).toBeLessThan(1e-4);
-  }, 60_000);
+  });
 });

@@ -1,6 +1,7 @@
 // Test helpers: the independent oracles (onnxruntime-node, Debian's python3-onnx). Not part of the package.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -23,21 +24,41 @@ export interface CheckResult {
   error?: string;
 }
 
-/** Runs onnx.checker.check_model(full_check=True) on each model, in one python process. */
+const CHECKER = join(REPO, 'tools/onnx_check.py');
+const record = (name: string, bytes: Uint8Array) => [Buffer.from(`${name}\t${bytes.length}\n`), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
+const parseResults = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
+
+/** Runs onnx.checker.check_model(full_check=True) on each model, in one python process (models sent on stdin). */
 export function onnxCheck(models: Record<string, Uint8Array>): CheckResult[] {
-  const dir = mkdtempSync(join(tmpdir(), 'mobilenet-check-'));
-  const files = Object.entries(models).map(([name, bytes]) => {
-    const file = join(dir, `${name}.onnx`);
-    writeFileSync(file, bytes);
-    return file;
-  });
-  try {
-    const r = spawnSync(PYTHON, [join(REPO, 'tools/onnx_check.py'), ...files], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.error) throw r.error;
-    return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const input = Buffer.concat(Object.entries(models).flatMap(([name, bytes]) => record(name, bytes)));
+  const r = spawnSync(PYTHON, [CHECKER, '--stdin'], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  const results = parseResults(r.stdout);
+  if (results.length !== Object.keys(models).length) throw new Error(`${CHECKER}: expected ${Object.keys(models).length} results, received ${results.length}: ${r.stderr.trim()}`);
+  return results;
+}
+
+/**
+ * Like onnxCheck, for many large models: one python process checks them as they are made, so only one model
+ * is in memory at a time and nothing is written to disk.
+ */
+export async function onnxCheckStream(models: Iterable<[name: string, bytes: Uint8Array]>): Promise<CheckResult[]> {
+  const child = spawn(PYTHON, [CHECKER, '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((res, rej) => child.on('error', rej).on('close', res));
+  let sent = 0;
+  for (const [name, bytes] of models) {
+    for (const part of record(name, bytes)) if (!child.stdin.write(part)) await once(child.stdin, 'drain');
+    sent++;
   }
+  child.stdin.end();
+  await exited;
+  const results = parseResults(stdout);
+  if (results.length !== sent) throw new Error(`${CHECKER}: expected ${sent} results, received ${results.length}: ${stderr.trim()}`);
+  return results;
 }
 
 export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, ort.Tensor>> {
@@ -51,11 +72,37 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Fl
   }
 }
 
+/**
+ * The largest |a[i] - b[i]|. Throws when the outputs cannot be compared (different lengths, or nothing to
+ * compare): a comparison of nothing must not pass as "equal".
+ */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
+  if (a.length !== b.length) throw new Error(`maxAbsDiff: expected outputs of the same length, received ${a.length} and ${b.length}`);
+  if (a.length === 0) throw new Error('maxAbsDiff: expected non-empty outputs, received two empty ones');
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) throw new Error(`maxAbsDiff: expected numbers, received ${a[i]} and ${b[i]} at index ${i}`);
+    m = Math.max(m, d);
+  }
   return m;
+}
+
+/** The largest |x|: the scale a difference is measured against. */
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/**
+ * Gates tests on a capability that was tried, not assumed: `why` is null when it works here. Outside CI a missing
+ * capability is the reason the tests skip; in CI, which is set up to have it, it is a failure.
+ */
+export function skipUnless(what: string, why: string | null, requiredInCi = Boolean(process.env.CI)): string | null {
+  if (why === null) return null;
+  if (requiredInCi) throw new Error(`CI requires ${what}: ${why}`);
+  return `${what} unavailable: ${why}`;
 }
 
 /** Why torch/torchvision cannot run here, or null. In CI they must: there this is never a skip. */

@@ -1,8 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Preprocessing, buildModel, fanInInit, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { maxAbs, maxAbsDiff, skipUnless } from '../../core/src/testing.js';
 import { availableBackends, createSession, decodeImage, ortBinaryDir } from './index.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
@@ -17,11 +20,6 @@ const reference = (name: string) => {
   const b = readFileSync(fix(`reference-${name}.bin`));
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 };
-const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let m = a.length === b.length ? 0 : Infinity;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
 describe('preprocessing matches torchvision (Resize antialias, CenterCrop, Normalize)', () => {
   for (const [name, c] of Object.entries(REF.cases)) {
@@ -29,7 +27,7 @@ describe('preprocessing matches torchvision (Resize antialias, CenterCrop, Norma
       const file = `${name.split('-')[0]}.png`;
       const pre: Preprocessing = { mean: REF.mean, std: REF.std, resizeMode: c.resize ? 'crop' : 'squash', resize: c.resize ?? c.crop, size: c.crop, interpolation: c.interpolation };
       const ours = preprocess(await decodeImage(fix(file), file), pre);
-      expect(maxAbs(ours, reference(name))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(ours, reference(name))).toBeLessThan(1e-4);
     });
   }
 });
@@ -55,7 +53,7 @@ describe('classify end to end', () => {
     const sum = logits.reduce((a, v) => a + Math.exp(v - z), 0);
     expect(res.top[0]!.probability).toBeCloseTo(1 / sum, 5);
     // And the raw logits through the wrapper equal plain onnxruntime's on the same tensor.
-    expect(maxAbs(await session.logits(reference('scene-crop-96-bilinear'), 1), logits)).toBe(0);
+    expect(maxAbsDiff(await session.logits(reference('scene-crop-96-bilinear'), 1), logits)).toBe(0);
     await Promise.all([session.release(), plain.release()]);
   });
 
@@ -131,6 +129,10 @@ describe('classify end to end', () => {
   });
 });
 
+// CUDA is optional (CI has no GPU): whichever state this machine is in, one of the two CUDA tests runs.
+const cuda = (await availableBackends()).find((b) => b.backend === 'cuda')!;
+const cudaSkip = skipUnless('CUDA', cuda.available ? null : cuda.reason!, false);
+
 describe('bad models and options', () => {
   it('a model whose input is not [N, 3, H, H] is refused, naming it', async () => {
     const b = new GraphBuilder('seq');
@@ -142,20 +144,49 @@ describe('bad models and options', () => {
     await expect(createSession('/nowhere/model.onnx')).rejects.toThrow("model file '/nowhere/model.onnx': expected a readable .onnx file, received no such file");
   });
 
-  const cudaLib = join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so');
-  it.skipIf(existsSync(cudaLib))('CUDA without its libraries: reported unavailable with the reason; an error, or CPU with fallback', async () => {
+  it('lists cpu (available), cuda and webgpu, with a reason for each one that is not available', async () => {
     const status = await availableBackends();
-    expect(status.find((s) => s.backend === 'cpu')).toEqual({ backend: 'cpu', available: true });
-    const cuda = status.find((s) => s.backend === 'cuda')!;
-    expect(cuda.available).toBe(false);
-    expect(cuda.reason).toContain('libonnxruntime_providers_cuda.so is not in');
-    await expect(createSession(model(), { backend: 'cuda' })).rejects.toThrow(/option backend 'cuda': expected a backend that works here, received libonnxruntime_providers_cuda\.so is not in/);
+    expect(status.map((s) => s.backend)).toEqual(['cpu', 'cuda', 'webgpu']);
+    expect(status[0]).toEqual({ backend: 'cpu', available: true });
+    for (const s of status) expect(s.reason, s.backend).toEqual(s.available ? undefined : expect.stringMatching(new RegExp(s.backend, 'i')));
+    // Without its libraries, the reason names the missing file and where it was looked for.
+    if (!existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so'))) expect(cuda.reason).toContain(`libonnxruntime_providers_cuda.so is not in ${ortBinaryDir()}`);
+  });
+
+  it('checking backends writes nothing on stderr: Dawn\'s warnings stay in the probe process', () => {
+    // Without VK_ICD_FILENAMES, Dawn finds no driver and warns on file descriptor 2 of the process it runs in.
+    const env = { ...process.env };
+    delete env.VK_ICD_FILENAMES;
+    const script = `import { availableBackends } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'index.ts')).href)};
+      const list = await availableBackends(); await availableBackends(); console.log(JSON.stringify(list));`;
+    const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8', env });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).map((b: { backend: string }) => b.backend)).toEqual(['cpu', 'cuda', 'webgpu']);
+  });
+
+  // Which CUDA test runs depends on whether a CUDA session actually starts here (availableBackends tries one).
+  it.skipIf(cuda.available)(`CUDA unavailable: reported with the reason; an error, or CPU with fallback ${cuda.available ? '(skipped: CUDA works here, the next test runs)' : ''}`, async () => {
+    const why = cuda.reason!.split(':')[0]!;
+    await expect(createSession(model(), { backend: 'cuda' })).rejects.toThrow(`option backend 'cuda': expected a backend that works here, received ${why}`);
     const s = await createSession(model(), { backend: 'cuda', fallback: true });
     expect([s.backend, s.requestedBackend]).toEqual(['cpu', 'cuda']);
-    expect(s.fallbackReason).toContain('libonnxruntime_providers_cuda.so');
+    expect(s.fallbackReason).toContain(why);
     const [r] = await s.classify([fix('scene.png')]);
     expect(r!.ok).toBe(true);
     await s.release();
+  });
+
+  it.skipIf(!cuda.available)(`CUDA: a session runs on cuda, without fallback, with CPU's logits ${cudaSkip ? `(skipped: ${cudaSkip})` : ''}`, async () => {
+    const x = reference('scene-crop-96-bilinear');
+    const gpu = await createSession(model(), { backend: 'cuda' });
+    const cpu = await createSession(model());
+    expect([gpu.backend, gpu.fallbackReason]).toEqual(['cuda', undefined]);
+    const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
+    // Another device sums in another order (and may use TF32): agree to 1e-3 of the logits' scale.
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-3 * Math.max(1, maxAbs(b)));
+    const [r] = await gpu.classify([fix('scene.png')]);
+    expect(r!.ok).toBe(true);
+    await Promise.all([gpu.release(), cpu.release()]);
   });
 
   it('rejects a bad thread count and topK', async () => {

@@ -16,7 +16,7 @@ describe.skipIf(missing !== null)(`torch.onnx exports of torchvision models ${mi
   let dir = '';
   beforeAll(() => {
     dir = runFixtureScript('torch_export.py');
-  }, 120_000);
+  });
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   for (const arch of ['v2', 'v3-large', 'v3-small'] as Arch[]) {

@@ -217,7 +217,7 @@ describe('OpenCV DNN 4.6 reading one minimal graph per pattern', () => {
         if (plain.ok && p.cvDims) expect(plain.dims).toEqual(p.cvDims);
       }
     }
-  }, 120_000);
+  });
 });
 
 // ---- Every architecture and convention ----
@@ -274,7 +274,7 @@ describe('OpenCV DNN 4.6 reading every architecture and convention', () => {
     }
     console.log(rows.join('\n'));
     expect(failures).toEqual([]);
-  }, 300_000);
+  });
 
   const noOnnx = pythonOnnxMissing();
   it.skipIf(noOnnx !== null)(`the 'opencv' target passes onnx.checker (full_check) for every architecture${noOnnx ? ` (skipped: ${noOnnx})` : ''}`, () => {
@@ -285,7 +285,7 @@ describe('OpenCV DNN 4.6 reading every architecture and convention', () => {
     const results = onnxCheck(models);
     expect(results).toHaveLength(Object.keys(models).length);
     expect(results.filter((r) => !r.ok)).toEqual([]);
-  }, 120_000);
+  });
 });
 
 describe('lowerForTarget', () => {

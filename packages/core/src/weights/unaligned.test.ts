@@ -31,7 +31,7 @@ describe('unaligned checkpoints against PyTorch (tools/fixtures/unaligned_checkp
   let dir = '';
   beforeAll(() => {
     if (!missing) dir = runFixtureScript('unaligned_checkpoints.py');
-  }, 120_000);
+  });
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   const cases = [
