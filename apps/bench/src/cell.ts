@@ -1,4 +1,4 @@
-import type { Arch } from '@mobilenet/core';
+import { type Arch, conventionFor } from '@mobilenet/core';
 
 /** Where a model runs: our runtimes' backends, and the peers measured beside them. */
 export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser'] as const;
@@ -46,5 +46,6 @@ export function fixedInput(batch: number, resolution: number): Float32Array {
   return new Float32Array(batch * 3 * resolution * resolution).map((_, i) => Math.sin(i * 0.01));
 }
 
+/** Seeded models in torchvision's convention where the family has one; v4 in its own (timm's). */
 export const modelOptions = (c: Pick<Cell, 'arch' | 'width' | 'resolution' | 'batch'>) =>
-  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: 'torchvision' }) as const;
+  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: conventionFor(c.arch, 'torchvision') }) as const;
