@@ -222,7 +222,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   await browser?.close();
   if (io.isTTY) io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
-  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (torchvision convention, fan-in init), fixed input, onnxruntime default spinning`;
+  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning`;
   io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
   if (o.json) {
     mkdirSync(dirname(resolve(o.json)), { recursive: true });
