@@ -3,7 +3,7 @@
 import { buildModel, fanInInit } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbsDiff } from '../../core/src/testing.js';
+import { fixedInput, maxAbsDiff } from '@mobilenet/test-support';
 import { type NodeSessionOptions, availableBackends, backendNames, createSession, ortOptions, registerBackend } from './index.js';
 
 const started: NodeSessionOptions[] = [];
@@ -19,7 +19,7 @@ registerBackend({
 registerBackend({ name: 'broken', precondition: () => 'the broken backend never works', start: () => Promise.reject(new Error('unreachable')) });
 
 const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, weights: fanInInit(3), batch: 'dynamic' });
-const input = new Float32Array(2 * 3 * 64 * 64).map((_, i) => Math.sin(i * 0.01));
+const input = fixedInput(2, 64);
 
 describe('a backend registered from outside core', () => {
   it('is listed by availableBackends and backendNames after the built-in ones', async () => {

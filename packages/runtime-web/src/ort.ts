@@ -43,7 +43,7 @@ function askedThreads(o: OrtSettings & { readonly threads?: number }): number | 
 }
 
 /** The thread count a page allows a session that asks with these options, and why. */
-export function wasmThreads(o: OrtSettings & { readonly threads?: number }): WasmThreads {
+export function allowedThreads(o: OrtSettings & { readonly threads?: number }): WasmThreads {
   const asked = askedThreads(o);
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
@@ -60,7 +60,7 @@ export function wasmThreads(o: OrtSettings & { readonly threads?: number }): Was
 export function threadsInEffect(ort: Ort, o: OrtSettings & { readonly threads?: number }): WasmThreads {
   const first = inEffect.get(ort);
   if (!first) throw new Error('threadsInEffect: the onnxruntime-web build was not loaded by loadOrt');
-  const want = wasmThreads(o);
+  const want = allowedThreads(o);
   if (askedThreads(o) === undefined || want.threads === first.threads) return first;
   return {
     threads: first.threads,
@@ -77,7 +77,7 @@ export function loadOrt(build: Build, o: OrtSettings & { readonly threads?: numb
       if (inEffect.has(ort)) return ort;
       const paths = typeof o.wasmPaths === 'string' ? o.wasmPaths : o.wasmPaths?.[build];
       if (paths) ort.env.wasm.wasmPaths = paths as typeof ort.env.wasm.wasmPaths;
-      const threads = wasmThreads(o);
+      const threads = allowedThreads(o);
       ort.env.wasm.numThreads = threads.threads;
       inEffect.set(ort, threads);
       return ort;

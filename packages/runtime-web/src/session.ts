@@ -2,7 +2,7 @@ import { type Engine, type ModelBytes, type ModelInput, type SessionOptions, Ima
 import type { InferenceSession } from 'onnxruntime-web';
 import { type WebEngineSession, backends } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
-import { type OrtSettings, type WasmThreads, threadsInEffect, wasmThreads } from './ort.js';
+import { type OrtSettings, type WasmThreads, allowedThreads, threadsInEffect } from './ort.js';
 
 export interface WebSessionOptions extends SessionOptions, OrtSettings {
   readonly maxBatch?: number;
@@ -42,7 +42,7 @@ export type WebSession = ImageModelSession<WebImage> & {
 
 /** Creates a session in the browser (or in Node, WASM only, for tests): same API as @mobilenet/runtime-node. */
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
-  wasmThreads(options); // checks threads / wasmThreads before anything loads
+  allowedThreads(options); // checks threads / wasmThreads before anything loads
   const { session, engineSession } = await openSession(engine, source, options);
   return Object.assign(session, { ortSession: engineSession.session, wasm: threadsInEffect(engineSession.ort, options) });
 }
