@@ -41,10 +41,8 @@ export interface CellResult {
   readonly note?: string;
 }
 
-/** The fixed input every engine sees: [batch, 3, R, R], NCHW. */
-export function fixedInput(batch: number, resolution: number): Float32Array {
-  return new Float32Array(batch * 3 * resolution * resolution).map((_, i) => Math.sin(i * 0.01));
-}
+/** The fixed input every engine sees (the demo page's benchmark feeds the same one): [batch, 3, R, R], NCHW. */
+export { fixedInput } from '@mobilenet/test-support';
 
 /** Seeded models in torchvision's convention where the family has one; v4 in its own (timm's). */
 export const modelOptions = (c: Pick<Cell, 'arch' | 'width' | 'resolution' | 'batch'>) =>

@@ -211,7 +211,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       ...(peak && { peakShare: gmacs / peak.gmacs }),
       peakRssMiB: r!.peakRssMiB,
       maxRelDiff: rel,
-      threadsUsed: r!.threads,
+      threads: r!.threads,
       // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
       ...(r!.bareLatencies?.length && {
         overhead: percentile(r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!), 0.5) / percentile(r!.bareLatencies, 0.5),

@@ -34,7 +34,7 @@ async function runner(cell: Cell): Promise<Runner> {
     }
     case 'wasm': {
       const { createSession } = await import('@mobilenet/runtime-web');
-      const s = await createSession(model, { backend: 'wasm', wasmThreads: cell.threads });
+      const s = await createSession(model, { backend: 'wasm', threads: cell.threads });
       return { run: () => s.logits(x, cell.batch), threads: s.wasm.threads, release: () => s.release() };
     }
     case 'tfjs-wasm':

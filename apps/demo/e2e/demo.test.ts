@@ -1,16 +1,19 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { archsWithConvention, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../../packages/core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
+import { chromiumMissing, launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
-import { DEMO, browserMissing, launch, serve, within } from './browser.js';
 
-const missing = browserMissing();
+// The built demo (dist/, from `vite build` in this package's test script), served with its COOP/COEP headers.
+const DEMO = resolve(import.meta.dirname, '..');
+/** In CI the browser tests must run: there a missing Chromium is a failure, not a skip. */
+const missing = skipUnless('Chromium', chromiumMissing());
 const ARTIFACTS = join(DEMO, 'artifacts');
 
 type DemoWindow = { demo: { logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
@@ -22,8 +25,8 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   let page: Page;
 
   beforeAll(async () => {
-    ({ server, url } = await serve());
-    browser = await launch(true);
+    ({ server, url } = await servePreview({ root: DEMO }));
+    browser = await launchChromium({ webgpu: true });
     page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(url);
@@ -146,8 +149,8 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
 
 describe.skipIf(missing !== null)('demo without WebGPU', () => {
   it('says WebGPU is unavailable, why, and falls back to WASM visibly', async () => {
-    const { server, url } = await serve();
-    const browser = await launch(false);
+    const { server, url } = await servePreview({ root: DEMO });
+    const browser = await launchChromium({ webgpu: false });
     try {
       const page = await browser.newPage();
       await page.goto(url);

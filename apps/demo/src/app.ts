@@ -1,6 +1,7 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
 import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, conventionFor, fanInInit, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
+import { fixedInput } from '@mobilenet/test-support';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import wasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
@@ -107,10 +108,10 @@ export async function benchmark(cell: BenchCell): Promise<{ backend: string; fal
   const convention = conventionFor(cell.arch, 'torchvision');
   const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention, weights: fanInInit(cell.seed), batch: cell.batch });
   // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
-  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, wasmThreads: cell.threads });
+  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, threads: cell.threads });
   try {
     const r = cell.resolution;
-    const x = new Float32Array(cell.batch * 3 * r * r).map((_, i) => Math.sin(i * 0.01));
+    const x = fixedInput(cell.batch, r);
     let out = await session.logits(x, cell.batch);
     for (let i = 1; i < cell.warmup; i++) await session.logits(x, cell.batch);
     const latencies: number[] = [];

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '@mobilenet/runtime-node';
-import { maxAbs, maxAbsDiff } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { main } from './index.js';
 
 async function run(...argv: string[]) {

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { type Preprocessing, buildModel, fanInInit, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { availableBackends, createSession, decodeImage, ortBinaryDir } from './index.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');

@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { GraphBuilder, archsWithConvention, buildModel, fanInInit, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { availableBackends, createSession } from './index.js';
-import { ortOptions } from './session.js';
+import { ortOptions } from './backends.js';
 
 // Without a GPU, SwiftShader is the Vulkan driver (set before Dawn first starts: it reads this once per process).
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';

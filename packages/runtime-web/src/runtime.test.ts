@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildModel, fanInInit, toOnnx } from '@mobilenet/core';
 import { createSession as createNodeSession, decodeImage } from '@mobilenet/runtime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { availableBackends, createSession } from './index.js';
 
 const SCENE = join(import.meta.dirname, '../../runtime-node/src/fixtures/scene.png');
