@@ -120,7 +120,7 @@ describe('pnpm bench', () => {
   };
 
   it.each([
-    [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small"],
+    [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large"],
     [['--backends', 'tpu'], "bench: option --backends: 'tpu' is not one of cpu, cuda, wasm, webgpu, wasm-browser"],
     [['--peers', 'pytorch'], "bench: option --peers: 'pytorch' is not one of ort, tfjs-wasm, tfjs-cpu"],
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],

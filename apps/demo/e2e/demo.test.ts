@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ARCHS, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
+import { archsWithConvention, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -84,7 +84,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   });
 
   // One test per architecture: each takes seconds to tens of seconds on SwiftShader (the first also starts it).
-  for (const arch of ARCHS) {
+  for (const arch of archsWithConvention('torchvision')) {
     it(`${arch} on WebGPU at 96x96: logits equal WASM's`, async (ctx) => {
       // Gated on the page's own answer (an adapter that starts), not on flags or files; in CI a failure.
       const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
@@ -129,6 +129,21 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-bad-input.png'), fullPage: true });
+  });
+
+  it("MobileNetV4 from the registry's select: its paper's resolution, and the top-5 onnxruntime-node gives", async () => {
+    await page.locator('#onnx').setInputFiles([]);
+    expect(await page.locator('#arch option').allTextContents()).toEqual(expect.arrayContaining(['v1', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium', 'v4-hybrid-large']));
+    await page.locator('#arch').selectOption('v4-hybrid-medium');
+    expect(await page.locator('#resolution').inputValue()).toBe('256');
+    await page.waitForFunction(() => document.body.dataset.model === 'v4-hybrid-medium 1 256 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
+    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInInit(0), batch: 'dynamic' });
+    const node = await createSession(model);
+    const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
+    await node.release();
+    expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-v4.png'), fullPage: true });
   });
 });
 

@@ -103,7 +103,7 @@ describe('mobilenet export', () => {
     [['--arch', 'v2', '--width', '5'], "option --width: expected a number from 0.05 to 4, received '5'"],
     [['--arch', 'v2', '--resolution', '100'], "option --resolution: expected a multiple of 32 from 32 to 1024, received '100'"],
     [['--arch', 'v2', '--classes', '0'], "option --classes: expected an integer from 1 to 32768, received '0'"],
-    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, received 'v9'"],
+    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v9'"],
     [['--arch', 'v1', '--minimalistic'], 'option --minimalistic: expected --arch v3-large or v3-small, received --arch v1'],
     [['--arch', 'v2', '--frobnicate'], 'option --frobnicate: unknown; see --help for the options'],
     [['--arch', 'v2', '--opset', '12'], "option --opset: expected an integer from 13 to 21, received '12'"],

@@ -3,25 +3,25 @@ import type { Value } from '../ir/tensor.js';
 import { makeDivisible } from './convention.js';
 import type { Net } from './layers.js';
 import type { V4Block, V4Spec } from './v4.js';
-import { V4_CONVENTION, type V4Convention } from './v4-convention.js';
+import type { V4ConventionSpec } from './v4-convention.js';
 
 /** The MobileNetV4 blocks, one function per kind. Module names are timm's, so its state_dict loads by identity. */
 export interface V4Net extends Net {
   readonly spec: V4Spec;
+  /** The convention's v4 choices, resolved once for the model. */
+  readonly conv: V4ConventionSpec;
 }
-
-const conventionOf = (net: V4Net) => V4_CONVENTION[net.cfg.convention as V4Convention];
 const channels = (x: Value): number => x.type.shape[1] as number;
 
 function act(net: V4Net, x: Value, name: string): Value {
   if (net.spec.act === 'relu') return net.b.relu(x, name);
-  return net.b.node('Gelu', name, [x.name], { approximate: str(conventionOf(net).gelu) });
+  return net.b.node('Gelu', name, [x.name], { approximate: str(net.conv.gelu) });
 }
 
 /** Symmetric (k-1)/2 (timm), or TF 'SAME': for stride 2 on an even size, one less before than after. */
 function pads(net: V4Net, x: Value, k: number, s: number): [number, number, number, number] {
   const p = (k - 1) >> 1;
-  if (!conventionOf(net).tfSamePadding || s === 1) return [p, p, p, p];
+  if (!net.conv.tfSamePadding || s === 1) return [p, p, p, p];
   const size = x.type.shape[2] as number;
   const total = Math.max((Math.ceil(size / s) - 1) * s + k - size, 0);
   const before = total >> 1;
@@ -60,8 +60,7 @@ function finishBlock(net: V4Net, x: Value, y: Value, name: string, stride: numbe
 
 /** Stem (conv_stem, bn1), the blocks, then timm's MobileNetV4 head: pool, conv_head, norm_head (BN + act), classifier. */
 export function stemAndHead(net: V4Net, input: Value, body: (stem: Value) => Value): void {
-  const { b, cfg, spec } = net;
-  const conv = conventionOf(net);
+  const { b, cfg, spec, conv } = net;
   const stem = convBnAct(net, input, 'conv_stem', 'bn1', { out: conv.stem(spec.stem, cfg.width), k: 3, s: 2, act: true });
   const features = body(stem);
   if (!cfg.includeTop) {

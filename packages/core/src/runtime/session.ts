@@ -1,5 +1,5 @@
 import { MobileNetError } from '../ir/errors.js';
-import { CONVENTION, type Preprocessing } from '../models/convention.js';
+import { type Preprocessing, torchvisionPreprocessing } from '../models/convention.js';
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
@@ -123,7 +123,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     ? checkPreprocessing(options.preprocessing, 'option preprocessing')
     : meta
       ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
-      : CONVENTION.torchvision.preprocessing('v2', h);
+      : torchvisionPreprocessing(h);
   const labels = options.labels ?? imagenetLabels(classes) ?? classLabels(classes);
   if (labels.length !== classes) {
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
