@@ -1,5 +1,5 @@
 // Runs one benchmark cell in its own process (so peak RSS belongs to that cell) and prints one JSON line.
-import { buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { createSession as nodeSession } from '@mobilenet/runtime-node';
 import { createSession as webSession } from '@mobilenet/runtime-web';
 import * as ort from 'onnxruntime-node';
@@ -15,7 +15,7 @@ type Runner = {
 };
 
 async function runner(cell: Cell): Promise<Runner> {
-  const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+  const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
   const x = fixedInput(cell.batch, cell.resolution);
   const r = cell.resolution;
   switch (cell.engine) {

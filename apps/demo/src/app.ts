@@ -1,5 +1,5 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
-import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, detectFormat, fanInInit, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
+import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, detectFormat, fanInFill, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
@@ -37,7 +37,7 @@ const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.back
 /** Builds the chosen model, with the user's checkpoint when given (read here, in the page). */
 async function buildChosen(c: ModelChoice): Promise<Model> {
   const shape = { arch: c.arch, width: c.width, resolution: c.resolution, batch: 'dynamic' as const };
-  if (!c.weights) return buildModel({ ...shape, convention: 'torchvision', weights: fanInInit(c.seed) });
+  if (!c.weights) return buildModel({ ...shape, convention: 'torchvision', weights: fanInFill(c.seed) });
   const ckpt = readCheckpoint(new Uint8Array(await c.weights.arrayBuffer()), c.weights.name);
   const format = detectFormat(ckpt.keys());
   return buildWithWeights({ ...shape, convention: format === 'timm' ? 'timm' : 'torchvision' }, ckpt, { source: c.weights.name });
@@ -102,7 +102,7 @@ export interface BenchCell extends ModelChoice {
  * and the first row of logits so the harness can check them against onnxruntime-node before trusting the times.
  */
 export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
-  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention: 'torchvision', weights: fanInInit(cell.seed), batch: cell.batch });
+  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention: 'torchvision', weights: fanInFill(cell.seed), batch: cell.batch });
   // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
   const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, wasmThreads: cell.threads });
   try {

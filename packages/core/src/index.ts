@@ -4,7 +4,9 @@ export { type Attr, type AttrKind, type Node, int, float, ints, floats, str } fr
 export { OPS, SUPPORTED_OPS, type OpSpec, type InputRole } from './ir/ops.js';
 export { type Graph, checkGraph } from './ir/graph.js';
 export { GraphBuilder, type BuilderOptions, type ConvOptions } from './ir/builder.js';
-export { type Initialiser, type ParamKind, type ParamRequest, fanInInit, torchvisionInit, noWeights, rng } from './ir/init.js';
+export { type ParamFiller, type ParamKind, type ParamRequest, heNormalFill, noParams, rng } from './ir/params.js';
+export { fanInFill, torchvisionFill } from './models/fill.js';
+export * from './deprecated.js';
 export * from './onnx/index.js';
 export * from './passes/index.js';
 export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';

@@ -1,6 +1,7 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import { type Initialiser, noWeights, torchvisionInit } from '../ir/init.js';
+import { type ParamFiller, noParams } from '../ir/params.js';
+import { torchvisionFill } from './fill.js';
 import { CONVENTION } from './convention.js';
 import { type ModelConfig, type ModelOptions, resolveOptions } from './options.js';
 import { mobilenetV1 } from './v1.js';
@@ -19,10 +20,10 @@ const BUILDERS = {
   'v4-conv-small': mobilenetV4, 'v4-conv-medium': mobilenetV4, 'v4-conv-large': mobilenetV4, 'v4-hybrid-medium': mobilenetV4, 'v4-hybrid-large': mobilenetV4,
 } as const;
 
-function initialiser(weights: ModelOptions['weights']): Initialiser {
-  if (weights === null) return noWeights;
+function paramFiller(weights: ModelOptions['weights']): ParamFiller {
+  if (weights === null) return noParams;
   if (typeof weights === 'function') return weights;
-  return torchvisionInit(weights ?? 0);
+  return torchvisionFill(weights ?? 0);
 }
 
 /** Metadata a consumer needs to feed and read the model: what it is and how to preprocess images for it. */
@@ -48,7 +49,7 @@ export function modelName(cfg: ModelConfig): string {
 /** Builds a MobileNet as an IR graph with input 'input' [batch, 3, R, R] and output 'logits' [batch, classes]. */
 export function buildModel(options: ModelOptions): Model {
   const cfg = resolveOptions(options);
-  const b = new GraphBuilder(modelName(cfg), { init: initialiser(options.weights) });
+  const b = new GraphBuilder(modelName(cfg), { fill: paramFiller(options.weights) });
   Object.assign(b.metadata, metadata(cfg));
   const input = b.input('input', [cfg.batch, 3, cfg.resolution, cfg.resolution]);
   BUILDERS[cfg.arch]({ b, cfg }, input);

@@ -1,5 +1,5 @@
 import { MobileNetError } from '../ir/errors.js';
-import type { Initialiser } from '../ir/init.js';
+import type { ParamFiller } from '../ir/params.js';
 import { ARCHS, type Arch, CONVENTION, CONVENTIONS, type Convention } from './convention.js';
 import { V4_ARCHS, V4_SPECS, isV4 } from './v4.js';
 import { V4_CONVENTION, V4_CONVENTIONS, type V4Convention } from './v4-convention.js';
@@ -34,8 +34,8 @@ export interface ModelOptions {
   readonly bnEps?: number;
   /** Leading dimension of the input: a size or 'dynamic'. Default 1. */
   readonly batch?: number | 'dynamic';
-  /** Parameter data: a seed for torchvision's initialisation, an initialiser, or null for none (analysis only). */
-  readonly weights?: number | Initialiser | null;
+  /** Parameter data: a seed for torchvision's initialisation (`torchvisionFill`), a `ParamFiller`, or null for none (analysis only). */
+  readonly weights?: number | ParamFiller | null;
 }
 
 export interface ModelConfig {
