@@ -3,6 +3,7 @@ import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, TARGETS, type Target, 
 import { MODEL_HELP, MODEL_OPTIONS, initialiser, integerOption, modelOptions, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
+import { PRECISION_HELP, PRECISION_OPTIONS, applyPrecision, precisionPlan } from '../precision.js';
 
 export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
@@ -18,11 +19,12 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
                       without --convention, the convention follows the key layout, and is said)
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
+${PRECISION_HELP}
 
 ${MODEL_HELP}
 `;
 
-export function exportModel(argv: string[], io: Io): number {
+export async function exportModel(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, {
     ...MODEL_OPTIONS,
     output: { type: 'string', short: 'o' },
@@ -34,6 +36,7 @@ export function exportModel(argv: string[], io: Io): number {
     weights: { type: 'string' },
     'weights-format': { type: 'string' },
     'fold-bn': { type: 'boolean' },
+    ...PRECISION_OPTIONS,
   });
   if (values.help) return io.out(EXPORT_HELP), 0;
   const out = values.output as string | undefined;
@@ -45,18 +48,19 @@ export function exportModel(argv: string[], io: Io): number {
   if (!TARGETS.includes(target as Target)) throw new UsageError(`option --target: '${target}' is not one of ${TARGETS.join(', ')}`);
   if (!out) throw new UsageError('option -o/--output: required, the .onnx file to write');
   checkOutputPath(out, Boolean(values.force), '-o');
+  const precision = precisionPlan(values);
   const t0 = performance.now();
   const full = { ...options, ...(batch !== undefined && { batch }) };
   const model = values.weights ? withWeights(full, values.weights as string, values['weights-format'] as string | undefined, io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
-  const graph = values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph;
+  const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
   const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target: target as Target });
   writeFileAtomic(out, bytes);
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
     `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
-      `opset ${opset ?? DEFAULT_OPSET}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
+      `opset ${opset ?? DEFAULT_OPSET}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
 }
