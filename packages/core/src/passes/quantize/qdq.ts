@@ -1,9 +1,9 @@
 import { GraphError } from '../../ir/errors.js';
 import { type Graph, checkGraph, nodeWhere } from '../../ir/graph.js';
-import { type Node, attrInt, int } from '../../ir/node.js';
+import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
 import type { Initializer, TensorType } from '../../ir/tensor.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
-import { producers, scalarConstant } from '../pass.js';
+import { producers, pruneInitializers, scalarConstant } from '../pass.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
@@ -170,6 +170,33 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     return out;
   };
 
+  /**
+   * HardSigmoid(z) = clip(z + beta/alpha, 0, 1/alpha) * alpha, and HardSwish(x) = x * HardSigmoid(x; 1/6, 1/2).
+   * onnxruntime has no quantized HardSigmoid or HardSwish: left in float they cost a DequantizeLinear, two float
+   * passes and a QuantizeLinear each. Here the shift is a quantized Add (QLinearAdd), the clip is the saturation
+   * of a QuantizeLinear over [0, 1/alpha], the factor alpha is in its DequantizeLinear's scale, and HardSwish's
+   * product is a QLinearMul: all in int8. The gate is exact to 1/255.
+   */
+  const gate = (n: Node, z: string, alpha: number, beta: number, out: string): Node[] => {
+    const qmin = o.activations === 'uint8' ? 0 : -128;
+    const shift = beta / alpha;
+    const top = 1 / alpha;
+    const c = `${n.name}.shift`;
+    // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
+    const cs = scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
+    const cz = scalarInit(`${c}.zero_point`, o.activations, qmin);
+    extra.push(o.activations === 'uint8' ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) } : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) });
+    const s = scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
+    const sz = scalarInit(`${n.name}.gate.zero_point`, o.activations, qmin);
+    const ds = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+    return [
+        { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
+        { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
+        { name: `${n.name}.clip`, op: 'QuantizeLinear', inputs: [`${n.name}.shifted`, s, sz], outputs: [`${n.name}.gate.q`], attrs: {} },
+      { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', inputs: [`${n.name}.gate.q`, ds, sz], outputs: [out], attrs: {} },
+    ];
+  };
+
   const nodes: Node[] = [];
   const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
   for (const i of g.inputs) if (wanted.has(i.name)) {
@@ -184,10 +211,19 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       nodes.push(...weights({ ...n, inputs }));
     }
     const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
-    nodes.push({ ...n, inputs, outputs: outs });
+    const x = inputs[0]!;
+    if (quantized(n) && (n.op === 'HardSwish' || n.op === 'HardSigmoid') && wanted.has(n.inputs[0]!) && wanted.has(n.outputs[0]!)) {
+      const swish = n.op === 'HardSwish';
+      const y = n.outputs[0]!;
+      // HardSigmoid's output is the gate itself, already quantized: no second Q/DQ pair.
+      nodes.push(...gate(n, x, swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2), swish ? 0.5 : attrFloat(n, 'beta', 0.5), swish ? `${n.name}.gate` : y));
+      if (!swish) continue;
+      nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
+    } else nodes.push({ ...n, inputs, outputs: outs });
     for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t));
   }
+  // Absorbed Clips leave their bounds behind: pruned.
   const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];
   const metadata = { ...g.metadata, 'mobilenet.precision': 'int8' };
-  return checkGraph({ ...g, nodes, initializers, metadata, values: [] });
+  return checkGraph(pruneInitializers({ ...g, nodes, initializers, metadata, values: [] }));
 }
