@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Arch, type QuantizeOptions, buildModel, fanInFill, quantize, toFloat16, toOnnx } from '@mobilenet/core';
+import { type Arch, type QuantizeOptions, buildModel, buildWithWeights, fanInFill, quantize, readCheckpoint, toFloat16, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { calibrate } from '../src/calibrate.js';
 import { readImageFolder } from '../src/image-folder.js';
@@ -24,7 +24,11 @@ const VARIANTS: Record<string, QuantizeOptions | 'fp16'> = {
   fp16: 'fp16',
 };
 
-const model = buildModel({ arch: arch as Arch, convention: 'torchvision', weights: fanInFill(0) });
+// WEIGHTS=file.pth: a torchvision checkpoint (tools/fixtures/quant_torch.py writes well-conditioned ones); else fan-in random.
+const weights = process.env.WEIGHTS;
+const model = weights
+  ? buildWithWeights({ arch: arch as Arch, convention: 'torchvision' }, readCheckpoint(readFileSync(weights), weights), { source: weights })
+  : buildModel({ arch: arch as Arch, convention: 'torchvision', weights: fanInFill(0) });
 const pre = JSON.parse(model.graph.metadata['mobilenet.preprocessing']!);
 const t0 = Date.now();
 const cal = await calibrate(model.graph, calibDir!, { method: (process.env.METHOD as 'minmax') ?? 'minmax' });
@@ -81,13 +85,13 @@ for (const name of names) {
   // Paired timing: alternate fp32 and candidate run by run, same input.
   const x = evalSet.tensors[0]!;
   const feeds = { input: new ort.Tensor('float32', x, [1, 3, pre.size, pre.size]) };
-  for (let i = 0; i < 20; i++) { await ref.run(feeds); await s.run(feeds); }
+  for (let i = 0; i < Math.min(runs, 20); i++) { await ref.run(feeds); await s.run(feeds); }
   const ta: number[] = [], tb: number[] = [];
   for (let i = 0; i < runs; i++) {
     let t = performance.now(); await ref.run(feeds); ta.push(performance.now() - t);
     t = performance.now(); await s.run(feeds); tb.push(performance.now() - t);
   }
-  const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1]!;
+  const med = (a: number[]) => (a.length ? a.sort((p, q) => p - q)[a.length >> 1]! : NaN);
   console.log(JSON.stringify({
     arch, variant: name, fp32ms: +med(ta).toFixed(2), ms: +med(tb).toFixed(2), speedup: +(med(ta) / med(tb)).toFixed(2),
     size: +(bytes.length / fp32.length).toFixed(3), sqnr: +f.sqnr.toFixed(2), top1: f.top1, top5: +f.top5.toFixed(3), maxAbs: +f.maxAbs.toFixed(4), file,
