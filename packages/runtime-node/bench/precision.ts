@@ -2,6 +2,7 @@
 // QLinear nodes in onnxruntime's optimized graph, time int8/fp16 against fp32 (paired, interleaved, spinning off),
 // and report sizes and SQNR over an evaluation folder.
 // Usage: tsx --conditions=source bench/precision.ts ARCH CALIB_DIR EVAL_DIR [variants...] [--runs N]
+// Env: WEIGHTS=file.pth, METHOD=minmax|percentile, PERCENTILE=99.999. Files go to the temp folder (mobilenet-ARCH-*.onnx).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ const model = weights
   : buildModel({ arch: arch as Arch, convention: 'torchvision', weights: fanInFill(0) });
 const pre = JSON.parse(model.graph.metadata['mobilenet.preprocessing']!);
 const t0 = Date.now();
-const cal = await calibrate(model.graph, calibDir!, { method: (process.env.METHOD as 'minmax') ?? 'minmax' });
+const cal = await calibrate(model.graph, calibDir!, { method: (process.env.METHOD as 'minmax') ?? 'minmax', ...(process.env.PERCENTILE && { percentile: Number(process.env.PERCENTILE) }) });
 console.log(`calibrated on ${cal.ranges.images} images in ${((Date.now() - t0) / 1000).toFixed(1)} s (${cal.ranges.method})`);
 const evalSet = await readImageFolder(evalDir!, pre);
 
@@ -64,6 +65,7 @@ function fidelity(ref: Float32Array[], cand: Float32Array[]) {
 }
 
 const fp32 = toOnnx(model.graph);
+writeFileSync(join(tmpdir(), `mobilenet-${arch}-fp32.onnx`), fp32);
 const ref = await ort.InferenceSession.create(fp32, opts(2, false));
 const refLogits: Float32Array[] = [];
 for (const x of evalSet.tensors) refLogits.push(await logits(ref, x));

@@ -4,7 +4,7 @@ import { type ImageFolder, readImageFolder } from './image-folder.js';
 
 export interface CalibrateOptions {
   readonly method?: CalibrationMethod;
-  /** For 'percentile': the share of values kept inside the range on each side, in percent. Default 99.999. */
+  /** For 'percentile': the share of values kept inside the range on each side, in percent. Default 99.99. */
   readonly percentile?: number;
   /** Fewest readable images accepted. Default 8. */
   readonly minimum?: number;

@@ -89,7 +89,7 @@ export class RangeCollector {
   private count = 0;
   static readonly BINS = 4096; // even: bins split at 0
 
-  constructor(readonly method: CalibrationMethod, readonly percentile = 99.999) {
+  constructor(readonly method: CalibrationMethod, readonly percentile = 99.99) {
     if (!(percentile > 50 && percentile <= 100)) throw new CalibrationError('option percentile', 'a number in (50, 100]', `${percentile}`);
   }
 
