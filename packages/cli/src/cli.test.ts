@@ -212,14 +212,14 @@ describe('the mobilenet binary', () => {
     const bin = (...args: string[]) =>
       spawnSync(join(root, 'node_modules/.bin/tsx'), ['--conditions=source', join(root, 'packages/cli/src/bin.ts'), ...args], { encoding: 'utf8' });
     expect(bin('--help').status).toBe(0);
-    for (const c of ['info', 'export', 'classify', 'backends']) {
+    for (const c of ['info', 'export', 'classify', 'compare', 'backends']) {
       const r = bin(c, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toContain(`Usage: mobilenet ${c}`);
     }
     const bad = bin('launch');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, backends\n");
+    expect(bad.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends\n");
     expect(existsSync(join(root, 'packages/cli/src/bin.ts'))).toBe(true);
   });
 });
