@@ -22,6 +22,8 @@ const VARIANTS: Record<string, QuantizeOptions | 'fp16'> = {
   'u8-se': { activations: 'uint8', keepFloat: { squeezeExcite: true } },
   's8-se': { activations: 'int8', keepFloat: { squeezeExcite: true } },
   'u8-se-fc': { activations: 'uint8', keepFloat: { squeezeExcite: true, classifier: true } },
+  'u8-stem': { activations: 'uint8', keepFloat: { stem: true } },
+  'u8-all': { activations: 'uint8', keepFloat: { stem: false } },
   fp16: 'fp16',
 };
 

@@ -12,6 +12,8 @@ export interface KeepFloat {
   readonly classifier?: boolean;
   /** Squeeze-excite: the pooled branch (pool, two 1x1 convs, their activations) and the gating Mul. */
   readonly squeezeExcite?: boolean;
+  /** The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation. */
+  readonly stem?: boolean;
 }
 
 export interface QuantizeOptions {
@@ -21,7 +23,7 @@ export interface QuantizeOptions {
 }
 
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
-export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = { activations: 'uint8', keepFloat: { classifier: false, squeezeExcite: false } };
+export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = { activations: 'uint8', keepFloat: { classifier: false, squeezeExcite: false, stem: true } };
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
 const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePool', 'AveragePool']);
@@ -58,7 +60,7 @@ export function quantizeWeight(w: Float32Array, channels: number, axis: 0 | 1): 
 }
 
 /** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
-function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string> } {
+function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
   const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
   const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
   const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
@@ -70,7 +72,10 @@ function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<st
   graph.nodes.slice(0, lastPool).forEach((n) => {
     if (pooled(n.outputs[0]!) || (n.op === 'Mul' && n.inputs.some(pooled))) squeezeExcite.add(n.name);
   });
-  return { classifier, squeezeExcite };
+  const first = graph.nodes.find((n) => n.op === 'Conv' && graph.inputs.some((i) => i.name === n.inputs[0]));
+  const next = first && graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
+  const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
+  return { classifier, squeezeExcite, stem };
 }
 
 /**
@@ -107,8 +112,8 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
 export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
   const folded = checkGraph(foldBatchNorm(graph));
-  const { classifier, squeezeExcite } = regions(folded);
-  const float = (n: Node): boolean => (!!o.keepFloat.classifier && classifier.has(n.name)) || (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name));
+  const { classifier, squeezeExcite, stem } = regions(folded);
+  const float = (n: Node): boolean => (!!o.keepFloat.classifier && classifier.has(n.name)) || (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) || (!!o.keepFloat.stem && stem.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
