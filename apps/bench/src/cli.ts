@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInInit, resolveOptions } from '@mobilenet/core';
+import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInFill, resolveOptions } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { BACKENDS, type Cell, type CellResult, type Engine, PEERS, fixedInput, modelOptions } from './cell.js';
 import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.js';
@@ -160,7 +160,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   for (const [i, cell] of cells.entries()) {
     const key = `${cell.arch}/${cell.width}/${cell.resolution}/${cell.batch}`;
     if (!refs.has(key)) {
-      const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+      const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
       const s = await createSession(model);
       const logits = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
       await s.release();

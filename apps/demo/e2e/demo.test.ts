@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { archsWithConvention, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
+import { archsWithConvention, buildModel, buildWithWeights, fanInFill, readCheckpoint } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -51,7 +51,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => ({ index: Number((li as HTMLElement).dataset.index), p: Number(li.querySelector('.p')!.textContent!.replace('%', '')) / 100 })));
     await page.screenshot({ path: join(ARTIFACTS, 'demo-wasm.png'), fullPage: true });
 
-    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' });
+    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' });
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
     await node.release();
@@ -138,7 +138,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(await page.locator('#resolution').inputValue()).toBe('256');
     await page.waitForFunction(() => document.body.dataset.model === 'v4-hybrid-medium 1 256 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
     const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
-    const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInInit(0), batch: 'dynamic' });
+    const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInFill(0), batch: 'dynamic' });
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
     await node.release();

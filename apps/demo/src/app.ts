@@ -1,5 +1,5 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
-import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, conventionFor, fanInInit, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
+import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, conventionFor, fanInFill, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
 import { fixedInput } from '@mobilenet/test-support';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
@@ -41,7 +41,7 @@ const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.back
  */
 async function buildChosen(c: ModelChoice): Promise<Model> {
   const shape = { arch: c.arch, width: c.width, resolution: c.resolution, batch: 'dynamic' as const };
-  if (!c.weights) return buildModel({ ...shape, convention: conventionFor(c.arch, 'torchvision'), weights: fanInInit(c.seed) });
+  if (!c.weights) return buildModel({ ...shape, convention: conventionFor(c.arch, 'torchvision'), weights: fanInFill(c.seed) });
   const ckpt = readCheckpoint(new Uint8Array(await c.weights.arrayBuffer()), c.weights.name);
   return buildWithWeights(shape, ckpt, { source: c.weights.name });
 }
@@ -106,7 +106,7 @@ export interface BenchCell extends ModelChoice {
  */
 export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
   const convention = conventionFor(cell.arch, 'torchvision');
-  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention, weights: fanInInit(cell.seed), batch: cell.batch });
+  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention, weights: fanInFill(cell.seed), batch: cell.batch });
   // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
   const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, threads: cell.threads });
   try {

@@ -1,4 +1,4 @@
-import { CONVENTIONS, type Convention, FAMILY_OPTIONS, type FamilyOption, type Initialiser, type ModelOptions, allFamilies, archs, archsWithOption, familyOf, fanInInit, isArch, torchvisionInit } from '@mobilenet/core';
+import { CONVENTIONS, type Convention, FAMILY_OPTIONS, type FamilyOption, type ParamFiller, type ModelOptions, allFamilies, archs, archsWithOption, familyOf, fanInFill, isArch, torchvisionFill } from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
 import type { OptionSpec, Values } from './parse.js';
@@ -132,10 +132,10 @@ export function modelOptions(values: ModelValues): ModelOptions {
 }
 
 /** The seeded initialiser named by --init and --seed. */
-export function initialiser(values: ModelValues & Values<typeof SEED_OPTION>, fallback: 'torchvision' | 'fan-in'): Initialiser {
+export function initialiser(values: ModelValues & Values<typeof SEED_OPTION>, fallback: 'torchvision' | 'fan-in'): ParamFiller {
   const seed = integer('seed', values.seed, between(0, 2 ** 32 - 1)) ?? 0;
   const init = oneOf('init', values.init, ['torchvision', 'fan-in'] as const) ?? fallback;
-  return init === 'torchvision' ? torchvisionInit(seed) : fanInInit(seed);
+  return init === 'torchvision' ? torchvisionFill(seed) : fanInFill(seed);
 }
 
 /** An integer option within [min, max]; undefined when not given. */

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { GraphBuilder, fanInInit, summarizeOnnx, toOnnx } from '@mobilenet/core';
+import { GraphBuilder, fanInFill, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blankPng, cleanTmp, run, runMeasured, tmp } from './testing.js';
 
@@ -88,7 +88,7 @@ describe('classify output', () => {
 
   it('--allow-large lifts the library\'s cap as well: a model of 100001 classes (above core\'s 100000) classifies', async () => {
     // A foreign head small enough to run: pooled RGB into 100001 logits.
-    const b = new GraphBuilder('wide-head', { init: fanInInit(0) });
+    const b = new GraphBuilder('wide-head', { init: fanInFill(0) });
     const pooled = b.flatten(b.globalAveragePool(b.input('input', [1, 3, 32, 32]), 'pool'), 'flat');
     b.output(b.linear(pooled, 'fc', 100_001, 'logits'));
     const file = join(tmp(), 'wide-head.onnx');

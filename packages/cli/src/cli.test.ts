@@ -230,7 +230,7 @@ describe('the mobilenet binary', () => {
   it('--help on every command', async () => {
     const top = await run('--help');
     expect(top).toMatchObject({ code: 0, out: expect.stringContaining('Usage: mobilenet <command>') });
-    for (const c of ['info', 'export', 'classify', 'backends']) {
+    for (const c of ['info', 'export', 'classify', 'compare', 'backends']) {
       const r = await run(c, '--help');
       expect(r.code, c).toBe(0);
       expect(r.out, c).toContain(`Usage: mobilenet ${c}`);
@@ -242,6 +242,6 @@ describe('the mobilenet binary', () => {
     const root = resolve(import.meta.dirname, '../../..');
     const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), join(root, 'packages/cli/src/bin.ts'), 'launch'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, backends\n");
+    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends\n");
   });
 });

@@ -1,6 +1,6 @@
 // A backend added from outside core, the way a plug-in package would add one: this file is the whole change.
 // 'dummy' runs models on onnxruntime-node's CPU provider under another name, with settings of its own.
-import { buildModel, fanInInit } from '@mobilenet/core';
+import { buildModel, fanInFill } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { fixedInput, maxAbsDiff } from '@mobilenet/test-support';
@@ -18,7 +18,7 @@ registerBackend({
 });
 registerBackend({ name: 'broken', precondition: () => 'the broken backend never works', start: () => Promise.reject(new Error('unreachable')) });
 
-const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, weights: fanInInit(3), batch: 'dynamic' });
+const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, weights: fanInFill(3), batch: 'dynamic' });
 const input = fixedInput(2, 64);
 
 describe('a backend registered from outside core', () => {

@@ -1,10 +1,10 @@
 // onnxruntime-web reads its WASM thread count once, at a page's first session: sessions report the count in effect.
-import { buildModel, fanInInit } from '@mobilenet/core';
+import { buildModel, fanInFill } from '@mobilenet/core';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 32, width: 0.35, weights: fanInInit(6) });
+const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 32, width: 0.35, weights: fanInFill(6) });
 
 describe('threads mean the same as in runtime-node, and the count reported is the one in effect', () => {
   it('the first session sets the count; a later one asking for another gets the count in effect and why', async () => {

@@ -1,6 +1,6 @@
 // MobileNetV4 in runtime-web (onnxruntime-web's WASM backend, in Node) against runtime-node, every variant: the
 // hybrids' attention (MatMul, Softmax, Reshape, Transpose) and Hybrid-L's GELU (Erf below opset 20) included.
-import { buildModel, fanInInit } from '@mobilenet/core';
+import { buildModel, fanInFill } from '@mobilenet/core';
 import { createSession as createNodeSession } from '@mobilenet/runtime-node';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
@@ -8,7 +8,7 @@ import { createSession } from './index.js';
 describe('runtime-web (WASM in Node) runs MobileNetV4 like runtime-node', () => {
   // Conv-S (UIB), Hybrid-M (Mobile MQA), Hybrid-L (GELU): every op v4 adds; Conv-M and Conv-L add none.
   it.each(['v4-conv-small', 'v4-hybrid-medium', 'v4-hybrid-large'] as const)('%s at 64: equal logits for the same input', async (arch) => {
-    const model = buildModel({ arch, resolution: 64, weights: fanInInit(6), batch: 'dynamic' });
+    const model = buildModel({ arch, resolution: 64, weights: fanInFill(6), batch: 'dynamic' });
     const web = await createSession(model);
     const node = await createNodeSession(model);
     expect(web.backend).toBe('wasm');

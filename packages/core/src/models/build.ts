@@ -1,6 +1,7 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import { type Initialiser, noWeights, torchvisionInit } from '../ir/init.js';
+import { type ParamFiller, noParams } from '../ir/params.js';
+import { torchvisionFill } from './fill.js';
 import { type ModelConfig, type ModelOptions, resolveOptions } from './options.js';
 
 export interface Model {
@@ -8,10 +9,10 @@ export interface Model {
   readonly graph: Graph;
 }
 
-function initialiser(weights: ModelOptions['weights']): Initialiser {
-  if (weights === null) return noWeights;
+function paramFiller(weights: ModelOptions['weights']): ParamFiller {
+  if (weights === null) return noParams;
   if (typeof weights === 'function') return weights;
-  return torchvisionInit(weights ?? 0);
+  return torchvisionFill(weights ?? 0);
 }
 
 /** Metadata a consumer needs to feed and read the model: what it is and how to preprocess images for it. */
@@ -34,7 +35,7 @@ export function modelName(cfg: ModelConfig): string {
 /** Builds a MobileNet as an IR graph with input 'input' [batch, 3, R, R] and output 'logits' [batch, classes]. */
 export function buildModel(options: ModelOptions): Model {
   const cfg = resolveOptions(options);
-  const b = new GraphBuilder(modelName(cfg), { init: initialiser(options.weights) });
+  const b = new GraphBuilder(modelName(cfg), { fill: paramFiller(options.weights) });
   Object.assign(b.metadata, metadata(cfg, options.weights === null ? 'none' : options.trained ? 'trained' : 'seeded'));
   const input = b.input('input', [cfg.batch, 3, cfg.resolution, cfg.resolution]);
   cfg.family.build({ b, cfg }, input);

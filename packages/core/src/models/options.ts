@@ -1,6 +1,6 @@
 import { type BatchOption, DYNAMIC_BATCH, resolveBatch } from '../ir/batch.js';
 import { MobileNetError } from '../ir/errors.js';
-import type { Initialiser } from '../ir/init.js';
+import type { ParamFiller } from '../ir/params.js';
 import { CONVENTIONS, type Convention, type Preprocessing } from './convention.js';
 import { type ConventionBase, FAMILY_OPTIONS, type Family, type FamilyOption } from './family.js';
 import { type Arch, archs, archsWithOption, familyOf } from './registry.js';
@@ -35,8 +35,8 @@ export interface ModelOptions {
   readonly bnEps?: number;
   /** Leading dimension of the input: a size or 'dynamic'. Default 1. */
   readonly batch?: BatchOption;
-  /** Parameter data: a seed for torchvision's initialisation, an initialiser, or null for none (analysis only). */
-  readonly weights?: number | Initialiser | null;
+  /** Parameter data: a seed for torchvision's initialisation, a `ParamFiller`, or null for none (analysis only). */
+  readonly weights?: number | ParamFiller | null;
   /**
    * The initialiser supplies trained weights (a checkpoint), not seeded ones. Recorded in the metadata
    * (`mobilenet.config` weights: 'trained' | 'seeded' | 'none') so a runtime can say when labels carry no meaning.

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analysis.js';
-import { fanInInit } from '../ir/init.js';
+import { fanInFill } from '../models/fill.js';
 import { OPS } from '../ir/ops.js';
 import type { Graph } from '../ir/graph.js';
 import { GraphBuilder } from '../ir/builder.js';
@@ -144,7 +144,7 @@ describe('v4 options and conventions', () => {
   });
 
   it('a dynamic batch stays dynamic through the attention reshapes, and runs at batch 2', async () => {
-    const { graph } = buildModel({ arch: 'v4-hybrid-medium', resolution: 64, batch: 'dynamic', weights: fanInInit(1) });
+    const { graph } = buildModel({ arch: 'v4-hybrid-medium', resolution: 64, batch: 'dynamic', weights: fanInFill(1) });
     expect(graph.outputs[0]!.type.shape).toEqual(['batch', 1000]);
     const x = Float32Array.from({ length: 2 * 3 * 64 * 64 }, (_, i) => Math.sin(i));
     const out = await runOrt(toOnnx(graph), { input: { data: x, dims: [2, 3, 64, 64] } });
@@ -154,7 +154,7 @@ describe('v4 options and conventions', () => {
   });
 
   it('the reference convention exports and runs (SAME padding on the K/V downsampling, tanh GELU at opset 17)', async () => {
-    const { graph } = buildModel({ arch: 'v4-hybrid-large', convention: 'reference', width: 0.5, resolution: 64, weights: fanInInit(2) });
+    const { graph } = buildModel({ arch: 'v4-hybrid-large', convention: 'reference', width: 0.5, resolution: 64, weights: fanInFill(2) });
     const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(3 * 64 * 64).fill(0.3), dims: [1, 3, 64, 64] } });
     expect(out.logits!.dims).toEqual([1, 1001]);
     expect((out.logits!.data as Float32Array).every(Number.isFinite)).toBe(true);

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
-import { fanInInit } from '../ir/init.js';
+import { fanInFill } from '../models/fill.js';
 import { float } from '../ir/node.js';
 import type { Value } from '../ir/tensor.js';
 import { buildModel } from '../models/build.js';
@@ -111,7 +111,7 @@ interface Pattern {
 }
 
 const small = (name: string, shape: number[], body: (b: GraphBuilder, x: Value) => Value): Graph => {
-  const b = new GraphBuilder(name, { init: fanInInit(7) });
+  const b = new GraphBuilder(name, { init: fanInFill(7) });
   b.output(body(b, b.input('input', shape)));
   return b.build();
 };
@@ -246,7 +246,7 @@ describe('OpenCV DNN 4.6 reading every architecture and convention', () => {
     const unoptimised: Record<string, Float32Array> = {};
     for (const m of MODELS) {
       // Fan-in weights with random BN statistics keep activations alive to the logits (torchvision's init zeroes BN).
-      const { graph } = buildModel({ ...m, weights: fanInInit(3) });
+      const { graph } = buildModel({ ...m, weights: fanInFill(3) });
       const dims = graph.inputs[0]!.type.shape as number[];
       const x = wave(dims.reduce((a, b) => a * b), 1.5, 0.013);
       for (const target of ['onnxruntime', 'opencv'] as const) jobs[`${label(m)}-${target}`] = { bytes: toOnnx(graph, { target }), x, dims };

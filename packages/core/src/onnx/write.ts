@@ -3,7 +3,8 @@ import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import type { Attr } from '../ir/node.js';
 import type { Dim, Initializer, TensorData, Value } from '../ir/tensor.js';
-import { DEFAULT_OPSET, irVersionFor, toOpset } from './opset.js';
+import { lowerToOpset } from '../passes/lower-opset.js';
+import { DEFAULT_OPSET, irVersionFor } from './opset.js';
 import { type Target, lowerForTarget } from './targets.js';
 import { DTYPE_TO_ONNX, type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
 
@@ -71,8 +72,9 @@ function rebatch(graph: Graph, batch: BatchOption | undefined): Graph {
 export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
   const opset = options.opset ?? DEFAULT_OPSET;
   const irVersion = irVersionFor(opset);
-  const { graph: lowered, extra } = toOpset(lowerForTarget(graph, options.target ?? 'onnxruntime'), opset);
-  const checked = rebatch(checkGraph({ ...lowered, initializers: [...lowered.initializers, ...extra] }), options.batch);
+  // The graph passes a file needs: the reader's rewrites, then the forms of the requested opset.
+  const lowered = lowerToOpset(opset)(lowerForTarget(graph, options.target ?? 'onnxruntime'));
+  const checked = rebatch(checkGraph(lowered), options.batch);
   const model = onnx.ModelProto.create({
     irVersion,
     opsetImport: [{ domain: '', version: opset }],

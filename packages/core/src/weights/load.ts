@@ -1,4 +1,4 @@
-import type { ParamRequest } from '../ir/init.js';
+import type { ParamRequest } from '../ir/params.js';
 import { type Model, buildModel } from '../models/build.js';
 import type { Convention } from '../models/convention.js';
 import type { Family } from '../models/family.js';

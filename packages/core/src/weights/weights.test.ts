@@ -10,7 +10,7 @@ import { analyze } from '../analysis.js';
 import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
 import { readCheckpoint, readPth, readSafetensors, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
-import { foldBatchNorm } from './fold.js';
+import { foldBatchNorm } from '../passes/fold-batch-norm.js';
 import { keyMap } from './mapping.js';
 import { type Checkpoint, type CheckpointTensor, toFloat32 } from './tensor.js';
 import { unpickle } from './pickle.js';
