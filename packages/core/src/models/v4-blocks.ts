@@ -131,7 +131,7 @@ export function mobileMqa(net: V4Net, x: Value, name: string, row: Extract<V4Blo
   const n = b.batchNorm(x, `${name}.norm`, net.cfg.bnEps);
   // The heads share K and V, so they stack along the rows: one [B, h*HW, d] x [B, d, P] product instead of h
   // broadcast ones. Same values as timm's [B, h, HW, d] x [B, 1, d, P]; OpenCV 4.6 cannot broadcast a MatMul's batch
-  // dimensions (docs/elsewhere.md), and onnxruntime runs one larger GEMM faster than h small ones.
+  // dimensions (docs/elsewhere.md); onnxruntime runs both forms equally fast.
   // q: [B, h*d, H, W] -> [B, h, d, HW] -> [B, h, HW, d] -> [B, h*HW, d], scaled.
   const q0 = b.conv(n, `${a}.query.proj`, { out: h * d, kernel: 1 });
   const q1 = transpose(net, reshape(net, q0, `${a}.query.reshape`, [0, h, d, H * W]), `${a}.query.transpose`, [0, 1, 3, 2]);
