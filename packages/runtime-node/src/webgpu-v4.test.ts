@@ -15,7 +15,8 @@ if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: 
 /** max |a - b| / max |b|. */
 const rel = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-// SwiftShader compiles a pipeline per distinct op and shape: 50-350 s per model on a busy 2-core machine, so one
+// SwiftShader compiles a pipeline per distinct op and shape: 15-50 s per model here, up to 350 s when the 2 cores
+// were shared with other jobs (160 s for these four), so one
 // model per kind of block, not all five. Conv-S has every UIB instance (ExtraDW, IB, ConvNext-like, FFN) and FusedIB;
 // Hybrid-M adds Mobile MQA (MatMul, Softmax, Reshape, Transpose); Hybrid-L adds GELU (Erf at opset 17), and in
 // TF's convention the tanh GELU and asymmetric 'SAME' pads, also on the K/V downsampling. Conv-M and Conv-L (same
