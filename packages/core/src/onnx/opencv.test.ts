@@ -235,6 +235,8 @@ const MODELS: readonly ModelCase[] = [
   ...(['v3-large', 'v3-small'] as const).flatMap((arch) => CONVENTIONS.map((convention) => ({ arch, convention, minimalistic: true, resolution: 64 }))),
   { arch: 'v2', convention: 'reference', resolution: 224 },
   { arch: 'v3-large', convention: 'torchvision', resolution: 224 },
+  // MobileNetV4, both conventions; 96 px keeps the hybrids' K/V maps at 3x3 and 2x2, so softmax has keys to weigh.
+  ...(['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'] as const).flatMap((arch) => (['timm', 'reference'] as const).map((convention) => ({ arch, convention, resolution: 96 }))),
 ];
 const label = (m: ModelCase) => `${m.arch}${m.minimalistic ? '-min' : ''}-${m.convention}-${m.resolution}`;
 
