@@ -4,6 +4,7 @@
 // Run: pnpm exec tsx --conditions=source tools/bench/opencv_target_cost.ts [runs]
 import * as ort from 'onnxruntime-node';
 import { type Arch, buildModel, toOnnx } from '@mobilenet/core';
+import { fixedInput } from '@mobilenet/test-support';
 
 const RUNS = Number(process.argv[2] ?? 300);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
@@ -18,7 +19,7 @@ for (const arch of ['v2', 'v3-large'] as Arch[]) {
     default: await ort.InferenceSession.create(toOnnx(graph), options),
     opencv: await ort.InferenceSession.create(toOnnx(graph, { target: 'opencv' }), options),
   };
-  const x = new ort.Tensor('float32', new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i * 0.01)), [1, 3, 224, 224]);
+  const x = new ort.Tensor('float32', fixedInput(1, 224), [1, 3, 224, 224]);
   const times: Record<keyof typeof sessions, number[]> = { default: [], opencv: [] };
   for (let i = 0; i < 20; i++) for (const s of Object.values(sessions)) await s.run({ input: x });
   for (let i = 0; i < RUNS; i++) {

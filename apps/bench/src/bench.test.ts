@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { analyze, buildModel } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { skipUnless } from '../../../packages/core/src/testing.js';
+import { skipUnless } from '@mobilenet/test-support';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
 import { browserUnavailable } from './browser.js';
 import { main } from './cli.js';
@@ -35,7 +35,7 @@ const smokeMacs = analyze(buildModel({ ...SMOKE, convention: 'torchvision', weig
 /** What every timed row must satisfy: its own numbers agree with each other and with the model. */
 function expectSaneTiming(row: Row) {
   const e = row.engine;
-  expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threadsUsed: 1 });
+  expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threads: 1 });
   expect(row.p50!, e).toBeGreaterThan(0);
   expect(row.p90!, e).toBeGreaterThanOrEqual(row.p50!);
   expect(row.imagesPerSecond!, e).toBeCloseTo(1000 / row.p50!, 6);
@@ -120,7 +120,7 @@ describe('pnpm bench', () => {
   };
 
   it.each([
-    [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small"],
+    [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large"],
     [['--backends', 'tpu'], "bench: option --backends: 'tpu' is not one of cpu, cuda, wasm, webgpu, wasm-browser"],
     [['--peers', 'pytorch'], "bench: option --peers: 'pytorch' is not one of ort, tfjs-wasm, tfjs-cpu"],
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],

@@ -1,4 +1,4 @@
-import type { Arch } from '@mobilenet/core';
+import { type Arch, conventionFor } from '@mobilenet/core';
 
 /** Where a model runs: our runtimes' backends, and the peers measured beside them. */
 export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser'] as const;
@@ -41,10 +41,9 @@ export interface CellResult {
   readonly note?: string;
 }
 
-/** The fixed input every engine sees: [batch, 3, R, R], NCHW. */
-export function fixedInput(batch: number, resolution: number): Float32Array {
-  return new Float32Array(batch * 3 * resolution * resolution).map((_, i) => Math.sin(i * 0.01));
-}
+/** The fixed input every engine sees (the demo page's benchmark feeds the same one): [batch, 3, R, R], NCHW. */
+export { fixedInput } from '@mobilenet/test-support';
 
+/** Seeded models in torchvision's convention where the family has one; v4 in its own (timm's). */
 export const modelOptions = (c: Pick<Cell, 'arch' | 'width' | 'resolution' | 'batch'>) =>
-  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: 'torchvision' }) as const;
+  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: conventionFor(c.arch, 'torchvision') }) as const;

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInInit, resolveOptions } from '@mobilenet/core';
+import { ARCHS, type Arch, MobileNetError, analyze, buildModel, fanInFill, resolveOptions } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { BACKENDS, type Cell, type CellResult, type Engine, PEERS, fixedInput, modelOptions } from './cell.js';
 import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.js';
@@ -14,9 +14,15 @@ import { describeMachine, machine } from './machine.js';
 import { PEAK_SIZES, type Peak, describePeak, measurePeak } from './peak.js';
 import { type Row, markdown, percentile, ratios, svg, table } from './report.js';
 
+/**
+ * The default matrix: v1-v3 and the smallest v4 of each kind (conv, hybrid). The larger v4 models take minutes
+ * per engine at 224, which would push the default run past its 3-minute budget; --archs names them.
+ */
+const DEFAULT_ARCHS: readonly Arch[] = ['v1', 'v2', 'v3-large', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium'];
+
 const HELP = `Usage: pnpm bench [options]
 
-With no options: every architecture at width 1, 224x224, batch 1, on onnxruntime-node CPU and onnxruntime-web WASM
+With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on onnxruntime-node CPU and onnxruntime-web WASM
 (in Node), with the peers (bare onnxruntime-node, TensorFlow.js wasm), 2 threads where the machine has them.
   --archs A,B        ${ARCHS.join(',')}
   --widths W,...     width multipliers (default 1)
@@ -70,7 +76,7 @@ function parse(argv: string[]) {
   const o = {
     help: Boolean(v.help),
     smoke,
-    archs: list(s('archs'), ARCHS, 'archs', smoke ? ['v3-small'] : ARCHS),
+    archs: list(s('archs'), ARCHS, 'archs', smoke ? ['v3-small'] : DEFAULT_ARCHS),
     widths: numbers(s('widths'), 'widths', [1], (n) => n > 0 && n <= 4, 'a width in (0, 4]'),
     resolutions: numbers(s('resolutions'), 'resolutions', [smoke ? 32 : 224], (n) => int(n) && n % 32 === 0, 'a multiple of 32'),
     batches: numbers(s('batches'), 'batches', [1], int, 'a positive integer'),
@@ -92,7 +98,7 @@ type Options = ReturnType<typeof parse>;
 function matrix(o: Options): Cell[] {
   const cells: Cell[] = [];
   for (const arch of o.archs) for (const width of o.widths) for (const resolution of o.resolutions) for (const batch of o.batches) {
-    const base = { arch: arch as Arch, width, resolution, batch, runs: o.runs, warmup: o.warmup };
+    const base = { arch, width, resolution, batch, runs: o.runs, warmup: o.warmup };
     for (const engine of [...o.backends, ...o.peers] as Engine[]) {
       const threads = engine.startsWith('tfjs') ? [1] : o.threads;
       for (const t of threads) cells.push({ ...base, engine, threads: t });
@@ -154,7 +160,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   for (const [i, cell] of cells.entries()) {
     const key = `${cell.arch}/${cell.width}/${cell.resolution}/${cell.batch}`;
     if (!refs.has(key)) {
-      const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+      const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
       const s = await createSession(model);
       const logits = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
       await s.release();
@@ -205,7 +211,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       ...(peak && { peakShare: gmacs / peak.gmacs }),
       peakRssMiB: r!.peakRssMiB,
       maxRelDiff: rel,
-      threadsUsed: r!.threads,
+      threads: r!.threads,
       // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
       ...(r!.bareLatencies?.length && {
         overhead: percentile(r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!), 0.5) / percentile(r!.bareLatencies, 0.5),
@@ -216,7 +222,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   await browser?.close();
   if (io.isTTY) io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
-  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (torchvision convention, fan-in init), fixed input, onnxruntime default spinning`;
+  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning`;
   io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
   if (o.json) {
     mkdirSync(dirname(resolve(o.json)), { recursive: true });

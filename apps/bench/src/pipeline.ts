@@ -6,7 +6,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Arch, type Preprocessing, buildModel, fanInInit, preprocess } from '@mobilenet/core';
+import { type Arch, type Preprocessing, buildModel, fanInFill, preprocess } from '@mobilenet/core';
 import { type BatchStats, type DecodeMode, type NodeSession, createSession, decodeFor } from '@mobilenet/runtime-node';
 
 const { values } = parseArgs({
@@ -165,7 +165,7 @@ async function fidelity(session: NodeSession, files: string[]) {
 
 /** Peak RSS (the process's high-water mark) after 1,000 images and after `count`, classifying the folder cyclically. */
 async function rss(files: string[], count: number) {
-  const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
+  const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
   function* cycle() {
     for (let i = 0; i < count; i++) yield files[i % files.length]!;
   }
@@ -199,7 +199,7 @@ async function throughput() {
   const e2e: Record<string, unknown> = {};
   let v2: NodeSession | undefined;
   for (const arch of ARCHS) {
-    const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
+    const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
     for (const mode of ['exact', 'shrink-on-load'] as const) {
       const e = await throughputOf(session, files, mode);
       const inf = e.inferenceImagesPerSecond;

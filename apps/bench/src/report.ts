@@ -1,6 +1,7 @@
 import type { Cell } from './cell.js';
 import { ENGINE_LABEL } from './cell.js';
 
+/** One cell's outcome. `threads` is the count in effect when it ran (the count the cell asked for when it did not). */
 export interface Row extends Cell {
   readonly params: number;
   readonly macs: number;
@@ -14,7 +15,6 @@ export interface Row extends Cell {
   readonly peakShare?: number;
   readonly peakRssMiB?: number | null;
   readonly maxRelDiff?: number;
-  readonly threadsUsed?: number;
   /** cpu/cuda: median of (ours - bare run() on the same session) over interleaved pairs, / median bare. */
   readonly overhead?: number;
   /** cpu/cuda: median of the bare run() calls on our session, ms (timed interleaved with ours). */
@@ -35,7 +35,7 @@ function cells(r: Row): string[] {
   const f = (v: number | undefined, d: number) => (ok && v !== undefined ? v.toFixed(d) : '');
   return [
     r.arch, String(r.width), String(r.resolution), `${(r.params / 1e6).toFixed(2)}M`, `${(r.macs / 1e6).toFixed(0)}M`, r.engine,
-    String(r.threadsUsed ?? r.threads), String(r.batch), f(r.p50, 2), f(r.p90, 2), f(r.imagesPerSecond, 1), f(r.gmacs, 1),
+    String(r.threads), String(r.batch), f(r.p50, 2), f(r.p90, 2), f(r.imagesPerSecond, 1), f(r.gmacs, 1),
     ok && r.peakShare !== undefined ? `${(100 * r.peakShare).toFixed(1)}%` : '', ok && r.peakRssMiB ? `${r.peakRssMiB} MiB` : '',
     r.status === 'ok' ? 'ok' : `${r.status}${r.reason ? `: ${r.reason}` : ''}`,
   ];
@@ -64,7 +64,7 @@ export function ratios(rows: readonly Row[]): string[] {
     if (r.engine === 'wasm') {
       for (const peer of ['tfjs-wasm', 'tfjs-cpu'] as const) {
         const t = rows.find((x) => x.engine === peer && x.status === 'ok' && `${x.arch}/${x.width}/${x.resolution}/${x.batch}` === `${r.arch}/${r.width}/${r.resolution}/${r.batch}`);
-        if (t) out.push(`${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threadsUsed} thread(s) is ${(t.p50! / r.p50!).toFixed(2)}x as fast as ${peer} (1 thread: tfjs runs WASM threads only in browsers)`);
+        if (t) out.push(`${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threads} thread(s) is ${(t.p50! / r.p50!).toFixed(2)}x as fast as ${peer} (1 thread: tfjs runs WASM threads only in browsers)`);
       }
     }
   }
@@ -106,7 +106,7 @@ export function svg(rows: readonly Row[], title: string): string {
   const [y0, y1] = [Math.floor(Math.min(...ys, 0)), Math.ceil(Math.max(...ys, 1))];
   const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
   const py = (v: number) => H - B - ((v - y0) / (y1 - y0 || 1)) * (H - B - T);
-  const series = [...new Set(ok.map((r) => `${r.engine} x${r.threadsUsed ?? r.threads}`))];
+  const series = [...new Set(ok.map((r) => `${r.engine} x${r.threads}`))];
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -118,7 +118,7 @@ export function svg(rows: readonly Row[], title: string): string {
   parts.push(`<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p50 latency, ms (log)</text>`);
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const pts = ok.filter((r) => `${r.engine} x${r.threadsUsed ?? r.threads}` === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
+    const pts = ok.filter((r) => `${r.engine} x${r.threads}` === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
     const coords = pts.map((r) => `${px(lx((r.macs * r.batch) / 1e6)).toFixed(1)},${py(lx(r.p50!)).toFixed(1)}`);
     if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`);
     pts.forEach((r, k) => parts.push(`<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`));

@@ -71,13 +71,66 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
     Flatten: (_, [x]) => tf.reshape(x!, [x!.shape[0]!, -1]),
     Gemm: (n, [x]) => tf.add(tf.matMul(x as tf.Tensor2D, vec(n.inputs[1]!) as tf.Tensor2D, false, num(n, 'transB', 0) === 1), vec(n.inputs[2]!)),
   };
-  for (const n of graph.nodes) if (!ops[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
+  // MobileNetV4's attention works on the ONNX (NCHW) layout: its Reshape/Transpose/MatMul/Softmax run there, and
+  // values move between layouts where a consumer needs the other one (see `inLayout`).
+  const shapeOf = (name: string) => [...(inits.get(name)!.data as BigInt64Array)].map(Number);
+  const gelu = (x: tf.Tensor, tanh: boolean) =>
+    tanh
+      ? tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+      : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
+  const plain: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
+    Reshape: (n, [x]) => tf.reshape(x!, shapeOf(n.inputs[1]!).map((d, i) => (d === 0 ? x!.shape[i]! : d))),
+    Transpose: (n, [x]) => tf.transpose(x!, ints(n, 'perm', [])),
+    MatMul: (_, [a, b]) => {
+      // ONNX MatMul broadcasts the batch dims (v4's one K/V head against h query heads); tfjs wants them equal.
+      const batch = a!.shape.slice(0, -2).map((d, i) => Math.max(d, b!.shape[i]!));
+      const tiled = (t: tf.Tensor) => tf.tile(t, [...batch.map((d, i) => d / t.shape[i]!), 1, 1]);
+      return tf.matMul(tiled(a!) as tf.Tensor3D, tiled(b!) as tf.Tensor3D);
+    },
+    Softmax: (n, [x]) => {
+      const axis = num(n, 'axis', -1);
+      if (axis !== -1 && axis !== x!.rank - 1) throw new Error(`${n.name}: Softmax over axis ${axis}: only the last axis has a tfjs op`);
+      return tf.softmax(x!);
+    },
+  };
+  // Elementwise: run in whichever layout their 4-D inputs are in (NCHW if any is).
+  const either: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
+    Relu: ops.Relu!, Clip: ops.Clip!, HardSigmoid: ops.HardSigmoid!, HardSwish: ops.HardSwish!, Add: ops.Add!, Mul: ops.Mul!,
+    Div: (_, [a, b]) => tf.div(a!, b!),
+    Gelu: (n, [x]) => gelu(x!, n.attrs.approximate?.kind === 'string' && n.attrs.approximate.value === 'tanh'),
+  };
+  for (const n of graph.nodes) if (!ops[n.op] && !plain[n.op] && !either[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
   const output = graph.outputs.find((o) => o.name === 'logits') ?? graph.outputs[0]!;
   return (x) =>
     tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[graph.inputs[0]!.name, x]]);
-      for (const n of graph.nodes) values.set(n.outputs[0]!, ops[n.op]!(n, n.inputs.filter((i) => !inits.has(i)).map((i) => values.get(i)!)));
-      return values.get(output.name)!;
+      const nchw = new Set<string>();
+      const isNchw4d = (name: string) => nchw.has(name) && values.get(name)?.rank === 4;
+      /** A value in the layout an op runs in; constants are ONNX-shaped ([C, 1, 1] broadcasts over NCHW's C, H, W). */
+      const inLayout = (name: string, layout: 'nhwc' | 'nchw'): tf.Tensor => {
+        const t = values.get(name) ?? vec(name);
+        const from = values.has(name) && !nchw.has(name) ? 'nhwc' : 'nchw';
+        if (t.rank === 4 && from !== layout) return tf.transpose(t, from === 'nhwc' ? [0, 3, 1, 2] : [0, 2, 3, 1]);
+        if (t.rank === 3 && from === 'nchw' && layout === 'nhwc') return tf.transpose(t, [1, 2, 0]);
+        return t;
+      };
+      for (const n of graph.nodes) {
+        let layout: 'nhwc' | 'nchw' = 'nhwc';
+        let y: tf.Tensor;
+        if (ops[n.op] && !either[n.op]) y = ops[n.op]!(n, n.inputs.filter((i) => !inits.has(i)).map((i) => inLayout(i, 'nhwc')));
+        else if (plain[n.op]) {
+          layout = 'nchw';
+          y = plain[n.op]!(n, (n.op === 'Reshape' ? [n.inputs[0]!] : n.inputs).map((i) => inLayout(i, 'nchw')));
+        } else {
+          // Clip's bounds are read by name; the other elementwise ops take constants as operands.
+          const inputs = n.op === 'Clip' ? n.inputs.slice(0, 1) : n.inputs;
+          layout = inputs.some(isNchw4d) ? 'nchw' : 'nhwc';
+          y = either[n.op]!(n, inputs.map((i) => inLayout(i, layout)));
+        }
+        values.set(n.outputs[0]!, y);
+        if (layout === 'nchw') nchw.add(n.outputs[0]!);
+      }
+      return inLayout(output.name, 'nhwc');
     });
 }
 

@@ -1,6 +1,6 @@
 // Runs one benchmark cell in its own process (so peak RSS belongs to that cell) and prints one JSON line.
 // Each engine's packages are imported only by the cells that use them: a worker starts in a fraction of the time.
-import { buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { type Cell, type CellResult, fixedInput, modelOptions } from './cell.js';
 
 type Runner = {
@@ -12,7 +12,7 @@ type Runner = {
 };
 
 async function runner(cell: Cell): Promise<Runner> {
-  const model = buildModel({ ...modelOptions(cell), weights: fanInInit(0) });
+  const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
   const x = fixedInput(cell.batch, cell.resolution);
   const r = cell.resolution;
   switch (cell.engine) {
@@ -34,7 +34,7 @@ async function runner(cell: Cell): Promise<Runner> {
     }
     case 'wasm': {
       const { createSession } = await import('@mobilenet/runtime-web');
-      const s = await createSession(model, { backend: 'wasm', wasmThreads: cell.threads });
+      const s = await createSession(model, { backend: 'wasm', threads: cell.threads });
       return { run: () => s.logits(x, cell.batch), threads: s.wasm.threads, release: () => s.release() };
     }
     case 'tfjs-wasm':

@@ -1,16 +1,19 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ARCHS, buildModel, buildWithWeights, fanInInit, readCheckpoint } from '@mobilenet/core';
+import { join, resolve } from 'node:path';
+import { archsWithConvention, buildModel, buildWithWeights, fanInFill, readCheckpoint } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../../packages/core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
+import { chromiumMissing, launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
-import { DEMO, browserMissing, launch, serve, within } from './browser.js';
 
-const missing = browserMissing();
+// The built demo (dist/, from `vite build` in this package's test script), served with its COOP/COEP headers.
+const DEMO = resolve(import.meta.dirname, '..');
+/** In CI the browser tests must run: there a missing Chromium is a failure, not a skip. */
+const missing = skipUnless('Chromium', chromiumMissing());
 const ARTIFACTS = join(DEMO, 'artifacts');
 
 type DemoWindow = { demo: { logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
@@ -22,8 +25,8 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   let page: Page;
 
   beforeAll(async () => {
-    ({ server, url } = await serve());
-    browser = await launch(true);
+    ({ server, url } = await servePreview({ root: DEMO }));
+    browser = await launchChromium({ webgpu: true });
     page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
     page.on('pageerror', (e) => console.error('page error:', e.message));
     await page.goto(url);
@@ -48,7 +51,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => ({ index: Number((li as HTMLElement).dataset.index), p: Number(li.querySelector('.p')!.textContent!.replace('%', '')) / 100 })));
     await page.screenshot({ path: join(ARTIFACTS, 'demo-wasm.png'), fullPage: true });
 
-    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' });
+    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' });
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
     await node.release();
@@ -81,7 +84,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   });
 
   // One test per architecture: each takes seconds to tens of seconds on SwiftShader (the first also starts it).
-  for (const arch of ARCHS) {
+  for (const arch of archsWithConvention('torchvision')) {
     it(`${arch} on WebGPU at 96x96: logits equal WASM's`, async (ctx) => {
       // Gated on the page's own answer (an adapter that starts), not on flags or files; in CI a failure.
       const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
@@ -127,12 +130,27 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-bad-input.png'), fullPage: true });
   });
+
+  it("MobileNetV4 from the registry's select: its paper's resolution, and the top-5 onnxruntime-node gives", async () => {
+    await page.locator('#onnx').setInputFiles([]);
+    expect(await page.locator('#arch option').allTextContents()).toEqual(expect.arrayContaining(['v1', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium', 'v4-hybrid-large']));
+    await page.locator('#arch').selectOption('v4-hybrid-medium');
+    expect(await page.locator('#resolution').inputValue()).toBe('256');
+    await page.waitForFunction(() => document.body.dataset.model === 'v4-hybrid-medium 1 256 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
+    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInFill(0), batch: 'dynamic' });
+    const node = await createSession(model);
+    const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
+    await node.release();
+    expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-v4.png'), fullPage: true });
+  });
 });
 
 describe.skipIf(missing !== null)('demo without WebGPU', () => {
   it('says WebGPU is unavailable, why, and falls back to WASM visibly', async () => {
-    const { server, url } = await serve();
-    const browser = await launch(false);
+    const { server, url } = await servePreview({ root: DEMO });
+    const browser = await launchChromium({ webgpu: false });
     try {
       const page = await browser.newPage();
       await page.goto(url);

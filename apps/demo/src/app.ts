@@ -1,6 +1,7 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
-import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, detectFormat, fanInInit, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
+import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, conventionFor, fanInFill, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
+import { fixedInput } from '@mobilenet/test-support';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import wasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
@@ -34,13 +35,15 @@ let current: Prepared | undefined;
 const fileKey = (f?: File) => (f ? `${f.name}:${f.size}:${f.lastModified}` : '');
 const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
 
-/** Builds the chosen model, with the user's checkpoint when given (read here, in the page). */
+/**
+ * Builds the chosen model, with the user's checkpoint when given (read here, in the page; its key layout picks the
+ * convention). Seeded models use torchvision's convention where the family has one, else the family's (v4: timm).
+ */
 async function buildChosen(c: ModelChoice): Promise<Model> {
   const shape = { arch: c.arch, width: c.width, resolution: c.resolution, batch: 'dynamic' as const };
-  if (!c.weights) return buildModel({ ...shape, convention: 'torchvision', weights: fanInInit(c.seed) });
+  if (!c.weights) return buildModel({ ...shape, convention: conventionFor(c.arch, 'torchvision'), weights: fanInFill(c.seed) });
   const ckpt = readCheckpoint(new Uint8Array(await c.weights.arrayBuffer()), c.weights.name);
-  const format = detectFormat(ckpt.keys());
-  return buildWithWeights({ ...shape, convention: format === 'timm' ? 'timm' : 'torchvision' }, ckpt, { source: c.weights.name });
+  return buildWithWeights(shape, ckpt, { source: c.weights.name });
 }
 
 /** Builds (or reuses) the model and session for a choice; WebGPU falls back to WASM visibly. */
@@ -102,12 +105,13 @@ export interface BenchCell extends ModelChoice {
  * and the first row of logits so the harness can check them against onnxruntime-node before trusting the times.
  */
 export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
-  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention: 'torchvision', weights: fanInInit(cell.seed), batch: cell.batch });
+  const convention = conventionFor(cell.arch, 'torchvision');
+  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention, weights: fanInFill(cell.seed), batch: cell.batch });
   // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
-  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, wasmThreads: cell.threads });
+  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, threads: cell.threads });
   try {
     const r = cell.resolution;
-    const x = new Float32Array(cell.batch * 3 * r * r).map((_, i) => Math.sin(i * 0.01));
+    const x = fixedInput(cell.batch, r);
     let out = await session.logits(x, cell.batch);
     for (let i = 1; i < cell.warmup; i++) await session.logits(x, cell.batch);
     const latencies: number[] = [];

@@ -1,4 +1,4 @@
-import { type Analysis, formatAnalysis } from '@mobilenet/core';
+import { type Analysis, allFamilies, familyOf, formatAnalysis, isArch } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare } from './app.js';
 
@@ -8,11 +8,32 @@ let image: Blob | undefined;
 let imageName = '';
 let busy = Promise.resolve();
 
+/** The architecture <select>, from the registry: one group per family, titled with its help. */
+function fillArchs(select: HTMLSelectElement): void {
+  for (const f of allFamilies()) {
+    const group = document.createElement('optgroup');
+    group.label = f.name;
+    group.title = f.help;
+    for (const arch of f.archs) group.append(new Option(arch, arch, false, arch === select.dataset.default));
+    select.append(group);
+  }
+}
+
+/** A new arch starts at its paper's input size (v4: 224 to 384), when the size list has it. */
+function useDefaultResolution(): void {
+  const arch = $<HTMLSelectElement>('arch').value;
+  const size = String(familyOf(arch)?.resolution(arch));
+  const select = $<HTMLSelectElement>('resolution');
+  if ([...select.options].some((o) => o.value === size)) select.value = size;
+}
+
 function choice(): ModelChoice {
   const file = $<HTMLInputElement>('onnx').files?.[0];
   const weights = $<HTMLInputElement>('weights').files?.[0];
+  const arch = $<HTMLSelectElement>('arch').value;
+  if (!isArch(arch)) throw new Error(`unknown architecture '${arch}'`);
   return {
-    arch: $<HTMLSelectElement>('arch').value as ModelChoice['arch'],
+    arch,
     width: Number($<HTMLSelectElement>('width').value),
     resolution: Number($<HTMLSelectElement>('resolution').value),
     backend: $<HTMLSelectElement>('backend').value as ModelChoice['backend'],
@@ -40,10 +61,10 @@ function showLayers(a: Analysis | null): void {
 function run(): void {
   busy = busy.then(async () => {
     if (!image) return;
-    const c = choice();
-    $('status').textContent = `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
     showError(null);
     try {
+      const c = choice();
+      $('status').textContent = `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
       const prepared = await prepare(c);
       showLayers(prepared.analysis);
       const r = await classify(c, image);
@@ -80,6 +101,9 @@ function useImage(blob: Blob, name: string): void {
   preview.hidden = false;
   run();
 }
+
+fillArchs($<HTMLSelectElement>('arch'));
+$('arch').addEventListener('change', useDefaultResolution);
 
 for (const url of SAMPLES) {
   const b = document.createElement('button');

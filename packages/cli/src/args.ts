@@ -1,4 +1,4 @@
-import { ARCHS, type Arch, CONVENTIONS, type Convention, type Initialiser, type ModelOptions, fanInInit, torchvisionInit } from '@mobilenet/core';
+import { CONVENTIONS, type Convention, FAMILY_OPTIONS, type FamilyOption, type ParamFiller, type ModelOptions, allFamilies, archs, archsWithOption, familyOf, fanInFill, isArch, torchvisionFill } from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
 import type { OptionSpec, Values } from './parse.js';
@@ -14,7 +14,7 @@ const LIFT = 'pass --allow-large for more';
 
 /** Options shared by every command that builds a model from an architecture. */
 export const MODEL_OPTIONS = {
-  arch: { type: 'string', expects: `one of ${ARCHS.join(', ')}` },
+  arch: { type: 'string', get expects() { return `one of ${archs().join(', ')}`; } },
   width: { type: 'string', expects: 'a number from 0.05 to 4' },
   resolution: { type: 'string', expects: `a multiple of 32 from 32 to ${LIMITS.resolution}` },
   classes: { type: 'string', expects: `an integer from 1 to ${LIMITS.classes}` },
@@ -34,25 +34,55 @@ export const MODEL_OPTIONS = {
 
 export const SEED_OPTION = { seed: { type: 'string', expects: 'an integer from 0 to 4294967295' } } as const satisfies OptionSpec;
 
-export const MODEL_HELP = `Model options:
-  --arch v1|v2|v3-large|v3-small   architecture (required)
-  --width W                        width multiplier, 0.05 to 4 (default 1)
-  --resolution R                   input size, a multiple of 32 from 32 to ${LIMITS.resolution} (default 224)
-  --classes K                      output classes, 1 to ${LIMITS.classes} (default 1001 for reference, else 1000)
-  --convention C                   reference|torchvision|keras|timm|timm-tf (default: with --weights, the checkpoint's; else reference)
-  --minimalistic                   v3 only: no SE, no h-swish, 3x3 kernels
-  --reduced-tail                   v3 only: halve the last stage and head (torchvision, for detection)
-  --dilated                        v3 only: dilation 2 in the last stage, output stride 16 (for segmentation)
-  --depth-multiplier D             v1 only: channels per depthwise group, 1 to 8 (default 1)
-  --expansion T                    v2 only: bottleneck expansion factor, 1 to 16 (default 6)
-  --bn-eps E                       BatchNorm epsilon, 1e-12 to 0.5 (default from the convention)
-  --dropout P                      classifier dropout, 0 to 0.99, recorded in metadata
-  --no-top                         no classifier: outputs 'features' and 'embedding'
-  --embedding                      also output the pooled 'embedding'
-  --init torchvision|fan-in        seeded weights: torchvision's initialisation, or fan-in scaled with random BN
-                                   statistics (activations that do not vanish; default for classify --arch)
-  --allow-large                    lift the caps on --resolution and --classes (and on a model file's input
-                                   size and classes in classify): memory grows with them`;
+const FLAG = 33;
+const line = (flag: string, text: string) => `  ${flag.padEnd(FLAG)}${text}`;
+
+/** The --arch lines: each family's archs and its help, from the registry. */
+function archHelp(): string {
+  return allFamilies().map((f) => `${line('', f.archs.join('|'))}\n${line('', `  ${f.help}`)}`).join('\n');
+}
+
+/** The family options' lines, from the registry: which archs take each, and what it does there. */
+function familyOptionsHelp(): string {
+  return (Object.keys(FAMILY_OPTIONS) as FamilyOption[]).flatMap((key) => {
+    const families = allFamilies().filter((f) => f.options[key]);
+    if (!families.length) return [];
+    const option: { readonly name: string; readonly value?: string } = FAMILY_OPTIONS[key];
+    const flag = option.value ? `--${option.name} ${option.value}` : `--${option.name}`;
+    return [line(flag, `${families.map((f) => f.name).join(', ')} only: ${families[0]!.options[key]!.help}`)];
+  }).join('\n');
+}
+
+/** Lines 'KEY for A, B' grouping names by a key, in registry order. */
+function grouped<K>(pairs: readonly (readonly [K, string])[]): string[] {
+  const by = new Map<K, string[]>();
+  for (const [k, name] of pairs) by.set(k, [...(by.get(k) ?? []), name]);
+  return [...by].map(([k, names]) => `${k} for ${names.join(', ')}`);
+}
+
+/** Model options help, written from the registry when asked (so a registered family shows too). */
+export function modelHelp(): string {
+  return `Model options:
+${line('--arch A', 'architecture (required), one of:')}
+${archHelp()}
+${line('--width W', 'width multiplier, 0.05 to 4 (default 1)')}
+${line('--resolution R', `input size, a multiple of 32 from 32 to ${LIMITS.resolution}; default the paper's:`)}
+${grouped(allFamilies().flatMap((f) => f.archs.map((a) => [f.resolution(a), a] as const))).map((l) => line('', `  ${l}`)).join('\n')}
+${line('--classes K', `output classes, 1 to ${LIMITS.classes} (default 1001 for reference, else 1000)`)}
+${line('--convention C', `${CONVENTIONS.join('|')} (default: with --weights, the checkpoint's;`)}
+${line('', `else the family's: ${grouped(allFamilies().map((f) => [f.defaultConvention, f.name] as const)).join('; ')})`)}
+${familyOptionsHelp()}
+${line('--bn-eps E', 'BatchNorm epsilon, 1e-12 to 0.5 (default from the convention)')}
+${line('--dropout P', 'classifier dropout, 0 to 0.99, recorded in metadata')}
+${line('--no-top', "no classifier: outputs 'features' and 'embedding'")}
+${line('--embedding', "also output the pooled 'embedding'")}
+${line('--init torchvision|fan-in', 'seeded weights: torchvision\'s initialisation, or fan-in scaled with random BN')}
+${line('', 'statistics (activations that do not vanish; default for classify --arch)')}
+${line('--allow-large', 'lift the caps on --resolution and --classes (and on a model file\'s input')}
+${line('', 'size and classes in classify): memory grows with them')}`;
+}
+
+export const MODEL_HELP = modelHelp();
 
 type ModelValues = Values<typeof MODEL_OPTIONS>;
 
@@ -63,24 +93,26 @@ function oneOf<T extends string>(option: string, raw: string | undefined, allowe
   return hit;
 }
 
-/** An option that only one family of architectures has, refused (naming both) when given with another. */
-function onlyFor(option: string, given: boolean, arch: Arch, allowed: readonly Arch[]): void {
-  if (given && !allowed.includes(arch)) throw optionError(`--${option}`, `--arch ${allowed.join(' or ')}`, `--arch ${arch}`);
+/** Options only some families take, refused (naming the option, the archs that take it and the arch given). */
+function familyOnly(values: ModelValues, arch: string): void {
+  const family = familyOf(arch)!;
+  for (const key of Object.keys(FAMILY_OPTIONS) as FamilyOption[]) {
+    const { name } = FAMILY_OPTIONS[key];
+    // A boolean flag is true or absent; a valued one is its text. Either way, present means given.
+    const given = values[name] !== undefined;
+    if (given && !family.options[key]) throw optionError(`--${name}`, `--arch ${archsWithOption(key).join(' or ')}`, `--arch ${arch}`);
+  }
 }
 
 export function modelOptions(values: ModelValues): ModelOptions {
-  if (values.arch === undefined) throw optionError('--arch', `one of ${ARCHS.join(', ')} (required)`, 'nothing');
-  const arch = oneOf('arch', values.arch, ARCHS)!;
+  if (values.arch === undefined) throw optionError('--arch', `one of ${archs().join(', ')} (required)`, 'nothing');
+  const arch = values.arch;
+  if (!isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
   const large = values['allow-large'] === true;
   const resolutionRange: Range = { min: 32, max: large ? Number.MAX_SAFE_INTEGER : LIMITS.resolution, rule: `a multiple of 32 from 32 to ${LIMITS.resolution}`, lift: LIFT };
   const resolution = integer('resolution', values.resolution, resolutionRange);
   if (resolution !== undefined && resolution % 32 !== 0) throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
-  const v3: readonly Arch[] = ['v3-large', 'v3-small'];
-  onlyFor('minimalistic', values.minimalistic === true, arch, v3);
-  onlyFor('reduced-tail', values['reduced-tail'] === true, arch, v3);
-  onlyFor('dilated', values.dilated === true, arch, v3);
-  onlyFor('depth-multiplier', values['depth-multiplier'] !== undefined, arch, ['v1']);
-  onlyFor('expansion', values.expansion !== undefined, arch, ['v2']);
+  familyOnly(values, arch);
   const o: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { arch };
   const set = <K extends keyof ModelOptions>(key: K, v: ModelOptions[K] | undefined) => v !== undefined && (o[key] = v);
   set('convention', oneOf<Convention>('convention', values.convention, CONVENTIONS));
@@ -100,10 +132,10 @@ export function modelOptions(values: ModelValues): ModelOptions {
 }
 
 /** The seeded initialiser named by --init and --seed. */
-export function initialiser(values: ModelValues & Values<typeof SEED_OPTION>, fallback: 'torchvision' | 'fan-in'): Initialiser {
+export function initialiser(values: ModelValues & Values<typeof SEED_OPTION>, fallback: 'torchvision' | 'fan-in'): ParamFiller {
   const seed = integer('seed', values.seed, between(0, 2 ** 32 - 1)) ?? 0;
   const init = oneOf('init', values.init, ['torchvision', 'fan-in'] as const) ?? fallback;
-  return init === 'torchvision' ? torchvisionInit(seed) : fanInInit(seed);
+  return init === 'torchvision' ? torchvisionFill(seed) : fanInFill(seed);
 }
 
 /** An integer option within [min, max]; undefined when not given. */

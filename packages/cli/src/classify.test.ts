@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { summarizeOnnx } from '@mobilenet/core';
+import { GraphBuilder, fanInFill, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blankPng, cleanTmp, run, runMeasured, tmp } from './testing.js';
 
@@ -84,5 +84,22 @@ describe('classify output', () => {
     const img = join(FIX, 'scene.png');
     expect(await run('classify', img, '--model', wide)).toMatchObject({ code: 2, err: `mobilenet classify: option --model: expected an input size up to 1024 (pass --allow-large for more), received '${wide}' with input size 20480\n` });
     expect(await run('classify', img, '--model', many)).toMatchObject({ code: 2, err: `mobilenet classify: option --model: expected up to 32768 classes (pass --allow-large for more), received '${many}' with 40000 classes\n` });
+  });
+
+  it('--allow-large lifts the library\'s cap as well: a model of 100001 classes (above core\'s 100000) classifies', async () => {
+    // A foreign head small enough to run: pooled RGB into 100001 logits.
+    const b = new GraphBuilder('wide-head', { init: fanInFill(0) });
+    const pooled = b.flatten(b.globalAveragePool(b.input('input', [1, 3, 32, 32]), 'pool'), 'flat');
+    b.output(b.linear(pooled, 'fc', 100_001, 'logits'));
+    const file = join(tmp(), 'wide-head.onnx');
+    writeFileSync(file, toOnnx(b.build()));
+    const img = join(FIX, 'scene.png');
+    expect(await run('classify', img, '--model', file)).toMatchObject({ code: 2, err: expect.stringContaining('expected up to 32768 classes (pass --allow-large for more)') });
+    const r = await run('classify', img, '--model', file, '--allow-large', '--top', '2', '--json');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    const [result] = JSON.parse(r.out) as { ok: boolean; top: { index: number; label: string }[] }[];
+    expect(result!.ok).toBe(true);
+    expect(result!.top).toHaveLength(2);
+    expect(result!.top[0]!.label).toBe(`class ${result!.top[0]!.index}`);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '@mobilenet/runtime-node';
-import { maxAbs, maxAbsDiff } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { main } from './index.js';
 
 async function run(...argv: string[]) {
@@ -103,7 +103,7 @@ describe('mobilenet export', () => {
     [['--arch', 'v2', '--width', '5'], "option --width: expected a number from 0.05 to 4, received '5'"],
     [['--arch', 'v2', '--resolution', '100'], "option --resolution: expected a multiple of 32 from 32 to 1024, received '100'"],
     [['--arch', 'v2', '--classes', '0'], "option --classes: expected an integer from 1 to 32768, received '0'"],
-    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, received 'v9'"],
+    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v9'"],
     [['--arch', 'v1', '--minimalistic'], 'option --minimalistic: expected --arch v3-large or v3-small, received --arch v1'],
     [['--arch', 'v2', '--frobnicate'], 'option --frobnicate: unknown; see --help for the options'],
     [['--arch', 'v2', '--opset', '12'], "option --opset: expected an integer from 13 to 21, received '12'"],
@@ -230,7 +230,7 @@ describe('the mobilenet binary', () => {
   it('--help on every command', async () => {
     const top = await run('--help');
     expect(top).toMatchObject({ code: 0, out: expect.stringContaining('Usage: mobilenet <command>') });
-    for (const c of ['info', 'export', 'classify', 'backends']) {
+    for (const c of ['info', 'export', 'classify', 'compare', 'backends']) {
       const r = await run(c, '--help');
       expect(r.code, c).toBe(0);
       expect(r.out, c).toContain(`Usage: mobilenet ${c}`);
@@ -242,6 +242,6 @@ describe('the mobilenet binary', () => {
     const root = resolve(import.meta.dirname, '../../..');
     const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), join(root, 'packages/cli/src/bin.ts'), 'launch'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, backends, embed, profile\n");
+    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile\n");
   });
 });

@@ -1,6 +1,7 @@
 import { MobileNetError } from '@mobilenet/core';
 import { backends, BACKENDS_HELP } from './commands/backends.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
+import { compare, COMPARE_HELP } from './commands/compare.js';
 import { exportModel, EXPORT_HELP } from './commands/export.js';
 import { info, INFO_HELP } from './commands/info.js';
 import { EXIT, UsageError, quote } from './errors.js';
@@ -18,6 +19,7 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
   ['info', { run: info, summary: 'per-layer MACs/params table of a model or an ONNX file', help: INFO_HELP }],
   ['export', { run: exportModel, summary: 'write a model as an ONNX file', help: EXPORT_HELP }],
   ['classify', { run: classify, summary: 'top-k ImageNet classes of images (onnxruntime-node)', help: CLASSIFY_HELP }],
+  ['compare', { run: compare, summary: 'how closely one model follows another on a folder of images', help: COMPARE_HELP }],
   ['backends', { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP }],
   ['embed', { run: (a, io) => import('./commands/embed.js').then((m) => m.embed(a, io)), summary: 'embeddings of images or folders to .npy/.safetensors (onnxruntime-node)', help: 'Run mobilenet embed --help' }],
   ['profile', { run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)), summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)', help: 'Run mobilenet profile --help' }],

@@ -34,8 +34,8 @@ const BAD: [string[], string][] = [
   [['info', '--arch', 'v2', '--bn-eps', '0'], "option --bn-eps: expected a number from 1e-12 to 0.5, received '0'"],
   [['info', '--arch', 'v2', '--dropout', '1'], "option --dropout: expected a number from 0 to 0.99, received '1'"],
   [['info', '--arch', 'v2', '--convention', 'pytorch'], "option --convention: expected one of reference, torchvision, keras, timm, timm-tf, received 'pytorch'"],
-  [['info', '--arch'], 'option --arch: expected one of v1, v2, v3-large, v3-small, received nothing'],
-  [['info', '--width', '1'], 'option --arch: expected one of v1, v2, v3-large, v3-small (required), received nothing'],
+  [['info', '--arch'], 'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received nothing'],
+  [['info', '--width', '1'], 'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large (required), received nothing'],
   [['info', '--arch', 'v2', '--json=yes'], "option --json: expected no value (it is a switch), received 'yes'"],
   [['info', '--arch', 'v2', '--width', '1', '--width', '2'], "option --width: expected one value, received '1' and '2'"],
   [['info', 'a.onnx', 'b.onnx'], "option argument FILE: expected one ONNX file, received 2: 'a.onnx', 'b.onnx'"],
@@ -73,9 +73,9 @@ describe('usage errors', () => {
 
   it('an unknown command is one line, including names that exist on every object', async () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-      expect(await run(name)).toEqual({ code: 2, out: '', err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, backends, embed, profile\n` });
+      expect(await run(name)).toEqual({ code: 2, out: '', err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, profile\n` });
     }
-    expect((await run('infoo')).err).toBe("mobilenet: unknown command 'infoo'; expected one of info, export, classify, backends, embed, profile (did you mean info?)\n");
+    expect((await run('infoo')).err).toBe("mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, profile (did you mean info?)\n");
   });
 
   it('--version prints the version in the package.json beside src/ and dist/', async () => {

@@ -35,7 +35,7 @@ export function analyze(graph: Graph): Analysis {
     node.inputs.forEach((name, i) => {
       const role = spec.roles?.[i];
       const init = inits.get(name);
-      if (!init || !role || role === 'const' || counted.has(name)) return;
+      if (!init || !role || role === 'const' || role === 'scale' || role === 'zero-point' || counted.has(name)) return;
       counted.add(name);
       if (role === 'stat') buffers += numel(init.dims);
       else params += numel(init.dims);

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
+// The comparisons and the capability gate live in @mobilenet/test-support, shared by every package's tests.
+export { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
+
 export const REPO = resolve(import.meta.dirname, '../../..');
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
 
@@ -70,39 +73,6 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Fl
   } finally {
     await session.release();
   }
-}
-
-/**
- * The largest |a[i] - b[i]|. Throws when the outputs cannot be compared (different lengths, or nothing to
- * compare): a comparison of nothing must not pass as "equal".
- */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`maxAbsDiff: expected outputs of the same length, received ${a.length} and ${b.length}`);
-  if (a.length === 0) throw new Error('maxAbsDiff: expected non-empty outputs, received two empty ones');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) throw new Error(`maxAbsDiff: expected numbers, received ${a[i]} and ${b[i]} at index ${i}`);
-    m = Math.max(m, d);
-  }
-  return m;
-}
-
-/** The largest |x|: the scale a difference is measured against. */
-export function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
-/**
- * Gates tests on a capability that was tried, not assumed: `why` is null when it works here. Outside CI a missing
- * capability is the reason the tests skip; in CI, which is set up to have it, it is a failure.
- */
-export function skipUnless(what: string, why: string | null, requiredInCi = Boolean(process.env.CI)): string | null {
-  if (why === null) return null;
-  if (requiredInCi) throw new Error(`CI requires ${what}: ${why}`);
-  return `${what} unavailable: ${why}`;
 }
 
 /** Why torch/torchvision cannot run here, or null. In CI they must: there this is never a skip. */

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { ARCHS, buildModel, fanInInit } from '@mobilenet/core';
+import { ARCHS, buildModel, conventionFor, fanInFill, isArch } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { type NodeSession, createSession } from '../src/index.js';
 
@@ -53,7 +53,8 @@ async function overhead(session: NodeSession, x: Float32Array, batch: number, si
 
 const rows: string[][] = [['arch', 'batch', 'threads', 'p50 ms', 'p90 ms', 'img/s', 'bare p50 ms', 'wrapper overhead']];
 for (const arch of archs) {
-  const model = buildModel({ arch: arch as (typeof ARCHS)[number], convention: 'torchvision', weights: fanInInit(0), batch: 'dynamic' });
+  if (!isArch(arch)) throw new Error(`--archs: '${arch}' is not one of ${ARCHS.join(', ')}`);
+  const model = buildModel({ arch, convention: conventionFor(arch, 'torchvision'), weights: fanInFill(0), batch: 'dynamic' });
   for (const threads of [1, 2]) {
     const session = await createSession(model, { threads });
     for (const batch of [1, 8]) {

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildModel, fanInInit } from '@mobilenet/core';
+import { buildModel, fanInFill } from '@mobilenet/core';
 import { createSession } from '../src/index.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string' } } });
@@ -13,7 +13,7 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const MiB = (n: number) => (n / 2 ** 20).toFixed(1);
 const image = join(import.meta.dirname, '../src/fixtures/scene.jpg');
 
-const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInInit(0) }), { threads: 2 });
+const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }), { threads: 2 });
 console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; v3-small 224, scene.jpg (320x240)`);
 console.log('done    rss MiB  heapUsed MiB  external MiB  arrayBuffers MiB  ms/image');
 let t = performance.now();

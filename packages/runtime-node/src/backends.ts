@@ -1,138 +1,88 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { type BackendName, type BackendStatus, GraphBuilder, toOnnx } from '@mobilenet/core';
+// The backends of onnxruntime-node: a registry this package owns. Each backend registers itself here, with its
+// own checks, start and settings; sessions, availableBackends() and the CLI read the registry, and core knows no
+// backend by name.
+import { type Backend, type BackendName, BackendRegistry, type BackendStatus, type EngineSession, backendOptions } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { cudaPrecondition, tryProvider, tryWebGpu, vulkanLoaderMissing } from './probes.js';
+import type { NodeSessionOptions } from './session.js';
 
-/** Debian's chromium package ships SwiftShader, a Vulkan driver on the CPU that Dawn can use. */
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-/** The Vulkan loader Dawn (onnxruntime-node's WebGPU) opens by this name on Linux. */
-const VULKAN_LOADER = 'libvulkan.so.1';
+/** A backend of onnxruntime-node: `start` creates the onnxruntime session (`ortOptions` gives its settings). */
+export type NodeBackend = Backend<NodeSessionOptions, ort.InferenceSession>;
 
-export const NODE_BACKENDS: readonly BackendName[] = ['cpu', 'cuda', 'webgpu'];
+/** A started model: the shared API's run/release over the onnxruntime-node session. */
+export type NodeEngineSession = EngineSession & { readonly ort: ort.InferenceSession };
 
-const require = createRequire(import.meta.url);
+export const backends = new BackendRegistry<NodeSessionOptions, NodeEngineSession>('onnxruntime-node');
 
-/** The folder where onnxruntime-node keeps its native libraries (and, when installed with CUDA, the providers). */
-export function ortBinaryDir(): string {
-  const pkg = dirname(require.resolve('onnxruntime-node/package.json'));
-  return join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-}
-
-/** Why CUDA cannot work before even trying, or null. */
-function cudaPrecondition(): string | null {
-  if (process.platform !== 'linux' && process.platform !== 'win32') return `onnxruntime-node has no CUDA provider for ${process.platform}`;
-  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  if (!existsSync(join(ortBinaryDir(), lib))) {
-    return `${lib} is not in ${ortBinaryDir()}: onnxruntime-node was installed without its CUDA libraries (its install script fetches them only when allowed to run, e.g. with ONNXRUNTIME_NODE_INSTALL=cuda12; see "CUDA" in the @mobilenet/runtime-node README)`;
-  }
-  return null;
-}
-
-let loaderMissing: string | null | undefined;
-/**
- * Why Dawn cannot load Vulkan here, or null. The loader is looked up the way Dawn does it, with dlopen by name
- * (LD_LIBRARY_PATH, then the ld cache), so the answer is Dawn's: Debian's chromium carries a private copy in
- * /usr/lib/chromium that Dawn never sees. process.dlopen on a library that is not a Node addon still dlopens it
- * first: "did not self-register" means it was found and loaded.
- */
-function vulkanLoaderMissing(): string | null {
-  if (process.platform !== 'linux') return null;
-  if (loaderMissing === undefined) {
-    try {
-      process.dlopen({ exports: {} } as NodeJS.Module, VULKAN_LOADER);
-      loaderMissing = null;
-    } catch (e) {
-      const msg = (e as Error).message;
-      loaderMissing = /did not self-register|no such symbol|undefined symbol/i.test(msg)
-        ? null
-        : `the Vulkan loader ${VULKAN_LOADER} is not installed, and Dawn (onnxruntime-node's WebGPU) needs it: apt-get install libvulkan1 (dlopen: ${firstLine(e)})`;
-    }
-  }
-  return loaderMissing;
-}
-
-let probeModel: Uint8Array | undefined;
-/** A one-node model to start a provider with. */
-function probe(): Uint8Array {
-  if (!probeModel) {
-    const b = new GraphBuilder('probe');
-    b.output(b.relu(b.input('input', [1, 1, 1, 1]), 'y'));
-    probeModel = toOnnx(b.build());
-  }
-  return probeModel;
-}
-
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
-
-/** Tries to start a provider on a one-node model in this process; the error's first line is the reason it cannot. */
-async function tryProvider(name: BackendName): Promise<string | null> {
-  try {
-    const s = await ort.InferenceSession.create(probe(), { executionProviders: [name] });
-    await s.release();
-    return null;
-  } catch (e) {
-    return `onnxruntime-node could not start the ${name} provider: ${firstLine(e)}`;
-  }
-}
-
-// Started in a child process: Dawn writes its warnings ("Couldn't load Vulkan", "Found no drivers") straight to
-// file descriptor 2, which nothing in this process can silence. The child's stderr is kept for the reason instead.
-const CHILD = `const ort = require(process.argv[1]);
-ort.InferenceSession.create(Buffer.from(process.argv[2], 'base64'), { executionProviders: ['webgpu'] })
-  .then((s) => s.release())
-  .then(() => process.stdout.write('ok'), (e) => process.stdout.write(String(e && e.message).split('\\n')[0]));`;
-
-/** Starts Dawn on a one-node model in a child process: null when an adapter starts, else what Dawn said. */
-function tryWebGpu(): Promise<string | null> {
-  const args = ['-e', CHILD, require.resolve('onnxruntime-node'), Buffer.from(probe()).toString('base64')];
-  return new Promise((resolve) => {
-    execFile(process.execPath, args, { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
-      if (stdout === 'ok') return resolve(null);
-      const dawn = stderr.split('\n').map((l) => l.trim()).filter((l) => /^Warning:|^Error:/.test(l)).map((l) => l.replace(/^(Warning|Error):\s*/, ''));
-      const said = dawn.length ? ` (Dawn: ${[...new Set(dawn)].join('; ')})` : '';
-      if (/Failed to get a WebGPU adapter/.test(stdout)) {
-        const hint = existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader` : '';
-        return resolve(`no WebGPU adapter: Dawn found no usable Vulkan device${said}${hint}`);
-      }
-      resolve(`onnxruntime-node could not start the webgpu provider: ${stdout || error?.message || 'the probe process printed nothing'}${said}`);
-    });
+/** Adds a backend to onnxruntime-node's list: `createSession({ backend: name })` and `availableBackends()` see it. */
+export function registerBackend(backend: NodeBackend): void {
+  backends.register({
+    name: backend.name,
+    ...(backend.precondition && { precondition: () => backend.precondition!() }),
+    ...(backend.check && { check: () => backend.check!() }),
+    ...(backend.defaults && { defaults: backend.defaults }),
+    start: async (bytes, o) => engineSession(await backend.start(bytes, o)),
   });
 }
 
-async function status(backend: BackendName): Promise<string | null> {
-  switch (backend) {
-    case 'cuda':
-      return cudaPrecondition() ?? (await tryProvider('cuda'));
-    case 'webgpu':
-      return vulkanLoaderMissing() ?? (await tryWebGpu());
-    default:
-      return tryProvider(backend);
-  }
+function engineSession(s: ort.InferenceSession): NodeEngineSession {
+  return {
+    ort: s,
+    async run(input, dims, inputName, output) {
+      const tensor = new ort.Tensor('float32', input, dims);
+      const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
+      const data = out.data as Float32Array;
+      tensor.dispose();
+      out.dispose();
+      return data;
+    },
+    release: () => s.release(),
+  };
 }
 
-let checked: Promise<BackendStatus[]> | undefined;
 /**
- * Which backends work on this machine, and for each that does not, why. Each backend is started once per process
- * (WebGPU in a child process, so Dawn's warnings stay off this process's stderr) and the answer is kept: what a
- * machine has does not change while a process runs, and Dawn reads its environment only once anyway.
+ * The onnxruntime-node session options for a session on `provider`: that registered backend's settings under the
+ * caller's options. A backend of its own can run on a built-in provider: `ortOptions('cpu', options)`.
  */
-export function availableBackends(): Promise<BackendStatus[]> {
-  checked ??= (async () => {
-    const out: BackendStatus[] = [];
-    for (const backend of NODE_BACKENDS) {
-      const reason = await status(backend);
-      out.push(reason ? { backend, available: false, reason } : { backend, available: true });
-    }
-    return out;
-  })();
-  return checked.then((list) => list.map((s) => ({ ...s })));
+export function ortOptions(provider: BackendName, options: NodeSessionOptions): ort.InferenceSession.SessionOptions {
+  const o = backendOptions(backends.get(provider), options);
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: o.graphOptimization ?? 'all',
+    ...(o.threads !== undefined && { intraOpNumThreads: o.threads }),
+    ...(o.spinning === false && { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
+  };
 }
 
-/** The reason a backend cannot start, checked before a session is created (cheap checks only). */
-export function backendPrecondition(backend: BackendName): string | null {
-  if (backend === 'cuda') return cudaPrecondition();
-  if (backend === 'webgpu') return vulkanLoaderMissing();
-  return null;
+/** What a machine has does not change while a process runs (and Dawn reads its environment once): check once. */
+function once(check: () => Promise<string | null>): () => Promise<string | null> {
+  let answer: Promise<string | null> | undefined;
+  return () => (answer ??= check());
 }
+
+const onProvider = (provider: string) => (bytes: Uint8Array, o: NodeSessionOptions) => ort.InferenceSession.create(bytes, ortOptions(provider, o));
+
+registerBackend({ name: 'cpu', check: once(() => tryProvider('cpu')), start: onProvider('cpu') });
+registerBackend({
+  name: 'cuda',
+  precondition: cudaPrecondition,
+  check: once(async () => cudaPrecondition() ?? (await tryProvider('cuda'))),
+  start: onProvider('cuda'),
+});
+registerBackend({
+  name: 'webgpu',
+  precondition: vulkanLoaderMissing,
+  // Dawn is started in a child process, so its warnings stay off this process's stderr.
+  check: once(async () => vulkanLoaderMissing() ?? (await tryWebGpu())),
+  // onnxruntime 1.30's WebGPU provider mis-fuses Conv -> Clip -> HardSwish at 'extended' and above; 'basic' is correct.
+  defaults: { graphOptimization: 'basic' },
+  start: onProvider('webgpu'),
+});
+
+/** Which registered backends work on this machine, and for each that does not, why (each is tried once per process). */
+export function availableBackends(): Promise<BackendStatus[]> {
+  return backends.status();
+}
+
+/** The registered backends' names, in registration order. */
+export const backendNames = (): BackendName[] => backends.names();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildModel, fanInInit, preprocess } from '@mobilenet/core';
+import { buildModel, fanInFill, preprocess } from '@mobilenet/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { BatchSizer } from './batch-sizer.js';
@@ -7,7 +7,7 @@ import { decodeFor } from './decode-fast.js';
 import { type ImageInput, createSession, decodeImage } from './index.js';
 
 const fix = (f: string) => join(import.meta.dirname, 'fixtures', f);
-const model = (batch: 'dynamic' | 1 = 'dynamic') => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInInit(1), ...(batch === 'dynamic' && { batch }), embedding: true });
+const model = (batch: 'dynamic' | 1 = 'dynamic') => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInFill(1), ...(batch === 'dynamic' && { batch }), embedding: true });
 const collect = async <T>(it: AsyncIterable<T>) => {
   const out: T[] = [];
   for await (const x of it) out.push(x);

@@ -1,4 +1,4 @@
-import { analyze, buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { analyze, buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { describe, expect, it } from 'vitest';
 import { formatProfile, shareChart, stagesChart } from './profile-chart.js';
 import { blockOf, profileModel } from './profile.js';
@@ -14,7 +14,7 @@ describe('profile', () => {
   });
 
   it('shares of time and of MACs per op kind and block, MACs as our analysis counts them', async () => {
-    const { graph } = buildModel({ arch: 'v2', convention: 'torchvision', resolution: 64, weights: fanInInit(0) });
+    const { graph } = buildModel({ arch: 'v2', convention: 'torchvision', resolution: 64, weights: fanInFill(0) });
     const p = await profileModel(toOnnx(graph), graph, { runs: 3, warmup: 1, options: { intraOpNumThreads: 1 } });
     const sum = (rows: readonly { timeShare: number; macShare: number }[], k: 'timeShare' | 'macShare') => rows.reduce((a, r) => a + r[k], 0);
     for (const rows of [p.ops, p.layers]) {

@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Preprocessing, buildModel, fanInInit, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
+import { type Preprocessing, buildModel, fanInFill, GraphBuilder, preprocess, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { availableBackends, createSession, decodeImage, ortBinaryDir } from './index.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
@@ -33,7 +33,7 @@ describe('preprocessing matches torchvision (Resize antialias, CenterCrop, Norma
 });
 
 // A torchvision-convention v3-small at 96x96 with seeded weights, and its preprocessing matching the reference.
-const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInInit(1), batch: 'dynamic', embedding: true });
+const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInFill(1), batch: 'dynamic', embedding: true });
 
 describe('classify end to end', () => {
   it('gives the logits that plain onnxruntime gives on torchvision-preprocessed pixels', async () => {
@@ -76,7 +76,7 @@ describe('classify end to end', () => {
 
   it('batches a dynamic-batch model and a fixed-batch model alike, with the same answers', async () => {
     const dyn = await createSession(model(), { maxBatch: 2 });
-    const fixed = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInInit(1) }));
+    const fixed = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInFill(1) }));
     expect([dyn.fixedBatch, fixed.fixedBatch]).toEqual([null, 1]);
     const imgs = ['scene.png', 'tall.png', 'gray.png'].map(fix);
     const a = await dyn.classify(imgs);
@@ -112,7 +112,7 @@ describe('classify end to end', () => {
   });
 
   it('a foreign model without our metadata gets torchvision\'s preprocessing for its input size, and says so', async () => {
-    const { graph } = buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 128, weights: fanInInit(2) });
+    const { graph } = buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 128, weights: fanInFill(2) });
     const session = await createSession(toOnnx({ ...graph, metadata: {} }));
     expect(session.info.preprocessingSource).toBe('default');
     expect(session.info.preprocessing).toEqual({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 146, size: 128, interpolation: 'bilinear' });

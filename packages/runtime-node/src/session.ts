@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { type Graph, type BackendName, type ClassifyResult, type EmbedResult, type Engine, type EngineSession, type Model, type SessionOptions, ImageModelSession, MobileNetError, openSession, toOnnx } from '@mobilenet/core';
-import * as ort from 'onnxruntime-node';
-import { NODE_BACKENDS, backendPrecondition } from './backends.js';
+import { type ClassifyResult, type EmbedResult, type Engine, type ModelBytes, type ModelInput, type SessionOptions, ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import type * as ort from 'onnxruntime-node';
+import { type NodeEngineSession, backends } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
@@ -15,65 +15,33 @@ export interface NodeSessionOptions extends SessionOptions {
 }
 
 /** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
-export type ModelSource = Model | Uint8Array | string;
+export type ModelSource = ModelInput<string>;
 
-async function loadBytes(source: ModelSource): Promise<{ bytes: Uint8Array; name: string; graph?: Graph }> {
-  if (typeof source === 'string') {
-    try {
-      return { bytes: await readFile(source), name: source };
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new MobileNetError('model-file', `model file '${source}'`, 'a readable .onnx file', code === 'ENOENT' ? 'no such file' : (e as Error).message);
-    }
+/** The I/O part of loading a model in Node: a file path. */
+async function readModelFile(path: string): Promise<ModelBytes> {
+  try {
+    return { bytes: await readFile(path), name: path };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MobileNetError('model-file', `model file '${path}'`, 'a readable .onnx file', code === 'ENOENT' ? 'no such file' : (e as Error).message);
   }
-  if (source instanceof Uint8Array) return { bytes: source, name: 'model bytes' };
-  return { bytes: toOnnx(source.graph), name: source.graph.name, graph: source.graph };
-}
-
-export function ortOptions(backend: BackendName, o: NodeSessionOptions): ort.InferenceSession.SessionOptions {
-  // onnxruntime 1.30's WebGPU provider mis-fuses Conv -> Clip -> HardSwish at 'extended' and above; 'basic' is correct.
-  const level = o.graphOptimization ?? (backend === 'webgpu' ? 'basic' : 'all');
-  return {
-    executionProviders: [backend],
-    graphOptimizationLevel: level,
-    ...(o.threads !== undefined && { intraOpNumThreads: o.threads }),
-    ...(o.spinning === false && { extra: { session: { intra_op: { allow_spinning: '0' } } } }),
-  };
 }
 
 /** onnxruntime-node as an engine of the shared API. */
-function engine(o: NodeSessionOptions): Engine<ImageInput, EngineSession & { ort: ort.InferenceSession }> {
-  return {
-    runtime: 'onnxruntime-node',
-    backends: NODE_BACKENDS,
-    fallbackBackend: 'cpu',
-    unavailable: backendPrecondition,
-    async start(bytes, backend) {
-      const s = await ort.InferenceSession.create(bytes, ortOptions(backend, o));
-      return {
-        ort: s,
-        async run(input, dims, inputName, output) {
-          const tensor = new ort.Tensor('float32', input, dims);
-          const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
-          const data = out.data as Float32Array;
-          tensor.dispose();
-          out.dispose();
-          return data;
-        },
-        release: () => s.release(),
-      };
-    },
-    name: imageName,
-    decode: (image, name) => decodeImage(image, name, o),
-  };
-}
+const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> = {
+  backends,
+  defaultBackend: 'cpu',
+  maxBatch: 16,
+  read: readModelFile,
+  images: (o) => ({ name: imageName, decode: (image, name) => decodeImage(image, name, o) }),
+};
 
 /**
  * Creates a session for a MobileNet: reads the model's preprocessing and labels from its metadata (or uses
  * torchvision's for a foreign model), checks the input is [N, 3, H, H], and starts the backend.
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
-  const { session, engineSession } = await openSession(engine(options), await loadBytes(source), options);
+  const { session, engineSession } = await openSession(engine, source, options);
   // The session's limits are the pipeline's defaults.
   const defaults: PipelineOptions = { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...(options.maxBatch && { maxBatch: options.maxBatch }) };
   const node: NodeSession = Object.assign(session, {

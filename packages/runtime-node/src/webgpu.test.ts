@@ -1,12 +1,12 @@
 // WebGPU through onnxruntime-node's Dawn provider. Without a GPU it runs on SwiftShader (Vulkan on the CPU), whose
 // ICD comes with Debian's chromium package; .ci/run installs it. Slow (seconds per model), so small resolutions.
 import { existsSync } from 'node:fs';
-import { ARCHS, GraphBuilder, buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { GraphBuilder, archsWithConvention, buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff, skipUnless } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { availableBackends, createSession } from './index.js';
-import { ortOptions } from './session.js';
+import { ortOptions } from './backends.js';
 
 // Without a GPU, SwiftShader is the Vulkan driver (set before Dawn first starts: it reads this once per process).
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -16,9 +16,9 @@ const webgpu = (await availableBackends()).find((b) => b.backend === 'webgpu')!;
 const skip = skipUnless('WebGPU on onnxruntime-node (SwiftShader in CI)', webgpu.available ? null : webgpu.reason!);
 
 describe.skipIf(skip !== null)(`WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipped: ${skip})` : ''}`, () => {
-  for (const arch of ARCHS) {
+  for (const arch of archsWithConvention('torchvision')) {
     it(`${arch} at 64x64: logits equal CPU's`, async () => {
-      const m = buildModel({ arch, resolution: 64, weights: fanInInit(3), convention: 'torchvision' });
+      const m = buildModel({ arch, resolution: 64, weights: fanInFill(3), convention: 'torchvision' });
       const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
       const gpu = await createSession(m, { backend: 'webgpu' });
       const cpu = await createSession(m);
@@ -34,7 +34,7 @@ describe.skipIf(skip !== null)(`WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipp
   // HardSwish and drops the Clip, at optimisation 'extended' and 'all'. Our runtime uses 'basic' on WebGPU.
   // When this test fails because 'all' became correct, a newer onnxruntime fixed the bug: drop the workaround.
   it('pins the Conv -> Clip -> HardSwish fusion bug: wrong at "all", right at "basic" (our default)', async () => {
-    const b = new GraphBuilder('fusion-bug', { init: fanInInit(5) });
+    const b = new GraphBuilder('fusion-bug', { init: fanInFill(5) });
     b.output(b.hardSwish(b.relu6(b.conv(b.input('input', [1, 3, 16, 16]), 'conv', { out: 8, kernel: 3 }), 'clip'), 'y'));
     const bytes = toOnnx(b.build());
     const x = new ort.Tensor('float32', new Float32Array(3 * 16 * 16).map((_, i) => Math.sin(i * 0.7) * 4), [1, 3, 16, 16]);

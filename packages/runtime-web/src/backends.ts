@@ -1,6 +1,48 @@
-import type { BackendName, BackendStatus } from '@mobilenet/core';
+// The backends of onnxruntime-web: a registry this package owns. Each backend registers itself here, with its own
+// check and start; sessions and availableBackends() read the registry, and core knows no backend by name.
+import { type Backend, type BackendName, BackendRegistry, type BackendStatus, type EngineSession } from '@mobilenet/core';
+import type { InferenceSession } from 'onnxruntime-web';
+import { type Ort, loadOrt } from './ort.js';
+import type { WebSessionOptions } from './session.js';
 
-export const WEB_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu'];
+/** A session a web backend started, and the onnxruntime-web build that runs it (its tensors must come from the same build). */
+export interface WebStarted {
+  readonly ort: Ort;
+  readonly session: InferenceSession;
+}
+
+/** A backend of onnxruntime-web: `start` loads a build (`loadOrt`) and creates the session on it. */
+export type WebBackend = Backend<WebSessionOptions, WebStarted>;
+
+/** A started model: the shared API's run/release over the onnxruntime-web session, and the build under it. */
+export type WebEngineSession = EngineSession & WebStarted;
+
+export const backends = new BackendRegistry<WebSessionOptions, WebEngineSession>('onnxruntime-web');
+
+/** Adds a backend to onnxruntime-web's list: `createSession({ backend: name })` and `availableBackends()` see it. */
+export function registerBackend(backend: WebBackend): void {
+  backends.register({
+    name: backend.name,
+    ...(backend.precondition && { precondition: () => backend.precondition!() }),
+    ...(backend.check && { check: () => backend.check!() }),
+    ...(backend.defaults && { defaults: backend.defaults }),
+    start: async (bytes, o) => engineSession(await backend.start(bytes, o)),
+  });
+}
+
+function engineSession({ ort, session }: WebStarted): WebEngineSession {
+  return {
+    ort,
+    session,
+    async run(input, dims, inputName, output) {
+      const out = (await session.run({ [inputName]: new ort.Tensor('float32', input, dims) }, [output]))[output]!;
+      const data = (await out.getData()) as Float32Array;
+      out.dispose();
+      return data;
+    },
+    release: () => session.release(),
+  };
+}
 
 /** Why WebGPU cannot run here, or null. */
 export async function webgpuUnavailable(): Promise<string | null> {
@@ -16,12 +58,20 @@ export async function webgpuUnavailable(): Promise<string | null> {
   }
 }
 
-/** Which backends work in this page, and for each that does not, why. */
-export async function availableBackends(): Promise<BackendStatus[]> {
-  const wasm = typeof WebAssembly === 'object' ? null : 'WebAssembly is not available';
-  const webgpu = await webgpuUnavailable();
-  return [
-    wasm ? { backend: 'wasm', available: false, reason: wasm } : { backend: 'wasm', available: true },
-    webgpu ? { backend: 'webgpu', available: false, reason: webgpu } : { backend: 'webgpu', available: true },
-  ];
+/** Starts a session on one of onnxruntime-web's own execution providers, in the build that runs it best. */
+const onProvider = (provider: 'wasm' | 'webgpu') => async (bytes: Uint8Array, o: WebSessionOptions): Promise<WebStarted> => {
+  // The plain WASM build runs the WASM provider fastest; WebGPU needs the JSEP build (see ort.ts).
+  const ort = await loadOrt(provider === 'webgpu' ? 'jsep' : 'wasm', o);
+  return { ort, session: await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: o.graphOptimization ?? 'all' }) };
+};
+
+registerBackend({ name: 'wasm', precondition: () => (typeof WebAssembly === 'object' ? null : 'WebAssembly is not available'), start: onProvider('wasm') });
+registerBackend({ name: 'webgpu', precondition: webgpuUnavailable, start: onProvider('webgpu') });
+
+/** Which registered backends work in this page, and for each that does not, why. */
+export function availableBackends(): Promise<BackendStatus[]> {
+  return backends.status();
 }
+
+/** The registered backends' names, in registration order. */
+export const backendNames = (): BackendName[] => backends.names();

@@ -16,35 +16,70 @@ export interface OrtSettings {
    * onnxruntime-web/ort-wasm-simd-threaded{,.jsep}.{mjs,wasm}).
    */
   readonly wasmPaths?: string | { readonly wasm?: WasmPaths; readonly jsep?: WasmPaths };
-  /** WASM threads. Default: up to 4 when the page is cross-origin isolated, else 1 (browsers forbid more). */
+  /** @deprecated The same as option `threads`, which both runtimes share. */
   readonly wasmThreads?: number;
+}
+
+/** A WASM thread count, and why that many. */
+export interface WasmThreads {
+  readonly threads: number;
+  readonly why: string;
 }
 
 const inNode = typeof document === 'undefined' && typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 const loaded = new Map<Build, Promise<Ort>>();
+/** The count each loaded build runs with: onnxruntime-web reads env.wasm.numThreads once, at its first session. */
+const inEffect = new Map<Ort, WasmThreads>();
 
-export const buildFor = (backend: string): Build => (backend === 'webgpu' ? 'jsep' : 'wasm');
-
-/** The thread count a page allows, and why. */
-export function wasmThreads(o: OrtSettings): { threads: number; why: string } {
+/** The count a session asks for: option `threads`, or its deprecated alias `wasmThreads`; undefined for the default. */
+function askedThreads(o: OrtSettings & { readonly threads?: number }): number | undefined {
   if (o.wasmThreads !== undefined && (!Number.isInteger(o.wasmThreads) || o.wasmThreads < 1)) {
     throw new MobileNetError('option', 'option wasmThreads', 'a positive integer', String(o.wasmThreads));
   }
+  if (o.threads !== undefined && o.wasmThreads !== undefined && o.threads !== o.wasmThreads) {
+    throw new MobileNetError('option', 'option wasmThreads', `nothing, or the same count as option threads (${o.threads}): it is a deprecated alias`, String(o.wasmThreads));
+  }
+  return o.threads ?? o.wasmThreads;
+}
+
+/** The thread count a page allows a session that asks with these options, and why. */
+export function allowedThreads(o: OrtSettings & { readonly threads?: number }): WasmThreads {
+  const asked = askedThreads(o);
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
   if (!inNode && !isolated) return { threads: 1, why: 'the page is not cross-origin isolated (serve COOP/COEP headers for threads)' };
-  const threads = o.wasmThreads ?? Math.max(1, Math.min(4, cores));
-  return { threads, why: `${threads} threads` };
+  if (asked !== undefined) return { threads: asked, why: `option threads: ${asked}` };
+  const threads = Math.max(1, Math.min(4, cores));
+  return { threads, why: `the default: up to 4, one per core (${cores} here)` };
+}
+
+/**
+ * The count in effect for a session on a loaded build: the one its first session set. A later session that asks
+ * for another count gets the count in effect, and why it did not get its own.
+ */
+export function threadsInEffect(ort: Ort, o: OrtSettings & { readonly threads?: number }): WasmThreads {
+  const first = inEffect.get(ort);
+  if (!first) throw new Error('threadsInEffect: the onnxruntime-web build was not loaded by loadOrt');
+  const want = allowedThreads(o);
+  if (askedThreads(o) === undefined || want.threads === first.threads) return first;
+  return {
+    threads: first.threads,
+    why: `onnxruntime-web fixed ${first.threads} thread(s) at this page's first session (${first.why}); this session asked for ${want.threads}, which takes a page reload`,
+  };
 }
 
 /** Loads (once) and configures the build for a backend. Its settings are read at its first session. */
-export function loadOrt(build: Build, o: OrtSettings): Promise<Ort> {
+export function loadOrt(build: Build, o: OrtSettings & { readonly threads?: number }): Promise<Ort> {
   let p = loaded.get(build);
   if (!p) {
     p = (inNode || build === 'jsep' ? import('onnxruntime-web') : import('onnxruntime-web/wasm')).then((ort) => {
+      // In Node both builds are the package root: one module, configured once.
+      if (inEffect.has(ort)) return ort;
       const paths = typeof o.wasmPaths === 'string' ? o.wasmPaths : o.wasmPaths?.[build];
       if (paths) ort.env.wasm.wasmPaths = paths as typeof ort.env.wasm.wasmPaths;
-      ort.env.wasm.numThreads = wasmThreads(o).threads;
+      const threads = allowedThreads(o);
+      ort.env.wasm.numThreads = threads.threads;
+      inEffect.set(ort, threads);
       return ort;
     });
     loaded.set(build, p);

@@ -1,16 +1,16 @@
 // runtime-web in Node (onnxruntime-web's WASM backend) against onnxruntime-node, on the same model and pixels.
 import { join } from 'node:path';
-import { buildModel, fanInInit, toOnnx } from '@mobilenet/core';
+import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { createSession as createNodeSession, decodeImage } from '@mobilenet/runtime-node';
 import { describe, expect, it } from 'vitest';
-import { maxAbs, maxAbsDiff } from '../../core/src/testing.js';
+import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { availableBackends, createSession } from './index.js';
 
 const SCENE = join(import.meta.dirname, '../../runtime-node/src/fixtures/scene.png');
 
 describe('runtime-web (WASM in Node) equals runtime-node', () => {
   it.each(['v2', 'v3-small'] as const)('%s at 96: equal logits and the same top-5 for the same image', async (arch) => {
-    const model = buildModel({ arch, convention: 'torchvision', resolution: 96, weights: fanInInit(4), batch: 'dynamic' });
+    const model = buildModel({ arch, convention: 'torchvision', resolution: 96, weights: fanInFill(4), batch: 'dynamic' });
     const web = await createSession(model);
     const node = await createNodeSession(model);
     expect(web.backend).toBe('wasm');

@@ -1,5 +1,5 @@
 import { type ClassifyResult, buildModel, summarizeOnnx } from '@mobilenet/core';
-import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, NODE_BACKENDS, createSession } from '@mobilenet/runtime-node';
+import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames, createSession } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { JsonlSink, listImages } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
@@ -19,7 +19,7 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --model FILE        an .onnx file (ours: preprocessing read from its metadata; foreign: torchvision's)
   --arch A            build the model instead (seeded random weights: the labels carry no meaning)
   --seed N            weight seed with --arch (default 0)
-  --backend B         ${NODE_BACKENDS.join('|')} (default cpu)
+  --backend B         ${backendNames().join('|')} (default cpu)
   --fallback          if the backend cannot start, use cpu and say why
   --threads N         intra-op threads, 1 to ${MAX_THREADS} (default: onnxruntime's choice)
   --top K             classes per image, 1 to 1000 (default 5)
@@ -38,7 +38,7 @@ const CLASSIFY_OPTIONS = {
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
   model: { type: 'string', expects: 'an .onnx file' },
-  backend: { type: 'string', expects: `one of ${NODE_BACKENDS.join(', ')}` },
+  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
   fallback: { type: 'boolean' },
   threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
   top: { type: 'string', expects: 'an integer from 1 to 1000' },
@@ -55,8 +55,8 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
   if (values.help) return io.out(CLASSIFY_HELP), 0;
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
-  const backend = NODE_BACKENDS.find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined) throw optionError('--backend', `one of ${NODE_BACKENDS.join(', ')}`, quote(values.backend!));
+  const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
+  if (backend === undefined) throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
   const top = integer('top', values.top, between(1, 1000)) ?? 5;
   const threads = integer('threads', values.threads, between(1, MAX_THREADS));
   const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
@@ -66,7 +66,14 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const { files, skipped } = listImages(positionals, values.recursive === true);
   if (files.length === 0 && skipped.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image', `none in ${positionals.map((p) => quotePath(p)).join(' ')}`);
   const source = values.model !== undefined ? checkModelFile(values.model, values, io) : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
-  const options: NodeSessionOptions = { backend, fallback: values.fallback === true, ...(threads && { threads }), ...(maxPixels && { maxPixels }) };
+  const options: NodeSessionOptions = {
+    backend,
+    fallback: values.fallback === true,
+    ...(threads && { threads }),
+    ...(maxPixels && { maxPixels }),
+    // --allow-large lifts the library's caps on what a model declares too, not only this command's.
+    ...(values['allow-large'] === true && { maxInputSize: Number.MAX_SAFE_INTEGER, maxClasses: Number.MAX_SAFE_INTEGER }),
+  };
   const session = await createSession(source, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');

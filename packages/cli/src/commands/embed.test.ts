@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel, fanInInit } from '@mobilenet/core';
+import { buildModel, fanInFill } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { BIN, ROOT, cleanTmp, run, spawnTsx, tmp } from '../testing.js';
 import { readMatrix } from '../matrix-file.js';
@@ -30,7 +30,7 @@ describe('mobilenet embed', () => {
     copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
     copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'b.jpg'));
     copyFileSync(join(FIX, 'tall.png'), join(dir, 'c.png'));
-    const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, embedding: true, weights: fanInInit(0), batch: 'dynamic' }));
+    const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, embedding: true, weights: fanInFill(0), batch: 'dynamic' }));
     const expected = await session.embed([join(dir, 'a.jpg')]);
     await session.release();
     for (const ext of ['npy', 'safetensors'] as const) {

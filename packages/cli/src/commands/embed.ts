@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { buildModel } from '@mobilenet/core';
-import { type NodeSessionOptions, NODE_BACKENDS, createSession } from '@mobilenet/runtime-node';
+import { type NodeSessionOptions, backendNames, createSession } from '@mobilenet/runtime-node';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { listImages } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
@@ -20,7 +20,7 @@ OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on f
   --model FILE        an .onnx file with an 'embedding' output (export with --embedding)
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
-  --backend B         ${NODE_BACKENDS.join('|')} (default cpu)
+  --backend B         ${backendNames().join('|')} (default cpu)
   --threads N         intra-op threads, 1 to 256
   --recursive         also the images in subfolders of a DIR
   --resume            keep OUT's rows and skip their images
@@ -34,7 +34,7 @@ const EMBED_OPTIONS = {
   ...SEED_OPTION,
   output: { type: 'string', short: 'o', expects: 'a .npy or .safetensors file to write' },
   model: { type: 'string', expects: 'an .onnx file' },
-  backend: { type: 'string', expects: `one of ${NODE_BACKENDS.join(', ')}` },
+  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
   threads: { type: 'string', expects: 'an integer from 1 to 256' },
   recursive: { type: 'boolean' },
   resume: { type: 'boolean' },
@@ -55,8 +55,8 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   const resume = values.resume === true;
   checkOutputPath(out, values.force === true || resume, '-o');
   checkOutputPath(list, values.force === true || resume, '-o (its file list)');
-  const backend = NODE_BACKENDS.find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined) throw optionError('--backend', `one of ${NODE_BACKENDS.join(', ')}`, quote(values.backend!));
+  const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
+  if (backend === undefined) throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
   const threads = integer('threads', values.threads, between(1, 256));
   if ((values.model === undefined) === (values.arch === undefined)) throw optionError('--model/--arch', 'exactly one of --model FILE.onnx or --arch A', values.model === undefined ? 'neither' : 'both');
   const { files: all, skipped } = listImages(positionals, values.recursive === true);

@@ -4,6 +4,7 @@ import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, pars
 import { optionError, quote } from '../errors.js';
 import { type Io, checkOutputPath, readInput, writeFileAtomic } from '../io.js';
 import { between, integer } from '../numbers.js';
+import { PRECISION_HELP, PRECISION_OPTIONS, applyPrecision, precisionPlan } from '../precision.js';
 
 export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
@@ -19,6 +20,7 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
                       without --convention, the convention follows the key layout, and is said)
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
+${PRECISION_HELP}
 
 ${MODEL_HELP}
 `;
@@ -34,6 +36,7 @@ const EXPORT_OPTIONS = {
   weights: { type: 'string', expects: 'a checkpoint file (.pth, .safetensors)' },
   'weights-format': { type: 'string', expects: `one of ${WEIGHTS_FORMATS.join(', ')}, auto` },
   'fold-bn': { type: 'boolean' },
+  ...PRECISION_OPTIONS,
 } as const satisfies OptionSpec;
 
 export async function exportModel(argv: string[], io: Io): Promise<number> {
@@ -48,18 +51,19 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
   if (values.weights !== undefined && values.seed !== undefined) throw optionError('--seed', 'no seed with --weights (the weights come from the checkpoint)', quote(values.seed));
   checkOutputPath(out, values.force === true, '-o');
+  const precision = precisionPlan(values);
   const t0 = performance.now();
   const full = { ...options, ...(batch !== undefined && { batch }) };
   const model = values.weights !== undefined ? withWeights(full, values.weights, values['weights-format'], io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
-  const graph = values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph;
+  const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
   const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target });
   await writeFileAtomic(out, bytes, { signals: true });
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
     `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
-      `opset ${opset ?? DEFAULT_OPSET}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
+      `opset ${opset ?? DEFAULT_OPSET}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
 }

@@ -1,12 +1,14 @@
 import { GraphError } from './errors.js';
 import { type Graph, TypeScope } from './graph.js';
-import { type ParamKind, type Initialiser, torchvisionInit } from './init.js';
+import { type ParamFiller, type ParamKind, heNormalFill } from './params.js';
 import { type Attr, type Node, float, int, ints } from './node.js';
 import type { Dim, DType, Initializer, TensorType, Value } from './tensor.js';
 
 export interface BuilderOptions {
-  /** Where parameter data comes from; default: torchvision's initialisation with seed 0. */
-  readonly init?: Initialiser;
+  /** Where parameter data comes from; default: `heNormalFill(0)`. */
+  readonly fill?: ParamFiller;
+  /** @deprecated The old name of `fill`. */
+  readonly init?: ParamFiller;
 }
 
 export interface ConvOptions {
@@ -31,11 +33,11 @@ export class GraphBuilder {
   private readonly outputs: Value[] = [];
   private readonly initializers: Initializer[] = [];
   private readonly nodes: Node[] = [];
-  private readonly init: Initialiser;
+  private readonly fill: ParamFiller;
   readonly metadata: Record<string, string> = {};
 
   constructor(readonly name: string, options: BuilderOptions = {}) {
-    this.init = options.init ?? torchvisionInit(0);
+    this.fill = options.fill ?? options.init ?? heNormalFill(0);
   }
 
   input(name: string, shape: readonly Dim[], dtype: DType = 'float32'): Value {
@@ -56,9 +58,9 @@ export class GraphBuilder {
     return t;
   }
 
-  /** Adds a parameter whose data comes from the initialiser. */
+  /** Adds a parameter whose data comes from the builder's filler. */
   param(name: string, dims: readonly number[], kind: ParamKind): string {
-    return this.constant({ name, dtype: 'float32', dims, data: this.init({ name, dims, kind }) });
+    return this.constant({ name, dtype: 'float32', dims, data: this.fill({ name, dims, kind }) });
   }
 
   /** Adds a constant once; asking again for the same name returns the existing one. */

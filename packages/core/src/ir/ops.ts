@@ -1,10 +1,13 @@
 import { GraphError, ShapeError } from './errors.js';
 import { type Attr, type AttrKind, type Node, attrInt, attrInts } from './node.js';
 import { broadcast, product, requireRank, windowOut } from './shapes.js';
-import { type Dim, type Initializer, type TensorType, concreteDim, formatShape, numel } from './tensor.js';
+import { type Dim, type DType, type Initializer, type TensorType, concreteDim, dtypeOfCode, formatShape, numel } from './tensor.js';
 
-/** The role of a constant input, for counting: trainable parameters vs running statistics vs plain constants. */
-export type InputRole = 'weight' | 'bias' | 'stat' | 'const';
+/**
+ * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
+ * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
+ */
+export type InputRole = 'weight' | 'bias' | 'stat' | 'const' | 'scale' | 'zero-point';
 
 export interface InferContext {
   readonly node: Node;
@@ -203,6 +206,51 @@ function inferTranspose(ctx: InferContext): TensorType[] {
   return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p] as Dim) }];
 }
 
+/**
+ * Quantize/DequantizeLinear: y has x's shape. The scale is a scalar (per tensor) or one value per slice along
+ * `axis` (per channel), and the zero point, when given, has the scale's shape.
+ */
+function checkQuantParams(ctx: InferContext): TensorType {
+  const x = input(ctx, 0);
+  const scale = input(ctx, 1);
+  const zero = ctx.inputs[2];
+  if (scale.shape.length === 1) {
+    const rank = x.shape.length;
+    const axis = attrInt(ctx.node, 'axis', 1);
+    const channels = x.shape[axis < 0 ? axis + rank : axis];
+    if (channels !== scale.shape[0]) {
+      throw new ShapeError(ctx.where, `a scale of shape [${channels}] (axis ${axis} of ${formatShape(x.shape)}) or a scalar`, formatShape(scale.shape));
+    }
+  } else if (scale.shape.length !== 0) {
+    throw new ShapeError(ctx.where, 'a scalar or 1-D scale', formatShape(scale.shape));
+  }
+  if (zero && formatShape(zero.shape) !== formatShape(scale.shape)) {
+    throw new ShapeError(ctx.where, `a zero point shaped like the scale ${formatShape(scale.shape)}`, formatShape(zero.shape));
+  }
+  return x;
+}
+
+/** QuantizeLinear's output has the zero point's type (uint8 when it is left out, as in ONNX). */
+function inferQuantize(ctx: InferContext): TensorType[] {
+  const x = checkQuantParams(ctx);
+  const dtype = ctx.inputs[2]?.dtype ?? 'uint8';
+  if (dtype !== 'int8' && dtype !== 'uint8') throw new GraphError('dtype', ctx.where, 'an int8 or uint8 zero point', dtype);
+  return [{ dtype, shape: x.shape }];
+}
+
+/** DequantizeLinear's output has the scale's type (float32 up to opset 18; float16 too from 19). */
+function inferDequantize(ctx: InferContext): TensorType[] {
+  const x = checkQuantParams(ctx);
+  return [{ dtype: input(ctx, 1).dtype, shape: x.shape }];
+}
+
+function inferCast(ctx: InferContext): TensorType[] {
+  const code = attrInt(ctx.node, 'to', 0);
+  const dtype: DType | undefined = dtypeOfCode(code);
+  if (!dtype) throw new GraphError('dtype', `${ctx.where} attribute 'to'`, 'the ONNX code of a dtype the IR carries (1, 2, 3, 6, 7, 9, 10)', `${code}`);
+  return [{ dtype, shape: input(ctx, 0).shape }];
+}
+
 const convMacs = (ins: readonly TensorType[], outs: readonly TensorType[]): number => {
   const w = ins[1]!.shape as number[];
   return product(outs[0]!.shape) * product(w.slice(1));
@@ -276,6 +324,17 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     onnxDefaults: { approximate: { kind: 'string', value: 'none' } },
   },
   Softmax: { op: 'Softmax', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: same },
+  // Quantized graphs in QDQ form: a stored int8 weight is a parameter read through DequantizeLinear.
+  QuantizeLinear: {
+    op: 'QuantizeLinear', since: 13, minInputs: 2, maxInputs: 3, attrs: { axis: 'int', saturate: 'int' },
+    roles: { 1: 'scale', 2: 'zero-point' }, infer: inferQuantize,
+  },
+  DequantizeLinear: {
+    op: 'DequantizeLinear', since: 13, minInputs: 2, maxInputs: 3, attrs: { axis: 'int' },
+    roles: { 0: 'weight', 1: 'scale', 2: 'zero-point' }, infer: inferDequantize,
+  },
+  // Half-precision graphs keep float32 at their edges (and around ops that need it) with Casts.
+  Cast: { op: 'Cast', since: 13, minInputs: 1, maxInputs: 1, attrs: { to: 'int', saturate: 'int' }, requiredAttrs: ['to'], infer: inferCast },
 };
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();

@@ -1,7 +1,6 @@
 import type { GraphBuilder } from '../ir/builder.js';
 import type { Value } from '../ir/tensor.js';
 import type { ModelConfig } from './options.js';
-import { CONVENTION } from './convention.js';
 
 export type Activation = 'relu' | 'relu6' | 'hswish' | 'none';
 
@@ -26,7 +25,7 @@ export function activate(net: Net, x: Value, act: Activation, name: string): Val
  */
 function pads(net: Net, x: Value, kernel: number, stride: number, dilation: number): [number, number, number, number] {
   const p = (dilation * (kernel - 1)) >> 1;
-  if (!CONVENTION[net.cfg.convention].tfSamePadding || stride === 1) return [p, p, p, p];
+  if (!net.cfg.spec.tfSamePadding || stride === 1) return [p, p, p, p];
   const size = x.type.shape[2] as number;
   const total = Math.max((Math.ceil(size / stride) - 1) * stride + kernel - size, 0);
   const before = total >> 1;
@@ -67,7 +66,7 @@ export function squeezeExcite(net: Net, x: Value, name: string, squeeze: number)
 
 /** A fully-connected layer: Linear on a vector (PyTorch) or a 1x1 conv with bias on a 1x1 map (TF, Keras). */
 export function dense(net: Net, x: Value, name: string, out: number): Value {
-  if (CONVENTION[net.cfg.convention].convHead) return net.b.conv(x, name, { out, kernel: 1, bias: true });
+  if (net.cfg.spec.convHead) return net.b.conv(x, name, { out, kernel: 1, bias: true });
   return net.b.linear(x, name, out);
 }
 
@@ -78,7 +77,7 @@ export function dense(net: Net, x: Value, name: string, out: number): Value {
  */
 export function finish(net: Net, features: Value, top: (pooled: Value) => Value): void {
   const { b, cfg } = net;
-  const convHead = CONVENTION[cfg.convention].convHead;
+  const convHead = cfg.spec.convHead;
   if (!cfg.includeTop) {
     const map = b.globalAveragePool(b.output(b.rename(features, 'features')), 'avgpool');
     b.output(b.flatten(map, 'flatten', 'embedding'));

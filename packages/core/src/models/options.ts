@@ -1,18 +1,19 @@
+import { type BatchOption, DYNAMIC_BATCH, resolveBatch } from '../ir/batch.js';
 import { MobileNetError } from '../ir/errors.js';
-import type { Initialiser } from '../ir/init.js';
-import { ARCHS, type Arch, CONVENTION, CONVENTIONS, type Convention } from './convention.js';
-import { V4_ARCHS, V4_SPECS, isV4 } from './v4.js';
-import { V4_CONVENTION, V4_CONVENTIONS, type V4Convention } from './v4-convention.js';
+import type { ParamFiller } from '../ir/params.js';
+import { CONVENTIONS, type Convention, type Preprocessing } from './convention.js';
+import { type ConventionBase, FAMILY_OPTIONS, type Family, type FamilyOption } from './family.js';
+import { type Arch, archs, archsWithOption, familyOf } from './registry.js';
 
 export interface ModelOptions {
   readonly arch: Arch;
   /** Width multiplier (alpha). Default 1. */
   readonly width?: number;
-  /** Input height and width: a multiple of 32 from 32 up. Default 224. */
+  /** Input height and width: a multiple of 32 from 32 up. Default: the paper's for the arch (224 for v1-v3). */
   readonly resolution?: number;
   /** Output classes. Default from the convention: 1001 (reference, with background) or 1000. */
   readonly classes?: number;
-  /** Which implementation's choices to follow where they disagree. Default 'reference'. */
+  /** Which implementation's choices to follow where they disagree. Default: the family's ('reference'; v4 'timm'). */
   readonly convention?: Convention;
   /** Dropout before the classifier; recorded in metadata (it is the identity at inference). */
   readonly dropout?: number;
@@ -33,9 +34,9 @@ export interface ModelOptions {
   /** BatchNorm epsilon; default from the convention. */
   readonly bnEps?: number;
   /** Leading dimension of the input: a size or 'dynamic'. Default 1. */
-  readonly batch?: number | 'dynamic';
-  /** Parameter data: a seed for torchvision's initialisation, an initialiser, or null for none (analysis only). */
-  readonly weights?: number | Initialiser | null;
+  readonly batch?: BatchOption;
+  /** Parameter data: a seed for torchvision's initialisation, a `ParamFiller`, or null for none (analysis only). */
+  readonly weights?: number | ParamFiller | null;
   /**
    * The initialiser supplies trained weights (a checkpoint), not seeded ones. Recorded in the metadata
    * (`mobilenet.config` weights: 'trained' | 'seeded' | 'none') so a runtime can say when labels carry no meaning.
@@ -58,7 +59,13 @@ export interface ModelConfig {
   readonly depthMultiplier: number;
   readonly expansion: number;
   readonly bnEps: number;
-  readonly batch: number | 'batch';
+  readonly batch: number | typeof DYNAMIC_BATCH;
+  /** The arch's family in the registry: its builder, options and weight layout. */
+  readonly family: Family;
+  /** The convention's choices for this family, resolved once: padding, head, defaults. */
+  readonly spec: ConventionBase;
+  /** How images become input for this model (stored in the ONNX metadata). */
+  readonly preprocessing: Preprocessing;
 }
 
 /** A model option with a value outside what is allowed; the message names the option, the value and the rule. */
@@ -75,46 +82,51 @@ function check(ok: boolean, option: string, expected: string, value: unknown): v
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/**
+ * The options only some families take: given (not at its neutral value) to another family, refused naming the
+ * archs that take it; given to its family, checked by the family's rule.
+ */
+function familyOptions(o: ModelOptions, options: Partial<Record<FamilyOption, { readonly check?: { ok: (v: number) => boolean; expected: string } }>>) {
+  for (const key of Object.keys(FAMILY_OPTIONS) as FamilyOption[]) {
+    const { name, neutral } = FAMILY_OPTIONS[key];
+    const value = o[key] ?? neutral;
+    const own = options[key];
+    if (!own) check(value === neutral, name, `to be used with ${archsWithOption(key).join(' or ')} only`, `${value} with ${o.arch}`);
+    else if (own.check && typeof value === 'number') check(isNum(value) && own.check.ok(value), name, own.check.expected, value);
+  }
+}
+
 /** Validates options at the edge and fills defaults; every model function takes only a resolved config. */
 export function resolveOptions(o: ModelOptions): ModelConfig {
-  const archs = [...ARCHS, ...V4_ARCHS];
-  check(archs.includes(o.arch), 'arch', `one of ${archs.join(', ')}`, o.arch);
-  const v4 = isV4(o.arch);
-  const convention = o.convention ?? (v4 ? 'timm' : 'reference');
+  const family = familyOf(o.arch);
+  if (!family) throw new OptionError('arch', `one of ${archs().join(', ')}`, o.arch);
+  const convention = o.convention ?? family.defaultConvention;
   check(CONVENTIONS.includes(convention), 'convention', `one of ${CONVENTIONS.join(', ')}`, convention);
-  // v4 exists only as timm's port and the authors' TF code: no torchvision or Keras model to follow.
-  check(!v4 || (V4_CONVENTIONS as readonly string[]).includes(convention), 'convention', `one of ${V4_CONVENTIONS.join(', ')} for ${o.arch}`, convention);
-  const v4Spec = v4 ? V4_CONVENTION[convention as V4Convention] : undefined;
-  const defaults = v4Spec ?? { classes: CONVENTION[convention].classes, bnEps: CONVENTION[convention].bnEps(o.arch) };
+  const spec = family.spec(convention);
+  if (!spec) throw new OptionError('convention', `one of ${family.conventions.join(', ')} for ${o.arch}`, convention);
   const width = o.width ?? 1;
   check(isNum(width) && width > 0 && width <= 4, 'width', 'a number greater than 0 and at most 4', width);
-  const resolution = o.resolution ?? (v4 ? V4_SPECS[o.arch].resolution : 224);
+  const resolution = o.resolution ?? family.resolution(o.arch);
   check(Number.isInteger(resolution) && resolution >= 32 && resolution % 32 === 0, 'resolution', 'a multiple of 32, at least 32', resolution);
-  const classes = o.classes ?? defaults.classes;
+  const classes = o.classes ?? spec.classes;
   check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
-  const dropout = o.dropout ?? (o.arch === 'v1' ? 0.001 : 0.2);
+  const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
-  const v3 = o.arch.startsWith('v3');
-  check(!o.minimalistic || v3, 'minimalistic', 'to be used with v3-large or v3-small only', `${o.minimalistic} with ${o.arch}`);
-  check(!o.reducedTail || v3, 'reduced-tail', 'to be used with v3-large or v3-small only', `${o.reducedTail} with ${o.arch}`);
-  check(!o.dilated || v3, 'dilated', 'to be used with v3-large or v3-small only', `${o.dilated} with ${o.arch}`);
-  const depthMultiplier = o.depthMultiplier ?? 1;
-  check(depthMultiplier === 1 || o.arch === 'v1', 'depth-multiplier', 'to be used with v1 only', `${depthMultiplier} with ${o.arch}`);
-  check(Number.isInteger(depthMultiplier) && depthMultiplier >= 1 && depthMultiplier <= 8, 'depth-multiplier', 'an integer from 1 to 8', depthMultiplier);
-  const expansion = o.expansion ?? 6;
-  check(expansion === 6 || o.arch === 'v2', 'expansion', 'to be used with v2 only', `${expansion} with ${o.arch}`);
-  check(isNum(expansion) && expansion >= 1 && expansion <= 16, 'expansion', 'a number from 1 to 16', expansion);
-  const bnEps = o.bnEps ?? defaults.bnEps;
+  familyOptions(o, family.options);
+  const bnEps = o.bnEps ?? spec.bnEps;
   check(isNum(bnEps) && bnEps > 0 && bnEps < 1, 'bn-eps', 'a number in (0, 1)', bnEps);
-  const batch = o.batch ?? 1;
-  check(batch === 'dynamic' || (Number.isInteger(batch) && batch >= 1), 'batch', "a positive integer or 'dynamic'", batch);
   return {
-    arch: o.arch, width, resolution, classes, convention, dropout, bnEps, depthMultiplier, expansion,
+    arch: o.arch, width, resolution, classes, convention, dropout, bnEps,
+    depthMultiplier: o.depthMultiplier ?? FAMILY_OPTIONS.depthMultiplier.neutral,
+    expansion: o.expansion ?? FAMILY_OPTIONS.expansion.neutral,
     includeTop: o.includeTop ?? true,
     embedding: o.embedding ?? false,
     minimalistic: o.minimalistic ?? false,
     reducedTail: o.reducedTail ?? false,
     dilated: o.dilated ?? false,
-    batch: batch === 'dynamic' ? 'batch' : batch,
+    batch: resolveBatch(o.batch ?? 1),
+    family,
+    spec,
+    preprocessing: spec.preprocessing({ arch: o.arch, width, resolution }),
   };
 }

@@ -1,5 +1,6 @@
 import type { Value } from '../ir/tensor.js';
-import { makeDivisible } from './convention.js';
+import { CONVENTION, makeDivisible } from './convention.js';
+import { type Family, defineFamily } from './family.js';
 import { type Net, convBn, convBnAct, dense, finish } from './layers.js';
 
 /**
@@ -50,3 +51,26 @@ export function mobilenetV2(net: Net, input: Value): void {
   x = convBnAct(net, x, `features.${index}`, { out: head, kernel: 1, act: 'relu6' });
   finish(net, x, (pooled) => dense(net, pooled, 'classifier.1', cfg.classes));
 }
+
+export const V2: Family<'v2'> = defineFamily({
+  name: 'v2',
+  archs: ['v2'],
+  help: 'MobileNetV2 (Sandler et al. 2018): inverted residuals, linear bottlenecks',
+  // v2 has no choices of its own: the shared ones are all.
+  conventions: CONVENTION,
+  defaultConvention: 'reference',
+  options: {
+    expansion: { help: 'bottleneck expansion factor, 1 to 16 (default 6)', check: { ok: (t) => t >= 1 && t <= 16, expected: 'a number from 1 to 16' } },
+  },
+  resolution: () => 224,
+  dropout: 0.2,
+  weights: {
+    native: 'torchvision',
+    classifier: { torchvision: 'classifier.1', timm: 'classifier' },
+    timm: {
+      stages: () => [1, 2, 3, 4, 3, 3, 1],
+      head: (next) => [[`features.${next}.0`, 'conv_head'], [`features.${next}.1`, 'bn2'], ['classifier.1', 'classifier']],
+    },
+  },
+  build: mobilenetV2,
+});

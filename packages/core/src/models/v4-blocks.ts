@@ -3,25 +3,25 @@ import type { Value } from '../ir/tensor.js';
 import { makeDivisible } from './convention.js';
 import type { Net } from './layers.js';
 import type { V4Block, V4Spec } from './v4.js';
-import { V4_CONVENTION, type V4Convention } from './v4-convention.js';
+import type { V4ConventionSpec } from './v4-convention.js';
 
 /** The MobileNetV4 blocks, one function per kind. Module names are timm's, so its state_dict loads by identity. */
 export interface V4Net extends Net {
   readonly spec: V4Spec;
+  /** The convention's v4 choices, resolved once for the model. */
+  readonly conv: V4ConventionSpec;
 }
-
-const conventionOf = (net: V4Net) => V4_CONVENTION[net.cfg.convention as V4Convention];
 const channels = (x: Value): number => x.type.shape[1] as number;
 
 function act(net: V4Net, x: Value, name: string): Value {
   if (net.spec.act === 'relu') return net.b.relu(x, name);
-  return net.b.node('Gelu', name, [x.name], { approximate: str(conventionOf(net).gelu) });
+  return net.b.node('Gelu', name, [x.name], { approximate: str(net.conv.gelu) });
 }
 
 /** Symmetric (k-1)/2 (timm), or TF 'SAME': for stride 2 on an even size, one less before than after. */
 function pads(net: V4Net, x: Value, k: number, s: number): [number, number, number, number] {
   const p = (k - 1) >> 1;
-  if (!conventionOf(net).tfSamePadding || s === 1) return [p, p, p, p];
+  if (!net.conv.tfSamePadding || s === 1) return [p, p, p, p];
   const size = x.type.shape[2] as number;
   const total = Math.max((Math.ceil(size / s) - 1) * s + k - size, 0);
   const before = total >> 1;
@@ -60,8 +60,7 @@ function finishBlock(net: V4Net, x: Value, y: Value, name: string, stride: numbe
 
 /** Stem (conv_stem, bn1), the blocks, then timm's MobileNetV4 head: pool, conv_head, norm_head (BN + act), classifier. */
 export function stemAndHead(net: V4Net, input: Value, body: (stem: Value) => Value): void {
-  const { b, cfg, spec } = net;
-  const conv = conventionOf(net);
+  const { b, cfg, spec, conv } = net;
   const stem = convBnAct(net, input, 'conv_stem', 'bn1', { out: conv.stem(spec.stem, cfg.width), k: 3, s: 2, act: true });
   const features = body(stem);
   if (!cfg.includeTop) {
@@ -129,20 +128,23 @@ export function mobileMqa(net: V4Net, x: Value, name: string, row: Extract<V4Blo
   const [H, W] = [x.type.shape[2] as number, x.type.shape[3] as number];
   const a = `${name}.attn`;
   const n = b.batchNorm(x, `${name}.norm`, net.cfg.bnEps);
-  // q: [B, h*d, H, W] -> [B, h, d, HW] -> [B, h, HW, d], scaled.
+  // The heads share K and V, so they stack along the rows: one [B, h*HW, d] x [B, d, P] product instead of h
+  // broadcast ones. Same values as timm's [B, h, HW, d] x [B, 1, d, P]; OpenCV 4.6 cannot broadcast a MatMul's batch
+  // dimensions (docs/elsewhere.md); onnxruntime runs both forms equally fast.
+  // q: [B, h*d, H, W] -> [B, h, d, HW] -> [B, h, HW, d] -> [B, h*HW, d], scaled.
   const q0 = b.conv(n, `${a}.query.proj`, { out: h * d, kernel: 1 });
   const q1 = transpose(net, reshape(net, q0, `${a}.query.reshape`, [0, h, d, H * W]), `${a}.query.transpose`, [0, 1, 3, 2]);
-  const q = b.node('Div', `${a}.query.scale`, [q1.name, b.scalar(Math.sqrt(d))]);
-  // k: [B, d, Hk, Wk] viewed as K^T [B, 1, d, P]; v: [B, d, Hk, Wk] -> [B, 1, P, d]. The 1 broadcasts over heads.
+  const q = b.node('Div', `${a}.query.scale`, [reshape(net, q1, `${a}.query.rows`, [0, h * H * W, d]).name, b.scalar(Math.sqrt(d))]);
+  // k: [B, d, Hk, Wk] viewed as K^T [B, d, P]; v: [B, d, Hk, Wk] -> [B, d, P] -> [B, P, d].
   const k = keyOrValue(net, n, `${a}.key`, d, row.kvStride);
   const p = (k.type.shape[2] as number) * (k.type.shape[3] as number);
-  const kT = reshape(net, k, `${a}.key.reshape`, [0, 1, d, p]);
+  const kT = reshape(net, k, `${a}.key.reshape`, [0, d, p]);
   const v0 = keyOrValue(net, n, `${a}.value`, d, row.kvStride);
-  const v = transpose(net, reshape(net, v0, `${a}.value.reshape`, [0, 1, d, p]), `${a}.value.transpose`, [0, 1, 3, 2]);
+  const v = transpose(net, reshape(net, v0, `${a}.value.reshape`, [0, d, p]), `${a}.value.transpose`, [0, 2, 1]);
   const logits = b.node('MatMul', `${a}.qk`, [q.name, kT.name]);
   const attn = b.node('Softmax', `${a}.softmax`, [logits.name], { axis: int(-1) });
-  // o: [B, h, HW, d] -> [B, h, d, HW] -> [B, h*d, H, W] (channel = head * d + i, as timm's reshape).
-  const o = b.node('MatMul', `${a}.av`, [attn.name, v.name]);
+  // o: [B, h*HW, d] -> [B, h, HW, d] -> [B, h, d, HW] -> [B, h*d, H, W] (channel = head * d + i, as timm's reshape).
+  const o = reshape(net, b.node('MatMul', `${a}.av`, [attn.name, v.name]), `${a}.output.heads`, [0, h, H * W, d]);
   const o1 = reshape(net, transpose(net, o, `${a}.output.transpose`, [0, 1, 3, 2]), `${a}.output.reshape`, [0, h * d, H, W]);
   const y = b.conv(o1, `${a}.output.proj`, { out, kernel: 1 });
   return finishBlock(net, x, y, name, 1);

@@ -1,4 +1,5 @@
 import { type Preprocessing, makeDivisible } from './convention.js';
+import type { ConventionBase } from './family.js';
 import type { V4Arch } from './v4.js';
 
 /**
@@ -9,19 +10,18 @@ import type { V4Arch } from './v4.js';
 export type V4Convention = 'timm' | 'reference';
 export const V4_CONVENTIONS: readonly V4Convention[] = ['timm', 'reference'];
 
-export interface V4ConventionSpec {
-  readonly classes: number;
-  /** timm: PyTorch's BatchNorm2d default; TF: the backbone's and the experiments' norm_epsilon 0.001. */
-  readonly bnEps: number;
-  /** TF 'SAME' padding (stride-2 convs pad one less before than after); timm's mobilenetv4_* use pad_type ''. */
-  readonly tfSamePadding: boolean;
+/**
+ * v4's choices under each convention. Of the shared ones: timm's BN epsilon is PyTorch's BatchNorm2d default, TF's
+ * the backbone's and the experiments' norm_epsilon 0.001; timm's mobilenetv4_* use pad_type '' (symmetric), TF
+ * 'SAME'; both classify with a Linear layer after the 1x1 head conv.
+ */
+export interface V4ConventionSpec extends ConventionBase<V4Arch> {
   /** The stem's width at a multiplier: timm keeps 32/24 below 1 (`fix_stem`), TF scales it like every conv. */
   readonly stem: (base: number, width: number) => number;
   /** The 1280 head at a multiplier: timm never scales it; TF keeps it below 1 and scales it above (finegrain mode). */
   readonly head: (base: number, width: number) => number;
   /** GELU of Hybrid-L: timm's nn.GELU is exact (erf); TF's official gelu is the tanh approximation. */
   readonly gelu: 'none' | 'tanh';
-  readonly preprocessing: (arch: V4Arch, width: number, resolution: number) => Preprocessing;
 }
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -66,10 +66,11 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
     classes: 1000,
     bnEps: 1e-5,
     tfSamePadding: false,
+    convHead: false,
     stem: (base, w) => (w < 1 ? base : makeDivisible(base * w)),
     head: (base) => base,
     gelu: 'none',
-    preprocessing: (arch, width, resolution) => {
+    preprocessing: ({ arch, width, resolution }) => {
       // A width timm does not register takes the cfg of the arch's width-1 model.
       const cfg = TIMM_V4_CFGS[timmV4Name(arch, width) ?? timmV4Name(arch, 1)!]!;
       const [mean, std] = cfg.mean === 'inception' ? [HALF, HALF] : [IMAGENET_MEAN, IMAGENET_STD];
@@ -81,10 +82,11 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
     classes: 1001,
     bnEps: 1e-3,
     tfSamePadding: true,
+    convHead: false,
     stem: (base, w) => makeDivisible(base * w),
     head: (base, w) => (w > 1 ? makeDivisible(base * w) : base),
     gelu: 'tanh',
     // TF Model Garden's classification eval: ImageNet mean/std on [0, 1] pixels, center crop 0.875, bilinear.
-    preprocessing: (_, __, resolution) => crop(IMAGENET_MEAN, IMAGENET_STD, resolution, 0.875, 'bilinear'),
+    preprocessing: ({ resolution }) => crop(IMAGENET_MEAN, IMAGENET_STD, resolution, 0.875, 'bilinear'),
   },
 };

@@ -1,7 +1,9 @@
 import type { Value } from '../ir/tensor.js';
 import { makeDivisible } from './convention.js';
+import { type Family, defineFamily } from './family.js';
 import type { Net } from './layers.js';
 import { type V4Net, convBlock, fusedIB, mobileMqa, stemAndHead, uib } from './v4-blocks.js';
+import { V4_CONVENTION, type V4ConventionSpec } from './v4-convention.js';
 
 /**
  * MobileNetV4 (Qin et al. 2024, arXiv 2404.10518) as tables of typed rows. The rows are the authors' TF specs
@@ -11,7 +13,6 @@ import { type V4Net, convBlock, fusedIB, mobileMqa, stemAndHead, uib } from './v
  */
 export type V4Arch = 'v4-conv-small' | 'v4-conv-medium' | 'v4-conv-large' | 'v4-hybrid-medium' | 'v4-hybrid-large';
 export const V4_ARCHS: readonly V4Arch[] = ['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'];
-export const isV4 = (arch: string): arch is V4Arch => (V4_ARCHS as readonly string[]).includes(arch);
 
 type Stride = 1 | 2;
 /** A depthwise kernel of a UIB; 0 = that depthwise conv is absent. */
@@ -144,10 +145,9 @@ export const V4_SPECS: Readonly<Record<V4Arch, V4Spec>> = {
 };
 
 /** Builds a MobileNetV4 from its table: stem, stages of blocks, efficient head (pool, 1x1 conv + BN + act, Linear). */
-export function mobilenetV4(net: Net, input: Value): void {
-  const arch = net.cfg.arch as V4Arch;
+export function mobilenetV4(net: Net, input: Value, conv: V4ConventionSpec, arch: V4Arch): void {
   const spec = V4_SPECS[arch];
-  const v4: V4Net = { ...net, spec };
+  const v4: V4Net = { ...net, spec, conv };
   const ch = (c: number) => makeDivisible(c * net.cfg.width);
   stemAndHead(v4, input, (stem) => {
     let x = stem;
@@ -165,3 +165,18 @@ export function mobilenetV4(net: Net, input: Value): void {
     return x;
   });
 }
+
+export const V4: Family<V4Arch> = defineFamily({
+  name: 'v4',
+  archs: V4_ARCHS,
+  help: 'MobileNetV4 (Qin et al. 2024): universal inverted bottlenecks, Mobile MQA in the hybrids',
+  // v4 exists only as timm's port and the authors' TF code: no torchvision or Keras model to follow.
+  conventions: V4_CONVENTION,
+  defaultConvention: 'timm',
+  options: {},
+  resolution: (arch) => V4_SPECS[arch].resolution,
+  dropout: 0.2,
+  // torchvision has no v4: our parameter names are timm's state_dict keys.
+  weights: { native: 'timm', classifier: { timm: 'classifier' } },
+  build: mobilenetV4,
+});

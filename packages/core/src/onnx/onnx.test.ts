@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
-import type { Initialiser } from '../ir/init.js';
+import type { ParamFiller } from '../ir/params.js';
 import type { Value } from '../ir/tensor.js';
 import { maxAbsDiff, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
 import { fromOnnx } from './read.js';
@@ -17,7 +17,7 @@ interface Case {
 // Made by tools/fixtures/small_graphs.py with PyTorch (an independent implementation of every op).
 const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/small-graphs.json', import.meta.url), 'utf8')) as Record<string, Case>;
 
-const fromFixture = (c: Case): Initialiser => ({ name }) => {
+const fromFixture = (c: Case): ParamFiller => ({ name }) => {
   const p = c.params[name];
   if (!p) throw new Error(`fixture has no parameter '${name}'`);
   return Float32Array.from(p);

@@ -8,11 +8,12 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
-import { fanInInit } from '../ir/init.js';
+import { fanInFill } from '../models/fill.js';
 import { float } from '../ir/node.js';
 import type { Value } from '../ir/tensor.js';
 import { buildModel } from '../models/build.js';
-import type { Arch, Convention } from '../models/convention.js';
+import type { Convention } from '../models/convention.js';
+import type { Arch } from '../models/registry.js';
 import { REPO, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
 import { summarizeOnnx } from './summary.js';
 import { type Target, lowerForTarget } from './targets.js';
@@ -110,7 +111,7 @@ interface Pattern {
 }
 
 const small = (name: string, shape: number[], body: (b: GraphBuilder, x: Value) => Value): Graph => {
-  const b = new GraphBuilder(name, { init: fanInInit(7) });
+  const b = new GraphBuilder(name, { init: fanInFill(7) });
   b.output(body(b, b.input('input', shape)));
   return b.build();
 };
@@ -234,6 +235,8 @@ const MODELS: readonly ModelCase[] = [
   ...(['v3-large', 'v3-small'] as const).flatMap((arch) => CONVENTIONS.map((convention) => ({ arch, convention, minimalistic: true, resolution: 64 }))),
   { arch: 'v2', convention: 'reference', resolution: 224 },
   { arch: 'v3-large', convention: 'torchvision', resolution: 224 },
+  // MobileNetV4, both conventions; 96 px keeps the hybrids' K/V maps at 3x3 and 2x2, so softmax has keys to weigh.
+  ...(['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'] as const).flatMap((arch) => (['timm', 'reference'] as const).map((convention) => ({ arch, convention, resolution: 96 }))),
 ];
 const label = (m: ModelCase) => `${m.arch}${m.minimalistic ? '-min' : ''}-${m.convention}-${m.resolution}`;
 
@@ -245,7 +248,7 @@ describe('OpenCV DNN 4.6 reading every architecture and convention', () => {
     const unoptimised: Record<string, Float32Array> = {};
     for (const m of MODELS) {
       // Fan-in weights with random BN statistics keep activations alive to the logits (torchvision's init zeroes BN).
-      const { graph } = buildModel({ ...m, weights: fanInInit(3) });
+      const { graph } = buildModel({ ...m, weights: fanInFill(3) });
       const dims = graph.inputs[0]!.type.shape as number[];
       const x = wave(dims.reduce((a, b) => a * b), 1.5, 0.013);
       for (const target of ['onnxruntime', 'opencv'] as const) jobs[`${label(m)}-${target}`] = { bytes: toOnnx(graph, { target }), x, dims };

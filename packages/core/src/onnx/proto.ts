@@ -17,6 +17,7 @@ export const DTYPE_TO_ONNX: Record<DType, number> = {
   float16: T.FLOAT16,
   int64: T.INT64,
   int32: T.INT32,
+  int8: T.INT8,
   uint8: T.UINT8,
   bool: T.BOOL,
 };

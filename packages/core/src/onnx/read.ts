@@ -27,6 +27,7 @@ function typedArray(dtype: DType, bytes: Uint8Array, where: string, count: numbe
     case 'float16': return new Uint16Array(buffer, byteOffset, count);
     case 'int64': return new BigInt64Array(buffer, byteOffset, count);
     case 'int32': return new Int32Array(buffer, byteOffset, count);
+    case 'int8': return new Int8Array(buffer, byteOffset, count);
     default: return new Uint8Array(buffer, byteOffset, count);
   }
 }
@@ -41,7 +42,7 @@ function checkDims(dims: readonly number[], where: string, what: string): void {
 
 function readTensor(t: ITensorProto, where: string): Initializer {
   const dtype = ONNX_TO_DTYPE.get(t.dataType ?? 0);
-  if (!dtype) throw new OnnxFormatError(where, 'a tensor of float32, float16, int64, int32, uint8 or bool', `data_type ${t.dataType}`);
+  if (!dtype) throw new OnnxFormatError(where, 'a tensor of float32, float16, int64, int32, int8, uint8 or bool', `data_type ${t.dataType}`);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new OnnxFormatError(where, 'tensor data inside the file', 'external data');
   const dims = (t.dims ?? []).map(toNumber);
   checkDims(dims, where, 'dims');
@@ -54,6 +55,7 @@ function readTensor(t: ITensorProto, where: string): Initializer {
   else if (dtype === 'int64') data = BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(toNumber(v))));
   else if (dtype === 'float16') data = Uint16Array.from(t.int32Data ?? []);
   else if (dtype === 'int32') data = Int32Array.from(t.int32Data ?? []);
+  else if (dtype === 'int8') data = Int8Array.from(t.int32Data ?? []);
   else data = Uint8Array.from(t.int32Data ?? []);
   if (data.length !== count) throw new OnnxFormatError(where, `${count} elements for dims [${dims.join(', ')}]`, `${data.length}`);
   return { name, dtype, dims, data };

@@ -1,8 +1,10 @@
+import { type BatchOption, resolveBatch } from '../ir/batch.js';
 import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import type { Attr } from '../ir/node.js';
 import type { Dim, Initializer, TensorData, Value } from '../ir/tensor.js';
-import { DEFAULT_OPSET, irVersionFor, toOpset } from './opset.js';
+import { lowerToOpset } from '../passes/lower-opset.js';
+import { DEFAULT_OPSET, irVersionFor } from './opset.js';
 import { type Target, lowerForTarget } from './targets.js';
 import { DTYPE_TO_ONNX, type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
 
@@ -10,7 +12,7 @@ export interface WriteOptions {
   /** Default opset import version (13-21); default 17. */
   readonly opset?: number;
   /** Rewrites the leading dimension of inputs, outputs and intermediate values: a size, or 'dynamic'. */
-  readonly batch?: number | 'dynamic';
+  readonly batch?: BatchOption;
   readonly producerVersion?: string;
   readonly docString?: string;
   /** The reader the file is for (default 'onnxruntime'); 'opencv' rewrites what OpenCV 4.6 DNN mis-reads. */
@@ -55,10 +57,9 @@ function valueInfo(v: Value): IValueInfoProto {
   };
 }
 
-function rebatch(graph: Graph, batch: number | 'dynamic' | undefined): Graph {
+function rebatch(graph: Graph, batch: BatchOption | undefined): Graph {
   if (batch === undefined) return graph;
-  const b = batch === 'dynamic' ? 'batch' : batch;
-  if (typeof b === 'number' && (!Number.isInteger(b) || b < 1)) throw new GraphError('batch', 'option batch', "a positive integer or 'dynamic'", `${batch}`);
+  const b = resolveBatch(batch);
   const old = graph.inputs[0]?.type.shape[0];
   const fix = (v: Value): Value => (v.type.shape[0] === old && v.type.shape.length > 0 ? { ...v, type: { ...v.type, shape: [b, ...v.type.shape.slice(1)] } } : v);
   return { ...graph, inputs: graph.inputs.map(fix), outputs: graph.outputs.map(fix), values: graph.values.map(fix) };
@@ -71,8 +72,9 @@ function rebatch(graph: Graph, batch: number | 'dynamic' | undefined): Graph {
 export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
   const opset = options.opset ?? DEFAULT_OPSET;
   const irVersion = irVersionFor(opset);
-  const { graph: lowered, extra } = toOpset(lowerForTarget(graph, options.target ?? 'onnxruntime'), opset);
-  const checked = rebatch(checkGraph({ ...lowered, initializers: [...lowered.initializers, ...extra] }), options.batch);
+  // The graph passes a file needs: the reader's rewrites, then the forms of the requested opset.
+  const lowered = lowerToOpset(opset)(lowerForTarget(graph, options.target ?? 'onnxruntime'));
+  const checked = rebatch(checkGraph(lowered), options.batch);
   const model = onnx.ModelProto.create({
     irVersion,
     opsetImport: [{ domain: '', version: opset }],

@@ -1,10 +1,17 @@
 import { MobileNetError } from '../ir/errors.js';
 import { softmax, topK } from './postprocess.js';
 import { type RgbImage, preprocess } from './preprocess.js';
-import type { BackendName, ClassifyResult, EmbedResult, MobileNetSession, ModelInfo } from './session.js';
+import type { BackendName, EngineSession } from './backend.js';
+import type { ClassifyResult, EmbedResult, MobileNetSession, ModelInfo } from './session.js';
 
-/** What a runtime package supplies: how to run its onnxruntime session and how to decode its image types. */
-export interface RuntimeHooks<Image> {
+/** How a runtime names and decodes its image types (its `Engine` makes one per session, from the options). */
+export interface ImageDecoder<Image> {
+  name(image: Image, index: number): string;
+  decode(image: Image, name: string): Promise<RgbImage>;
+}
+
+/** A model started on a backend, and the facts the shared logic needs to feed it (what `openSession` found). */
+export interface OpenedModel {
   readonly info: ModelInfo;
   readonly backend: BackendName;
   readonly requestedBackend: BackendName;
@@ -13,11 +20,7 @@ export interface RuntimeHooks<Image> {
   readonly fixedBatch: number | null;
   /** Largest batch run at once when the batch is dynamic. */
   readonly maxBatch: number;
-  /** Runs [batch, 3, S, S] and returns the named output, [batch, width] row-major. */
-  run(input: Float32Array, batch: number, output: string): Promise<Float32Array>;
-  name(image: Image, index: number): string;
-  decode(image: Image, name: string): Promise<RgbImage>;
-  release(): Promise<void>;
+  readonly session: EngineSession;
 }
 
 type Row = { name: string; row: Float32Array } | { name: string; error: string };
@@ -33,12 +36,21 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   readonly fallbackReason?: string;
   readonly fixedBatch: number | null;
 
-  constructor(private readonly hooks: RuntimeHooks<Image>) {
-    this.info = hooks.info;
-    this.backend = hooks.backend;
-    this.requestedBackend = hooks.requestedBackend;
-    if (hooks.fallbackReason) this.fallbackReason = hooks.fallbackReason;
-    this.fixedBatch = hooks.fixedBatch;
+  constructor(
+    private readonly opened: OpenedModel,
+    private readonly images: ImageDecoder<Image>,
+  ) {
+    this.info = opened.info;
+    this.backend = opened.backend;
+    this.requestedBackend = opened.requestedBackend;
+    if (opened.fallbackReason) this.fallbackReason = opened.fallbackReason;
+    this.fixedBatch = opened.fixedBatch;
+  }
+
+  /** Runs [batch, 3, S, S] and returns the named output, [batch, width] row-major. */
+  private run(input: Float32Array, batch: number, output: string): Promise<Float32Array> {
+    const s = this.info.inputSize;
+    return this.opened.session.run(input, [batch, 3, s, s], this.info.inputName, output);
   }
 
   logits(input: Float32Array, batch: number): Promise<Float32Array> {
@@ -46,7 +58,7 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     if (input.length !== batch * 3 * s * s) {
       throw new MobileNetError('input', `input of '${this.info.inputName}'`, `${batch * 3 * s * s} floats for [${batch}, 3, ${s}, ${s}]`, `${input.length}`);
     }
-    return this.hooks.run(input, batch, this.info.outputName);
+    return this.run(input, batch, this.info.outputName);
   }
 
   private async forward(images: readonly Image[], output: string): Promise<Row[]> {
@@ -54,9 +66,9 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     const n = 3 * pre.size * pre.size;
     const prepared = await Promise.all(
       images.map(async (img, i) => {
-        const name = this.hooks.name(img, i);
+        const name = this.images.name(img, i);
         try {
-          return { name, tensor: preprocess(await this.hooks.decode(img, name), pre, new Float32Array(n)) };
+          return { name, tensor: preprocess(await this.images.decode(img, name), pre, new Float32Array(n)) };
         } catch (e) {
           return { name, error: (e as Error).message };
         }
@@ -64,13 +76,13 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     );
     const good = prepared.filter((p) => p.tensor);
     const rows: Float32Array[] = [];
-    const step = this.fixedBatch ?? Math.max(1, this.hooks.maxBatch);
+    const step = this.fixedBatch ?? Math.max(1, this.opened.maxBatch);
     for (let i = 0; i < good.length; i += step) {
       const chunk = good.slice(i, i + step);
       const batch = this.fixedBatch ?? chunk.length;
       const input = new Float32Array(batch * n);
       chunk.forEach((p, j) => input.set(p.tensor!, j * n));
-      const out = await this.hooks.run(input, batch, output);
+      const out = await this.run(input, batch, output);
       const width = out.length / batch;
       chunk.forEach((_, j) => rows.push(out.slice(j * width, (j + 1) * width)));
     }
@@ -93,6 +105,6 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   }
 
   release(): Promise<void> {
-    return this.hooks.release();
+    return this.opened.session.release();
   }
 }

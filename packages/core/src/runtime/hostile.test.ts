@@ -4,8 +4,9 @@ import { fromOnnx } from '../onnx/read.js';
 import { onnx } from '../onnx/proto.js';
 import { summarizeOnnx } from '../onnx/summary.js';
 import { toOnnx } from '../onnx/write.js';
-import { type Engine, type EngineSession, openSession } from './open.js';
-import { type ModelIO, modelInfo } from './session.js';
+import { BackendRegistry, type EngineSession } from './backend.js';
+import { type Engine, openSession } from './open.js';
+import { type ModelIO, type SessionOptions, modelInfo } from './session.js';
 
 // Regression tests for hostile ONNX files and metadata (issue 11): each is refused at read or session open,
 // naming the file and what was expected, quickly and without building per-class or per-pixel data first.
@@ -84,22 +85,29 @@ describe('hostile ONNX graphs', () => {
 
 describe('a model onnxruntime refuses is reported as the model, not as the backend', () => {
   const graph = buildModel({ arch: 'v3-small', width: 0.1, resolution: 32, classes: 10, weights: 1 }).graph;
-  const engine = (fail: (b: string) => string | null): Engine<unknown, EngineSession> => ({
-    runtime: 'test-runtime',
-    backends: ['cpu', 'cuda'],
-    fallbackBackend: 'cpu',
-    unavailable: () => null,
-    start: async (_bytes, backend) => {
-      const why = fail(backend);
-      if (why) throw new Error(why);
-      return { run: async () => new Float32Array(10), release: async () => {} };
-    },
-    name: () => 'img',
-    decode: async () => ({ data: new Uint8Array(3), width: 1, height: 1, channels: 3 }),
-  });
+  const engine = (fail: (b: string) => string | null): Engine<unknown, string, SessionOptions, EngineSession> => {
+    const backends = new BackendRegistry<SessionOptions, EngineSession>('test-runtime');
+    for (const name of ['cpu', 'cuda']) {
+      backends.register({
+        name,
+        start: async () => {
+          const why = fail(name);
+          if (why) throw new Error(why);
+          return { run: async () => new Float32Array(10), release: async () => {} };
+        },
+      });
+    }
+    return {
+      backends,
+      defaultBackend: 'cpu',
+      maxBatch: 16,
+      read: async (name) => ({ bytes: new Uint8Array(1), name, graph }),
+      images: () => ({ name: () => 'img', decode: async () => ({ data: new Uint8Array(3), width: 1, height: 1, channels: 3 }) }),
+    };
+  };
   const bad = () => '[ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model failed\nmore';
   it('on the default backend, and after a fallback', async () => {
-    const model = { bytes: new Uint8Array(1), name: 'bad.onnx', graph };
+    const model = 'bad.onnx';
     await expect(openSession(engine(bad), model, {})).rejects.toThrow("model 'bad.onnx': expected a model test-runtime can load, received [ONNXRuntimeError] : 10 : INVALID_GRAPH : Load model failed");
     await expect(openSession(engine(bad), model, { backend: 'cuda', fallback: true })).rejects.toThrow("model 'bad.onnx': expected a model test-runtime can load");
     await expect(openSession(engine((b) => (b === 'cuda' ? 'no CUDA here' : null)), model, { backend: 'cuda' })).rejects.toThrow("option backend 'cuda': expected a backend that works here, received test-runtime could not start the cuda provider for 'bad.onnx': no CUDA here");

@@ -1,51 +1,72 @@
 import { MobileNetError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { summarizeOnnx } from '../onnx/summary.js';
-import { ImageModelSession } from './classifier.js';
-import type { RgbImage } from './preprocess.js';
-import { type BackendName, type SessionOptions, graphIO, modelInfo } from './session.js';
+import { toOnnx } from '../onnx/write.js';
+import { type BackendRegistry, type EngineSession, backendOptions } from './backend.js';
+import { type ImageDecoder, ImageModelSession } from './classifier.js';
+import { type SessionOptions, graphIO, modelInfo } from './session.js';
 
-/** A started onnxruntime session, as a runtime package wraps it. */
-export interface EngineSession {
-  /** Runs the model on [batch, 3, S, S] and returns one output, row-major. */
-  run(input: Float32Array, dims: readonly number[], inputName: string, output: string): Promise<Float32Array>;
-  release(): Promise<void>;
+/** ONNX bytes with the name messages call them by, and the graph when they were just written from one. */
+export interface ModelBytes {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly graph?: Graph;
 }
 
-/** What a runtime package plugs into the shared API: its onnxruntime, its backends, its image decoding. */
-export interface Engine<Image, S extends EngineSession> {
-  /** Names the onnxruntime package in messages. */
-  readonly runtime: string;
-  readonly backends: readonly BackendName[];
+/** What every runtime accepts as a model: a built model, or ONNX bytes; plus its own kinds (`Source`: a path, a URL, a Blob). */
+export type ModelInput<Source> = { readonly graph: Graph } | Uint8Array | ArrayBuffer | Source;
+
+/**
+ * What a runtime package plugs into the shared API, and the only such interface: its onnxruntime's backends (a
+ * registry it owns), how it reads its own kinds of model source, and how it names and decodes its image types.
+ */
+export interface Engine<Image, Source, Options extends SessionOptions, S extends EngineSession> {
+  readonly backends: BackendRegistry<Options, S>;
   /** The backend used when none is asked for, and the one `fallback` falls back to. */
-  readonly fallbackBackend: BackendName;
-  /** Why a backend cannot start here (checked before trying), or null. */
-  unavailable(backend: BackendName): Promise<string | null> | string | null;
-  start(bytes: Uint8Array, backend: BackendName): Promise<S>;
-  name(image: Image, index: number): string;
-  decode(image: Image, name: string): Promise<RgbImage>;
+  readonly defaultBackend: string;
+  /** Largest batch run at once for a model with a dynamic batch, unless the options say. */
+  readonly maxBatch: number;
+  /** The I/O part of loading a model: a file path (Node), a URL or a Blob (browsers). */
+  read(source: Source): Promise<ModelBytes>;
+  images(options: Options): ImageDecoder<Image>;
 }
 
-/** Starts the requested backend, or with `fallback` the engine's fallback one, saying why. */
-async function startBackend<S extends EngineSession>(engine: Engine<unknown, S>, bytes: Uint8Array, name: string, o: SessionOptions) {
-  const requested = o.backend ?? engine.fallbackBackend;
-  let reason = engine.backends.includes(requested) ? await engine.unavailable(requested) : `backend '${requested}' is not one of ${engine.backends.join(', ')} in ${engine.runtime}`;
+/** Turns any model input into bytes and a name: the shared cases here, the runtime's own through `read`. */
+export async function loadModel<Source>(source: ModelInput<Source>, read: (source: Source) => Promise<ModelBytes>): Promise<ModelBytes> {
+  if (source instanceof Uint8Array) return { bytes: source, name: 'model bytes' };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'model bytes' };
+  if (isBuilt(source)) return { bytes: toOnnx(source.graph), name: source.graph.name, graph: source.graph };
+  return read(source as Source);
+}
+
+const isBuilt = (s: unknown): s is { readonly graph: Graph } =>
+  typeof s === 'object' && s !== null && 'graph' in s && typeof (s as { graph: unknown }).graph === 'object' && (s as { graph: unknown }).graph !== null;
+
+/** Starts the requested backend, or with `fallback` the engine's default one, saying why. */
+async function startBackend<O extends SessionOptions & object, S extends EngineSession>(backends: BackendRegistry<O, S>, fallback: string, bytes: Uint8Array, name: string, o: O) {
+  const requested = o.backend ?? fallback;
+  const runtime = backends.runtime;
+  const start = (name: string) => {
+    const backend = backends.get(name)!;
+    return backend.start(bytes, backendOptions(backend, o));
+  };
+  let reason = await backends.precondition(requested);
   if (!reason) {
     try {
-      return { session: await engine.start(bytes, requested), backend: requested };
+      return { session: await start(requested), backend: requested };
     } catch (e) {
-      // The fallback backend always exists: when it cannot start, the model is what onnxruntime refused.
-      if (requested === engine.fallbackBackend) throw modelRefused(engine.runtime, name, e);
-      reason = `${engine.runtime} could not start the ${requested} provider for '${name}': ${firstLine(e)}`;
+      // The default backend always exists: when it cannot start, the model is what onnxruntime refused.
+      if (requested === fallback) throw modelRefused(runtime, name, e);
+      reason = `${runtime} could not start the ${requested} provider for '${name}': ${firstLine(e)}`;
     }
   }
-  if (!o.fallback || requested === engine.fallbackBackend) {
+  if (!o.fallback || requested === fallback) {
     throw new MobileNetError('backend', `option backend '${requested}'`, 'a backend that works here', reason);
   }
   try {
-    return { session: await engine.start(bytes, engine.fallbackBackend), backend: engine.fallbackBackend, reason };
+    return { session: await start(fallback), backend: fallback, reason };
   } catch (e) {
-    throw modelRefused(engine.runtime, name, e);
+    throw modelRefused(runtime, name, e);
   }
 }
 
@@ -55,35 +76,31 @@ const modelRefused = (runtime: string, name: string, e: unknown) =>
   new MobileNetError('model', `model '${name}'`, `a model ${runtime} can load`, firstLine(e));
 
 /**
- * The shared way from ONNX bytes to a session: read the model's facts (input [N, 3, H, H], preprocessing, labels),
- * start the backend (or fall back, visibly), and wrap it in the shared classify/embed logic. When the bytes were
- * just written from a graph, the facts come from the graph instead of decoding the bytes again.
+ * The shared way from a model to a session: load its bytes, read its facts (input [N, 3, H, H], preprocessing,
+ * labels), start the backend (or fall back, visibly), and wrap it in the shared classify/embed logic. When the
+ * bytes were just written from a graph, the facts come from the graph instead of decoding the bytes again.
  */
-export async function openSession<Image, S extends EngineSession>(
-  engine: Engine<Image, S>,
-  model: { readonly bytes: Uint8Array; readonly name: string; readonly graph?: Graph },
-  options: SessionOptions & { readonly maxBatch?: number },
+export async function openSession<Image, Source, O extends SessionOptions & { readonly maxBatch?: number }, S extends EngineSession>(
+  engine: Engine<Image, Source, O, S>,
+  source: ModelInput<Source>,
+  options: O,
 ): Promise<{ session: ImageModelSession<Image>; engineSession: S }> {
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new MobileNetError('option', 'option threads', 'a positive integer', String(options.threads));
   }
-  const { bytes, name } = model;
-  const summary = model.graph ? graphIO(model.graph) : summarizeOnnx(bytes, name);
+  const { bytes, name, graph } = await loadModel(source, (s) => engine.read(s));
+  const summary = graph ? graphIO(graph) : summarizeOnnx(bytes, name);
   const info = modelInfo(summary, name, options);
   const batchDim = summary.inputs[0]!.shape[0];
-  const { session, backend, reason } = await startBackend(engine as Engine<unknown, S>, bytes, name, options);
-  const size = info.inputSize;
-  const wrapped = new ImageModelSession<Image>({
+  const { session, backend, reason } = await startBackend(engine.backends, engine.defaultBackend, bytes, name, options);
+  const opened = {
     info,
     backend,
-    requestedBackend: options.backend ?? engine.fallbackBackend,
+    requestedBackend: options.backend ?? engine.defaultBackend,
     ...(reason && { fallbackReason: reason }),
     fixedBatch: typeof batchDim === 'number' ? batchDim : null,
-    maxBatch: options.maxBatch ?? 16,
-    run: (input, batch, output) => session.run(input, [batch, 3, size, size], info.inputName, output),
-    name: (img, i) => engine.name(img, i),
-    decode: (img, n) => engine.decode(img, n),
-    release: () => session.release(),
-  });
-  return { session: wrapped, engineSession: session };
+    maxBatch: options.maxBatch ?? engine.maxBatch,
+    session,
+  };
+  return { session: new ImageModelSession<Image>(opened, engine.images(options)), engineSession: session };
 }

@@ -1,31 +1,27 @@
 import { MobileNetError } from '../ir/errors.js';
-import { CONVENTION, type Preprocessing } from '../models/convention.js';
+import { type Preprocessing, torchvisionPreprocessing } from '../models/convention.js';
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
 import { checkPreprocessing, classLabels, parsePreprocessing } from './metadata.js';
+import type { BackendName } from './backend.js';
 import type { Prediction } from './postprocess.js';
 
 /**
  * The runtime API shared by @mobilenet/runtime-node and @mobilenet/runtime-web: types and model facts only,
  * no runtime dependency. Each runtime package implements `MobileNetSession` over its onnxruntime.
  */
-export type BackendName = 'cpu' | 'cuda' | 'webgpu' | 'wasm';
 export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
 
-export interface BackendStatus {
-  readonly backend: BackendName;
-  readonly available: boolean;
-  /** Why the backend cannot be used here (missing library, no adapter, ...). */
-  readonly reason?: string;
-}
-
 export interface SessionOptions {
-  /** Execution provider; default 'cpu' (Node) or 'wasm' (browser). */
+  /** A backend the runtime package registered (its `availableBackends()` lists them); default 'cpu' (Node) or 'wasm' (browser). */
   readonly backend?: BackendName;
   /** If the backend fails to start, fall back to the default one and report why in `fallbackReason`. */
   readonly fallback?: boolean;
-  /** Intra-op threads; default: onnxruntime's choice. */
+  /**
+   * Threads one inference may use: onnxruntime-node's intra-op threads, onnxruntime-web's WASM threads. Default:
+   * the runtime's choice. onnxruntime-web fixes its count at a page's first session: the session reports the count in effect.
+   */
   readonly threads?: number;
   /** Graph optimisation level; default 'all' ('basic' on WebGPU, where onnxruntime 1.30 fuses Conv-Clip-HardSwish wrongly at higher levels). */
   readonly graphOptimization?: GraphOptimization;
@@ -127,7 +123,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     ? checkPreprocessing(options.preprocessing, 'option preprocessing')
     : meta
       ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
-      : CONVENTION.torchvision.preprocessing('v2', h);
+      : torchvisionPreprocessing(h);
   const labels = options.labels ?? imagenetLabels(classes) ?? classLabels(classes);
   if (labels.length !== classes) {
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);

@@ -4,7 +4,6 @@ export { ALLOWED_GLOBALS } from './pickle.js';
 export { type Checkpoint, type CheckpointDType, type CheckpointTensor, CheckpointError, toFloat32 } from './tensor.js';
 export { type WeightsFormat, WEIGHTS_FORMATS, LAYOUT_CONVENTIONS, detectFormat, keyMap } from './mapping.js';
 export { buildWithWeights, type LoadOptions, type LoadedModel } from './load.js';
-export { foldBatchNorm } from './fold.js';
 
 import { looksLikePth, readPth } from './pth.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';

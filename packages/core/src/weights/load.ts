@@ -1,8 +1,10 @@
-import type { ParamRequest } from '../ir/init.js';
+import type { ParamRequest } from '../ir/params.js';
 import { type Model, buildModel } from '../models/build.js';
 import type { Convention } from '../models/convention.js';
-import type { ModelOptions } from '../models/options.js';
-import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap } from './mapping.js';
+import type { Family } from '../models/family.js';
+import { type ModelOptions, OptionError } from '../models/options.js';
+import { archs, familyOf } from '../models/registry.js';
+import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap, mappedLayout } from './mapping.js';
 import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
 
 export interface LoadOptions {
@@ -36,14 +38,17 @@ interface ConventionChoice {
  * to (padding, BN epsilon, head): without an explicit convention, follow the layout; with one that contradicts
  * it, build as asked but warn, naming both.
  */
-function chooseConvention(given: Convention | undefined, format: WeightsFormat, source: string): ConventionChoice {
-  const usual = LAYOUT_CONVENTIONS[format];
-  const tfHint = format === 'timm' ? "; timm's tf_ models need convention timm-tf" : '';
-  if (given === undefined) return { convention: usual[0], from: 'layout', note: `convention ${usual[0]}, from the ${format} key layout${tfHint}` };
+function chooseConvention(given: Convention | undefined, format: WeightsFormat, family: Family, source: string): ConventionChoice {
+  // A layout the family never ships in (torchvision keys for v4): its own default, and the key check says what differs.
+  const layout = LAYOUT_CONVENTIONS[format];
+  const usual = layout.filter((c) => family.conventions.includes(c));
+  const tfHint = format === 'timm' && usual.includes('timm-tf') ? "; timm's tf_ models need convention timm-tf" : '';
+  if (given === undefined && !usual[0]) return { convention: family.defaultConvention, from: 'layout', note: `convention ${family.defaultConvention}, ${family.name}'s default (${family.name} has no ${format} models)` };
+  if (given === undefined) return { convention: usual[0]!, from: 'layout', note: `convention ${usual[0]}, from the ${format} key layout${tfHint}` };
   if (usual.includes(given)) return { convention: given, from: 'option', note: `convention ${given}, as given` };
   const warning =
     `${source}: convention ${given} was given, but the checkpoint has ${format} keys, whose models use convention ` +
-    `${usual.join(' or ')}; building with ${given} as asked (padding, BN epsilon or head may not be the ones these weights were trained with)`;
+    `${layout.join(' or ')}; building with ${given} as asked (padding, BN epsilon or head may not be the ones these weights were trained with)`;
   return { convention: given, from: 'option', note: `convention ${given}, as given (against the ${format} key layout)`, warning };
 }
 
@@ -54,9 +59,10 @@ const squeezable = (a: readonly number[], b: readonly number[]) => {
   return sameShape(strip(a), strip(b));
 };
 
-function classifierKey(format: WeightsFormat, arch: string): string {
-  if (format === 'timm' || arch.startsWith('v4')) return 'classifier.weight';
-  return arch.startsWith('v3') ? 'classifier.3.weight' : 'classifier.1.weight';
+/** The classifier's weight in a layout; a layout the family has no models in is read as its native one. */
+function classifierKey(format: WeightsFormat, family: Family): string {
+  const { classifier, native } = family.weights;
+  return `${classifier[format] ?? classifier[native]}.weight`;
 }
 
 /**
@@ -73,12 +79,15 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     const some = [...ckpt.keys()].slice(0, 3).join(', ');
     throw new CheckpointError(source, "torchvision keys (features.0.0.weight, ...) or timm keys (conv_stem.weight, ...)", `keys ${some}`, 'pass the format explicitly if the keys are right');
   }
-  const head = ckpt.get(classifierKey(format, options.arch));
+  const family = familyOf(options.arch);
+  if (!family) throw new OptionError('arch', `one of ${archs().join(', ')}`, options.arch);
+  const headKey = classifierKey(format, family);
+  const head = ckpt.get(headKey);
   const classes = head?.shape[0];
   if (options.classes !== undefined && classes !== undefined && options.classes !== classes) {
-    throw new CheckpointError(`${source}: tensor '${classifierKey(format, options.arch)}'`, `${options.classes} classes (option classes)`, `${classes} (shape [${head!.shape.join(', ')}])`);
+    throw new CheckpointError(`${source}: tensor '${headKey}'`, `${options.classes} classes (option classes)`, `${classes} (shape [${head!.shape.join(', ')}])`);
   }
-  const choice = chooseConvention(options.convention, format, source);
+  const choice = chooseConvention(options.convention, format, family, source);
   const opts: ModelOptions = { ...options, convention: choice.convention, ...(classes !== undefined && { classes }) };
   const skeleton = buildModel({ ...opts, weights: null });
   const map = keyMap(skeleton.graph, skeleton.config.arch, format);
@@ -89,9 +98,11 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   const arch = `${skeleton.config.arch} width ${skeleton.config.width}${skeleton.config.minimalistic ? ' minimalistic' : ''}`;
   if (missing.length || unexpected.length) {
     const list = (xs: string[]) => `${xs.slice(0, 4).join(', ')}${xs.length > 4 ? ` and ${xs.length - 4} more` : ''}`;
-    throw new CheckpointError(source, `the ${map.size} ${format} keys of ${arch}`,
+    const layout = mappedLayout(family, format);
+    const found = layout === format ? '' : `${family.name} checkpoints have ${layout} keys; this one has ${format} keys: `;
+    throw new CheckpointError(source, `the ${map.size} ${layout} keys of ${arch}`,
       [missing.length ? `${missing.length} missing (${list(missing)})` : '', unexpected.length ? `${unexpected.length} unexpected (${list(unexpected)})` : ''].filter(Boolean).join('; '),
-      'a checkpoint for another architecture, or the wrong --weights-format?');
+      `${found}a checkpoint for another architecture, or the wrong --weights-format?`);
   }
   for (const [ours, theirs] of map) {
     const t = ckpt.get(theirs)!;

@@ -1,6 +1,8 @@
 import type { Graph } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
-import type { Arch, Convention } from '../models/convention.js';
+import type { Convention } from '../models/convention.js';
+import type { Family } from '../models/family.js';
+import { familyOf } from '../models/registry.js';
 
 /** Key layouts of the checkpoints users have. Our parameter names are torchvision's, so that map is the identity. */
 export type WeightsFormat = 'torchvision' | 'timm';
@@ -29,14 +31,6 @@ export function modules(graph: Graph): Map<string, string[]> {
   return out;
 }
 
-/** timm groups MobileNet blocks into stages (`blocks.{stage}.{index}`); these are its stage lengths. */
-const TIMM_STAGES: Record<Exclude<Arch, `v4-${string}`>, readonly number[]> = {
-  v1: [1, 2, 2, 6, 2],
-  v2: [1, 2, 3, 4, 3, 3, 1],
-  'v3-large': [1, 2, 3, 4, 2, 3, 1],
-  'v3-small': [1, 2, 3, 2, 3, 1],
-};
-
 /**
  * timm's module names inside one block, by the block's shape: depthwise-separable ('ds', 'dsa'), inverted
  * residual ('ir'), with or without squeeze-excite, or a plain conv-BN ('cn').
@@ -53,15 +47,30 @@ function timmBlock(mods: readonly string[]): readonly string[] {
   }
 }
 
-/** Maps each of our parameter names to its key in a checkpoint of `format`. */
-export function keyMap(graph: Graph, arch: Arch, format: WeightsFormat): Map<string, string> {
+/**
+ * The layout whose keys `keyMap` gives for a family asked for `format`: the format itself when the family ships in
+ * it, else the family's native layout (a v3 torchvision checkpoint given to v4 is then checked against v4's timm
+ * keys, and the check lists what differs).
+ */
+export function mappedLayout(family: Family, format: WeightsFormat): WeightsFormat {
+  return format === family.weights.native || (format === 'timm' && family.weights.timm) ? format : family.weights.native;
+}
+
+/**
+ * Maps each of our parameter names to its key in a checkpoint of `format`: the identity for the family's native
+ * layout (or a layout it has no mapping to, so that the key check lists what differs); timm's `blocks.{stage}.{i}`
+ * grouping, from the family's stage lengths, for v1-v3.
+ */
+export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<string, string> {
+  const family = familyOf(arch);
+  if (!family) throw new Error(`keyMap: no architecture '${arch}' is registered`);
   const mods = modules(graph);
   const map = new Map<string, string>();
   const add = (ours: string, theirs: string) => {
     for (const p of mods.get(ours) ?? []) map.set(`${ours}.${p}`, `${theirs}.${p}`);
   };
-  // v4's parameter names are timm's own (there is no torchvision v4): identity, like torchvision for v1-v3.
-  if (format === 'torchvision' || arch.startsWith('v4')) {
+  const timm = family.weights.timm;
+  if (mappedLayout(family, format) === family.weights.native || !timm) {
     for (const [m, ps] of mods) for (const p of ps) map.set(`${m}.${p}`, `${m}.${p}`);
     return map;
   }
@@ -72,22 +81,14 @@ export function keyMap(graph: Graph, arch: Arch, format: WeightsFormat): Map<str
   }
   add('features.0.0', 'conv_stem');
   add('features.0.1', 'bn1');
-  const stages = TIMM_STAGES[arch as keyof typeof TIMM_STAGES];
   let k = 1;
-  stages.forEach((len, s) => {
+  timm.stages(arch).forEach((len, s) => {
     for (let j = 0; j < len; j++, k++) {
       const ours = byBlock.get(`features.${k}`) ?? [];
       timmBlock(ours).forEach((name, i) => add(ours[i]!, `blocks.${s}.${j}.${name}`));
     }
   });
-  if (arch === 'v2') {
-    add(`features.${k}.0`, 'conv_head');
-    add(`features.${k}.1`, 'bn2');
-  }
-  if (arch.startsWith('v3')) {
-    add('classifier.0', 'conv_head');
-    add('classifier.3', 'classifier');
-  } else add('classifier.1', 'classifier');
+  for (const [ours, theirs] of timm.head(k)) add(ours, theirs);
   return map;
 }
 

@@ -1,8 +1,8 @@
 /**
- * Deterministic weight initialisation, as torchvision does it for MobileNets:
- * conv kaiming-normal (fan-out, ReLU gain), linear normal(0, 0.01), biases 0, BN weight 1 bias 0, stats 0/1.
- * Each parameter draws from its own stream seeded by (seed, name), so a parameter's values do not depend on
- * which other layers exist or in which order they were built.
+ * Parameter data for graphs as they are built: the builder asks a `ParamFiller` for each parameter by name, shape
+ * and kind. (Not an ONNX initializer: those are the constant tensors a graph stores, `Initializer` in tensor.ts.)
+ * Fillers are deterministic: each parameter draws from its own stream seeded by (seed, name), so a parameter's
+ * values do not depend on which other layers exist or in which order they were built.
  */
 
 export type ParamKind = 'conv' | 'linear' | 'bias' | 'bn-weight' | 'bn-bias' | 'bn-mean' | 'bn-var' | 'layer-scale';
@@ -14,7 +14,7 @@ export interface ParamRequest {
 }
 
 /** Supplies the data of a parameter; returning undefined leaves it empty (graphs built for analysis only). */
-export type Initialiser = (req: ParamRequest) => Float32Array | undefined;
+export type ParamFiller = (req: ParamRequest) => Float32Array | undefined;
 
 function fnv1a(text: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
@@ -57,8 +57,11 @@ export function fillNormal(out: Float32Array, std: number, next: () => number): 
 
 const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
-/** torchvision's MobileNet initialisation, seeded. */
-export function torchvisionInit(seed: number): Initialiser {
+/**
+ * The builder's default: He-normal over fan-out for convs (ReLU gain), N(0, 0.01) for linear layers, zero biases,
+ * identity BatchNorm (weight 1, bias 0, statistics 0/1), layer scale 1e-5. Model-specific fillers live in models/.
+ */
+export function heNormalFill(seed: number): ParamFiller {
   return ({ name, dims, kind }) => {
     const out = new Float32Array(numel(dims));
     switch (kind) {
@@ -81,35 +84,5 @@ export function torchvisionInit(seed: number): Initialiser {
 }
 
 /** No data: enough for shapes, MACs and parameter counts. */
-export const noWeights: Initialiser = () => undefined;
+export const noParams: ParamFiller = () => undefined;
 
-/**
- * Variance-preserving weights (kaiming normal over fan-in) with randomised BN affine parameters and running
- * statistics. torchvision's fan-out initialisation makes depthwise outputs shrink layer after layer in eval mode
- * (a 96x96 v3-small gives logits near 1e-10, all classes tied); this one keeps activations of order 1, so tests
- * and benchmark validations compare outputs that differ, and a BN mistake shows.
- */
-export function fanInInit(seed: number): Initialiser {
-  return ({ name, dims, kind }) => {
-    const out = new Float32Array(numel(dims));
-    const next = rng(seed, name);
-    const uniform = (lo: number, hi: number) => out.map(() => lo + (hi - lo) * next());
-    switch (kind) {
-      case 'conv':
-        return fillNormal(out, Math.sqrt(2 / numel(dims.slice(1))), next);
-      case 'linear':
-        return fillNormal(out, Math.sqrt(1 / (dims[1] ?? 1)), next);
-      case 'bias':
-        return uniform(-0.1, 0.1);
-      case 'bn-weight':
-        return uniform(0.5, 1.5);
-      case 'bn-bias':
-        return uniform(-0.2, 0.2);
-      case 'bn-mean':
-        return uniform(-0.1, 0.1);
-      case 'bn-var':
-      case 'layer-scale':
-        return uniform(0.5, 1.5);
-    }
-  };
-}

@@ -1,13 +1,14 @@
 import { type Graph, checkGraph } from '../ir/graph.js';
 import { attrFloat, type Node } from '../ir/node.js';
 import type { Initializer } from '../ir/tensor.js';
+import type { Pass } from './pass.js';
 
 /**
  * Folds every BatchNormalization that follows a Conv (whose output nothing else reads) into that Conv:
  * W' = W * g / sqrt(v + eps) per output channel, b' = (b - m) * g / sqrt(v + eps) + beta. The Conv keeps its name
  * and takes the BN's output name; the BN and its four tensors go. Inference-only: the result has no BN to train.
  */
-export function foldBatchNorm(graph: Graph): Graph {
+export const foldBatchNorm: Pass = (graph: Graph): Graph => {
   const inits = new Map(graph.initializers.map((i) => [i.name, i]));
   const consumers = new Map<string, number>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
@@ -45,4 +46,4 @@ export function foldBatchNorm(graph: Graph): Graph {
   const nodes = graph.nodes.map((n) => replaced.get(n.name) ?? n).filter((n) => n.op !== '');
   const initializers = graph.initializers.flatMap((i) => swapped.get(i.name) ?? (dropped.has(i.name) ? [] : [i]));
   return checkGraph({ ...graph, nodes, initializers, values: [] });
-}
+};

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { compareModels } from '@mobilenet/runtime-node';
+import { parse } from '../args.js';
+import { UsageError, optionError } from '../errors.js';
+import type { Io } from '../io.js';
+
+export const COMPARE_HELP = `Usage: mobilenet compare REF.onnx CANDIDATE.onnx --images DIR [--json]
+
+Runs both models (onnxruntime-node CPU) on every image of DIR, preprocessed as REF's metadata says, and reports how
+closely CANDIDATE's logits follow REF's: top-1 agreement, top-5 overlap, SQNR of the logits in dB, max abs diff.
+  --images DIR   a folder of images (unreadable files are skipped and named)
+  --json         print the result as JSON on stdout
+`;
+
+function load(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`model file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+export async function compare(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, { images: { type: 'string', expects: 'a folder of images' }, json: { type: 'boolean' } }, true);
+  if (values.help) return io.out(COMPARE_HELP), 0;
+  if (positionals.length !== 2) throw new UsageError(`expected two model files, REF.onnx CANDIDATE.onnx, received ${positionals.length}`);
+  const folder = values.images;
+  if (folder === undefined) throw optionError('--images', 'a folder of images (required)', 'nothing');
+  const [refFile, candFile] = positionals as [string, string];
+  const [ref, cand] = [load(refFile), load(candFile)];
+  const { skipped, ...f } = await compareModels(ref, cand, folder, refFile);
+  for (const s of skipped) io.err(`compare: skipped ${s.file}: ${s.reason}\n`);
+  const result = { reference: refFile, candidate: candFile, ...f, sizeRatio: cand.length / ref.length };
+  if (values.json) io.out(`${JSON.stringify(result)}\n`);
+  else {
+    io.out(
+      `${candFile} against ${refFile} over ${f.images} images of ${folder}:\n` +
+        `  top-1 agreement ${(100 * f.top1Agreement).toFixed(1)}%, top-5 overlap ${(100 * f.top5Overlap).toFixed(1)}%\n` +
+        `  SQNR ${f.sqnrDb.toFixed(2)} dB, max abs diff ${f.maxAbsDiff.toPrecision(4)}, size ${(100 * result.sizeRatio).toFixed(1)}% of the reference\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationRanges, type Graph, quantize, readCalibration, toFloat16 } from '@mobilenet/core';
+import { calibrate } from '@mobilenet/runtime-node';
+import { optionError, quote } from './errors.js';
+import type { OptionSpec, Values } from './parse.js';
+import { type Io, writeFileAtomic } from './io.js';
+import { Progress } from './progress.js';
+
+export type Precision = 'fp32' | 'fp16' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'int8'];
+
+export const PRECISION_OPTIONS = {
+  precision: { type: 'string', expects: `one of ${PRECISIONS.join(', ')}` },
+  calibrate: { type: 'string', expects: 'a folder of calibration images' },
+  'calibration-method': { type: 'string', expects: `one of ${CALIBRATION_METHODS.join(', ')}` },
+  'calibration-cache': { type: 'string', expects: 'a calibration cache file (.json)' },
+} as const satisfies OptionSpec;
+
+export const PRECISION_HELP = `  --precision P       ${PRECISIONS.join('|')} (default fp32). fp16: half-precision weights and activations, float32
+                      inputs/outputs. int8: QDQ static quantization (int8 weights per channel, uint8 activations),
+                      which needs calibration images or a calibration cache (docs/precision.md)
+  --calibrate DIR     calibration images for int8 (at least 8; the model's own preprocessing)
+  --calibration-method M  ${CALIBRATION_METHODS.join('|')} (default percentile: 99.99% of each activation's
+                      values inside its range; measured 1.3 dB better than minmax on MobileNetV2)
+  --calibration-cache FILE  activation ranges as JSON: read when it exists (refused if made for another model),
+                      written after calibrating otherwise`;
+
+export interface PrecisionPlan {
+  readonly precision: Precision;
+  readonly method: CalibrationMethod;
+  readonly folder?: string;
+  readonly cache?: string;
+}
+
+/** Checks the precision options before any work is done; usage mistakes exit 2 saying what is needed. */
+export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): PrecisionPlan {
+  const precision = PRECISIONS.find((p) => p === (values.precision ?? 'fp32'));
+  if (precision === undefined) throw optionError('--precision', `one of ${PRECISIONS.join(', ')}`, quote(values.precision!));
+  const method = CALIBRATION_METHODS.find((m) => m === (values['calibration-method'] ?? 'percentile'));
+  if (method === undefined) throw optionError('--calibration-method', `one of ${CALIBRATION_METHODS.join(', ')}`, quote(values['calibration-method']!));
+  const folder = values.calibrate;
+  const cache = values['calibration-cache'];
+  const stray = (['calibrate', 'calibration-method', 'calibration-cache'] as const).find((o) => values[o] !== undefined);
+  if (precision !== 'int8' && stray) throw optionError(`--${stray}`, 'to be used with --precision int8 only', `--precision ${precision}`);
+  if (precision === 'int8' && !folder && !(cache && existsSync(cache))) {
+    const why = cache ? `calibration cache ${quote(cache)}, which does not exist` : 'neither --calibrate nor --calibration-cache';
+    throw optionError('--precision int8', 'a folder of at least 8 images (--calibrate DIR) or an existing --calibration-cache FILE', why);
+  }
+  return { precision, method, ...(folder && { folder }), ...(cache && { cache }) };
+}
+
+async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<CalibrationRanges> {
+  if (plan.cache && existsSync(plan.cache)) {
+    const cached = readCalibration(readFileSync(plan.cache, 'utf8'), graph, plan.cache);
+    io.err(`calibration: ranges from ${plan.cache} (${cached.images} images, ${cached.method})\n`);
+    return cached;
+  }
+  let bar: Progress | undefined;
+  const result = await calibrate(graph, plan.folder!, {
+    method: plan.method,
+    onProgress: (phase, done, total) => {
+      if (phase !== 'run') return;
+      bar ??= new Progress(io, total, 'calibrating');
+      bar.tick();
+      if (done === total) bar.finish();
+    },
+  });
+  for (const s of result.skipped) io.err(`calibration: skipped ${s.file}: ${s.reason}\n`);
+  io.err(`calibration: ${result.ranges.images} images from ${plan.folder} (${plan.method})\n`);
+  if (plan.cache) await writeFileAtomic(plan.cache, new TextEncoder().encode(`${JSON.stringify(result.ranges, null, 1)}\n`));
+  return result.ranges;
+}
+
+/** The graph at the planned precision, with metadata saying how it was made. */
+export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Graph> {
+  if (plan.precision === 'fp32') return graph;
+  if (plan.precision === 'fp16') return toFloat16(graph);
+  const r = await ranges(graph, plan, io);
+  const q = quantize(graph, r);
+  const calibration = JSON.stringify({ method: r.method, ...(r.percentile !== undefined && { percentile: r.percentile }), images: r.images });
+  return { ...q, metadata: { ...q.metadata, 'mobilenet.calibration': calibration } };
+}

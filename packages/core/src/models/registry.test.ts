@@ -1,0 +1,89 @@
+// The architecture registry: a family added from one file builds, analyses, exports, runs, loads weights and is
+// refused options it does not take, like a built-in one; and the built-in families' facts come from the registry.
+import { describe, expect, it } from 'vitest';
+import { analyze } from '../analysis.js';
+import { TINY, TINY_CHANNELS } from '../fixtures/tiny-family.js';
+import { toOnnx } from '../onnx/write.js';
+import { runOrt } from '../testing.js';
+import { buildWithWeights } from '../weights/load.js';
+import { keyMap } from '../weights/mapping.js';
+import type { CheckpointTensor } from '../weights/tensor.js';
+import { buildModel } from './build.js';
+import { ARCHS, type Arch, archs, archsWithOption, familyOf, isArch, registerFamily } from './registry.js';
+
+/** A checkpoint holding a graph's own parameters under their names (float32). */
+const checkpointOf = (g: ReturnType<typeof buildModel>['graph'], rename: (k: string) => string = (k) => k): Map<string, CheckpointTensor> =>
+  new Map(g.initializers.filter((i) => !i.name.startsWith('const.') && i.data instanceof Float32Array).map((i) => [rename(i.name), { dtype: 'F32' as const, shape: i.dims, bytes: new Uint8Array((i.data as Float32Array).buffer) }]));
+
+describe('a family registered from one file', () => {
+  registerFamily(TINY);
+  const registered = (name: string): Arch => {
+    if (!isArch(name)) throw new Error(`${name} was not registered`);
+    return name;
+  };
+  const tiny = registered('tiny');
+
+  it('is an arch: listed, found, with its default resolution and convention', () => {
+    expect(archs()).toContain('tiny');
+    expect(familyOf('tiny')).toBe(TINY);
+    const { config } = buildModel({ arch: tiny, weights: null });
+    expect([config.resolution, config.convention, config.classes, config.bnEps]).toEqual([64, 'torchvision', 1000, 1e-5]);
+  });
+
+  it('builds, analyses and exports; onnxruntime runs it', async () => {
+    const { graph, config } = buildModel({ arch: tiny, weights: 1, batch: 2 });
+    // 3x3 conv 3 -> 8 at stride 2 on 64x64: 32 * 32 * 8 outputs of 27 MACs; the Linear 8 -> 1000.
+    const a = analyze(graph);
+    expect(a.macs).toBe(32 * 32 * TINY_CHANNELS * 27 + TINY_CHANNELS * 1000);
+    expect(a.params).toBe(27 * TINY_CHANNELS + 2 * TINY_CHANNELS + TINY_CHANNELS * 1000 + 1000);
+    const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(2 * 3 * 64 * 64).fill(0.5), dims: [2, 3, 64, 64] } });
+    expect(out.logits!.dims).toEqual([2, config.classes]);
+  });
+
+  it('is refused options and conventions it does not take, naming the option, the rule and the arch', () => {
+    expect(() => buildModel({ arch: tiny, minimalistic: true, weights: null })).toThrow("option minimalistic: expected to be used with v3-large or v3-small only, received 'true with tiny'");
+    expect(() => buildModel({ arch: tiny, expansion: 4, weights: null })).toThrow("option expansion: expected to be used with v2 only, received '4 with tiny'");
+    expect(() => buildModel({ arch: tiny, convention: 'keras', weights: null })).toThrow("option convention: expected one of torchvision, reference for tiny, received 'keras'");
+  });
+
+  it('loads its weights by its own key layout, checking every key and shape', () => {
+    const seeded = buildModel({ arch: tiny, weights: 5 }).graph;
+    const loaded = buildWithWeights({ arch: tiny }, checkpointOf(seeded), { source: 'tiny.pth' });
+    expect([loaded.format, loaded.config.classes, loaded.graph.metadata['mobilenet.config']!.includes('"weights":"trained"')]).toEqual(['torchvision', 1000, true]);
+    const narrower = checkpointOf(buildModel({ arch: tiny, width: 0.5, weights: 5 }).graph);
+    expect(() => buildWithWeights({ arch: tiny }, narrower, { source: 'half.pth' })).toThrow("half.pth: tensor 'features.0.0.weight': expected shape [8, 3, 3, 3] for tiny width 1, received [4, 3, 3, 3]");
+  });
+
+  it('a name already taken is refused', () => {
+    expect(() => registerFamily(TINY)).toThrow('registerFamily tiny: arch tiny is already registered');
+  });
+});
+
+describe('the built-in families, from the registry', () => {
+  it('lists every arch, v4 included, and which take each family option', () => {
+    expect(ARCHS).toEqual(['v1', 'v2', 'v3-large', 'v3-small', 'v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large']);
+    expect([archsWithOption('minimalistic'), archsWithOption('depthMultiplier'), archsWithOption('expansion')]).toEqual([['v3-large', 'v3-small'], ['v1'], ['v2']]);
+  });
+
+  it('resolves the convention and the preprocessing once, onto the config', () => {
+    const v1 = buildModel({ arch: 'v1', convention: 'timm', weights: null });
+    // timm's v1 (inception mean/std) differs from its v2 (ImageNet's): the family, not a string test, says so.
+    expect(v1.config.preprocessing.mean).toEqual([0.5, 0.5, 0.5]);
+    expect(buildModel({ arch: 'v2', convention: 'timm', weights: null }).config.preprocessing.mean).toEqual([0.485, 0.456, 0.406]);
+    expect(JSON.parse(v1.graph.metadata['mobilenet.preprocessing']!)).toEqual(v1.config.preprocessing);
+    expect([buildModel({ arch: 'v3-small', convention: 'torchvision', weights: null }).config.bnEps, buildModel({ arch: 'v2', convention: 'torchvision', weights: null }).config.bnEps]).toEqual([1e-3, 1e-5]);
+  });
+
+  it('a v3 checkpoint given to a v4 arch: the error lists the first missing and unexpected keys', () => {
+    const v3 = buildModel({ arch: 'v3-small', convention: 'torchvision', weights: 3 }).graph;
+    const torchvisionKeys = checkpointOf(v3);
+    expect(() => buildWithWeights({ arch: 'v4-conv-small' }, torchvisionKeys, { source: 'v3.pth' })).toThrow(
+      /^v3\.pth: expected the \d+ timm keys of v4-conv-small width 1, received \d+ missing \(conv_stem\.weight, bn1\.weight, bn1\.bias, bn1\.running_mean and \d+ more\); \d+ unexpected \(features\.0\.0\.weight, features\.0\.1\.weight, features\.0\.1\.bias, features\.0\.1\.running_mean and \d+ more\)/,
+    );
+    const toTimm = keyMap(v3, 'v3-small', 'timm');
+    const timmKeys = checkpointOf(v3, (k) => toTimm.get(k) ?? k);
+    expect(() => buildWithWeights({ arch: 'v4-conv-small' }, timmKeys, { source: 'v3.safetensors' })).toThrow(
+      /^v3\.safetensors: expected the \d+ timm keys of v4-conv-small width 1, received \d+ missing \(blocks\.0\.0\.conv\.weight, .*\); \d+ unexpected \(blocks\.0\.0\.conv_dw\.weight, .*\)/,
+    );
+  });
+});

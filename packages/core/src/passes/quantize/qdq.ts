@@ -1,0 +1,234 @@
+import { GraphError } from '../../ir/errors.js';
+import { type Graph, checkGraph, nodeWhere } from '../../ir/graph.js';
+import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
+import type { Initializer, TensorType } from '../../ir/tensor.js';
+import { foldBatchNorm } from '../fold-batch-norm.js';
+import { producers, pruneInitializers, scalarConstant } from '../pass.js';
+import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
+
+/** The parts of a MobileNet that `quantize` can leave in float32. */
+export interface KeepFloat {
+  /** Everything after the last GlobalAveragePool: Flatten, the Gemm layer(s) and what lies between them. */
+  readonly classifier?: boolean;
+  /** Squeeze-excite: the pooled branch (pool, two 1x1 convs, their activations) and the gating Mul. */
+  readonly squeezeExcite?: boolean;
+  /** The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation. */
+  readonly stem?: boolean;
+}
+
+export interface QuantizeOptions {
+  /** Type of quantized activations. Weights are always int8, symmetric, per output channel. */
+  readonly activations?: 'uint8' | 'int8';
+  readonly keepFloat?: KeepFloat;
+}
+
+/** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
+export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = { activations: 'uint8', keepFloat: { classifier: false, squeezeExcite: false, stem: true } };
+
+/** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
+const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePool', 'AveragePool']);
+/** Elementwise ops that sit between quantized layers: their input and output are quantized too. */
+const BETWEEN = new Set(['Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Flatten', 'Reshape']);
+
+const roundEven = (v: number): number => {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/** Per-tensor asymmetric parameters of a range (always containing 0, so that zero padding is exact). */
+export function activationParams(r: TensorRange, type: 'uint8' | 'int8'): { scale: number; zero: number } {
+  const lo = Math.min(r.min, 0);
+  const hi = Math.max(r.max, 0);
+  const scale = hi - lo > 1e-12 ? (hi - lo) / 255 : 1;
+  const qmin = type === 'uint8' ? 0 : -128;
+  return { scale: Math.fround(scale), zero: Math.min(qmin + 255, Math.max(qmin, roundEven(qmin - lo / scale))) };
+}
+
+/** Symmetric int8 per output channel ([-127, 127], zero point 0), as onnxruntime's quantizer stores weights. */
+export function quantizeWeight(w: Float32Array, channels: number, axis: 0 | 1): { data: Int8Array; scales: Float32Array } {
+  const per = w.length / channels;
+  const index = (c: number, k: number) => (axis === 0 ? c * per + k : k * channels + c);
+  const scales = new Float32Array(channels);
+  const data = new Int8Array(w.length);
+  for (let c = 0; c < channels; c++) {
+    let m = 0;
+    for (let k = 0; k < per; k++) m = Math.max(m, Math.abs(w[index(c, k)]!));
+    const s = (scales[c] = Math.fround(m > 0 ? m / 127 : 1));
+    for (let k = 0; k < per; k++) data[index(c, k)] = Math.max(-127, Math.min(127, roundEven(w[index(c, k)]! / s)));
+  }
+  return { data, scales };
+}
+
+/** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
+function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
+  const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
+  const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
+  const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
+  const squeezeExcite = new Set<string>();
+  const pooled = (name: string) => {
+    const s = types.get(name)?.shape;
+    return s?.length === 4 && s[2] === 1 && s[3] === 1;
+  };
+  graph.nodes.slice(0, lastPool).forEach((n) => {
+    if (pooled(n.outputs[0]!) || (n.op === 'Mul' && n.inputs.some(pooled))) squeezeExcite.add(n.name);
+  });
+  const first = graph.nodes.find((n) => n.op === 'Conv' && graph.inputs.some((i) => i.name === n.inputs[0]));
+  const next = first && graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
+  const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
+  return { classifier, squeezeExcite, stem };
+}
+
+/**
+ * Conv -> Relu / Clip(0, hi) with nothing else reading the conv: the conv writes the activation's output and the
+ * activation goes. The Q after it saturates at the calibrated range, which lies inside [0, hi]: the same function
+ * (onnxruntime's quantizer removes them the same way), and QLinearConv needs the Q right after the Conv.
+ */
+function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
+  const readers = new Map<string, number>();
+  for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  const from = producers(graph);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const drop = new Set<string>();
+  const rewired = new Map<string, string>(); // conv name -> new output
+  for (const act of graph.nodes) {
+    const conv = from.get(act.inputs[0]!);
+    if (!conv || conv.op !== 'Conv' || keep(conv) || keep(act) || readers.get(conv.outputs[0]!) !== 1 || outputs.has(conv.outputs[0]!)) continue;
+    const lo = act.op === 'Clip' ? scalarConstant(graph, act.inputs[1] ?? '') : act.op === 'Relu' ? 0 : undefined;
+    if (lo !== 0) continue;
+    drop.add(act.name);
+    rewired.set(conv.name, act.outputs[0]!);
+  }
+  const nodes = graph.nodes.filter((n) => !drop.has(n.name)).map((n) => (rewired.has(n.name) ? { ...n, outputs: [rewired.get(n.name)!] } : n));
+  return { ...graph, nodes };
+}
+
+/**
+ * Static post-training quantization to a QDQ graph, in the placement onnxruntime fuses into QLinearConv, QGemm,
+ * QLinearAdd, QLinearMul and QLinearGlobalAveragePool: each quantized activation T becomes T -> QuantizeLinear ->
+ * DequantizeLinear (the DQ keeps T's name, so readers do not change); each Conv/Gemm weight is stored int8 per output
+ * channel and read through a DequantizeLinear, its bias int32 with scale input_scale * weight_scale. BatchNorm is
+ * folded first. `ranges` are those of the graph as given (before folding), from calibration.
+ */
+export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
+  const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
+  const folded = checkGraph(foldBatchNorm(graph));
+  const { classifier, squeezeExcite, stem } = regions(folded);
+  const float = (n: Node): boolean => (!!o.keepFloat.classifier && classifier.has(n.name)) || (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) || (!!o.keepFloat.stem && stem.has(n.name));
+  const g = checkGraph(absorbActivations(folded, float));
+  const inits = new Map(g.initializers.map((i) => [i.name, i]));
+  const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
+  const quantized = (n: Node) => (FUSED.has(n.op) || BETWEEN.has(n.op)) && !float(n) && n.inputs.every((i) => !inits.has(i) || isParam(n, i));
+  const isParam = (n: Node, i: string) => (n.op === 'Conv' || n.op === 'Gemm') && n.inputs.indexOf(i) > 0 || (n.op === 'Clip' || n.op === 'Reshape') && n.inputs.indexOf(i) > 0;
+
+  // Tensors to quantize: float activations that a quantized node reads or writes.
+  const wanted = new Set<string>();
+  for (const n of g.nodes) {
+    if (!quantized(n)) continue;
+    for (const t of [...n.inputs, ...n.outputs]) if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
+  }
+  const params = new Map<string, { scale: number; zero: number }>();
+  for (const t of wanted) {
+    const r = calibration.ranges[t];
+    if (!r) throw new CalibrationError(`tensor '${t}'`, 'a calibrated range for every quantized activation', 'none in the calibration ranges', `model '${calibration.model.name}'`);
+    params.set(t, activationParams(r, o.activations));
+  }
+
+  const extra: Initializer[] = [];
+  const dropInits = new Set<string>();
+  const scalarInit = (name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string => {
+    const data = dtype === 'float32' ? Float32Array.of(v) : dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v);
+    extra.push({ name, dtype, dims: [], data });
+    return name;
+  };
+  const qdq = (t: string, from: string, to: string): Node[] => {
+    const p = params.get(t)!;
+    const s = scalarInit(`${t}.scale`, 'float32', p.scale);
+    const z = scalarInit(`${t}.zero_point`, o.activations, p.zero);
+    return [
+      { name: `${t}.quantize`, op: 'QuantizeLinear', inputs: [from, s, z], outputs: [`${t}.q`], attrs: {} },
+      { name: `${t}.dequantize`, op: 'DequantizeLinear', inputs: [`${t}.q`, s, z], outputs: [to], attrs: {} },
+    ];
+  };
+  /** The weight and bias of a quantized Conv or Gemm, replaced by int8/int32 tensors read through DQ nodes. */
+  const weights = (n: Node): Node[] => {
+    const [x, wName, bName] = n.inputs as [string, string, string | undefined];
+    const w = inits.get(wName)!;
+    const transB = n.op === 'Gemm' ? attrInt(n, 'transB', 0) : 1;
+    const axis = n.op === 'Gemm' && !transB ? 1 : 0;
+    const channels = w.dims[axis]!;
+    const q = quantizeWeight(w.data as Float32Array, channels, axis);
+    dropInits.add(wName);
+    extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
+    extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
+    extra.push({ name: `${wName}.zero_point`, dtype: 'int8', dims: [channels], data: new Int8Array(channels) });
+    const out: Node[] = [{ name: `${wName}.dequantize`, op: 'DequantizeLinear', inputs: [`${wName}.q`, `${wName}.scale`, `${wName}.zero_point`], outputs: [wName], attrs: { axis: int(axis) } }];
+    const b = bName ? inits.get(bName) : undefined;
+    if (b?.data && params.has(x)) {
+      const sx = params.get(x)!.scale;
+      const bs = q.scales.map((s) => Math.fround(sx * s));
+      const bq = Int32Array.from(b.data as Float32Array, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))));
+      dropInits.add(bName!);
+      extra.push({ name: `${bName}.q`, dtype: 'int32', dims: b.dims, data: bq });
+      extra.push({ name: `${bName}.scale`, dtype: 'float32', dims: [channels], data: bs });
+      out.push({ name: `${bName}.dequantize`, op: 'DequantizeLinear', inputs: [`${bName}.q`, `${bName}.scale`], outputs: [bName!], attrs: { axis: int(0) } });
+    }
+    return out;
+  };
+
+  /**
+   * HardSigmoid(z) = clip(z + beta/alpha, 0, 1/alpha) * alpha, and HardSwish(x) = x * HardSigmoid(x; 1/6, 1/2).
+   * onnxruntime has no quantized HardSigmoid or HardSwish: left in float they cost a DequantizeLinear, two float
+   * passes and a QuantizeLinear each. Here the shift is a quantized Add (QLinearAdd), the clip is the saturation
+   * of a QuantizeLinear over [0, 1/alpha], the factor alpha is in its DequantizeLinear's scale, and HardSwish's
+   * product is a QLinearMul: all in int8. The gate is exact to 1/255.
+   */
+  const gate = (n: Node, z: string, alpha: number, beta: number, out: string): Node[] => {
+    const qmin = o.activations === 'uint8' ? 0 : -128;
+    const shift = beta / alpha;
+    const top = 1 / alpha;
+    const c = `${n.name}.shift`;
+    // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
+    const cs = scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
+    const cz = scalarInit(`${c}.zero_point`, o.activations, qmin);
+    extra.push(o.activations === 'uint8' ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) } : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) });
+    const s = scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
+    const sz = scalarInit(`${n.name}.gate.zero_point`, o.activations, qmin);
+    const ds = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+    return [
+        { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
+        { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
+        { name: `${n.name}.clip`, op: 'QuantizeLinear', inputs: [`${n.name}.shifted`, s, sz], outputs: [`${n.name}.gate.q`], attrs: {} },
+      { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', inputs: [`${n.name}.gate.q`, ds, sz], outputs: [out], attrs: {} },
+    ];
+  };
+
+  const nodes: Node[] = [];
+  const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
+  for (const i of g.inputs) if (wanted.has(i.name)) {
+    rename.set(i.name, `${i.name}.dq`);
+    nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
+  }
+  for (const n of g.nodes) {
+    const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    if (quantized(n) && (n.op === 'Conv' || n.op === 'Gemm')) {
+      const w = inits.get(n.inputs[1]!);
+      if (!w?.data || w.dtype !== 'float32') throw new GraphError('unsupported', nodeWhere(n), 'a float32 weight initializer', `'${n.inputs[1]}'`);
+      nodes.push(...weights({ ...n, inputs }));
+    }
+    const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
+    const x = inputs[0]!;
+    if (quantized(n) && (n.op === 'HardSwish' || n.op === 'HardSigmoid') && wanted.has(n.inputs[0]!) && wanted.has(n.outputs[0]!)) {
+      const swish = n.op === 'HardSwish';
+      const y = n.outputs[0]!;
+      // HardSigmoid's output is the gate itself, already quantized: no second Q/DQ pair.
+      nodes.push(...gate(n, x, swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2), swish ? 0.5 : attrFloat(n, 'beta', 0.5), swish ? `${n.name}.gate` : y));
+      if (!swish) continue;
+      nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
+    } else nodes.push({ ...n, inputs, outputs: outs });
+    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t));
+  }
+  // Absorbed Clips leave their bounds behind: pruned.
+  const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];
+  const metadata = { ...g.metadata, 'mobilenet.precision': 'int8' };
+  return checkGraph(pruneInitializers({ ...g, nodes, initializers, metadata, values: [] }));
+}

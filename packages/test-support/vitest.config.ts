@@ -1,0 +1,7 @@
+import { defineConfig } from 'vitest/config';
+import { sharedTestOptions } from '../../vitest.shared.js';
+
+export default defineConfig({
+  // Time limits: one source for the workspace, sized in vitest.shared.ts.
+  test: { ...sharedTestOptions },
+});
