@@ -34,7 +34,7 @@ describe('classifyAll / embedAll', () => {
         expect(r.ok, r.image).toBe(e.ok);
         if (r.ok && e.ok) {
           expect(r.top.map((p) => p.index)).toEqual(e.top.map((p) => p.index));
-          r.top.forEach((p, j) => expect(p.probability).toBeCloseTo(e.top[j]!.probability, 5));
+          for (const [j, p] of r.top.entries()) expect(p.probability).toBeCloseTo(e.top[j]!.probability, 5);
         } else {
           // libvips words a truncated JPEG either way, depending on timing (see runtime.test.ts).
           const same = (m: string) => m.replace('VipsJpeg: premature end of JPEG image', 'corrupt or truncated image data');
@@ -55,7 +55,7 @@ describe('classifyAll / embedAll', () => {
     const a = await collect(fixed.embedAll(gen()));
     const b = await dyn.embed(['scene.png', 'missing.png', 'tall.png'].map(fix));
     expect(a.map((r) => r.ok)).toEqual([true, false, true]);
-    a.forEach((r, i) => r.ok && expect(maxAbs(r.embedding, (b[i] as typeof r).embedding)).toBeLessThan(1e-4));
+    for (const [i, r] of a.entries()) if (r.ok) expect(maxAbs(r.embedding, (b[i] as typeof r).embedding)).toBeLessThan(1e-4);
     await Promise.all([fixed.release(), dyn.release()]);
   });
 

@@ -25,8 +25,8 @@ describe('profile', () => {
     const macs = (name: string) => p.ops.find((r) => r.name === name)?.macs ?? 0;
     // v2's convs: the 3x3 stem, 17 depthwise 3x3, the 1x1s; and the classifier.
     const conv = (pred: (n: (typeof graph.nodes)[number]) => boolean) => graph.nodes.reduce((s, n, i) => s + (n.op === 'Conv' && pred(n) ? a.layers[i]!.macs : 0), 0);
-    expect(macs('Conv DW 3x3')).toBe(conv((n) => Number(n.attrs['group']?.value ?? 1) > 1));
-    expect(macs('Conv 1x1') + macs('Conv 3x3')).toBe(conv((n) => Number(n.attrs['group']?.value ?? 1) === 1));
+    expect(macs('Conv DW 3x3')).toBe(conv((n) => Number(n.attrs.group?.value ?? 1) > 1));
+    expect(macs('Conv 1x1') + macs('Conv 3x3')).toBe(conv((n) => Number(n.attrs.group?.value ?? 1) === 1));
     expect(macs('FC')).toBe(1280 * 1000);
     expect(p.ops.find((r) => r.name === 'Conv 1x1')!.timeShare).toBeGreaterThan(0);
     expect(p.layers.map((r) => r.name).slice(0, 3)).toEqual(['features.0', 'features.1', 'features.2']);

@@ -51,7 +51,7 @@ export function blockOf(name: string): string {
 
 /** Conv kind from its weight shape [out, in/group, kh, kw] and group: the rows of v1's Table 2. */
 function convKind(weight: readonly number[] | undefined, group: number): string {
-  if (!weight || weight.length !== 4) return 'Conv';
+  if (weight?.length !== 4) return 'Conv';
   const [out, perGroup, kh, kw] = weight as [number, number, number, number];
   if (kh === 1 && kw === 1) return 'Conv 1x1';
   if (perGroup === 1 && group > 1 && group === out) return `Conv DW ${kh}x${kw}`;
@@ -74,7 +74,7 @@ function macsOf(graph: Graph) {
   graph.nodes.forEach((node, i) => {
     const macs = a.layers[i]!.macs;
     if (!macs) return;
-    const group = Number(node.attrs?.['group']?.value ?? 1);
+    const group = Number(node.attrs?.group?.value ?? 1);
     const kind = node.op === 'Conv' ? convKind(inits.get(node.inputs[1]!), group) : isFc(node.op) ? 'FC' : node.op;
     byBlock.set(blockOf(node.name), (byBlock.get(blockOf(node.name)) ?? 0) + macs);
     byKind.set(kind, (byKind.get(kind) ?? 0) + macs);

@@ -46,7 +46,7 @@ describe('mobilenet embed', () => {
       expect([ours.rows, ours.width]).toEqual([2, 576]);
       const e = expected[0]!;
       if (!e.ok) throw new Error(e.error);
-      py.first.forEach((v, i) => expect(v).toBeCloseTo(e.embedding[i]!, 5));
+      for (const [i, v] of py.first.entries()) expect(v).toBeCloseTo(e.embedding[i]!, 5);
     }
     const out = join(tmp(), 'x.npy');
     writeFileSync(out, 'taken');
