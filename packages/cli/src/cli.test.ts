@@ -242,6 +242,6 @@ describe('the mobilenet binary', () => {
     const root = resolve(import.meta.dirname, '../../..');
     const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), join(root, 'packages/cli/src/bin.ts'), 'launch'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends\n");
+    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile\n");
   });
 });

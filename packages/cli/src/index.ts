@@ -21,6 +21,8 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
   ['classify', { run: classify, summary: 'top-k ImageNet classes of images (onnxruntime-node)', help: CLASSIFY_HELP }],
   ['compare', { run: compare, summary: 'how closely one model follows another on a folder of images', help: COMPARE_HELP }],
   ['backends', { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP }],
+  ['embed', { run: (a, io) => import('./commands/embed.js').then((m) => m.embed(a, io)), summary: 'embeddings of images or folders to .npy/.safetensors (onnxruntime-node)', help: 'Run mobilenet embed --help' }],
+  ['profile', { run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)), summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)', help: 'Run mobilenet profile --help' }],
 ]);
 
 export const HELP = `Usage: mobilenet <command> [options]

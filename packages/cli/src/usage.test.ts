@@ -73,9 +73,9 @@ describe('usage errors', () => {
 
   it('an unknown command is one line, including names that exist on every object', async () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
-      expect(await run(name)).toEqual({ code: 2, out: '', err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends\n` });
+      expect(await run(name)).toEqual({ code: 2, out: '', err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, profile\n` });
     }
-    expect((await run('infoo')).err).toBe("mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends (did you mean info?)\n");
+    expect((await run('infoo')).err).toBe("mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, profile (did you mean info?)\n");
   });
 
   it('--version prints the version in the package.json beside src/ and dist/', async () => {

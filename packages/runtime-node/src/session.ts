@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { type Engine, type ModelBytes, type ModelInput, type SessionOptions, ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import { type ClassifyResult, type EmbedResult, type Engine, type ModelBytes, type ModelInput, type SessionOptions, ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
+import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
 export interface NodeSessionOptions extends SessionOptions {
   /** onnxruntime's intra-op thread spinning: lower latency alone, but steals CPU from other sessions. Default on. */
@@ -41,11 +42,22 @@ const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> 
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
   const { session, engineSession } = await openSession(engine, source, options);
-  return Object.assign(session, { ortSession: engineSession.ort });
+  // The session's limits are the pipeline's defaults.
+  const defaults: PipelineOptions = { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...(options.maxBatch && { maxBatch: options.maxBatch }) };
+  const node: NodeSession = Object.assign(session, {
+    ortSession: engineSession.ort,
+    classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...defaults, ...o }),
+    embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...defaults, ...o }),
+  });
+  return node;
 }
 
 /** A session on onnxruntime-node: images (paths, bytes, pixels) in, classes or embeddings out. */
 export type NodeSession = ImageModelSession<ImageInput> & {
   /** The onnxruntime-node session underneath, for what this API does not cover. */
   readonly ortSession: ort.InferenceSession;
+  /** Top-k classes of a whole collection, in input order, decoding ahead while the model runs (see pipeline.ts). */
+  classifyAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<ClassifyResult>;
+  /** Embeddings of a whole collection, in input order, decoding ahead while the model runs. */
+  embedAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<EmbedResult>;
 };

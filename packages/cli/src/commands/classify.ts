@@ -1,8 +1,9 @@
 import { type ClassifyResult, buildModel, summarizeOnnx } from '@mobilenet/core';
-import { type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames, createSession } from '@mobilenet/runtime-node';
+import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames, createSession } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { optionError, quote } from '../errors.js';
-import { type Io, readInput } from '../io.js';
+import { JsonlSink, listImages } from '../collection.js';
+import { EXIT, optionError, quote, quotePath } from '../errors.js';
+import { type Io, checkOutputPath, readInput } from '../io.js';
 import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
@@ -11,9 +12,10 @@ import { Progress } from '../progress.js';
 const MAX_THREADS = 256;
 const MAX_PIXELS = 2 ** 32;
 
-export const CLASSIFY_HELP = `Usage: mobilenet classify IMAGE... (--model FILE.onnx | --arch A [model options]) [options]
+export const CLASSIFY_HELP = `Usage: mobilenet classify IMAGE|DIR... (--model FILE.onnx | --arch A [model options]) [options]
 
-Top-k ImageNet classes for each image (JPEG, PNG, WebP, AVIF, TIFF, GIF), on onnxruntime-node.
+Top-k ImageNet classes for each image (JPEG, PNG, WebP, AVIF, TIFF, GIF), on onnxruntime-node. A folder stands
+for its image files; decoding runs ahead while the model runs, in batches it sizes itself.
   --model FILE        an .onnx file (ours: preprocessing read from its metadata; foreign: torchvision's)
   --arch A            build the model instead (seeded random weights: the labels carry no meaning)
   --seed N            weight seed with --arch (default 0)
@@ -24,6 +26,10 @@ Top-k ImageNet classes for each image (JPEG, PNG, WebP, AVIF, TIFF, GIF), on onn
   --max-pixels N      largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS}, 100 megapixels); images are
                       decoded a few at a time, within this many pixels in all
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
+  --recursive         also the images in subfolders of a DIR
+  --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid)
+  --resume            with --jsonl: keep OUT's lines and skip the images already in it
+  --force             with --jsonl: overwrite OUT
 
 ${MODEL_HELP}
 `;
@@ -38,10 +44,12 @@ const CLASSIFY_OPTIONS = {
   top: { type: 'string', expects: 'an integer from 1 to 1000' },
   'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
   json: { type: 'boolean' },
+  recursive: { type: 'boolean' },
+  jsonl: { type: 'string', expects: 'a file to write' },
+  resume: { type: 'boolean' },
+  force: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-/** Images per call into the session: its results are drawn on the progress bar as each chunk finishes. */
-const CHUNK = 16;
 
 export async function classify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
@@ -53,6 +61,10 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const threads = integer('threads', values.threads, between(1, MAX_THREADS));
   const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
   if ((values.model === undefined) === (values.arch === undefined)) throw optionError('--model/--arch', 'exactly one of --model FILE.onnx or --arch A', values.model === undefined ? 'neither' : 'both');
+  if (values.jsonl === undefined && (values.resume || values.force)) throw optionError(values.resume ? '--resume' : '--force', '--jsonl OUT to go with it', 'no --jsonl');
+  if (values.jsonl !== undefined) checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
+  const { files, skipped } = listImages(positionals, values.recursive === true);
+  if (files.length === 0 && skipped.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image', `none in ${positionals.map((p) => quotePath(p)).join(' ')}`);
   const source = values.model !== undefined ? checkModelFile(values.model, values, io) : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
   const options: NodeSessionOptions = {
     backend,
@@ -65,13 +77,14 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const session = await createSession(source, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
+  for (const s of skipped) io.err(`mobilenet classify: ${s.path}: skipped, ${s.reason}\n`);
+  if (values.jsonl !== undefined) return toJsonl(session, files, values.jsonl, { top, force: values.force === true, resume: values.resume === true }, io, skipped.length);
   const results: ClassifyResult[] = [];
-  const progress = new Progress(io, positionals.length, 'classify');
+  const progress = new Progress(io, files.length, 'classify');
   try {
-    for (let i = 0; i < positionals.length; i += CHUNK) {
-      const chunk = positionals.slice(i, i + CHUNK);
-      results.push(...(await session.classify(chunk, { topK: top })));
-      progress.tick(chunk.length);
+    for await (const r of session.classifyAll(files, { topK: top })) {
+      results.push(r);
+      progress.tick(1);
     }
   } finally {
     progress.finish();
@@ -81,7 +94,48 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   else if (results.some((r) => r.ok)) io.out(table(results));
   const failed = results.filter((r) => !r.ok);
   for (const f of failed) if (!f.ok) io.err(`mobilenet classify: ${f.error}\n`);
-  return failed.length ? 1 : 0;
+  const bad = failed.length + skipped.length;
+  if (bad) io.err(`mobilenet classify: ${bad} of ${results.length + skipped.length} failed (named above)\n`);
+  return bad ? EXIT.failure : EXIT.ok;
+}
+
+/**
+ * Streams results to a JSON-lines file: each line written whole as its image is done, errors reported as they
+ * come, SIGINT/SIGTERM finish the line being written and stop (exit 130/143) with OUT valid for --resume.
+ */
+async function toJsonl(session: NodeSession, all: string[], out: string, o: { top: number; force: boolean; resume: boolean }, io: Io, skipped: number): Promise<number> {
+  const sink = new JsonlSink(out, o);
+  const files = all.filter((f) => !sink.done.has(f));
+  if (sink.done.size) io.err(`mobilenet classify: resuming: ${all.length - files.length} images already in ${out}\n`);
+  let stop: NodeJS.Signals | undefined;
+  const onSignal = (s: NodeJS.Signals) => void (stop = s);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const progress = new Progress(io, files.length, 'classify');
+  let failed = 0;
+  let done = 0;
+  try {
+    for await (const r of session.classifyAll(files, { topK: o.top })) {
+      sink.write(r);
+      done++;
+      if (!r.ok) {
+        failed++;
+        io.err(`${io.isTty ? '\n' : ''}mobilenet classify: ${r.error}\n`);
+      }
+      progress.tick(1);
+      if (stop) break;
+    }
+  } finally {
+    progress.finish();
+    sink.close();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await session.release();
+  }
+  if (stop) {
+    io.err(`mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${out} is complete up to there (--resume goes on)\n`);
+    return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+  }
+  if (failed + skipped) io.err(`mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${out}\n`);
+  return failed + skipped ? EXIT.failure : EXIT.ok;
 }
 
 /**

@@ -1,0 +1,96 @@
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listImages } from './collection.js';
+import { BIN, ROOT, blankPng, cleanTmp, run, spawnTsx, tmp } from './testing.js';
+
+afterAll(cleanTmp);
+const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { image: string; ok: boolean; error?: string });
+
+/** A folder of good images, bad ones, a subfolder and a symlink loop. */
+function folder(): string {
+  const dir = tmp();
+  copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
+  copyFileSync(join(FIX, 'tall.png'), join(dir, 'b.png'));
+  copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'c-truncated.jpg'));
+  copyFileSync(join(FIX, 'not-an-image.jpg'), join(dir, 'd-text.jpg'));
+  writeFileSync(join(dir, 'e-empty.png'), '');
+  symlinkSync(join(dir, 'gone.jpg'), join(dir, 'f-dangling.jpg'));
+  writeFileSync(join(dir, 'notes.txt'), 'not listed');
+  mkdirSync(join(dir, 'sub'));
+  copyFileSync(join(FIX, 'scene.png'), join(dir, 'sub', 'g.png'));
+  symlinkSync(dir, join(dir, 'sub', 'loop'));
+  return dir;
+}
+
+describe('listing a collection', () => {
+  it('takes a folder\'s images in name order, subfolders with --recursive, reports a symlink loop, keeps named files', () => {
+    const dir = folder();
+    const flat = listImages([dir], false);
+    expect(flat.files.map((f) => f.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png', 'c-truncated.jpg', 'd-text.jpg', 'e-empty.png', 'f-dangling.jpg']);
+    expect(flat.skipped).toEqual([]);
+    const deep = listImages([dir, join(dir, 'notes.txt'), join(dir, 'missing.jpg')], true);
+    expect(deep.files.map((f) => f.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png', 'c-truncated.jpg', 'd-text.jpg', 'e-empty.png', 'f-dangling.jpg', 'sub/g.png', 'notes.txt', 'missing.jpg']);
+    expect(deep.skipped).toEqual([{ path: join(dir, 'sub', 'loop'), reason: `a symbolic link loop (already listed as '${dir}')` }]);
+  });
+});
+
+describe('mobilenet classify DIR --jsonl', () => {
+  const model = ['--arch', 'v3-small', '--convention', 'torchvision', '--resolution', '64'];
+
+  it('one line per image in order, each bad image named, exit 1 with the count; an existing OUT needs --force or --resume', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'h-huge.png'), await blankPng(20000, 10000));
+    const out = join(tmp(), 'out.jsonl');
+    const r = await run('classify', dir, '--recursive', ...model, '--jsonl', out, '--max-pixels', '100000000');
+    expect(r.code, r.err).toBe(1);
+    const got = lines(out);
+    expect(got.map((l) => [l.image.slice(dir.length + 1), l.ok])).toEqual([
+      ['a.jpg', true], ['b.png', true], ['c-truncated.jpg', false], ['d-text.jpg', false], ['e-empty.png', false], ['f-dangling.jpg', false], ['h-huge.png', false], ['sub/g.png', true],
+    ]);
+    expect(got.find((l) => l.image.endsWith('h-huge.png'))!.error).toContain('20000x10000 is 200000000 pixels, more than the 100000000 allowed');
+    expect(r.err).toContain(`${join(dir, 'sub', 'loop')}: skipped, a symbolic link loop`);
+    expect(r.err).toContain(`mobilenet classify: 6 of 9 failed (named above); the others are in ${out}`);
+    expect(r.out).toBe('');
+    const again = await run('classify', dir, ...model, '--jsonl', out);
+    expect([again.code, again.err]).toEqual([2, `mobilenet classify: option --jsonl: '${out}' exists; pass --force to overwrite it\n`]);
+    expect((await run('classify', dir, ...model, '--resume')).err).toContain('option --resume: expected --jsonl OUT to go with it, received no --jsonl');
+  });
+
+  it('--resume keeps complete lines, drops a torn last line, and does only the rest', async () => {
+    const dir = tmp();
+    for (const n of ['a', 'b', 'c']) copyFileSync(join(FIX, 'scene.jpg'), join(dir, `${n}.jpg`));
+    const out = join(tmp(), 'out.jsonl');
+    writeFileSync(out, `${JSON.stringify({ image: join(dir, 'a.jpg'), ok: true, top: [] })}\n{"image": "${join(dir, 'b.jpg')}", "ok`);
+    const r = await run('classify', dir, ...model, '--jsonl', out, '--resume');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`resuming: 1 images already in ${out}`);
+    expect(lines(out).map((l) => l.image.slice(dir.length + 1))).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
+  });
+
+  it('Ctrl-C stops after the line being written: OUT valid, exit 130, and --resume finishes it', async () => {
+    const dir = tmp();
+    for (let i = 0; i < 400; i++) copyFileSync(join(FIX, 'scene.jpg'), join(dir, `${String(i).padStart(3, '0')}.jpg`));
+    const outDir = tmp();
+    const out = join(outDir, 'out.jsonl');
+    let pid = 0;
+    let sent = false;
+    const watcher = watch(outDir, () => {
+      if (!sent && pid && readFileSync(out, 'utf8').length > 0) {
+        sent = true;
+        process.kill(pid, 'SIGINT');
+      }
+    });
+    const r = await spawnTsx([BIN, 'classify', dir, ...model, '--jsonl', out], { onStart: (p) => void (pid = p) }).finally(() => watcher.close());
+    expect(sent).toBe(true);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/interrupted \(SIGINT\) after \d+ of 400 images/);
+    const partial = lines(out); // every line parses
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(400);
+    const rest = await run('classify', dir, ...model, '--jsonl', out, '--resume');
+    expect(rest.code, rest.err).toBe(0);
+    expect(lines(out).map((l) => l.image)).toEqual(Array.from({ length: 400 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)));
+  });
+});
