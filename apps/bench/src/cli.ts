@@ -227,7 +227,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   if (o.json) {
     mkdirSync(dirname(resolve(o.json)), { recursive: true });
     writeFileSync(o.json, `${JSON.stringify({ machine: m, peaks, options: o, rows }, null, 1)}\n`);
-    const chart = o.json.replace(/\.json$/, '') + '.svg';
+    const chart = `${o.json.replace(/\.json$/, '')}.svg`;
     writeFileSync(chart, svg(rows, `MobileNet latency vs MACs: ${m.cpu}, ${m.cores} cores`));
     io.err(`wrote ${o.json} and ${chart}\n`);
   }

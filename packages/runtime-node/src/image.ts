@@ -86,10 +86,13 @@ async function headerPixels(bytes: Uint8Array, name: string, maxPixels: number):
 }
 
 function decodeMessage(e: unknown): string {
-  return (e as Error).message
-    .replace(/^Input (buffer|file) contains unsupported image format$/, 'not an image (unsupported or unrecognised format)')
-    // libvips reports a damaged file either by its decoder's words or, depending on timing, by this one.
-    .replace(/^Warning treated as error due to failOn setting$/, 'corrupt or truncated image data');
+  // libvips reports a damaged file by its decoder's words or, depending on timing, by the failOn line, sometimes
+  // followed by the decoder's own line ("error in tile 0 x 168"): one line either way.
+  const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines[0] === 'Warning treated as error due to failOn setting') {
+    return `corrupt or truncated image data${lines[1] ? ` (${lines[1]})` : ''}`;
+  }
+  return (lines[0] ?? 'unknown error').replace(/^Input (buffer|file) contains unsupported image format$/, 'not an image (unsupported or unrecognised format)');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type ClassifyResult, type EmbedResult, type Engine, type ModelBytes, type ModelInput, type SessionOptions, ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import { type ClassifyResult, type EmbedResult, type Engine, type ModelBytes, type ModelInput, type SessionOptions, type ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';

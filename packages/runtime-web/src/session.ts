@@ -1,4 +1,4 @@
-import { type Engine, type ModelBytes, type ModelInput, type SessionOptions, ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import { type Engine, type ModelBytes, type ModelInput, type SessionOptions, type ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { type WebEngineSession, backends } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';

@@ -1,4 +1,4 @@
-import { type BatchOption, DYNAMIC_BATCH, resolveBatch } from '../ir/batch.js';
+import { type BatchOption, type DYNAMIC_BATCH, resolveBatch } from '../ir/batch.js';
 import { MobileNetError } from '../ir/errors.js';
 import type { ParamFiller } from '../ir/params.js';
 import { CONVENTIONS, type Convention, type Preprocessing } from './convention.js';

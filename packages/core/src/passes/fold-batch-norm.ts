@@ -19,7 +19,7 @@ export const foldBatchNorm: Pass = (graph: Graph): Graph => {
   for (const bn of graph.nodes) {
     if (bn.op !== 'BatchNormalization') continue;
     const conv = producer.get(bn.inputs[0]!);
-    if (!conv || conv.op !== 'Conv' || consumers.get(conv.outputs[0]!) !== 1) continue;
+    if (conv?.op !== 'Conv' || consumers.get(conv.outputs[0]!) !== 1) continue;
     const [g, beta, mean, v] = bn.inputs.slice(1).map((n) => inits.get(n)?.data as Float32Array | undefined);
     const w = inits.get(conv.inputs[1]!);
     if (!g || !beta || !mean || !v || !(w?.data instanceof Float32Array)) continue;

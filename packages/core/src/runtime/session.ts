@@ -110,7 +110,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   }
   const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
   const classes = logits?.shape[1];
-  if (!logits || logits.shape.length !== 2 || typeof classes !== 'number') {
+  if (logits?.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
     throw new MobileNetError('model-output', `model '${source}'`, 'a logits output of shape [N, classes]', got || 'no outputs');
   }

@@ -92,7 +92,7 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
   const rewired = new Map<string, string>(); // conv name -> new output
   for (const act of graph.nodes) {
     const conv = from.get(act.inputs[0]!);
-    if (!conv || conv.op !== 'Conv' || keep(conv) || keep(act) || readers.get(conv.outputs[0]!) !== 1 || outputs.has(conv.outputs[0]!)) continue;
+    if (conv?.op !== 'Conv' || keep(conv) || keep(act) || readers.get(conv.outputs[0]!) !== 1 || outputs.has(conv.outputs[0]!)) continue;
     const lo = act.op === 'Clip' ? scalarConstant(graph, act.inputs[1] ?? '') : act.op === 'Relu' ? 0 : undefined;
     if (lo !== 0) continue;
     drop.add(act.name);
