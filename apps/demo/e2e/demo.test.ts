@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { archsWithConvention, buildModel, buildWithWeights, fanInFill, readCheckpoint } from '@mobilenet/core';
+import { type Arch, archsWithConvention, buildModel, buildWithWeights, fanInFill, readCheckpoint, writeSafetensors } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { chromiumMissing, launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
+import { formulaCheckpoint, formulaTensor } from '../../../packages/core/src/testing-formula.js';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
 
 // The built demo (dist/, from `vite build` in this package's test script), served with its COOP/COEP headers.
@@ -15,8 +16,12 @@ const DEMO = resolve(import.meta.dirname, '..');
 /** In CI the browser tests must run: there a missing Chromium is a failure, not a skip. */
 const missing = skipUnless('Chromium', chromiumMissing());
 const ARTIFACTS = join(DEMO, 'artifacts');
+// timm's own state_dict keys and shapes for its MobileNetV4s, and timm's fixture for Conv-S (its probes are values of
+// the formula weights as timm's side made them): committed by tools/fixtures/timm_v4.py.
+const TIMM_V4 = join(DEMO, '../../packages/core/src/fixtures/timm-v4');
 
-type DemoWindow = { demo: { logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
+type Top = readonly { index: number; probability: number }[];
+type DemoWindow = { demo: { classify(c: object, image: Blob): Promise<{ backend: string; top: Top }>; logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
 
 describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipped: ${missing})` : ''}`, () => {
   let server: PreviewServer;
@@ -84,8 +89,14 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   });
 
   // One test per architecture: each takes seconds to tens of seconds on SwiftShader (the first also starts it).
-  for (const arch of archsWithConvention('torchvision')) {
-    it(`${arch} on WebGPU at 96x96: logits equal WASM's`, async (ctx) => {
+  // v1-v3 at 96x96; v4 (timm's convention, no torchvision one) at 64x64, where SwiftShader runs it in seconds.
+  const webgpuCases: [Arch, number][] = [
+    ...archsWithConvention('torchvision').map((a): [Arch, number] => [a, 96]),
+    ['v4-conv-small', 64],
+    ['v4-hybrid-medium', 64],
+  ];
+  for (const [arch, resolution] of webgpuCases) {
+    it(`${arch} on WebGPU at ${resolution}x${resolution}: logits equal WASM's`, async (ctx) => {
       // Gated on the page's own answer (an adapter that starts), not on flags or files; in CI a failure.
       const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
       const webgpu = status.find((s) => s.backend === 'webgpu')!;
@@ -95,7 +106,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
         ctx.skip(skip);
       }
       const run = (backend: string) =>
-        within(STEP_TIMEOUT_MS, `${arch} on ${backend}`, page.evaluate(([a, b]) => (window as unknown as DemoWindow).demo.logitsFor({ arch: a, width: 1, resolution: 96, backend: b, seed: 0 }, 'samples/scene.png'), [arch, backend] as const));
+        within(STEP_TIMEOUT_MS, `${arch} on ${backend}`, page.evaluate(([a, r, b]) => (window as unknown as DemoWindow).demo.logitsFor({ arch: a, width: 1, resolution: r, backend: b, seed: 0 }, 'samples/scene.png'), [arch, resolution, backend] as const));
       const gpu = await run('webgpu');
       const cpu = await run('wasm');
       expect(gpu.backend).toBe('webgpu');
@@ -144,6 +155,53 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     await node.release();
     expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-v4.png'), fullPage: true });
+  });
+
+  it("loads a timm MobileNetV4 checkpoint in the page (timm's keys, made here) and gives onnxruntime-node's top-5", async () => {
+    // timm's mobilenetv4_conv_small state_dict (its keys and shapes) with the formula weights core's v4 tests prove
+    // against timm's logits; the probes check this file holds the values timm's fixture was made with.
+    const name = 'mobilenetv4_conv_small';
+    const keys = (JSON.parse(readFileSync(join(TIMM_V4, 'timm-v4-keys.json'), 'utf8')) as { models: Record<string, { keys: Record<string, number[]> }> }).models[name]!.keys;
+    const { probes } = JSON.parse(readFileSync(join(TIMM_V4, `logits/${name}.json`), 'utf8')) as { probes: Record<string, Record<string, number>> };
+    for (const [key, values] of Object.entries(probes)) {
+      const v = formulaTensor(key, keys[key]!);
+      for (const [i, want] of Object.entries(values)) expect(v[Number(i)], `${key}[${i}]`).toBe(Math.fround(want));
+    }
+    const file = `${name}.safetensors`;
+    const bytes = writeSafetensors(formulaCheckpoint(keys));
+
+    // Conv-S at the smallest size the page offers; each change below queues a (cheap) run of its own.
+    await page.locator('#arch').selectOption('v4-conv-small');
+    await page.locator('#resolution').selectOption('96');
+    await page.locator('#weights').setInputFiles({ name: file, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForFunction((m) => document.body.dataset.model === m && document.body.dataset.state === 'done', `v4-conv-small 1 96 wasm ${file}`, { timeout: STEP_TIMEOUT_MS });
+    const shown = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    // The page shows percentages to 2 decimals; its own classify() (the session on screen, reused: same key) gives
+    // the probabilities unrounded.
+    const page5 = await within(STEP_TIMEOUT_MS, 'classify with the uploaded checkpoint', page.evaluate(async () => {
+      const weights = (document.getElementById('weights') as HTMLInputElement).files![0]!;
+      const image = await (await fetch('samples/tall.png')).blob();
+      const choice = { arch: 'v4-conv-small', width: 1, resolution: 96, backend: 'wasm', seed: 0, weights };
+      return (window as unknown as DemoWindow).demo.classify(choice, image);
+    }));
+    expect(page5.backend).toBe('wasm');
+    expect(page5.top.map((t) => t.index)).toEqual(shown);
+
+    const m = buildWithWeights({ arch: 'v4-conv-small', width: 1, resolution: 96, batch: 'dynamic' }, readCheckpoint(bytes, file), { source: file });
+    expect([m.format, m.config.convention]).toEqual(['timm', 'timm']);
+    const node = await createSession(m);
+    // The image still shown: the second sample, from the bad-input test.
+    const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
+    await node.release();
+    expect(r!.ok).toBe(true);
+    if (!r!.ok) return;
+    const fmt = (top: Top) => top.map((t) => `${t.index} ${t.probability.toExponential(6)}`).join(', ');
+    console.log(`v4-conv-small, timm checkpoint, tall.png at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`);
+    expect(page5.top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
+    page5.top.forEach((t, i) => expect(Math.abs(t.probability - r!.top[i]!.probability), `top-${i + 1}`).toBeLessThan(1e-4));
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-v4-timm-checkpoint.png'), fullPage: true });
+    await page.locator('#weights').setInputFiles([]);
+    await page.waitForFunction(() => document.body.dataset.model === 'v4-conv-small 1 96 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
   });
 });
 
