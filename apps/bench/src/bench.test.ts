@@ -18,7 +18,7 @@ const bench = (...args: string[]) =>
   spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', timeout: STEP_TIMEOUT_MS });
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 function smoke(...args: string[]) {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-'));
   dirs.push(dir);

@@ -121,7 +121,7 @@ export function svg(rows: readonly Row[], title: string): string {
     const pts = ok.filter((r) => `${r.engine} x${r.threads}` === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
     const coords = pts.map((r) => `${px(lx((r.macs * r.batch) / 1e6)).toFixed(1)},${py(lx(r.p50!)).toFixed(1)}`);
     if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`);
-    pts.forEach((r, k) => parts.push(`<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`));
+    pts.forEach((r, k) => { parts.push(`<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`); });
     parts.push(`<rect x="${W - R + 16}" y="${T + i * 20}" width="12" height="12" fill="${color}"/><text x="${W - R + 34}" y="${T + i * 20 + 10}">${s}</text>`);
   });
   parts.push('</svg>');

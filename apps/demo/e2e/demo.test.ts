@@ -63,7 +63,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(r!.ok).toBe(true);
     if (!r!.ok) return;
     expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
-    top.forEach((t, i) => expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4));
+    top.forEach((t, i) => { expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4); });
     expect(await page.locator('#layer-table pre').textContent()).toContain('features.12.0');
   });
 
@@ -198,7 +198,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     const fmt = (top: Top) => top.map((t) => `${t.index} ${t.probability.toExponential(6)}`).join(', ');
     console.log(`v4-conv-small, timm checkpoint, tall.png at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`);
     expect(page5.top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
-    page5.top.forEach((t, i) => expect(Math.abs(t.probability - r!.top[i]!.probability), `top-${i + 1}`).toBeLessThan(1e-4));
+    page5.top.forEach((t, i) => { expect(Math.abs(t.probability - r!.top[i]!.probability), `top-${i + 1}`).toBeLessThan(1e-4); });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-v4-timm-checkpoint.png'), fullPage: true });
     await page.locator('#weights').setInputFiles([]);
     await page.waitForFunction(() => document.body.dataset.model === 'v4-conv-small 1 96 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });

@@ -20,7 +20,7 @@ const tmp = () => {
   made.push(dir);
   return dir;
 };
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => made.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 
 describe('mobilenet info', () => {
   it('prints an aligned per-layer table and totals', async () => {

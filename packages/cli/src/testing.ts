@@ -25,7 +25,7 @@ export const tmp = (): string => {
   made.push(dir);
   return dir;
 };
-export const cleanTmp = (): void => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+export const cleanTmp = (): void => made.splice(0).forEach((d) => { rmSync(d, { recursive: true, force: true }); });
 
 export interface Spawned {
   readonly code: number | null;

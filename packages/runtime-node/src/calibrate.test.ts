@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { calibrate } from './calibrate.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 
 /** A folder of `n` small synthetic PNGs (gradients differing per image), plus the extra files given. */
 async function folder(n: number, extra: Record<string, string> = {}): Promise<string> {

@@ -23,7 +23,7 @@ describe('runtime-web (WASM in Node) equals runtime-node', () => {
     expect(w!.ok && n!.ok).toBe(true);
     if (w!.ok && n!.ok) {
       expect(w!.top.map((p) => p.index)).toEqual(n!.top.map((p) => p.index));
-      w!.top.forEach((p, i) => expect(p.probability).toBeCloseTo(n!.top[i]!.probability, 5));
+      w!.top.forEach((p, i) => { expect(p.probability).toBeCloseTo(n!.top[i]!.probability, 5); });
     }
     await Promise.all([web.release(), node.release()]);
   });

@@ -162,7 +162,7 @@ function table(results: readonly ClassifyResult[]): string {
   const rows: string[][] = [['image', '#', 'prob', 'class', 'label']];
   for (const r of results) {
     if (!r.ok) continue;
-    r.top.forEach((p, k) => rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]));
+    r.top.forEach((p, k) => { rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]); });
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return `${rows.map((r) => r.map((c, i) => (i === 1 || i === 2 || i === 3 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n')}\n`;

@@ -195,7 +195,7 @@ describe('the IR ops attention and GELU need', () => {
       const ops = fromOnnx(bytes, 'gelu.onnx').graph.nodes.map((n) => n.op);
       expect(ops.includes('Gelu'), `opset ${opset}`).toBe(opset === 20);
       const y = (await runOrt(bytes, x)).y!.data as Float32Array;
-      want.forEach((v, i) => expect(y[i], `opset ${opset} x[${i}]`).toBeCloseTo(v, 6));
+      want.forEach((v, i) => { expect(y[i], `opset ${opset} x[${i}]`).toBeCloseTo(v, 6); });
     }
   });
 

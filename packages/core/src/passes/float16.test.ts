@@ -35,7 +35,7 @@ describe('toFloat16', () => {
     const data = Float32Array.from({ length: 192 }, (_, i) => Math.cos(i));
     const [ref, got] = await Promise.all([runOrt(toOnnx(float), { input: { data, dims: [1, 3, 8, 8] } }), runOrt(toOnnx(half), { input: { data, dims: [1, 3, 8, 8] } })]);
     const r = ref.probs!.data as Float32Array;
-    (got.probs!.data as Float32Array).forEach((v, i) => expect(Math.abs(v - r[i]!)).toBeLessThan(2e-3));
+    (got.probs!.data as Float32Array).forEach((v, i) => { expect(Math.abs(v - r[i]!)).toBeLessThan(2e-3); });
   });
 
   // Random fan-in weights amplify small errors: v2's measured 29.5 dB here, 46.9 dB with the well-conditioned weights of
@@ -54,7 +54,7 @@ describe('toFloat16', () => {
       const ref = (await runOrt(toOnnx(float), { input: { data, dims: [1, 3, 64, 64] } })).logits!.data as Float32Array;
       const got = (await s.run({ input: new ort.Tensor('float32', data, [1, 3, 64, 64]) })).logits!;
       expect(got.type).toBe('float32');
-      (got.data as Float32Array).forEach((v, i) => ((signal += ref[i]! ** 2), (noise += (v - ref[i]!) ** 2)));
+      (got.data as Float32Array).forEach((v, i) => { signal += ref[i]! ** 2; noise += (v - ref[i]!) ** 2; });
     }
     await s.release();
     expect(10 * Math.log10(signal / noise)).toBeGreaterThan(floor);

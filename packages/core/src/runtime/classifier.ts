@@ -81,10 +81,10 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
       const chunk = good.slice(i, i + step);
       const batch = this.fixedBatch ?? chunk.length;
       const input = new Float32Array(batch * n);
-      chunk.forEach((p, j) => input.set(p.tensor!, j * n));
+      chunk.forEach((p, j) => { input.set(p.tensor!, j * n); });
       const out = await this.run(input, batch, output);
       const width = out.length / batch;
-      chunk.forEach((_, j) => rows.push(out.slice(j * width, (j + 1) * width)));
+      chunk.forEach((_, j) => { rows.push(out.slice(j * width, (j + 1) * width)); });
     }
     let k = 0;
     return prepared.map((p) => (p.tensor ? { name: p.name, row: rows[k++]! } : { name: p.name, error: p.error! }));

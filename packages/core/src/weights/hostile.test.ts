@@ -52,7 +52,7 @@ describe('PyTorch-written fixtures read as torch.load reads them (strided, expan
         expect(t.shape, k).toEqual(want.shape);
         const got = values(t);
         // F32 exactly; F16/BF16/F64 as float32 (f64 values rounded to f32).
-        got.forEach((v, i) => expect(v, `${file} ${k}[${i}]`).toBeCloseTo(Math.fround(want.values[i]!), 6));
+        got.forEach((v, i) => { expect(v, `${file} ${k}[${i}]`).toBeCloseTo(Math.fround(want.values[i]!), 6); });
       }
     });
   }

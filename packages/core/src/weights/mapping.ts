@@ -20,7 +20,10 @@ export const LAYOUT_CONVENTIONS: Readonly<Record<WeightsFormat, readonly [Conven
 /** Parameters (and BN statistics) of a graph, by module, in forward order: 'features.3.conv.1.0' -> ['weight']. */
 export function modules(graph: Graph): Map<string, string[]> {
   const owned = new Set<string>();
-  for (const n of graph.nodes) n.inputs.forEach((name, i) => OPS[n.op]!.roles?.[i] && OPS[n.op]!.roles![i] !== 'const' && owned.add(name));
+  for (const n of graph.nodes) n.inputs.forEach((name, i) => {
+    const role = OPS[n.op]!.roles?.[i];
+    if (role && role !== 'const') owned.add(name);
+  });
   const out = new Map<string, string[]>();
   for (const init of graph.initializers) {
     if (!owned.has(init.name)) continue;
@@ -85,7 +88,7 @@ export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<s
   timm.stages(arch).forEach((len, s) => {
     for (let j = 0; j < len; j++, k++) {
       const ours = byBlock.get(`features.${k}`) ?? [];
-      timmBlock(ours).forEach((name, i) => add(ours[i]!, `blocks.${s}.${j}.${name}`));
+      timmBlock(ours).forEach((name, i) => { add(ours[i]!, `blocks.${s}.${j}.${name}`); });
     }
   });
   for (const [ours, theirs] of timm.head(k)) add(ours, theirs);

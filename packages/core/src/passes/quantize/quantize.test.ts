@@ -25,7 +25,7 @@ async function run(bytes: Uint8Array, x: Float32Array, size: number, optimized?:
 
 const sqnr = (ref: Float32Array, cand: Float32Array) => {
   let s = 0, n = 0;
-  ref.forEach((r, i) => ((s += r * r), (n += (r - cand[i]!) ** 2)));
+  ref.forEach((r, i) => { s += r * r; n += (r - cand[i]!) ** 2; });
   return 10 * Math.log10(s / n);
 };
 
