@@ -7,7 +7,9 @@ import * as ort from 'onnxruntime-node';
 
 const outDir = join(import.meta.dirname, '..', 'out');
 mkdirSync(outDir, { recursive: true });
-const rows: string[][] = [['arch', 'params', 'MACs', 'file', 'build ms', 'write ms', 'load ms', 'run ms (p50 of 20)', 'logits']];
+const rows: string[][] = [
+  ['arch', 'params', 'MACs', 'file', 'build ms', 'write ms', 'load ms', 'run ms (p50 of 20)', 'logits'],
+];
 for (const arch of ARCHS) {
   let t = performance.now();
   const { graph, config } = buildModel({ arch, convention: 'torchvision', weights: 0 });
@@ -21,7 +23,11 @@ for (const arch of ARCHS) {
   const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'] });
   const load = performance.now() - t;
   const r = config.resolution;
-  const input = new ort.Tensor('float32', new Float32Array(3 * r * r).map((_, i) => Math.sin(i) * 2), [1, 3, r, r]);
+  const input = new ort.Tensor(
+    'float32',
+    new Float32Array(3 * r * r).map((_, i) => Math.sin(i) * 2),
+    [1, 3, r, r],
+  );
   const times: number[] = [];
   let logits: ort.Tensor | undefined;
   for (let i = 0; i < 22; i++) {
@@ -32,9 +38,19 @@ for (const arch of ARCHS) {
   await session.release();
   times.sort((a, b) => a - b);
   const a = analyze(graph);
-  rows.push([arch, `${(a.params / 1e6).toFixed(2)} M`, `${(a.macs / 1e6).toFixed(1)} M`, `${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
-    build.toFixed(0), write.toFixed(0), load.toFixed(0), times[10]!.toFixed(2), `[${logits!.dims.join(', ')}]`]);
+  rows.push([
+    arch,
+    `${(a.params / 1e6).toFixed(2)} M`,
+    `${(a.macs / 1e6).toFixed(1)} M`,
+    `${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
+    build.toFixed(0),
+    write.toFixed(0),
+    load.toFixed(0),
+    times[10]!.toFixed(2),
+    `[${logits!.dims.join(', ')}]`,
+  ]);
 }
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-for (const row of rows) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+for (const row of rows)
+  console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
 console.log(`\nONNX files in ${outDir} (torchvision convention, seeded random weights: the logits carry no meaning).`);

@@ -5,7 +5,19 @@
 // `mobilenet` binary. Expects dist/ built (turbo runs `build` first: `pnpm turbo run pack:check`).
 // Only the npm registry is needed: onnxruntime-node's CUDA download is skipped (ONNXRUNTIME_NODE_INSTALL=skip).
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,9 +40,16 @@ async function step(name, fn) {
 
 function run(cmd, args, opts = {}) {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, ...opts });
+    return execFileSync(cmd, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 << 20,
+      ...opts,
+    });
   } catch (e) {
-    throw new Error(`${[cmd, ...args].join(' ')} (in ${opts.cwd ?? ROOT}) exited ${e.status}:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(
+      `${[cmd, ...args].join(' ')} (in ${opts.cwd ?? ROOT}) exited ${e.status}:\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+    );
   }
 }
 
@@ -85,13 +104,15 @@ async function main() {
 /** One recursive `pnpm pack` (pnpm rewrites workspace: ranges and applies publishConfig); one tarball per package. */
 function packAll(packages, dest) {
   for (const { dir, pkg } of packages) {
-    if (!existsSync(join(dir, 'dist', 'index.js'))) fail(`${pkg.name}: dist/index.js is missing; build first (pnpm turbo run pack:check builds)`);
+    if (!existsSync(join(dir, 'dist', 'index.js')))
+      fail(`${pkg.name}: dist/index.js is missing; build first (pnpm turbo run pack:check builds)`);
   }
   pnpm(['-r', ...packages.flatMap(({ pkg }) => ['--filter', pkg.name]), 'pack', '--pack-destination', dest]);
   const made = readdirSync(dest).filter((f) => f.endsWith('.tgz'));
   return packages.map(({ pkg }) => {
     const file = made.find((f) => f === `${pkg.name.replace(/^@/, '').replace('/', '-')}-${pkg.version}.tgz`);
-    if (!file) fail(`${pkg.name}: pnpm pack left no ${pkg.name}@${pkg.version} tarball in ${dest} (found: ${made.join(', ')})`);
+    if (!file)
+      fail(`${pkg.name}: pnpm pack left no ${pkg.name}@${pkg.version} tarball in ${dest} (found: ${made.join(', ')})`);
     return { name: pkg.name, file: join(dest, file) };
   });
 }
@@ -103,7 +124,10 @@ async function lintAll(tarballs) {
   const problems = [];
   for (const { name, file } of tarballs) {
     const buf = readFileSync(file);
-    const { messages, pkg } = await publint({ pack: { tarball: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) }, strict: true });
+    const { messages, pkg } = await publint({
+      pack: { tarball: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) },
+      strict: true,
+    });
     for (const m of messages) {
       const line = `${name}: publint ${m.type} ${m.code}: ${formatMessage(m, pkg, { color: false })}`;
       if (m.type === 'suggestion') console.log(`  ${line}`);
@@ -117,7 +141,10 @@ async function lintAll(tarballs) {
 
 function install(app, tarballs) {
   mkdirSync(app, { recursive: true });
-  writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'pack-check-app', private: true, type: 'module' }, null, 2)}\n`);
+  writeFileSync(
+    join(app, 'package.json'),
+    `${JSON.stringify({ name: 'pack-check-app', private: true, type: 'module' }, null, 2)}\n`,
+  );
   for (const f of ['consumer.mjs', 'consumer.ts', 'tsconfig.json']) copyFileSync(join(HERE, f), join(app, f));
   copyFileSync(IMAGE, join(app, 'scene.jpg'));
   // The consumer's own @types/node, the version this workspace resolved (cached by npm after the first run).
@@ -125,11 +152,32 @@ function install(app, tarballs) {
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' };
   // Variables pnpm sets for its scripts would steer npm (workspace paths, pnpm's own config): drop them, except
   // where npm should fetch from and cache to (a mirror, a CI cache).
-  const keep = new Set(['npm_config_update_notifier', 'npm_config_registry', 'npm_config_cache', 'npm_config_userconfig']);
-  for (const k of Object.keys(env)) if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && !keep.has(k.toLowerCase())) delete env[k];
+  const keep = new Set([
+    'npm_config_update_notifier',
+    'npm_config_registry',
+    'npm_config_cache',
+    'npm_config_userconfig',
+  ]);
+  for (const k of Object.keys(env))
+    if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && !keep.has(k.toLowerCase()))
+      delete env[k];
   const t0 = performance.now();
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...tarballs.map((t) => t.file), `@types/node@${typesNode}`], { cwd: app, env });
-  console.log(`pack-check: npm install of ${tarballs.length} tarballs took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      ...tarballs.map((t) => t.file),
+      `@types/node@${typesNode}`,
+    ],
+    { cwd: app, env },
+  );
+  console.log(
+    `pack-check: npm install of ${tarballs.length} tarballs took ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 /** The README examples, one module each, so the docs cannot drift from the API (bundler-only `?url` ones aside). */
@@ -176,23 +224,31 @@ async function runConsumer(app, { info, classified }) {
   const core = await import('@mobilenet/core');
   const { createHash } = await import('node:crypto');
   const { graph } = core.buildModel({ arch: 'v3-small', width: 0.75, convention: 'torchvision', weights: 42 });
-  const want = createHash('sha256').update(core.toOnnx(graph, { opset: 17, batch: 'dynamic' })).digest('hex');
-  if (got.sha256 !== want) fail(`installed core wrote ONNX bytes with sha256 ${got.sha256}; the workspace writes ${want}`);
-  if (got.readBackNodes !== got.builtNodes) fail(`fromOnnx read ${got.readBackNodes} nodes back; ${got.builtNodes} were written`);
+  const want = createHash('sha256')
+    .update(core.toOnnx(graph, { opset: 17, batch: 'dynamic' }))
+    .digest('hex');
+  if (got.sha256 !== want)
+    fail(`installed core wrote ONNX bytes with sha256 ${got.sha256}; the workspace writes ${want}`);
+  if (got.readBackNodes !== got.builtNodes)
+    fail(`fromOnnx read ${got.readBackNodes} nodes back; ${got.builtNodes} were written`);
   const v2 = core.analyze(core.buildModel({ arch: 'v2' }).graph);
-  if (info.params !== v2.params || info.macs !== v2.macs) fail(`mobilenet info --arch v2 says ${info.params} params, ${info.macs} MACs; core says ${v2.params}, ${v2.macs}`);
+  if (info.params !== v2.params || info.macs !== v2.macs)
+    fail(`mobilenet info --arch v2 says ${info.params} params, ${info.macs} MACs; core says ${v2.params}, ${v2.macs}`);
   const lib = got.classify;
   const cli = classified[0];
-  if (!lib?.ok || !cli?.ok || lib.top.length !== 5) fail(`classify failed: library ${JSON.stringify(lib)}, CLI ${JSON.stringify(cli)}`);
+  if (!lib?.ok || !cli?.ok || lib.top.length !== 5)
+    fail(`classify failed: library ${JSON.stringify(lib)}, CLI ${JSON.stringify(cli)}`);
   lib.top.forEach((p, i) => {
     const c = cli.top[i];
     if (p.index !== c.index || p.label !== c.label || Math.abs(p.probability - c.probability) > 1e-6) {
       fail(`top-${i + 1} differs: library ${JSON.stringify(p)}, mobilenet classify ${JSON.stringify(c)}`);
     }
-    if (!(p.probability > 0 && p.probability < 1) || (i > 0 && p.probability > lib.top[i - 1].probability)) fail(`top-5 not a sorted distribution: ${JSON.stringify(lib.top)}`);
+    if (!(p.probability > 0 && p.probability < 1) || (i > 0 && p.probability > lib.top[i - 1].probability))
+      fail(`top-5 not a sorted distribution: ${JSON.stringify(lib.top)}`);
   });
   for (const name of ['createSession', 'availableBackends', 'decodeWebImage']) {
-    if (!got.webExports.includes(name)) fail(`@mobilenet/runtime-web does not export ${name}: ${got.webExports.join(', ')}`);
+    if (!got.webExports.includes(name))
+      fail(`@mobilenet/runtime-web does not export ${name}: ${got.webExports.join(', ')}`);
   }
 }
 

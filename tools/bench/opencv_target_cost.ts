@@ -12,7 +12,9 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 for (const arch of ['v2', 'v3-large'] as Arch[]) {
   const { graph } = buildModel({ arch, convention: 'torchvision', weights: 0 });
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   const sessions = {
@@ -32,6 +34,8 @@ for (const arch of ['v2', 'v3-large'] as Arch[]) {
     }
   }
   const ratios = times.opencv.map((t, i) => t / times.default[i]!);
-  console.log(`${arch} 224 batch 1, ${RUNS} paired runs: default ${median(times.default).toFixed(2)} ms, opencv target ${median(times.opencv).toFixed(2)} ms, median paired ratio ${median(ratios).toFixed(3)}`);
+  console.log(
+    `${arch} 224 batch 1, ${RUNS} paired runs: default ${median(times.default).toFixed(2)} ms, opencv target ${median(times.opencv).toFixed(2)} ms, median paired ratio ${median(ratios).toFixed(3)}`,
+  );
   for (const s of Object.values(sessions)) await s.release();
 }

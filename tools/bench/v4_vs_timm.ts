@@ -25,24 +25,42 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-v4-timm-'));
 try {
   const names = ONLY.length ? ONLY : Object.keys(KEYS.models);
-  const py = spawnSync(process.env.MOBILENET_PYTHON ?? '/usr/bin/python3', [join(REPO, 'tools/bench/timm_v4_export.py'), dir, String(OPSET), ...names], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const py = spawnSync(
+    process.env.MOBILENET_PYTHON ?? '/usr/bin/python3',
+    [join(REPO, 'tools/bench/timm_v4_export.py'), dir, String(OPSET), ...names],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   if (py.status !== 0) throw new Error(`timm_v4_export.py failed (status ${py.status}): ${py.stderr.slice(-2000)}`);
-  const exported = py.stdout.trim().split('\n').map((l) => JSON.parse(l) as { model: string; resolution: number; file: string });
+  const exported = py.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { model: string; resolution: number; file: string });
   const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'], intraOpNumThreads: 2, interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
-  console.log(`onnxruntime-node ${ort.env.versions.common}, CPU, 2 threads, spinning off, batch 1, opset ${OPSET}, ${RUNS} paired runs`);
+  console.log(
+    `onnxruntime-node ${ort.env.versions.common}, CPU, 2 threads, spinning off, batch 1, opset ${OPSET}, ${RUNS} paired runs`,
+  );
   console.log('model                           px   ours ms  timm ms  ours/timm (median paired)  logits rel');
   for (const { model, resolution: r, file } of exported) {
     const t = KEYS.models[model]!;
     const ckpt = readCheckpoint(writeSafetensors(formulaCheckpoint(t.keys)), `${model}.safetensors`);
-    const ours = toOnnx(buildWithWeights({ arch: t.arch, width: t.width, resolution: r }, ckpt, { source: model }).graph, { opset: OPSET });
-    const sessions = { ours: await ort.InferenceSession.create(ours, options), timm: await ort.InferenceSession.create(file, options) };
+    const ours = toOnnx(
+      buildWithWeights({ arch: t.arch, width: t.width, resolution: r }, ckpt, { source: model }).graph,
+      { opset: OPSET },
+    );
+    const sessions = {
+      ours: await ort.InferenceSession.create(ours, options),
+      timm: await ort.InferenceSession.create(file, options),
+    };
     const x = new ort.Tensor('float32', formulaInput([1, 3, r, r]), [1, 3, r, r]);
     const [a, b] = [await sessions.ours.run({ input: x }), await sessions.timm.run({ input: x })];
     const rel = relError(a.logits!.data as Float32Array, b.logits!.data as Float32Array);
-    if (!(rel < 1e-4)) throw new Error(`${model}: our logits differ from timm's export by rel ${rel}: not the same computation`);
+    if (!(rel < 1e-4))
+      throw new Error(`${model}: our logits differ from timm's export by rel ${rel}: not the same computation`);
     const times = { ours: [] as number[], timm: [] as number[] };
     for (let i = 0; i < 10; i++) for (const s of Object.values(sessions)) await s.run({ input: x });
     for (let i = 0; i < RUNS; i++) {
@@ -54,7 +72,9 @@ try {
       }
     }
     const ratio = median(times.ours.map((v, i) => v / times.timm[i]!));
-    console.log(`${model.padEnd(31)} ${String(r).padStart(3)} ${median(times.ours).toFixed(2).padStart(8)} ${median(times.timm).toFixed(2).padStart(8)}  ${ratio.toFixed(3).padStart(25)}  ${rel.toExponential(1)}`);
+    console.log(
+      `${model.padEnd(31)} ${String(r).padStart(3)} ${median(times.ours).toFixed(2).padStart(8)} ${median(times.timm).toFixed(2).padStart(8)}  ${ratio.toFixed(3).padStart(25)}  ${rel.toExponential(1)}`,
+    );
     for (const s of Object.values(sessions)) await s.release();
   }
 } finally {

@@ -22,13 +22,15 @@ await session.release();
 // runtime-web is importable in Node too (onnxruntime-web's package root); browsers are tested in apps/demo.
 const web = await import('@mobilenet/runtime-web');
 
-console.log(JSON.stringify({
-  sha256: createHash('sha256').update(bytes).digest('hex'),
-  macs,
-  params,
-  readBackNodes: back.graph.nodes.length,
-  builtNodes: graph.nodes.length,
-  summaryOpset: summary.opset,
-  classify: result,
-  webExports: Object.keys(web).sort(),
-}));
+console.log(
+  JSON.stringify({
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    macs,
+    params,
+    readBackNodes: back.graph.nodes.length,
+    builtNodes: graph.nodes.length,
+    summaryOpset: summary.opset,
+    classify: result,
+    webExports: Object.keys(web).sort(),
+  }),
+);

@@ -9,12 +9,17 @@ export function readTarball(gz) {
   for (let off = 0; off + 512 <= tar.length; ) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
-    const field = (start, len) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    const field = (start, len) =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const prefix = field(345, 155);
     const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
     const size = parseInt(field(124, 12).trim() || '0', 8);
     const type = field(156, 1);
-    if (type === '0' || type === '') files.set(name.replace(/^package\//, ''), tar.subarray(off + 512, off + 512 + size));
+    if (type === '0' || type === '')
+      files.set(name.replace(/^package\//, ''), tar.subarray(off + 512, off + 512 + size));
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return files;
@@ -35,11 +40,16 @@ export function checkTarball(name, files, license) {
   const shipped = (rel) => files.has(posix.normalize(rel.replace(/^\.\//, '')));
 
   for (const { path, target } of [...targets(pkg.exports, ['exports']), ...targets(pkg.bin, ['bin'])]) {
-    if (path.includes('source')) say(`${path.join('.')} is a workspace-only condition (${target}); it must not be published`);
+    if (path.includes('source'))
+      say(`${path.join('.')} is a workspace-only condition (${target}); it must not be published`);
     else if (!shipped(target)) say(`${path.join('.')} points at ${target}, which is not in the tarball`);
   }
-  for (const [section, deps] of Object.entries({ dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies })) {
-    for (const [dep, range] of Object.entries(deps ?? {})) if (/^(workspace|link|file):/.test(range)) say(`${section}.${dep} is '${range}'`);
+  for (const [section, deps] of Object.entries({
+    dependencies: pkg.dependencies,
+    peerDependencies: pkg.peerDependencies,
+  })) {
+    for (const [dep, range] of Object.entries(deps ?? {}))
+      if (/^(workspace|link|file):/.test(range)) say(`${section}.${dep} is '${range}'`);
   }
   if (!files.has('README.md')) say('no README.md');
   if (!files.has('LICENSE')) say('no LICENSE');

@@ -15,15 +15,26 @@ import type { Row } from './report.js';
 const CLI = join(import.meta.dirname, 'cli.ts');
 /** `pnpm bench` as a user runs it: its own process, so the exit code and the files are the program's. */
 const bench = (...args: string[]) =>
-  spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), CLI, ...args], { encoding: 'utf8', timeout: STEP_TIMEOUT_MS });
+  spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), CLI, ...args], {
+    encoding: 'utf8',
+    timeout: STEP_TIMEOUT_MS,
+  });
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 function smoke(...args: string[]) {
   const dir = mkdtempSync(join(os.tmpdir(), 'bench-'));
   dirs.push(dir);
   const r = bench('--smoke', ...args, '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
-  const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { machine: { cores: number; versions: Record<string, string> }; peaks: Peak[]; rows: Row[] };
+  const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as {
+    machine: { cores: number; versions: Record<string, string> };
+    peaks: Peak[];
+    rows: Row[];
+  };
   const file = (name: string) => readFileSync(join(dir, name), 'utf8');
   return { ...r, json, by: Object.fromEntries(json.rows.map((row) => [row.engine, row])) as Record<string, Row>, file };
 }
@@ -51,7 +62,10 @@ describe('pnpm bench', () => {
     expect(r.stderr).not.toMatch(/mismatch|failed/);
     expect(r.status).toBe(0);
     const { machine, peaks, rows } = r.json;
-    expect(machine).toMatchObject({ cores: os.cpus().length, versions: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' } });
+    expect(machine).toMatchObject({
+      cores: os.cpus().length,
+      versions: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' },
+    });
 
     // The peak is measured (a 512^3 Gemm in smoke runs), one per thread count the CPU rows use.
     expect(peaks.map((p) => [p.threads, p.shape])).toEqual([[1, [512, 512, 512]]]);
@@ -73,43 +87,63 @@ describe('pnpm bench', () => {
     // The wrapper's overhead: a median over 100 interleaved pairs on one session, small against the run itself.
     expect(r.by.cpu).toMatchObject({ pairs: 100, bareP50: expect.any(Number), overhead: expect.any(Number) });
     expect(Math.abs(r.by.cpu!.overhead!)).toBeLessThan(1);
-    if (!cuda.available) expect(r.by.cuda).toMatchObject({ status: 'skipped', reason: expect.stringContaining(cuda.reason!.split(':')[0]!) });
+    if (!cuda.available)
+      expect(r.by.cuda).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringContaining(cuda.reason!.split(':')[0]!),
+      });
 
     // The table, the Markdown and the chart show the same rows and numbers.
     const lines = r.stdout.split('\n');
-    const head = lines.findIndex((l) => /^arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+p50 ms/.test(l));
+    const head = lines.findIndex((l) =>
+      /^arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+p50 ms/.test(l),
+    );
     expect(head).toBeGreaterThanOrEqual(0);
     const tableRows = lines.slice(head + 1, head + 1 + rows.length).map((l) => l.split(/\s{2,}/));
     expect(tableRows.map((c) => c[5])).toEqual(rows.map((x) => x.engine));
     for (const e of timed) expect(lines.find((l) => l.includes(` ${e} `))!).toContain(` ${r.by[e]!.p50!.toFixed(2)} `);
     const cpu = r.by.cpu!;
-    expect(r.stdout).toContain(`our wrapper costs ${(100 * cpu.overhead!).toFixed(1)}% over onnxruntime: median of 100 interleaved pairs`);
-    expect(r.stdout).toContain(`p50 ${cpu.p50!.toFixed(2)} ms ours (cpu row) vs ${r.by.ort!.p50!.toFixed(2)} ms for the ort peer`);
-    expect(r.stdout).toContain(`onnxruntime-web wasm with 1 thread(s) is ${(r.by['tfjs-wasm']!.p50! / r.by.wasm!.p50!).toFixed(2)}x as fast as tfjs-wasm`);
-    expect(r.stdout).toContain(`measured fp32 peak: 1 thread(s) ${peak.gmacs.toFixed(1)} GMAC/s (${(2 * peak.gmacs).toFixed(1)} GFLOP/s; Gemm 512x512 by 512x512`);
+    expect(r.stdout).toContain(
+      `our wrapper costs ${(100 * cpu.overhead!).toFixed(1)}% over onnxruntime: median of 100 interleaved pairs`,
+    );
+    expect(r.stdout).toContain(
+      `p50 ${cpu.p50!.toFixed(2)} ms ours (cpu row) vs ${r.by.ort!.p50!.toFixed(2)} ms for the ort peer`,
+    );
+    expect(r.stdout).toContain(
+      `onnxruntime-web wasm with 1 thread(s) is ${(r.by['tfjs-wasm']!.p50! / r.by.wasm!.p50!).toFixed(2)}x as fast as tfjs-wasm`,
+    );
+    expect(r.stdout).toContain(
+      `measured fp32 peak: 1 thread(s) ${peak.gmacs.toFixed(1)} GMAC/s (${(2 * peak.gmacs).toFixed(1)} GFLOP/s; Gemm 512x512 by 512x512`,
+    );
     const md = r.file('r.md');
     expect(md).toContain('| arch | width | res |');
     expect(md.split('\n').filter((l) => l.startsWith('| v3-small |'))).toHaveLength(rows.length);
-    expect(md).toContain('% peak = GMAC/s / the measured fp32 peak at the row\'s thread count');
+    expect(md).toContain("% peak = GMAC/s / the measured fp32 peak at the row's thread count");
     const svg = r.file('r.svg');
     expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
     expect(svg.match(/<circle /g)).toHaveLength(timed.length);
   });
 
   const noBrowser = skipUnless('Chromium for the browser engines', browserUnavailable());
-  it.skipIf(noBrowser !== null)(`--smoke on the browser engines (the demo's code in headless Chromium) ${noBrowser ? `(skipped: ${noBrowser})` : ''}`, (ctx) => {
-    const r = smoke('--backends', 'webgpu,wasm-browser', '--peers', 'none');
-    expect(r.stderr).not.toMatch(/mismatch|failed/);
-    expect(r.status).toBe(0);
-    expect(r.json.rows.map((x) => x.engine)).toEqual(['webgpu', 'wasm-browser']);
-    expectSaneTiming(r.by['wasm-browser']!);
-    // No share of the CPU's peak for a GPU engine; none for the browser's WASM either when no peak was measured.
-    const webgpu = r.by.webgpu!;
-    const skip = skipUnless("WebGPU in Chromium (SwiftShader's adapter in CI)", webgpu.status === 'skipped' ? webgpu.reason! : null);
-    if (skip) return ctx.skip(skip);
-    expectSaneTiming(webgpu);
-    expect(webgpu.peakShare).toBeUndefined();
-  });
+  it.skipIf(noBrowser !== null)(
+    `--smoke on the browser engines (the demo's code in headless Chromium) ${noBrowser ? `(skipped: ${noBrowser})` : ''}`,
+    (ctx) => {
+      const r = smoke('--backends', 'webgpu,wasm-browser', '--peers', 'none');
+      expect(r.stderr).not.toMatch(/mismatch|failed/);
+      expect(r.status).toBe(0);
+      expect(r.json.rows.map((x) => x.engine)).toEqual(['webgpu', 'wasm-browser']);
+      expectSaneTiming(r.by['wasm-browser']!);
+      // No share of the CPU's peak for a GPU engine; none for the browser's WASM either when no peak was measured.
+      const webgpu = r.by.webgpu!;
+      const skip = skipUnless(
+        "WebGPU in Chromium (SwiftShader's adapter in CI)",
+        webgpu.status === 'skipped' ? webgpu.reason! : null,
+      );
+      if (skip) return ctx.skip(skip);
+      expectSaneTiming(webgpu);
+      expect(webgpu.peakShare).toBeUndefined();
+    },
+  );
 
   // Usage is checked in-process (main with its own output): a process per case costs seconds on a busy machine.
   const run = async (...argv: string[]) => {
@@ -120,7 +154,10 @@ describe('pnpm bench', () => {
   };
 
   it.each([
-    [['--archs', 'v4'], "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large"],
+    [
+      ['--archs', 'v4'],
+      "bench: option --archs: 'v4' is not one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large",
+    ],
     [['--backends', 'tpu'], "bench: option --backends: 'tpu' is not one of cpu, cuda, wasm, webgpu, wasm-browser"],
     [['--peers', 'pytorch'], "bench: option --peers: 'pytorch' is not one of ort, tfjs-wasm, tfjs-cpu"],
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],
@@ -138,6 +175,7 @@ describe('pnpm bench', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Usage: pnpm bench/);
     expect(r.out).toContain('--smoke            a seconds-long run');
-    for (const e of ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser', 'ort', 'tfjs-wasm', 'tfjs-cpu']) expect(r.out).toContain(e);
+    for (const e of ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser', 'ort', 'tfjs-wasm', 'tfjs-cpu'])
+      expect(r.out).toContain(e);
   });
 });

@@ -25,7 +25,12 @@ export async function startBrowser(): Promise<BrowserRunner> {
   const page: Page = await browser.newPage();
   await page.goto(url);
   let threads = 0;
-  type DemoWindow = { demo: { benchmark(c: object): Promise<{ backend: string; threads: number; latencies: number[]; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
+  type DemoWindow = {
+    demo: {
+      benchmark(c: object): Promise<{ backend: string; threads: number; latencies: number[]; logits: number[] }>;
+      availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]>;
+    };
+  };
   const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
   return {
     async run(cell) {
@@ -34,8 +39,18 @@ export async function startBrowser(): Promise<BrowserRunner> {
       if (s && !s.available) throw new Error(`${cell.engine} unavailable in Chromium: ${s.reason}`);
       if (threads && threads !== cell.threads) await page.goto(url); // a fresh onnxruntime-web for another thread count
       threads = cell.threads;
-      const r = await within(600_000, `${cell.arch} on ${cell.engine}`, page.evaluate((c) => (window as unknown as DemoWindow).demo.benchmark(c), { ...cell, backend, seed: 0 }));
-      return { latencies: r.latencies, logits: r.logits, threads: r.threads, peakRssMiB: null, note: cell.engine === 'webgpu' ? 'SwiftShader unless a GPU is present' : undefined };
+      const r = await within(
+        600_000,
+        `${cell.arch} on ${cell.engine}`,
+        page.evaluate((c) => (window as unknown as DemoWindow).demo.benchmark(c), { ...cell, backend, seed: 0 }),
+      );
+      return {
+        latencies: r.latencies,
+        logits: r.logits,
+        threads: r.threads,
+        peakRssMiB: null,
+        note: cell.engine === 'webgpu' ? 'SwiftShader unless a GPU is present' : undefined,
+      };
     },
     async close() {
       await browser.close();

@@ -46,4 +46,10 @@ export { fixedInput } from '@mobilenet/test-support';
 
 /** Seeded models in torchvision's convention where the family has one; v4 in its own (timm's). */
 export const modelOptions = (c: Pick<Cell, 'arch' | 'width' | 'resolution' | 'batch'>) =>
-  ({ arch: c.arch, width: c.width, resolution: c.resolution, batch: c.batch, convention: conventionFor(c.arch, 'torchvision') }) as const;
+  ({
+    arch: c.arch,
+    width: c.width,
+    resolution: c.resolution,
+    batch: c.batch,
+    convention: conventionFor(c.arch, 'torchvision'),
+  }) as const;

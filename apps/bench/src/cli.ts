@@ -41,16 +41,31 @@ Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 us
 
 class Usage extends Error {}
 
-function list<T extends string>(raw: string | undefined, allowed: readonly T[], name: string, fallback: readonly T[]): T[] {
+function list<T extends string>(
+  raw: string | undefined,
+  allowed: readonly T[],
+  name: string,
+  fallback: readonly T[],
+): T[] {
   if (raw === undefined) return [...fallback];
   if (raw === 'none') return [];
-  const xs = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const xs = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = xs.filter((x) => !allowed.includes(x as T));
-  if (bad.length || !xs.length) throw new Usage(`option --${name}: '${bad[0] ?? raw}' is not one of ${allowed.join(', ')}`);
+  if (bad.length || !xs.length)
+    throw new Usage(`option --${name}: '${bad[0] ?? raw}' is not one of ${allowed.join(', ')}`);
   return xs as T[];
 }
 
-function numbers(raw: string | undefined, name: string, fallback: number[], check: (n: number) => boolean, rule: string): number[] {
+function numbers(
+  raw: string | undefined,
+  name: string,
+  fallback: number[],
+  check: (n: number) => boolean,
+  rule: string,
+): number[] {
   if (raw === undefined) return fallback;
   const xs = raw.split(',').map(Number);
   const bad = raw.split(',').find((s, i) => s.trim() === '' || !check(xs[i]!));
@@ -63,7 +78,21 @@ function parse(argv: string[]) {
     args: argv,
     strict: true,
     options: {
-      ...Object.fromEntries(['archs', 'widths', 'resolutions', 'batches', 'threads', 'backends', 'peers', 'runs', 'warmup', 'json', 'md'].map((k) => [k, { type: 'string' as const }])),
+      ...Object.fromEntries(
+        [
+          'archs',
+          'widths',
+          'resolutions',
+          'batches',
+          'threads',
+          'backends',
+          'peers',
+          'runs',
+          'warmup',
+          'json',
+          'md',
+        ].map((k) => [k, { type: 'string' as const }]),
+      ),
       smoke: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -78,9 +107,21 @@ function parse(argv: string[]) {
     smoke,
     archs: list(s('archs'), ARCHS, 'archs', smoke ? ['v3-small'] : DEFAULT_ARCHS),
     widths: numbers(s('widths'), 'widths', [1], (n) => n > 0 && n <= 4, 'a width in (0, 4]'),
-    resolutions: numbers(s('resolutions'), 'resolutions', [smoke ? 32 : 224], (n) => int(n) && n % 32 === 0, 'a multiple of 32'),
+    resolutions: numbers(
+      s('resolutions'),
+      'resolutions',
+      [smoke ? 32 : 224],
+      (n) => int(n) && n % 32 === 0,
+      'a multiple of 32',
+    ),
     batches: numbers(s('batches'), 'batches', [1], int, 'a positive integer'),
-    threads: numbers(s('threads'), 'threads', smoke ? [1] : [...new Set([1, Math.min(2, cores)])], int, 'a positive integer'),
+    threads: numbers(
+      s('threads'),
+      'threads',
+      smoke ? [1] : [...new Set([1, Math.min(2, cores)])],
+      int,
+      'a positive integer',
+    ),
     backends: list(s('backends'), BACKENDS, 'backends', ['cpu', 'wasm']),
     peers: list(s('peers'), PEERS, 'peers', ['ort', 'tfjs-wasm']),
     runs: numbers(s('runs'), 'runs', [smoke ? 3 : 30], int, 'a positive integer')[0]!,
@@ -88,7 +129,8 @@ function parse(argv: string[]) {
     json: s('json'),
     md: s('md'),
   };
-  for (const arch of o.archs) for (const width of o.widths) for (const resolution of o.resolutions) resolveOptions({ arch, width, resolution });
+  for (const arch of o.archs)
+    for (const width of o.widths) for (const resolution of o.resolutions) resolveOptions({ arch, width, resolution });
   return o;
 }
 
@@ -97,34 +139,52 @@ type Options = ReturnType<typeof parse>;
 /** The cells of the matrix, in run order. Peers that ignore threads (tfjs in Node) run once per model. */
 function matrix(o: Options): Cell[] {
   const cells: Cell[] = [];
-  for (const arch of o.archs) for (const width of o.widths) for (const resolution of o.resolutions) for (const batch of o.batches) {
-    const base = { arch, width, resolution, batch, runs: o.runs, warmup: o.warmup };
-    for (const engine of [...o.backends, ...o.peers] as Engine[]) {
-      const threads = engine.startsWith('tfjs') ? [1] : o.threads;
-      for (const t of threads) cells.push({ ...base, engine, threads: t });
-    }
-  }
+  for (const arch of o.archs)
+    for (const width of o.widths)
+      for (const resolution of o.resolutions)
+        for (const batch of o.batches) {
+          const base = { arch, width, resolution, batch, runs: o.runs, warmup: o.warmup };
+          for (const engine of [...o.backends, ...o.peers] as Engine[]) {
+            const threads = engine.startsWith('tfjs') ? [1] : o.threads;
+            for (const t of threads) cells.push({ ...base, engine, threads: t });
+          }
+        }
   return cells;
 }
 
 function runWorker(cell: Cell): Promise<CellResult & { error?: string }> {
   const worker = join(import.meta.dirname, 'worker.ts');
-  const child = spawn(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), worker, JSON.stringify(cell)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', import.meta.resolve('tsx'), worker, JSON.stringify(cell)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  return new Promise((res) => child.on('close', () => {
-    const line = out.trim().split('\n').pop() ?? '';
-    try {
-      res(JSON.parse(line));
-    } catch {
-      res({ error: (err.trim().split('\n').find((l) => /Error/.test(l)) ?? err.trim().split('\n').pop() ?? 'worker crashed') } as CellResult & { error: string });
-    }
-  }));
+  return new Promise((res) =>
+    child.on('close', () => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        res(JSON.parse(line));
+      } catch {
+        res({
+          error:
+            err
+              .trim()
+              .split('\n')
+              .find((l) => /Error/.test(l)) ??
+            err.trim().split('\n').pop() ??
+            'worker crashed',
+        } as CellResult & { error: string });
+      }
+    }),
+  );
 }
 
-const UNAVAILABLE = /unavailable|could not start|not in .*onnxruntime|no WebGPU|navigator\.gpu|expected a backend that works here/;
+const UNAVAILABLE =
+  /unavailable|could not start|not in .*onnxruntime|no WebGPU|navigator\.gpu|expected a backend that works here/;
 
 /** Where the CLI writes; the tests pass their own to check usage errors without starting a process. */
 export interface Io {
@@ -132,7 +192,11 @@ export interface Io {
   err(text: string): void;
   readonly isTTY: boolean;
 }
-const processIo: Io = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) };
+const processIo: Io = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  isTTY: Boolean(process.stderr.isTTY),
+};
 
 /** Runs the benchmark; returns the exit code (0 ok, 1 a cell failed or disagreed with CPU, 2 usage error). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -140,13 +204,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     o = parse(argv);
   } catch (e) {
-    if (e instanceof Usage || e instanceof MobileNetError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      e instanceof Usage ||
+      e instanceof MobileNetError ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       io.err(`bench: ${(e as Error).message.split('\n')[0]}\n`);
       return 2;
     }
     throw e;
   }
-  if (o.help) return io.out(HELP), 0;
+  if (o.help) return (io.out(HELP), 0);
   const m = machine();
   const cells = matrix(o);
   const peaks = await measurePeaks(cells, o.smoke);
@@ -191,7 +259,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       continue;
     }
     if (r!.logits.length !== ref.logits.length || r!.logits.length === 0) {
-      rows.push({ ...base, status: 'mismatch', reason: `expected ${ref.logits.length} logits like cpu, received ${r!.logits.length}` });
+      rows.push({
+        ...base,
+        status: 'mismatch',
+        reason: `expected ${ref.logits.length} logits like cpu, received ${r!.logits.length}`,
+      });
       continue;
     }
     const diff = Math.max(...r!.logits.map((v, k) => Math.abs(v - ref.logits[k]!)));
@@ -214,14 +286,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       threads: r!.threads,
       // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
       ...(r!.bareLatencies?.length && {
-        overhead: percentile(r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!), 0.5) / percentile(r!.bareLatencies, 0.5),
+        overhead:
+          percentile(
+            r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!),
+            0.5,
+          ) / percentile(r!.bareLatencies, 0.5),
         bareP50: percentile(r!.bareLatencies, 0.5),
         pairs: r!.bareLatencies.length,
       }),
     });
   }
   await browser?.close();
-  if (io.isTTY) io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
+  if (io.isTTY)
+    io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
   const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning`;
   io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
   if (o.json) {
@@ -246,9 +323,12 @@ const CPU_ENGINES = new Set<Engine>(['cpu', 'wasm', 'wasm-browser', 'ort', 'tfjs
 
 /** The measured fp32 peak at each thread count the CPU cells use (see peak.ts). */
 async function measurePeaks(cells: readonly Cell[], smoke: boolean): Promise<Peak[]> {
-  const threads = [...new Set(cells.filter((c) => CPU_ENGINES.has(c.engine)).map((c) => c.threads))].sort((a, b) => a - b);
+  const threads = [...new Set(cells.filter((c) => CPU_ENGINES.has(c.engine)).map((c) => c.threads))].sort(
+    (a, b) => a - b,
+  );
   const peaks: Peak[] = [];
-  for (const t of threads) peaks.push(await measurePeak(t, smoke ? { sizes: [512], runs: 3 } : { sizes: PEAK_SIZES, runs: 10 }));
+  for (const t of threads)
+    peaks.push(await measurePeak(t, smoke ? { sizes: [512], runs: 3 } : { sizes: PEAK_SIZES, runs: 10 }));
   return peaks;
 }
 
@@ -259,4 +339,5 @@ function progress(done: number, total: number): string {
 }
 
 // Run when started as a program (pnpm bench), not when the tests import main.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = await main(process.argv.slice(2));

@@ -20,12 +20,21 @@ export interface Peak {
 export const PEAK_SIZES = [512, 1024] as const;
 
 async function gemm(n: number, threads: number, runs: number): Promise<Peak> {
-  const b = new GraphBuilder('peak', { init: ({ dims }) => new Float32Array(dims.reduce((a, d) => a * d, 1)).fill(1 / n) });
+  const b = new GraphBuilder('peak', {
+    init: ({ dims }) => new Float32Array(dims.reduce((a, d) => a * d, 1)).fill(1 / n),
+  });
   b.output(b.linear(b.input('a', [n, n]), 'y', n));
   // Spinning left on (onnxruntime's default), as in the benchmark's cells.
-  const s = await ort.InferenceSession.create(toOnnx(b.build()), { executionProviders: ['cpu'], intraOpNumThreads: threads });
+  const s = await ort.InferenceSession.create(toOnnx(b.build()), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+  });
   try {
-    const a = new ort.Tensor('float32', new Float32Array(n * n).map((_, i) => Math.sin(i)), [n, n]);
+    const a = new ort.Tensor(
+      'float32',
+      new Float32Array(n * n).map((_, i) => Math.sin(i)),
+      [n, n],
+    );
     await s.run({ a }); // warm-up: packs the weight, starts the threads
     let best = Infinity;
     for (let i = 0; i < runs; i++) {

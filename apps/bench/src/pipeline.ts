@@ -10,7 +10,17 @@ import { type Arch, type Preprocessing, buildModel, fanInFill, preprocess } from
 import { type BatchStats, type DecodeMode, type NodeSession, createSession, decodeFor } from '@mobilenet/runtime-node';
 
 const { values } = parseArgs({
-  options: { dir: { type: 'string' }, 'rss-count': { type: 'string' }, 'skip-rss': { type: 'boolean' }, 'rss-only': { type: 'boolean' }, decoders: { type: 'string' }, archs: { type: 'string' }, 'only-throughput': { type: 'boolean' }, json: { type: 'string' }, python: { type: 'string' } },
+  options: {
+    dir: { type: 'string' },
+    'rss-count': { type: 'string' },
+    'skip-rss': { type: 'boolean' },
+    'rss-only': { type: 'boolean' },
+    decoders: { type: 'string' },
+    archs: { type: 'string' },
+    'only-throughput': { type: 'boolean' },
+    json: { type: 'string' },
+    python: { type: 'string' },
+  },
 });
 const PY = values.python ?? '/usr/bin/python3';
 const HELPER = join(import.meta.dirname, 'pipeline.py');
@@ -27,7 +37,12 @@ const report: Record<string, unknown> = {};
 const log = (s: string) => console.log(s);
 
 function folder(): string[] {
-  const list = () => (existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.jpg')).sort() : []);
+  const list = () =>
+    existsSync(DIR)
+      ? readdirSync(DIR)
+          .filter((f) => f.endsWith('.jpg'))
+          .sort()
+      : [];
   if (list().length !== 272) {
     log(`generating 256 JPEGs of 640x480 and 16 of 4000x3000 from skimage's photographs in ${DIR} ...`);
     execFileSync(PY, [HELPER, 'generate', DIR, '256', '16'], { stdio: 'inherit' });
@@ -39,7 +54,13 @@ async function endToEnd(session: NodeSession, files: string[], decode: DecodeMod
   const stats: BatchStats[] = [];
   const t0 = performance.now();
   let failed = 0;
-  for await (const r of session.classifyAll(files, { decode, ...(batch && { batch }), ...(DECODERS && { decoders: DECODERS }), onBatch: (s) => stats.push(s) })) if (!r.ok) failed++;
+  for await (const r of session.classifyAll(files, {
+    decode,
+    ...(batch && { batch }),
+    ...(DECODERS && { decoders: DECODERS }),
+    onBatch: (s) => stats.push(s),
+  }))
+    if (!r.ok) failed++;
   const ms = performance.now() - t0;
   if (failed) throw new Error(`${failed} images failed to classify in ${DIR}`);
   const settled = stats.at(-2)?.batch ?? stats.at(-1)!.batch; // the last batch is the remainder
@@ -51,7 +72,8 @@ async function inferenceOnly(session: NodeSession, files: string[], batch: numbe
   const pre = session.info.preprocessing;
   const n = 3 * pre.size * pre.size;
   const input = new Float32Array(batch * n);
-  for (let i = 0; i < batch; i++) preprocess(await decodeFor(files[i % files.length]!, 'x', pre, 'exact'), pre, input, i * n);
+  for (let i = 0; i < batch; i++)
+    preprocess(await decodeFor(files[i % files.length]!, 'x', pre, 'exact'), pre, input, i * n);
   const runs = Math.ceil(count / batch);
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) await session.logits(input, batch);
@@ -93,7 +115,13 @@ async function throughputOf(session: NodeSession, files: string[], mode: DecodeM
     // CPU milliseconds per image (all threads): inference alone, and end to end. Where the CPUs are the limit, the
     // best share end to end can reach is their ratio.
     cpuPerImageMs: { inference: infCpu / files.length, endToEnd: e2eCpu / files.length },
-    perImageMs: { wait: per('waitMs'), run: per('runMs'), post: per('postMs'), decode: per('decodeMs'), preprocess: per('preprocessMs') },
+    perImageMs: {
+      wait: per('waitMs'),
+      run: per('runMs'),
+      post: per('postMs'),
+      decode: per('decodeMs'),
+      preprocess: per('preprocessMs'),
+    },
   };
 }
 
@@ -146,7 +174,9 @@ async function fidelity(session: NodeSession, files: string[]) {
   let maxInput = 0;
   let maxProb = 0;
   for (const f of files) {
-    const [a, b] = await Promise.all((['exact', 'shrink-on-load'] as const).map(async (m) => preprocess(await decodeFor(f, f, pre, m), pre)));
+    const [a, b] = await Promise.all(
+      (['exact', 'shrink-on-load'] as const).map(async (m) => preprocess(await decodeFor(f, f, pre, m), pre)),
+    );
     for (let i = 0; i < a!.length; i++) maxInput = Math.max(maxInput, Math.abs(a![i]! - b![i]!));
     const ra = await session.logits(a!, 1);
     const rb = await session.logits(b!, 1);
@@ -160,12 +190,20 @@ async function fidelity(session: NodeSession, files: string[]) {
     if (pa.indexOf(Math.max(...pa)) === pb.indexOf(Math.max(...pb))) agree++;
     for (let i = 0; i < pa.length; i++) maxProb = Math.max(maxProb, Math.abs(pa[i]! - pb[i]!));
   }
-  return { images: files.length, top1Agreement: agree / files.length, maxInputDiff: maxInput, maxProbabilityDiff: maxProb };
+  return {
+    images: files.length,
+    top1Agreement: agree / files.length,
+    maxInputDiff: maxInput,
+    maxProbabilityDiff: maxProb,
+  };
 }
 
 /** Peak RSS (the process's high-water mark) after 1,000 images and after `count`, classifying the folder cyclically. */
 async function rss(files: string[], count: number) {
-  const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
+  const session = await createSession(
+    buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }),
+    { threads: THREADS, spinning: false },
+  );
   function* cycle() {
     for (let i = 0; i < count; i++) yield files[i % files.length]!;
   }
@@ -176,7 +214,9 @@ async function rss(files: string[], count: number) {
     if (!r.ok) throw new Error(r.error);
     if (++done === 1000 || done === count || done % 2000 === 0) {
       peaks[done] = process.resourceUsage().maxRSS / 1024;
-      log(`  ${String(done).padStart(6)} images: peak RSS ${f1(peaks[done]!)} MiB (${f1(done / ((performance.now() - t0) / 1000))} images/s)`);
+      log(
+        `  ${String(done).padStart(6)} images: peak RSS ${f1(peaks[done]!)} MiB (${f1(done / ((performance.now() - t0) / 1000))} images/s)`,
+      );
     }
   }
   await session.release();
@@ -187,26 +227,37 @@ const files = folder();
 const small = files.filter((f) => f.includes('small-'));
 const big = files.filter((f) => f.includes('big-'));
 const load0 = os.loadavg()[0]!;
-log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; load average at start ${f2(load0)} (other processes share the CPUs: absolute times are inflated, the ratios are measured in one run)`);
+log(
+  `machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; load average at start ${f2(load0)} (other processes share the CPUs: absolute times are inflated, the ratios are measured in one run)`,
+);
 log(`folder: ${small.length} JPEGs 640x480 + ${big.length} JPEGs 4000x3000 (${DIR})\n`);
 
 if (!values['rss-only']) await throughput();
 
 async function throughput() {
-  log(`## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`);
-  log('| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |');
+  log(
+    `## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`,
+  );
+  log(
+    '| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |',
+  );
   log('|---|---|---|---|---|---|---|---|');
   const e2e: Record<string, unknown> = {};
   let v2: NodeSession | undefined;
   for (const arch of ARCHS) {
-    const session = await createSession(buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }), { threads: THREADS, spinning: false });
+    const session = await createSession(
+      buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }),
+      { threads: THREADS, spinning: false },
+    );
     for (const mode of ['exact', 'shrink-on-load'] as const) {
       const e = await throughputOf(session, files, mode);
       const inf = e.inferenceImagesPerSecond;
       const p = e.perImageMs;
       e2e[`${arch}/${mode}`] = e;
       const cpu = e.cpuPerImageMs;
-      log(`| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${f2(cpu.inference)} / ${f2(cpu.endToEnd)} (${Math.round((100 * cpu.inference) / cpu.endToEnd)}%) | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`);
+      log(
+        `| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${f2(cpu.inference)} / ${f2(cpu.endToEnd)} (${Math.round((100 * cpu.inference) / cpu.endToEnd)}%) | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`,
+      );
     }
     if (arch === 'v2') v2 = session;
     else await session.release();
@@ -214,25 +265,39 @@ async function throughput() {
   report.endToEnd = e2e;
   if (values['only-throughput'] || !v2) return void (await v2?.release());
 
-  log('\n## Decode + preprocess per image, one at a time, vs PIL + torchvision (Resize(256), CenterCrop(224), ToTensor, Normalize)\n');
+  log(
+    '\n## Decode + preprocess per image, one at a time, vs PIL + torchvision (Resize(256), CenterCrop(224), ToTensor, Normalize)\n',
+  );
   const pre = v2!.info.preprocessing;
   const { ours, shrink, tv, torch } = await compareDecode(files, pre);
   const avg = (per: Times, set: string[], k: 'wall' | 'cpu') => mean(set.map((f) => per[f]![k]));
-  log('| images | ours, exact: CPU / wall ms | ours, shrink-on-load: CPU / wall ms | PIL + torchvision: CPU / wall ms | ours exact / torchvision, CPU |');
+  log(
+    '| images | ours, exact: CPU / wall ms | ours, shrink-on-load: CPU / wall ms | PIL + torchvision: CPU / wall ms | ours exact / torchvision, CPU |',
+  );
   log('|---|---|---|---|---|');
   const rowsOut: Record<string, unknown> = {};
-  for (const [label, set] of [['640x480', small], ['4000x3000', big], ['all 272', files]] as const) {
+  for (const [label, set] of [
+    ['640x480', small],
+    ['4000x3000', big],
+    ['all 272', files],
+  ] as const) {
     const v = (per: Times) => [avg(per, set, 'cpu'), avg(per, set, 'wall')] as const;
     const [a, b, c] = [v(ours), v(shrink), v(tv)];
     rowsOut[label] = { exact: a, shrinkOnLoad: b, torchvision: c };
-    log(`| ${label} | ${f2(a[0])} / ${f2(a[1])} | ${f2(b[0])} / ${f2(b[1])} | ${f2(c[0])} / ${f2(c[1])} | ${f2(a[0] / c[0])} |`);
+    log(
+      `| ${label} | ${f2(a[0])} / ${f2(a[1])} | ${f2(b[0])} / ${f2(b[1])} | ${f2(c[0])} / ${f2(c[1])} | ${f2(a[0] / c[0])} |`,
+    );
   }
   log(`(torchvision ${torch}; four interleaved rounds of ours, ours with shrink-on-load, and Python)`);
   report.decodePreprocess = rowsOut;
 
-  log('\n## Shrink-on-load fidelity (v2 with seeded random weights; the 4000x3000 images, the only ones it applies to)\n');
+  log(
+    '\n## Shrink-on-load fidelity (v2 with seeded random weights; the 4000x3000 images, the only ones it applies to)\n',
+  );
   const fid = await fidelity(v2!, big);
-  log(`top-1 agreement ${fid.top1Agreement * 100}% of ${fid.images}; max |input difference| ${fid.maxInputDiff.toFixed(3)} (normalized units); max |probability difference| ${fid.maxProbabilityDiff.toExponential(2)}`);
+  log(
+    `top-1 agreement ${fid.top1Agreement * 100}% of ${fid.images}; max |input difference| ${fid.maxInputDiff.toFixed(3)} (normalized units); max |probability difference| ${fid.maxProbabilityDiff.toExponential(2)}`,
+  );
   report.fidelity = fid;
   await v2!.release();
 }
@@ -240,8 +305,18 @@ async function throughput() {
 if (!values['skip-rss']) {
   log(`\n## Peak RSS, v3-small classifyAll over ${RSS_COUNT} images (the folder, cyclically)\n`);
   const r = await rss(files, RSS_COUNT);
-  log(`peak RSS ${f1(r.peakMiB[1000]!)} MiB after 1,000 images, ${f1(r.peakMiB[RSS_COUNT]!)} MiB after ${RSS_COUNT}: ${r.growth >= 0 ? '+' : ''}${f1(100 * r.growth)}%`);
+  log(
+    `peak RSS ${f1(r.peakMiB[1000]!)} MiB after 1,000 images, ${f1(r.peakMiB[RSS_COUNT]!)} MiB after ${RSS_COUNT}: ${r.growth >= 0 ? '+' : ''}${f1(100 * r.growth)}%`,
+  );
   report.rss = r;
 }
 log(`\nload average at end ${f2(os.loadavg()[0]!)}`);
-if (values.json) writeFileSync(values.json, JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load: [load0, os.loadavg()[0]] }, ...report }, null, 2));
+if (values.json)
+  writeFileSync(
+    values.json,
+    JSON.stringify(
+      { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, load: [load0, os.loadavg()[0]] }, ...report },
+      null,
+      2,
+    ),
+  );

@@ -28,15 +28,42 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 }
 
-const HEAD = ['arch', 'width', 'res', 'params', 'MACs', 'engine', 'threads', 'batch', 'p50 ms', 'p90 ms', 'img/s', 'GMAC/s', '% peak', 'peak RSS', 'status'];
+const HEAD = [
+  'arch',
+  'width',
+  'res',
+  'params',
+  'MACs',
+  'engine',
+  'threads',
+  'batch',
+  'p50 ms',
+  'p90 ms',
+  'img/s',
+  'GMAC/s',
+  '% peak',
+  'peak RSS',
+  'status',
+];
 
 function cells(r: Row): string[] {
   const ok = r.status === 'ok' || r.status === 'mismatch';
   const f = (v: number | undefined, d: number) => (ok && v !== undefined ? v.toFixed(d) : '');
   return [
-    r.arch, String(r.width), String(r.resolution), `${(r.params / 1e6).toFixed(2)}M`, `${(r.macs / 1e6).toFixed(0)}M`, r.engine,
-    String(r.threads), String(r.batch), f(r.p50, 2), f(r.p90, 2), f(r.imagesPerSecond, 1), f(r.gmacs, 1),
-    ok && r.peakShare !== undefined ? `${(100 * r.peakShare).toFixed(1)}%` : '', ok && r.peakRssMiB ? `${r.peakRssMiB} MiB` : '',
+    r.arch,
+    String(r.width),
+    String(r.resolution),
+    `${(r.params / 1e6).toFixed(2)}M`,
+    `${(r.macs / 1e6).toFixed(0)}M`,
+    r.engine,
+    String(r.threads),
+    String(r.batch),
+    f(r.p50, 2),
+    f(r.p90, 2),
+    f(r.imagesPerSecond, 1),
+    f(r.gmacs, 1),
+    ok && r.peakShare !== undefined ? `${(100 * r.peakShare).toFixed(1)}%` : '',
+    ok && r.peakRssMiB ? `${r.peakRssMiB} MiB` : '',
     r.status === 'ok' ? 'ok' : `${r.status}${r.reason ? `: ${r.reason}` : ''}`,
   ];
 }
@@ -45,26 +72,47 @@ export function table(rows: readonly Row[]): string {
   const all = [HEAD, ...rows.map(cells)];
   const w = HEAD.map((_, i) => Math.max(...all.map((r) => (i === HEAD.length - 1 ? 0 : r[i]!.length))));
   const right = new Set([1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13]);
-  return all.map((r) => r.map((c, i) => (i === HEAD.length - 1 ? c : right.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => (i === HEAD.length - 1 ? c : right.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Ratios that answer the questions: our wrapper vs bare onnxruntime, onnxruntime-web vs TensorFlow.js. */
 export function ratios(rows: readonly Row[]): string[] {
   const out: string[] = [];
   const key = (r: Row) => `${r.arch}/${r.width}/${r.resolution}/${r.batch}/${r.threads}`;
-  const find = (engine: string, k: string): Row | undefined => rows.find((r) => r.engine === engine && r.status === 'ok' && key(r) === k);
+  const find = (engine: string, k: string): Row | undefined =>
+    rows.find((r) => r.engine === engine && r.status === 'ok' && key(r) === k);
   for (const r of rows.filter((x) => x.status === 'ok')) {
     const k = key(r);
     if (r.engine === 'cpu' && r.overhead !== undefined) {
       const at = `${r.arch} ${r.width}/${r.resolution} b${r.batch} x${r.threads}`;
-      out.push(`${at}: our wrapper costs ${(100 * r.overhead).toFixed(1)}% over onnxruntime: median of ${r.pairs} interleaved pairs of (our session.logits() - a bare run() on the same onnxruntime session), over the bare run's median ${r.bareP50!.toFixed(2)} ms`);
+      out.push(
+        `${at}: our wrapper costs ${(100 * r.overhead).toFixed(1)}% over onnxruntime: median of ${r.pairs} interleaved pairs of (our session.logits() - a bare run() on the same onnxruntime session), over the bare run's median ${r.bareP50!.toFixed(2)} ms`,
+      );
       const bare = find('ort', k);
-      if (bare) out.push(`${at}: p50 ${r.p50!.toFixed(2)} ms ours (cpu row) vs ${bare.p50!.toFixed(2)} ms for the ort peer, a bare session made and timed in its own process (ours / peer = ${(r.p50! / bare.p50!).toFixed(2)}); separate processes, so this ratio carries their run-to-run noise, the line above does not`);
+      if (bare)
+        out.push(
+          `${at}: p50 ${r.p50!.toFixed(2)} ms ours (cpu row) vs ${bare.p50!.toFixed(2)} ms for the ort peer, a bare session made and timed in its own process (ours / peer = ${(r.p50! / bare.p50!).toFixed(2)}); separate processes, so this ratio carries their run-to-run noise, the line above does not`,
+        );
     }
     if (r.engine === 'wasm') {
       for (const peer of ['tfjs-wasm', 'tfjs-cpu'] as const) {
-        const t = rows.find((x) => x.engine === peer && x.status === 'ok' && `${x.arch}/${x.width}/${x.resolution}/${x.batch}` === `${r.arch}/${r.width}/${r.resolution}/${r.batch}`);
-        if (t) out.push(`${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threads} thread(s) is ${(t.p50! / r.p50!).toFixed(2)}x as fast as ${peer} (1 thread: tfjs runs WASM threads only in browsers)`);
+        const t = rows.find(
+          (x) =>
+            x.engine === peer &&
+            x.status === 'ok' &&
+            `${x.arch}/${x.width}/${x.resolution}/${x.batch}` === `${r.arch}/${r.width}/${r.resolution}/${r.batch}`,
+        );
+        if (t)
+          out.push(
+            `${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threads} thread(s) is ${(t.p50! / r.p50!).toFixed(2)}x as fast as ${peer} (1 thread: tfjs runs WASM threads only in browsers)`,
+          );
       }
     }
   }
@@ -112,17 +160,36 @@ export function svg(rows: readonly Row[], title: string): string {
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${L}" y="22" font-size="14" font-weight="600">${title}</text>`,
   ];
-  for (let d = x0; d <= x1; d++) parts.push(`<line x1="${px(d)}" x2="${px(d)}" y1="${T}" y2="${H - B}" stroke="#e5e7eb"/><text x="${px(d)}" y="${H - B + 16}" text-anchor="middle">${10 ** d}</text>`);
-  for (let d = y0; d <= y1; d++) parts.push(`<line x1="${L}" x2="${W - R}" y1="${py(d)}" y2="${py(d)}" stroke="#e5e7eb"/><text x="${L - 6}" y="${py(d) + 4}" text-anchor="end">${10 ** d}</text>`);
-  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 18}" text-anchor="middle">M multiply-accumulates per run (MACs x batch, log)</text>`);
-  parts.push(`<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p50 latency, ms (log)</text>`);
+  for (let d = x0; d <= x1; d++)
+    parts.push(
+      `<line x1="${px(d)}" x2="${px(d)}" y1="${T}" y2="${H - B}" stroke="#e5e7eb"/><text x="${px(d)}" y="${H - B + 16}" text-anchor="middle">${10 ** d}</text>`,
+    );
+  for (let d = y0; d <= y1; d++)
+    parts.push(
+      `<line x1="${L}" x2="${W - R}" y1="${py(d)}" y2="${py(d)}" stroke="#e5e7eb"/><text x="${L - 6}" y="${py(d) + 4}" text-anchor="end">${10 ** d}</text>`,
+    );
+  parts.push(
+    `<text x="${(L + W - R) / 2}" y="${H - 18}" text-anchor="middle">M multiply-accumulates per run (MACs x batch, log)</text>`,
+  );
+  parts.push(
+    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p50 latency, ms (log)</text>`,
+  );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const pts = ok.filter((r) => `${r.engine} x${r.threads}` === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
     const coords = pts.map((r) => `${px(lx((r.macs * r.batch) / 1e6)).toFixed(1)},${py(lx(r.p50!)).toFixed(1)}`);
-    if (coords.length > 1) parts.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`);
-    pts.forEach((r, k) => { parts.push(`<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`); });
-    parts.push(`<rect x="${W - R + 16}" y="${T + i * 20}" width="12" height="12" fill="${color}"/><text x="${W - R + 34}" y="${T + i * 20 + 10}">${s}</text>`);
+    if (coords.length > 1)
+      parts.push(
+        `<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`,
+      );
+    pts.forEach((r, k) => {
+      parts.push(
+        `<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`,
+      );
+    });
+    parts.push(
+      `<rect x="${W - R + 16}" y="${T + i * 20}" width="12" height="12" fill="${color}"/><text x="${W - R + 34}" y="${T + i * 20 + 10}">${s}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 import type { Graph, Node } from '@mobilenet/core';
 import * as tf from '@tensorflow/tfjs-core';
 
-const ints = (n: Node, k: string, d: number[]) => (n.attrs[k]?.kind === 'ints' ? [...(n.attrs[k].value as number[])] : d);
+const ints = (n: Node, k: string, d: number[]) =>
+  n.attrs[k]?.kind === 'ints' ? [...(n.attrs[k].value as number[])] : d;
 const num = (n: Node, k: string, d: number) => (n.attrs[k] && 'value' in n.attrs[k] ? (n.attrs[k].value as number) : d);
 
 export type TfjsBackend = 'wasm' | 'cpu';
@@ -35,7 +36,14 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
       const t = tf.tensor4d(w.data as Float32Array, [m, cg, kh, kw]);
       const group = num(n, 'group', 1);
       // Kept: weights are made on first use, inside a tidy() that would otherwise free them.
-      consts.set(key, tf.keep(group === 1 ? tf.transpose(t, [2, 3, 1, 0]) : tf.transpose(tf.reshape(t, [group, m / group, kh, kw]), [2, 3, 0, 1])));
+      consts.set(
+        key,
+        tf.keep(
+          group === 1
+            ? tf.transpose(t, [2, 3, 1, 0])
+            : tf.transpose(tf.reshape(t, [group, m / group, kh, kw]), [2, 3, 0, 1]),
+        ),
+      );
       t.dispose();
     }
     return consts.get(key)!;
@@ -50,7 +58,12 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
   const ops: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
     Conv: (n, [x]) => {
       const [pt, pl, pb, pr] = ints(n, 'pads', [0, 0, 0, 0]);
-      const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [[0, 0], [pt!, pb!], [pl!, pr!], [0, 0]];
+      const pad: [[0, 0], [number, number], [number, number], [0, 0]] = [
+        [0, 0],
+        [pt!, pb!],
+        [pl!, pr!],
+        [0, 0],
+      ];
       const [s] = ints(n, 'strides', [1, 1]);
       const group = num(n, 'group', 1);
       const c = (x as tf.Tensor4D).shape[3];
@@ -60,7 +73,15 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
       else throw new Error(`${n.name}: grouped conv with ${group} groups of ${c} channels has no tfjs op`);
       return n.inputs[2] ? tf.add(y, vec(n.inputs[2])) : y;
     },
-    BatchNormalization: (n, [x]) => tf.batchNorm(x as tf.Tensor4D, vec(n.inputs[3]!), vec(n.inputs[4]!), vec(n.inputs[2]!), vec(n.inputs[1]!), num(n, 'epsilon', 1e-5)),
+    BatchNormalization: (n, [x]) =>
+      tf.batchNorm(
+        x as tf.Tensor4D,
+        vec(n.inputs[3]!),
+        vec(n.inputs[4]!),
+        vec(n.inputs[2]!),
+        vec(n.inputs[1]!),
+        num(n, 'epsilon', 1e-5),
+      ),
     Relu: (_, [x]) => tf.relu(x!),
     Clip: (n, [x]) => tf.clipByValue(x!, scalar(n.inputs[1]!), scalar(n.inputs[2]!)),
     HardSigmoid: (n, [x]) => tf.clipByValue(tf.add(tf.mul(x!, num(n, 'alpha', 0.2)), num(n, 'beta', 0.5)), 0, 1),
@@ -69,17 +90,28 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
     Mul: (_, [a, b]) => tf.mul(a!, b!),
     GlobalAveragePool: (_, [x]) => tf.mean(x!, [1, 2], true),
     Flatten: (_, [x]) => tf.reshape(x!, [x!.shape[0]!, -1]),
-    Gemm: (n, [x]) => tf.add(tf.matMul(x as tf.Tensor2D, vec(n.inputs[1]!) as tf.Tensor2D, false, num(n, 'transB', 0) === 1), vec(n.inputs[2]!)),
+    Gemm: (n, [x]) =>
+      tf.add(
+        tf.matMul(x as tf.Tensor2D, vec(n.inputs[1]!) as tf.Tensor2D, false, num(n, 'transB', 0) === 1),
+        vec(n.inputs[2]!),
+      ),
   };
   // MobileNetV4's attention works on the ONNX (NCHW) layout: its Reshape/Transpose/MatMul/Softmax run there, and
   // values move between layouts where a consumer needs the other one (see `inLayout`).
   const shapeOf = (name: string) => [...(inits.get(name)!.data as BigInt64Array)].map(Number);
   const gelu = (x: tf.Tensor, tanh: boolean) =>
     tanh
-      ? tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+      ? tf.mul(
+          tf.mul(x, 0.5),
+          tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
+        )
       : tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.div(x, Math.SQRT2))));
   const plain: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
-    Reshape: (n, [x]) => tf.reshape(x!, shapeOf(n.inputs[1]!).map((d, i) => (d === 0 ? x!.shape[i]! : d))),
+    Reshape: (n, [x]) =>
+      tf.reshape(
+        x!,
+        shapeOf(n.inputs[1]!).map((d, i) => (d === 0 ? x!.shape[i]! : d)),
+      ),
     Transpose: (n, [x]) => tf.transpose(x!, ints(n, 'perm', [])),
     MatMul: (_, [a, b]) => {
       // ONNX MatMul broadcasts the batch dims (v4's one K/V head against h query heads); tfjs wants them equal.
@@ -89,17 +121,24 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
     },
     Softmax: (n, [x]) => {
       const axis = num(n, 'axis', -1);
-      if (axis !== -1 && axis !== x!.rank - 1) throw new Error(`${n.name}: Softmax over axis ${axis}: only the last axis has a tfjs op`);
+      if (axis !== -1 && axis !== x!.rank - 1)
+        throw new Error(`${n.name}: Softmax over axis ${axis}: only the last axis has a tfjs op`);
       return tf.softmax(x!);
     },
   };
   // Elementwise: run in whichever layout their 4-D inputs are in (NCHW if any is).
   const either: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
-    Relu: ops.Relu!, Clip: ops.Clip!, HardSigmoid: ops.HardSigmoid!, HardSwish: ops.HardSwish!, Add: ops.Add!, Mul: ops.Mul!,
+    Relu: ops.Relu!,
+    Clip: ops.Clip!,
+    HardSigmoid: ops.HardSigmoid!,
+    HardSwish: ops.HardSwish!,
+    Add: ops.Add!,
+    Mul: ops.Mul!,
     Div: (_, [a, b]) => tf.div(a!, b!),
     Gelu: (n, [x]) => gelu(x!, n.attrs.approximate?.kind === 'string' && n.attrs.approximate.value === 'tanh'),
   };
-  for (const n of graph.nodes) if (!ops[n.op] && !plain[n.op] && !either[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
+  for (const n of graph.nodes)
+    if (!ops[n.op] && !plain[n.op] && !either[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
   const output = graph.outputs.find((o) => o.name === 'logits') ?? graph.outputs[0]!;
   return (x) =>
     tf.tidy(() => {
@@ -117,15 +156,25 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
       for (const n of graph.nodes) {
         let layout: 'nhwc' | 'nchw' = 'nhwc';
         let y: tf.Tensor;
-        if (ops[n.op] && !either[n.op]) y = ops[n.op]!(n, n.inputs.filter((i) => !inits.has(i)).map((i) => inLayout(i, 'nhwc')));
+        if (ops[n.op] && !either[n.op])
+          y = ops[n.op]!(
+            n,
+            n.inputs.filter((i) => !inits.has(i)).map((i) => inLayout(i, 'nhwc')),
+          );
         else if (plain[n.op]) {
           layout = 'nchw';
-          y = plain[n.op]!(n, (n.op === 'Reshape' ? [n.inputs[0]!] : n.inputs).map((i) => inLayout(i, 'nchw')));
+          y = plain[n.op]!(
+            n,
+            (n.op === 'Reshape' ? [n.inputs[0]!] : n.inputs).map((i) => inLayout(i, 'nchw')),
+          );
         } else {
           // Clip's bounds are read by name; the other elementwise ops take constants as operands.
           const inputs = n.op === 'Clip' ? n.inputs.slice(0, 1) : n.inputs;
           layout = inputs.some(isNchw4d) ? 'nchw' : 'nhwc';
-          y = either[n.op]!(n, inputs.map((i) => inLayout(i, layout)));
+          y = either[n.op]!(
+            n,
+            inputs.map((i) => inLayout(i, layout)),
+          );
         }
         values.set(n.outputs[0]!, y);
         if (layout === 'nchw') nchw.add(n.outputs[0]!);

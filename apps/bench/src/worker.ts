@@ -18,14 +18,20 @@ async function runner(cell: Cell): Promise<Runner> {
   switch (cell.engine) {
     case 'cpu':
     case 'cuda': {
-      const [{ createSession }, ort] = await Promise.all([import('@mobilenet/runtime-node'), import('onnxruntime-node')]);
+      const [{ createSession }, ort] = await Promise.all([
+        import('@mobilenet/runtime-node'),
+        import('onnxruntime-node'),
+      ]);
       const s = await createSession(model, { backend: cell.engine, threads: cell.threads });
       const bare = () => s.ortSession.run({ input: new ort.Tensor('float32', x, [cell.batch, 3, r, r]) });
       return { run: () => s.logits(x, cell.batch), bare, threads: cell.threads, release: () => s.release() };
     }
     case 'ort': {
       const ort = await import('onnxruntime-node');
-      const s = await ort.InferenceSession.create(toOnnx(model.graph), { executionProviders: ['cpu'], intraOpNumThreads: cell.threads });
+      const s = await ort.InferenceSession.create(toOnnx(model.graph), {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: cell.threads,
+      });
       const run = async () => {
         const out = await s.run({ input: new ort.Tensor('float32', x, [cell.batch, 3, r, r]) });
         return out.logits!.data as Float32Array;

@@ -1,6 +1,14 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Arch, archsWithConvention, buildModel, buildWithWeights, fanInFill, readCheckpoint, writeSafetensors } from '@mobilenet/core';
+import {
+  type Arch,
+  archsWithConvention,
+  buildModel,
+  buildWithWeights,
+  fanInFill,
+  readCheckpoint,
+  writeSafetensors,
+} from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -21,7 +29,13 @@ const ARTIFACTS = join(DEMO, 'artifacts');
 const TIMM_V4 = join(DEMO, '../../packages/core/src/fixtures/timm-v4');
 
 type Top = readonly { index: number; probability: number }[];
-type DemoWindow = { demo: { classify(c: object, image: Blob): Promise<{ backend: string; top: Top }>; logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>; availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]> } };
+type DemoWindow = {
+  demo: {
+    classify(c: object, image: Blob): Promise<{ backend: string; top: Top }>;
+    logitsFor(c: object, url: string): Promise<{ backend: string; logits: number[] }>;
+    availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]>;
+  };
+};
 
 describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipped: ${missing})` : ''}`, () => {
   let server: PreviewServer;
@@ -43,27 +57,45 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   });
 
   const waitDone = async (p: Page) => {
-    await p.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: STEP_TIMEOUT_MS });
+    await p.waitForFunction(
+      () => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
     return p.evaluate(() => document.body.dataset.state);
   };
 
-  it('classifies a sample with WASM (threads on), and the top-5 equals onnxruntime-node\'s for the same model and image', async () => {
+  it("classifies a sample with WASM (threads on), and the top-5 equals onnxruntime-node's for the same model and image", async () => {
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.locator('#samples button').first().click();
     expect(await waitDone(page)).toBe('done');
     const status = await page.locator('#status').textContent();
     expect(status).toMatch(/^Backend used: wasm, [2-4] WASM thread\(s\)\.$/);
-    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => ({ index: Number((li as HTMLElement).dataset.index), p: Number(li.querySelector('.p')!.textContent!.replace('%', '')) / 100 })));
+    const top = await page.locator('#top5 li').evaluateAll((lis) =>
+      lis.map((li) => ({
+        index: Number((li as HTMLElement).dataset.index),
+        p: Number(li.querySelector('.p')!.textContent!.replace('%', '')) / 100,
+      })),
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'demo-wasm.png'), fullPage: true });
 
-    const model = buildModel({ arch: 'v3-small', width: 1, resolution: 224, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' });
+    const model = buildModel({
+      arch: 'v3-small',
+      width: 1,
+      resolution: 224,
+      convention: 'torchvision',
+      weights: fanInFill(0),
+      batch: 'dynamic',
+    });
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
     await node.release();
     expect(r!.ok).toBe(true);
     if (!r!.ok) return;
     expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
-    top.forEach((t, i) => { expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4); });
+    top.forEach((t, i) => {
+      expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4);
+    });
     expect(await page.locator('#layer-table pre').textContent()).toContain('features.12.0');
   });
 
@@ -73,10 +105,19 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     await page.locator('#width').selectOption('0.5');
     await page.locator('#resolution').selectOption('96');
     await page.locator('#weights').setInputFiles(file);
-    await page.waitForFunction(() => document.body.dataset.model === 'v3-small 0.5 96 wasm mobilenetv3_small_050.safetensors', undefined, { timeout: STEP_TIMEOUT_MS });
-    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    await page.waitForFunction(
+      () => document.body.dataset.model === 'v3-small 0.5 96 wasm mobilenetv3_small_050.safetensors',
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    const top = await page
+      .locator('#top5 li')
+      .evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
     const ckpt = readCheckpoint(readFileSync(file), 'timm');
-    const model = buildWithWeights({ arch: 'v3-small', width: 0.5, resolution: 96, convention: 'timm', batch: 'dynamic' }, ckpt);
+    const model = buildWithWeights(
+      { arch: 'v3-small', width: 0.5, resolution: 96, convention: 'timm', batch: 'dynamic' },
+      ckpt,
+    );
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
     await node.release();
@@ -85,7 +126,9 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     await page.locator('#width').selectOption('1');
     await page.locator('#resolution').selectOption('224');
     // Let the runs these changes queued finish, so the next test sees only its own.
-    await page.waitForFunction(() => document.body.dataset.model === 'v3-small 1 224 wasm seed 0', undefined, { timeout: STEP_TIMEOUT_MS });
+    await page.waitForFunction(() => document.body.dataset.model === 'v3-small 1 224 wasm seed 0', undefined, {
+      timeout: STEP_TIMEOUT_MS,
+    });
   });
 
   // One test per architecture: each takes seconds to tens of seconds on SwiftShader (the first also starts it).
@@ -100,13 +143,27 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       // Gated on the page's own answer (an adapter that starts), not on flags or files; in CI a failure.
       const status = await page.evaluate(() => (window as unknown as DemoWindow).demo.availableBackends());
       const webgpu = status.find((s) => s.backend === 'webgpu')!;
-      const skip = skipUnless("WebGPU in Chromium (SwiftShader's adapter in CI)", webgpu.available ? null : webgpu.reason!);
+      const skip = skipUnless(
+        "WebGPU in Chromium (SwiftShader's adapter in CI)",
+        webgpu.available ? null : webgpu.reason!,
+      );
       if (skip) {
         console.warn(`skipped: ${skip}`);
         ctx.skip(skip);
       }
       const run = (backend: string) =>
-        within(STEP_TIMEOUT_MS, `${arch} on ${backend}`, page.evaluate(([a, r, b]) => (window as unknown as DemoWindow).demo.logitsFor({ arch: a, width: 1, resolution: r, backend: b, seed: 0 }, 'samples/scene.png'), [arch, resolution, backend] as const));
+        within(
+          STEP_TIMEOUT_MS,
+          `${arch} on ${backend}`,
+          page.evaluate(
+            ([a, r, b]) =>
+              (window as unknown as DemoWindow).demo.logitsFor(
+                { arch: a, width: 1, resolution: r, backend: b, seed: 0 },
+                'samples/scene.png',
+              ),
+            [arch, resolution, backend] as const,
+          ),
+        );
       const gpu = await run('webgpu');
       const cpu = await run('wasm');
       expect(gpu.backend).toBe('webgpu');
@@ -125,17 +182,37 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
 
   it('bad input: a non-image, a broken .onnx, then a huge 8000x8000 image; the page says what happened and stays usable', async () => {
     const file = page.locator('#file');
-    expect(await after(page, () => file.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') }))).toBe('error');
-    expect(await page.locator('#error').textContent()).toContain('notes.png: cannot decode: not an image the browser can read');
+    expect(
+      await after(page, () =>
+        file.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') }),
+      ),
+    ).toBe('error');
+    expect(await page.locator('#error').textContent()).toContain(
+      'notes.png: cannot decode: not an image the browser can read',
+    );
 
     const onnx = page.locator('#onnx');
-    expect(await after(page, () => onnx.setInputFiles({ name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('definitely not onnx') }))).toBe('error');
+    expect(
+      await after(page, () =>
+        onnx.setInputFiles({
+          name: 'broken.onnx',
+          mimeType: 'application/octet-stream',
+          buffer: Buffer.from('definitely not onnx'),
+        }),
+      ),
+    ).toBe('error');
     expect(await page.locator('#error').textContent()).toMatch(/broken\.onnx: expected an ONNX/);
 
-    const huge = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: { r: 40, g: 120, b: 200 } } }).png({ compressionLevel: 9 }).toBuffer();
+    const huge = await sharp({
+      create: { width: 8000, height: 8000, channels: 3, background: { r: 40, g: 120, b: 200 } },
+    })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     expect(await after(page, () => onnx.setInputFiles([]))).toBe('error'); // the non-image is still the current image
     const t = Date.now();
-    expect(await after(page, () => file.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: huge }))).toBe('done');
+    expect(await after(page, () => file.setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: huge }))).toBe(
+      'done',
+    );
     expect(Date.now() - t).toBeLessThan(60_000);
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
@@ -144,11 +221,20 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
 
   it("MobileNetV4 from the registry's select: its paper's resolution, and the top-5 onnxruntime-node gives", async () => {
     await page.locator('#onnx').setInputFiles([]);
-    expect(await page.locator('#arch option').allTextContents()).toEqual(expect.arrayContaining(['v1', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium', 'v4-hybrid-large']));
+    expect(await page.locator('#arch option').allTextContents()).toEqual(
+      expect.arrayContaining(['v1', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium', 'v4-hybrid-large']),
+    );
     await page.locator('#arch').selectOption('v4-hybrid-medium');
     expect(await page.locator('#resolution').inputValue()).toBe('256');
-    await page.waitForFunction(() => document.body.dataset.model === 'v4-hybrid-medium 1 256 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
-    const top = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.model === 'v4-hybrid-medium 1 256 wasm seed 0' && document.body.dataset.state === 'done',
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    const top = await page
+      .locator('#top5 li')
+      .evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
     const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInFill(0), batch: 'dynamic' });
     const node = await createSession(model);
     const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
@@ -161,8 +247,14 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     // timm's mobilenetv4_conv_small state_dict (its keys and shapes) with the formula weights core's v4 tests prove
     // against timm's logits; the probes check this file holds the values timm's fixture was made with.
     const name = 'mobilenetv4_conv_small';
-    const keys = (JSON.parse(readFileSync(join(TIMM_V4, 'timm-v4-keys.json'), 'utf8')) as { models: Record<string, { keys: Record<string, number[]> }> }).models[name]!.keys;
-    const { probes } = JSON.parse(readFileSync(join(TIMM_V4, `logits/${name}.json`), 'utf8')) as { probes: Record<string, Record<string, number>> };
+    const keys = (
+      JSON.parse(readFileSync(join(TIMM_V4, 'timm-v4-keys.json'), 'utf8')) as {
+        models: Record<string, { keys: Record<string, number[]> }>;
+      }
+    ).models[name]!.keys;
+    const { probes } = JSON.parse(readFileSync(join(TIMM_V4, `logits/${name}.json`), 'utf8')) as {
+      probes: Record<string, Record<string, number>>;
+    };
     for (const [key, values] of Object.entries(probes)) {
       const v = formulaTensor(key, keys[key]!);
       for (const [i, want] of Object.entries(values)) expect(v[Number(i)], `${key}[${i}]`).toBe(Math.fround(want));
@@ -173,21 +265,37 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     // Conv-S at the smallest size the page offers; each change below queues a (cheap) run of its own.
     await page.locator('#arch').selectOption('v4-conv-small');
     await page.locator('#resolution').selectOption('96');
-    await page.locator('#weights').setInputFiles({ name: file, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
-    await page.waitForFunction((m) => document.body.dataset.model === m && document.body.dataset.state === 'done', `v4-conv-small 1 96 wasm ${file}`, { timeout: STEP_TIMEOUT_MS });
-    const shown = await page.locator('#top5 li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
+    await page
+      .locator('#weights')
+      .setInputFiles({ name: file, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+    await page.waitForFunction(
+      (m) => document.body.dataset.model === m && document.body.dataset.state === 'done',
+      `v4-conv-small 1 96 wasm ${file}`,
+      { timeout: STEP_TIMEOUT_MS },
+    );
+    const shown = await page
+      .locator('#top5 li')
+      .evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
     // The page shows percentages to 2 decimals; its own classify() (the session on screen, reused: same key) gives
     // the probabilities unrounded.
-    const page5 = await within(STEP_TIMEOUT_MS, 'classify with the uploaded checkpoint', page.evaluate(async () => {
-      const weights = (document.getElementById('weights') as HTMLInputElement).files![0]!;
-      const image = await (await fetch('samples/tall.png')).blob();
-      const choice = { arch: 'v4-conv-small', width: 1, resolution: 96, backend: 'wasm', seed: 0, weights };
-      return (window as unknown as DemoWindow).demo.classify(choice, image);
-    }));
+    const page5 = await within(
+      STEP_TIMEOUT_MS,
+      'classify with the uploaded checkpoint',
+      page.evaluate(async () => {
+        const weights = (document.getElementById('weights') as HTMLInputElement).files![0]!;
+        const image = await (await fetch('samples/tall.png')).blob();
+        const choice = { arch: 'v4-conv-small', width: 1, resolution: 96, backend: 'wasm', seed: 0, weights };
+        return (window as unknown as DemoWindow).demo.classify(choice, image);
+      }),
+    );
     expect(page5.backend).toBe('wasm');
     expect(page5.top.map((t) => t.index)).toEqual(shown);
 
-    const m = buildWithWeights({ arch: 'v4-conv-small', width: 1, resolution: 96, batch: 'dynamic' }, readCheckpoint(bytes, file), { source: file });
+    const m = buildWithWeights(
+      { arch: 'v4-conv-small', width: 1, resolution: 96, batch: 'dynamic' },
+      readCheckpoint(bytes, file),
+      { source: file },
+    );
     expect([m.format, m.config.convention]).toEqual(['timm', 'timm']);
     const node = await createSession(m);
     // The image still shown: the second sample, from the bad-input test.
@@ -196,12 +304,20 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(r!.ok).toBe(true);
     if (!r!.ok) return;
     const fmt = (top: Top) => top.map((t) => `${t.index} ${t.probability.toExponential(6)}`).join(', ');
-    console.log(`v4-conv-small, timm checkpoint, tall.png at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`);
+    console.log(
+      `v4-conv-small, timm checkpoint, tall.png at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`,
+    );
     expect(page5.top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
-    page5.top.forEach((t, i) => { expect(Math.abs(t.probability - r!.top[i]!.probability), `top-${i + 1}`).toBeLessThan(1e-4); });
+    page5.top.forEach((t, i) => {
+      expect(Math.abs(t.probability - r!.top[i]!.probability), `top-${i + 1}`).toBeLessThan(1e-4);
+    });
     await page.screenshot({ path: join(ARTIFACTS, 'demo-v4-timm-checkpoint.png'), fullPage: true });
     await page.locator('#weights').setInputFiles([]);
-    await page.waitForFunction(() => document.body.dataset.model === 'v4-conv-small 1 96 wasm seed 0' && document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
+    await page.waitForFunction(
+      () => document.body.dataset.model === 'v4-conv-small 1 96 wasm seed 0' && document.body.dataset.state === 'done',
+      undefined,
+      { timeout: STEP_TIMEOUT_MS },
+    );
   });
 });
 
@@ -220,7 +336,9 @@ describe.skipIf(missing !== null)('demo without WebGPU', () => {
       await page.locator('#backend').selectOption('webgpu');
       await page.locator('#samples button').first().click();
       await page.waitForFunction(() => document.body.dataset.state === 'done', undefined, { timeout: STEP_TIMEOUT_MS });
-      expect(await page.locator('#status').textContent()).toMatch(/^Backend used: wasm \(WebGPU unavailable: (navigator\.gpu is missing|no WebGPU adapter).*\)/);
+      expect(await page.locator('#status').textContent()).toMatch(
+        /^Backend used: wasm \(WebGPU unavailable: (navigator\.gpu is missing|no WebGPU adapter).*\)/,
+      );
       expect(await page.locator('#backends').textContent()).toContain('webgpu: unavailable');
     } finally {
       await browser.close();

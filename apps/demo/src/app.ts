@@ -1,5 +1,17 @@
 // The demo's logic, without the DOM: build a model, start a session, classify. window.demo exposes it for tests.
-import { type Analysis, type Arch, type Model, analyze, buildModel, buildWithWeights, conventionFor, fanInFill, preprocess, readCheckpoint, toOnnx } from '@mobilenet/core';
+import {
+  type Analysis,
+  type Arch,
+  type Model,
+  analyze,
+  buildModel,
+  buildWithWeights,
+  conventionFor,
+  fanInFill,
+  preprocess,
+  readCheckpoint,
+  toOnnx,
+} from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
 import { fixedInput } from '@mobilenet/test-support';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
@@ -33,7 +45,8 @@ const WASM_PATHS = { wasm: { mjs: wasmMjs, wasm: wasmWasm }, jsep: { mjs: jsepMj
 let current: Prepared | undefined;
 
 const fileKey = (f?: File) => (f ? `${f.name}:${f.size}:${f.lastModified}` : '');
-const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
+const keyOf = (c: ModelChoice) =>
+  `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
 
 /**
  * Builds the chosen model, with the user's checkpoint when given (read here, in the page; its key layout picks the
@@ -41,7 +54,8 @@ const keyOf = (c: ModelChoice) => `${c.arch}/${c.width}/${c.resolution}/${c.back
  */
 async function buildChosen(c: ModelChoice): Promise<Model> {
   const shape = { arch: c.arch, width: c.width, resolution: c.resolution, batch: 'dynamic' as const };
-  if (!c.weights) return buildModel({ ...shape, convention: conventionFor(c.arch, 'torchvision'), weights: fanInFill(c.seed) });
+  if (!c.weights)
+    return buildModel({ ...shape, convention: conventionFor(c.arch, 'torchvision'), weights: fanInFill(c.seed) });
   const ckpt = readCheckpoint(new Uint8Array(await c.weights.arrayBuffer()), c.weights.name);
   return buildWithWeights(shape, ckpt, { source: c.weights.name });
 }
@@ -82,7 +96,13 @@ export async function classify(choice: ModelChoice, image: WebImage): Promise<Cl
   const [r] = await p.session.classify([image], { topK: 5 });
   const inference = performance.now() - t;
   if (!r!.ok) throw new Error(r!.error);
-  return { backend: p.session.backend, ...(p.session.fallbackReason && { fallbackReason: p.session.fallbackReason }), top: [...r!.top], inference, timings: p.timings };
+  return {
+    backend: p.session.backend,
+    ...(p.session.fallbackReason && { fallbackReason: p.session.fallbackReason }),
+    top: [...r!.top],
+    inference,
+    timings: p.timings,
+  };
 }
 
 /** Raw logits for an image URL (the e2e test compares backends and runtimes with these). */
@@ -104,11 +124,25 @@ export interface BenchCell extends ModelChoice {
  * Times `logits()` on a fixed input (the benchmark harness drives this through Chromium), returning the latencies
  * and the first row of logits so the harness can check them against onnxruntime-node before trusting the times.
  */
-export async function benchmark(cell: BenchCell): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
+export async function benchmark(
+  cell: BenchCell,
+): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
   const convention = conventionFor(cell.arch, 'torchvision');
-  const model = buildModel({ arch: cell.arch, width: cell.width, resolution: cell.resolution, convention, weights: fanInFill(cell.seed), batch: cell.batch });
+  const model = buildModel({
+    arch: cell.arch,
+    width: cell.width,
+    resolution: cell.resolution,
+    convention,
+    weights: fanInFill(cell.seed),
+    batch: cell.batch,
+  });
   // onnxruntime-web reads its thread count once per page: the harness reloads the page to change it.
-  const session = await createSession(toOnnx(model.graph), { backend: cell.backend, fallback: false, wasmPaths: WASM_PATHS, threads: cell.threads });
+  const session = await createSession(toOnnx(model.graph), {
+    backend: cell.backend,
+    fallback: false,
+    wasmPaths: WASM_PATHS,
+    threads: cell.threads,
+  });
   try {
     const r = cell.resolution;
     const x = fixedInput(cell.batch, r);
@@ -120,7 +154,12 @@ export async function benchmark(cell: BenchCell): Promise<{ backend: string; fal
       out = await session.logits(x, cell.batch);
       latencies.push(performance.now() - t);
     }
-    return { backend: session.backend, threads: session.wasm.threads, latencies, logits: Array.from(out.subarray(0, out.length / cell.batch)) };
+    return {
+      backend: session.backend,
+      threads: session.wasm.threads,
+      latencies,
+      logits: Array.from(out.subarray(0, out.length / cell.batch)),
+    };
   } finally {
     await session.release();
   }

@@ -64,25 +64,32 @@ function run(): void {
     showError(null);
     try {
       const c = choice();
-      $('status').textContent = `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
+      $('status').textContent =
+        `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
       const prepared = await prepare(c);
       showLayers(prepared.analysis);
       const r = await classify(c, image);
-      $('status').textContent = `Backend used: ${r.backend}${r.fallbackReason ? ` (WebGPU unavailable: ${r.fallbackReason})` : ''}, ${prepared.session.wasm.threads} WASM thread(s).`;
+      $('status').textContent =
+        `Backend used: ${r.backend}${r.fallbackReason ? ` (WebGPU unavailable: ${r.fallbackReason})` : ''}, ${prepared.session.wasm.threads} WASM thread(s).`;
       $('status').dataset.backend = r.backend;
       const max = r.top[0]?.probability ?? 1;
-      $('top5').replaceChildren(...r.top.map((p) => {
-        const li = document.createElement('li');
-        li.innerHTML = `<span class="label"></span><span class="bar"></span><span class="p"></span>`;
-        (li.children[0] as HTMLElement).textContent = `${p.label} (${p.index})`;
-        (li.children[1] as HTMLElement).style.width = `${(100 * p.probability) / max}%`;
-        (li.children[2] as HTMLElement).textContent = `${(100 * p.probability).toFixed(2)}%`;
-        li.dataset.index = String(p.index);
-        return li;
-      }));
-      $('timings').innerHTML = `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
+      $('top5').replaceChildren(
+        ...r.top.map((p) => {
+          const li = document.createElement('li');
+          li.innerHTML = `<span class="label"></span><span class="bar"></span><span class="p"></span>`;
+          (li.children[0] as HTMLElement).textContent = `${p.label} (${p.index})`;
+          (li.children[1] as HTMLElement).style.width = `${(100 * p.probability) / max}%`;
+          (li.children[2] as HTMLElement).textContent = `${(100 * p.probability).toFixed(2)}%`;
+          li.dataset.index = String(p.index);
+          return li;
+        }),
+      );
+      $('timings').innerHTML =
+        `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
       // What this result is for: a test (or a curious user) can tell it from a result still on screen.
-      document.body.dataset.model = c.file ? c.file.name : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
+      document.body.dataset.model = c.file
+        ? c.file.name
+        : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
       document.body.dataset.state = 'done';
     } catch (e) {
       showError((e as Error).message);
@@ -124,10 +131,12 @@ drop.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files[0];
   if (f) useImage(f, f.name);
 });
-for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx', 'weights']) $(id).addEventListener('change', run);
+for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx', 'weights'])
+  $(id).addEventListener('change', run);
 
 void availableBackends().then((list) => {
-  $('backends').textContent = list.map((b) => `${b.backend}: ${b.available ? 'available' : `unavailable (${b.reason})`}`).join(' · ') +
+  $('backends').textContent =
+    list.map((b) => `${b.backend}: ${b.available ? 'available' : `unavailable (${b.reason})`}`).join(' · ') +
     ` · cross-origin isolated: ${crossOriginIsolated}`;
 });
 

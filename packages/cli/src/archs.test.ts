@@ -24,7 +24,9 @@ describe('mobilenet with --arch v4-*', () => {
       res.push(j.resolution);
     }
     expect(res).toEqual([224, 256, 384, 256, 384]);
-    const half = JSON.parse((await run('info', '--arch', 'v4-conv-small', '--width', '0.5', '--resolution', '128', '--json')).out);
+    const half = JSON.parse(
+      (await run('info', '--arch', 'v4-conv-small', '--width', '0.5', '--resolution', '128', '--json')).out,
+    );
     expect(half).toMatchObject({ arch: 'v4-conv-small', width: 0.5, resolution: 128 });
   });
 
@@ -32,7 +34,11 @@ describe('mobilenet with --arch v4-*', () => {
     const file = join(tmp(), 'hm.onnx');
     const e = await run('export', '--arch', 'v4-hybrid-medium', '--resolution', '64', '--batch', 'dynamic', '-o', file);
     expect(e.code, e.err).toBe(0);
-    expect(JSON.parse((await run('info', file, '--json')).out)).toMatchObject({ arch: 'v4-hybrid-medium', width: 1, resolution: 64 });
+    expect(JSON.parse((await run('info', file, '--json')).out)).toMatchObject({
+      arch: 'v4-hybrid-medium',
+      width: 1,
+      resolution: 64,
+    });
     const fromFile = await run('classify', SCENE, '--model', file, '--json', '--top', '3');
     expect(fromFile.code, fromFile.err).toBe(0);
     expect(JSON.parse(fromFile.out)[0].top).toHaveLength(3);
@@ -45,7 +51,10 @@ describe('mobilenet with --arch v4-*', () => {
     [['--minimalistic'], 'option --minimalistic: expected --arch v3-large or v3-small, received --arch v4-conv-small'],
     [['--reduced-tail'], 'option --reduced-tail: expected --arch v3-large or v3-small, received --arch v4-conv-small'],
     [['--depth-multiplier', '2'], 'option --depth-multiplier: expected --arch v1, received --arch v4-conv-small'],
-    [['--convention', 'keras'], "option --convention: expected one of timm, reference for v4-conv-small, received 'keras'"],
+    [
+      ['--convention', 'keras'],
+      "option --convention: expected one of timm, reference for v4-conv-small, received 'keras'",
+    ],
   ])('%j with v4: exit 2, naming the option and the arch', async (extra, message) => {
     const r = await run('info', '--arch', 'v4-conv-small', ...extra);
     expect([r.code, r.err]).toEqual([2, `mobilenet info: ${message}\n`]);
@@ -54,7 +63,9 @@ describe('mobilenet with --arch v4-*', () => {
   it('a v3 checkpoint for a v4 arch: exit 1, listing the first missing and unexpected keys', async () => {
     const r = await run('export', '--arch', 'v4-conv-small', '--weights', V3_TIMM, '-o', join(tmp(), 'x.onnx'));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/expected the \d+ timm keys of v4-conv-small width 1, received \d+ missing \(blocks\.0\.0\.conv\.weight, [^)]*\); \d+ unexpected \(blocks\.0\.0\.bn2\.bias, [^)]*\)/);
+    expect(r.err).toMatch(
+      /expected the \d+ timm keys of v4-conv-small width 1, received \d+ missing \(blocks\.0\.0\.conv\.weight, [^)]*\); \d+ unexpected \(blocks\.0\.0\.bn2\.bias, [^)]*\)/,
+    );
   });
 });
 
@@ -68,7 +79,12 @@ describe('a family registered from one file', () => {
     const e = await run('export', '--arch', 'tiny', '-o', join(tmp(), 'tiny.onnx'));
     expect(e.code, e.err).toBe(0);
     const bad = await run('info', '--arch', 'tiny', '--expansion', '4');
-    expect([bad.code, bad.err]).toEqual([2, 'mobilenet info: option --expansion: expected --arch v2, received --arch tiny\n']);
-    expect((await run('info', '--arch', 'tinyy')).err).toContain('expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, tiny, received');
+    expect([bad.code, bad.err]).toEqual([
+      2,
+      'mobilenet info: option --expansion: expected --arch v2, received --arch tiny\n',
+    ]);
+    expect((await run('info', '--arch', 'tinyy')).err).toContain(
+      'expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, tiny, received',
+    );
   });
 });

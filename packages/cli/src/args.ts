@@ -1,4 +1,18 @@
-import { CONVENTIONS, type Convention, FAMILY_OPTIONS, type FamilyOption, type ParamFiller, type ModelOptions, allFamilies, archs, archsWithOption, familyOf, fanInFill, isArch, torchvisionFill } from '@mobilenet/core';
+import {
+  CONVENTIONS,
+  type Convention,
+  FAMILY_OPTIONS,
+  type FamilyOption,
+  type ParamFiller,
+  type ModelOptions,
+  allFamilies,
+  archs,
+  archsWithOption,
+  familyOf,
+  fanInFill,
+  isArch,
+  torchvisionFill,
+} from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
 import type { OptionSpec, Values } from './parse.js';
@@ -14,7 +28,12 @@ const LIFT = 'pass --allow-large for more';
 
 /** Options shared by every command that builds a model from an architecture. */
 export const MODEL_OPTIONS = {
-  arch: { type: 'string', get expects() { return `one of ${archs().join(', ')}`; } },
+  arch: {
+    type: 'string',
+    get expects() {
+      return `one of ${archs().join(', ')}`;
+    },
+  },
   width: { type: 'string', expects: 'a number from 0.05 to 4' },
   resolution: { type: 'string', expects: `a multiple of 32 from 32 to ${LIMITS.resolution}` },
   classes: { type: 'string', expects: `an integer from 1 to ${LIMITS.classes}` },
@@ -32,25 +51,31 @@ export const MODEL_OPTIONS = {
   'allow-large': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-export const SEED_OPTION = { seed: { type: 'string', expects: 'an integer from 0 to 4294967295' } } as const satisfies OptionSpec;
+export const SEED_OPTION = {
+  seed: { type: 'string', expects: 'an integer from 0 to 4294967295' },
+} as const satisfies OptionSpec;
 
 const FLAG = 33;
 const line = (flag: string, text: string) => `  ${flag.padEnd(FLAG)}${text}`;
 
 /** The --arch lines: each family's archs and its help, from the registry. */
 function archHelp(): string {
-  return allFamilies().map((f) => `${line('', f.archs.join('|'))}\n${line('', `  ${f.help}`)}`).join('\n');
+  return allFamilies()
+    .map((f) => `${line('', f.archs.join('|'))}\n${line('', `  ${f.help}`)}`)
+    .join('\n');
 }
 
 /** The family options' lines, from the registry: which archs take each, and what it does there. */
 function familyOptionsHelp(): string {
-  return (Object.keys(FAMILY_OPTIONS) as FamilyOption[]).flatMap((key) => {
-    const families = allFamilies().filter((f) => f.options[key]);
-    if (!families.length) return [];
-    const option: { readonly name: string; readonly value?: string } = FAMILY_OPTIONS[key];
-    const flag = option.value ? `--${option.name} ${option.value}` : `--${option.name}`;
-    return [line(flag, `${families.map((f) => f.name).join(', ')} only: ${families[0]!.options[key]!.help}`)];
-  }).join('\n');
+  return (Object.keys(FAMILY_OPTIONS) as FamilyOption[])
+    .flatMap((key) => {
+      const families = allFamilies().filter((f) => f.options[key]);
+      if (!families.length) return [];
+      const option: { readonly name: string; readonly value?: string } = FAMILY_OPTIONS[key];
+      const flag = option.value ? `--${option.name} ${option.value}` : `--${option.name}`;
+      return [line(flag, `${families.map((f) => f.name).join(', ')} only: ${families[0]!.options[key]!.help}`)];
+    })
+    .join('\n');
 }
 
 /** Lines 'KEY for A, B' grouping names by a key, in registry order. */
@@ -67,7 +92,9 @@ ${line('--arch A', 'architecture (required), one of:')}
 ${archHelp()}
 ${line('--width W', 'width multiplier, 0.05 to 4 (default 1)')}
 ${line('--resolution R', `input size, a multiple of 32 from 32 to ${LIMITS.resolution}; default the paper's:`)}
-${grouped(allFamilies().flatMap((f) => f.archs.map((a) => [f.resolution(a), a] as const))).map((l) => line('', `  ${l}`)).join('\n')}
+${grouped(allFamilies().flatMap((f) => f.archs.map((a) => [f.resolution(a), a] as const)))
+  .map((l) => line('', `  ${l}`))
+  .join('\n')}
 ${line('--classes K', `output classes, 1 to ${LIMITS.classes} (default 1001 for reference, else 1000)`)}
 ${line('--convention C', `${CONVENTIONS.join('|')} (default: with --weights, the checkpoint's;`)}
 ${line('', `else the family's: ${grouped(allFamilies().map((f) => [f.defaultConvention, f.name] as const)).join('; ')})`)}
@@ -76,9 +103,9 @@ ${line('--bn-eps E', 'BatchNorm epsilon, 1e-12 to 0.5 (default from the conventi
 ${line('--dropout P', 'classifier dropout, 0 to 0.99, recorded in metadata')}
 ${line('--no-top', "no classifier: outputs 'features' and 'embedding'")}
 ${line('--embedding', "also output the pooled 'embedding'")}
-${line('--init torchvision|fan-in', 'seeded weights: torchvision\'s initialisation, or fan-in scaled with random BN')}
+${line('--init torchvision|fan-in', "seeded weights: torchvision's initialisation, or fan-in scaled with random BN")}
 ${line('', 'statistics (activations that do not vanish; default for classify --arch)')}
-${line('--allow-large', 'lift the caps on --resolution and --classes (and on a model file\'s input')}
+${line('--allow-large', "lift the caps on --resolution and --classes (and on a model file's input")}
 ${line('', 'size and classes in classify): memory grows with them')}`;
 }
 
@@ -100,7 +127,8 @@ function familyOnly(values: ModelValues, arch: string): void {
     const { name } = FAMILY_OPTIONS[key];
     // A boolean flag is true or absent; a valued one is its text. Either way, present means given.
     const given = values[name] !== undefined;
-    if (given && !family.options[key]) throw optionError(`--${name}`, `--arch ${archsWithOption(key).join(' or ')}`, `--arch ${arch}`);
+    if (given && !family.options[key])
+      throw optionError(`--${name}`, `--arch ${archsWithOption(key).join(' or ')}`, `--arch ${arch}`);
   }
 }
 
@@ -109,16 +137,28 @@ export function modelOptions(values: ModelValues): ModelOptions {
   const arch = values.arch;
   if (!isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
   const large = values['allow-large'] === true;
-  const resolutionRange: Range = { min: 32, max: large ? Number.MAX_SAFE_INTEGER : LIMITS.resolution, rule: `a multiple of 32 from 32 to ${LIMITS.resolution}`, lift: LIFT };
+  const resolutionRange: Range = {
+    min: 32,
+    max: large ? Number.MAX_SAFE_INTEGER : LIMITS.resolution,
+    rule: `a multiple of 32 from 32 to ${LIMITS.resolution}`,
+    lift: LIFT,
+  };
   const resolution = integer('resolution', values.resolution, resolutionRange);
-  if (resolution !== undefined && resolution % 32 !== 0) throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
+  if (resolution !== undefined && resolution % 32 !== 0)
+    throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
   familyOnly(values, arch);
   const o: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { arch };
   const set = <K extends keyof ModelOptions>(key: K, v: ModelOptions[K] | undefined) => v !== undefined && (o[key] = v);
   set('convention', oneOf<Convention>('convention', values.convention, CONVENTIONS));
   set('width', decimal('width', values.width, { min: 0.05, max: 4, rule: 'a number from 0.05 to 4' }));
   set('resolution', resolution);
-  set('classes', integer('classes', values.classes, { ...between(1, large ? Number.MAX_SAFE_INTEGER : LIMITS.classes, LIFT), rule: `an integer from 1 to ${LIMITS.classes}` }));
+  set(
+    'classes',
+    integer('classes', values.classes, {
+      ...between(1, large ? Number.MAX_SAFE_INTEGER : LIMITS.classes, LIFT),
+      rule: `an integer from 1 to ${LIMITS.classes}`,
+    }),
+  );
   set('depthMultiplier', integer('depth-multiplier', values['depth-multiplier'], between(1, 8)));
   set('expansion', decimal('expansion', values.expansion, { min: 1, max: 16, rule: 'a number from 1 to 16' }));
   set('bnEps', decimal('bn-eps', values['bn-eps'], { min: 1e-12, max: 0.5, rule: 'a number from 1e-12 to 0.5' }, true));
@@ -132,13 +172,25 @@ export function modelOptions(values: ModelValues): ModelOptions {
 }
 
 /** The seeded initialiser named by --init and --seed. */
-export function initialiser(values: ModelValues & Values<typeof SEED_OPTION>, fallback: 'torchvision' | 'fan-in'): ParamFiller {
+export function initialiser(
+  values: ModelValues & Values<typeof SEED_OPTION>,
+  fallback: 'torchvision' | 'fan-in',
+): ParamFiller {
   const seed = integer('seed', values.seed, between(0, 2 ** 32 - 1)) ?? 0;
   const init = oneOf('init', values.init, ['torchvision', 'fan-in'] as const) ?? fallback;
   return init === 'torchvision' ? torchvisionFill(seed) : fanInFill(seed);
 }
 
 /** An integer option within [min, max]; undefined when not given. */
-export function integerOption(name: string, raw: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-  return integer(name, raw, max === Number.MAX_SAFE_INTEGER ? { min, max, rule: `an integer >= ${min}` } : between(min, max));
+export function integerOption(
+  name: string,
+  raw: string | undefined,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  return integer(
+    name,
+    raw,
+    max === Number.MAX_SAFE_INTEGER ? { min, max, rule: `an integer >= ${min}` } : between(min, max),
+  );
 }

@@ -11,6 +11,7 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 // command in INIT_CWD. Only for that script (not for any package script that happens to call the binary), relative
 // paths are resolved from where the user typed them.
 const env = process.env;
-if (env.npm_package_name === 'mobilenet-ts' && env.npm_lifecycle_event === 'mobilenet' && env.INIT_CWD) process.chdir(env.INIT_CWD);
+if (env.npm_package_name === 'mobilenet-ts' && env.npm_lifecycle_event === 'mobilenet' && env.INIT_CWD)
+  process.chdir(env.INIT_CWD);
 
 process.exitCode = await main(process.argv.slice(2));

@@ -28,11 +28,16 @@ describe('classify within bounded memory', () => {
     const t0 = performance.now();
     const r = await runMeasured(['classify', ...images, ...tiny, '--json']);
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`16 x 16384^2 PNG: exit ${r.code}, peak RSS ${(r.peakRss / MB).toFixed(0)} MiB, ${seconds.toFixed(1)} s (busy machine)`);
+    console.log(
+      `16 x 16384^2 PNG: exit ${r.code}, peak RSS ${(r.peakRss / MB).toFixed(0)} MiB, ${seconds.toFixed(1)} s (busy machine)`,
+    );
     expect(r.code).toBe(1);
     const results = JSON.parse(r.stdout) as { image: string; ok: boolean; error?: string }[];
     expect(results.map((x) => x.image)).toEqual(images);
-    for (const x of results) expect(x.error).toBe(`${x.image}: 16384x16384 is 268435456 pixels, more than the 100000000 allowed (raise the limit with maxPixels, or --max-pixels)`);
+    for (const x of results)
+      expect(x.error).toBe(
+        `${x.image}: 16384x16384 is 268435456 pixels, more than the 100000000 allowed (raise the limit with maxPixels, or --max-pixels)`,
+      );
     expect(r.peakRss).toBeLessThan(1024 * MB);
   });
 
@@ -42,7 +47,9 @@ describe('classify within bounded memory', () => {
     const baseline = await runMeasured(['classify', ...images, ...tiny, '--max-pixels', '1000']);
     const bounded = await runMeasured(['classify', ...images, ...tiny, '--max-pixels', String(2048 * 2048)]);
     const added = (bounded.peakRss - baseline.peakRss) / MB;
-    console.log(`16 x 2048^2 PNG (12 MiB of pixels each), one at a time: peak RSS ${(bounded.peakRss / MB).toFixed(0)} MiB, ${added.toFixed(0)} MiB over the baseline`);
+    console.log(
+      `16 x 2048^2 PNG (12 MiB of pixels each), one at a time: peak RSS ${(bounded.peakRss / MB).toFixed(0)} MiB, ${added.toFixed(0)} MiB over the baseline`,
+    );
     expect(baseline.code).toBe(1);
     expect(bounded.code, bounded.stderr).toBe(0);
     // All 16 decoded at once measured about +200 MiB here; one at a time about +60 MiB.
@@ -64,13 +71,16 @@ describe('classify output', () => {
     const base = ['--arch', 'v3-small', '--width', '0.5', '--resolution', '96', '--convention', 'timm'];
     expect((await run('export', ...base, '-o', seeded)).code).toBe(0);
     expect((await run('export', ...base, '--weights', TIMM, '-o', trained)).code).toBe(0);
-    const config = (f: string) => JSON.parse(summarizeOnnx(readFileSync(f), f).metadata['mobilenet.config']!) as { weights: string };
+    const config = (f: string) =>
+      JSON.parse(summarizeOnnx(readFileSync(f), f).metadata['mobilenet.config']!) as { weights: string };
     expect(config(seeded).weights).toBe('seeded');
     expect(config(trained).weights).toBe('trained');
     const img = join(FIX, 'scene.png');
     const s = await run('classify', img, '--model', seeded);
     expect(s.code).toBe(0);
-    expect(s.err).toBe(`mobilenet classify: ${seeded} was exported with seeded random weights; the labels carry no meaning\n`);
+    expect(s.err).toBe(
+      `mobilenet classify: ${seeded} was exported with seeded random weights; the labels carry no meaning\n`,
+    );
     const t = await run('classify', img, '--model', trained);
     expect(t).toMatchObject({ code: 0, err: '' });
   });
@@ -79,14 +89,35 @@ describe('classify output', () => {
     const dir = tmp();
     const wide = join(dir, 'wide.onnx');
     const many = join(dir, 'many.onnx');
-    expect((await run('export', '--arch', 'v3-small', '--width', '0.35', '--resolution', '20480', '--allow-large', '-o', wide)).code).toBe(0);
+    expect(
+      (
+        await run(
+          'export',
+          '--arch',
+          'v3-small',
+          '--width',
+          '0.35',
+          '--resolution',
+          '20480',
+          '--allow-large',
+          '-o',
+          wide,
+        )
+      ).code,
+    ).toBe(0);
     expect((await run('export', ...tiny, '--classes', '40000', '--allow-large', '-o', many)).code).toBe(0);
     const img = join(FIX, 'scene.png');
-    expect(await run('classify', img, '--model', wide)).toMatchObject({ code: 2, err: `mobilenet classify: option --model: expected an input size up to 1024 (pass --allow-large for more), received '${wide}' with input size 20480\n` });
-    expect(await run('classify', img, '--model', many)).toMatchObject({ code: 2, err: `mobilenet classify: option --model: expected up to 32768 classes (pass --allow-large for more), received '${many}' with 40000 classes\n` });
+    expect(await run('classify', img, '--model', wide)).toMatchObject({
+      code: 2,
+      err: `mobilenet classify: option --model: expected an input size up to 1024 (pass --allow-large for more), received '${wide}' with input size 20480\n`,
+    });
+    expect(await run('classify', img, '--model', many)).toMatchObject({
+      code: 2,
+      err: `mobilenet classify: option --model: expected up to 32768 classes (pass --allow-large for more), received '${many}' with 40000 classes\n`,
+    });
   });
 
-  it('--allow-large lifts the library\'s cap as well: a model of 100001 classes (above core\'s 100000) classifies', async () => {
+  it("--allow-large lifts the library's cap as well: a model of 100001 classes (above core's 100000) classifies", async () => {
     // A foreign head small enough to run: pooled RGB into 100001 logits.
     const b = new GraphBuilder('wide-head', { init: fanInFill(0) });
     const pooled = b.flatten(b.globalAveragePool(b.input('input', [1, 3, 32, 32]), 'pool'), 'flat');
@@ -94,7 +125,10 @@ describe('classify output', () => {
     const file = join(tmp(), 'wide-head.onnx');
     writeFileSync(file, toOnnx(b.build()));
     const img = join(FIX, 'scene.png');
-    expect(await run('classify', img, '--model', file)).toMatchObject({ code: 2, err: expect.stringContaining('expected up to 32768 classes (pass --allow-large for more)') });
+    expect(await run('classify', img, '--model', file)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('expected up to 32768 classes (pass --allow-large for more)'),
+    });
     const r = await run('classify', img, '--model', file, '--allow-large', '--top', '2', '--json');
     expect(r).toMatchObject({ code: 0, err: '' });
     const [result] = JSON.parse(r.out) as { ok: boolean; top: { index: number; label: string }[] }[];

@@ -20,7 +20,11 @@ const tmp = () => {
   made.push(dir);
   return dir;
 };
-afterAll(() => made.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+afterAll(() =>
+  made.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 describe('mobilenet info', () => {
   it('prints an aligned per-layer table and totals', async () => {
@@ -35,7 +39,13 @@ describe('mobilenet info', () => {
     const r = await run('info', '--arch', 'v3-small', '--width', '0.75', '--resolution', '160', '--json');
     const j = JSON.parse(r.out);
     expect(j).toMatchObject({ arch: 'v3-small', width: 0.75, resolution: 160 });
-    expect(j.layers[0]).toEqual({ name: 'features.0.0', op: 'Conv', outputShape: [1, 16, 80, 80], params: 432, macs: 2_764_800 });
+    expect(j.layers[0]).toEqual({
+      name: 'features.0.0',
+      op: 'Conv',
+      outputShape: [1, 16, 80, 80],
+      params: 432,
+      macs: 2_764_800,
+    });
     expect(j.params).toBe(j.layers.reduce((a: number, l: { params: number }) => a + l.params, 0));
     expect(j.macs).toBe(j.layers.reduce((a: number, l: { macs: number }) => a + l.macs, 0));
   });
@@ -46,7 +56,13 @@ describe('mobilenet info', () => {
     expect((await run('export', '--arch', 'v1', '--width', '0.5', '-o', file)).code).toBe(0);
     const fromFile = JSON.parse((await run('info', file, '--json')).out);
     const fromArch = JSON.parse((await run('info', '--arch', 'v1', '--width', '0.5', '--json')).out);
-    expect(fromFile).toMatchObject({ arch: 'v1', width: 0.5, resolution: 224, params: fromArch.params, macs: fromArch.macs });
+    expect(fromFile).toMatchObject({
+      arch: 'v1',
+      width: 0.5,
+      resolution: 224,
+      params: fromArch.params,
+      macs: fromArch.macs,
+    });
   });
 
   it('summarizes a foreign file whose ops it cannot analyse', async () => {
@@ -54,7 +70,10 @@ describe('mobilenet info', () => {
     const file = join(dir, 'm.onnx');
     await run('export', '--arch', 'v3-small', '--resolution', '64', '-o', file);
     const foreign = join(dir, 'foreign.onnx');
-    writeFileSync(foreign, Buffer.from(readFileSync(file).toString('latin1').replaceAll('HardSwish', 'HardSwizz'), 'latin1'));
+    writeFileSync(
+      foreign,
+      Buffer.from(readFileSync(file).toString('latin1').replaceAll('HardSwish', 'HardSwizz'), 'latin1'),
+    );
     const r = await run('info', foreign);
     expect(r.code).toBe(0);
     expect(r.out).toContain('unsupported ops HardSwizz');
@@ -101,13 +120,25 @@ describe('mobilenet export', () => {
     [['--arch', 'v2', '--width', '0'], "option --width: expected a number from 0.05 to 4, received '0'"],
     [['--arch', 'v2', '--width', 'NaN'], "option --width: expected a number from 0.05 to 4, received 'NaN'"],
     [['--arch', 'v2', '--width', '5'], "option --width: expected a number from 0.05 to 4, received '5'"],
-    [['--arch', 'v2', '--resolution', '100'], "option --resolution: expected a multiple of 32 from 32 to 1024, received '100'"],
+    [
+      ['--arch', 'v2', '--resolution', '100'],
+      "option --resolution: expected a multiple of 32 from 32 to 1024, received '100'",
+    ],
     [['--arch', 'v2', '--classes', '0'], "option --classes: expected an integer from 1 to 32768, received '0'"],
-    [['--arch', 'v9'], "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v9'"],
-    [['--arch', 'v1', '--minimalistic'], 'option --minimalistic: expected --arch v3-large or v3-small, received --arch v1'],
+    [
+      ['--arch', 'v9'],
+      "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v9'",
+    ],
+    [
+      ['--arch', 'v1', '--minimalistic'],
+      'option --minimalistic: expected --arch v3-large or v3-small, received --arch v1',
+    ],
     [['--arch', 'v2', '--frobnicate'], 'option --frobnicate: unknown; see --help for the options'],
     [['--arch', 'v2', '--opset', '12'], "option --opset: expected an integer from 13 to 21, received '12'"],
-    [['--arch', 'v2', '--batch', '0'], "option --batch: expected an integer from 1 to 65536 or 'dynamic', received '0'"],
+    [
+      ['--arch', 'v2', '--batch', '0'],
+      "option --batch: expected an integer from 1 to 65536 or 'dynamic', received '0'",
+    ],
   ])('%j exits 2 with one line', async (args, message) => {
     const dir = tmp();
     const r = await run('export', ...args, '-o', join(dir, 'm.onnx'));
@@ -118,7 +149,10 @@ describe('mobilenet export', () => {
 
   it('an output path in a missing folder exits 2 naming the folder', async () => {
     const r = await run('export', '--arch', 'v2', '-o', '/nonexistent-dir/m.onnx');
-    expect(r).toMatchObject({ code: 2, err: "mobilenet export: option -o: folder '/nonexistent-dir' does not exist (create it first)\n" });
+    expect(r).toMatchObject({
+      code: 2,
+      err: "mobilenet export: option -o: folder '/nonexistent-dir' does not exist (create it first)\n",
+    });
   });
 });
 
@@ -131,7 +165,19 @@ describe('mobilenet export --weights', () => {
     const dir = tmp();
     const plain = join(dir, 'plain.onnx');
     const folded = join(dir, 'folded.onnx');
-    const base = ['export', '--arch', 'v3-small', '--width', '0.5', '--convention', 'timm', '--resolution', '96', '--weights', TIMM];
+    const base = [
+      'export',
+      '--arch',
+      'v3-small',
+      '--width',
+      '0.5',
+      '--convention',
+      'timm',
+      '--resolution',
+      '96',
+      '--weights',
+      TIMM,
+    ];
     const r = await run(...base, '-o', plain);
     expect(r.code).toBe(0);
     expect(r.err).toContain('has timm (found conv_stem.weight) keys');
@@ -142,8 +188,16 @@ describe('mobilenet export --weights', () => {
     expect(b.layers.filter((l: { op: string }) => l.op === 'BatchNormalization').length).toBe(0);
     expect(b.macs).toBe(a.macs);
     const ort = await import('onnxruntime-node');
-    const x = new ort.Tensor('float32', new Float32Array(3 * 96 * 96).map((_, i) => Math.sin(i)), [1, 3, 96, 96]);
-    const [ya, yb] = await Promise.all([plain, folded].map(async (f) => (await (await ort.InferenceSession.create(f)).run({ input: x })).logits!.data as Float32Array));
+    const x = new ort.Tensor(
+      'float32',
+      new Float32Array(3 * 96 * 96).map((_, i) => Math.sin(i)),
+      [1, 3, 96, 96],
+    );
+    const [ya, yb] = await Promise.all(
+      [plain, folded].map(
+        async (f) => (await (await ort.InferenceSession.create(f)).run({ input: x })).logits!.data as Float32Array,
+      ),
+    );
     expect(maxAbsDiff(ya!, yb!) / maxAbs(ya!)).toBeLessThan(1e-5);
   });
 
@@ -152,9 +206,16 @@ describe('mobilenet export --weights', () => {
     const out = join(dir, 'm.onnx');
     const wrong = await run('export', '--arch', 'v2', '--weights', TIMM, '-o', out);
     expect(wrong.code).toBe(1);
-    expect(wrong.err).toMatch(/mobilenetv3_small_050\.safetensors: expected the 262 timm keys of v2 width 1, received \d+ missing/);
-    expect(await run('export', '--arch', 'v2', '--weights', join(dir, 'nope.pth'), '-o', out)).toMatchObject({ code: 2, err: expect.stringContaining(`option --weights: file '${join(dir, 'nope.pth')}' does not exist`) });
-    expect((await run('export', '--arch', 'v2', '--weights', TIMM, '--weights-format', 'keras', '-o', out)).err).toContain("option --weights-format: expected one of torchvision, timm, auto, received 'keras'");
+    expect(wrong.err).toMatch(
+      /mobilenetv3_small_050\.safetensors: expected the 262 timm keys of v2 width 1, received \d+ missing/,
+    );
+    expect(await run('export', '--arch', 'v2', '--weights', join(dir, 'nope.pth'), '-o', out)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining(`option --weights: file '${join(dir, 'nope.pth')}' does not exist`),
+    });
+    expect(
+      (await run('export', '--arch', 'v2', '--weights', TIMM, '--weights-format', 'keras', '-o', out)).err,
+    ).toContain("option --weights-format: expected one of torchvision, timm, auto, received 'keras'");
     expect(readdirSync(dir)).toEqual([]);
   });
 });
@@ -166,14 +227,36 @@ describe('mobilenet classify', () => {
   it('classifies images with an exported model; one bad image is reported by name, the rest answered', async () => {
     const dir = tmp();
     const model = join(dir, 'm.onnx');
-    await run('export', '--arch', 'v3-small', '--resolution', '96', '--convention', 'torchvision', '--init', 'fan-in', '--batch', 'dynamic', '-o', model);
+    await run(
+      'export',
+      '--arch',
+      'v3-small',
+      '--resolution',
+      '96',
+      '--convention',
+      'torchvision',
+      '--init',
+      'fan-in',
+      '--batch',
+      'dynamic',
+      '-o',
+      model,
+    );
     const imgs = ['scene.png', 'truncated.jpg', 'tall.png'].map((f) => join(FIX, f));
     const r = await run('classify', ...imgs, '--model', model, '--top', '3', '--json');
     expect(r.code).toBe(1);
     const j = JSON.parse(r.out);
-    expect(j.map((x: { image: string; ok: boolean }) => [x.image, x.ok])).toEqual([[imgs[0], true], [imgs[1], false], [imgs[2], true]]);
+    expect(j.map((x: { image: string; ok: boolean }) => [x.image, x.ok])).toEqual([
+      [imgs[0], true],
+      [imgs[1], false],
+      [imgs[2], true],
+    ]);
     expect(j[0].top).toHaveLength(3);
-    expect(j[0].top[0]).toEqual({ index: expect.any(Number), label: expect.any(String), probability: expect.any(Number) });
+    expect(j[0].top[0]).toEqual({
+      index: expect.any(Number),
+      label: expect.any(String),
+      probability: expect.any(Number),
+    });
     expect(r.err).toContain(`${imgs[1]}: cannot decode`);
     const table = await run('classify', imgs[0]!, '--model', model, '--top', '2');
     expect(table.code).toBe(0);
@@ -183,35 +266,71 @@ describe('mobilenet classify', () => {
 
   it('usage errors exit 2 with one line naming the option', async () => {
     const img = join(FIX, 'scene.png');
-    expect(await run('classify', img, '--arch', 'v3-small', '--backend', 'tpu')).toMatchObject({ code: 2, err: "mobilenet classify: option --backend: expected one of cpu, cuda, webgpu, received 'tpu'\n" });
+    expect(await run('classify', img, '--arch', 'v3-small', '--backend', 'tpu')).toMatchObject({
+      code: 2,
+      err: "mobilenet classify: option --backend: expected one of cpu, cuda, webgpu, received 'tpu'\n",
+    });
     expect((await run('classify', '--arch', 'v3-small')).code).toBe(2);
-    expect((await run('classify', img)).err).toContain('option --model/--arch: expected exactly one of --model FILE.onnx or --arch A, received neither');
+    expect((await run('classify', img)).err).toContain(
+      'option --model/--arch: expected exactly one of --model FILE.onnx or --arch A, received neither',
+    );
     expect((await run('classify', img, '--arch', 'v2', '--top', '0')).code).toBe(2);
   });
 
   // Which CUDA test runs depends on whether a CUDA session actually starts here (availableBackends tries one).
-  it.skipIf(cuda.available)(`--backend cuda without CUDA exits 1 with the reason, or falls back when asked ${cuda.available ? '(skipped: CUDA works here, the next test runs)' : ''}`, async () => {
-    const img = join(FIX, 'scene.png');
-    const r = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda');
-    expect(r.code).toBe(1);
-    expect(r.err).toContain(`option backend 'cuda': expected a backend that works here, received ${cuda.reason!.split(':')[0]}`);
-    const fb = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda', '--fallback', '--json');
-    expect(fb.code).toBe(0);
-    expect(fb.err).toMatch(/using cpu: .*cuda/);
-    expect(JSON.parse(fb.out)[0]).toMatchObject({ ok: true });
-  });
+  it.skipIf(cuda.available)(
+    `--backend cuda without CUDA exits 1 with the reason, or falls back when asked ${cuda.available ? '(skipped: CUDA works here, the next test runs)' : ''}`,
+    async () => {
+      const img = join(FIX, 'scene.png');
+      const r = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda');
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(
+        `option backend 'cuda': expected a backend that works here, received ${cuda.reason!.split(':')[0]}`,
+      );
+      const fb = await run(
+        'classify',
+        img,
+        '--arch',
+        'v3-small',
+        '--resolution',
+        '64',
+        '--backend',
+        'cuda',
+        '--fallback',
+        '--json',
+      );
+      expect(fb.code).toBe(0);
+      expect(fb.err).toMatch(/using cpu: .*cuda/);
+      expect(JSON.parse(fb.out)[0]).toMatchObject({ ok: true });
+    },
+  );
 
-  it.skipIf(!cuda.available)(`--backend cuda classifies on CUDA with the top-5 CPU gives ${cuda.available ? '' : `(skipped: CUDA unavailable: ${cuda.reason})`}`, async () => {
-    const dir = tmp();
-    const model = join(dir, 'm.onnx');
-    await run('export', '--arch', 'v3-small', '--resolution', '96', '--convention', 'torchvision', '--init', 'fan-in', '-o', model);
-    const img = join(FIX, 'scene.png');
-    const gpu = await run('classify', img, '--model', model, '--backend', 'cuda', '--json');
-    const cpu = await run('classify', img, '--model', model, '--json');
-    expect([gpu.code, gpu.err]).toEqual([0, '']);
-    const top = (r: { out: string }) => (JSON.parse(r.out)[0].top as { index: number }[]).map((t) => t.index);
-    expect(top(gpu)).toEqual(top(cpu));
-  });
+  it.skipIf(!cuda.available)(
+    `--backend cuda classifies on CUDA with the top-5 CPU gives ${cuda.available ? '' : `(skipped: CUDA unavailable: ${cuda.reason})`}`,
+    async () => {
+      const dir = tmp();
+      const model = join(dir, 'm.onnx');
+      await run(
+        'export',
+        '--arch',
+        'v3-small',
+        '--resolution',
+        '96',
+        '--convention',
+        'torchvision',
+        '--init',
+        'fan-in',
+        '-o',
+        model,
+      );
+      const img = join(FIX, 'scene.png');
+      const gpu = await run('classify', img, '--model', model, '--backend', 'cuda', '--json');
+      const cpu = await run('classify', img, '--model', model, '--json');
+      expect([gpu.code, gpu.err]).toEqual([0, '']);
+      const top = (r: { out: string }) => (JSON.parse(r.out)[0].top as { index: number }[]).map((t) => t.index);
+      expect(top(gpu)).toEqual(top(cpu));
+    },
+  );
 });
 
 describe('mobilenet backends', () => {
@@ -240,8 +359,14 @@ describe('the mobilenet binary', () => {
   it('the process exits with the code main returns, and prints its error on stderr', () => {
     // One process is enough to prove bin.ts's wiring; the commands themselves are tested in-process above.
     const root = resolve(import.meta.dirname, '../../..');
-    const r = spawnSync(process.execPath, ['--conditions=source', '--import', import.meta.resolve('tsx'), join(root, 'packages/cli/src/bin.ts'), 'launch'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--conditions=source', '--import', import.meta.resolve('tsx'), join(root, 'packages/cli/src/bin.ts'), 'launch'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile\n");
+    expect(r.stderr).toBe(
+      "mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile\n",
+    );
   });
 });

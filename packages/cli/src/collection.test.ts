@@ -6,7 +6,11 @@ import { BIN, ROOT, blankPng, cleanTmp, run, spawnTsx, tmp } from './testing.js'
 
 afterAll(cleanTmp);
 const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
-const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { image: string; ok: boolean; error?: string });
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { image: string; ok: boolean; error?: string });
 
 /** A folder of good images, bad ones, a subfolder and a symlink loop. */
 function folder(): string {
@@ -25,14 +29,33 @@ function folder(): string {
 }
 
 describe('listing a collection', () => {
-  it('takes a folder\'s images in name order, subfolders with --recursive, reports a symlink loop, keeps named files', () => {
+  it("takes a folder's images in name order, subfolders with --recursive, reports a symlink loop, keeps named files", () => {
     const dir = folder();
     const flat = listImages([dir], false);
-    expect(flat.files.map((f) => f.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png', 'c-truncated.jpg', 'd-text.jpg', 'e-empty.png', 'f-dangling.jpg']);
+    expect(flat.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      'a.jpg',
+      'b.png',
+      'c-truncated.jpg',
+      'd-text.jpg',
+      'e-empty.png',
+      'f-dangling.jpg',
+    ]);
     expect(flat.skipped).toEqual([]);
     const deep = listImages([dir, join(dir, 'notes.txt'), join(dir, 'missing.jpg')], true);
-    expect(deep.files.map((f) => f.slice(dir.length + 1))).toEqual(['a.jpg', 'b.png', 'c-truncated.jpg', 'd-text.jpg', 'e-empty.png', 'f-dangling.jpg', 'sub/g.png', 'notes.txt', 'missing.jpg']);
-    expect(deep.skipped).toEqual([{ path: join(dir, 'sub', 'loop'), reason: `a symbolic link loop (already listed as '${dir}')` }]);
+    expect(deep.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      'a.jpg',
+      'b.png',
+      'c-truncated.jpg',
+      'd-text.jpg',
+      'e-empty.png',
+      'f-dangling.jpg',
+      'sub/g.png',
+      'notes.txt',
+      'missing.jpg',
+    ]);
+    expect(deep.skipped).toEqual([
+      { path: join(dir, 'sub', 'loop'), reason: `a symbolic link loop (already listed as '${dir}')` },
+    ]);
   });
 });
 
@@ -47,22 +70,39 @@ describe('mobilenet classify DIR --jsonl', () => {
     expect(r.code, r.err).toBe(1);
     const got = lines(out);
     expect(got.map((l) => [l.image.slice(dir.length + 1), l.ok])).toEqual([
-      ['a.jpg', true], ['b.png', true], ['c-truncated.jpg', false], ['d-text.jpg', false], ['e-empty.png', false], ['f-dangling.jpg', false], ['h-huge.png', false], ['sub/g.png', true],
+      ['a.jpg', true],
+      ['b.png', true],
+      ['c-truncated.jpg', false],
+      ['d-text.jpg', false],
+      ['e-empty.png', false],
+      ['f-dangling.jpg', false],
+      ['h-huge.png', false],
+      ['sub/g.png', true],
     ]);
-    expect(got.find((l) => l.image.endsWith('h-huge.png'))!.error).toContain('20000x10000 is 200000000 pixels, more than the 100000000 allowed');
+    expect(got.find((l) => l.image.endsWith('h-huge.png'))!.error).toContain(
+      '20000x10000 is 200000000 pixels, more than the 100000000 allowed',
+    );
     expect(r.err).toContain(`${join(dir, 'sub', 'loop')}: skipped, a symbolic link loop`);
     expect(r.err).toContain(`mobilenet classify: 6 of 9 failed (named above); the others are in ${out}`);
     expect(r.out).toBe('');
     const again = await run('classify', dir, ...model, '--jsonl', out);
-    expect([again.code, again.err]).toEqual([2, `mobilenet classify: option --jsonl: '${out}' exists; pass --force to overwrite it\n`]);
-    expect((await run('classify', dir, ...model, '--resume')).err).toContain('option --resume: expected --jsonl OUT to go with it, received no --jsonl');
+    expect([again.code, again.err]).toEqual([
+      2,
+      `mobilenet classify: option --jsonl: '${out}' exists; pass --force to overwrite it\n`,
+    ]);
+    expect((await run('classify', dir, ...model, '--resume')).err).toContain(
+      'option --resume: expected --jsonl OUT to go with it, received no --jsonl',
+    );
   });
 
   it('--resume keeps complete lines, drops a torn last line, and does only the rest', async () => {
     const dir = tmp();
     for (const n of ['a', 'b', 'c']) copyFileSync(join(FIX, 'scene.jpg'), join(dir, `${n}.jpg`));
     const out = join(tmp(), 'out.jsonl');
-    writeFileSync(out, `${JSON.stringify({ image: join(dir, 'a.jpg'), ok: true, top: [] })}\n{"image": "${join(dir, 'b.jpg')}", "ok`);
+    writeFileSync(
+      out,
+      `${JSON.stringify({ image: join(dir, 'a.jpg'), ok: true, top: [] })}\n{"image": "${join(dir, 'b.jpg')}", "ok`,
+    );
     const r = await run('classify', dir, ...model, '--jsonl', out, '--resume');
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`resuming: 1 images already in ${out}`);
@@ -82,7 +122,9 @@ describe('mobilenet classify DIR --jsonl', () => {
         process.kill(pid, 'SIGINT');
       }
     });
-    const r = await spawnTsx([BIN, 'classify', dir, ...model, '--jsonl', out], { onStart: (p) => void (pid = p) }).finally(() => watcher.close());
+    const r = await spawnTsx([BIN, 'classify', dir, ...model, '--jsonl', out], {
+      onStart: (p) => void (pid = p),
+    }).finally(() => watcher.close());
     expect(sent).toBe(true);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(/interrupted \(SIGINT\) after \d+ of 400 images/);
@@ -91,6 +133,8 @@ describe('mobilenet classify DIR --jsonl', () => {
     expect(partial.length).toBeLessThan(400);
     const rest = await run('classify', dir, ...model, '--jsonl', out, '--resume');
     expect(rest.code, rest.err).toBe(0);
-    expect(lines(out).map((l) => l.image)).toEqual(Array.from({ length: 400 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)));
+    expect(lines(out).map((l) => l.image)).toEqual(
+      Array.from({ length: 400 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)),
+    );
   });
 });

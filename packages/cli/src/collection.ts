@@ -1,4 +1,14 @@
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, realpathSync, statSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { extname, join } from 'node:path';
 import { quotePath } from './errors.js';
 import { checkOutputPath } from './io.js';
@@ -26,12 +36,16 @@ export function listImages(args: readonly string[], recursive: boolean): { files
     let names: string[];
     try {
       real = realpathSync(dir);
-      if (seen.has(real)) return void skipped.push({ path: dir, reason: `a symbolic link loop (already listed as ${quotePath(real)})` });
+      if (seen.has(real))
+        return void skipped.push({ path: dir, reason: `a symbolic link loop (already listed as ${quotePath(real)})` });
       seen.add(real);
       names = readdirSync(dir).sort();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      return void skipped.push({ path: dir, reason: code === 'ELOOP' ? 'a symbolic link loop' : `cannot list: ${(e as Error).message}` });
+      return void skipped.push({
+        path: dir,
+        reason: code === 'ELOOP' ? 'a symbolic link loop' : `cannot list: ${(e as Error).message}`,
+      });
     }
     for (const name of names) {
       const path = join(dir, name);
@@ -73,7 +87,11 @@ export class JsonlSink {
   /** Images already in the file (with `resume`). */
   readonly done: ReadonlySet<string>;
 
-  constructor(readonly path: string, mode: { force: boolean; resume: boolean }, option = '--jsonl') {
+  constructor(
+    readonly path: string,
+    mode: { force: boolean; resume: boolean },
+    option = '--jsonl',
+  ) {
     const exists = existsSync(path);
     checkOutputPath(path, mode.force || mode.resume, option);
     const done = new Set<string>();

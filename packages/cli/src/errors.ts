@@ -14,7 +14,10 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, sigint: 130, sigterm: 143 } a
  */
 export function quote(raw: string, max = 80): string {
   const short = raw.length > max ? `${raw.slice(0, max)}...` : raw;
-  const clean = short.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const clean = short.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return `'${clean}'`;
 }
 

@@ -19,10 +19,27 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
   ['info', { run: info, summary: 'per-layer MACs/params table of a model or an ONNX file', help: INFO_HELP }],
   ['export', { run: exportModel, summary: 'write a model as an ONNX file', help: EXPORT_HELP }],
   ['classify', { run: classify, summary: 'top-k ImageNet classes of images (onnxruntime-node)', help: CLASSIFY_HELP }],
-  ['compare', { run: compare, summary: 'how closely one model follows another on a folder of images', help: COMPARE_HELP }],
+  [
+    'compare',
+    { run: compare, summary: 'how closely one model follows another on a folder of images', help: COMPARE_HELP },
+  ],
   ['backends', { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP }],
-  ['embed', { run: (a, io) => import('./commands/embed.js').then((m) => m.embed(a, io)), summary: 'embeddings of images or folders to .npy/.safetensors (onnxruntime-node)', help: 'Run mobilenet embed --help' }],
-  ['profile', { run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)), summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)', help: 'Run mobilenet profile --help' }],
+  [
+    'embed',
+    {
+      run: (a, io) => import('./commands/embed.js').then((m) => m.embed(a, io)),
+      summary: 'embeddings of images or folders to .npy/.safetensors (onnxruntime-node)',
+      help: 'Run mobilenet embed --help',
+    },
+  ],
+  [
+    'profile',
+    {
+      run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)),
+      summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)',
+      help: 'Run mobilenet profile --help',
+    },
+  ],
 ]);
 
 export const HELP = `Usage: mobilenet <command> [options]
@@ -36,26 +53,33 @@ Run 'mobilenet <command> --help' for a command's options. Exit codes: 0 ok, 1 fa
 
 /** Core's option errors in the CLI's words: `option width` becomes `option --width`, `option topK` `option --top`. */
 function asUsage(e: MobileNetError): string {
-  const where = e.where.replace(/^option (\w[\w-]*)/, (_, n: string) => `option --${n === 'topK' ? 'top' : n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  const where = e.where.replace(
+    /^option (\w[\w-]*)/,
+    (_, n: string) => `option --${n === 'topK' ? 'top' : n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  );
   return `${where}: expected ${e.expected}, received ${e.received}`;
 }
 
 /** Runs the CLI; returns the exit code. Usage errors (and invalid model options) exit 2 with one line. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') return io.out(HELP), name ? EXIT.ok : EXIT.usage;
-  if (name === '--version' || name === '-v') return io.out(`${version()}\n`), EXIT.ok;
+  if (!name || name === '--help' || name === '-h' || name === 'help')
+    return (io.out(HELP), name ? EXIT.ok : EXIT.usage);
+  if (name === '--version' || name === '-v') return (io.out(`${version()}\n`), EXIT.ok);
   const command = COMMANDS.get(name);
   if (!command) {
     const near = closest(name, [...COMMANDS.keys()]);
-    io.err(`mobilenet: unknown command ${quote(name)}; expected one of ${[...COMMANDS.keys()].join(', ')}${near ? ` (did you mean ${near}?)` : ''}\n`);
+    io.err(
+      `mobilenet: unknown command ${quote(name)}; expected one of ${[...COMMANDS.keys()].join(', ')}${near ? ` (did you mean ${near}?)` : ''}\n`,
+    );
     return EXIT.usage;
   }
   try {
     return await command.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError) return io.err(`mobilenet ${name}: ${e.message}\n`), EXIT.usage;
-    if (e instanceof MobileNetError && e.code === 'option') return io.err(`mobilenet ${name}: ${asUsage(e)}\n`), EXIT.usage;
+    if (e instanceof UsageError) return (io.err(`mobilenet ${name}: ${e.message}\n`), EXIT.usage);
+    if (e instanceof MobileNetError && e.code === 'option')
+      return (io.err(`mobilenet ${name}: ${asUsage(e)}\n`), EXIT.usage);
     io.err(`mobilenet ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return EXIT.failure;
   }

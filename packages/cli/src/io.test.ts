@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from './io.js';
@@ -66,18 +76,34 @@ describe('writing the output', () => {
     const secret = victim(tmp());
     const link = join(dir, 'link.onnx');
     symlinkSync(secret, link);
-    expect(await run('export', ...small, '-o', link, '--force')).toMatchObject({ code: 2, err: `mobilenet export: option -o: '${link}' is a symbolic link; refusing to write through it (name the file itself, or remove the link)\n` });
+    expect(await run('export', ...small, '-o', link, '--force')).toMatchObject({
+      code: 2,
+      err: `mobilenet export: option -o: '${link}' is a symbolic link; refusing to write through it (name the file itself, or remove the link)\n`,
+    });
     expect(readFileSync(secret, 'utf8')).toBe('precious');
-    expect(await run('export', ...small, '-o', '/dev/null', '--force')).toMatchObject({ code: 2, err: "mobilenet export: option -o: '/dev/null' is a character device; only a regular file can be replaced\n" });
-    expect(await run('export', ...small, '-o', dir, '--force')).toMatchObject({ code: 2, err: `mobilenet export: option -o: '${dir}' is a directory; expected the path of a file to write\n` });
+    expect(await run('export', ...small, '-o', '/dev/null', '--force')).toMatchObject({
+      code: 2,
+      err: "mobilenet export: option -o: '/dev/null' is a character device; only a regular file can be replaced\n",
+    });
+    expect(await run('export', ...small, '-o', dir, '--force')).toMatchObject({
+      code: 2,
+      err: `mobilenet export: option -o: '${dir}' is a directory; expected the path of a file to write\n`,
+    });
     const fifo = join(dir, 'pipe.onnx');
     const made = spawnSync('mkfifo', [fifo]);
     if (made.status === 0) {
-      expect(await run('export', ...small, '-o', fifo, '--force')).toMatchObject({ code: 2, err: `mobilenet export: option -o: '${fifo}' is a FIFO (named pipe); only a regular file can be replaced\n` });
+      expect(await run('export', ...small, '-o', fifo, '--force')).toMatchObject({
+        code: 2,
+        err: `mobilenet export: option -o: '${fifo}' is a FIFO (named pipe); only a regular file can be replaced\n`,
+      });
       expect(lstatSync(fifo).isFIFO()).toBe(true);
     } else if (process.env.CI) throw new Error(`mkfifo failed in CI: ${made.stderr}`);
     else console.warn(`skipped the FIFO case: mkfifo failed (${made.error?.message ?? made.stderr})`);
-    expect(readdirSync(dir).sort()).toEqual(readdirSync(dir).filter((f) => !f.endsWith('.tmp')).sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      readdirSync(dir)
+        .filter((f) => !f.endsWith('.tmp'))
+        .sort(),
+    );
   });
 
   it('a failure while writing removes the temporary file and names the target, not the temporary file', async () => {
@@ -91,7 +117,9 @@ describe('writing the output', () => {
     expect((e as Error).message).toMatch(new RegExp(`^cannot write '${target}': .*\\((EISDIR|ENOTEMPTY|EEXIST)\\)$`));
     expect(readdirSync(dir)).toEqual(['m.onnx']);
     const gone = await writeFileAtomic(join(dir, 'no', 'such', 'm.onnx'), new Uint8Array(1)).catch((x: Error) => x);
-    expect((gone as Error).message).toBe(`cannot write '${join(dir, 'no', 'such', 'm.onnx')}': no such file or directory (ENOENT)`);
+    expect((gone as Error).message).toBe(
+      `cannot write '${join(dir, 'no', 'such', 'm.onnx')}': no such file or directory (ENOENT)`,
+    );
   });
 
   it.skipIf(root)('EACCES names the file the user asked for (skipped as root: permissions do not apply)', async () => {
@@ -147,7 +175,11 @@ await writeFileAtomic(${JSON.stringify(out)}, new Uint8Array(512 << 20), { signa
   it('mobilenet export interrupted as its file appears: no temporary file, whatever the timing', async () => {
     const dir = tmp();
     const out = join(dir, 'm.onnx');
-    const r = await interrupt(dir, [join(ROOT, 'packages/cli/src/bin.ts'), 'export', '--arch', 'v2', '-o', out], 'SIGINT');
+    const r = await interrupt(
+      dir,
+      [join(ROOT, 'packages/cli/src/bin.ts'), 'export', '--arch', 'v2', '-o', out],
+      'SIGINT',
+    );
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     // Either the signal won (our handler said so, exit 130, nothing written) or the rename did: a complete file. (After
     // the write, tsx's own signal relay also exits 130, so the code alone does not tell which.)
@@ -163,13 +195,25 @@ await writeFileAtomic(${JSON.stringify(out)}, new Uint8Array(512 << 20), { signa
 describe('files the user names', () => {
   it('a directory given as --weights, to info, or as --model is refused by name', async () => {
     const dir = tmp();
-    expect(await run('export', ...small, '--weights', dir, '-o', join(dir, 'm.onnx'))).toMatchObject({ code: 2, err: `mobilenet export: option --weights: '${dir}' is a directory; expected a checkpoint file (.pth, .safetensors)\n` });
-    expect(await run('info', dir)).toMatchObject({ code: 2, err: `mobilenet info: '${dir}' is a directory; expected an ONNX file\n` });
-    expect(await run('classify', 'x.png', '--model', dir)).toMatchObject({ code: 2, err: `mobilenet classify: option --model: '${dir}' is a directory; expected an .onnx file\n` });
-    expect(await run('info', '/dev/zero')).toMatchObject({ code: 2, err: "mobilenet info: '/dev/zero' is a character device; expected an ONNX file\n" });
+    expect(await run('export', ...small, '--weights', dir, '-o', join(dir, 'm.onnx'))).toMatchObject({
+      code: 2,
+      err: `mobilenet export: option --weights: '${dir}' is a directory; expected a checkpoint file (.pth, .safetensors)\n`,
+    });
+    expect(await run('info', dir)).toMatchObject({
+      code: 2,
+      err: `mobilenet info: '${dir}' is a directory; expected an ONNX file\n`,
+    });
+    expect(await run('classify', 'x.png', '--model', dir)).toMatchObject({
+      code: 2,
+      err: `mobilenet classify: option --model: '${dir}' is a directory; expected an .onnx file\n`,
+    });
+    expect(await run('info', '/dev/zero')).toMatchObject({
+      code: 2,
+      err: "mobilenet info: '/dev/zero' is a character device; expected an ONNX file\n",
+    });
   });
 
-  it('bad JSON in a file\'s mobilenet.config names the file and the key', async () => {
+  it("bad JSON in a file's mobilenet.config names the file and the key", async () => {
     const dir = tmp();
     const file = join(dir, 'm.onnx');
     expect((await run('export', ...small, '-o', file)).code).toBe(0);
@@ -179,13 +223,22 @@ describe('files the user names', () => {
     writeFileSync(file, bytes);
     const r = await run('info', file);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(new RegExp(`^mobilenet info: ${file}: metadata 'mobilenet.config': expected a JSON object, received invalid JSON \\(\\d+ characters\\)\n$`));
+    expect(r.err).toMatch(
+      new RegExp(
+        `^mobilenet info: ${file}: metadata 'mobilenet.config': expected a JSON object, received invalid JSON \\(\\d+ characters\\)\n$`,
+      ),
+    );
   });
 
   it('through the pnpm script, relative paths are read from where the user typed the command', async () => {
     const dir = tmp();
     expect((await run('export', ...small, '-o', join(dir, 'm.onnx'))).code).toBe(0);
-    const env = (event: string) => ({ ...process.env, npm_package_name: 'mobilenet-ts', npm_lifecycle_event: event, INIT_CWD: dir });
+    const env = (event: string) => ({
+      ...process.env,
+      npm_package_name: 'mobilenet-ts',
+      npm_lifecycle_event: event,
+      INIT_CWD: dir,
+    });
     const bin = join(ROOT, 'packages/cli/src/bin.ts');
     const viaScript = await spawnTsx([bin, 'info', 'm.onnx'], { cwd: ROOT, env: env('mobilenet') });
     expect(viaScript.code, viaScript.stderr).toBe(0);

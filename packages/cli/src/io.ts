@@ -45,7 +45,9 @@ const CODES: Record<string, string> = {
 /** A file-system error about `path` as the user named it (not a temporary file or a bare errno). */
 function fsError(verb: 'read' | 'write', path: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
-  const why = code ? `${CODES[code] ?? (e as Error).message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')} (${code})` : String(e);
+  const why = code
+    ? `${CODES[code] ?? (e as Error).message.replace(/^\w+: /, '').replace(/, \w+ '.*'$/, '')} (${code})`
+    : String(e);
   return new Error(`cannot ${verb} ${quotePath(path)}: ${why}`);
 }
 
@@ -57,12 +59,20 @@ function fsError(verb: 'read' | 'write', path: string, e: unknown): Error {
 export function checkOutputPath(path: string, force: boolean, option = '-o'): void {
   const dir = dirname(path);
   const folder = statOrUndefined(dir, statSync);
-  if (!folder?.isDirectory()) throw new UsageError(`option ${option}: folder ${quotePath(dir)} does not exist (create it first)`);
+  if (!folder?.isDirectory())
+    throw new UsageError(`option ${option}: folder ${quotePath(dir)} does not exist (create it first)`);
   const target = statOrUndefined(path, lstatSync);
   if (!target) return;
-  if (target.isDirectory()) throw new UsageError(`option ${option}: ${quotePath(path)} is a directory; expected the path of a file to write`);
-  if (target.isSymbolicLink()) throw new UsageError(`option ${option}: ${quotePath(path)} is a symbolic link; refusing to write through it (name the file itself, or remove the link)`);
-  if (!target.isFile()) throw new UsageError(`option ${option}: ${quotePath(path)} is ${kindOf(target)}; only a regular file can be replaced`);
+  if (target.isDirectory())
+    throw new UsageError(`option ${option}: ${quotePath(path)} is a directory; expected the path of a file to write`);
+  if (target.isSymbolicLink())
+    throw new UsageError(
+      `option ${option}: ${quotePath(path)} is a symbolic link; refusing to write through it (name the file itself, or remove the link)`,
+    );
+  if (!target.isFile())
+    throw new UsageError(
+      `option ${option}: ${quotePath(path)} is ${kindOf(target)}; only a regular file can be replaced`,
+    );
   if (!force) throw new UsageError(`option ${option}: ${quotePath(path)} exists; pass --force to overwrite it`);
 }
 
@@ -132,7 +142,11 @@ const CHUNK = 4 << 20;
  * a reader never sees half a file. A failure removes the temporary file. With `signals`, SIGINT and SIGTERM during
  * the write also remove it and exit 130 or 143 (the write is chunked and asynchronous so they are seen).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { signals?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  options: { signals?: boolean } = {},
+): Promise<void> {
   const { tmp, handle } = await createTemp(path);
   pending.add(tmp);
   if (options.signals && watching++ === 0) watchSignals(true);

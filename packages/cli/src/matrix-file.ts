@@ -34,7 +34,8 @@ function npyHeader(rows: number, width: number): Buffer {
 }
 
 function safetensorsHeader(rows: number, width: number): Buffer {
-  const jsonFor = (r: number, bytes: number) => JSON.stringify({ embeddings: { dtype: 'F32', shape: [r, width], data_offsets: [0, bytes] } });
+  const jsonFor = (r: number, bytes: number) =>
+    JSON.stringify({ embeddings: { dtype: 'F32', shape: [r, width], data_offsets: [0, bytes] } });
   const json = jsonFor(rows, rows * width * 4);
   // The format allows trailing spaces in the header; its length is a multiple of 8 so the data stays aligned.
   const len = Math.ceil(jsonFor(MAX, MAX).length / 8) * 8;
@@ -43,7 +44,8 @@ function safetensorsHeader(rows: number, width: number): Buffer {
   return Buffer.concat([head, Buffer.from(json.padEnd(len, ' '), 'latin1')]);
 }
 
-const header = (format: MatrixFormat, rows: number, width: number) => (format === 'npy' ? npyHeader(rows, width) : safetensorsHeader(rows, width));
+const header = (format: MatrixFormat, rows: number, width: number) =>
+  format === 'npy' ? npyHeader(rows, width) : safetensorsHeader(rows, width);
 
 /** Rows and width of a file this class wrote (for --resume); null if it is not one. */
 function readShape(fd: number, format: MatrixFormat): { rows: number; width: number; headerBytes: number } | null {
@@ -66,11 +68,21 @@ export class MatrixWriter {
   private headerBytes: number;
 
   /** Opens `path` for writing, or with `resume` for appending to the rows already there (returned in `rows`). */
-  constructor(readonly path: string, readonly format: MatrixFormat, resume: boolean, option: string) {
+  constructor(
+    readonly path: string,
+    readonly format: MatrixFormat,
+    resume: boolean,
+    option: string,
+  ) {
     if (resume && existsSync(path)) {
       this.fd = openSync(path, 'r+');
       const shape = readShape(this.fd, format);
-      if (!shape) throw optionError(option, `a ${format} file of float32 rows written by mobilenet embed to resume`, quotePath(path));
+      if (!shape)
+        throw optionError(
+          option,
+          `a ${format} file of float32 rows written by mobilenet embed to resume`,
+          quotePath(path),
+        );
       ({ rows: this.rows, width: this.width, headerBytes: this.headerBytes } = shape);
       // Rows beyond the header's count are a batch that was being written: dropped, and redone.
       ftruncateSync(this.fd, this.headerBytes + this.rows * this.width * 4);
@@ -106,12 +118,14 @@ export class MatrixWriter {
     }
     let at = this.headerBytes + this.rows * this.width * 4;
     for (const row of batch) {
-      if (row.length !== this.width) throw new Error(`${this.path}: a row of ${row.length} values, expected ${this.width}`);
+      if (row.length !== this.width)
+        throw new Error(`${this.path}: a row of ${row.length} values, expected ${this.width}`);
       at += writeSync(this.fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength), 0, row.byteLength, at);
     }
     this.rows += batch.length;
     const h = header(this.format, this.rows, this.width);
-    if (h.length !== this.headerBytes) throw new Error(`${this.path}: header grew past its reserved room at ${this.rows} rows`);
+    if (h.length !== this.headerBytes)
+      throw new Error(`${this.path}: header grew past its reserved room at ${this.rows} rows`);
     writeSync(this.fd, h, 0, h.length, 0);
   }
 
@@ -132,7 +146,11 @@ export function readMatrix(path: string, format: MatrixFormat): { rows: number; 
     if (!shape) throw new Error(`${path}: not a ${format} float32 matrix`);
     const bytes = readFileSync(path).subarray(shape.headerBytes, shape.headerBytes + shape.rows * shape.width * 4);
     if (fstatSync(fd).size < shape.headerBytes + bytes.length) throw new Error(`${path}: shorter than its header says`);
-    return { rows: shape.rows, width: shape.width, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) };
+    return {
+      rows: shape.rows,
+      width: shape.width,
+      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+    };
   } finally {
     closeSync(fd);
   }

@@ -10,10 +10,14 @@ export function readConfig(metadata: Readonly<Record<string, string>>, file: str
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new Error(`${file}: metadata 'mobilenet.config': expected a JSON object, received invalid JSON (${raw.length} characters)`);
+    throw new Error(
+      `${file}: metadata 'mobilenet.config': expected a JSON object, received invalid JSON (${raw.length} characters)`,
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`${file}: metadata 'mobilenet.config': expected a JSON object, received ${Array.isArray(value) ? 'an array' : typeof value}`);
+    throw new Error(
+      `${file}: metadata 'mobilenet.config': expected a JSON object, received ${Array.isArray(value) ? 'an array' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -40,4 +40,9 @@ export function decimal(option: string, raw: string | undefined, r: Range, scien
 }
 
 /** An integer from min to max (both included): the range and its wording in one place. */
-export const between = (min: number, max: number, lift?: string): Range => ({ min, max, rule: `an integer from ${min} to ${max}`, ...(lift && { lift }) });
+export const between = (min: number, max: number, lift?: string): Range => ({
+  min,
+  max,
+  rule: `an integer from ${min} to ${max}`,
+  ...(lift && { lift }),
+});

@@ -15,7 +15,9 @@ export type OptionKind =
 export type OptionSpec = Readonly<Record<string, OptionKind>>;
 
 /** Parsed values, typed from the spec: strings for value options, `true` for flags that were given. */
-export type Values<S extends OptionSpec> = { -readonly [K in keyof S]?: S[K] extends { type: 'string' } ? string : true } & { help?: true };
+export type Values<S extends OptionSpec> = {
+  -readonly [K in keyof S]?: S[K] extends { type: 'string' } ? string : true;
+} & { help?: true };
 
 export interface Parsed<S extends OptionSpec> {
   readonly values: Values<S>;
@@ -29,7 +31,8 @@ export function parse<S extends OptionSpec>(argv: readonly string[], spec: S, al
   const values: Record<string, string | true> = {};
   const positionals: string[] = [];
   const positional = (arg: string) => {
-    if (!allowPositionals) throw optionError(`argument ${quote(arg)}`, 'options only (they start with --)', 'a positional argument');
+    if (!allowPositionals)
+      throw optionError(`argument ${quote(arg)}`, 'options only (they start with --)', 'a positional argument');
     positionals.push(arg);
   };
   for (let i = 0; i < argv.length; i++) {
@@ -54,7 +57,8 @@ export function parse<S extends OptionSpec>(argv: readonly string[], spec: S, al
     else {
       const next = argv[i + 1];
       // `--width --arch v2`: the user forgot the value; a single dash ('-1', '-x.png') is still a value.
-      if (next === undefined || next.startsWith('--')) throw optionError(written, kind.expects, next === undefined ? 'nothing' : `the option ${quote(next)}`);
+      if (next === undefined || next.startsWith('--'))
+        throw optionError(written, kind.expects, next === undefined ? 'nothing' : `the option ${quote(next)}`);
       value = next;
       i++;
     }
@@ -97,7 +101,9 @@ export function closest(word: string, candidates: readonly string[]): string | u
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */
 function distance(a: string, b: string): number {
   if (a.length > 64 || b.length > 64) return Infinity;
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;

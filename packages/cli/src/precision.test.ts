@@ -17,7 +17,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // The runtime's test pictures (decodable by sharp in every mode), copied under new names: 8 or more are needed.
 const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
-const PICTURES = ['scene.png', 'scene.jpg', 'scene.webp', 'tall.png', 'gray.png', 'rgba.png', 'cmyk.jpg', 'gray16.png', 'tiny.png'];
+const PICTURES = [
+  'scene.png',
+  'scene.jpg',
+  'scene.webp',
+  'tall.png',
+  'gray.png',
+  'rgba.png',
+  'cmyk.jpg',
+  'gray16.png',
+  'tiny.png',
+];
 
 function images(name: string, n: number): string {
   const d = join(dir, name);
@@ -32,18 +42,42 @@ describe('mobilenet export --precision', () => {
   it('int8 without --calibrate or a cache: exit 2 saying what is needed', async () => {
     const r = await run('export', ...model, '-o', join(dir, 'no.onnx'), '--precision', 'int8');
     expect(r.code).toBe(2);
-    expect(r.err).toContain('option --precision int8: expected a folder of at least 8 images (--calibrate DIR) or an existing --calibration-cache FILE, received neither --calibrate nor --calibration-cache');
-    expect((await run('export', ...model, '-o', join(dir, 'no.onnx'), '--precision', 'int4')).err).toContain("option --precision: expected one of fp32, fp16, int8, received 'int4'");
+    expect(r.err).toContain(
+      'option --precision int8: expected a folder of at least 8 images (--calibrate DIR) or an existing --calibration-cache FILE, received neither --calibrate nor --calibration-cache',
+    );
+    expect((await run('export', ...model, '-o', join(dir, 'no.onnx'), '--precision', 'int4')).err).toContain(
+      "option --precision: expected one of fp32, fp16, int8, received 'int4'",
+    );
   });
 
-  it('fp16 and int8 files: metadata says how they were made; the cache is reused and refused for another model', { timeout: 180_000 }, async () => {
+  it('fp16 and int8 files: metadata says how they were made; the cache is reused and refused for another model', {
+    timeout: 180_000,
+  }, async () => {
     const calib = images('calib', 9);
     writeFileSync(join(calib, 'zz-broken.png'), 'not a png');
     const cache = join(dir, 'ranges.json');
-    const [fp32, fp16, int8, again] = ['fp32', 'fp16', 'int8', 'int8-cached'].map((p) => join(dir, `${p}.onnx`)) as [string, string, string, string];
+    const [fp32, fp16, int8, again] = ['fp32', 'fp16', 'int8', 'int8-cached'].map((p) => join(dir, `${p}.onnx`)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     expect((await run('export', ...model, '-o', fp32)).code).toBe(0);
     expect((await run('export', ...model, '-o', fp16, '--precision', 'fp16')).code).toBe(0);
-    const q = await run('export', ...model, '-o', int8, '--precision', 'int8', '--calibrate', calib, '--calibration-method', 'percentile', '--calibration-cache', cache);
+    const q = await run(
+      'export',
+      ...model,
+      '-o',
+      int8,
+      '--precision',
+      'int8',
+      '--calibrate',
+      calib,
+      '--calibration-method',
+      'percentile',
+      '--calibration-cache',
+      cache,
+    );
     expect(q.code, q.err).toBe(0);
     expect(q.err).toContain(`calibration: skipped ${join(calib, 'zz-broken.png')}: cannot decode`);
     expect(summarizeOnnx(readFileSync(fp16)).metadata['mobilenet.precision']).toBe('fp16');
@@ -56,20 +90,38 @@ describe('mobilenet export --precision', () => {
     expect(c.code, c.err).toBe(0);
     expect(Buffer.compare(readFileSync(again), readFileSync(int8))).toBe(0);
     // Another model (another seed): refused, naming both.
-    const other = await run('export', ...model, '--seed', '7', '-o', join(dir, 'other.onnx'), '--precision', 'int8', '--calibration-cache', cache);
+    const other = await run(
+      'export',
+      ...model,
+      '--seed',
+      '7',
+      '-o',
+      join(dir, 'other.onnx'),
+      '--precision',
+      'int8',
+      '--calibration-cache',
+      cache,
+    );
     expect(other.code).toBe(1);
-    expect(other.err).toMatch(new RegExp(`calibration cache '${cache}': expected ranges for model '\\S+' \\(digest [0-9a-f]{16}\\), received ranges made for model '\\S+' \\(digest [0-9a-f]{16}\\)`));
+    expect(other.err).toMatch(
+      new RegExp(
+        `calibration cache '${cache}': expected ranges for model '\\S+' \\(digest [0-9a-f]{16}\\), received ranges made for model '\\S+' \\(digest [0-9a-f]{16}\\)`,
+      ),
+    );
     // compare: the int8 file against the fp32 one.
     const cmp = await run('compare', fp32, int8, '--images', calib, '--json');
     expect(cmp.code, cmp.err).toBe(0);
     const j = JSON.parse(cmp.out);
     expect(j).toMatchObject({ reference: fp32, candidate: int8, images: 9 });
-    for (const k of ['top1Agreement', 'top5Overlap', 'sqnrDb', 'maxAbsDiff']) expect(Number.isFinite(j[k]), k).toBe(true);
+    for (const k of ['top1Agreement', 'top5Overlap', 'sqnrDb', 'maxAbsDiff'])
+      expect(Number.isFinite(j[k]), k).toBe(true);
     const text = await run('compare', fp32, fp16, '--images', calib);
     expect(text.out).toMatch(/top-1 agreement [\d.]+%, top-5 overlap [\d.]+%\n {2}SQNR [\d.]+ dB, max abs diff/);
   });
 
-  it('a calibration folder with fewer than 8 readable images: the error names the folder', { timeout: 60_000 }, async () => {
+  it('a calibration folder with fewer than 8 readable images: the error names the folder', {
+    timeout: 60_000,
+  }, async () => {
     const few = images('few', 2);
     const r = await run('export', ...model, '-o', join(dir, 'few.onnx'), '--precision', 'int8', '--calibrate', few);
     expect(r.code).toBe(1);

@@ -1,5 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { CALIBRATION_METHODS, type CalibrationMethod, type CalibrationRanges, type Graph, quantize, readCalibration, toFloat16 } from '@mobilenet/core';
+import {
+  CALIBRATION_METHODS,
+  type CalibrationMethod,
+  type CalibrationRanges,
+  type Graph,
+  quantize,
+  readCalibration,
+  toFloat16,
+} from '@mobilenet/core';
 import { calibrate } from '@mobilenet/runtime-node';
 import { optionError, quote } from './errors.js';
 import type { OptionSpec, Values } from './parse.js';
@@ -35,16 +43,31 @@ export interface PrecisionPlan {
 /** Checks the precision options before any work is done; usage mistakes exit 2 saying what is needed. */
 export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): PrecisionPlan {
   const precision = PRECISIONS.find((p) => p === (values.precision ?? 'fp32'));
-  if (precision === undefined) throw optionError('--precision', `one of ${PRECISIONS.join(', ')}`, quote(values.precision!));
+  if (precision === undefined)
+    throw optionError('--precision', `one of ${PRECISIONS.join(', ')}`, quote(values.precision!));
   const method = CALIBRATION_METHODS.find((m) => m === (values['calibration-method'] ?? 'percentile'));
-  if (method === undefined) throw optionError('--calibration-method', `one of ${CALIBRATION_METHODS.join(', ')}`, quote(values['calibration-method']!));
+  if (method === undefined)
+    throw optionError(
+      '--calibration-method',
+      `one of ${CALIBRATION_METHODS.join(', ')}`,
+      quote(values['calibration-method']!),
+    );
   const folder = values.calibrate;
   const cache = values['calibration-cache'];
-  const stray = (['calibrate', 'calibration-method', 'calibration-cache'] as const).find((o) => values[o] !== undefined);
-  if (precision !== 'int8' && stray) throw optionError(`--${stray}`, 'to be used with --precision int8 only', `--precision ${precision}`);
+  const stray = (['calibrate', 'calibration-method', 'calibration-cache'] as const).find(
+    (o) => values[o] !== undefined,
+  );
+  if (precision !== 'int8' && stray)
+    throw optionError(`--${stray}`, 'to be used with --precision int8 only', `--precision ${precision}`);
   if (precision === 'int8' && !folder && !(cache && existsSync(cache))) {
-    const why = cache ? `calibration cache ${quote(cache)}, which does not exist` : 'neither --calibrate nor --calibration-cache';
-    throw optionError('--precision int8', 'a folder of at least 8 images (--calibrate DIR) or an existing --calibration-cache FILE', why);
+    const why = cache
+      ? `calibration cache ${quote(cache)}, which does not exist`
+      : 'neither --calibrate nor --calibration-cache';
+    throw optionError(
+      '--precision int8',
+      'a folder of at least 8 images (--calibrate DIR) or an existing --calibration-cache FILE',
+      why,
+    );
   }
   return { precision, method, ...(folder && { folder }), ...(cache && { cache }) };
 }
@@ -67,7 +90,8 @@ async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Calibr
   });
   for (const s of result.skipped) io.err(`calibration: skipped ${s.file}: ${s.reason}\n`);
   io.err(`calibration: ${result.ranges.images} images from ${plan.folder} (${plan.method})\n`);
-  if (plan.cache) await writeFileAtomic(plan.cache, new TextEncoder().encode(`${JSON.stringify(result.ranges, null, 1)}\n`));
+  if (plan.cache)
+    await writeFileAtomic(plan.cache, new TextEncoder().encode(`${JSON.stringify(result.ranges, null, 1)}\n`));
   return result.ranges;
 }
 
@@ -77,6 +101,10 @@ export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io):
   if (plan.precision === 'fp16') return toFloat16(graph);
   const r = await ranges(graph, plan, io);
   const q = quantize(graph, r);
-  const calibration = JSON.stringify({ method: r.method, ...(r.percentile !== undefined && { percentile: r.percentile }), images: r.images });
+  const calibration = JSON.stringify({
+    method: r.method,
+    ...(r.percentile !== undefined && { percentile: r.percentile }),
+    images: r.images,
+  });
   return { ...q, metadata: { ...q.metadata, 'mobilenet.calibration': calibration } };
 }

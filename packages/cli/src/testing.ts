@@ -25,7 +25,10 @@ export const tmp = (): string => {
   made.push(dir);
   return dir;
 };
-export const cleanTmp = (): void => made.splice(0).forEach((d) => { rmSync(d, { recursive: true, force: true }); });
+export const cleanTmp = (): void =>
+  made.splice(0).forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  });
 
 export interface Spawned {
   readonly code: number | null;
@@ -35,7 +38,10 @@ export interface Spawned {
 }
 
 /** Starts a tsx process on `args`; `onStart` may signal it. */
-export function spawnTsx(args: readonly string[], options: SpawnOptions & { onStart?: (pid: number) => void } = {}): Promise<Spawned> {
+export function spawnTsx(
+  args: readonly string[],
+  options: SpawnOptions & { onStart?: (pid: number) => void } = {},
+): Promise<Spawned> {
   return new Promise((done, fail) => {
     const child = spawn(TSX, ['--conditions=source', ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -94,5 +100,10 @@ export async function blankPng(width: number, height: number): Promise<Buffer> {
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // colour type RGB
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', Buffer.concat(parts)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.concat(parts)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

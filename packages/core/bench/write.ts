@@ -27,5 +27,9 @@ times.sort((a, b) => a - b);
 console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}`);
 console.log(`weights ${MiB(weightBytes)} in ${graph.initializers.length} initializers; file ${MiB(bytes.length)}`);
 console.log(`write time: first ${first.toFixed(1)} ms, median of 10 ${times[5]!.toFixed(1)} ms`);
-console.log(`peak RSS grew ${MiB(Math.max(0, peak - rssBefore))} during the first write (${(Math.max(0, peak - rssBefore) / weightBytes).toFixed(2)}x the weights)`);
-console.log(`external+arrayBuffers after the write: +${MiB(after.arrayBuffers - before.arrayBuffers)} (the output buffer itself is ${MiB(bytes.length)})`);
+console.log(
+  `peak RSS grew ${MiB(Math.max(0, peak - rssBefore))} during the first write (${(Math.max(0, peak - rssBefore) / weightBytes).toFixed(2)}x the weights)`,
+);
+console.log(
+  `external+arrayBuffers after the write: +${MiB(after.arrayBuffers - before.arrayBuffers)} (the output buffer itself is ${MiB(bytes.length)})`,
+);

@@ -64,7 +64,11 @@ export function formatAnalysis(a: Analysis, opts: { all?: boolean } = {}): strin
   const head = ['layer', 'op', 'output shape', 'params', 'MACs'];
   const total = ['total', '', '', fmtInt(a.params), fmtInt(a.macs)];
   const widths = head.map((h, i) => Math.max(h.length, ...[...cells, total].map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i >= 3 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(head), rule, ...cells.map(line), rule, line(total)].join('\n');
 }

@@ -58,16 +58,29 @@ export function formulaRange(key: string, shape: readonly number[]): [number, nu
     const a = Math.sqrt(3 / fanIn);
     return [-a, a];
   }
-  throw new Error(`formula weights: no value range for key '${key}' of shape [${shape.join(', ')}]: expected running_mean, running_var, gamma, weight or a 1-D bias`);
+  throw new Error(
+    `formula weights: no value range for key '${key}' of shape [${shape.join(', ')}]: expected running_mean, running_var, gamma, weight or a 1-D bias`,
+  );
 }
 
 export function formulaTensor(key: string, shape: readonly number[]): Float32Array {
   const [lo, hi] = formulaRange(key, shape);
-  return formulaUniform(key, shape.reduce((a, b) => a * b, 1), lo, hi);
+  return formulaUniform(
+    key,
+    shape.reduce((a, b) => a * b, 1),
+    lo,
+    hi,
+  );
 }
 
 /** The fixed test input: uniform in [-2, 2), stream 'input'. */
-export const formulaInput = (shape: readonly number[]): Float32Array => formulaUniform('input', shape.reduce((a, b) => a * b, 1), -2, 2);
+export const formulaInput = (shape: readonly number[]): Float32Array =>
+  formulaUniform(
+    'input',
+    shape.reduce((a, b) => a * b, 1),
+    -2,
+    2,
+  );
 
 /**
  * A checkpoint with exactly the given keys and shapes (timm's state_dict, as committed in a keys fixture), F32

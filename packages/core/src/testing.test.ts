@@ -10,13 +10,29 @@ describe.skipIf(missing !== null)(`tools/onnx_check.py ${missing ? `(skipped: ${
   b.output(b.relu(b.input('x', [1, 2]), 'y'));
   const good = toOnnx(b.build());
   // A node whose input nothing produces: the checker's full check must reject it.
-  const bad = Buffer.from(Buffer.from(good).toString('latin1').replace(/\x01x(?=.*Relu)/s, '\x01z'), 'latin1');
+  const bad = Buffer.from(
+    Buffer.from(good)
+      .toString('latin1')
+      .replace(/\x01x(?=.*Relu)/s, '\x01z'),
+    'latin1',
+  );
 
   it('passes a valid model and names the invalid one, from bytes and from a stream', async () => {
     const results = onnxCheck({ good, bad });
-    expect(results.map((r) => [r.file, r.ok])).toEqual([['good', true], ['bad', false]]);
+    expect(results.map((r) => [r.file, r.ok])).toEqual([
+      ['good', true],
+      ['bad', false],
+    ]);
     expect(results[1]!.error).toMatch(/\S/);
-    const streamed = await onnxCheckStream([['a', good], ['b', bad], ['c', good]]);
-    expect(streamed.map((r) => [r.file, r.ok])).toEqual([['a', true], ['b', false], ['c', true]]);
+    const streamed = await onnxCheckStream([
+      ['a', good],
+      ['b', bad],
+      ['c', good],
+    ]);
+    expect(streamed.map((r) => [r.file, r.ok])).toEqual([
+      ['a', true],
+      ['b', false],
+      ['c', true],
+    ]);
   });
 });

@@ -28,8 +28,16 @@ export interface CheckResult {
 }
 
 const CHECKER = join(REPO, 'tools/onnx_check.py');
-const record = (name: string, bytes: Uint8Array) => [Buffer.from(`${name}\t${bytes.length}\n`), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
-const parseResults = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
+const record = (name: string, bytes: Uint8Array) => [
+  Buffer.from(`${name}\t${bytes.length}\n`),
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+];
+const parseResults = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as CheckResult);
 
 /** Runs onnx.checker.check_model(full_check=True) on each model, in one python process (models sent on stdin). */
 export function onnxCheck(models: Record<string, Uint8Array>): CheckResult[] {
@@ -37,7 +45,10 @@ export function onnxCheck(models: Record<string, Uint8Array>): CheckResult[] {
   const r = spawnSync(PYTHON, [CHECKER, '--stdin'], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   const results = parseResults(r.stdout);
-  if (results.length !== Object.keys(models).length) throw new Error(`${CHECKER}: expected ${Object.keys(models).length} results, received ${results.length}: ${r.stderr.trim()}`);
+  if (results.length !== Object.keys(models).length)
+    throw new Error(
+      `${CHECKER}: expected ${Object.keys(models).length} results, received ${results.length}: ${r.stderr.trim()}`,
+    );
   return results;
 }
 
@@ -60,11 +71,15 @@ export async function onnxCheckStream(models: Iterable<[name: string, bytes: Uin
   child.stdin.end();
   await exited;
   const results = parseResults(stdout);
-  if (results.length !== sent) throw new Error(`${CHECKER}: expected ${sent} results, received ${results.length}: ${stderr.trim()}`);
+  if (results.length !== sent)
+    throw new Error(`${CHECKER}: expected ${sent} results, received ${results.length}: ${stderr.trim()}`);
   return results;
 }
 
-export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; dims: number[] }>): Promise<Record<string, ort.Tensor>> {
+export async function runOrt(
+  bytes: Uint8Array,
+  feeds: Record<string, { data: Float32Array; dims: number[] }>,
+): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
   try {
     const input: Record<string, ort.Tensor> = {};

@@ -9,12 +9,15 @@ import { ARCHS, buildModel, conventionFor, fanInFill, isArch } from '@mobilenet/
 import * as ort from 'onnxruntime-node';
 import { type NodeSession, createSession } from '../src/index.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string' }, md: { type: 'string' }, archs: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string' }, md: { type: 'string' }, archs: { type: 'string' } },
+});
 const RUNS = Number(values.runs ?? 50);
 const WARMUP = 10;
 const archs = values.archs ? values.archs.split(',') : ARCHS;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 async function time(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();
@@ -28,7 +31,12 @@ async function time(fn: () => Promise<unknown>, runs: number): Promise<number[]>
 }
 
 /** Wrapper logits() vs bare run() on the same ort session, alternating so both see the same machine state. */
-async function overhead(session: NodeSession, x: Float32Array, batch: number, size: number): Promise<{ wrapper: number; bare: number }> {
+async function overhead(
+  session: NodeSession,
+  x: Float32Array,
+  batch: number,
+  size: number,
+): Promise<{ wrapper: number; bare: number }> {
   const inner = session.ortSession;
   const w: number[] = [];
   const b: number[] = [];
@@ -54,7 +62,12 @@ async function overhead(session: NodeSession, x: Float32Array, batch: number, si
 const rows: string[][] = [['arch', 'batch', 'threads', 'p50 ms', 'p90 ms', 'img/s', 'bare p50 ms', 'wrapper overhead']];
 for (const arch of archs) {
   if (!isArch(arch)) throw new Error(`--archs: '${arch}' is not one of ${ARCHS.join(', ')}`);
-  const model = buildModel({ arch, convention: conventionFor(arch, 'torchvision'), weights: fanInFill(0), batch: 'dynamic' });
+  const model = buildModel({
+    arch,
+    convention: conventionFor(arch, 'torchvision'),
+    weights: fanInFill(0),
+    batch: 'dynamic',
+  });
   for (const threads of [1, 2]) {
     const session = await createSession(model, { threads });
     for (const batch of [1, 8]) {
@@ -62,15 +75,28 @@ for (const arch of archs) {
       const t = await time(() => session.logits(x, batch), RUNS);
       const o = batch === 1 ? await overhead(session, x, batch, 224) : undefined;
       const p50 = pct(t, 0.5);
-      rows.push([arch, String(batch), String(threads), p50.toFixed(2), pct(t, 0.9).toFixed(2), ((1000 * batch) / p50).toFixed(1),
-        o ? o.bare.toFixed(2) : '', o ? `${(100 * (o.wrapper / o.bare - 1)).toFixed(1)}%` : '']);
+      rows.push([
+        arch,
+        String(batch),
+        String(threads),
+        p50.toFixed(2),
+        pct(t, 0.9).toFixed(2),
+        ((1000 * batch) / p50).toFixed(1),
+        o ? o.bare.toFixed(2) : '',
+        o ? `${(100 * (o.wrapper / o.bare - 1)).toFixed(1)}%` : '',
+      ]);
       process.stderr.write(`${rows.at(-1)!.join('  ')}\n`);
     }
     await session.release();
   }
 }
 const machine = `${os.cpus()[0]?.model} x${os.cpus().length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node ${ort.env.versions.common}`;
-const md = [`Machine: ${machine}. onnxruntime-node CPU, 224x224, default spinning, ${RUNS} runs after ${WARMUP} warm-up.`, '',
-  `| ${rows[0]!.join(' | ')} |`, `|${rows[0]!.map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const md = [
+  `Machine: ${machine}. onnxruntime-node CPU, 224x224, default spinning, ${RUNS} runs after ${WARMUP} warm-up.`,
+  '',
+  `| ${rows[0]!.join(' | ')} |`,
+  `|${rows[0]!.map(() => '---').join('|')}|`,
+  ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
 console.log(md);
 if (values.md) writeFileSync(values.md, `${md}\n`);

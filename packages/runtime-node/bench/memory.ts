@@ -13,8 +13,13 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const MiB = (n: number) => (n / 2 ** 20).toFixed(1);
 const image = join(import.meta.dirname, '../src/fixtures/scene.jpg');
 
-const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }), { threads: 2 });
-console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; v3-small 224, scene.jpg (320x240)`);
+const session = await createSession(
+  buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }),
+  { threads: 2 },
+);
+console.log(
+  `machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}; v3-small 224, scene.jpg (320x240)`,
+);
 console.log('done    rss MiB  heapUsed MiB  external MiB  arrayBuffers MiB  ms/image');
 let t = performance.now();
 for (let i = 1; i <= COUNT; i++) {
@@ -24,7 +29,9 @@ for (let i = 1; i <= COUNT; i++) {
     gc();
     const m = process.memoryUsage();
     const ms = (performance.now() - t) / 1000;
-    console.log(`${String(i).padStart(5)}  ${MiB(m.rss).padStart(8)}  ${MiB(m.heapUsed).padStart(12)}  ${MiB(m.external).padStart(12)}  ${MiB(m.arrayBuffers).padStart(16)}  ${ms.toFixed(2).padStart(8)}`);
+    console.log(
+      `${String(i).padStart(5)}  ${MiB(m.rss).padStart(8)}  ${MiB(m.heapUsed).padStart(12)}  ${MiB(m.external).padStart(12)}  ${MiB(m.arrayBuffers).padStart(16)}  ${ms.toFixed(2).padStart(8)}`,
+    );
     t = performance.now();
   }
 }

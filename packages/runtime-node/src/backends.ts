@@ -1,7 +1,14 @@
 // The backends of onnxruntime-node: a registry this package owns. Each backend registers itself here, with its
 // own checks, start and settings; sessions, availableBackends() and the CLI read the registry, and core knows no
 // backend by name.
-import { type Backend, type BackendName, BackendRegistry, type BackendStatus, type EngineSession, backendOptions } from '@mobilenet/core';
+import {
+  type Backend,
+  type BackendName,
+  BackendRegistry,
+  type BackendStatus,
+  type EngineSession,
+  backendOptions,
+} from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { cudaPrecondition, tryProvider, tryWebGpu, vulkanLoaderMissing } from './probes.js';
 import type { NodeSessionOptions } from './session.js';
@@ -60,7 +67,8 @@ function once(check: () => Promise<string | null>): () => Promise<string | null>
   return () => (answer ??= check());
 }
 
-const onProvider = (provider: string) => (bytes: Uint8Array, o: NodeSessionOptions) => ort.InferenceSession.create(bytes, ortOptions(provider, o));
+const onProvider = (provider: string) => (bytes: Uint8Array, o: NodeSessionOptions) =>
+  ort.InferenceSession.create(bytes, ortOptions(provider, o));
 
 registerBackend({ name: 'cpu', check: once(() => tryProvider('cpu')), start: onProvider('cpu') });
 registerBackend({

@@ -7,7 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { calibrate } from './calibrate.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+afterAll(() =>
+  dirs.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 /** A folder of `n` small synthetic PNGs (gradients differing per image), plus the extra files given. */
 async function folder(n: number, extra: Record<string, string> = {}): Promise<string> {
@@ -16,7 +20,9 @@ async function folder(n: number, extra: Record<string, string> = {}): Promise<st
   for (let k = 0; k < n; k++) {
     const data = Buffer.alloc(48 * 40 * 3);
     for (let i = 0; i < data.length; i++) data[i] = (i * (k + 3) + k * 40) % 256;
-    await sharp(data, { raw: { width: 48, height: 40, channels: 3 } }).png().toFile(join(dir, `img${k}.png`));
+    await sharp(data, { raw: { width: 48, height: 40, channels: 3 } })
+      .png()
+      .toFile(join(dir, `img${k}.png`));
   }
   for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, name), text);
   return dir;
@@ -25,10 +31,14 @@ async function folder(n: number, extra: Record<string, string> = {}): Promise<st
 const model = buildModel({ arch: 'v3-small', resolution: 32, convention: 'torchvision', weights: fanInFill(1) });
 
 describe('calibrate', () => {
-  it('collects a range for every activation quantize needs, skipping and naming unreadable files', { timeout: 120_000 }, async () => {
+  it('collects a range for every activation quantize needs, skipping and naming unreadable files', {
+    timeout: 120_000,
+  }, async () => {
     const dir = await folder(8, { 'notes.txt': 'not an image' });
     const seen: string[] = [];
-    const { ranges, skipped } = await calibrate(model.graph, dir, { onProgress: (phase, done, total) => seen.push(`${phase} ${done}/${total}`) });
+    const { ranges, skipped } = await calibrate(model.graph, dir, {
+      onProgress: (phase, done, total) => seen.push(`${phase} ${done}/${total}`),
+    });
     expect(skipped).toEqual([{ file: join(dir, 'notes.txt'), reason: expect.stringContaining('cannot decode') }]);
     expect(ranges.images).toBe(8);
     expect(seen.at(-1)).toBe('run 8/8');
@@ -40,7 +50,10 @@ describe('calibrate', () => {
 
   it('percentile ranges lie within the minmax ones', { timeout: 120_000 }, async () => {
     const dir = await folder(8);
-    const [mm, pc] = await Promise.all([calibrate(model.graph, dir), calibrate(model.graph, dir, { method: 'percentile', percentile: 99.9 })]);
+    const [mm, pc] = await Promise.all([
+      calibrate(model.graph, dir),
+      calibrate(model.graph, dir, { method: 'percentile', percentile: 99.9 }),
+    ]);
     expect(pc.ranges.method).toBe('percentile');
     for (const [name, r] of Object.entries(pc.ranges.ranges)) {
       expect(r.min, name).toBeGreaterThanOrEqual(mm.ranges.ranges[name]!.min);
@@ -50,7 +63,11 @@ describe('calibrate', () => {
 
   it('refuses a folder with fewer than 8 readable images, naming it and the unreadable files', async () => {
     const dir = await folder(3, { 'broken.jpg': 'xx' });
-    await expect(calibrate(model.graph, dir)).rejects.toThrow(`image folder '${dir}': expected at least 8 readable images, received 3 of 4 files; unreadable: ${join(dir, 'broken.jpg')}`);
-    await expect(calibrate(model.graph, join(dir, 'missing'))).rejects.toThrow(`image folder '${join(dir, 'missing')}': expected a readable folder of images, received ENOENT`);
+    await expect(calibrate(model.graph, dir)).rejects.toThrow(
+      `image folder '${dir}': expected at least 8 readable images, received 3 of 4 files; unreadable: ${join(dir, 'broken.jpg')}`,
+    );
+    await expect(calibrate(model.graph, join(dir, 'missing'))).rejects.toThrow(
+      `image folder '${join(dir, 'missing')}': expected a readable folder of images, received ENOENT`,
+    );
   });
 });

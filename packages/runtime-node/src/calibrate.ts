@@ -1,4 +1,14 @@
-import { type CalibrationMethod, type CalibrationRanges, type Graph, MobileNetError, type Preprocessing, RangeCollector, modelIdentity, observeActivations, toOnnx } from '@mobilenet/core';
+import {
+  type CalibrationMethod,
+  type CalibrationRanges,
+  type Graph,
+  MobileNetError,
+  type Preprocessing,
+  RangeCollector,
+  modelIdentity,
+  observeActivations,
+  toOnnx,
+} from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { type ImageFolder, readImageFolder } from './image-folder.js';
 
@@ -21,7 +31,13 @@ export interface Calibration {
 /** The model's own preprocessing, from its metadata. */
 function preprocessingOf(graph: Graph): Preprocessing {
   const meta = graph.metadata['mobilenet.preprocessing'];
-  if (!meta) throw new MobileNetError('calibration', `model '${graph.name}'`, "metadata 'mobilenet.preprocessing' (a model built by mobilenet-ts)", 'none');
+  if (!meta)
+    throw new MobileNetError(
+      'calibration',
+      `model '${graph.name}'`,
+      "metadata 'mobilenet.preprocessing' (a model built by mobilenet-ts)",
+      'none',
+    );
   return JSON.parse(meta) as Preprocessing;
 }
 

@@ -19,7 +19,8 @@ export const DECODE_MODES: readonly DecodeMode[] = ['exact', 'shrink-on-load'];
 const KERNEL = { bilinear: 'linear', bicubic: 'cubic' } as const;
 
 /** EXIF orientations 5-8 swap width and height. */
-const swapsAxes = (orientation: number | undefined) => orientation !== undefined && orientation >= 5 && orientation <= 8;
+const swapsAxes = (orientation: number | undefined) =>
+  orientation !== undefined && orientation >= 5 && orientation <= 8;
 
 async function bytesOf(input: string | Uint8Array | { readonly bytes: Uint8Array }): Promise<Uint8Array | null> {
   if (typeof input !== 'string') return input instanceof Uint8Array ? input : input.bytes;
@@ -35,8 +36,15 @@ async function bytesOf(input: string | Uint8Array | { readonly bytes: Uint8Array
  * at the resize target (e.g. 341x256 for Resize(256)), so `preprocess` only crops and normalizes it. Any failure on
  * the fast path is handed to the exact decoder, whose errors name the image the same way in both modes.
  */
-export async function decodeFor(input: ImageInput, name: string, pre: Preprocessing, mode: DecodeMode, options: DecodeOptions = {}): Promise<RgbImage> {
-  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input)) return decodeImage(input, name, options);
+export async function decodeFor(
+  input: ImageInput,
+  name: string,
+  pre: Preprocessing,
+  mode: DecodeMode,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
+  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input))
+    return decodeImage(input, name, options);
   const bytes = await bytesOf(input);
   if (!bytes) return decodeImage(input, name, options);
   try {
@@ -60,7 +68,13 @@ async function shrunk(bytes: Uint8Array, pre: Preprocessing, maxPixels: number):
   if (Math.min(w, h) < 2 * target) return null;
   const plan = resizePlan(pre, w, h);
   const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true, limitInputPixels: maxPixels })
-    .resize({ width: plan.resizedWidth, height: plan.resizedHeight, fit: 'fill', kernel: KERNEL[pre.interpolation], fastShrinkOnLoad: false })
+    .resize({
+      width: plan.resizedWidth,
+      height: plan.resizedHeight,
+      fit: 'fill',
+      kernel: KERNEL[pre.interpolation],
+      fastShrinkOnLoad: false,
+    })
     .toColourspace('srgb')
     .removeAlpha()
     .raw({ depth: 'uchar' })

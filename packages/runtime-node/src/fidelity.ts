@@ -10,12 +10,17 @@ export interface Fidelity {
   readonly maxAbsDiff: number;
 }
 
-const topK = (v: ArrayLike<number>, k: number): number[] => Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b]! - v[a]! || a - b).slice(0, k);
+const topK = (v: ArrayLike<number>, k: number): number[] =>
+  Array.from({ length: v.length }, (_, i) => i)
+    .sort((a, b) => v[b]! - v[a]! || a - b)
+    .slice(0, k);
 
 /** Compares logits image by image; the arrays must pair up (same count, same length). */
 export function fidelity(ref: readonly ArrayLike<number>[], cand: readonly ArrayLike<number>[]): Fidelity {
   if (ref.length !== cand.length || ref.some((r, i) => r.length !== cand[i]!.length)) {
-    throw new Error(`fidelity: expected logits that pair up, received ${ref.length} and ${cand.length} images of ${ref[0]?.length} and ${cand[0]?.length} values`);
+    throw new Error(
+      `fidelity: expected logits that pair up, received ${ref.length} and ${cand.length} images of ${ref[0]?.length} and ${cand[0]?.length} values`,
+    );
   }
   let signal = 0;
   let noise = 0;
@@ -35,5 +40,11 @@ export function fidelity(ref: readonly ArrayLike<number>[], cand: readonly Array
     overlap += topK(c, 5).filter((k) => t5.has(k)).length / 5;
   });
   const n = Math.max(ref.length, 1);
-  return { images: ref.length, top1Agreement: agree / n, top5Overlap: overlap / n, sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise), maxAbsDiff };
+  return {
+    images: ref.length,
+    top1Agreement: agree / n,
+    top5Overlap: overlap / n,
+    sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
+    maxAbsDiff,
+  };
 }

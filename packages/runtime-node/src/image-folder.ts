@@ -15,12 +15,25 @@ export interface ImageFolder {
  * Reads every file of a folder (sorted by name, not recursive) as an image, preprocessed as `pre` says. Files that
  * do not decode are skipped and listed; fewer than `minimum` readable images is an error naming the folder.
  */
-export async function readImageFolder(folder: string, pre: Preprocessing, minimum = 1, onImage?: (done: number, total: number) => void): Promise<ImageFolder> {
+export async function readImageFolder(
+  folder: string,
+  pre: Preprocessing,
+  minimum = 1,
+  onImage?: (done: number, total: number) => void,
+): Promise<ImageFolder> {
   let files: string[];
   try {
-    files = (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+    files = (await readdir(folder, { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name)
+      .sort();
   } catch (e) {
-    throw new MobileNetError('image-folder', `image folder '${folder}'`, 'a readable folder of images', (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    throw new MobileNetError(
+      'image-folder',
+      `image folder '${folder}'`,
+      'a readable folder of images',
+      (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+    );
   }
   const names: string[] = [];
   const tensors: Float32Array[] = [];
@@ -38,7 +51,12 @@ export async function readImageFolder(folder: string, pre: Preprocessing, minimu
   }
   if (tensors.length < minimum) {
     const why = skipped.length ? `; unreadable: ${skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}` : '';
-    throw new MobileNetError('image-folder', `image folder '${folder}'`, `at least ${minimum} readable images`, `${tensors.length} of ${files.length} files${why}`);
+    throw new MobileNetError(
+      'image-folder',
+      `image folder '${folder}'`,
+      `at least ${minimum} readable images`,
+      `${tensors.length} of ${files.length} files${why}`,
+    );
   }
   return { folder, names, tensors, skipped };
 }

@@ -4,7 +4,9 @@ import { DEFAULT_MAX_PIXELS, decodeImage } from './image.js';
 
 /** A PNG of width x height: small on disk whatever its size (one colour). */
 const png = (width: number, height: number) =>
-  sharp({ limitInputPixels: false, create: { width, height, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer();
+  sharp({ limitInputPixels: false, create: { width, height, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+    .png()
+    .toBuffer();
 
 describe('decodeImage limits', () => {
   it('an image over maxPixels is refused from its header, naming the image, its size and the limit', async () => {
@@ -19,7 +21,9 @@ describe('decodeImage limits', () => {
 
   it('many decodes at once over a small budget all finish, in order of their results', async () => {
     const images = await Promise.all([300, 200, 100, 250].map((s) => png(s, s)));
-    const decoded = await Promise.all(images.map((bytes, i) => decodeImage(bytes, `image ${i}`, { maxPixels: 300 * 300 })));
+    const decoded = await Promise.all(
+      images.map((bytes, i) => decodeImage(bytes, `image ${i}`, { maxPixels: 300 * 300 })),
+    );
     expect(decoded.map((d) => d.width)).toEqual([300, 200, 100, 250]);
   });
 });

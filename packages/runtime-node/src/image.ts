@@ -6,10 +6,17 @@ import sharp, { type Metadata } from 'sharp';
  * An image for the Node runtime: a file path, encoded bytes (JPEG, PNG, WebP, AVIF, TIFF, GIF), encoded bytes
  * with a name for error messages, or already decoded RGB(A) pixels.
  */
-export type ImageInput = string | Uint8Array | { readonly name: string; readonly bytes: Uint8Array } | (RgbImage & { readonly name?: string });
+export type ImageInput =
+  | string
+  | Uint8Array
+  | { readonly name: string; readonly bytes: Uint8Array }
+  | (RgbImage & { readonly name?: string });
 
 export class ImageError extends Error {
-  constructor(readonly image: string, message: string) {
+  constructor(
+    readonly image: string,
+    message: string,
+  ) {
     super(`${image}: ${message}`);
     this.name = 'ImageError';
   }
@@ -47,7 +54,10 @@ export async function decodeImage(input: ImageInput, name: string, options: Deco
       bytes = await readFile(input);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ImageError(name, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not an image' : (e as Error).message);
+      throw new ImageError(
+        name,
+        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not an image' : (e as Error).message,
+      );
     }
   } else bytes = input instanceof Uint8Array ? input : input.bytes;
   const pixels = await headerPixels(bytes, name, maxPixels);
@@ -80,7 +90,10 @@ async function headerPixels(bytes: Uint8Array, name: string, maxPixels: number):
   const height = meta.pageHeight ?? meta.height ?? 0;
   const pixels = width * height;
   if (pixels > maxPixels) {
-    throw new ImageError(name, `${width}x${height} is ${pixels} pixels, more than the ${maxPixels} allowed (raise the limit with maxPixels, or --max-pixels)`);
+    throw new ImageError(
+      name,
+      `${width}x${height} is ${pixels} pixels, more than the ${maxPixels} allowed (raise the limit with maxPixels, or --max-pixels)`,
+    );
   }
   return pixels;
 }
@@ -88,11 +101,17 @@ async function headerPixels(bytes: Uint8Array, name: string, maxPixels: number):
 function decodeMessage(e: unknown): string {
   // libvips reports a damaged file by its decoder's words or, depending on timing, by the failOn line, sometimes
   // followed by the decoder's own line ("error in tile 0 x 168"): one line either way.
-  const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (e as Error).message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines[0] === 'Warning treated as error due to failOn setting') {
     return `corrupt or truncated image data${lines[1] ? ` (${lines[1]})` : ''}`;
   }
-  return (lines[0] ?? 'unknown error').replace(/^Input (buffer|file) contains unsupported image format$/, 'not an image (unsupported or unrecognised format)');
+  return (lines[0] ?? 'unknown error').replace(
+    /^Input (buffer|file) contains unsupported image format$/,
+    'not an image (unsupported or unrecognised format)',
+  );
 }
 
 /**
@@ -121,7 +140,8 @@ class PixelBudget {
 
   private release(pixels: number): void {
     this.inFlight -= pixels;
-    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.pixels, this.waiting[0]!.limit)) this.waiting.shift()!.go();
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.pixels, this.waiting[0]!.limit))
+      this.waiting.shift()!.go();
   }
 }
 

@@ -7,7 +7,15 @@ import { decodeFor } from './decode-fast.js';
 import { type ImageInput, createSession, decodeImage } from './index.js';
 
 const fix = (f: string) => join(import.meta.dirname, 'fixtures', f);
-const model = (batch: 'dynamic' | 1 = 'dynamic') => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 96, weights: fanInFill(1), ...(batch === 'dynamic' && { batch }), embedding: true });
+const model = (batch: 'dynamic' | 1 = 'dynamic') =>
+  buildModel({
+    arch: 'v3-small',
+    convention: 'torchvision',
+    resolution: 96,
+    weights: fanInFill(1),
+    ...(batch === 'dynamic' && { batch }),
+    embedding: true,
+  });
 const collect = async <T>(it: AsyncIterable<T>) => {
   const out: T[] = [];
   for await (const x of it) out.push(x);
@@ -20,9 +28,21 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe('classifyAll / embedAll', () => {
-  const names = ['scene.png', 'missing.png', 'tall.png', 'truncated.jpg', 'gray.png', 'not-an-image.jpg', 'scene.jpg', 'cmyk.jpg', 'rgba.png', 'tiny.png', 'gray16.png'];
+  const names = [
+    'scene.png',
+    'missing.png',
+    'tall.png',
+    'truncated.jpg',
+    'gray.png',
+    'not-an-image.jpg',
+    'scene.jpg',
+    'cmyk.jpg',
+    'rgba.png',
+    'tiny.png',
+    'gray16.png',
+  ];
 
-  it('gives classify()\'s answers in input order, bad images named in place, for automatic and fixed batches', async () => {
+  it("gives classify()'s answers in input order, bad images named in place, for automatic and fixed batches", async () => {
     const session = await createSession(model(), { maxBatch: 4 });
     const paths = [...names, ...names].map(fix);
     const expected = await session.classify(paths, { topK: 3 });
@@ -39,11 +59,21 @@ describe('classifyAll / embedAll', () => {
           // libvips words a damaged JPEG in several ways, depending on timing (see runtime.test.ts): the image's
           // name and 'cannot decode' are what must match.
           const same = (m: string) => m.replace(/: cannot decode: .*$/s, ': cannot decode: (libvips message)');
-          expect({ ...r, error: same((r as { error: string }).error) }).toEqual({ ...e, error: same((e as { error: string }).error) });
+          expect({ ...r, error: same((r as { error: string }).error) }).toEqual({
+            ...e,
+            error: same((e as { error: string }).error),
+          });
         }
       });
     }
-    expect(expected.filter((r) => !r.ok).map((r) => r.image.split('/').pop())).toEqual(['missing.png', 'truncated.jpg', 'not-an-image.jpg', 'missing.png', 'truncated.jpg', 'not-an-image.jpg']);
+    expect(expected.filter((r) => !r.ok).map((r) => r.image.split('/').pop())).toEqual([
+      'missing.png',
+      'truncated.jpg',
+      'not-an-image.jpg',
+      'missing.png',
+      'truncated.jpg',
+      'not-an-image.jpg',
+    ]);
     await session.release();
   });
 
@@ -56,7 +86,8 @@ describe('classifyAll / embedAll', () => {
     const a = await collect(fixed.embedAll(gen()));
     const b = await dyn.embed(['scene.png', 'missing.png', 'tall.png'].map(fix));
     expect(a.map((r) => r.ok)).toEqual([true, false, true]);
-    for (const [i, r] of a.entries()) if (r.ok) expect(maxAbs(r.embedding, (b[i] as typeof r).embedding)).toBeLessThan(1e-4);
+    for (const [i, r] of a.entries())
+      if (r.ok) expect(maxAbs(r.embedding, (b[i] as typeof r).embedding)).toBeLessThan(1e-4);
     await Promise.all([fixed.release(), dyn.release()]);
   });
 
@@ -81,9 +112,15 @@ describe('classifyAll / embedAll', () => {
 
   it('refuses bad options and a lone string, naming them', async () => {
     const session = await createSession(model());
-    await expect(collect(session.classifyAll([fix('scene.png')], { batch: 0 }))).rejects.toThrow('option batch: expected a positive integer, received 0');
-    await expect(collect(session.classifyAll([fix('scene.png')], { decode: 'fast' as 'exact' }))).rejects.toThrow('option decode: expected one of exact, shrink-on-load, received fast');
-    await expect(collect(session.classifyAll(fix('scene.png') as unknown as string[]))).rejects.toThrow(/sources: expected an iterable of images/);
+    await expect(collect(session.classifyAll([fix('scene.png')], { batch: 0 }))).rejects.toThrow(
+      'option batch: expected a positive integer, received 0',
+    );
+    await expect(collect(session.classifyAll([fix('scene.png')], { decode: 'fast' as 'exact' }))).rejects.toThrow(
+      'option decode: expected one of exact, shrink-on-load, received fast',
+    );
+    await expect(collect(session.classifyAll(fix('scene.png') as unknown as string[]))).rejects.toThrow(
+      /sources: expected an iterable of images/,
+    );
     const plain = await createSession(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }));
     await expect(collect(plain.embedAll([fix('scene.png')]))).rejects.toThrow(/expected an 'embedding' output/);
     await Promise.all([session.release(), plain.release()]);
@@ -91,7 +128,14 @@ describe('classifyAll / embedAll', () => {
 });
 
 describe('shrink-on-load decode option', () => {
-  const pre = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 109, size: 96, interpolation: 'bilinear' } as const;
+  const pre = {
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    resizeMode: 'crop',
+    resize: 109,
+    size: 96,
+    interpolation: 'bilinear',
+  } as const;
   // A 1280x960 photo-like JPEG (scene.png enlarged smoothly), EXIF-rotated and CMYK variants of it.
   const big = () => sharp(fix('scene.png')).resize(1280, 960, { kernel: 'cubic' });
 
@@ -118,7 +162,12 @@ describe('shrink-on-load decode option', () => {
     expect([fast.width, fast.height]).toEqual([109, 145]);
     expect(maxAbs(preprocess(fast, pre), preprocess(exact, pre))).toBeLessThan(0.5);
     const cmyk = await big().toColourspace('cmyk').jpeg({ quality: 90 }).toBuffer();
-    expect(maxAbs(preprocess(await decodeFor(cmyk, 'cmyk.jpg', pre, 'shrink-on-load'), pre), preprocess(await decodeFor(cmyk, 'cmyk.jpg', pre, 'exact'), pre))).toBeLessThan(0.5);
+    expect(
+      maxAbs(
+        preprocess(await decodeFor(cmyk, 'cmyk.jpg', pre, 'shrink-on-load'), pre),
+        preprocess(await decodeFor(cmyk, 'cmyk.jpg', pre, 'exact'), pre),
+      ),
+    ).toBeLessThan(0.5);
     for (const bad of ['truncated.jpg', 'not-an-image.jpg', 'missing.png']) {
       const err = await decodeFor(fix(bad), bad, pre, 'exact').catch((e: Error) => e.message);
       expect(await decodeFor(fix(bad), bad, pre, 'shrink-on-load').catch((e: Error) => e.message)).toBe(err);

@@ -38,7 +38,9 @@ export interface BatchStats {
 
 export type ImageSources = Iterable<ImageInput> | AsyncIterable<ImageInput>;
 
-type Prepared = { name: string; tensor: Float32Array<ArrayBuffer>; decodeMs: number; preprocessMs: number } | { name: string; error: string };
+type Prepared =
+  | { name: string; tensor: Float32Array<ArrayBuffer>; decodeMs: number; preprocessMs: number }
+  | { name: string; error: string };
 
 /** Counts slots; `acquire` waits while all are taken. Bounds the decoded pixels held at once. */
 class Slots {
@@ -57,7 +59,8 @@ class Slots {
 
 function checkOptions(o: PipelineOptions): void {
   const positive = (key: string, v: number | undefined) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new MobileNetError('option', `option ${key}`, 'a positive integer', String(v));
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new MobileNetError('option', `option ${key}`, 'a positive integer', String(v));
   };
   positive('batch', o.batch);
   positive('maxBatch', o.maxBatch);
@@ -74,10 +77,20 @@ function checkOptions(o: PipelineOptions): void {
  * model runs; at most `decoders` images are decoded at once and at most two batches of tensors wait, so memory
  * stays flat however many images come. A bad image yields its error, named, and the rest go on.
  */
-async function* rows(session: NodeSession, sources: ImageSources, output: string, o: PipelineOptions): AsyncGenerator<{ name: string; row: Float32Array } | { name: string; error: string }> {
+async function* rows(
+  session: NodeSession,
+  sources: ImageSources,
+  output: string,
+  o: PipelineOptions,
+): AsyncGenerator<{ name: string; row: Float32Array } | { name: string; error: string }> {
   checkOptions(o);
   if (typeof sources === 'string' || sources instanceof Uint8Array) {
-    throw new MobileNetError('option', 'sources', 'an iterable of images (e.g. an array of paths)', typeof sources === 'string' ? `the string '${sources}'` : 'one Uint8Array');
+    throw new MobileNetError(
+      'option',
+      'sources',
+      'an iterable of images (e.g. an array of paths)',
+      typeof sources === 'string' ? `the string '${sources}'` : 'one Uint8Array',
+    );
   }
   const { preprocessing: pre, inputName, inputSize: s } = session.info;
   const n = 3 * s * s;
@@ -108,7 +121,10 @@ async function* rows(session: NodeSession, sources: ImageSources, output: string
     }
   };
 
-  const iterator = Symbol.asyncIterator in sources ? sources[Symbol.asyncIterator]() : (sources as Iterable<ImageInput>)[Symbol.iterator]();
+  const iterator =
+    Symbol.asyncIterator in sources
+      ? sources[Symbol.asyncIterator]()
+      : (sources as Iterable<ImageInput>)[Symbol.iterator]();
   const queue: Promise<Prepared>[] = [];
   let index = 0;
   let exhausted = false;
@@ -167,7 +183,16 @@ async function* rows(session: NodeSession, sources: ImageSources, output: string
           yield { name: p.name, row };
         } else yield { name: p.name, error: p.error };
       }
-      o.onBatch?.({ images: items.length, failed: items.length - good, batch, waitMs: t1 - t0, runMs: t2 - t1, postMs: performance.now() - t2, decodeMs, preprocessMs });
+      o.onBatch?.({
+        images: items.length,
+        failed: items.length - good,
+        batch,
+        waitMs: t1 - t0,
+        runMs: t2 - t1,
+        postMs: performance.now() - t2,
+        decodeMs,
+        preprocessMs,
+      });
     }
   } finally {
     // An early `break` by the caller: let in-flight decodes finish quietly (prepare never rejects).
@@ -175,7 +200,13 @@ async function* rows(session: NodeSession, sources: ImageSources, output: string
   }
 }
 
-async function run(session: NodeSession, data: Float32Array, dims: number[], inputName: string, output: string): Promise<Float32Array> {
+async function run(
+  session: NodeSession,
+  data: Float32Array,
+  dims: number[],
+  inputName: string,
+  output: string,
+): Promise<Float32Array> {
   const tensor = new ort.Tensor('float32', data, dims);
   try {
     const result = (await session.ortSession.run({ [inputName]: tensor }, [output]))[output]!;
@@ -188,17 +219,33 @@ async function run(session: NodeSession, data: Float32Array, dims: number[], inp
 }
 
 /** Top-k classes for each image of `sources`, in input order, as an async iterator. */
-export async function* classifyAll(session: NodeSession, sources: ImageSources, o: PipelineOptions = {}): AsyncGenerator<ClassifyResult> {
+export async function* classifyAll(
+  session: NodeSession,
+  sources: ImageSources,
+  o: PipelineOptions = {},
+): AsyncGenerator<ClassifyResult> {
   const k = o.topK ?? 5;
   for await (const r of rows(session, sources, session.info.outputName, o)) {
-    yield 'row' in r ? { image: r.name, ok: true, top: topK(softmax(r.row), k, session.info.labels) } : { image: r.name, ok: false, error: r.error };
+    yield 'row' in r
+      ? { image: r.name, ok: true, top: topK(softmax(r.row), k, session.info.labels) }
+      : { image: r.name, ok: false, error: r.error };
   }
 }
 
 /** The embedding of each image of `sources`, in input order, as an async iterator. */
-export async function* embedAll(session: NodeSession, sources: ImageSources, o: PipelineOptions = {}): AsyncGenerator<EmbedResult> {
+export async function* embedAll(
+  session: NodeSession,
+  sources: ImageSources,
+  o: PipelineOptions = {},
+): AsyncGenerator<EmbedResult> {
   const name = session.info.embeddingName;
-  if (!name) throw new MobileNetError('model-output', 'model', "an 'embedding' output (export with embedding: true / --embedding)", 'none');
+  if (!name)
+    throw new MobileNetError(
+      'model-output',
+      'model',
+      "an 'embedding' output (export with embedding: true / --embedding)",
+      'none',
+    );
   for await (const r of rows(session, sources, name, o)) {
     yield 'row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error };
   }

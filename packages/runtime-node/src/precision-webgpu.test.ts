@@ -7,7 +7,9 @@ import { createSession } from './index.js';
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-const skip = process.env.VK_ICD_FILENAMES ? null : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
+const skip = process.env.VK_ICD_FILENAMES
+  ? null
+  : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
 if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
 
 const sqnr = (ref: ArrayLike<number>, cand: ArrayLike<number>) => {
@@ -18,18 +20,22 @@ const sqnr = (ref: ArrayLike<number>, cand: ArrayLike<number>) => {
 };
 
 describe.skipIf(skip !== null)(`fp16 on WebGPU ${skip ? `(skipped: ${skip})` : ''}`, () => {
-  it.each(['v2', 'v3-small'] as const)('%s at 64x64: float32 in and out, close to float32; a visible fallback without shader-f16', { timeout: 180_000 }, async (arch) => {
-    const m = buildModel({ arch, resolution: 64, weights: fanInFill(3), convention: 'torchvision' });
-    const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
-    const gpu = await createSession(toOnnx(toFloat16(m.graph)), { backend: 'webgpu', fallback: true });
-    const cpu = await createSession(m);
-    if (gpu.backend !== 'webgpu') {
-      console.log(`fp16 on WebGPU fell back to ${gpu.backend}: ${gpu.fallbackReason}`);
-      expect(gpu.fallbackReason).toMatch(/requires f16 but the device does not support it/);
-    }
-    const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
-    await Promise.all([gpu.release(), cpu.release()]);
-    // Random fan-in v2 amplifies rounding (core's float16.test.ts measures 29.5 dB on CPU fp16); v3-small does not.
-    expect(sqnr(b, a)).toBeGreaterThan(arch === 'v2' ? 25 : 40);
-  });
+  it.each(['v2', 'v3-small'] as const)(
+    '%s at 64x64: float32 in and out, close to float32; a visible fallback without shader-f16',
+    { timeout: 180_000 },
+    async (arch) => {
+      const m = buildModel({ arch, resolution: 64, weights: fanInFill(3), convention: 'torchvision' });
+      const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
+      const gpu = await createSession(toOnnx(toFloat16(m.graph)), { backend: 'webgpu', fallback: true });
+      const cpu = await createSession(m);
+      if (gpu.backend !== 'webgpu') {
+        console.log(`fp16 on WebGPU fell back to ${gpu.backend}: ${gpu.fallbackReason}`);
+        expect(gpu.fallbackReason).toMatch(/requires f16 but the device does not support it/);
+      }
+      const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
+      await Promise.all([gpu.release(), cpu.release()]);
+      // Random fan-in v2 amplifies rounding (core's float16.test.ts measures 29.5 dB on CPU fp16); v3-small does not.
+      expect(sqnr(b, a)).toBeGreaterThan(arch === 'v2' ? 25 : 40);
+    },
+  );
 });

@@ -32,7 +32,14 @@ describe.each([
   it('agrees with torchvision to 2e-5 (bicubic 2.5e-5) on every fixture, twice over (cached weights reused)', async () => {
     for (const [name, c] of Object.entries(REF.cases)) {
       const file = `${name.split('-')[0]}.png`;
-      const pre: Preprocessing = { mean: REF.mean, std: REF.std, resizeMode: c.resize ? 'crop' : 'squash', resize: c.resize ?? c.crop, size: c.crop, interpolation: c.interpolation };
+      const pre: Preprocessing = {
+        mean: REF.mean,
+        std: REF.std,
+        resizeMode: c.resize ? 'crop' : 'squash',
+        resize: c.resize ?? c.crop,
+        size: c.crop,
+        interpolation: c.interpolation,
+      };
       const b = readFileSync(fix(`reference-${name}.bin`));
       const ref = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
       const img = await decodeImage(fix(file), file);
@@ -45,16 +52,24 @@ describe.each([
 
   // An independent, slow statement of the same maths: each output pixel as a 2D weighted sum over the input,
   // weights from the filter formula in double precision. The fast path's row/column ranges must not change it.
-  const filter = (kind: 'bilinear' | 'bicubic') => (kind === 'bilinear'
-    ? { support: 1, f: (x: number) => Math.max(0, 1 - Math.abs(x)) }
-    : { support: 2, f: (x: number) => { const t = Math.abs(x); return t < 1 ? 1.5 * t ** 3 - 2.5 * t ** 2 + 1 : t < 2 ? -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2 : 0; } });
+  const filter = (kind: 'bilinear' | 'bicubic') =>
+    kind === 'bilinear'
+      ? { support: 1, f: (x: number) => Math.max(0, 1 - Math.abs(x)) }
+      : {
+          support: 2,
+          f: (x: number) => {
+            const t = Math.abs(x);
+            return t < 1 ? 1.5 * t ** 3 - 2.5 * t ** 2 + 1 : t < 2 ? -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2 : 0;
+          },
+        };
   function weights(inSize: number, outSize: number, o: number, kind: 'bilinear' | 'bicubic'): Map<number, number> {
     const { support, f } = filter(kind);
     const scale = inSize / outSize;
     const s = scale >= 1 ? support * scale : support;
     const center = scale * (o + 0.5);
     const ws = new Map<number, number>();
-    for (let i = Math.max(0, Math.trunc(center - s + 0.5)); i < Math.min(inSize, Math.trunc(center + s + 0.5)); i++) ws.set(i, f((i - center + 0.5) / Math.max(1, scale)));
+    for (let i = Math.max(0, Math.trunc(center - s + 0.5)); i < Math.min(inSize, Math.trunc(center + s + 0.5)); i++)
+      ws.set(i, f((i - center + 0.5) / Math.max(1, scale)));
     const total = [...ws.values()].reduce((a, v) => a + v, 0);
     for (const [k, v] of ws) ws.set(k, v / total);
     return ws;
@@ -69,7 +84,8 @@ describe.each([
         const wx = weights(img.width, p.resizedWidth, p.left + x, pre.interpolation);
         for (let c = 0; c < 3; c++) {
           let s = 0;
-          for (const [iy, vy] of wy) for (const [ix, vx] of wx) s += vy * vx * img.data[(iy * img.width + ix) * img.channels + c]!;
+          for (const [iy, vy] of wy)
+            for (const [ix, vx] of wx) s += vy * vx * img.data[(iy * img.width + ix) * img.channels + c]!;
           out[c * n * n + y * n + x] = (s / 255 - pre.mean[c]!) / pre.std[c]!;
         }
       }
@@ -92,7 +108,15 @@ describe.each([
     preprocessKernels(kind);
     for (const [w, h, ch, o] of cases) {
       const img = { data: Uint8Array.from({ length: w * h * ch }, rand), width: w, height: h, channels: ch };
-      const pre: Preprocessing = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], resizeMode: 'crop', resize: 37, size: 32, interpolation: 'bilinear', ...o };
+      const pre: Preprocessing = {
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+        resizeMode: 'crop',
+        resize: 37,
+        size: 32,
+        interpolation: 'bilinear',
+        ...o,
+      };
       expect(maxAbs(preprocess(img, pre), slow(img, pre)), `${w}x${h}x${ch} ${JSON.stringify(o)}`).toBeLessThan(2e-5);
     }
   });

@@ -21,7 +21,8 @@ export function ortBinaryDir(): string {
 
 /** Why CUDA cannot work before even trying, or null. */
 export function cudaPrecondition(): string | null {
-  if (process.platform !== 'linux' && process.platform !== 'win32') return `onnxruntime-node has no CUDA provider for ${process.platform}`;
+  if (process.platform !== 'linux' && process.platform !== 'win32')
+    return `onnxruntime-node has no CUDA provider for ${process.platform}`;
   const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
   if (!existsSync(join(ortBinaryDir(), lib))) {
     return `${lib} is not in ${ortBinaryDir()}: onnxruntime-node was installed without its CUDA libraries (its install script fetches them only when allowed to run, e.g. with ONNXRUNTIME_NODE_INSTALL=cuda12; see "CUDA" in the @mobilenet/runtime-node README)`;
@@ -89,13 +90,22 @@ export function tryWebGpu(): Promise<string | null> {
   return new Promise((resolve) => {
     execFile(process.execPath, args, { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
       if (stdout === 'ok') return resolve(null);
-      const dawn = stderr.split('\n').map((l) => l.trim()).filter((l) => /^Warning:|^Error:/.test(l)).map((l) => l.replace(/^(Warning|Error):\s*/, ''));
+      const dawn = stderr
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => /^Warning:|^Error:/.test(l))
+        .map((l) => l.replace(/^(Warning|Error):\s*/, ''));
       const said = dawn.length ? ` (Dawn: ${[...new Set(dawn)].join('; ')})` : '';
       if (/Failed to get a WebGPU adapter/.test(stdout)) {
-        const hint = existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader` : '';
+        const hint =
+          existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES
+            ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader`
+            : '';
         return resolve(`no WebGPU adapter: Dawn found no usable Vulkan device${said}${hint}`);
       }
-      resolve(`onnxruntime-node could not start the webgpu provider: ${stdout || error?.message || 'the probe process printed nothing'}${said}`);
+      resolve(
+        `onnxruntime-node could not start the webgpu provider: ${stdout || error?.message || 'the probe process printed nothing'}${said}`,
+      );
     });
   });
 }

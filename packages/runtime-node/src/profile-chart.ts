@@ -48,7 +48,8 @@ export function stagesChart(stages: Readonly<Record<string, number>>, title: str
   let x = 10;
   const parts = entries.map(([name, v], i) => {
     const w = (v / total) * width;
-    const part = `<rect x="${x.toFixed(1)}" y="30" width="${w.toFixed(1)}" height="24" fill="${colors[i % colors.length]}"><title>${esc(name)} ${v.toFixed(2)} ms</title></rect>` +
+    const part =
+      `<rect x="${x.toFixed(1)}" y="30" width="${w.toFixed(1)}" height="24" fill="${colors[i % colors.length]}"><title>${esc(name)} ${v.toFixed(2)} ms</title></rect>` +
       `<rect x="10" y="${70 + i * 18}" width="10" height="10" fill="${colors[i % colors.length]}"/><text x="26" y="${79 + i * 18}">${esc(name)}: ${v.toFixed(2)} ms per image (${pct(v / total)})</text>`;
     x += w;
     return part;

@@ -16,7 +16,8 @@ describe('profile', () => {
   it('shares of time and of MACs per op kind and block, MACs as our analysis counts them', async () => {
     const { graph } = buildModel({ arch: 'v2', convention: 'torchvision', resolution: 64, weights: fanInFill(0) });
     const p = await profileModel(toOnnx(graph), graph, { runs: 3, warmup: 1, options: { intraOpNumThreads: 1 } });
-    const sum = (rows: readonly { timeShare: number; macShare: number }[], k: 'timeShare' | 'macShare') => rows.reduce((a, r) => a + r[k], 0);
+    const sum = (rows: readonly { timeShare: number; macShare: number }[], k: 'timeShare' | 'macShare') =>
+      rows.reduce((a, r) => a + r[k], 0);
     for (const rows of [p.ops, p.layers]) {
       expect(sum(rows, 'timeShare')).toBeCloseTo(1, 6);
       expect(sum(rows, 'macShare')).toBeCloseTo(1, 6);
@@ -24,7 +25,8 @@ describe('profile', () => {
     const a = analyze(graph);
     const macs = (name: string) => p.ops.find((r) => r.name === name)?.macs ?? 0;
     // v2's convs: the 3x3 stem, 17 depthwise 3x3, the 1x1s; and the classifier.
-    const conv = (pred: (n: (typeof graph.nodes)[number]) => boolean) => graph.nodes.reduce((s, n, i) => s + (n.op === 'Conv' && pred(n) ? a.layers[i]!.macs : 0), 0);
+    const conv = (pred: (n: (typeof graph.nodes)[number]) => boolean) =>
+      graph.nodes.reduce((s, n, i) => s + (n.op === 'Conv' && pred(n) ? a.layers[i]!.macs : 0), 0);
     expect(macs('Conv DW 3x3')).toBe(conv((n) => Number(n.attrs.group?.value ?? 1) > 1));
     expect(macs('Conv 1x1') + macs('Conv 3x3')).toBe(conv((n) => Number(n.attrs.group?.value ?? 1) === 1));
     expect(macs('FC')).toBe(1280 * 1000);

@@ -30,7 +30,10 @@ interface TraceEvent {
   readonly cat?: string;
   readonly name: string;
   readonly dur: number;
-  readonly args?: { readonly op_name?: string; readonly input_type_shape?: readonly Record<string, readonly number[]>[] };
+  readonly args?: {
+    readonly op_name?: string;
+    readonly input_type_shape?: readonly Record<string, readonly number[]>[];
+  };
 }
 
 /**
@@ -79,7 +82,13 @@ function macsOf(graph: Graph) {
     byBlock.set(blockOf(node.name), (byBlock.get(blockOf(node.name)) ?? 0) + macs);
     byKind.set(kind, (byKind.get(kind) ?? 0) + macs);
   });
-  return { byBlock, byKind, total: a.macs, blocks: new Set(graph.nodes.map((node) => blockOf(node.name))), order: [...new Set(graph.nodes.map((node) => blockOf(node.name)))] };
+  return {
+    byBlock,
+    byKind,
+    total: a.macs,
+    blocks: new Set(graph.nodes.map((node) => blockOf(node.name))),
+    order: [...new Set(graph.nodes.map((node) => blockOf(node.name)))],
+  };
 }
 
 /** The kind of an onnxruntime kernel: its op, with convolutions told apart by weight shape (fused or not). */
@@ -94,11 +103,26 @@ function eventKind(e: TraceEvent): string {
 }
 
 /** Rows in `order` (then the rest), or by share of time when no order is given. */
-function rows(time: Map<string, number>, macs: Map<string, number>, runs: number, totalUs: number, totalMacs: number, order?: readonly string[]): ProfileRow[] {
-  const names = [...new Set([...(order ?? []), ...time.keys(), ...macs.keys()])].filter((k) => time.has(k) || macs.has(k));
+function rows(
+  time: Map<string, number>,
+  macs: Map<string, number>,
+  runs: number,
+  totalUs: number,
+  totalMacs: number,
+  order?: readonly string[],
+): ProfileRow[] {
+  const names = [...new Set([...(order ?? []), ...time.keys(), ...macs.keys()])].filter(
+    (k) => time.has(k) || macs.has(k),
+  );
   const rank = (r: ProfileRow) => (order ? names.indexOf(r.name) : 0);
   return names
-    .map((name) => ({ name, ms: (time.get(name) ?? 0) / runs / 1000, timeShare: (time.get(name) ?? 0) / totalUs, macs: macs.get(name) ?? 0, macShare: totalMacs ? (macs.get(name) ?? 0) / totalMacs : 0 }))
+    .map((name) => ({
+      name,
+      ms: (time.get(name) ?? 0) / runs / 1000,
+      timeShare: (time.get(name) ?? 0) / totalUs,
+      macs: macs.get(name) ?? 0,
+      macShare: totalMacs ? (macs.get(name) ?? 0) / totalMacs : 0,
+    }))
     .sort((a, b) => rank(a) - rank(b) || b.timeShare - a.timeShare || b.macShare - a.macShare);
 }
 
@@ -115,12 +139,21 @@ export async function profileModel(
   const input = graph.inputs[0];
   const [b, c, h, w] = input?.type.shape ?? [];
   if (!input || typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number') {
-    throw new MobileNetError('model-input', `model '${graph.name}'`, 'an image input [N, C, H, W] with fixed C, H, W', input ? `[${input.type.shape.join(', ')}]` : 'no input');
+    throw new MobileNetError(
+      'model-input',
+      `model '${graph.name}'`,
+      'an image input [N, C, H, W] with fixed C, H, W',
+      input ? `[${input.type.shape.join(', ')}]` : 'no input',
+    );
   }
   const batch = typeof b === 'number' ? b : (o.batch ?? 1);
   const dir = await mkdtemp(join(tmpdir(), 'mobilenet-profile-'));
   try {
-    const session = await ort.InferenceSession.create(bytes, { ...o.options, enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
+    const session = await ort.InferenceSession.create(bytes, {
+      ...o.options,
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'ort'),
+    });
     const data = new Float32Array(batch * c * h * w).map((_, i) => Math.sin(i) * 0.5);
     const feeds = { [input.name]: new ort.Tensor('float32', data, [batch, c, h, w]) };
     for (let i = 0; i < (o.warmup ?? 3); i++) await session.run(feeds);
@@ -129,8 +162,11 @@ export async function profileModel(
     session.endProfiling();
     await session.release();
     const file = (await readdir(dir)).find((f) => f.endsWith('.json'));
-    if (!file) throw new MobileNetError('profile', `onnxruntime profile in ${dir}`, 'a JSON trace file', 'none written');
-    const events = (JSON.parse(await readFile(join(dir, file), 'utf8')) as TraceEvent[]).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    if (!file)
+      throw new MobileNetError('profile', `onnxruntime profile in ${dir}`, 'a JSON trace file', 'none written');
+    const events = (JSON.parse(await readFile(join(dir, file), 'utf8')) as TraceEvent[]).filter(
+      (e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'),
+    );
     // Each kernel's median over the timed runs (warm-up runs dropped): one preempted run on a busy machine
     // must not make a 1x1 conv look like the bottleneck.
     const durations = new Map<string, { e: TraceEvent; durs: number[] }>();
@@ -155,7 +191,13 @@ export async function profileModel(
       total += us;
     }
     const n = runs;
-    return { runs: n, batch, kernelMs: total / n / 1000, layers: rows(byBlock, macs.byBlock, n, total, macs.total, macs.order), ops: rows(byKind, macs.byKind, n, total, macs.total) };
+    return {
+      runs: n,
+      batch,
+      kernelMs: total / n / 1000,
+      layers: rows(byBlock, macs.byBlock, n, total, macs.total, macs.order),
+      ops: rows(byKind, macs.byKind, n, total, macs.total),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { type ClassifyResult, type EmbedResult, type Engine, type ModelBytes, type ModelInput, type SessionOptions, type ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import {
+  type ClassifyResult,
+  type EmbedResult,
+  type Engine,
+  type ModelBytes,
+  type ModelInput,
+  type SessionOptions,
+  type ImageModelSession,
+  MobileNetError,
+  openSession,
+} from '@mobilenet/core';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
@@ -23,7 +33,12 @@ async function readModelFile(path: string): Promise<ModelBytes> {
     return { bytes: await readFile(path), name: path };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new MobileNetError('model-file', `model file '${path}'`, 'a readable .onnx file', code === 'ENOENT' ? 'no such file' : (e as Error).message);
+    throw new MobileNetError(
+      'model-file',
+      `model file '${path}'`,
+      'a readable .onnx file',
+      code === 'ENOENT' ? 'no such file' : (e as Error).message,
+    );
   }
 }
 
@@ -43,7 +58,10 @@ const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> 
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
   const { session, engineSession } = await openSession(engine, source, options);
   // The session's limits are the pipeline's defaults.
-  const defaults: PipelineOptions = { ...(options.maxPixels && { maxPixels: options.maxPixels }), ...(options.maxBatch && { maxBatch: options.maxBatch }) };
+  const defaults: PipelineOptions = {
+    ...(options.maxPixels && { maxPixels: options.maxPixels }),
+    ...(options.maxBatch && { maxBatch: options.maxBatch }),
+  };
   const node: NodeSession = Object.assign(session, {
     ortSession: engineSession.ort,
     classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...defaults, ...o }),

@@ -9,11 +9,14 @@ import { createSession } from './index.js';
 
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-const skip = process.env.VK_ICD_FILENAMES ? null : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
+const skip = process.env.VK_ICD_FILENAMES
+  ? null
+  : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
 if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
 
 /** max |a - b| / max |b|. */
-const rel = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const rel = (a: Float32Array, b: Float32Array) =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 // SwiftShader compiles a pipeline per distinct op and shape: 15-50 s per model here, up to 350 s when the 2 cores
 // were shared with other jobs (160 s for these four), so one
@@ -28,21 +31,28 @@ const CASES: readonly ModelOptions[] = [
   { arch: 'v4-hybrid-large', convention: 'reference' },
 ];
 
-describe.skipIf(skip !== null)(`MobileNetV4 on WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipped: ${skip})` : ''}`, () => {
-  it.each(CASES)('%j at 64x64: logits equal CPU\'s (rel < 1e-3)', async (o) => {
-    const m = buildModel({ ...o, resolution: 64, weights: fanInFill(3) });
-    const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
-    const gpu = await createSession(m, { backend: 'webgpu' });
-    const cpu = await createSession(m);
-    try {
-      expect(gpu.backend).toBe('webgpu');
-      const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
-      // float32 on another device sums in another order: agree to 1e-3 of the logits' scale.
-      const r = rel(a, b);
-      console.log(`${JSON.stringify(o)}: WebGPU vs CPU rel ${r.toExponential(2)}`);
-      expect(r).toBeLessThan(1e-3);
-    } finally {
-      await Promise.all([gpu.release(), cpu.release()]);
-    }
-  }, 600_000);
-});
+describe.skipIf(skip !== null)(
+  `MobileNetV4 on WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipped: ${skip})` : ''}`,
+  () => {
+    it.each(CASES)(
+      "%j at 64x64: logits equal CPU's (rel < 1e-3)",
+      async (o) => {
+        const m = buildModel({ ...o, resolution: 64, weights: fanInFill(3) });
+        const x = new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i * 0.37) * 2);
+        const gpu = await createSession(m, { backend: 'webgpu' });
+        const cpu = await createSession(m);
+        try {
+          expect(gpu.backend).toBe('webgpu');
+          const [a, b] = [await gpu.logits(x, 1), await cpu.logits(x, 1)];
+          // float32 on another device sums in another order: agree to 1e-3 of the logits' scale.
+          const r = rel(a, b);
+          console.log(`${JSON.stringify(o)}: WebGPU vs CPU rel ${r.toExponential(2)}`);
+          expect(r).toBeLessThan(1e-3);
+        } finally {
+          await Promise.all([gpu.release(), cpu.release()]);
+        }
+      },
+      600_000,
+    );
+  },
+);

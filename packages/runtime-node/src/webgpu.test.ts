@@ -35,9 +35,15 @@ describe.skipIf(skip !== null)(`WebGPU (onnxruntime-node, Dawn) ${skip ? `(skipp
   // When this test fails because 'all' became correct, a newer onnxruntime fixed the bug: drop the workaround.
   it('pins the Conv -> Clip -> HardSwish fusion bug: wrong at "all", right at "basic" (our default)', async () => {
     const b = new GraphBuilder('fusion-bug', { init: fanInFill(5) });
-    b.output(b.hardSwish(b.relu6(b.conv(b.input('input', [1, 3, 16, 16]), 'conv', { out: 8, kernel: 3 }), 'clip'), 'y'));
+    b.output(
+      b.hardSwish(b.relu6(b.conv(b.input('input', [1, 3, 16, 16]), 'conv', { out: 8, kernel: 3 }), 'clip'), 'y'),
+    );
     const bytes = toOnnx(b.build());
-    const x = new ort.Tensor('float32', new Float32Array(3 * 16 * 16).map((_, i) => Math.sin(i * 0.7) * 4), [1, 3, 16, 16]);
+    const x = new ort.Tensor(
+      'float32',
+      new Float32Array(3 * 16 * 16).map((_, i) => Math.sin(i * 0.7) * 4),
+      [1, 3, 16, 16],
+    );
     const run = async (ep: string, level: 'basic' | 'all') => {
       const s = await ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: level });
       const y = (await s.run({ input: x })).y!.data as Float32Array;

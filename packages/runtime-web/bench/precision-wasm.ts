@@ -5,10 +5,17 @@ import * as ort from 'onnxruntime-web';
 
 const [refFile, candFile, runsArg = '30', threadsArg = '1'] = process.argv.slice(2);
 ort.env.wasm.numThreads = Number(threadsArg);
-const [ref, cand] = await Promise.all([refFile!, candFile!].map((f) => ort.InferenceSession.create(readFileSync(f), { executionProviders: ['wasm'] })));
+const [ref, cand] = await Promise.all(
+  [refFile!, candFile!].map((f) => ort.InferenceSession.create(readFileSync(f), { executionProviders: ['wasm'] })),
+);
 const size = 224;
-const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.01)), [1, 3, size, size]);
-for (let i = 0; i < 3; i++) await Promise.all([ref!.run({ input: x }), cand!.run({ input: x })].slice(0, 1)).then(() => cand!.run({ input: x }));
+const x = new ort.Tensor(
+  'float32',
+  Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.01)),
+  [1, 3, size, size],
+);
+for (let i = 0; i < 3; i++)
+  await Promise.all([ref!.run({ input: x }), cand!.run({ input: x })].slice(0, 1)).then(() => cand!.run({ input: x }));
 const ta: number[] = [];
 const tb: number[] = [];
 for (let i = 0; i < Number(runsArg); i++) {
@@ -20,4 +27,13 @@ for (let i = 0; i < Number(runsArg); i++) {
   tb.push(performance.now() - t);
 }
 const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1]!;
-console.log(JSON.stringify({ reference: refFile, candidate: candFile, threads: Number(threadsArg), refMs: +med(ta).toFixed(1), candMs: +med(tb).toFixed(1), speedup: +(med(ta) / med(tb)).toFixed(2) }));
+console.log(
+  JSON.stringify({
+    reference: refFile,
+    candidate: candFile,
+    threads: Number(threadsArg),
+    refMs: +med(ta).toFixed(1),
+    candMs: +med(tb).toFixed(1),
+    speedup: +(med(ta) / med(tb)).toFixed(2),
+  }),
+);

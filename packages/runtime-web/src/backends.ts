@@ -1,6 +1,12 @@
 // The backends of onnxruntime-web: a registry this package owns. Each backend registers itself here, with its own
 // check and start; sessions and availableBackends() read the registry, and core knows no backend by name.
-import { type Backend, type BackendName, BackendRegistry, type BackendStatus, type EngineSession } from '@mobilenet/core';
+import {
+  type Backend,
+  type BackendName,
+  BackendRegistry,
+  type BackendStatus,
+  type EngineSession,
+} from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { type Ort, loadOrt } from './ort.js';
 import type { WebSessionOptions } from './session.js';
@@ -49,7 +55,9 @@ export async function webgpuUnavailable(): Promise<string | null> {
   const gpu = (globalThis.navigator as (Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }) | undefined)?.gpu;
   if (!gpu) {
     const secure = (globalThis as { isSecureContext?: boolean }).isSecureContext;
-    return secure === false ? 'navigator.gpu is missing: WebGPU needs a secure context (https or localhost)' : 'navigator.gpu is missing: this browser has no WebGPU (or it is disabled)';
+    return secure === false
+      ? 'navigator.gpu is missing: WebGPU needs a secure context (https or localhost)'
+      : 'navigator.gpu is missing: this browser has no WebGPU (or it is disabled)';
   }
   try {
     return (await gpu.requestAdapter()) ? null : 'no WebGPU adapter: navigator.gpu.requestAdapter() returned null';
@@ -59,13 +67,25 @@ export async function webgpuUnavailable(): Promise<string | null> {
 }
 
 /** Starts a session on one of onnxruntime-web's own execution providers, in the build that runs it best. */
-const onProvider = (provider: 'wasm' | 'webgpu') => async (bytes: Uint8Array, o: WebSessionOptions): Promise<WebStarted> => {
-  // The plain WASM build runs the WASM provider fastest; WebGPU needs the JSEP build (see ort.ts).
-  const ort = await loadOrt(provider === 'webgpu' ? 'jsep' : 'wasm', o);
-  return { ort, session: await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: o.graphOptimization ?? 'all' }) };
-};
+const onProvider =
+  (provider: 'wasm' | 'webgpu') =>
+  async (bytes: Uint8Array, o: WebSessionOptions): Promise<WebStarted> => {
+    // The plain WASM build runs the WASM provider fastest; WebGPU needs the JSEP build (see ort.ts).
+    const ort = await loadOrt(provider === 'webgpu' ? 'jsep' : 'wasm', o);
+    return {
+      ort,
+      session: await ort.InferenceSession.create(bytes, {
+        executionProviders: [provider],
+        graphOptimizationLevel: o.graphOptimization ?? 'all',
+      }),
+    };
+  };
 
-registerBackend({ name: 'wasm', precondition: () => (typeof WebAssembly === 'object' ? null : 'WebAssembly is not available'), start: onProvider('wasm') });
+registerBackend({
+  name: 'wasm',
+  precondition: () => (typeof WebAssembly === 'object' ? null : 'WebAssembly is not available'),
+  start: onProvider('wasm'),
+});
 registerBackend({ name: 'webgpu', precondition: webgpuUnavailable, start: onProvider('webgpu') });
 
 /** Which registered backends work in this page, and for each that does not, why. */

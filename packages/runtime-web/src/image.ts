@@ -15,14 +15,16 @@ export const MAX_DECODE_SIDE = 4096;
 
 export function webImageName(img: WebImage, index: number): string {
   if (typeof File !== 'undefined' && img instanceof File) return img.name;
-  if (typeof HTMLImageElement !== 'undefined' && img instanceof HTMLImageElement) return img.alt || img.src.split('/').pop() || `image ${index}`;
+  if (typeof HTMLImageElement !== 'undefined' && img instanceof HTMLImageElement)
+    return img.alt || img.src.split('/').pop() || `image ${index}`;
   return 'name' in img && typeof img.name === 'string' ? img.name : `image ${index}`;
 }
 
 const isRgb = (img: WebImage): img is RgbImage => 'data' in img && 'channels' in img;
 
 function draw(source: CanvasImageSource, width: number, height: number, name: string): RgbImage {
-  if (!(width > 0 && height > 0)) throw new Error(`${name}: an image with no pixels (${width}x${height}); is it loaded?`);
+  if (!(width > 0 && height > 0))
+    throw new Error(`${name}: an image with no pixels (${width}x${height}); is it loaded?`);
   const k = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
   const w = Math.max(1, Math.round(width * k));
   const h = Math.max(1, Math.round(height * k));
@@ -37,14 +39,20 @@ function draw(source: CanvasImageSource, width: number, height: number, name: st
 /** Decoded RGBA pixels of any supported input. A file that is not an image is an error that names it. */
 export async function decodeWebImage(img: WebImage, name: string): Promise<RgbImage> {
   if (isRgb(img)) return checkRgbImage(img, name);
-  if (typeof ImageData !== 'undefined' && img instanceof ImageData) return { data: img.data, width: img.width, height: img.height, channels: 4 };
-  if (typeof OffscreenCanvas === 'undefined') throw new Error(`${name}: decoding needs OffscreenCanvas (a browser); here, pass decoded pixels { data, width, height, channels }`);
+  if (typeof ImageData !== 'undefined' && img instanceof ImageData)
+    return { data: img.data, width: img.width, height: img.height, channels: 4 };
+  if (typeof OffscreenCanvas === 'undefined')
+    throw new Error(
+      `${name}: decoding needs OffscreenCanvas (a browser); here, pass decoded pixels { data, width, height, channels }`,
+    );
   if (img instanceof Blob) {
     let bitmap: ImageBitmap;
     try {
       bitmap = await createImageBitmap(img);
     } catch {
-      throw new Error(`${name}: cannot decode: not an image the browser can read (${img.type || 'unknown type'}, ${img.size} bytes)`);
+      throw new Error(
+        `${name}: cannot decode: not an image the browser can read (${img.type || 'unknown type'}, ${img.size} bytes)`,
+      );
     }
     try {
       return draw(bitmap, bitmap.width, bitmap.height, name);

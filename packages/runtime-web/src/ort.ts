@@ -26,7 +26,9 @@ export interface WasmThreads {
   readonly why: string;
 }
 
-const inNode = typeof document === 'undefined' && typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+const inNode =
+  typeof document === 'undefined' &&
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 const loaded = new Map<Build, Promise<Ort>>();
 /** The count each loaded build runs with: onnxruntime-web reads env.wasm.numThreads once, at its first session. */
 const inEffect = new Map<Ort, WasmThreads>();
@@ -37,7 +39,12 @@ function askedThreads(o: OrtSettings & { readonly threads?: number }): number | 
     throw new MobileNetError('option', 'option wasmThreads', 'a positive integer', String(o.wasmThreads));
   }
   if (o.threads !== undefined && o.wasmThreads !== undefined && o.threads !== o.wasmThreads) {
-    throw new MobileNetError('option', 'option wasmThreads', `nothing, or the same count as option threads (${o.threads}): it is a deprecated alias`, String(o.wasmThreads));
+    throw new MobileNetError(
+      'option',
+      'option wasmThreads',
+      `nothing, or the same count as option threads (${o.threads}): it is a deprecated alias`,
+      String(o.wasmThreads),
+    );
   }
   return o.threads ?? o.wasmThreads;
 }
@@ -47,7 +54,8 @@ export function allowedThreads(o: OrtSettings & { readonly threads?: number }): 
   const asked = askedThreads(o);
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
-  if (!inNode && !isolated) return { threads: 1, why: 'the page is not cross-origin isolated (serve COOP/COEP headers for threads)' };
+  if (!inNode && !isolated)
+    return { threads: 1, why: 'the page is not cross-origin isolated (serve COOP/COEP headers for threads)' };
   if (asked !== undefined) return { threads: asked, why: `option threads: ${asked}` };
   const threads = Math.max(1, Math.min(4, cores));
   return { threads, why: `the default: up to 4, one per core (${cores} here)` };

@@ -10,7 +10,13 @@ const SCENE = join(import.meta.dirname, '../../runtime-node/src/fixtures/scene.p
 
 describe('runtime-web (WASM in Node) equals runtime-node', () => {
   it.each(['v2', 'v3-small'] as const)('%s at 96: equal logits and the same top-5 for the same image', async (arch) => {
-    const model = buildModel({ arch, convention: 'torchvision', resolution: 96, weights: fanInFill(4), batch: 'dynamic' });
+    const model = buildModel({
+      arch,
+      convention: 'torchvision',
+      resolution: 96,
+      weights: fanInFill(4),
+      batch: 'dynamic',
+    });
     const web = await createSession(model);
     const node = await createNodeSession(model);
     expect(web.backend).toBe('wasm');
@@ -23,7 +29,9 @@ describe('runtime-web (WASM in Node) equals runtime-node', () => {
     expect(w!.ok && n!.ok).toBe(true);
     if (w!.ok && n!.ok) {
       expect(w!.top.map((p) => p.index)).toEqual(n!.top.map((p) => p.index));
-      w!.top.forEach((p, i) => { expect(p.probability).toBeCloseTo(n!.top[i]!.probability, 5); });
+      w!.top.forEach((p, i) => {
+        expect(p.probability).toBeCloseTo(n!.top[i]!.probability, 5);
+      });
     }
     await Promise.all([web.release(), node.release()]);
   });
@@ -31,9 +39,15 @@ describe('runtime-web (WASM in Node) equals runtime-node', () => {
   it('reports WebGPU unavailable in Node with the reason, refuses it, or falls back to WASM when asked', async () => {
     const status = await availableBackends();
     expect(status[0]).toEqual({ backend: 'wasm', available: true });
-    expect(status[1]).toMatchObject({ backend: 'webgpu', available: false, reason: expect.stringContaining('navigator.gpu is missing') });
+    expect(status[1]).toMatchObject({
+      backend: 'webgpu',
+      available: false,
+      reason: expect.stringContaining('navigator.gpu is missing'),
+    });
     const model = toOnnx(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }).graph);
-    await expect(createSession(model, { backend: 'webgpu' })).rejects.toThrow(/option backend 'webgpu': expected a backend that works here, received navigator\.gpu is missing/);
+    await expect(createSession(model, { backend: 'webgpu' })).rejects.toThrow(
+      /option backend 'webgpu': expected a backend that works here, received navigator\.gpu is missing/,
+    );
     const s = await createSession(model, { backend: 'webgpu', fallback: true });
     expect([s.backend, s.requestedBackend]).toEqual(['wasm', 'webgpu']);
     expect(s.fallbackReason).toContain('navigator.gpu is missing');
@@ -43,7 +57,10 @@ describe('runtime-web (WASM in Node) equals runtime-node', () => {
   it('without a browser, encoded images are refused with what to pass instead', async () => {
     const s = await createSession(buildModel({ arch: 'v3-small', resolution: 64, weights: 1 }));
     const [r] = await s.classify([new Blob([new Uint8Array(8)], { type: 'image/png' })]);
-    expect(r).toMatchObject({ ok: false, error: expect.stringContaining('decoding needs OffscreenCanvas (a browser)') });
+    expect(r).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('decoding needs OffscreenCanvas (a browser)'),
+    });
     await s.release();
   });
 });

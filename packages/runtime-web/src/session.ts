@@ -1,4 +1,12 @@
-import { type Engine, type ModelBytes, type ModelInput, type SessionOptions, type ImageModelSession, MobileNetError, openSession } from '@mobilenet/core';
+import {
+  type Engine,
+  type ModelBytes,
+  type ModelInput,
+  type SessionOptions,
+  type ImageModelSession,
+  MobileNetError,
+  openSession,
+} from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { type WebEngineSession, backends } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
@@ -21,7 +29,12 @@ async function readModel(source: string | Blob): Promise<ModelBytes> {
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
     return { bytes: new Uint8Array(await source.arrayBuffer()), name: (source as File).name ?? 'model file' };
   }
-  throw new MobileNetError('model', 'model', 'a core model, ONNX bytes, a URL or a File/Blob', Object.prototype.toString.call(source));
+  throw new MobileNetError(
+    'model',
+    'model',
+    'a core model, ONNX bytes, a URL or a File/Blob',
+    Object.prototype.toString.call(source),
+  );
 }
 
 /** onnxruntime-web as an engine of the shared API. */
@@ -44,5 +57,8 @@ export type WebSession = ImageModelSession<WebImage> & {
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   allowedThreads(options); // checks threads / wasmThreads before anything loads
   const { session, engineSession } = await openSession(engine, source, options);
-  return Object.assign(session, { ortSession: engineSession.session, wasm: threadsInEffect(engineSession.ort, options) });
+  return Object.assign(session, {
+    ortSession: engineSession.session,
+    wasm: threadsInEffect(engineSession.ort, options),
+  });
 }

@@ -4,7 +4,8 @@ import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const model = () => buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 32, width: 0.35, weights: fanInFill(6) });
+const model = () =>
+  buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 32, width: 0.35, weights: fanInFill(6) });
 
 describe('threads mean the same as in runtime-node, and the count reported is the one in effect', () => {
   it('the first session sets the count; a later one asking for another gets the count in effect and why', async () => {
@@ -12,7 +13,10 @@ describe('threads mean the same as in runtime-node, and the count reported is th
     expect(first.wasm).toEqual({ threads: 1, why: 'option threads: 1' });
     expect(ort.env.wasm.numThreads).toBe(1);
     const second = await createSession(model(), { threads: 2 });
-    expect(second.wasm).toEqual({ threads: 1, why: "onnxruntime-web fixed 1 thread(s) at this page's first session (option threads: 1); this session asked for 2, which takes a page reload" });
+    expect(second.wasm).toEqual({
+      threads: 1,
+      why: "onnxruntime-web fixed 1 thread(s) at this page's first session (option threads: 1); this session asked for 2, which takes a page reload",
+    });
     const alias = await createSession(model(), { wasmThreads: 1 });
     expect(alias.wasm.threads).toBe(1);
     const unasked = await createSession(model());
@@ -21,8 +25,14 @@ describe('threads mean the same as in runtime-node, and the count reported is th
   });
 
   it('threads and its deprecated alias wasmThreads must agree, and be positive integers', async () => {
-    await expect(createSession(model(), { threads: 1, wasmThreads: 2 })).rejects.toThrow('option wasmThreads: expected nothing, or the same count as option threads (1): it is a deprecated alias, received 2');
-    await expect(createSession(model(), { wasmThreads: 0 })).rejects.toThrow('option wasmThreads: expected a positive integer, received 0');
-    await expect(createSession(model(), { threads: 0 })).rejects.toThrow('option threads: expected a positive integer, received 0');
+    await expect(createSession(model(), { threads: 1, wasmThreads: 2 })).rejects.toThrow(
+      'option wasmThreads: expected nothing, or the same count as option threads (1): it is a deprecated alias, received 2',
+    );
+    await expect(createSession(model(), { wasmThreads: 0 })).rejects.toThrow(
+      'option wasmThreads: expected a positive integer, received 0',
+    );
+    await expect(createSession(model(), { threads: 0 })).rejects.toThrow(
+      'option threads: expected a positive integer, received 0',
+    );
   });
 });

@@ -3,7 +3,8 @@
  * compare): a comparison of nothing must not pass as "equal".
  */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`maxAbsDiff: expected outputs of the same length, received ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new Error(`maxAbsDiff: expected outputs of the same length, received ${a.length} and ${b.length}`);
   if (a.length === 0) throw new Error('maxAbsDiff: expected non-empty outputs, received two empty ones');
   let m = 0;
   for (let i = 0; i < a.length; i++) {

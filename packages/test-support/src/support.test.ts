@@ -10,8 +10,12 @@ describe('maxAbsDiff', () => {
 
   it('refuses what it cannot compare: different lengths, nothing at all, NaN', () => {
     expect(() => maxAbsDiff([1, 2], [1])).toThrow('maxAbsDiff: expected outputs of the same length, received 2 and 1');
-    expect(() => maxAbsDiff([], new Float32Array(0))).toThrow('maxAbsDiff: expected non-empty outputs, received two empty ones');
-    expect(() => maxAbsDiff([0, Number.NaN], [0, 1])).toThrow('maxAbsDiff: expected numbers, received NaN and 1 at index 1');
+    expect(() => maxAbsDiff([], new Float32Array(0))).toThrow(
+      'maxAbsDiff: expected non-empty outputs, received two empty ones',
+    );
+    expect(() => maxAbsDiff([0, Number.NaN], [0, 1])).toThrow(
+      'maxAbsDiff: expected numbers, received NaN and 1 at index 1',
+    );
   });
 });
 

@@ -9,9 +9,10 @@ Which onnxruntime-node backends (cpu, cuda, webgpu) work on this machine, and fo
 
 export async function backends(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' } });
-  if (values.help) return io.out(BACKENDS_HELP), 0;
+  if (values.help) return (io.out(BACKENDS_HELP), 0);
   const list = await availableBackends();
   if (values.json) io.out(`${JSON.stringify(list, null, 2)}\n`);
-  else for (const b of list) io.out(`${b.backend.padEnd(7)} ${b.available ? 'available' : `unavailable: ${b.reason}`}\n`);
+  else
+    for (const b of list) io.out(`${b.backend.padEnd(7)} ${b.available ? 'available' : `unavailable: ${b.reason}`}\n`);
   return 0;
 }

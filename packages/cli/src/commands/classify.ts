@@ -1,5 +1,11 @@
 import { type ClassifyResult, buildModel, summarizeOnnx } from '@mobilenet/core';
-import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames, createSession } from '@mobilenet/runtime-node';
+import {
+  type NodeSession,
+  type NodeSessionOptions,
+  DEFAULT_MAX_PIXELS,
+  backendNames,
+  createSession,
+} from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { JsonlSink, listImages } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
@@ -50,35 +56,61 @@ const CLASSIFY_OPTIONS = {
   force: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-
 export async function classify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
-  if (values.help) return io.out(CLASSIFY_HELP), 0;
+  if (values.help) return (io.out(CLASSIFY_HELP), 0);
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
   const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined) throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
+  if (backend === undefined)
+    throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
   const top = integer('top', values.top, between(1, 1000)) ?? 5;
   const threads = integer('threads', values.threads, between(1, MAX_THREADS));
   const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
-  if ((values.model === undefined) === (values.arch === undefined)) throw optionError('--model/--arch', 'exactly one of --model FILE.onnx or --arch A', values.model === undefined ? 'neither' : 'both');
-  if (values.jsonl === undefined && (values.resume || values.force)) throw optionError(values.resume ? '--resume' : '--force', '--jsonl OUT to go with it', 'no --jsonl');
-  if (values.jsonl !== undefined) checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
+  if ((values.model === undefined) === (values.arch === undefined))
+    throw optionError(
+      '--model/--arch',
+      'exactly one of --model FILE.onnx or --arch A',
+      values.model === undefined ? 'neither' : 'both',
+    );
+  if (values.jsonl === undefined && (values.resume || values.force))
+    throw optionError(values.resume ? '--resume' : '--force', '--jsonl OUT to go with it', 'no --jsonl');
+  if (values.jsonl !== undefined)
+    checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
   const { files, skipped } = listImages(positionals, values.recursive === true);
-  if (files.length === 0 && skipped.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image', `none in ${positionals.map((p) => quotePath(p)).join(' ')}`);
-  const source = values.model !== undefined ? checkModelFile(values.model, values, io) : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  if (files.length === 0 && skipped.length === 0)
+    throw optionError(
+      'argument IMAGE|DIR',
+      'at least one image',
+      `none in ${positionals.map((p) => quotePath(p)).join(' ')}`,
+    );
+  const source =
+    values.model !== undefined
+      ? checkModelFile(values.model, values, io)
+      : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
   const options: NodeSessionOptions = {
     backend,
     fallback: values.fallback === true,
     ...(threads && { threads }),
     ...(maxPixels && { maxPixels }),
     // --allow-large lifts the library's caps on what a model declares too, not only this command's.
-    ...(values['allow-large'] === true && { maxInputSize: Number.MAX_SAFE_INTEGER, maxClasses: Number.MAX_SAFE_INTEGER }),
+    ...(values['allow-large'] === true && {
+      maxInputSize: Number.MAX_SAFE_INTEGER,
+      maxClasses: Number.MAX_SAFE_INTEGER,
+    }),
   };
   const session = await createSession(source, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
   for (const s of skipped) io.err(`mobilenet classify: ${s.path}: skipped, ${s.reason}\n`);
-  if (values.jsonl !== undefined) return toJsonl(session, files, values.jsonl, { top, force: values.force === true, resume: values.resume === true }, io, skipped.length);
+  if (values.jsonl !== undefined)
+    return toJsonl(
+      session,
+      files,
+      values.jsonl,
+      { top, force: values.force === true, resume: values.resume === true },
+      io,
+      skipped.length,
+    );
   const results: ClassifyResult[] = [];
   const progress = new Progress(io, files.length, 'classify');
   try {
@@ -103,7 +135,14 @@ export async function classify(argv: string[], io: Io): Promise<number> {
  * Streams results to a JSON-lines file: each line written whole as its image is done, errors reported as they
  * come, SIGINT/SIGTERM finish the line being written and stop (exit 130/143) with OUT valid for --resume.
  */
-async function toJsonl(session: NodeSession, all: string[], out: string, o: { top: number; force: boolean; resume: boolean }, io: Io, skipped: number): Promise<number> {
+async function toJsonl(
+  session: NodeSession,
+  all: string[],
+  out: string,
+  o: { top: number; force: boolean; resume: boolean },
+  io: Io,
+  skipped: number,
+): Promise<number> {
   const sink = new JsonlSink(out, o);
   const files = all.filter((f) => !sink.done.has(f));
   if (sink.done.size) io.err(`mobilenet classify: resuming: ${all.length - files.length} images already in ${out}\n`);
@@ -131,10 +170,15 @@ async function toJsonl(session: NodeSession, all: string[], out: string, o: { to
     await session.release();
   }
   if (stop) {
-    io.err(`mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${out} is complete up to there (--resume goes on)\n`);
+    io.err(
+      `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${out} is complete up to there (--resume goes on)\n`,
+    );
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
-  if (failed + skipped) io.err(`mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${out}\n`);
+  if (failed + skipped)
+    io.err(
+      `mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${out}\n`,
+    );
   return failed + skipped ? EXIT.failure : EXIT.ok;
 }
 
@@ -144,13 +188,28 @@ async function toJsonl(session: NodeSession, all: string[], out: string, o: { to
  */
 function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io): string {
   const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
-  if (modelOption) throw optionError(`--${modelOption}`, 'either --model or --arch with model options', `both (--model ${quote(file)})`);
+  if (modelOption)
+    throw optionError(
+      `--${modelOption}`,
+      'either --model or --arch with model options',
+      `both (--model ${quote(file)})`,
+    );
   const summary = summarizeOnnx(readInput(file, 'an .onnx file', '--model'), file);
   if (values['allow-large'] !== true) {
     const size = summary.inputs[0]?.shape[2];
     const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
-    if (typeof size === 'number' && size > LIMITS.resolution) throw optionError('--model', `an input size up to ${LIMITS.resolution} (pass --allow-large for more)`, `${quote(file)} with input size ${size}`);
-    if (typeof classes === 'number' && classes > LIMITS.classes) throw optionError('--model', `up to ${LIMITS.classes} classes (pass --allow-large for more)`, `${quote(file)} with ${classes} classes`);
+    if (typeof size === 'number' && size > LIMITS.resolution)
+      throw optionError(
+        '--model',
+        `an input size up to ${LIMITS.resolution} (pass --allow-large for more)`,
+        `${quote(file)} with input size ${size}`,
+      );
+    if (typeof classes === 'number' && classes > LIMITS.classes)
+      throw optionError(
+        '--model',
+        `up to ${LIMITS.classes} classes (pass --allow-large for more)`,
+        `${quote(file)} with ${classes} classes`,
+      );
   }
   if (weightsKind(readConfig(summary.metadata, file)) === 'seeded') {
     io.err(`mobilenet classify: ${file} was exported with seeded random weights; the labels carry no meaning\n`);
@@ -162,8 +221,17 @@ function table(results: readonly ClassifyResult[]): string {
   const rows: string[][] = [['image', '#', 'prob', 'class', 'label']];
   for (const r of results) {
     if (!r.ok) continue;
-    r.top.forEach((p, k) => { rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]); });
+    r.top.forEach((p, k) => {
+      rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]);
+    });
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return `${rows.map((r) => r.map((c, i) => (i === 1 || i === 2 || i === 3 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n')}\n`;
+  return `${rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === 1 || i === 2 || i === 3 ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }

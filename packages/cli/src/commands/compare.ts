@@ -16,14 +16,21 @@ function load(file: string): Uint8Array {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new UsageError(`model file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new UsageError(
+      `model file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
 }
 
 export async function compare(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, { images: { type: 'string', expects: 'a folder of images' }, json: { type: 'boolean' } }, true);
-  if (values.help) return io.out(COMPARE_HELP), 0;
-  if (positionals.length !== 2) throw new UsageError(`expected two model files, REF.onnx CANDIDATE.onnx, received ${positionals.length}`);
+  const { values, positionals } = parse(
+    argv,
+    { images: { type: 'string', expects: 'a folder of images' }, json: { type: 'boolean' } },
+    true,
+  );
+  if (values.help) return (io.out(COMPARE_HELP), 0);
+  if (positionals.length !== 2)
+    throw new UsageError(`expected two model files, REF.onnx CANDIDATE.onnx, received ${positionals.length}`);
   const folder = values.images;
   if (folder === undefined) throw optionError('--images', 'a folder of images (required)', 'nothing');
   const [refFile, candFile] = positionals as [string, string];

@@ -25,34 +25,50 @@ function pythonRead(file: string): { shape: number[]; first: number[] } {
 }
 
 describe('mobilenet embed', () => {
-  it.skipIf(!numpy && !process.env.CI)('writes .npy and .safetensors that numpy reads, rows in order with their file list; bad images left out and counted', async () => {
-    const dir = tmp();
-    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
-    copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'b.jpg'));
-    copyFileSync(join(FIX, 'tall.png'), join(dir, 'c.png'));
-    const session = await createSession(buildModel({ arch: 'v3-small', convention: 'torchvision', resolution: 64, embedding: true, weights: fanInFill(0), batch: 'dynamic' }));
-    const expected = await session.embed([join(dir, 'a.jpg')]);
-    await session.release();
-    for (const ext of ['npy', 'safetensors'] as const) {
-      const out = join(tmp(), `emb.${ext}`);
-      const r = await run('embed', dir, ...model, '-o', out);
-      expect(r.code, r.err).toBe(1);
-      expect(r.err).toContain(`${join(dir, 'b.jpg')}: cannot decode`);
-      expect(r.err).toContain('1 of 3 failed');
-      expect(readFileSync(join(out, '..', 'emb.files.txt'), 'utf8')).toBe(`${join(dir, 'a.jpg')}\n${join(dir, 'c.png')}\n`);
-      const py = pythonRead(out);
-      expect(py.shape).toEqual([2, 576]);
-      const ours = readMatrix(out, ext);
-      expect([ours.rows, ours.width]).toEqual([2, 576]);
-      const e = expected[0]!;
-      if (!e.ok) throw new Error(e.error);
-      for (const [i, v] of py.first.entries()) expect(v).toBeCloseTo(e.embedding[i]!, 5);
-    }
-    const out = join(tmp(), 'x.npy');
-    writeFileSync(out, 'taken');
-    expect((await run('embed', dir, ...model, '-o', out)).code).toBe(2);
-    expect((await run('embed', dir, ...model, '-o', join(tmp(), 'x.bin'))).err).toContain("option -o: expected a file ending in .npy or .safetensors");
-  });
+  it.skipIf(!numpy && !process.env.CI)(
+    'writes .npy and .safetensors that numpy reads, rows in order with their file list; bad images left out and counted',
+    async () => {
+      const dir = tmp();
+      copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
+      copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'b.jpg'));
+      copyFileSync(join(FIX, 'tall.png'), join(dir, 'c.png'));
+      const session = await createSession(
+        buildModel({
+          arch: 'v3-small',
+          convention: 'torchvision',
+          resolution: 64,
+          embedding: true,
+          weights: fanInFill(0),
+          batch: 'dynamic',
+        }),
+      );
+      const expected = await session.embed([join(dir, 'a.jpg')]);
+      await session.release();
+      for (const ext of ['npy', 'safetensors'] as const) {
+        const out = join(tmp(), `emb.${ext}`);
+        const r = await run('embed', dir, ...model, '-o', out);
+        expect(r.code, r.err).toBe(1);
+        expect(r.err).toContain(`${join(dir, 'b.jpg')}: cannot decode`);
+        expect(r.err).toContain('1 of 3 failed');
+        expect(readFileSync(join(out, '..', 'emb.files.txt'), 'utf8')).toBe(
+          `${join(dir, 'a.jpg')}\n${join(dir, 'c.png')}\n`,
+        );
+        const py = pythonRead(out);
+        expect(py.shape).toEqual([2, 576]);
+        const ours = readMatrix(out, ext);
+        expect([ours.rows, ours.width]).toEqual([2, 576]);
+        const e = expected[0]!;
+        if (!e.ok) throw new Error(e.error);
+        for (const [i, v] of py.first.entries()) expect(v).toBeCloseTo(e.embedding[i]!, 5);
+      }
+      const out = join(tmp(), 'x.npy');
+      writeFileSync(out, 'taken');
+      expect((await run('embed', dir, ...model, '-o', out)).code).toBe(2);
+      expect((await run('embed', dir, ...model, '-o', join(tmp(), 'x.bin'))).err).toContain(
+        'option -o: expected a file ending in .npy or .safetensors',
+      );
+    },
+  );
 
   it.skipIf(!numpy && !process.env.CI)('Ctrl-C leaves a file numpy reads; --resume completes it in order', async () => {
     const dir = tmp();
@@ -73,7 +89,9 @@ describe('mobilenet embed', () => {
         process.kill(pid, 'SIGINT');
       }
     });
-    const r = await spawnTsx([BIN, 'embed', dir, ...model, '-o', out], { onStart: (p) => void (pid = p) }).finally(() => watcher.close());
+    const r = await spawnTsx([BIN, 'embed', dir, ...model, '-o', out], { onStart: (p) => void (pid = p) }).finally(() =>
+      watcher.close(),
+    );
     expect(sent).toBe(true);
     expect(r.code, r.stderr).toBe(130);
     const partial = pythonRead(out).shape[0]!;
@@ -82,6 +100,8 @@ describe('mobilenet embed', () => {
     const rest = await run('embed', dir, ...model, '-o', out, '--resume');
     expect(rest.code, rest.err).toBe(0);
     expect(pythonRead(out).shape).toEqual([300, 576]);
-    expect(readFileSync(join(outDir, 'emb.files.txt'), 'utf8').split('\n').slice(0, -1)).toEqual(Array.from({ length: 300 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)));
+    expect(readFileSync(join(outDir, 'emb.files.txt'), 'utf8').split('\n').slice(0, -1)).toEqual(
+      Array.from({ length: 300 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)),
+    );
   });
 });

@@ -46,7 +46,7 @@ export const fileListPath = (out: string): string => `${out.replace(/\.(npy|safe
 
 export async function embed(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, EMBED_OPTIONS, true);
-  if (values.help) return io.out(EMBED_HELP), 0;
+  if (values.help) return (io.out(EMBED_HELP), 0);
   if (positionals.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image or folder', 'none');
   if (values.output === undefined) throw optionError('-o', 'a .npy or .safetensors file to write', 'nothing');
   const out = values.output;
@@ -56,17 +56,40 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   checkOutputPath(out, values.force === true || resume, '-o');
   checkOutputPath(list, values.force === true || resume, '-o (its file list)');
   const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined) throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
+  if (backend === undefined)
+    throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
   const threads = integer('threads', values.threads, between(1, 256));
-  if ((values.model === undefined) === (values.arch === undefined)) throw optionError('--model/--arch', 'exactly one of --model FILE.onnx or --arch A', values.model === undefined ? 'neither' : 'both');
+  if ((values.model === undefined) === (values.arch === undefined))
+    throw optionError(
+      '--model/--arch',
+      'exactly one of --model FILE.onnx or --arch A',
+      values.model === undefined ? 'neither' : 'both',
+    );
   const { files: all, skipped } = listImages(positionals, values.recursive === true);
-  if (all.length === 0 && skipped.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image', `none in ${positionals.map((p) => quotePath(p)).join(' ')}`);
-  const source = values.model !== undefined ? readInput(values.model, 'an .onnx file', '--model') : buildModel({ ...modelOptions(values), embedding: true, weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  if (all.length === 0 && skipped.length === 0)
+    throw optionError(
+      'argument IMAGE|DIR',
+      'at least one image',
+      `none in ${positionals.map((p) => quotePath(p)).join(' ')}`,
+    );
+  const source =
+    values.model !== undefined
+      ? readInput(values.model, 'an .onnx file', '--model')
+      : buildModel({
+          ...modelOptions(values),
+          embedding: true,
+          weights: initialiser(values, 'fan-in'),
+          batch: 'dynamic',
+        });
   const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
   const session = await createSession(source, options);
   if (!session.info.embeddingName) {
     await session.release();
-    throw optionError('--model', "a model with an 'embedding' output (export with --embedding)", quotePath(values.model!));
+    throw optionError(
+      '--model',
+      "a model with an 'embedding' output (export with --embedding)",
+      quotePath(values.model!),
+    );
   }
   for (const s of skipped) io.err(`mobilenet embed: ${s.path}: skipped, ${s.reason}\n`);
 
@@ -75,7 +98,16 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   const listed = resume && existsSync(list) ? readFileSync(list, 'utf8').split('\n').slice(0, -1) : [];
   const keep = Math.min(listed.length, matrix.count);
   matrix.keep(keep);
-  if (resume && existsSync(list)) truncateSync(list, Buffer.byteLength(listed.slice(0, keep).map((l) => `${l}\n`).join('')));
+  if (resume && existsSync(list))
+    truncateSync(
+      list,
+      Buffer.byteLength(
+        listed
+          .slice(0, keep)
+          .map((l) => `${l}\n`)
+          .join(''),
+      ),
+    );
   const done = new Set(listed.slice(0, keep));
   const files = all.filter((f) => !done.has(f));
   if (done.size) io.err(`mobilenet embed: resuming: ${done.size} images already in ${out}\n`);
@@ -119,6 +151,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
   io.err(`mobilenet embed: ${matrix.count} rows of ${session.info.embeddingName} in ${out}, their images in ${list}\n`);
-  if (failed + skipped.length) io.err(`mobilenet embed: ${failed + skipped.length} of ${all.length + skipped.length} failed (named above)\n`);
+  if (failed + skipped.length)
+    io.err(`mobilenet embed: ${failed + skipped.length} of ${all.length + skipped.length} failed (named above)\n`);
   return failed + skipped.length ? EXIT.failure : EXIT.ok;
 }

@@ -1,4 +1,19 @@
-import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, type Model, type ModelOptions, TARGETS, WEIGHTS_FORMATS, type WeightsFormat, analyze, buildModel, buildWithWeights, foldBatchNorm, readCheckpoint, toOnnx } from '@mobilenet/core';
+import {
+  DEFAULT_OPSET,
+  MAX_OPSET,
+  MIN_OPSET,
+  type Model,
+  type ModelOptions,
+  TARGETS,
+  WEIGHTS_FORMATS,
+  type WeightsFormat,
+  analyze,
+  buildModel,
+  buildWithWeights,
+  foldBatchNorm,
+  readCheckpoint,
+  toOnnx,
+} from '@mobilenet/core';
 import type { OptionSpec } from '../parse.js';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { optionError, quote } from '../errors.js';
@@ -41,20 +56,27 @@ const EXPORT_OPTIONS = {
 
 export async function exportModel(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, EXPORT_OPTIONS);
-  if (values.help) return io.out(EXPORT_HELP), 0;
+  if (values.help) return (io.out(EXPORT_HELP), 0);
   const out = values.output;
   const options = modelOptions(values);
   const opset = integer('opset', values.opset, between(MIN_OPSET, MAX_OPSET));
-  const batch: number | 'dynamic' | undefined = values.batch === 'dynamic' ? 'dynamic' : integer('batch', values.batch, { ...between(1, 65536), rule: "an integer from 1 to 65536 or 'dynamic'" });
+  const batch: number | 'dynamic' | undefined =
+    values.batch === 'dynamic'
+      ? 'dynamic'
+      : integer('batch', values.batch, { ...between(1, 65536), rule: "an integer from 1 to 65536 or 'dynamic'" });
   const target = TARGETS.find((t) => t === (values.target ?? 'onnxruntime'));
   if (target === undefined) throw optionError('--target', `one of ${TARGETS.join(', ')}`, quote(values.target!));
   if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
-  if (values.weights !== undefined && values.seed !== undefined) throw optionError('--seed', 'no seed with --weights (the weights come from the checkpoint)', quote(values.seed));
+  if (values.weights !== undefined && values.seed !== undefined)
+    throw optionError('--seed', 'no seed with --weights (the weights come from the checkpoint)', quote(values.seed));
   checkOutputPath(out, values.force === true, '-o');
   const precision = precisionPlan(values);
   const t0 = performance.now();
   const full = { ...options, ...(batch !== undefined && { batch }) };
-  const model = values.weights !== undefined ? withWeights(full, values.weights, values['weights-format'], io) : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
+  const model =
+    values.weights !== undefined
+      ? withWeights(full, values.weights, values['weights-format'], io)
+      : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
   const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
   const bytes = toOnnx(graph, { opset: opset ?? DEFAULT_OPSET, target });

@@ -20,7 +20,23 @@ describe('mobilenet profile', () => {
     const images = join(dir, 'images');
     mkdirSync(images);
     for (const f of ['scene.jpg', 'tall.png']) copyFileSync(fixture(f), join(images, f));
-    const r = await run('profile', '--arch', 'v3-small', '--convention', 'torchvision', '--resolution', '64', '--runs', '2', '--threads', '1', '--images', images, '--svg', join(dir, 'p'));
+    const r = await run(
+      'profile',
+      '--arch',
+      'v3-small',
+      '--convention',
+      'torchvision',
+      '--resolution',
+      '64',
+      '--runs',
+      '2',
+      '--threads',
+      '1',
+      '--images',
+      images,
+      '--svg',
+      join(dir, 'p'),
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/ms of kernels per run \(batch 1, each kernel's median over 2 runs, CPU, 1 threads\)/);
@@ -28,13 +44,31 @@ describe('mobilenet profile', () => {
     expect(r.out).toMatch(/\nfeatures\.0 +/);
     expect(r.out).toMatch(/model run +[\d.]+/);
     expect(r.out).toMatch(/each decode took [\d.]+ ms from start to pixels/);
-    for (const f of ['p-ops.svg', 'p-layers.svg', 'p-stages.svg']) expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^<svg /);
+    for (const f of ['p-ops.svg', 'p-layers.svg', 'p-stages.svg'])
+      expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^<svg /);
   });
 
   it('says what is wrong with its arguments (exit 2)', async () => {
-    expect((await run('profile')).err).toBe('mobilenet profile: option FILE/--arch: expected an ONNX file or --arch A, received neither\n');
-    const r = await run('profile', '--arch', 'v3-small', '--resolution', '64', '--runs', '1', '--images', join(dir, 'nowhere'));
-    expect([r.code, r.err]).toEqual([2, `mobilenet profile: option --images: expected a folder of images, received '${join(dir, 'nowhere')}', not a folder\n`]);
-    expect((await run('profile', '--arch', 'v2', '--runs', '0')).err).toBe("mobilenet profile: option --runs: expected an integer from 1 to 10000, received '0'\n");
+    expect((await run('profile')).err).toBe(
+      'mobilenet profile: option FILE/--arch: expected an ONNX file or --arch A, received neither\n',
+    );
+    const r = await run(
+      'profile',
+      '--arch',
+      'v3-small',
+      '--resolution',
+      '64',
+      '--runs',
+      '1',
+      '--images',
+      join(dir, 'nowhere'),
+    );
+    expect([r.code, r.err]).toEqual([
+      2,
+      `mobilenet profile: option --images: expected a folder of images, received '${join(dir, 'nowhere')}', not a folder\n`,
+    ]);
+    expect((await run('profile', '--arch', 'v2', '--runs', '0')).err).toBe(
+      "mobilenet profile: option --runs: expected an integer from 1 to 10000, received '0'\n",
+    );
   });
 });

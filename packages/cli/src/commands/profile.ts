@@ -1,7 +1,14 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Graph, buildModel, fromOnnx, toOnnx } from '@mobilenet/core';
-import { type BatchStats, createSession, formatProfile, profileModel, shareChart, stagesChart } from '@mobilenet/runtime-node';
+import {
+  type BatchStats,
+  createSession,
+  formatProfile,
+  profileModel,
+  shareChart,
+  stagesChart,
+} from '@mobilenet/runtime-node';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, writeFileAtomic } from '../io.js';
@@ -36,7 +43,10 @@ const PROFILE_OPTIONS = {
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
 
-function loadModel(file: string | undefined, values: Values<typeof PROFILE_OPTIONS>): { bytes: Uint8Array; graph: Graph } {
+function loadModel(
+  file: string | undefined,
+  values: Values<typeof PROFILE_OPTIONS>,
+): { bytes: Uint8Array; graph: Graph } {
   if (file !== undefined) {
     if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
     if (!existsSync(file)) throw optionError(`argument ${quote(file)}`, 'an existing .onnx file', 'no such file');
@@ -49,9 +59,14 @@ function loadModel(file: string | undefined, values: Values<typeof PROFILE_OPTIO
 }
 
 function imageFiles(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw optionError('--images', 'a folder of images', `${quotePath(dir)}, not a folder`);
-  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort().map((f) => join(dir, f));
-  if (files.length === 0) throw optionError('--images', `a folder with images (${[...IMAGE_EXT].join(' ')})`, `none in ${quotePath(dir)}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw optionError('--images', 'a folder of images', `${quotePath(dir)}, not a folder`);
+  const files = readdirSync(dir)
+    .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
+    .sort()
+    .map((f) => join(dir, f));
+  if (files.length === 0)
+    throw optionError('--images', `a folder with images (${[...IMAGE_EXT].join(' ')})`, `none in ${quotePath(dir)}`);
   return files;
 }
 
@@ -59,7 +74,11 @@ function imageFiles(dir: string): string[] {
  * Per image, the JavaScript thread's time by stage (they add up to the run's time per image), and the decode's
  * latency on libvips' threads, which overlaps them.
  */
-async function stages(bytes: Uint8Array, files: string[], threads: number | undefined): Promise<{ thread: Record<string, number>; decodeLatency: number }> {
+async function stages(
+  bytes: Uint8Array,
+  files: string[],
+  threads: number | undefined,
+): Promise<{ thread: Record<string, number>; decodeLatency: number }> {
   const session = await createSession(bytes, { ...(threads && { threads }), spinning: false });
   const stats: BatchStats[] = [];
   try {
@@ -72,39 +91,68 @@ async function stages(bytes: Uint8Array, files: string[], threads: number | unde
   const wait = per('waitMs');
   const pre = Math.min(per('preprocessMs'), wait);
   return {
-    thread: { 'model run': per('runMs'), preprocess: pre, 'waiting for decodes': wait - pre, postprocess: per('postMs') },
+    thread: {
+      'model run': per('runMs'),
+      preprocess: pre,
+      'waiting for decodes': wait - pre,
+      postprocess: per('postMs'),
+    },
     decodeLatency: per('decodeMs'),
   };
 }
 
 export async function profile(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, PROFILE_OPTIONS, true);
-  if (values.help) return io.out(PROFILE_HELP), 0;
-  if (positionals.length > 1) throw optionError('argument FILE', 'one ONNX file', `${positionals.length}: ${positionals.map((p) => quote(p)).join(' ')}`);
+  if (values.help) return (io.out(PROFILE_HELP), 0);
+  if (positionals.length > 1)
+    throw optionError(
+      'argument FILE',
+      'one ONNX file',
+      `${positionals.length}: ${positionals.map((p) => quote(p)).join(' ')}`,
+    );
   const runs = integer('runs', values.runs, between(1, 10000)) ?? 20;
   const threads = integer('threads', values.threads, between(1, 256));
   const batch = integer('batch', values.batch, between(1, 1024)) ?? 1;
   const { bytes, graph } = loadModel(positionals[0], values);
   const files = values.images !== undefined ? imageFiles(values.images) : undefined;
-  const p = await profileModel(bytes, graph, { runs, batch, options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) } });
+  const p = await profileModel(bytes, graph, {
+    runs,
+    batch,
+    options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
+  });
   const st = files ? await stages(bytes, files, threads) : undefined;
   if (values.svg) {
     const prefix = values.svg;
     const enc = (s: string) => new TextEncoder().encode(s);
     await writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
     await writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
-    if (st) await writeFileAtomic(`${prefix}-stages.svg`, enc(stagesChart(st.thread, `${graph.name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`)));
+    if (st)
+      await writeFileAtomic(
+        `${prefix}-stages.svg`,
+        enc(
+          stagesChart(
+            st.thread,
+            `${graph.name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`,
+          ),
+        ),
+      );
   }
   if (values.json) {
-    io.out(`${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st.thread, decodeLatencyMs: st.decodeLatency }) }, null, 2)}\n`);
+    io.out(
+      `${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st.thread, decodeLatencyMs: st.decodeLatency }) }, null, 2)}\n`,
+    );
     return 0;
   }
-  io.out(`${graph.name}: ${p.kernelMs.toFixed(2)} ms of kernels per run (batch ${p.batch}, each kernel's median over ${p.runs} runs, CPU${threads ? `, ${threads} threads` : ''})\n\n`);
+  io.out(
+    `${graph.name}: ${p.kernelMs.toFixed(2)} ms of kernels per run (batch ${p.batch}, each kernel's median over ${p.runs} runs, CPU${threads ? `, ${threads} threads` : ''})\n\n`,
+  );
   io.out(`${formatProfile(p.ops, 'operation')}\n\n${formatProfile(p.layers, 'block')}\n`);
   if (st) {
     const lines = Object.entries(st.thread).map(([k, v]) => `  ${k.padEnd(26)}${v.toFixed(2).padStart(8)}`);
     io.out(`\npipeline stages, ms per image on the JavaScript thread:\n${lines.join('\n')}\n`);
-    io.out(`  (each decode took ${st.decodeLatency.toFixed(2)} ms from start to pixels on libvips' threads, overlapping the above)\n`);
+    io.out(
+      `  (each decode took ${st.decodeLatency.toFixed(2)} ms from start to pixels on libvips' threads, overlapping the above)\n`,
+    );
   }
   return 0;
 }

@@ -5,7 +5,8 @@
 const enc = new TextEncoder();
 
 export type Op = Uint8Array;
-const op = (...parts: (number | Uint8Array)[]): Op => pickle(...parts.map((b) => (typeof b === 'number' ? Uint8Array.of(b) : b)));
+const op = (...parts: (number | Uint8Array)[]): Op =>
+  pickle(...parts.map((b) => (typeof b === 'number' ? Uint8Array.of(b) : b)));
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);
 
 export const P = {
@@ -15,10 +16,17 @@ export const P = {
   none: () => op(0x4e),
   false: () => op(0x89),
   int: (n: number) => op(0x4a, new Uint8Array(new Int32Array([n]).buffer)),
-  float: (x: number) => { const b = new Uint8Array(8); new DataView(b.buffer).setFloat64(0, x, false); return op(0x47, b); },
+  float: (x: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, x, false);
+    return op(0x47, b);
+  },
   long1: (bytes: Uint8Array) => op(0x8a, bytes.length, bytes),
   long4: (bytes: Uint8Array) => op(0x8b, u32(bytes.length), bytes),
-  str: (s: string) => { const b = enc.encode(s); return op(0x58, u32(b.length), b); },
+  str: (s: string) => {
+    const b = enc.encode(s);
+    return op(0x58, u32(b.length), b);
+  },
   global: (mod: string, name: string) => op(0x63, enc.encode(`${mod}\n${name}\n`)),
   tuple: () => op(0x74),
   emptyTuple: () => op(0x29),
@@ -57,18 +65,31 @@ export interface TensorSpec {
 }
 
 const seq = (items: Op[]) => [P.mark(), ...items, P.tuple()];
-const value = (v: unknown): Op => (typeof v === 'number' ? (Number.isInteger(v) ? P.int(v) : P.float(v)) : typeof v === 'string' ? P.str(v) : P.none());
+const value = (v: unknown): Op =>
+  typeof v === 'number' ? (Number.isInteger(v) ? P.int(v) : P.float(v)) : typeof v === 'string' ? P.str(v) : P.none();
 
 /** The ops that push one tensor of a state_dict. */
 export function tensorOps(t: TensorSpec): Op[] {
   return [
     P.global('torch._utils', '_rebuild_tensor_v2'),
     P.mark(),
-    ...seq([P.str('storage'), P.global('torch', t.storageType ?? 'FloatStorage'), P.str(t.storage), P.str('cpu'), value(t.numel)]), P.persid(),
+    ...seq([
+      P.str('storage'),
+      P.global('torch', t.storageType ?? 'FloatStorage'),
+      P.str(t.storage),
+      P.str('cpu'),
+      value(t.numel),
+    ]),
+    P.persid(),
     value(t.offset),
-    ...seq(t.size), ...seq(t.stride),
-    P.false(), P.global('collections', 'OrderedDict'), P.emptyTuple(), P.reduce(),
-    P.tuple(), P.reduce(),
+    ...seq(t.size),
+    ...seq(t.stride),
+    P.false(),
+    P.global('collections', 'OrderedDict'),
+    P.emptyTuple(),
+    P.reduce(),
+    P.tuple(),
+    P.reduce(),
   ];
 }
 

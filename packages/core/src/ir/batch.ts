@@ -10,7 +10,12 @@ export type BatchOption = number | 'dynamic';
 export function resolveBatch(batch: BatchOption): number | typeof DYNAMIC_BATCH {
   if (batch === 'dynamic') return DYNAMIC_BATCH;
   if (!Number.isInteger(batch) || batch < 1) {
-    throw new MobileNetError('option', 'option batch', "a positive integer or 'dynamic'", typeof batch === 'string' ? `'${batch}'` : String(batch));
+    throw new MobileNetError(
+      'option',
+      'option batch',
+      "a positive integer or 'dynamic'",
+      typeof batch === 'string' ? `'${batch}'` : String(batch),
+    );
   }
   return batch;
 }

@@ -36,7 +36,10 @@ export class GraphBuilder {
   private readonly fill: ParamFiller;
   readonly metadata: Record<string, string> = {};
 
-  constructor(readonly name: string, options: BuilderOptions = {}) {
+  constructor(
+    readonly name: string,
+    options: BuilderOptions = {},
+  ) {
     this.fill = options.fill ?? options.init ?? heNormalFill(0);
   }
 
@@ -103,7 +106,12 @@ export class GraphBuilder {
   batchNorm(x: Value, name: string, eps: number): Value {
     const c = x.type.shape[1] as number;
     const ps = (
-      [['weight', 'bn-weight'], ['bias', 'bn-bias'], ['running_mean', 'bn-mean'], ['running_var', 'bn-var']] as const
+      [
+        ['weight', 'bn-weight'],
+        ['bias', 'bn-bias'],
+        ['running_mean', 'bn-mean'],
+        ['running_var', 'bn-var'],
+      ] as const
     ).map(([suffix, kind]) => this.param(`${name}.${suffix}`, [c], kind));
     return this.node('BatchNormalization', name, [x.name, ...ps], { epsilon: float(eps), momentum: float(0.9) });
   }
@@ -175,9 +183,13 @@ export class GraphBuilder {
   }
 
   build(): Graph {
-    if (this.outputs.length === 0) throw new GraphError('no-output', `graph '${this.name}'`, 'at least one output', 'none');
+    if (this.outputs.length === 0)
+      throw new GraphError('no-output', `graph '${this.name}'`, 'at least one output', 'none');
     const outs = new Set(this.outputs.map((o) => o.name));
-    const values = this.nodes.flatMap((n) => n.outputs).filter((n) => !outs.has(n)).map((name) => ({ name, type: this.typeOf(name) }));
+    const values = this.nodes
+      .flatMap((n) => n.outputs)
+      .filter((n) => !outs.has(n))
+      .map((name) => ({ name, type: this.typeOf(name) }));
     return {
       name: this.name,
       inputs: [...this.inputs],

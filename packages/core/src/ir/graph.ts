@@ -25,15 +25,22 @@ export class TypeScope {
 
   declare(name: string, type: TensorType, what: string): void {
     if (!name) throw new GraphError('empty-name', what, 'a non-empty value name', "''");
-    if (this.types.has(name)) throw new GraphError('duplicate-name', what, 'a value name not used before', `'${name}' (already defined)`);
+    if (this.types.has(name))
+      throw new GraphError('duplicate-name', what, 'a value name not used before', `'${name}' (already defined)`);
     this.types.set(name, type);
   }
 
   addInitializer(init: Initializer): void {
     const where = `initializer '${init.name}'`;
-    if (init.dims.some((d) => !Number.isInteger(d) || d < 0)) throw new GraphError('bad-dims', where, 'non-negative integer dims', formatShape(init.dims));
+    if (init.dims.some((d) => !Number.isInteger(d) || d < 0))
+      throw new GraphError('bad-dims', where, 'non-negative integer dims', formatShape(init.dims));
     if (init.data && init.data.length !== numel(init.dims)) {
-      throw new GraphError('bad-data', where, `${numel(init.dims)} elements for dims ${formatShape(init.dims)}`, `${init.data.length}`);
+      throw new GraphError(
+        'bad-data',
+        where,
+        `${numel(init.dims)} elements for dims ${formatShape(init.dims)}`,
+        `${init.data.length}`,
+      );
     }
     if (init.data instanceof Float32Array) assertFinite(init.data, where);
     this.declare(init.name, { dtype: init.dtype, shape: init.dims }, where);
@@ -44,12 +51,19 @@ export class TypeScope {
   addNode(node: Node): TensorType[] {
     const where = nodeWhere(node);
     if (!node.name) throw new GraphError('empty-name', `a ${node.op} node`, 'a node name', "''");
-    if (this.nodeNames.has(node.name)) throw new GraphError('duplicate-name', where, 'a node name not used before', `'${node.name}'`);
+    if (this.nodeNames.has(node.name))
+      throw new GraphError('duplicate-name', where, 'a node name not used before', `'${node.name}'`);
     const spec = checkNode(node, where);
     const inputs = node.inputs.map((name, i) => {
       if (name === '') return undefined;
       const t = this.types.get(name);
-      if (!t) throw new GraphError('dangling-input', `${where} input ${i}`, 'a graph input, initializer or earlier node output', `'${name}' (not defined)`);
+      if (!t)
+        throw new GraphError(
+          'dangling-input',
+          `${where} input ${i}`,
+          'a graph input, initializer or earlier node output',
+          `'${name}' (not defined)`,
+        );
       return t;
     });
     const outs = spec.infer({ node, where, inputs, constant: (n) => this.constants.get(n) });
@@ -66,7 +80,8 @@ export class TypeScope {
 
 export function assertFinite(data: Float32Array, where: string): void {
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw new GraphError('not-finite', where, 'finite values', `${data[i]} at flat index ${i}`);
+    if (!Number.isFinite(data[i]!))
+      throw new GraphError('not-finite', where, 'finite values', `${data[i]} at flat index ${i}`);
   }
 }
 
@@ -87,9 +102,20 @@ export function checkGraph(graph: Graph): Graph {
   }
   for (const out of graph.outputs) {
     const t = scope.types.get(out.name);
-    if (!t) throw new GraphError('dangling-output', `graph output '${out.name}'`, 'a value produced by a node', 'nothing produces it');
+    if (!t)
+      throw new GraphError(
+        'dangling-output',
+        `graph output '${out.name}'`,
+        'a value produced by a node',
+        'nothing produces it',
+      );
     if (formatShape(t.shape) !== formatShape(out.type.shape) || t.dtype !== out.type.dtype) {
-      throw new GraphError('output-type', `graph output '${out.name}'`, `${t.dtype} ${formatShape(t.shape)} (inferred)`, `${out.type.dtype} ${formatShape(out.type.shape)}`);
+      throw new GraphError(
+        'output-type',
+        `graph output '${out.name}'`,
+        `${t.dtype} ${formatShape(t.shape)} (inferred)`,
+        `${out.type.dtype} ${formatShape(out.type.shape)}`,
+      );
     }
   }
   const outputNames = new Set(graph.outputs.map((o) => o.name));

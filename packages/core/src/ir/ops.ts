@@ -1,7 +1,16 @@
 import { GraphError, ShapeError } from './errors.js';
 import { type Attr, type AttrKind, type Node, attrInt, attrInts } from './node.js';
 import { broadcast, product, requireRank, windowOut } from './shapes.js';
-import { type Dim, type DType, type Initializer, type TensorType, concreteDim, dtypeOfCode, formatShape, numel } from './tensor.js';
+import {
+  type Dim,
+  type DType,
+  type Initializer,
+  type TensorType,
+  concreteDim,
+  dtypeOfCode,
+  formatShape,
+  numel,
+} from './tensor.js';
 
 /**
  * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
@@ -67,7 +76,11 @@ function inferConv(ctx: InferContext): TensorType[] {
   const [m, cPerGroup, kh, kw] = w.shape as [number, number, number, number];
   const c = x.shape[1] as number;
   if (group < 1 || c % group !== 0 || m % group !== 0) {
-    throw new ShapeError(where, `group ${group} dividing input channels ${c} and output channels ${m}`, `group ${group}`);
+    throw new ShapeError(
+      where,
+      `group ${group} dividing input channels ${c} and output channels ${m}`,
+      `group ${group}`,
+    );
   }
   if (cPerGroup * group !== c) {
     throw new ShapeError(
@@ -78,7 +91,11 @@ function inferConv(ctx: InferContext): TensorType[] {
   }
   const kernel = attrInts(node, 'kernel_shape', [kh, kw]);
   if (kernel[0] !== kh || kernel[1] !== kw) {
-    throw new ShapeError(where, `kernel_shape matching weight ${formatShape(w.shape)}`, `kernel_shape [${kernel.join(', ')}]`);
+    throw new ShapeError(
+      where,
+      `kernel_shape matching weight ${formatShape(w.shape)}`,
+      `kernel_shape [${kernel.join(', ')}]`,
+    );
   }
   const b = ctx.inputs[2];
   if (b && (b.shape.length !== 1 || b.shape[0] !== m)) {
@@ -98,7 +115,11 @@ function inferBatchNorm(ctx: InferContext): TensorType[] {
   for (let i = 1; i <= 4; i++) {
     const p = input(ctx, i);
     if (p.shape.length !== 1 || p.shape[0] !== c) {
-      throw new ShapeError(ctx.where, `input ${i} of shape [${c}] (one per channel of ${formatShape(x.shape)})`, formatShape(p.shape));
+      throw new ShapeError(
+        ctx.where,
+        `input ${i} of shape [${c}] (one per channel of ${formatShape(x.shape)})`,
+        formatShape(p.shape),
+      );
     }
   }
   return [x];
@@ -114,7 +135,11 @@ function inferGemm(ctx: InferContext): TensorType[] {
   const [m, k] = transA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   if (k !== kb) {
-    throw new ShapeError(ctx.where, `inner dimensions to agree (transA=${transA}, transB=${transB})`, `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`);
+    throw new ShapeError(
+      ctx.where,
+      `inner dimensions to agree (transA=${transA}, transB=${transB})`,
+      `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`,
+    );
   }
   const c = ctx.inputs[2];
   if (c) broadcast(ctx.where, [m as Dim, n as Dim], c.shape);
@@ -144,7 +169,8 @@ function inferFlatten(ctx: InferContext): TensorType[] {
   const r = axis < 0 ? axis + x.shape.length : axis;
   const head = x.shape.slice(0, r);
   const tail = x.shape.slice(r);
-  const dim = (ds: readonly Dim[]): Dim => (ds.length === 1 ? (ds[0] as Dim) : ds.every((d) => typeof d === 'number') ? product(ds) : 'N');
+  const dim = (ds: readonly Dim[]): Dim =>
+    ds.length === 1 ? (ds[0] as Dim) : ds.every((d) => typeof d === 'number') ? product(ds) : 'N';
   return [{ dtype: x.dtype, shape: [head.length ? dim(head) : 1, tail.length ? dim(tail) : 1] }];
 }
 
@@ -166,7 +192,11 @@ function inferReshape(ctx: InferContext): TensorType[] {
 
 function inferReduceMean(ctx: InferContext): TensorType[] {
   const x = input(ctx, 0);
-  const axes = attrInts(ctx.node, 'axes', x.shape.map((_, i) => i)).map((a) => (a < 0 ? a + x.shape.length : a));
+  const axes = attrInts(
+    ctx.node,
+    'axes',
+    x.shape.map((_, i) => i),
+  ).map((a) => (a < 0 ? a + x.shape.length : a));
   const keep = attrInt(ctx.node, 'keepdims', 1);
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {
@@ -179,7 +209,8 @@ function inferReduceMean(ctx: InferContext): TensorType[] {
 function inferClip(ctx: InferContext): TensorType[] {
   for (const i of [1, 2]) {
     const t = ctx.inputs[i];
-    if (t && t.shape.length !== 0) throw new ShapeError(ctx.where, `input ${i} (a bound) to be a scalar`, formatShape(t.shape));
+    if (t && t.shape.length !== 0)
+      throw new ShapeError(ctx.where, `input ${i} (a bound) to be a scalar`, formatShape(t.shape));
   }
   return same(ctx);
 }
@@ -192,7 +223,12 @@ function inferMatMul(ctx: InferContext): TensorType[] {
   }
   const [m, k] = a.shape.slice(-2) as [Dim, Dim];
   const [kb, n] = b.shape.slice(-2) as [Dim, Dim];
-  if (k !== kb) throw new ShapeError(ctx.where, 'the inner dimensions of A and B to agree', `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`);
+  if (k !== kb)
+    throw new ShapeError(
+      ctx.where,
+      'the inner dimensions of A and B to agree',
+      `A ${formatShape(a.shape)} and B ${formatShape(b.shape)}`,
+    );
   const batch = broadcast(ctx.where, a.shape.slice(0, -2), b.shape.slice(0, -2));
   return [{ dtype: a.dtype, shape: [...batch, m, n] }];
 }
@@ -200,9 +236,18 @@ function inferMatMul(ctx: InferContext): TensorType[] {
 function inferTranspose(ctx: InferContext): TensorType[] {
   const x = input(ctx, 0);
   const rank = x.shape.length;
-  const perm = attrInts(ctx.node, 'perm', x.shape.map((_, i) => rank - 1 - i));
+  const perm = attrInts(
+    ctx.node,
+    'perm',
+    x.shape.map((_, i) => rank - 1 - i),
+  );
   const isPerm = perm.length === rank && [...perm].sort((p, q) => p - q).every((p, i) => p === i);
-  if (!isPerm) throw new ShapeError(ctx.where, `perm to be a permutation of 0..${rank - 1} (input ${formatShape(x.shape)})`, `[${perm.join(', ')}]`);
+  if (!isPerm)
+    throw new ShapeError(
+      ctx.where,
+      `perm to be a permutation of 0..${rank - 1} (input ${formatShape(x.shape)})`,
+      `[${perm.join(', ')}]`,
+    );
   return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p] as Dim) }];
 }
 
@@ -219,13 +264,21 @@ function checkQuantParams(ctx: InferContext): TensorType {
     const axis = attrInt(ctx.node, 'axis', 1);
     const channels = x.shape[axis < 0 ? axis + rank : axis];
     if (channels !== scale.shape[0]) {
-      throw new ShapeError(ctx.where, `a scale of shape [${channels}] (axis ${axis} of ${formatShape(x.shape)}) or a scalar`, formatShape(scale.shape));
+      throw new ShapeError(
+        ctx.where,
+        `a scale of shape [${channels}] (axis ${axis} of ${formatShape(x.shape)}) or a scalar`,
+        formatShape(scale.shape),
+      );
     }
   } else if (scale.shape.length !== 0) {
     throw new ShapeError(ctx.where, 'a scalar or 1-D scale', formatShape(scale.shape));
   }
   if (zero && formatShape(zero.shape) !== formatShape(scale.shape)) {
-    throw new ShapeError(ctx.where, `a zero point shaped like the scale ${formatShape(scale.shape)}`, formatShape(zero.shape));
+    throw new ShapeError(
+      ctx.where,
+      `a zero point shaped like the scale ${formatShape(scale.shape)}`,
+      formatShape(zero.shape),
+    );
   }
   return x;
 }
@@ -234,7 +287,8 @@ function checkQuantParams(ctx: InferContext): TensorType {
 function inferQuantize(ctx: InferContext): TensorType[] {
   const x = checkQuantParams(ctx);
   const dtype = ctx.inputs[2]?.dtype ?? 'uint8';
-  if (dtype !== 'int8' && dtype !== 'uint8') throw new GraphError('dtype', ctx.where, 'an int8 or uint8 zero point', dtype);
+  if (dtype !== 'int8' && dtype !== 'uint8')
+    throw new GraphError('dtype', ctx.where, 'an int8 or uint8 zero point', dtype);
   return [{ dtype, shape: x.shape }];
 }
 
@@ -247,7 +301,13 @@ function inferDequantize(ctx: InferContext): TensorType[] {
 function inferCast(ctx: InferContext): TensorType[] {
   const code = attrInt(ctx.node, 'to', 0);
   const dtype: DType | undefined = dtypeOfCode(code);
-  if (!dtype) throw new GraphError('dtype', `${ctx.where} attribute 'to'`, 'the ONNX code of a dtype the IR carries (1, 2, 3, 6, 7, 9, 10)', `${code}`);
+  if (!dtype)
+    throw new GraphError(
+      'dtype',
+      `${ctx.where} attribute 'to'`,
+      'the ONNX code of a dtype the IR carries (1, 2, 3, 6, 7, 9, 10)',
+      `${code}`,
+    );
   return [{ dtype, shape: input(ctx, 0).shape }];
 }
 
@@ -271,48 +331,108 @@ const matMulMacs = (ins: readonly TensorType[], outs: readonly TensorType[]): nu
 /** The ops the IR supports, as data. Forms are the ONNX ones from opset 13 unless `since` says otherwise. */
 export const OPS: Readonly<Record<string, OpSpec>> = {
   Conv: {
-    op: 'Conv', since: 11, minInputs: 2, maxInputs: 3,
+    op: 'Conv',
+    since: 11,
+    minInputs: 2,
+    maxInputs: 3,
     attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', dilations: 'ints', group: 'int', auto_pad: 'string' },
-    roles: { 1: 'weight', 2: 'bias' }, infer: inferConv, macs: convMacs,
+    roles: { 1: 'weight', 2: 'bias' },
+    infer: inferConv,
+    macs: convMacs,
   },
   BatchNormalization: {
-    op: 'BatchNormalization', since: 9, minInputs: 5, maxInputs: 5,
+    op: 'BatchNormalization',
+    since: 9,
+    minInputs: 5,
+    maxInputs: 5,
     attrs: { epsilon: 'float', momentum: 'float', training_mode: 'int' },
-    requiredAttrs: ['epsilon'], onnxDefaults: { epsilon: { kind: 'float', value: 1e-5 } }, roles: { 1: 'weight', 2: 'bias', 3: 'stat', 4: 'stat' }, infer: inferBatchNorm,
+    requiredAttrs: ['epsilon'],
+    onnxDefaults: { epsilon: { kind: 'float', value: 1e-5 } },
+    roles: { 1: 'weight', 2: 'bias', 3: 'stat', 4: 'stat' },
+    infer: inferBatchNorm,
   },
   Gemm: {
-    op: 'Gemm', since: 13, minInputs: 2, maxInputs: 3,
+    op: 'Gemm',
+    since: 13,
+    minInputs: 2,
+    maxInputs: 3,
     attrs: { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' },
-    roles: { 1: 'weight', 2: 'bias' }, infer: inferGemm, macs: gemmMacs,
+    roles: { 1: 'weight', 2: 'bias' },
+    infer: inferGemm,
+    macs: gemmMacs,
   },
   Relu: elementwise('Relu'),
   Sigmoid: elementwise('Sigmoid'),
   Identity: elementwise('Identity'),
   HardSwish: { ...elementwise('HardSwish'), since: 14 },
   HardSigmoid: {
-    ...elementwise('HardSigmoid'), since: 6, attrs: { alpha: 'float', beta: 'float' }, requiredAttrs: ['alpha', 'beta'],
+    ...elementwise('HardSigmoid'),
+    since: 6,
+    attrs: { alpha: 'float', beta: 'float' },
+    requiredAttrs: ['alpha', 'beta'],
     onnxDefaults: { alpha: { kind: 'float', value: 0.2 }, beta: { kind: 'float', value: 0.5 } },
   },
-  Clip: { op: 'Clip', since: 13, minInputs: 1, maxInputs: 3, attrs: {}, roles: { 1: 'const', 2: 'const' }, infer: inferClip },
+  Clip: {
+    op: 'Clip',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 3,
+    attrs: {},
+    roles: { 1: 'const', 2: 'const' },
+    infer: inferClip,
+  },
   Dropout: {
-    op: 'Dropout', since: 13, minInputs: 1, maxInputs: 3, attrs: { seed: 'int' },
+    op: 'Dropout',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 3,
+    attrs: { seed: 'int' },
     infer: (ctx) => [input(ctx, 0), { dtype: 'bool', shape: input(ctx, 0).shape }], // output, optional mask
   },
   Add: binary('Add'),
   Mul: binary('Mul'),
-  GlobalAveragePool: { op: 'GlobalAveragePool', since: 1, minInputs: 1, maxInputs: 1, attrs: {}, infer: inferGlobalPool },
+  GlobalAveragePool: {
+    op: 'GlobalAveragePool',
+    since: 1,
+    minInputs: 1,
+    maxInputs: 1,
+    attrs: {},
+    infer: inferGlobalPool,
+  },
   AveragePool: {
-    op: 'AveragePool', since: 11, minInputs: 1, maxInputs: 1,
-    attrs: { kernel_shape: 'ints', strides: 'ints', pads: 'ints', count_include_pad: 'int', ceil_mode: 'int', auto_pad: 'string' },
+    op: 'AveragePool',
+    since: 11,
+    minInputs: 1,
+    maxInputs: 1,
+    attrs: {
+      kernel_shape: 'ints',
+      strides: 'ints',
+      pads: 'ints',
+      count_include_pad: 'int',
+      ceil_mode: 'int',
+      auto_pad: 'string',
+    },
     infer: inferAveragePool,
   },
   ReduceMean: {
-    op: 'ReduceMean', since: 13, minInputs: 1, maxInputs: 1, attrs: { axes: 'ints', keepdims: 'int' },
+    op: 'ReduceMean',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 1,
+    attrs: { axes: 'ints', keepdims: 'int' },
     infer: inferReduceMean,
   },
   Flatten: { op: 'Flatten', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: inferFlatten },
   // The data input is a parameter when it is stored (LayerScale's gamma: timm keeps [C], the graph multiplies by [C, 1, 1]).
-  Reshape: { op: 'Reshape', since: 5, minInputs: 2, maxInputs: 2, attrs: { allowzero: 'int' }, roles: { 0: 'weight', 1: 'const' }, infer: inferReshape },
+  Reshape: {
+    op: 'Reshape',
+    since: 5,
+    minInputs: 2,
+    maxInputs: 2,
+    attrs: { allowzero: 'int' },
+    roles: { 0: 'weight', 1: 'const' },
+    infer: inferReshape,
+  },
   Transpose: { op: 'Transpose', since: 13, minInputs: 1, maxInputs: 1, attrs: { perm: 'ints' }, infer: inferTranspose },
   MatMul: { op: 'MatMul', since: 13, minInputs: 2, maxInputs: 2, attrs: {}, infer: inferMatMul, macs: matMulMacs },
   Div: binary('Div'),
@@ -320,21 +440,41 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
   Tanh: elementwise('Tanh'),
   // ONNX Gelu exists from opset 20; onnx/opset.ts writes it as Erf (or Tanh) arithmetic below that.
   Gelu: {
-    ...elementwise('Gelu'), since: 20, attrs: { approximate: 'string' },
+    ...elementwise('Gelu'),
+    since: 20,
+    attrs: { approximate: 'string' },
     onnxDefaults: { approximate: { kind: 'string', value: 'none' } },
   },
   Softmax: { op: 'Softmax', since: 13, minInputs: 1, maxInputs: 1, attrs: { axis: 'int' }, infer: same },
   // Quantized graphs in QDQ form: a stored int8 weight is a parameter read through DequantizeLinear.
   QuantizeLinear: {
-    op: 'QuantizeLinear', since: 13, minInputs: 2, maxInputs: 3, attrs: { axis: 'int', saturate: 'int' },
-    roles: { 1: 'scale', 2: 'zero-point' }, infer: inferQuantize,
+    op: 'QuantizeLinear',
+    since: 13,
+    minInputs: 2,
+    maxInputs: 3,
+    attrs: { axis: 'int', saturate: 'int' },
+    roles: { 1: 'scale', 2: 'zero-point' },
+    infer: inferQuantize,
   },
   DequantizeLinear: {
-    op: 'DequantizeLinear', since: 13, minInputs: 2, maxInputs: 3, attrs: { axis: 'int' },
-    roles: { 0: 'weight', 1: 'scale', 2: 'zero-point' }, infer: inferDequantize,
+    op: 'DequantizeLinear',
+    since: 13,
+    minInputs: 2,
+    maxInputs: 3,
+    attrs: { axis: 'int' },
+    roles: { 0: 'weight', 1: 'scale', 2: 'zero-point' },
+    infer: inferDequantize,
   },
   // Half-precision graphs keep float32 at their edges (and around ops that need it) with Casts.
-  Cast: { op: 'Cast', since: 13, minInputs: 1, maxInputs: 1, attrs: { to: 'int', saturate: 'int' }, requiredAttrs: ['to'], infer: inferCast },
+  Cast: {
+    op: 'Cast',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 1,
+    attrs: { to: 'int', saturate: 'int' },
+    requiredAttrs: ['to'],
+    infer: inferCast,
+  },
 };
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();
@@ -355,15 +495,36 @@ export function checkNode(node: Node, where: string): OpSpec {
   }
   for (const [name, attr] of Object.entries(node.attrs) as [string, Attr][]) {
     const kind = spec.attrs[name];
-    if (!kind) throw new GraphError('unknown-attr', `${where} attribute '${name}'`, `one of [${Object.keys(spec.attrs).join(', ')}]`, `'${name}'`);
-    if (kind !== attr.kind) throw new GraphError('attr-kind', `${where} attribute '${name}'`, `kind ${kind.toUpperCase()}`, `kind ${attr.kind.toUpperCase()}`);
+    if (!kind)
+      throw new GraphError(
+        'unknown-attr',
+        `${where} attribute '${name}'`,
+        `one of [${Object.keys(spec.attrs).join(', ')}]`,
+        `'${name}'`,
+      );
+    if (kind !== attr.kind)
+      throw new GraphError(
+        'attr-kind',
+        `${where} attribute '${name}'`,
+        `kind ${kind.toUpperCase()}`,
+        `kind ${attr.kind.toUpperCase()}`,
+      );
     const nums = attr.kind === 'string' ? [] : attr.kind === 'int' || attr.kind === 'float' ? [attr.value] : attr.value;
-    if (nums.some((v) => !Number.isFinite(v)) || ((kind === 'int' || kind === 'ints') && nums.some((v) => !Number.isInteger(v)))) {
-      throw new GraphError('attr-value', `${where} attribute '${name}'`, `finite ${kind.toUpperCase()} values`, JSON.stringify(attr.value));
+    if (
+      nums.some((v) => !Number.isFinite(v)) ||
+      ((kind === 'int' || kind === 'ints') && nums.some((v) => !Number.isInteger(v)))
+    ) {
+      throw new GraphError(
+        'attr-value',
+        `${where} attribute '${name}'`,
+        `finite ${kind.toUpperCase()} values`,
+        JSON.stringify(attr.value),
+      );
     }
   }
   for (const name of spec.requiredAttrs ?? []) {
-    if (!node.attrs[name]) throw new GraphError('missing-attr', where, `attribute '${name}' (ONNX's default differs from ours)`, 'none');
+    if (!node.attrs[name])
+      throw new GraphError('missing-attr', where, `attribute '${name}' (ONNX's default differs from ours)`, 'none');
   }
   return spec;
 }

@@ -85,4 +85,3 @@ export function heNormalFill(seed: number): ParamFiller {
 
 /** No data: enough for shapes, MACs and parameter counts. */
 export const noParams: ParamFiller = () => undefined;
-

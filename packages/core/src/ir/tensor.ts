@@ -2,7 +2,15 @@
 export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
 /** ONNX's TensorProto.DataType code of each dtype (as Cast's `to` attribute and the file's data_type give it). */
-export const DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10 };
+export const DTYPE_CODE: Readonly<Record<DType, number>> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+};
 
 /** The dtype of an ONNX TensorProto.DataType code, or undefined for one the IR does not carry. */
 export function dtypeOfCode(code: number): DType | undefined {

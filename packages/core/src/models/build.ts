@@ -19,8 +19,17 @@ function paramFiller(weights: ModelOptions['weights']): ParamFiller {
 function metadata(cfg: ModelConfig, weights: 'trained' | 'seeded' | 'none'): Record<string, string> {
   return {
     'mobilenet.config': JSON.stringify({
-      arch: cfg.arch, width: cfg.width, resolution: cfg.resolution, classes: cfg.classes, convention: cfg.convention,
-      minimalistic: cfg.minimalistic, reducedTail: cfg.reducedTail, dilated: cfg.dilated, dropout: cfg.dropout, bnEps: cfg.bnEps, weights,
+      arch: cfg.arch,
+      width: cfg.width,
+      resolution: cfg.resolution,
+      classes: cfg.classes,
+      convention: cfg.convention,
+      minimalistic: cfg.minimalistic,
+      reducedTail: cfg.reducedTail,
+      dilated: cfg.dilated,
+      dropout: cfg.dropout,
+      bnEps: cfg.bnEps,
+      weights,
     }),
     'mobilenet.preprocessing': JSON.stringify(cfg.preprocessing),
     'mobilenet.labels': cfg.classes === 1001 ? 'imagenet-1001' : cfg.classes === 1000 ? 'imagenet-1000' : 'custom',

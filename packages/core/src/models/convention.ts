@@ -33,15 +33,27 @@ export function makeDivisible(v: number, divisor = 8, min = divisor): number {
   return r < 0.9 * v ? r + divisor : r;
 }
 
-const crop = (mean: Preprocessing['mean'], std: Preprocessing['std'], res: number, interpolation: Preprocessing['interpolation']): Preprocessing => ({
-  mean, std, resizeMode: 'crop', resize: Math.floor(res / 0.875), size: res, interpolation,
+const crop = (
+  mean: Preprocessing['mean'],
+  std: Preprocessing['std'],
+  res: number,
+  interpolation: Preprocessing['interpolation'],
+): Preprocessing => ({
+  mean,
+  std,
+  resizeMode: 'crop',
+  resize: Math.floor(res / 0.875),
+  size: res,
+  interpolation,
 });
 
 /** torchvision's eval transform at an input size: the default for a model file that does not say its own. */
-export const torchvisionPreprocessing = (size: number): Preprocessing => crop(IMAGENET_MEAN, IMAGENET_STD, size, 'bilinear');
+export const torchvisionPreprocessing = (size: number): Preprocessing =>
+  crop(IMAGENET_MEAN, IMAGENET_STD, size, 'bilinear');
 
 /** The half-range [-1, 1] input of TF-slim and of timm's v1 and tf_ models, with crop 0.875. */
-export const halfRangePreprocessing = (size: number, interpolation: Preprocessing['interpolation']): Preprocessing => crop(HALF, HALF, size, interpolation);
+export const halfRangePreprocessing = (size: number, interpolation: Preprocessing['interpolation']): Preprocessing =>
+  crop(HALF, HALF, size, interpolation);
 
 /**
  * The choices of each convention that v1, v2 and v3 share. The families add their own fields (v1's channel
@@ -49,17 +61,51 @@ export const halfRangePreprocessing = (size: number, interpolation: Preprocessin
  * preprocessing) in their own files.
  */
 export const CONVENTION: Readonly<Record<Convention, ConventionBase>> = {
-  reference: { classes: 1001, bnEps: 1e-3, tfSamePadding: true, convHead: true, preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear') },
-  torchvision: { classes: 1000, bnEps: 1e-5, tfSamePadding: false, convHead: false, preprocessing: (m) => torchvisionPreprocessing(m.resolution) },
+  reference: {
+    classes: 1001,
+    bnEps: 1e-3,
+    tfSamePadding: true,
+    convHead: true,
+    preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear'),
+  },
+  torchvision: {
+    classes: 1000,
+    bnEps: 1e-5,
+    tfSamePadding: false,
+    convHead: false,
+    preprocessing: (m) => torchvisionPreprocessing(m.resolution),
+  },
   keras: {
-    classes: 1000, bnEps: 1e-3, tfSamePadding: true, convHead: true,
+    classes: 1000,
+    bnEps: 1e-3,
+    tfSamePadding: true,
+    convHead: true,
     // Keras v3 models rescale [0, 255] inside the graph; the graph we build starts after that Rescaling layer.
-    preprocessing: (m) => ({ mean: HALF, std: HALF, resizeMode: 'squash', resize: m.resolution, size: m.resolution, interpolation: 'bilinear' }),
+    preprocessing: (m) => ({
+      mean: HALF,
+      std: HALF,
+      resizeMode: 'squash',
+      resize: m.resolution,
+      size: m.resolution,
+      interpolation: 'bilinear',
+    }),
   },
   // timm 1.0.29: efficientnet.py `_gen_mobilenet_v1/_v2`, mobilenetv3.py `_gen_mobilenet_v3`; preprocessing from
   // each model's default pretrained_cfg (v2, v3: ImageNet's mean/std, bicubic, crop 0.875; v1 overrides it).
-  timm: { classes: 1000, bnEps: 1e-5, tfSamePadding: false, convHead: false, preprocessing: (m) => crop(IMAGENET_MEAN, IMAGENET_STD, m.resolution, 'bicubic') },
+  timm: {
+    classes: 1000,
+    bnEps: 1e-5,
+    tfSamePadding: false,
+    convHead: false,
+    preprocessing: (m) => crop(IMAGENET_MEAN, IMAGENET_STD, m.resolution, 'bicubic'),
+  },
   // timm's tf_mobilenetv3_* (`bn_eps=BN_EPS_TF_DEFAULT`, `pad_type='same'`): timm's layout with TF's numerics, and
   // their pretrained_cfg: inception mean/std, bilinear, crop 0.875. timm ports no TF v1 or v2.
-  'timm-tf': { classes: 1000, bnEps: 1e-3, tfSamePadding: true, convHead: false, preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear') },
+  'timm-tf': {
+    classes: 1000,
+    bnEps: 1e-3,
+    tfSamePadding: true,
+    convHead: false,
+    preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear'),
+  },
 };

@@ -14,7 +14,11 @@ export interface ConventionBase<A extends string = string> {
   /** Classifier as a 1x1 conv on the pooled map (TF, Keras) or a Linear layer (PyTorch). */
   readonly convHead: boolean;
   /** How images become input for this model; stored in the ONNX metadata. */
-  readonly preprocessing: (model: { readonly arch: A; readonly width: number; readonly resolution: number }) => Preprocessing;
+  readonly preprocessing: (model: {
+    readonly arch: A;
+    readonly width: number;
+    readonly resolution: number;
+  }) => Preprocessing;
 }
 
 /** Options only some families take. Each family lists its own, with the rule its values follow. */
@@ -80,7 +84,8 @@ export interface Family<A extends string = string> {
   readonly build: (net: Net, input: Value) => void;
 }
 
-const has = <A extends string>(archs: readonly A[], arch: string): arch is A => (archs as readonly string[]).includes(arch);
+const has = <A extends string>(archs: readonly A[], arch: string): arch is A =>
+  (archs as readonly string[]).includes(arch);
 
 /** Erases a family's convention type; the casts are sound because `net.cfg.spec` was resolved from this family. */
 export function defineFamily<A extends string, C extends ConventionBase<A>>(f: FamilyDefinition<A, C>): Family<A> {
@@ -110,4 +115,10 @@ export const FAMILY_OPTIONS = {
   dilated: { name: 'dilated', neutral: false },
   depthMultiplier: { name: 'depth-multiplier', neutral: 1, value: 'D' },
   expansion: { name: 'expansion', neutral: 6, value: 'T' },
-} as const satisfies { readonly [K in FamilyOption]: { readonly name: string; readonly neutral: NonNullable<ModelOptions[K]>; readonly value?: string } };
+} as const satisfies {
+  readonly [K in FamilyOption]: {
+    readonly name: string;
+    readonly neutral: NonNullable<ModelOptions[K]>;
+    readonly value?: string;
+  };
+};

@@ -12,10 +12,14 @@ export interface Net {
 
 export function activate(net: Net, x: Value, act: Activation, name: string): Value {
   switch (act) {
-    case 'relu': return net.b.relu(x, name);
-    case 'relu6': return net.b.relu6(x, name);
-    case 'hswish': return net.b.hardSwish(x, name);
-    case 'none': return x;
+    case 'relu':
+      return net.b.relu(x, name);
+    case 'relu6':
+      return net.b.relu6(x, name);
+    case 'hswish':
+      return net.b.hardSwish(x, name);
+    case 'none':
+      return x;
   }
 }
 
@@ -45,7 +49,14 @@ export interface CnaOptions {
 export function convBnAct(net: Net, x: Value, name: string, o: CnaOptions): Value {
   const stride = o.stride ?? 1;
   const dilation = o.dilation ?? 1;
-  const y = net.b.conv(x, `${name}.0`, { out: o.out, kernel: o.kernel, stride, dilation, group: o.group ?? 1, pads: pads(net, x, o.kernel, stride, dilation) });
+  const y = net.b.conv(x, `${name}.0`, {
+    out: o.out,
+    kernel: o.kernel,
+    stride,
+    dilation,
+    group: o.group ?? 1,
+    pads: pads(net, x, o.kernel, stride, dilation),
+  });
   return activate(net, net.b.batchNorm(y, `${name}.1`, net.cfg.bnEps), o.act, `${name}.2`);
 }
 
@@ -84,7 +95,8 @@ export function finish(net: Net, features: Value, top: (pooled: Value) => Value)
     return;
   }
   const map = b.globalAveragePool(features, 'avgpool');
-  const vector = cfg.embedding || !convHead ? b.flatten(map, 'flatten', cfg.embedding ? 'embedding' : 'flatten') : undefined;
+  const vector =
+    cfg.embedding || !convHead ? b.flatten(map, 'flatten', cfg.embedding ? 'embedding' : 'flatten') : undefined;
   const y = top(convHead ? map : vector!);
   b.output(convHead ? b.flatten(y, 'logits.flatten', 'logits') : b.rename(y, 'logits'));
   if (vector && cfg.embedding) b.output(vector);

@@ -34,7 +34,9 @@ describe('parameter names and shapes are torchvision state_dict keys', () => {
   for (const [name, o] of Object.entries(CASES)) {
     it(`${name}: same keys, same shapes, same parameter count`, () => {
       expect(stateDict(o)).toEqual(TV[name]!.keys);
-      expect(analyze(buildModel({ ...o, convention: 'torchvision', weights: null }).graph).params).toBe(TV[name]!.params);
+      expect(analyze(buildModel({ ...o, convention: 'torchvision', weights: null }).graph).params).toBe(
+        TV[name]!.params,
+      );
     });
   }
 });

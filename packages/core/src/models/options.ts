@@ -70,7 +70,11 @@ export interface ModelConfig {
 
 /** A model option with a value outside what is allowed; the message names the option, the value and the rule. */
 export class OptionError extends MobileNetError {
-  constructor(readonly option: string, expected: string, received: unknown) {
+  constructor(
+    readonly option: string,
+    expected: string,
+    received: unknown,
+  ) {
     super('option', `option ${option}`, expected, typeof received === 'string' ? `'${received}'` : String(received));
     this.name = 'OptionError';
   }
@@ -86,13 +90,23 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
  * The options only some families take: given (not at its neutral value) to another family, refused naming the
  * archs that take it; given to its family, checked by the family's rule.
  */
-function familyOptions(o: ModelOptions, options: Partial<Record<FamilyOption, { readonly check?: { ok: (v: number) => boolean; expected: string } }>>) {
+function familyOptions(
+  o: ModelOptions,
+  options: Partial<Record<FamilyOption, { readonly check?: { ok: (v: number) => boolean; expected: string } }>>,
+) {
   for (const key of Object.keys(FAMILY_OPTIONS) as FamilyOption[]) {
     const { name, neutral } = FAMILY_OPTIONS[key];
     const value = o[key] ?? neutral;
     const own = options[key];
-    if (!own) check(value === neutral, name, `to be used with ${archsWithOption(key).join(' or ')} only`, `${value} with ${o.arch}`);
-    else if (own.check && typeof value === 'number') check(isNum(value) && own.check.ok(value), name, own.check.expected, value);
+    if (!own)
+      check(
+        value === neutral,
+        name,
+        `to be used with ${archsWithOption(key).join(' or ')} only`,
+        `${value} with ${o.arch}`,
+      );
+    else if (own.check && typeof value === 'number')
+      check(isNum(value) && own.check.ok(value), name, own.check.expected, value);
   }
 }
 
@@ -107,7 +121,12 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   const width = o.width ?? 1;
   check(isNum(width) && width > 0 && width <= 4, 'width', 'a number greater than 0 and at most 4', width);
   const resolution = o.resolution ?? family.resolution(o.arch);
-  check(Number.isInteger(resolution) && resolution >= 32 && resolution % 32 === 0, 'resolution', 'a multiple of 32, at least 32', resolution);
+  check(
+    Number.isInteger(resolution) && resolution >= 32 && resolution % 32 === 0,
+    'resolution',
+    'a multiple of 32, at least 32',
+    resolution,
+  );
   const classes = o.classes ?? spec.classes;
   check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
   const dropout = o.dropout ?? family.dropout;
@@ -116,7 +135,13 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   const bnEps = o.bnEps ?? spec.bnEps;
   check(isNum(bnEps) && bnEps > 0 && bnEps < 1, 'bn-eps', 'a number in (0, 1)', bnEps);
   return {
-    arch: o.arch, width, resolution, classes, convention, dropout, bnEps,
+    arch: o.arch,
+    width,
+    resolution,
+    classes,
+    convention,
+    dropout,
+    bnEps,
     depthMultiplier: o.depthMultiplier ?? FAMILY_OPTIONS.depthMultiplier.neutral,
     expansion: o.expansion ?? FAMILY_OPTIONS.expansion.neutral,
     includeTop: o.includeTop ?? true,

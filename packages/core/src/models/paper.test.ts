@@ -14,9 +14,21 @@ describe('exact trainable parameters of the reference implementations', () => {
     ['torchvision mobilenet_v3_large()', { arch: 'v3-large', convention: 'torchvision' }, 5_483_032],
     ['torchvision mobilenet_v3_small()', { arch: 'v3-small', convention: 'torchvision' }, 2_542_856],
     ['Keras MobileNet() v1', { arch: 'v1', convention: 'keras' }, 4_231_976],
-    ['Keras MobileNetV2(alpha=1.4) trainable = timm mobilenetv2_140', { arch: 'v2', convention: 'keras', width: 1.4 }, 6_108_776],
-    ['Keras MobileNetV3Large(minimalistic=True) trainable', { arch: 'v3-large', convention: 'keras', minimalistic: true }, 3_924_288],
-    ['Keras MobileNetV3Small(minimalistic=True) trainable', { arch: 'v3-small', convention: 'keras', minimalistic: true }, 2_044_736],
+    [
+      'Keras MobileNetV2(alpha=1.4) trainable = timm mobilenetv2_140',
+      { arch: 'v2', convention: 'keras', width: 1.4 },
+      6_108_776,
+    ],
+    [
+      'Keras MobileNetV3Large(minimalistic=True) trainable',
+      { arch: 'v3-large', convention: 'keras', minimalistic: true },
+      3_924_288,
+    ],
+    [
+      'Keras MobileNetV3Small(minimalistic=True) trainable',
+      { arch: 'v3-small', convention: 'keras', minimalistic: true },
+      2_044_736,
+    ],
   ] as const)('%s: %i', (_, o, params) => {
     expect(stats(o as ModelOptions).params).toBe(params);
   });
@@ -103,7 +115,7 @@ describe('MobileNetV2 (arXiv 1801.04381)', () => {
     expect(Math.abs(M(a.macs) - 300)).toBeLessThan(1);
   });
 
-  it('1.4 / 224: about 582M MACs and 6.1M params (the paper prints 6.9M; the authors\' checkpoint table says 6.06M)', () => {
+  it("1.4 / 224: about 582M MACs and 6.1M params (the paper prints 6.9M; the authors' checkpoint table says 6.06M)", () => {
     const a = stats({ arch: 'v2', convention: 'torchvision', width: 1.4 });
     expect(M(a.macs)).toBeCloseTo(582.2, 1);
     expect(Math.round(M(a.params) * 10) / 10).toBe(6.1);
@@ -136,7 +148,7 @@ describe('MobileNetV3 (arXiv 1905.02244)', () => {
     expect(Math.round(M(a.params) * 10) / 10).toBe(2.5);
   });
 
-  it('Large 0.75: 155M / 4.0M and Small 0.75: 44M / 2.0M with the authors\' head rule (head not narrowed)', () => {
+  it("Large 0.75: 155M / 4.0M and Small 0.75: 44M / 2.0M with the authors' head rule (head not narrowed)", () => {
     const large = stats({ arch: 'v3-large', width: 0.75 });
     expect(Math.abs(M(large.macs) - 155)).toBeLessThan(0.5);
     expect(Math.round(M(large.params) * 10) / 10).toBe(4.0);

@@ -12,8 +12,18 @@ import { buildModel } from './build.js';
 import { ARCHS, type Arch, archs, archsWithOption, familyOf, isArch, registerFamily } from './registry.js';
 
 /** A checkpoint holding a graph's own parameters under their names (float32). */
-const checkpointOf = (g: ReturnType<typeof buildModel>['graph'], rename: (k: string) => string = (k) => k): Map<string, CheckpointTensor> =>
-  new Map(g.initializers.filter((i) => !i.name.startsWith('const.') && i.data instanceof Float32Array).map((i) => [rename(i.name), { dtype: 'F32' as const, shape: i.dims, bytes: new Uint8Array((i.data as Float32Array).buffer) }]));
+const checkpointOf = (
+  g: ReturnType<typeof buildModel>['graph'],
+  rename: (k: string) => string = (k) => k,
+): Map<string, CheckpointTensor> =>
+  new Map(
+    g.initializers
+      .filter((i) => !i.name.startsWith('const.') && i.data instanceof Float32Array)
+      .map((i) => [
+        rename(i.name),
+        { dtype: 'F32' as const, shape: i.dims, bytes: new Uint8Array((i.data as Float32Array).buffer) },
+      ]),
+  );
 
 describe('a family registered from one file', () => {
   registerFamily(TINY);
@@ -27,7 +37,12 @@ describe('a family registered from one file', () => {
     expect(archs()).toContain('tiny');
     expect(familyOf('tiny')).toBe(TINY);
     const { config } = buildModel({ arch: tiny, weights: null });
-    expect([config.resolution, config.convention, config.classes, config.bnEps]).toEqual([64, 'torchvision', 1000, 1e-5]);
+    expect([config.resolution, config.convention, config.classes, config.bnEps]).toEqual([
+      64,
+      'torchvision',
+      1000,
+      1e-5,
+    ]);
   });
 
   it('builds, analyses and exports; onnxruntime runs it', async () => {
@@ -36,22 +51,36 @@ describe('a family registered from one file', () => {
     const a = analyze(graph);
     expect(a.macs).toBe(32 * 32 * TINY_CHANNELS * 27 + TINY_CHANNELS * 1000);
     expect(a.params).toBe(27 * TINY_CHANNELS + 2 * TINY_CHANNELS + TINY_CHANNELS * 1000 + 1000);
-    const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(2 * 3 * 64 * 64).fill(0.5), dims: [2, 3, 64, 64] } });
+    const out = await runOrt(toOnnx(graph), {
+      input: { data: new Float32Array(2 * 3 * 64 * 64).fill(0.5), dims: [2, 3, 64, 64] },
+    });
     expect(out.logits!.dims).toEqual([2, config.classes]);
   });
 
   it('is refused options and conventions it does not take, naming the option, the rule and the arch', () => {
-    expect(() => buildModel({ arch: tiny, minimalistic: true, weights: null })).toThrow("option minimalistic: expected to be used with v3-large or v3-small only, received 'true with tiny'");
-    expect(() => buildModel({ arch: tiny, expansion: 4, weights: null })).toThrow("option expansion: expected to be used with v2 only, received '4 with tiny'");
-    expect(() => buildModel({ arch: tiny, convention: 'keras', weights: null })).toThrow("option convention: expected one of torchvision, reference for tiny, received 'keras'");
+    expect(() => buildModel({ arch: tiny, minimalistic: true, weights: null })).toThrow(
+      "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with tiny'",
+    );
+    expect(() => buildModel({ arch: tiny, expansion: 4, weights: null })).toThrow(
+      "option expansion: expected to be used with v2 only, received '4 with tiny'",
+    );
+    expect(() => buildModel({ arch: tiny, convention: 'keras', weights: null })).toThrow(
+      "option convention: expected one of torchvision, reference for tiny, received 'keras'",
+    );
   });
 
   it('loads its weights by its own key layout, checking every key and shape', () => {
     const seeded = buildModel({ arch: tiny, weights: 5 }).graph;
     const loaded = buildWithWeights({ arch: tiny }, checkpointOf(seeded), { source: 'tiny.pth' });
-    expect([loaded.format, loaded.config.classes, loaded.graph.metadata['mobilenet.config']!.includes('"weights":"trained"')]).toEqual(['torchvision', 1000, true]);
+    expect([
+      loaded.format,
+      loaded.config.classes,
+      loaded.graph.metadata['mobilenet.config']!.includes('"weights":"trained"'),
+    ]).toEqual(['torchvision', 1000, true]);
     const narrower = checkpointOf(buildModel({ arch: tiny, width: 0.5, weights: 5 }).graph);
-    expect(() => buildWithWeights({ arch: tiny }, narrower, { source: 'half.pth' })).toThrow("half.pth: tensor 'features.0.0.weight': expected shape [8, 3, 3, 3] for tiny width 1, received [4, 3, 3, 3]");
+    expect(() => buildWithWeights({ arch: tiny }, narrower, { source: 'half.pth' })).toThrow(
+      "half.pth: tensor 'features.0.0.weight': expected shape [8, 3, 3, 3] for tiny width 1, received [4, 3, 3, 3]",
+    );
   });
 
   it('a name already taken is refused', () => {
@@ -61,17 +90,34 @@ describe('a family registered from one file', () => {
 
 describe('the built-in families, from the registry', () => {
   it('lists every arch, v4 included, and which take each family option', () => {
-    expect(ARCHS).toEqual(['v1', 'v2', 'v3-large', 'v3-small', 'v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large']);
-    expect([archsWithOption('minimalistic'), archsWithOption('depthMultiplier'), archsWithOption('expansion')]).toEqual([['v3-large', 'v3-small'], ['v1'], ['v2']]);
+    expect(ARCHS).toEqual([
+      'v1',
+      'v2',
+      'v3-large',
+      'v3-small',
+      'v4-conv-small',
+      'v4-conv-medium',
+      'v4-conv-large',
+      'v4-hybrid-medium',
+      'v4-hybrid-large',
+    ]);
+    expect([archsWithOption('minimalistic'), archsWithOption('depthMultiplier'), archsWithOption('expansion')]).toEqual(
+      [['v3-large', 'v3-small'], ['v1'], ['v2']],
+    );
   });
 
   it('resolves the convention and the preprocessing once, onto the config', () => {
     const v1 = buildModel({ arch: 'v1', convention: 'timm', weights: null });
     // timm's v1 (inception mean/std) differs from its v2 (ImageNet's): the family, not a string test, says so.
     expect(v1.config.preprocessing.mean).toEqual([0.5, 0.5, 0.5]);
-    expect(buildModel({ arch: 'v2', convention: 'timm', weights: null }).config.preprocessing.mean).toEqual([0.485, 0.456, 0.406]);
+    expect(buildModel({ arch: 'v2', convention: 'timm', weights: null }).config.preprocessing.mean).toEqual([
+      0.485, 0.456, 0.406,
+    ]);
     expect(JSON.parse(v1.graph.metadata['mobilenet.preprocessing']!)).toEqual(v1.config.preprocessing);
-    expect([buildModel({ arch: 'v3-small', convention: 'torchvision', weights: null }).config.bnEps, buildModel({ arch: 'v2', convention: 'torchvision', weights: null }).config.bnEps]).toEqual([1e-3, 1e-5]);
+    expect([
+      buildModel({ arch: 'v3-small', convention: 'torchvision', weights: null }).config.bnEps,
+      buildModel({ arch: 'v2', convention: 'torchvision', weights: null }).config.bnEps,
+    ]).toEqual([1e-3, 1e-5]);
   });
 
   it('a v3 checkpoint given to a v4 arch: the error lists the first missing and unexpected keys', () => {

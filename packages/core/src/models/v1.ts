@@ -33,8 +33,15 @@ export interface V1Convention extends ConventionBase<'v1'> {
 }
 
 const divisible = (c: number, a: number) => makeDivisible(c * a);
-const v1 = (convention: Convention, channels: V1Convention['channels'], extra: Partial<V1Convention> = {}): V1Convention => ({
-  ...CONVENTION[convention], channels, activation: 'relu6', ...extra,
+const v1 = (
+  convention: Convention,
+  channels: V1Convention['channels'],
+  extra: Partial<V1Convention> = {},
+): V1Convention => ({
+  ...CONVENTION[convention],
+  channels,
+  activation: 'relu6',
+  ...extra,
 });
 
 const V1_CONVENTION: Readonly<Record<Convention, V1Convention>> = {
@@ -47,7 +54,14 @@ const V1_CONVENTION: Readonly<Record<Convention, V1Convention>> = {
 };
 
 /** A depthwise separable layer: 3x3 depthwise conv-BN-act (`.0`), then 1x1 pointwise conv-BN-act (`.1`). */
-function depthwiseSeparable(net: Net, x: Value, name: string, out: number, stride: number, act: V1Convention['activation']): Value {
+function depthwiseSeparable(
+  net: Net,
+  x: Value,
+  name: string,
+  out: number,
+  stride: number,
+  act: V1Convention['activation'],
+): Value {
   const c = x.type.shape[1] as number;
   const dw = convBnAct(net, x, `${name}.0`, { out: c * net.cfg.depthMultiplier, kernel: 3, stride, group: c, act });
   return convBnAct(net, dw, `${name}.1`, { out, kernel: 1, act });
@@ -70,7 +84,10 @@ export const V1: Family<'v1'> = defineFamily({
   conventions: V1_CONVENTION,
   defaultConvention: 'reference',
   options: {
-    depthMultiplier: { help: 'channels per depthwise group, 1 to 8 (default 1)', check: { ok: (d) => Number.isInteger(d) && d >= 1 && d <= 8, expected: 'an integer from 1 to 8' } },
+    depthMultiplier: {
+      help: 'channels per depthwise group, 1 to 8 (default 1)',
+      check: { ok: (d) => Number.isInteger(d) && d >= 1 && d <= 8, expected: 'an integer from 1 to 8' },
+    },
   },
   resolution: () => 224,
   dropout: 0.001,

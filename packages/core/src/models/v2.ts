@@ -60,7 +60,10 @@ export const V2: Family<'v2'> = defineFamily({
   conventions: CONVENTION,
   defaultConvention: 'reference',
   options: {
-    expansion: { help: 'bottleneck expansion factor, 1 to 16 (default 6)', check: { ok: (t) => t >= 1 && t <= 16, expected: 'a number from 1 to 16' } },
+    expansion: {
+      help: 'bottleneck expansion factor, 1 to 16 (default 6)',
+      check: { ok: (t) => t >= 1 && t <= 16, expected: 'a number from 1 to 16' },
+    },
   },
   resolution: () => 224,
   dropout: 0.2,
@@ -69,7 +72,11 @@ export const V2: Family<'v2'> = defineFamily({
     classifier: { torchvision: 'classifier.1', timm: 'classifier' },
     timm: {
       stages: () => [1, 2, 3, 4, 3, 3, 1],
-      head: (next) => [[`features.${next}.0`, 'conv_head'], [`features.${next}.1`, 'bn2'], ['classifier.1', 'classifier']],
+      head: (next) => [
+        [`features.${next}.0`, 'conv_head'],
+        [`features.${next}.1`, 'bn2'],
+        ['classifier.1', 'classifier'],
+      ],
     },
   },
   build: mobilenetV2,

@@ -72,7 +72,13 @@ const timmStem = (w: number): number => (w < 0.75 ? 16 : makeDivisible(16 * w));
 const V3_CONVENTION: Readonly<Record<Convention, V3Convention>> = {
   reference: { ...CONVENTION.reference, head: widenOnly, expansionFromRatio: true, stem: (w) => scaled(16, w) },
   // torchvision's MobileNetV3 uses BatchNorm eps 0.001 (v1 and v2 keep PyTorch's 1e-5).
-  torchvision: { ...CONVENTION.torchvision, bnEps: 1e-3, head: scaled, expansionFromRatio: false, stem: (w) => scaled(16, w) },
+  torchvision: {
+    ...CONVENTION.torchvision,
+    bnEps: 1e-3,
+    head: scaled,
+    expansionFromRatio: false,
+    stem: (w) => scaled(16, w),
+  },
   keras: { ...CONVENTION.keras, head: widenOnly, expansionFromRatio: true, stem: () => 16 },
   timm: { ...CONVENTION.timm, head: (base) => base, expansionFromRatio: true, stem: timmStem },
   'timm-tf': { ...CONVENTION['timm-tf'], head: (base) => base, expansionFromRatio: true, stem: timmStem },
@@ -83,13 +89,25 @@ const V3_CONVENTION: Readonly<Record<Convention, V3Convention>> = {
  * make_divisible(exp / 4, 8) channels, linear 1x1 project; residual when stride 1 and channels unchanged.
  * Names follow torchvision: `${name}.block.{j}` in order.
  */
-function bneck(net: Net, x: Value, name: string, row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number; d: number }): Value {
+function bneck(
+  net: Net,
+  x: Value,
+  name: string,
+  row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number; d: number },
+): Value {
   const inp = x.type.shape[1] as number;
   let y = x;
   let j = 0;
   if (row.exp !== inp) y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: 1, act: row.act });
   // A dilated block keeps the resolution: stride 1, dilation d (torchvision: `stride = 1 if dilation > 1`).
-  y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: row.k, stride: row.d > 1 ? 1 : row.s, dilation: row.d, group: row.exp, act: row.act });
+  y = convBnAct(net, y, `${name}.block.${j++}`, {
+    out: row.exp,
+    kernel: row.k,
+    stride: row.d > 1 ? 1 : row.s,
+    dilation: row.d,
+    group: row.exp,
+    act: row.act,
+  });
   if (row.se) y = squeezeExcite(net, y, `${name}.block.${j++}`, makeDivisible(row.exp / 4));
   y = convBnAct(net, y, `${name}.block.${j}`, { out: row.out, kernel: 1, act: 'none' });
   return row.s === 1 && inp === row.out ? net.b.add(x, y, `${name}.add`) : y;
@@ -113,7 +131,15 @@ export function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3
     const inp = x.type.shape[1] as number;
     const e = conv.expansionFromRatio ? makeDivisible((inp * exp) / paperIn) : ch(exp);
     const d = cfg.dilated && i >= tail ? 2 : 1;
-    x = bneck(net, x, `features.${i + 1}`, { k: mini ? 3 : k, exp: e, out: ch(out), se: se && !mini, act: nl(a), s, d });
+    x = bneck(net, x, `features.${i + 1}`, {
+      k: mini ? 3 : k,
+      exp: e,
+      out: ch(out),
+      se: se && !mini,
+      act: nl(a),
+      s,
+      d,
+    });
     paperIn = out;
   });
   const last = 6 * (x.type.shape[1] as number);
@@ -143,7 +169,10 @@ export const V3: Family<V3Arch> = defineFamily({
     classifier: { torchvision: 'classifier.3', timm: 'classifier' },
     timm: {
       stages: (arch) => (arch === 'v3-small' ? [1, 2, 3, 2, 3, 1] : [1, 2, 3, 4, 2, 3, 1]),
-      head: () => [['classifier.0', 'conv_head'], ['classifier.3', 'classifier']],
+      head: () => [
+        ['classifier.0', 'conv_head'],
+        ['classifier.3', 'classifier'],
+      ],
     },
   },
   build: mobilenetV3,

@@ -40,7 +40,11 @@ interface ConvBn {
 function convBnAct(net: V4Net, x: Value, conv: string, bn: string, o: ConvBn): Value {
   const s = o.s ?? 1;
   const group = o.depthwise ? channels(x) : 1;
-  const y = net.b.batchNorm(net.b.conv(x, conv, { out: o.out, kernel: o.k, stride: s, group, pads: pads(net, x, o.k, s) }), bn, net.cfg.bnEps);
+  const y = net.b.batchNorm(
+    net.b.conv(x, conv, { out: o.out, kernel: o.k, stride: s, group, pads: pads(net, x, o.k, s) }),
+    bn,
+    net.cfg.bnEps,
+  );
   return o.act ? act(net, y, `${bn}.act`) : y;
 }
 
@@ -51,7 +55,12 @@ function finishBlock(net: V4Net, x: Value, y: Value, name: string, stride: numbe
   if (net.spec.layerScale) {
     const c = channels(y);
     const gamma = b.param(`${name}.layer_scale.gamma`, [c], 'layer-scale');
-    const shape = b.constant({ name: `${name}.layer_scale.shape`, dtype: 'int64', dims: [3], data: BigInt64Array.of(BigInt(c), 1n, 1n) });
+    const shape = b.constant({
+      name: `${name}.layer_scale.shape`,
+      dtype: 'int64',
+      dims: [3],
+      data: BigInt64Array.of(BigInt(c), 1n, 1n),
+    });
     const g = b.node('Reshape', `${name}.layer_scale.view`, [gamma, shape]);
     out = b.mul(y, g, `${name}.layer_scale`);
   }
@@ -61,7 +70,12 @@ function finishBlock(net: V4Net, x: Value, y: Value, name: string, stride: numbe
 /** Stem (conv_stem, bn1), the blocks, then timm's MobileNetV4 head: pool, conv_head, norm_head (BN + act), classifier. */
 export function stemAndHead(net: V4Net, input: Value, body: (stem: Value) => Value): void {
   const { b, cfg, spec, conv } = net;
-  const stem = convBnAct(net, input, 'conv_stem', 'bn1', { out: conv.stem(spec.stem, cfg.width), k: 3, s: 2, act: true });
+  const stem = convBnAct(net, input, 'conv_stem', 'bn1', {
+    out: conv.stem(spec.stem, cfg.width),
+    k: 3,
+    s: 2,
+    act: true,
+  });
   const features = body(stem);
   if (!cfg.includeTop) {
     const map = b.globalAveragePool(b.output(b.rename(features, 'features')), 'global_pool');
@@ -69,7 +83,11 @@ export function stemAndHead(net: V4Net, input: Value, body: (stem: Value) => Val
     return;
   }
   const pooled = b.globalAveragePool(features, 'global_pool');
-  const head = convBnAct(net, pooled, 'conv_head', 'norm_head', { out: conv.head(spec.head, cfg.width), k: 1, act: true });
+  const head = convBnAct(net, pooled, 'conv_head', 'norm_head', {
+    out: conv.head(spec.head, cfg.width),
+    k: 1,
+    act: true,
+  });
   const vector = b.flatten(head, 'flatten');
   b.output(b.linear(b.dropout(vector), 'classifier', cfg.classes, 'logits'));
   if (cfg.embedding) b.output(b.flatten(pooled, 'embedding'));
@@ -81,7 +99,13 @@ export function convBlock(net: V4Net, x: Value, name: string, k: number, s: numb
 }
 
 /** FusedIB (timm EdgeResidual: `conv_exp`, `bn1`, `conv_pwl`, `bn2`): k x k expand with the stride, 1x1 project. */
-export function fusedIB(net: V4Net, x: Value, name: string, row: Extract<V4Block, { kind: 'fused-ib' }>, out: number): Value {
+export function fusedIB(
+  net: V4Net,
+  x: Value,
+  name: string,
+  row: Extract<V4Block, { kind: 'fused-ib' }>,
+  out: number,
+): Value {
   const mid = makeDivisible(channels(x) * row.e);
   const y = convBnAct(net, x, `${name}.conv_exp`, `${name}.bn1`, { out: mid, k: row.k, s: row.s, act: true });
   const z = convBnAct(net, y, `${name}.conv_pwl`, `${name}.bn2`, { out, k: 1, act: false });
@@ -95,26 +119,53 @@ export function fusedIB(net: V4Net, x: Value, name: string, row: Extract<V4Block
 export function uib(net: V4Net, x: Value, name: string, row: Extract<V4Block, { kind: 'uib' }>, out: number): Value {
   const inp = channels(x);
   let y = x;
-  if (row.start) y = convBnAct(net, y, `${name}.dw_start.conv`, `${name}.dw_start.bn`, { out: inp, k: row.start, s: row.mid ? 1 : row.s, depthwise: true, act: false });
+  if (row.start)
+    y = convBnAct(net, y, `${name}.dw_start.conv`, `${name}.dw_start.bn`, {
+      out: inp,
+      k: row.start,
+      s: row.mid ? 1 : row.s,
+      depthwise: true,
+      act: false,
+    });
   const mid = makeDivisible(inp * row.e);
   y = convBnAct(net, y, `${name}.pw_exp.conv`, `${name}.pw_exp.bn`, { out: mid, k: 1, act: true });
-  if (row.mid) y = convBnAct(net, y, `${name}.dw_mid.conv`, `${name}.dw_mid.bn`, { out: mid, k: row.mid, s: row.s, depthwise: true, act: true });
+  if (row.mid)
+    y = convBnAct(net, y, `${name}.dw_mid.conv`, `${name}.dw_mid.bn`, {
+      out: mid,
+      k: row.mid,
+      s: row.s,
+      depthwise: true,
+      act: true,
+    });
   y = convBnAct(net, y, `${name}.pw_proj.conv`, `${name}.pw_proj.bn`, { out, k: 1, act: false });
   return finishBlock(net, x, y, name, row.s);
 }
 
 /** Reshape to a fixed shape; a leading 0 copies the batch dimension, so a dynamic batch stays dynamic. */
 function reshape(net: V4Net, x: Value, name: string, dims: readonly number[]): Value {
-  const shape = net.b.constant({ name: `${name}.shape`, dtype: 'int64', dims: [dims.length], data: BigInt64Array.from(dims.map(BigInt)) });
+  const shape = net.b.constant({
+    name: `${name}.shape`,
+    dtype: 'int64',
+    dims: [dims.length],
+    data: BigInt64Array.from(dims.map(BigInt)),
+  });
   return net.b.node('Reshape', name, [x.name, shape]);
 }
 
-const transpose = (net: V4Net, x: Value, name: string, perm: readonly number[]): Value => net.b.node('Transpose', name, [x.name], { perm: { kind: 'ints', value: perm } });
+const transpose = (net: V4Net, x: Value, name: string, perm: readonly number[]): Value =>
+  net.b.node('Transpose', name, [x.name], { perm: { kind: 'ints', value: perm } });
 
 /** K or V of the single shared head: optional stride-2 depthwise conv + BN (`down_conv`, `norm`), then 1x1 `proj`. */
 function keyOrValue(net: V4Net, x: Value, name: string, dim: number, kvStride: number): Value {
   let y = x;
-  if (kvStride > 1) y = convBnAct(net, y, `${name}.down_conv`, `${name}.norm`, { out: channels(x), k: 3, s: kvStride, depthwise: true, act: false });
+  if (kvStride > 1)
+    y = convBnAct(net, y, `${name}.down_conv`, `${name}.norm`, {
+      out: channels(x),
+      k: 3,
+      s: kvStride,
+      depthwise: true,
+      act: false,
+    });
   return net.b.conv(y, `${name}.proj`, { out: dim, kernel: 1 });
 }
 
@@ -122,7 +173,13 @@ function keyOrValue(net: V4Net, x: Value, name: string, dim: number, kvStride: n
  * Mobile MQA (timm MobileAttention + MultiQueryAttention2d): BN (`norm`), then `heads` query heads of `dim` channels
  * against one shared key and value head, softmax(Q K^T / sqrt(dim)) V, 1x1 output projection, LayerScale, residual.
  */
-export function mobileMqa(net: V4Net, x: Value, name: string, row: Extract<V4Block, { kind: 'mqa' }>, out: number): Value {
+export function mobileMqa(
+  net: V4Net,
+  x: Value,
+  name: string,
+  row: Extract<V4Block, { kind: 'mqa' }>,
+  out: number,
+): Value {
   const { b } = net;
   const [h, d] = [row.heads, row.dim];
   const [H, W] = [x.type.shape[2] as number, x.type.shape[3] as number];
@@ -133,8 +190,16 @@ export function mobileMqa(net: V4Net, x: Value, name: string, row: Extract<V4Blo
   // dimensions (docs/elsewhere.md); onnxruntime runs both forms equally fast.
   // q: [B, h*d, H, W] -> [B, h, d, HW] -> [B, h, HW, d] -> [B, h*HW, d], scaled.
   const q0 = b.conv(n, `${a}.query.proj`, { out: h * d, kernel: 1 });
-  const q1 = transpose(net, reshape(net, q0, `${a}.query.reshape`, [0, h, d, H * W]), `${a}.query.transpose`, [0, 1, 3, 2]);
-  const q = b.node('Div', `${a}.query.scale`, [reshape(net, q1, `${a}.query.rows`, [0, h * H * W, d]).name, b.scalar(Math.sqrt(d))]);
+  const q1 = transpose(
+    net,
+    reshape(net, q0, `${a}.query.reshape`, [0, h, d, H * W]),
+    `${a}.query.transpose`,
+    [0, 1, 3, 2],
+  );
+  const q = b.node('Div', `${a}.query.scale`, [
+    reshape(net, q1, `${a}.query.rows`, [0, h * H * W, d]).name,
+    b.scalar(Math.sqrt(d)),
+  ]);
   // k: [B, d, Hk, Wk] viewed as K^T [B, d, P]; v: [B, d, Hk, Wk] -> [B, d, P] -> [B, P, d].
   const k = keyOrValue(net, n, `${a}.key`, d, row.kvStride);
   const p = (k.type.shape[2] as number) * (k.type.shape[3] as number);
@@ -145,7 +210,12 @@ export function mobileMqa(net: V4Net, x: Value, name: string, row: Extract<V4Blo
   const attn = b.node('Softmax', `${a}.softmax`, [logits.name], { axis: int(-1) });
   // o: [B, h*HW, d] -> [B, h, HW, d] -> [B, h, d, HW] -> [B, h*d, H, W] (channel = head * d + i, as timm's reshape).
   const o = reshape(net, b.node('MatMul', `${a}.av`, [attn.name, v.name]), `${a}.output.heads`, [0, h, H * W, d]);
-  const o1 = reshape(net, transpose(net, o, `${a}.output.transpose`, [0, 1, 3, 2]), `${a}.output.reshape`, [0, h * d, H, W]);
+  const o1 = reshape(net, transpose(net, o, `${a}.output.transpose`, [0, 1, 3, 2]), `${a}.output.reshape`, [
+    0,
+    h * d,
+    H,
+    W,
+  ]);
   const y = b.conv(o1, `${a}.output.proj`, { out, kernel: 1 });
   return finishBlock(net, x, y, name, 1);
 }

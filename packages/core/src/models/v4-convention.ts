@@ -57,8 +57,19 @@ export function timmV4Name(arch: V4Arch, width: number): string | undefined {
 }
 
 /** timm's eval transform: resize the short side to floor(size / crop_pct), center-crop size. */
-const crop = (mean: Preprocessing['mean'], std: Preprocessing['std'], size: number, cropPct: number, interpolation: Preprocessing['interpolation']): Preprocessing => ({
-  mean, std, resizeMode: 'crop', resize: Math.floor(size / cropPct), size, interpolation,
+const crop = (
+  mean: Preprocessing['mean'],
+  std: Preprocessing['std'],
+  size: number,
+  cropPct: number,
+  interpolation: Preprocessing['interpolation'],
+): Preprocessing => ({
+  mean,
+  std,
+  resizeMode: 'crop',
+  resize: Math.floor(size / cropPct),
+  size,
+  interpolation,
 });
 
 export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {

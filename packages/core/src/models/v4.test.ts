@@ -24,7 +24,16 @@ import { TIMM_V4_CFGS } from './v4-convention.js';
 
 const TIMM = JSON.parse(readFileSync(new URL('../fixtures/timm-v4/timm-v4-keys.json', import.meta.url), 'utf8')) as {
   timm: string;
-  models: Record<string, { arch: V4Arch; width: number; keys: Record<string, number[]>; params: number; pretrained_cfg: { mean: number[]; std: number[]; crop_pct: number; interpolation: string; input_size: number[] } }>;
+  models: Record<
+    string,
+    {
+      arch: V4Arch;
+      width: number;
+      keys: Record<string, number[]>;
+      params: number;
+      pretrained_cfg: { mean: number[]; std: number[]; crop_pct: number; interpolation: string; input_size: number[] };
+    }
+  >;
 };
 
 const graphOf = (o: ModelOptions): Graph => buildModel({ ...o, weights: null }).graph;
@@ -32,7 +41,9 @@ const dims = (s: readonly (number | string)[]) => s.reduce<number>((a, d) => a *
 
 /** Parameters and BN statistics by name: the initializers a module owns (not shape constants or scalars). */
 function stateDict(g: Graph): Record<string, number[]> {
-  const owned = new Set(g.nodes.flatMap((n) => n.inputs.filter((_, i) => OPS[n.op]!.roles?.[i] && OPS[n.op]!.roles![i] !== 'const')));
+  const owned = new Set(
+    g.nodes.flatMap((n) => n.inputs.filter((_, i) => OPS[n.op]!.roles?.[i] && OPS[n.op]!.roles![i] !== 'const')),
+  );
   return Object.fromEntries(g.initializers.filter((i) => owned.has(i.name)).map((i) => [i.name, [...i.dims]]));
 }
 
@@ -43,7 +54,7 @@ describe('MobileNetV4 against timm 1.0.29', () => {
     ['v4-conv-large', 32_590_864],
     ['v4-hybrid-medium', 11_074_648],
     ['v4-hybrid-large', 37_764_624],
-  ] as const)('%s: exactly timm\'s %i parameters (1000 classes)', (arch, params) => {
+  ] as const)("%s: exactly timm's %i parameters (1000 classes)", (arch, params) => {
     expect(analyze(graphOf({ arch })).params).toBe(params);
   });
 
@@ -51,18 +62,20 @@ describe('MobileNetV4 against timm 1.0.29', () => {
   // fvcore) also count each eval BatchNorm as 2 per output element and the global pool as 1 per input element.
   it.each([
     ['v4-conv-small', 224, 0.186, 0.19],
-    ['v4-conv-medium', 256, 1.080, 1.10],
+    ['v4-conv-medium', 256, 1.08, 1.1],
     ['v4-conv-large', 384, 6.376, 6.43],
     ['v4-hybrid-medium', 256, 1.271, 1.29],
     ['v4-hybrid-large', 384, 7.712, 7.77],
-  ] as const)('%s at %i: %f GMACs; with fvcore\'s BN and pooling terms timm\'s %f', (arch, resolution, ours, timm) => {
+  ] as const)("%s at %i: %f GMACs; with fvcore's BN and pooling terms timm's %f", (arch, resolution, ours, timm) => {
     const g = graphOf({ arch });
     const a = analyze(g);
     expect(g.inputs[0]!.type.shape).toEqual([1, 3, resolution, resolution]);
     expect(Math.round(a.macs / 1e6) / 1e3).toBeCloseTo(ours, 3);
     const shapes = new Map([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type.shape]));
     const bn = a.layers.filter((l) => l.op === 'BatchNormalization').reduce((s, l) => s + dims(l.outputShape), 0);
-    const pool = g.nodes.filter((n) => n.op === 'GlobalAveragePool').reduce((s, n) => s + dims(shapes.get(n.inputs[0]!)!), 0);
+    const pool = g.nodes
+      .filter((n) => n.op === 'GlobalAveragePool')
+      .reduce((s, n) => s + dims(shapes.get(n.inputs[0]!)!), 0);
     expect(Math.round((a.macs + 2 * bn + pool) / 1e7) / 100).toBe(timm);
   });
 
@@ -74,7 +87,7 @@ describe('MobileNetV4 against timm 1.0.29', () => {
     ['v4-conv-large', 5.9, 30.9],
     ['v4-hybrid-medium', 1.2, 10.5],
     ['v4-hybrid-large', 7.2, 35.9],
-  ] as const)('%s: the paper\'s %f G MACs and %s M parameters, in binary units', (arch, macs, params) => {
+  ] as const)("%s: the paper's %f G MACs and %s M parameters, in binary units", (arch, macs, params) => {
     const g = graphOf({ arch });
     const a = analyze(g);
     expect(Math.round((a.macs / 2 ** 30) * 10) / 10).toBe(macs);
@@ -110,7 +123,7 @@ describe('MobileNetV4 against timm 1.0.29', () => {
     });
   }
 
-  it('the default resolution is the paper\'s per model; the width variants keep it', () => {
+  it("the default resolution is the paper's per model; the width variants keep it", () => {
     const res = V4_ARCHS.map((arch) => buildModel({ arch, weights: null }).config.resolution);
     expect(res).toEqual([224, 256, 384, 256, 384]);
     expect(buildModel({ arch: 'v4-hybrid-large', width: 0.75, weights: null }).config.resolution).toBe(384);
@@ -119,10 +132,22 @@ describe('MobileNetV4 against timm 1.0.29', () => {
 
 describe('v4 options and conventions', () => {
   it.each([
-    [{ arch: 'v4-conv-small', minimalistic: true }, "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v4-conv-small'"],
-    [{ arch: 'v4-hybrid-medium', reducedTail: true }, "option reduced-tail: expected to be used with v3-large or v3-small only, received 'true with v4-hybrid-medium'"],
-    [{ arch: 'v4-conv-large', depthMultiplier: 2 }, "option depth-multiplier: expected to be used with v1 only, received '2 with v4-conv-large'"],
-    [{ arch: 'v4-conv-small', convention: 'keras' }, "option convention: expected one of timm, reference for v4-conv-small, received 'keras'"],
+    [
+      { arch: 'v4-conv-small', minimalistic: true },
+      "option minimalistic: expected to be used with v3-large or v3-small only, received 'true with v4-conv-small'",
+    ],
+    [
+      { arch: 'v4-hybrid-medium', reducedTail: true },
+      "option reduced-tail: expected to be used with v3-large or v3-small only, received 'true with v4-hybrid-medium'",
+    ],
+    [
+      { arch: 'v4-conv-large', depthMultiplier: 2 },
+      "option depth-multiplier: expected to be used with v1 only, received '2 with v4-conv-large'",
+    ],
+    [
+      { arch: 'v4-conv-small', convention: 'keras' },
+      "option convention: expected one of timm, reference for v4-conv-small, received 'keras'",
+    ],
   ])('%j', (o, message) => {
     expect(() => buildModel({ ...(o as ModelOptions), weights: null })).toThrow(message);
   });
@@ -141,7 +166,9 @@ describe('v4 options and conventions', () => {
     const w = (g: Graph, name: string) => g.initializers.find((i) => i.name === name)!.dims;
     // Width 0.5: TF scales the stem (24 -> 16), timm keeps it (fix_stem); both keep the 1280 head.
     expect(w(ref.graph, 'conv_stem.weight')).toEqual([16, 3, 3, 3]);
-    expect(w(buildModel({ arch: 'v4-hybrid-large', width: 0.5, weights: null }).graph, 'conv_stem.weight')).toEqual([24, 3, 3, 3]);
+    expect(w(buildModel({ arch: 'v4-hybrid-large', width: 0.5, weights: null }).graph, 'conv_stem.weight')).toEqual([
+      24, 3, 3, 3,
+    ]);
     expect(w(ref.graph, 'conv_head.weight')).toEqual([1280, 480, 1, 1]);
   });
 
@@ -151,22 +178,37 @@ describe('v4 options and conventions', () => {
     const x = Float32Array.from({ length: 2 * 3 * 64 * 64 }, (_, i) => Math.sin(i));
     const out = await runOrt(toOnnx(graph), { input: { data: x, dims: [2, 3, 64, 64] } });
     const y = out.logits!.data as Float32Array;
-    const one = (await runOrt(toOnnx(graph), { input: { data: x.slice(0, 3 * 64 * 64), dims: [1, 3, 64, 64] } })).logits!.data as Float32Array;
+    const one = (await runOrt(toOnnx(graph), { input: { data: x.slice(0, 3 * 64 * 64), dims: [1, 3, 64, 64] } }))
+      .logits!.data as Float32Array;
     expect(Math.max(...one.map((v, i) => Math.abs(v - y[i]!)))).toBeLessThan(1e-4);
   });
 
   it('the reference convention exports and runs (SAME padding on the K/V downsampling, tanh GELU at opset 17)', async () => {
-    const { graph } = buildModel({ arch: 'v4-hybrid-large', convention: 'reference', width: 0.5, resolution: 64, weights: fanInFill(2) });
-    const out = await runOrt(toOnnx(graph), { input: { data: new Float32Array(3 * 64 * 64).fill(0.3), dims: [1, 3, 64, 64] } });
+    const { graph } = buildModel({
+      arch: 'v4-hybrid-large',
+      convention: 'reference',
+      width: 0.5,
+      resolution: 64,
+      weights: fanInFill(2),
+    });
+    const out = await runOrt(toOnnx(graph), {
+      input: { data: new Float32Array(3 * 64 * 64).fill(0.3), dims: [1, 3, 64, 64] },
+    });
     expect(out.logits!.dims).toEqual([1, 1001]);
     expect((out.logits!.data as Float32Array).every(Number.isFinite)).toBe(true);
   });
 
   it('features-only and embedding outputs: the last map (960 channels) and its pooled vector', () => {
     const top = buildModel({ arch: 'v4-conv-small', embedding: true, weights: null }).graph;
-    expect(top.outputs.map((o) => [o.name, o.type.shape])).toEqual([['logits', [1, 1000]], ['embedding', [1, 960]]]);
+    expect(top.outputs.map((o) => [o.name, o.type.shape])).toEqual([
+      ['logits', [1, 1000]],
+      ['embedding', [1, 960]],
+    ]);
     const headless = buildModel({ arch: 'v4-hybrid-medium', includeTop: false, batch: 'dynamic', weights: null }).graph;
-    expect(headless.outputs.map((o) => [o.name, o.type.shape])).toEqual([['features', ['batch', 960, 8, 8]], ['embedding', ['batch', 960]]]);
+    expect(headless.outputs.map((o) => [o.name, o.type.shape])).toEqual([
+      ['features', ['batch', 960, 8, 8]],
+      ['embedding', ['batch', 960]],
+    ]);
   });
 
   it('a v3 checkpoint given to a v4 arch names the first missing and unexpected keys', () => {
@@ -188,16 +230,21 @@ describe('the IR ops attention and GELU need', () => {
   it.each([
     ['none', [-0.00404951, -0.15865529, 0, 0.8413447, 2.9959507]],
     ['tanh', [-0.00363752, -0.15880796, 0, 0.841192, 2.9963627]],
-  ] as const)('Gelu(approximate=%s): ONNX Gelu at opset 20, Erf/Tanh arithmetic below it, same values', async (approximate, want) => {
-    const x = { x: { data: Float32Array.of(-3, -1, 0, 1, 3), dims: [1, 5] } };
-    for (const opset of [17, 20]) {
-      const bytes = toOnnx(gelu(approximate), { opset });
-      const ops = fromOnnx(bytes, 'gelu.onnx').graph.nodes.map((n) => n.op);
-      expect(ops.includes('Gelu'), `opset ${opset}`).toBe(opset === 20);
-      const y = (await runOrt(bytes, x)).y!.data as Float32Array;
-      want.forEach((v, i) => { expect(y[i], `opset ${opset} x[${i}]`).toBeCloseTo(v, 6); });
-    }
-  });
+  ] as const)(
+    'Gelu(approximate=%s): ONNX Gelu at opset 20, Erf/Tanh arithmetic below it, same values',
+    async (approximate, want) => {
+      const x = { x: { data: Float32Array.of(-3, -1, 0, 1, 3), dims: [1, 5] } };
+      for (const opset of [17, 20]) {
+        const bytes = toOnnx(gelu(approximate), { opset });
+        const ops = fromOnnx(bytes, 'gelu.onnx').graph.nodes.map((n) => n.op);
+        expect(ops.includes('Gelu'), `opset ${opset}`).toBe(opset === 20);
+        const y = (await runOrt(bytes, x)).y!.data as Float32Array;
+        want.forEach((v, i) => {
+          expect(y[i], `opset ${opset} x[${i}]`).toBeCloseTo(v, 6);
+        });
+      }
+    },
+  );
 
   it('MatMul, Transpose and Reshape type their outputs, and name the node on a mismatch', () => {
     const b = new GraphBuilder('mm');
@@ -205,8 +252,12 @@ describe('the IR ops attention and GELU need', () => {
     const k = b.input('k', ['batch', 1, 8, 4]);
     expect(b.node('MatMul', 'qk', [q.name, k.name]).type.shape).toEqual(['batch', 4, 16, 4]);
     expect(b.node('Transpose', 't', [q.name], { perm: ints([0, 1, 3, 2]) }).type.shape).toEqual(['batch', 4, 8, 16]);
-    expect(() => b.node('MatMul', 'bad', [q.name, q.name])).toThrow("node 'bad' (MatMul): expected the inner dimensions of A and B to agree, received A [batch, 4, 16, 8] and B [batch, 4, 16, 8]");
-    expect(() => b.node('Transpose', 'bad2', [q.name], { perm: ints([0, 1, 1, 2]) })).toThrow("node 'bad2' (Transpose): expected perm to be a permutation of 0..3 (input [batch, 4, 16, 8]), received [0, 1, 1, 2]");
+    expect(() => b.node('MatMul', 'bad', [q.name, q.name])).toThrow(
+      "node 'bad' (MatMul): expected the inner dimensions of A and B to agree, received A [batch, 4, 16, 8] and B [batch, 4, 16, 8]",
+    );
+    expect(() => b.node('Transpose', 'bad2', [q.name], { perm: ints([0, 1, 1, 2]) })).toThrow(
+      "node 'bad2' (Transpose): expected perm to be a permutation of 0..3 (input [batch, 4, 16, 8]), received [0, 1, 1, 2]",
+    );
   });
 });
 
@@ -218,7 +269,12 @@ const committed = (name: string): V4Logits => JSON.parse(readFileSync(join(LOGIT
 const NAMES = Object.keys(TIMM.models);
 
 /** Our export of a checkpoint in onnxruntime, against timm's logits: max |ours - timm| / max |timm|. */
-async function againstTimm(ckpt: Checkpoint, source: string, record: V4Logits, opset = 17): Promise<{ rel: number; bytes: Uint8Array }> {
+async function againstTimm(
+  ckpt: Checkpoint,
+  source: string,
+  record: V4Logits,
+  opset = 17,
+): Promise<{ rel: number; bytes: Uint8Array }> {
   const shape = record.input.shape as number[];
   const m = buildWithWeights({ arch: record.arch, width: record.width, resolution: shape[2]! }, ckpt, { source });
   expect([m.format, m.config.convention, m.config.classes], source).toEqual(['timm', 'timm', record.logits.length]);
@@ -235,37 +291,54 @@ describe("timm's logits with formula weights (committed fixtures; no timm needed
       expect(input.shape).toEqual([1, 3, TIMM_V4_CFGS[name]!.input, TIMM_V4_CFGS[name]!.input]);
       for (const [key, values] of Object.entries(probes)) {
         const v = formulaTensor(key, TIMM.models[name]!.keys[key]!);
-        for (const [i, want] of Object.entries(values)) expect(v[Number(i)], `${name} ${key}[${i}]`).toBe(Math.fround(want));
+        for (const [i, want] of Object.entries(values))
+          expect(v[Number(i)], `${name} ${key}[${i}]`).toBe(Math.fround(want));
       }
     }
   });
 
   // The checkpoint carries exactly timm's state_dict keys and shapes (fixtures/timm-v4/timm-v4-keys.json), written
   // as a safetensors file and read back through the normal loader: the keys load by identity.
-  it.each(NAMES)("%s at timm's input size: timm's keys load by identity from safetensors; our export gives timm's logits (rel < 1e-4)", async (name) => {
-    const record = committed(name);
-    expect([record.timm, record.arch, record.width]).toEqual([TIMM.timm, TIMM.models[name]!.arch, TIMM.models[name]!.width]);
-    const file = `${name}.safetensors`;
-    const ckpt = readCheckpoint(writeSafetensors(formulaCheckpoint(TIMM.models[name]!.keys)), file);
-    // Opset 17 writes GELU as Erf arithmetic; opset 20 as ONNX Gelu.
-    for (const opset of record.arch === 'v4-hybrid-large' ? [17, 20] : [17]) {
-      const { rel } = await againstTimm(ckpt, file, record, opset);
-      console.log(`${name} ${record.input.shape[2]}px opset ${opset}: rel ${rel.toExponential(2)} of max |logit| ${Math.max(...record.logits.map(Math.abs)).toFixed(1)}`);
-      expect(rel, `${name} opset ${opset}`).toBeLessThan(1e-4);
-    }
-  }, 120_000);
+  it.each(NAMES)(
+    "%s at timm's input size: timm's keys load by identity from safetensors; our export gives timm's logits (rel < 1e-4)",
+    async (name) => {
+      const record = committed(name);
+      expect([record.timm, record.arch, record.width]).toEqual([
+        TIMM.timm,
+        TIMM.models[name]!.arch,
+        TIMM.models[name]!.width,
+      ]);
+      const file = `${name}.safetensors`;
+      const ckpt = readCheckpoint(writeSafetensors(formulaCheckpoint(TIMM.models[name]!.keys)), file);
+      // Opset 17 writes GELU as Erf arithmetic; opset 20 as ONNX Gelu.
+      for (const opset of record.arch === 'v4-hybrid-large' ? [17, 20] : [17]) {
+        const { rel } = await againstTimm(ckpt, file, record, opset);
+        console.log(
+          `${name} ${record.input.shape[2]}px opset ${opset}: rel ${rel.toExponential(2)} of max |logit| ${Math.max(...record.logits.map(Math.abs)).toFixed(1)}`,
+        );
+        expect(rel, `${name} opset ${opset}`).toBeLessThan(1e-4);
+      }
+    },
+    120_000,
+  );
 
   const onnxMissing = pythonOnnxMissing();
-  it.skipIf(onnxMissing !== null)(`every variant's export passes onnx.checker full_check ${onnxMissing ? `(skipped: ${onnxMissing})` : ''}`, () => {
-    for (let i = 0; i < NAMES.length; i += 3) {
-      const batch = Object.fromEntries(NAMES.slice(i, i + 3).map((name) => {
-        const t = TIMM.models[name]!;
-        const ckpt = new Map(Object.entries(formulaCheckpoint(t.keys)));
-        return [name, toOnnx(buildWithWeights({ arch: t.arch, width: t.width }, ckpt, { source: name }).graph)];
-      }));
-      expect(onnxCheck(batch).filter((x) => !x.ok)).toEqual([]);
-    }
-  }, 600_000);
+  it.skipIf(onnxMissing !== null)(
+    `every variant's export passes onnx.checker full_check ${onnxMissing ? `(skipped: ${onnxMissing})` : ''}`,
+    () => {
+      for (let i = 0; i < NAMES.length; i += 3) {
+        const batch = Object.fromEntries(
+          NAMES.slice(i, i + 3).map((name) => {
+            const t = TIMM.models[name]!;
+            const ckpt = new Map(Object.entries(formulaCheckpoint(t.keys)));
+            return [name, toOnnx(buildWithWeights({ arch: t.arch, width: t.width }, ckpt, { source: name }).graph)];
+          }),
+        );
+        expect(onnxCheck(batch).filter((x) => !x.ok)).toEqual([]);
+      }
+    },
+    600_000,
+  );
 });
 
 /** Why timm (from TIMM_SRC, default /work/timm-src) cannot run here, or null. CI has no timm: the committed fixtures
@@ -273,7 +346,11 @@ describe("timm's logits with formula weights (committed fixtures; no timm needed
 function timmMissing(): string | null {
   const python = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
   const src = process.env.TIMM_SRC ?? '/work/timm-src';
-  const r = spawnSync(python, ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(src)}); import torch, torchvision, timm`], { encoding: 'utf8' });
+  const r = spawnSync(
+    python,
+    ['-c', `import sys; sys.path.insert(0, ${JSON.stringify(src)}); import torch, torchvision, timm`],
+    { encoding: 'utf8' },
+  );
   if (r.status === 0) return null;
   const why = `${python} cannot import torch, torchvision and timm (TIMM_SRC=${src}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}; the committed fixtures stand in`;
   if (process.env.CI && process.env.TIMM_SRC) throw new Error(`TIMM_SRC is set but ${why}`);
@@ -290,23 +367,30 @@ describe("timm run now (when importable): the same weights as users' .safetensor
   afterAll(() => dir && rmSync(dir, { recursive: true, force: true }));
   const fresh = (name: string): V4Logits => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
 
-  it.skipIf(missing !== null)(`timm's logits now equal the committed ones (rel < 1e-6) ${missing ? `(skipped: ${missing})` : ''}`, () => {
-    for (const name of NAMES) {
-      const [now, then] = [fresh(name), committed(name)];
-      expect([now.input, now.probes], name).toEqual([then.input, then.probes]);
-      expect(relError(now.logits, then.logits), name).toBeLessThan(1e-6);
-    }
-  });
-
-  it.skipIf(missing !== null)(`every variant, from timm's .safetensors (F32) and .pth (torch.save), gives timm's logits (rel < 1e-4) ${missing ? `(skipped: ${missing})` : ''}`, async () => {
-    const report: string[] = [];
-    for (const name of NAMES) {
-      for (const file of [`${name}.safetensors`, `${name}.pth`]) {
-        const { rel } = await againstTimm(readCheckpoint(readFileSync(join(dir, file)), file), file, fresh(name));
-        report.push(`${file}: ${rel.toExponential(2)}`);
-        expect(rel, file).toBeLessThan(1e-4);
+  it.skipIf(missing !== null)(
+    `timm's logits now equal the committed ones (rel < 1e-6) ${missing ? `(skipped: ${missing})` : ''}`,
+    () => {
+      for (const name of NAMES) {
+        const [now, then] = [fresh(name), committed(name)];
+        expect([now.input, now.probes], name).toEqual([then.input, then.probes]);
+        expect(relError(now.logits, then.logits), name).toBeLessThan(1e-6);
       }
-    }
-    console.log(`relative max |logit error| vs timm now:\n${report.join('\n')}`);
-  }, 600_000);
+    },
+  );
+
+  it.skipIf(missing !== null)(
+    `every variant, from timm's .safetensors (F32) and .pth (torch.save), gives timm's logits (rel < 1e-4) ${missing ? `(skipped: ${missing})` : ''}`,
+    async () => {
+      const report: string[] = [];
+      for (const name of NAMES) {
+        for (const file of [`${name}.safetensors`, `${name}.pth`]) {
+          const { rel } = await againstTimm(readCheckpoint(readFileSync(join(dir, file)), file), file, fresh(name));
+          report.push(`${file}: ${rel.toExponential(2)}`);
+          expect(rel, file).toBeLessThan(1e-4);
+        }
+      }
+      console.log(`relative max |logit error| vs timm now:\n${report.join('\n')}`);
+    },
+    600_000,
+  );
 });

@@ -12,7 +12,13 @@ import { V4_CONVENTION, type V4ConventionSpec } from './v4-convention.js';
  * state_dict keys (`blocks.{stage}.{index}...`).
  */
 export type V4Arch = 'v4-conv-small' | 'v4-conv-medium' | 'v4-conv-large' | 'v4-hybrid-medium' | 'v4-hybrid-large';
-export const V4_ARCHS: readonly V4Arch[] = ['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'];
+export const V4_ARCHS: readonly V4Arch[] = [
+  'v4-conv-small',
+  'v4-conv-medium',
+  'v4-conv-large',
+  'v4-hybrid-medium',
+  'v4-hybrid-large',
+];
 
 type Stride = 1 | 2;
 /** A depthwise kernel of a UIB; 0 = that depthwise conv is absent. */
@@ -29,15 +35,41 @@ export type V4Block =
    * depthwise (BN, act; carries the stride), 1x1 project (BN). ExtraDW = start and middle, IB = middle only,
    * ConvNext-like = start only, FFN = neither (timm 'uir', UniversalInvertedResidual).
    */
-  | { readonly kind: 'uib'; readonly start: DwKernel; readonly mid: DwKernel; readonly s: Stride; readonly e: number; readonly out: number }
+  | {
+      readonly kind: 'uib';
+      readonly start: DwKernel;
+      readonly mid: DwKernel;
+      readonly s: Stride;
+      readonly e: number;
+      readonly out: number;
+    }
   /** Mobile MQA: `heads` query heads sharing one key and one value head of `dim` channels (timm 'mqa'). */
-  | { readonly kind: 'mqa'; readonly heads: number; readonly dim: number; readonly kvStride: Stride; readonly out: number };
+  | {
+      readonly kind: 'mqa';
+      readonly heads: number;
+      readonly dim: number;
+      readonly kvStride: Stride;
+      readonly out: number;
+    };
 
 const conv = (k: 1 | 3, s: Stride, out: number): V4Block => ({ kind: 'conv', k, s, out });
 const fib = (k: 3, s: Stride, e: number, out: number): V4Block => ({ kind: 'fused-ib', k, s, e, out });
 /** uib(start, mid, stride, expansion, out), the argument order of the TF specs. */
-const u = (start: DwKernel, mid: DwKernel, s: Stride, e: number, out: number): V4Block => ({ kind: 'uib', start, mid, s, e, out });
-const mqa = (heads: number, dim: number, kvStride: Stride, out: number): V4Block => ({ kind: 'mqa', heads, dim, kvStride, out });
+const u = (start: DwKernel, mid: DwKernel, s: Stride, e: number, out: number): V4Block => ({
+  kind: 'uib',
+  start,
+  mid,
+  s,
+  e,
+  out,
+});
+const mqa = (heads: number, dim: number, kvStride: Stride, out: number): V4Block => ({
+  kind: 'mqa',
+  heads,
+  dim,
+  kvStride,
+  out,
+});
 const times = (n: number, b: V4Block): V4Block[] => Array.from({ length: n }, () => b);
 
 export interface V4Spec {
@@ -57,7 +89,11 @@ const LAST = [conv(1, 1, 960)];
 
 /** MNv4-Conv-S. */
 const CONV_SMALL: V4Spec = {
-  resolution: 224, stem: 32, act: 'relu', layerScale: false, head: 1280,
+  resolution: 224,
+  stem: 32,
+  act: 'relu',
+  layerScale: false,
+  head: 1280,
   stages: [
     [conv(3, 2, 32), conv(1, 1, 32)],
     [conv(3, 2, 96), conv(1, 1, 64)],
@@ -69,14 +105,33 @@ const CONV_SMALL: V4Spec = {
 
 /** MNv4-Conv-M. */
 const CONV_MEDIUM: V4Spec = {
-  resolution: 256, stem: 32, act: 'relu', layerScale: false, head: 1280,
+  resolution: 256,
+  stem: 32,
+  act: 'relu',
+  layerScale: false,
+  head: 1280,
   stages: [
     [fib(3, 2, 4, 48)],
     [u(3, 5, 2, 4, 80), u(3, 3, 1, 2, 80)],
-    [u(3, 5, 2, 6, 160), ...times(2, u(3, 3, 1, 4, 160)), u(3, 5, 1, 4, 160), u(3, 3, 1, 4, 160), u(3, 0, 1, 4, 160), u(0, 0, 1, 2, 160), u(3, 0, 1, 4, 160)],
     [
-      u(5, 5, 2, 6, 256), u(5, 5, 1, 4, 256), ...times(2, u(3, 5, 1, 4, 256)), u(0, 0, 1, 4, 256), u(3, 0, 1, 4, 256),
-      u(3, 5, 1, 2, 256), u(5, 5, 1, 4, 256), ...times(2, u(0, 0, 1, 4, 256)), u(5, 0, 1, 2, 256),
+      u(3, 5, 2, 6, 160),
+      ...times(2, u(3, 3, 1, 4, 160)),
+      u(3, 5, 1, 4, 160),
+      u(3, 3, 1, 4, 160),
+      u(3, 0, 1, 4, 160),
+      u(0, 0, 1, 2, 160),
+      u(3, 0, 1, 4, 160),
+    ],
+    [
+      u(5, 5, 2, 6, 256),
+      u(5, 5, 1, 4, 256),
+      ...times(2, u(3, 5, 1, 4, 256)),
+      u(0, 0, 1, 4, 256),
+      u(3, 0, 1, 4, 256),
+      u(3, 5, 1, 2, 256),
+      u(5, 5, 1, 4, 256),
+      ...times(2, u(0, 0, 1, 4, 256)),
+      u(5, 0, 1, 2, 256),
     ],
     LAST,
   ],
@@ -84,14 +139,30 @@ const CONV_MEDIUM: V4Spec = {
 
 /** MNv4-Conv-L. */
 const CONV_LARGE: V4Spec = {
-  resolution: 384, stem: 24, act: 'relu', layerScale: false, head: 1280,
+  resolution: 384,
+  stem: 24,
+  act: 'relu',
+  layerScale: false,
+  head: 1280,
   stages: [
     [fib(3, 2, 4, 48)],
     [u(3, 5, 2, 4, 96), u(3, 3, 1, 4, 96)],
-    [u(3, 5, 2, 4, 192), ...times(3, u(3, 3, 1, 4, 192)), u(3, 5, 1, 4, 192), ...times(5, u(5, 3, 1, 4, 192)), u(3, 0, 1, 4, 192)],
     [
-      u(5, 5, 2, 4, 512), ...times(3, u(5, 5, 1, 4, 512)), u(5, 0, 1, 4, 512), u(5, 3, 1, 4, 512),
-      ...times(2, u(5, 0, 1, 4, 512)), u(5, 3, 1, 4, 512), u(5, 5, 1, 4, 512), ...times(3, u(5, 0, 1, 4, 512)),
+      u(3, 5, 2, 4, 192),
+      ...times(3, u(3, 3, 1, 4, 192)),
+      u(3, 5, 1, 4, 192),
+      ...times(5, u(5, 3, 1, 4, 192)),
+      u(3, 0, 1, 4, 192),
+    ],
+    [
+      u(5, 5, 2, 4, 512),
+      ...times(3, u(5, 5, 1, 4, 512)),
+      u(5, 0, 1, 4, 512),
+      u(5, 3, 1, 4, 512),
+      ...times(2, u(5, 0, 1, 4, 512)),
+      u(5, 3, 1, 4, 512),
+      u(5, 5, 1, 4, 512),
+      ...times(3, u(5, 0, 1, 4, 512)),
     ],
     LAST,
   ],
@@ -99,18 +170,44 @@ const CONV_LARGE: V4Spec = {
 
 /** MNv4-Hybrid-M: Conv-M's layout with Mobile MQA in the last two stages (K/V downsampled at 1/16). */
 const HYBRID_MEDIUM: V4Spec = {
-  resolution: 256, stem: 32, act: 'relu', layerScale: true, head: 1280,
+  resolution: 256,
+  stem: 32,
+  act: 'relu',
+  layerScale: true,
+  head: 1280,
   stages: [
     [fib(3, 2, 4, 48)],
     [u(3, 5, 2, 4, 80), u(3, 3, 1, 2, 80)],
     [
-      u(3, 5, 2, 6, 160), u(0, 0, 1, 2, 160), u(3, 3, 1, 4, 160), u(3, 5, 1, 4, 160), mqa(4, 64, 2, 160), u(3, 3, 1, 4, 160),
-      mqa(4, 64, 2, 160), u(3, 0, 1, 4, 160), mqa(4, 64, 2, 160), u(3, 3, 1, 4, 160), mqa(4, 64, 2, 160), u(3, 0, 1, 4, 160),
+      u(3, 5, 2, 6, 160),
+      u(0, 0, 1, 2, 160),
+      u(3, 3, 1, 4, 160),
+      u(3, 5, 1, 4, 160),
+      mqa(4, 64, 2, 160),
+      u(3, 3, 1, 4, 160),
+      mqa(4, 64, 2, 160),
+      u(3, 0, 1, 4, 160),
+      mqa(4, 64, 2, 160),
+      u(3, 3, 1, 4, 160),
+      mqa(4, 64, 2, 160),
+      u(3, 0, 1, 4, 160),
     ],
     [
-      u(5, 5, 2, 6, 256), u(5, 5, 1, 4, 256), ...times(2, u(3, 5, 1, 4, 256)), u(0, 0, 1, 2, 256), u(3, 5, 1, 2, 256),
-      u(0, 0, 1, 2, 256), u(0, 0, 1, 4, 256), mqa(4, 64, 1, 256), u(3, 0, 1, 4, 256), mqa(4, 64, 1, 256), u(5, 5, 1, 4, 256),
-      mqa(4, 64, 1, 256), u(5, 0, 1, 4, 256), mqa(4, 64, 1, 256), u(5, 0, 1, 4, 256),
+      u(5, 5, 2, 6, 256),
+      u(5, 5, 1, 4, 256),
+      ...times(2, u(3, 5, 1, 4, 256)),
+      u(0, 0, 1, 2, 256),
+      u(3, 5, 1, 2, 256),
+      u(0, 0, 1, 2, 256),
+      u(0, 0, 1, 4, 256),
+      mqa(4, 64, 1, 256),
+      u(3, 0, 1, 4, 256),
+      mqa(4, 64, 1, 256),
+      u(5, 5, 1, 4, 256),
+      mqa(4, 64, 1, 256),
+      u(5, 0, 1, 4, 256),
+      mqa(4, 64, 1, 256),
+      u(5, 0, 1, 4, 256),
     ],
     LAST,
   ],
@@ -118,19 +215,44 @@ const HYBRID_MEDIUM: V4Spec = {
 
 /** MNv4-Hybrid-L: GELU throughout. */
 const HYBRID_LARGE: V4Spec = {
-  resolution: 384, stem: 24, act: 'gelu', layerScale: true, head: 1280,
+  resolution: 384,
+  stem: 24,
+  act: 'gelu',
+  layerScale: true,
+  head: 1280,
   stages: [
     [fib(3, 2, 4, 48)],
     [u(3, 5, 2, 4, 96), u(3, 3, 1, 4, 96)],
     [
-      u(3, 5, 2, 4, 192), ...times(3, u(3, 3, 1, 4, 192)), u(3, 5, 1, 4, 192), ...times(2, u(5, 3, 1, 4, 192)),
-      mqa(8, 48, 2, 192), u(5, 3, 1, 4, 192), mqa(8, 48, 2, 192), u(5, 3, 1, 4, 192),
-      mqa(8, 48, 2, 192), u(5, 3, 1, 4, 192), mqa(8, 48, 2, 192), u(3, 0, 1, 4, 192),
+      u(3, 5, 2, 4, 192),
+      ...times(3, u(3, 3, 1, 4, 192)),
+      u(3, 5, 1, 4, 192),
+      ...times(2, u(5, 3, 1, 4, 192)),
+      mqa(8, 48, 2, 192),
+      u(5, 3, 1, 4, 192),
+      mqa(8, 48, 2, 192),
+      u(5, 3, 1, 4, 192),
+      mqa(8, 48, 2, 192),
+      u(5, 3, 1, 4, 192),
+      mqa(8, 48, 2, 192),
+      u(3, 0, 1, 4, 192),
     ],
     [
-      u(5, 5, 2, 4, 512), ...times(3, u(5, 5, 1, 4, 512)), u(5, 0, 1, 4, 512), u(5, 3, 1, 4, 512), ...times(2, u(5, 0, 1, 4, 512)),
-      u(5, 3, 1, 4, 512), u(5, 5, 1, 4, 512), mqa(8, 64, 1, 512), u(5, 0, 1, 4, 512), mqa(8, 64, 1, 512), u(5, 0, 1, 4, 512),
-      mqa(8, 64, 1, 512), u(5, 0, 1, 4, 512), mqa(8, 64, 1, 512), u(5, 0, 1, 4, 512),
+      u(5, 5, 2, 4, 512),
+      ...times(3, u(5, 5, 1, 4, 512)),
+      u(5, 0, 1, 4, 512),
+      u(5, 3, 1, 4, 512),
+      ...times(2, u(5, 0, 1, 4, 512)),
+      u(5, 3, 1, 4, 512),
+      u(5, 5, 1, 4, 512),
+      mqa(8, 64, 1, 512),
+      u(5, 0, 1, 4, 512),
+      mqa(8, 64, 1, 512),
+      u(5, 0, 1, 4, 512),
+      mqa(8, 64, 1, 512),
+      u(5, 0, 1, 4, 512),
+      mqa(8, 64, 1, 512),
+      u(5, 0, 1, 4, 512),
     ],
     LAST,
   ],
@@ -155,10 +277,18 @@ export function mobilenetV4(net: Net, input: Value, conv: V4ConventionSpec, arch
       stage.forEach((row, i) => {
         const name = `blocks.${s}.${i}`;
         switch (row.kind) {
-          case 'conv': x = convBlock(v4, x, name, row.k, row.s, ch(row.out)); break;
-          case 'fused-ib': x = fusedIB(v4, x, name, row, ch(row.out)); break;
-          case 'uib': x = uib(v4, x, name, row, ch(row.out)); break;
-          case 'mqa': x = mobileMqa(v4, x, name, row, ch(row.out)); break;
+          case 'conv':
+            x = convBlock(v4, x, name, row.k, row.s, ch(row.out));
+            break;
+          case 'fused-ib':
+            x = fusedIB(v4, x, name, row, ch(row.out));
+            break;
+          case 'uib':
+            x = uib(v4, x, name, row, ch(row.out));
+            break;
+          case 'mqa':
+            x = mobileMqa(v4, x, name, row, ch(row.out));
+            break;
         }
       });
     });

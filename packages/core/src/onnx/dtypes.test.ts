@@ -26,9 +26,18 @@ const consts: Initializer[] = [
 
 /** Every dtype the IR carries, in initializers and in values: int8/uint8 (Q/DQ), int32 (bias), float16 (Cast). */
 function quantGraph(): Graph {
-  const n = (name: string, op: string, inputs: string[], outputs: string[], attrs = {}) => ({ name, op, inputs, outputs, attrs });
+  const n = (name: string, op: string, inputs: string[], outputs: string[], attrs = {}) => ({
+    name,
+    op,
+    inputs,
+    outputs,
+    attrs,
+  });
   return checkGraph({
-    name: 'dtypes', metadata: {}, values: [], initializers: consts,
+    name: 'dtypes',
+    metadata: {},
+    values: [],
+    initializers: consts,
     inputs: [{ name: 'x', type: { dtype: 'float32', shape: [1, 2, 3, 3] } }],
     outputs: [
       { name: 'y8', type: { dtype: 'float32', shape: [1, 2, 3, 3] } },
@@ -52,13 +61,19 @@ function quantGraph(): Graph {
 }
 
 const round = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v)); // ONNX rounds half to even
-const qdq = (v: number, s: number, zp: number, lo: number, hi: number) => (Math.min(hi, Math.max(lo, round(v / s) + zp)) - zp) * s;
+const qdq = (v: number, s: number, zp: number, lo: number, hi: number) =>
+  (Math.min(hi, Math.max(lo, round(v / s) + zp)) - zp) * s;
 
 describe('int8, uint8, int32 and float16 tensors', () => {
   it('are typed by Quantize/DequantizeLinear and Cast, and their scales and zero points are not parameters', () => {
     const g = quantGraph();
     const types = new Map(g.values.map((v) => [v.name, v.type.dtype]));
-    expect([types.get('xq8'), types.get('xqu8'), types.get('w'), types.get('x16')]).toEqual(['int8', 'uint8', 'float32', 'float16']);
+    expect([types.get('xq8'), types.get('xqu8'), types.get('w'), types.get('x16')]).toEqual([
+      'int8',
+      'uint8',
+      'float32',
+      'float16',
+    ]);
     // Parameters: the stored int8 weight (4) and int32 bias (2); scales and zero points are not counted.
     expect(analyze(g).params).toBe(6);
   });
@@ -79,11 +94,18 @@ describe('int8, uint8, int32 and float16 tensors', () => {
     const out = await runOrt(toOnnx(quantGraph(), { opset: 17 }), { x: { data: x, dims: [1, 2, 3, 3] } });
     const y8 = Array.from(x, (v) => qdq(v, 0.05, -3, -128, 127));
     expect(maxAbsDiff(out.y8!.data as Float32Array, y8)).toBeLessThan(1e-6);
-    expect(maxAbsDiff(out.yu8!.data as Float32Array, Array.from(x, (v) => qdq(v, 0.05, 128, 0, 255)))).toBeLessThan(1e-6);
+    expect(
+      maxAbsDiff(
+        out.yu8!.data as Float32Array,
+        Array.from(x, (v) => qdq(v, 0.05, 128, 0, 255)),
+      ),
+    ).toBeLessThan(1e-6);
     // 1x1 conv over the dequantized input with the dequantized weights and bias.
     const conv = Array.from({ length: 18 }, (_, i) => {
       const [o, p] = [Math.floor(i / 9), i % 9];
-      return y8[p]! * wInt8[o * 2]! * wScale[o]! + y8[9 + p]! * wInt8[o * 2 + 1]! * wScale[o]! + bias[o]! * 0.05 * wScale[o]!;
+      return (
+        y8[p]! * wInt8[o * 2]! * wScale[o]! + y8[9 + p]! * wInt8[o * 2 + 1]! * wScale[o]! + bias[o]! * 0.05 * wScale[o]!
+      );
     });
     expect(maxAbsDiff(out.conv!.data as Float32Array, conv)).toBeLessThan(1e-5);
     // float16 keeps 11 significant bits: |x| < 4 rounds to within 2^-9.

@@ -15,18 +15,25 @@ interface Case {
   bn_eps: Record<string, number>;
 }
 // Made by tools/fixtures/small_graphs.py with PyTorch (an independent implementation of every op).
-const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/small-graphs.json', import.meta.url), 'utf8')) as Record<string, Case>;
+const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/small-graphs.json', import.meta.url), 'utf8')) as Record<
+  string,
+  Case
+>;
 
-const fromFixture = (c: Case): ParamFiller => ({ name }) => {
-  const p = c.params[name];
-  if (!p) throw new Error(`fixture has no parameter '${name}'`);
-  return Float32Array.from(p);
-};
+const fromFixture =
+  (c: Case): ParamFiller =>
+  ({ name }) => {
+    const p = c.params[name];
+    if (!p) throw new Error(`fixture has no parameter '${name}'`);
+    return Float32Array.from(p);
+  };
 
 /** The same graphs as the torch modules in the fixture script, built with the IR under torch's names. */
 const GRAPHS: Record<string, (b: GraphBuilder, x: Value, c: Case) => Value> = {
-  conv_bn_relu6: (b, x, c) => b.relu6(b.batchNorm(b.conv(x, 'conv', { out: 4, kernel: 3, stride: 2 }), 'bn', c.bn_eps.bn!), 'relu6'),
-  depthwise: (b, x, c) => b.relu(b.batchNorm(b.conv(x, 'conv', { out: 4, kernel: 3, group: 4 }), 'bn', c.bn_eps.bn!), 'relu'),
+  conv_bn_relu6: (b, x, c) =>
+    b.relu6(b.batchNorm(b.conv(x, 'conv', { out: 4, kernel: 3, stride: 2 }), 'bn', c.bn_eps.bn!), 'relu6'),
+  depthwise: (b, x, c) =>
+    b.relu(b.batchNorm(b.conv(x, 'conv', { out: 4, kernel: 3, group: 4 }), 'bn', c.bn_eps.bn!), 'relu'),
   residual: (b, x, c) => b.add(x, b.batchNorm(b.conv(x, 'conv', { out: 4, kernel: 1 }), 'bn', c.bn_eps.bn!), 'add'),
   hardswish: (b, x) => b.hardSwish(x, 'hardswish'),
   squeeze_excite: (b, x) => {
@@ -66,8 +73,12 @@ describe('small graphs run in onnxruntime and match PyTorch', () => {
     for (const opset of [13, 14]) {
       const b = new GraphBuilder('hs');
       b.output(b.hardSwish(b.input('input', [7]), 'y'));
-      const out = await runOrt(toOnnx(b.build(), { opset }), { input: { data: Float32Array.of(-4, -3, -1.5, 0, 1.5, 3, 4), dims: [7] } });
-      expect(Array.from(out.y!.data as Float32Array)).toEqual([-0, 0, -0.375, 0, 1.125, 3, 4].map((v) => expect.closeTo(v, 6)));
+      const out = await runOrt(toOnnx(b.build(), { opset }), {
+        input: { data: Float32Array.of(-4, -3, -1.5, 0, 1.5, 3, 4), dims: [7] },
+      });
+      expect(Array.from(out.y!.data as Float32Array)).toEqual(
+        [-0, 0, -0.375, 0, 1.125, 3, 4].map((v) => expect.closeTo(v, 6)),
+      );
     }
   });
 });
@@ -108,7 +119,9 @@ describe('serialization', () => {
   });
 
   it('writes the same bytes for the same graph', () => {
-    expect(Buffer.from(toOnnx(build('squeeze_excite').graph))).toEqual(Buffer.from(toOnnx(build('squeeze_excite').graph)));
+    expect(Buffer.from(toOnnx(build('squeeze_excite').graph))).toEqual(
+      Buffer.from(toOnnx(build('squeeze_excite').graph)),
+    );
   });
 
   it('rewrites the batch dimension, and a dynamic batch runs with any batch size', async () => {
@@ -134,33 +147,45 @@ describe('serialization', () => {
   it('refuses a graph built without weight data instead of writing a hollow file', () => {
     const b = new GraphBuilder('none', { init: () => undefined });
     b.output(b.conv(b.input('input', [1, 3, 4, 4]), 'conv', { out: 2, kernel: 1 }));
-    expect(() => toOnnx(b.build())).toThrow("initializer 'conv.weight': expected tensor data, received none (graph was built for analysis only)");
+    expect(() => toOnnx(b.build())).toThrow(
+      "initializer 'conv.weight': expected tensor data, received none (graph was built for analysis only)",
+    );
   });
 });
 
 describe('reader: bad input', () => {
   it('says what the bytes are when they are not ONNX', () => {
-    expect(() => fromOnnx(new TextEncoder().encode('definitely not a model'), 'notes.txt')).toThrow(/^notes\.txt: expected an ONNX/);
-    expect(() => fromOnnx(new Uint8Array(0), 'empty.onnx')).toThrow(/empty\.onnx: expected an ONNX model with ir_version and a graph/);
+    expect(() => fromOnnx(new TextEncoder().encode('definitely not a model'), 'notes.txt')).toThrow(
+      /^notes\.txt: expected an ONNX/,
+    );
+    expect(() => fromOnnx(new Uint8Array(0), 'empty.onnx')).toThrow(
+      /empty\.onnx: expected an ONNX model with ir_version and a graph/,
+    );
   });
 
   it('names an unsupported op and still summarizes the model', () => {
     const bytes = toOnnx(build('hardswish').graph, { opset: 14 });
     const patched = Buffer.from(bytes).toString('latin1').replace('HardSwish', 'HardSwizz');
     const foreign = Buffer.from(patched, 'latin1');
-    expect(() => fromOnnx(foreign, 'foreign.onnx')).toThrow(/foreign\.onnx: node 'hardswish': expected one of the supported ops .*, received op 'HardSwizz'/);
+    expect(() => fromOnnx(foreign, 'foreign.onnx')).toThrow(
+      /foreign\.onnx: node 'hardswish': expected one of the supported ops .*, received op 'HardSwizz'/,
+    );
     expect(summarizeOnnx(foreign).unsupportedOps).toEqual(['HardSwizz']);
   });
 });
 
 describe('onnx.checker (Debian python3-onnx, an independent checker)', () => {
   const missing = pythonOnnxMissing();
-  it.skipIf(missing !== null)(`passes check_model(full_check=True) at opsets 13-17 ${missing ? `(skipped: ${missing})` : ''}`, () => {
-    const models: Record<string, Uint8Array> = {};
-    // Debian's onnx 1.12 knows opsets up to 17.
-    for (const name of Object.keys(GRAPHS)) for (const opset of [13, 14, 15, 17]) models[`${name}-${opset}`] = toOnnx(build(name).graph, { opset });
-    const results = onnxCheck(models);
-    expect(results).toHaveLength(Object.keys(models).length);
-    expect(results.filter((r) => !r.ok)).toEqual([]);
-  });
+  it.skipIf(missing !== null)(
+    `passes check_model(full_check=True) at opsets 13-17 ${missing ? `(skipped: ${missing})` : ''}`,
+    () => {
+      const models: Record<string, Uint8Array> = {};
+      // Debian's onnx 1.12 knows opsets up to 17.
+      for (const name of Object.keys(GRAPHS))
+        for (const opset of [13, 14, 15, 17]) models[`${name}-${opset}`] = toOnnx(build(name).graph, { opset });
+      const results = onnxCheck(models);
+      expect(results).toHaveLength(Object.keys(models).length);
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+    },
+  );
 });

@@ -12,7 +12,8 @@ const IR_VERSION: Readonly<Record<number, number>> = { 13: 7, 14: 7, 15: 8, 16: 
 
 export function irVersionFor(opset: number): number {
   const v = IR_VERSION[opset];
-  if (v === undefined) throw new GraphError('opset', 'option opset', `an integer from ${MIN_OPSET} to ${MAX_OPSET}`, `${opset}`);
+  if (v === undefined)
+    throw new GraphError('opset', 'option opset', `an integer from ${MIN_OPSET} to ${MAX_OPSET}`, `${opset}`);
   return v;
 }
 
@@ -20,6 +21,16 @@ export function irVersionFor(opset: number): number {
 export function raiseReduceMean(node: Node, constant: (name: string) => Initializer | undefined): Node {
   if (node.op !== 'ReduceMean' || node.inputs.length < 2) return node;
   const axes = constant(node.inputs[1]!);
-  if (!axes?.data) throw new GraphError('unsupported', nodeWhere(node), 'axes given as a constant', `computed axes '${node.inputs[1]}'`);
-  return { ...node, inputs: [node.inputs[0]!], attrs: { ...node.attrs, axes: ints(Array.from(axes.data as BigInt64Array, Number)) } };
+  if (!axes?.data)
+    throw new GraphError(
+      'unsupported',
+      nodeWhere(node),
+      'axes given as a constant',
+      `computed axes '${node.inputs[1]}'`,
+    );
+  return {
+    ...node,
+    inputs: [node.inputs[0]!],
+    attrs: { ...node.attrs, axes: ints(Array.from(axes.data as BigInt64Array, Number)) },
+  };
 }

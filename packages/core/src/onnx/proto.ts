@@ -35,10 +35,19 @@ export function decodeModel(bytes: Uint8Array, source = 'model'): ModelProto {
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new OnnxFormatError(source, 'an ONNX ModelProto', `${bytes.length} bytes that do not decode`, (e as Error).message);
+    throw new OnnxFormatError(
+      source,
+      'an ONNX ModelProto',
+      `${bytes.length} bytes that do not decode`,
+      (e as Error).message,
+    );
   }
   if (!model.graph || toNumber(model.irVersion) === 0) {
-    throw new OnnxFormatError(source, 'an ONNX model with ir_version and a graph', `${bytes.length} bytes without them`);
+    throw new OnnxFormatError(
+      source,
+      'an ONNX model with ir_version and a graph',
+      `${bytes.length} bytes without them`,
+    );
   }
   return model;
 }

@@ -27,12 +27,22 @@ export function summarizeOnnx(bytes: Uint8Array, source = 'model'): ModelSummary
   for (const n of g.node ?? []) counts[n.opType ?? '?'] = (counts[n.opType ?? '?'] ?? 0) + 1;
   const ops = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
   const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-  const numel = (dims: unknown[] | null | undefined) => (dims ?? []).reduce<number>((a, d) => a * toNumber(d as number), 1);
-  const io = (v: { name?: string | null; type?: { tensorType?: { shape?: { dim?: { dimValue?: unknown; dimParam?: string | null }[] | null } | null } | null } | null }) => ({
+  const numel = (dims: unknown[] | null | undefined) =>
+    (dims ?? []).reduce<number>((a, d) => a * toNumber(d as number), 1);
+  const io = (v: {
+    name?: string | null;
+    type?: {
+      tensorType?: { shape?: { dim?: { dimValue?: unknown; dimParam?: string | null }[] | null } | null } | null;
+    } | null;
+  }) => ({
     name: v.name ?? '',
-    shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue != null ? toNumber(d.dimValue as number) : '?')),
+    shape: (v.type?.tensorType?.shape?.dim ?? []).map((d) =>
+      d.dimParam ? d.dimParam : d.dimValue != null ? toNumber(d.dimValue as number) : '?',
+    ),
   });
-  const constants = (g.node ?? []).filter((n) => n.opType === 'Constant').map((n) => numel(n.attribute?.find((a) => a.name === 'value')?.t?.dims));
+  const constants = (g.node ?? [])
+    .filter((n) => n.opType === 'Constant')
+    .map((n) => numel(n.attribute?.find((a) => a.name === 'value')?.t?.dims));
   return {
     irVersion: toNumber(model.irVersion),
     opset: defaultOpset(model),
@@ -43,7 +53,8 @@ export function summarizeOnnx(bytes: Uint8Array, source = 'model'): ModelSummary
     ops,
     nodeCount: (g.node ?? []).length,
     initializerCount: (g.initializer ?? []).length,
-    constantElements: (g.initializer ?? []).reduce((a, t) => a + numel(t.dims), 0) + constants.reduce((a, b) => a + b, 0),
+    constantElements:
+      (g.initializer ?? []).reduce((a, t) => a + numel(t.dims), 0) + constants.reduce((a, b) => a + b, 0),
     unsupportedOps: Object.keys(ops).filter((op) => op !== 'Constant' && !Object.hasOwn(OPS, op)),
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };

@@ -33,7 +33,12 @@ function rawBytes(data: TensorData): Uint8Array {
 
 function tensorProto(init: Initializer): ITensorProto {
   if (!init.data) {
-    throw new GraphError('no-data', `initializer '${init.name}'`, 'tensor data', 'none (graph was built for analysis only)');
+    throw new GraphError(
+      'no-data',
+      `initializer '${init.name}'`,
+      'tensor data',
+      'none (graph was built for analysis only)',
+    );
   }
   return { name: init.name, dims: [...init.dims], dataType: DTYPE_TO_ONNX[init.dtype], rawData: rawBytes(init.data) };
 }
@@ -41,11 +46,16 @@ function tensorProto(init: Initializer): ITensorProto {
 function attrProto(name: string, a: Attr): IAttributeProto {
   const A = onnx.AttributeProto.AttributeType;
   switch (a.kind) {
-    case 'int': return { name, type: A.INT, i: a.value };
-    case 'float': return { name, type: A.FLOAT, f: a.value };
-    case 'ints': return { name, type: A.INTS, ints: [...a.value] };
-    case 'floats': return { name, type: A.FLOATS, floats: [...a.value] };
-    case 'string': return { name, type: A.STRING, s: new TextEncoder().encode(a.value) };
+    case 'int':
+      return { name, type: A.INT, i: a.value };
+    case 'float':
+      return { name, type: A.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: A.INTS, ints: [...a.value] };
+    case 'floats':
+      return { name, type: A.FLOATS, floats: [...a.value] };
+    case 'string':
+      return { name, type: A.STRING, s: new TextEncoder().encode(a.value) };
   }
 }
 
@@ -61,7 +71,10 @@ function rebatch(graph: Graph, batch: BatchOption | undefined): Graph {
   if (batch === undefined) return graph;
   const b = resolveBatch(batch);
   const old = graph.inputs[0]?.type.shape[0];
-  const fix = (v: Value): Value => (v.type.shape[0] === old && v.type.shape.length > 0 ? { ...v, type: { ...v.type, shape: [b, ...v.type.shape.slice(1)] } } : v);
+  const fix = (v: Value): Value =>
+    v.type.shape[0] === old && v.type.shape.length > 0
+      ? { ...v, type: { ...v.type, shape: [b, ...v.type.shape.slice(1)] } }
+      : v;
   return { ...graph, inputs: graph.inputs.map(fix), outputs: graph.outputs.map(fix), values: graph.values.map(fix) };
 }
 
@@ -88,14 +101,18 @@ export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
         opType: n.op,
         input: [...n.inputs],
         output: [...n.outputs],
-        attribute: Object.keys(n.attrs).sort().map((k) => attrProto(k, n.attrs[k]!)),
+        attribute: Object.keys(n.attrs)
+          .sort()
+          .map((k) => attrProto(k, n.attrs[k]!)),
       })),
       initializer: checked.initializers.map(tensorProto),
       input: checked.inputs.map(valueInfo),
       output: checked.outputs.map(valueInfo),
       valueInfo: checked.values.map(valueInfo),
     },
-    metadataProps: Object.keys(checked.metadata).sort().map((key) => ({ key, value: checked.metadata[key]! })),
+    metadataProps: Object.keys(checked.metadata)
+      .sort()
+      .map((key) => ({ key, value: checked.metadata[key]! })),
   });
   return onnx.ModelProto.encode(model).finish();
 }

@@ -28,11 +28,21 @@ export const clipAsHardSigmoid: Pass = (graph) => {
     const lo = loName ? scalarConstant(graph, loName) : undefined;
     const hi = hiName ? scalarConstant(graph, hiName) : undefined;
     if (lo === undefined || hi === undefined || !(hi > lo)) {
-      throw new GraphError('unsupported', nodeWhere(node), 'constant scalar bounds min < max (the only Clip this rewrite can express)', `min '${loName}', max '${hiName}'`);
+      throw new GraphError(
+        'unsupported',
+        nodeWhere(node),
+        'constant scalar bounds min < max (the only Clip this rewrite can express)',
+        `min '${loName}', max '${hiName}'`,
+      );
     }
     const y = node.outputs[0]!;
     const range = hi - lo;
-    const unit = { name: node.name, op: 'HardSigmoid', inputs: [x!], attrs: { alpha: float(1 / range), beta: float(-lo / range) } };
+    const unit = {
+      name: node.name,
+      op: 'HardSigmoid',
+      inputs: [x!],
+      attrs: { alpha: float(1 / range), beta: float(-lo / range) },
+    };
     const weights = lo === 0 ? foldableWeights(graph, y) : undefined;
     if (weights) {
       nodes.push({ ...unit, outputs: [y] });
@@ -43,7 +53,13 @@ export const clipAsHardSigmoid: Pass = (graph) => {
     // The HardSigmoid output goes first in the Mul: OpenCV fuses Mul(a, HardSigmoid(b)) into HardSwish(b) (see gate-first.ts).
     const times = lo === 0 ? y : `${y}.scaled`;
     extra.push(scalar(`${node.name}.range`, range));
-    nodes.push({ name: lo === 0 ? node.name : `${node.name}.scale`, op: 'Mul', inputs: [`${y}.unit`, `${node.name}.range`], outputs: [times], attrs: {} });
+    nodes.push({
+      name: lo === 0 ? node.name : `${node.name}.scale`,
+      op: 'Mul',
+      inputs: [`${y}.unit`, `${node.name}.range`],
+      outputs: [times],
+      attrs: {},
+    });
     if (lo !== 0) {
       extra.push(scalar(`${node.name}.min`, lo));
       nodes.push({ name: node.name, op: 'Add', inputs: [times, `${node.name}.min`], outputs: [y], attrs: {} });
@@ -65,7 +81,8 @@ function foldableWeights(graph: Graph, value: string): string[] | undefined {
     const w = r.inputs[1];
     const init = graph.initializers.find((i) => i.name === w);
     if (r.op !== 'Conv' || r.inputs.indexOf(value) !== 0 || r.inputs.lastIndexOf(value) !== 0) return undefined;
-    if (!init?.data || init.dtype !== 'float32' || graph.nodes.some((n) => n !== r && n.inputs.includes(w!))) return undefined;
+    if (!init?.data || init.dtype !== 'float32' || graph.nodes.some((n) => n !== r && n.inputs.includes(w!)))
+      return undefined;
     weights.push(w!);
   }
   return readers.length ? weights : undefined;

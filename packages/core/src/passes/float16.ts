@@ -58,7 +58,9 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
   const keep = new Set(options.keepFloat32 ?? FLOAT32_OPS);
   const g = checkGraph(graph);
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
-  const isFloat = new Set([...g.inputs, ...g.values, ...g.outputs].filter((v) => v.type.dtype === 'float32').map((v) => v.name));
+  const isFloat = new Set(
+    [...g.inputs, ...g.values, ...g.outputs].filter((v) => v.type.dtype === 'float32').map((v) => v.name),
+  );
   const half = new Map<string, Initializer>(); // float32 initializer -> its float16 copy
   const precision = new Map<string, 'float16' | 'float32'>(g.inputs.map((i) => [i.name, 'float32']));
   const casts = new Map<string, string>(); // `${tensor}>${dtype}` -> cast output
@@ -95,10 +97,23 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     });
     nodes.push({ ...n, inputs, outputs: outs });
     n.outputs.forEach((t, k) => {
-      if (outs[k] !== t) nodes.push({ name: `${t}.cast`, op: 'Cast', inputs: [outs[k]!], outputs: [t], attrs: { to: int(DTYPE_CODE.float32) } });
+      if (outs[k] !== t)
+        nodes.push({
+          name: `${t}.cast`,
+          op: 'Cast',
+          inputs: [outs[k]!],
+          outputs: [t],
+          attrs: { to: int(DTYPE_CODE.float32) },
+        });
     });
   }
   const used = new Set(nodes.flatMap((n) => n.inputs));
   const initializers = [...g.initializers.filter((i) => used.has(i.name)), ...half.values()];
-  return checkGraph({ ...g, nodes, initializers, metadata: { ...g.metadata, 'mobilenet.precision': 'fp16' }, values: [] });
+  return checkGraph({
+    ...g,
+    nodes,
+    initializers,
+    metadata: { ...g.metadata, 'mobilenet.precision': 'fp16' },
+    values: [],
+  });
 }

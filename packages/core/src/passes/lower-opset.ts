@@ -15,7 +15,13 @@ interface Lowering {
 const hardSwish: Lowering = {
   applies: (opset) => opset < 14,
   rewrite: (n): Node[] => [
-    { name: `${n.name}.hardsigmoid`, op: 'HardSigmoid', inputs: [n.inputs[0]!], outputs: [`${n.outputs[0]}.hardsigmoid`], attrs: { alpha: float(1 / 6), beta: float(0.5) } },
+    {
+      name: `${n.name}.hardsigmoid`,
+      op: 'HardSigmoid',
+      inputs: [n.inputs[0]!],
+      outputs: [`${n.outputs[0]}.hardsigmoid`],
+      attrs: { alpha: float(1 / 6), beta: float(0.5) },
+    },
     { name: n.name, op: 'Mul', inputs: [n.inputs[0]!, `${n.outputs[0]}.hardsigmoid`], outputs: n.outputs, attrs: {} },
   ],
 };
@@ -28,17 +34,31 @@ const gelu: Lowering = {
   applies: (opset) => opset < 20,
   rewrite: (n, extra) => {
     const c = (name: string, value: number): string => {
-      if (!extra.some((i) => i.name === name)) extra.push({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
+      if (!extra.some((i) => i.name === name))
+        extra.push({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
       return name;
     };
     const [x, y] = [n.inputs[0]!, n.outputs[0]!];
-    const op = (suffix: string, kind: string, inputs: string[]): Node => ({ name: `${n.name}.${suffix}`, op: kind, inputs, outputs: [`${y}.${suffix}`], attrs: {} });
+    const op = (suffix: string, kind: string, inputs: string[]): Node => ({
+      name: `${n.name}.${suffix}`,
+      op: kind,
+      inputs,
+      outputs: [`${y}.${suffix}`],
+      attrs: {},
+    });
     const approximate = n.attrs.approximate?.kind === 'string' ? n.attrs.approximate.value : 'none';
     // Constants sit in Add, Div and Mul's first input (never as Mul's second input, which the op table reads as a learned scale).
-    const inner: Node[] = approximate === 'tanh'
-      ? [op('sq', 'Mul', [x, x]), op('cube', 'Mul', [`${y}.sq`, x]), op('cubek', 'Div', [`${y}.cube`, c('gelu.inv_0.044715', 1 / 0.044715)]),
-        op('poly', 'Add', [x, `${y}.cubek`]), op('scaled', 'Div', [`${y}.poly`, c('gelu.sqrt_pi_2', Math.sqrt(Math.PI / 2))]), op('f', 'Tanh', [`${y}.scaled`])]
-      : [op('scaled', 'Div', [x, c('gelu.sqrt2', Math.SQRT2)]), op('f', 'Erf', [`${y}.scaled`])];
+    const inner: Node[] =
+      approximate === 'tanh'
+        ? [
+            op('sq', 'Mul', [x, x]),
+            op('cube', 'Mul', [`${y}.sq`, x]),
+            op('cubek', 'Div', [`${y}.cube`, c('gelu.inv_0.044715', 1 / 0.044715)]),
+            op('poly', 'Add', [x, `${y}.cubek`]),
+            op('scaled', 'Div', [`${y}.poly`, c('gelu.sqrt_pi_2', Math.sqrt(Math.PI / 2))]),
+            op('f', 'Tanh', [`${y}.scaled`]),
+          ]
+        : [op('scaled', 'Div', [x, c('gelu.sqrt2', Math.SQRT2)]), op('f', 'Erf', [`${y}.scaled`])];
     return [
       ...inner,
       op('onep', 'Add', [`${y}.f`, c('gelu.one', 1)]),
@@ -80,7 +100,13 @@ export function lowerToOpset(opset: number): Pass {
       const lower = LOWER[node.op];
       const reshape = RESHAPE[node.op];
       if (lower?.applies(opset)) nodes.push(...lower.rewrite(node, extra));
-      else if (OPS[node.op]!.since > opset) throw new GraphError('opset', nodeWhere(node), `opset >= ${OPS[node.op]!.since} for ${node.op}`, `opset ${opset}`);
+      else if (OPS[node.op]!.since > opset)
+        throw new GraphError(
+          'opset',
+          nodeWhere(node),
+          `opset >= ${OPS[node.op]!.since} for ${node.op}`,
+          `opset ${opset}`,
+        );
       else if (reshape?.applies(opset)) nodes.push(...reshape.rewrite(node, extra));
       else nodes.push(node);
     }

@@ -29,7 +29,12 @@ export function pruneInitializers(graph: Graph, keep: readonly Initializer[] = [
 }
 
 /** A float32 scalar initializer. */
-export const scalar = (name: string, value: number): Initializer => ({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
+export const scalar = (name: string, value: number): Initializer => ({
+  name,
+  dtype: 'float32',
+  dims: [],
+  data: Float32Array.of(value),
+});
 
 /** Runs passes in order: one pass made of several. */
 export function sequence(...passes: readonly Pass[]): Pass {

@@ -10,7 +10,14 @@ describe('BackendRegistry', () => {
     const r = new BackendRegistry<object, EngineSession>('test-runtime');
     r.register({ name: 'a', start });
     r.register({ name: 'b', precondition: () => 'no b here', start });
-    r.register({ name: 'c', precondition: () => null, check: async () => { throw new Error('probe crashed\nstack'); }, start });
+    r.register({
+      name: 'c',
+      precondition: () => null,
+      check: async () => {
+        throw new Error('probe crashed\nstack');
+      },
+      start,
+    });
     expect(r.names()).toEqual(['a', 'b', 'c']);
     expect(await r.status()).toEqual([
       { backend: 'a', available: true },
@@ -24,9 +31,15 @@ describe('BackendRegistry', () => {
   it('refuses a name twice, a name that is not a plain word, and a backend without start', () => {
     const r = new BackendRegistry<object, EngineSession>('test-runtime');
     r.register({ name: 'a', start });
-    expect(() => r.register({ name: 'a', start })).toThrow("test-runtime: registerBackend('a'): expected a name not registered yet, received 'a', registered already");
-    expect(() => r.register({ name: '', start })).toThrow('test-runtime: registerBackend: name: expected lower-case letters, digits and dashes, starting with a letter, received ""');
-    expect(() => r.register({ name: 'x', start: undefined as never })).toThrow("test-runtime: registerBackend('x'): start: expected a function, received undefined");
+    expect(() => r.register({ name: 'a', start })).toThrow(
+      "test-runtime: registerBackend('a'): expected a name not registered yet, received 'a', registered already",
+    );
+    expect(() => r.register({ name: '', start })).toThrow(
+      'test-runtime: registerBackend: name: expected lower-case letters, digits and dashes, starting with a letter, received ""',
+    );
+    expect(() => r.register({ name: 'x', start: undefined as never })).toThrow(
+      "test-runtime: registerBackend('x'): start: expected a function, received undefined",
+    );
     expect(r.names()).toEqual(['a']);
   });
 

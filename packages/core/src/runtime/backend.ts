@@ -38,7 +38,10 @@ export interface Backend<Options, Started> {
 }
 
 /** The options a backend starts with: its `defaults` under the caller's options (an option set to undefined is unset). */
-export function backendOptions<Options extends object>(backend: Pick<Backend<Options, unknown>, 'defaults'> | undefined, options: Options): Options {
+export function backendOptions<Options extends object>(
+  backend: Pick<Backend<Options, unknown>, 'defaults'> | undefined,
+  options: Options,
+): Options {
   if (!backend?.defaults) return options;
   const set = Object.entries(options).filter(([, v]) => v !== undefined);
   return { ...backend.defaults, ...Object.fromEntries(set) } as Options;
@@ -60,10 +63,22 @@ export class BackendRegistry<Options, S extends EngineSession> {
   register(backend: Backend<Options, S>): void {
     const where = `${this.runtime}: registerBackend`;
     if (typeof backend?.name !== 'string' || !NAME.test(backend.name)) {
-      throw new MobileNetError('backend', `${where}: name`, 'lower-case letters, digits and dashes, starting with a letter', JSON.stringify(backend?.name));
+      throw new MobileNetError(
+        'backend',
+        `${where}: name`,
+        'lower-case letters, digits and dashes, starting with a letter',
+        JSON.stringify(backend?.name),
+      );
     }
-    if (typeof backend.start !== 'function') throw new MobileNetError('backend', `${where}('${backend.name}'): start`, 'a function', typeof backend.start);
-    if (this.#backends.has(backend.name)) throw new MobileNetError('backend', `${where}('${backend.name}')`, 'a name not registered yet', `'${backend.name}', registered already`);
+    if (typeof backend.start !== 'function')
+      throw new MobileNetError('backend', `${where}('${backend.name}'): start`, 'a function', typeof backend.start);
+    if (this.#backends.has(backend.name))
+      throw new MobileNetError(
+        'backend',
+        `${where}('${backend.name}')`,
+        'a name not registered yet',
+        `'${backend.name}', registered already`,
+      );
     this.#backends.set(backend.name, backend);
   }
 

@@ -56,7 +56,12 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   logits(input: Float32Array, batch: number): Promise<Float32Array> {
     const s = this.info.inputSize;
     if (input.length !== batch * 3 * s * s) {
-      throw new MobileNetError('input', `input of '${this.info.inputName}'`, `${batch * 3 * s * s} floats for [${batch}, 3, ${s}, ${s}]`, `${input.length}`);
+      throw new MobileNetError(
+        'input',
+        `input of '${this.info.inputName}'`,
+        `${batch * 3 * s * s} floats for [${batch}, 3, ${s}, ${s}]`,
+        `${input.length}`,
+      );
     }
     return this.run(input, batch, this.info.outputName);
   }
@@ -81,10 +86,14 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
       const chunk = good.slice(i, i + step);
       const batch = this.fixedBatch ?? chunk.length;
       const input = new Float32Array(batch * n);
-      chunk.forEach((p, j) => { input.set(p.tensor!, j * n); });
+      chunk.forEach((p, j) => {
+        input.set(p.tensor!, j * n);
+      });
       const out = await this.run(input, batch, output);
       const width = out.length / batch;
-      chunk.forEach((_, j) => { rows.push(out.slice(j * width, (j + 1) * width)); });
+      chunk.forEach((_, j) => {
+        rows.push(out.slice(j * width, (j + 1) * width));
+      });
     }
     let k = 0;
     return prepared.map((p) => (p.tensor ? { name: p.name, row: rows[k++]! } : { name: p.name, error: p.error! }));
@@ -92,16 +101,27 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
 
   async classify(images: readonly Image[], options: { topK?: number } = {}): Promise<ClassifyResult[]> {
     const k = options.topK ?? 5;
-    if (!Number.isInteger(k) || k < 1) throw new MobileNetError('option', 'option topK', 'a positive integer', String(k));
+    if (!Number.isInteger(k) || k < 1)
+      throw new MobileNetError('option', 'option topK', 'a positive integer', String(k));
     return (await this.forward(images, this.info.outputName)).map((r) =>
-      'row' in r ? { image: r.name, ok: true, top: topK(softmax(r.row), k, this.info.labels) } : { image: r.name, ok: false, error: r.error },
+      'row' in r
+        ? { image: r.name, ok: true, top: topK(softmax(r.row), k, this.info.labels) }
+        : { image: r.name, ok: false, error: r.error },
     );
   }
 
   async embed(images: readonly Image[]): Promise<EmbedResult[]> {
     const name = this.info.embeddingName;
-    if (!name) throw new MobileNetError('model-output', 'model', "an 'embedding' output (export with embedding: true / --embedding)", 'none');
-    return (await this.forward(images, name)).map((r) => ('row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error }));
+    if (!name)
+      throw new MobileNetError(
+        'model-output',
+        'model',
+        "an 'embedding' output (export with embedding: true / --embedding)",
+        'none',
+      );
+    return (await this.forward(images, name)).map((r) =>
+      'row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error },
+    );
   }
 
   release(): Promise<void> {

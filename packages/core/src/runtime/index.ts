@@ -1,7 +1,22 @@
 export * from './session.js';
-export { type Backend, type BackendName, type BackendStatus, BackendRegistry, backendOptions, type EngineSession } from './backend.js';
+export {
+  type Backend,
+  type BackendName,
+  type BackendStatus,
+  BackendRegistry,
+  backendOptions,
+  type EngineSession,
+} from './backend.js';
 export { ImageModelSession, type ImageDecoder, type OpenedModel } from './classifier.js';
 export { type Engine, loadModel, type ModelBytes, type ModelInput, openSession } from './open.js';
-export { checkRgbImage, preprocess, preprocessKernels, resizePlan, type PreprocessKernels, type RgbImage, type ResizePlan } from './preprocess.js';
+export {
+  checkRgbImage,
+  preprocess,
+  preprocessKernels,
+  resizePlan,
+  type PreprocessKernels,
+  type RgbImage,
+  type ResizePlan,
+} from './preprocess.js';
 export { softmax, topK, type Prediction } from './postprocess.js';
 export { IMAGENET_LABELS } from './imagenet-labels.js';

@@ -17,12 +17,17 @@ function kind(v: unknown): string {
 }
 
 function triple(v: unknown, where: string, positive: boolean): [number, number, number] {
-  const ok = Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
+  const ok =
+    Array.isArray(v) &&
+    v.length === 3 &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
   return ok ? (v as [number, number, number]) : fail(where, `3 finite numbers${positive ? ' above 0' : ''}`, kind(v));
 }
 
 function side(v: unknown, where: string): number {
-  return Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_RESIZE ? (v as number) : fail(where, `an integer from 1 to ${MAX_RESIZE}`, kind(v));
+  return Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_RESIZE
+    ? (v as number)
+    : fail(where, `an integer from 1 to ${MAX_RESIZE}`, kind(v));
 }
 
 /**
@@ -30,16 +35,27 @@ function side(v: unknown, where: string): number {
  * of 0 would turn every probability into NaN.
  */
 export function checkPreprocessing(p: unknown, where: string): Preprocessing {
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) return fail(where, 'an object {mean, std, resizeMode, resize, size, interpolation}', kind(p));
+  if (typeof p !== 'object' || p === null || Array.isArray(p))
+    return fail(where, 'an object {mean, std, resizeMode, resize, size, interpolation}', kind(p));
   const o = p as Record<string, unknown>;
   const mean = triple(o.mean, `${where}.mean`, false);
   const std = triple(o.std, `${where}.std`, true);
-  if (o.resizeMode !== 'crop' && o.resizeMode !== 'squash') fail(`${where}.resizeMode`, "'crop' or 'squash'", kind(o.resizeMode));
-  if (o.interpolation !== 'bilinear' && o.interpolation !== 'bicubic') fail(`${where}.interpolation`, "'bilinear' or 'bicubic'", kind(o.interpolation));
+  if (o.resizeMode !== 'crop' && o.resizeMode !== 'squash')
+    fail(`${where}.resizeMode`, "'crop' or 'squash'", kind(o.resizeMode));
+  if (o.interpolation !== 'bilinear' && o.interpolation !== 'bicubic')
+    fail(`${where}.interpolation`, "'bilinear' or 'bicubic'", kind(o.interpolation));
   const size = side(o.size, `${where}.size`);
   const resize = side(o.resize, `${where}.resize`);
-  if (o.resizeMode === 'crop' && resize < size) fail(`${where}.resize`, `at least size (${size}): the crop is taken from the resized image`, `${resize}`);
-  return { mean, std, resizeMode: o.resizeMode as Preprocessing['resizeMode'], resize, size, interpolation: o.interpolation as Preprocessing['interpolation'] };
+  if (o.resizeMode === 'crop' && resize < size)
+    fail(`${where}.resize`, `at least size (${size}): the crop is taken from the resized image`, `${resize}`);
+  return {
+    mean,
+    std,
+    resizeMode: o.resizeMode as Preprocessing['resizeMode'],
+    resize,
+    size,
+    interpolation: o.interpolation as Preprocessing['interpolation'],
+  };
 }
 
 /** Parses and checks the preprocessing a model's metadata carries; `where` names the file and the key. */
@@ -59,7 +75,8 @@ export function parsePreprocessing(json: string, where: string): Preprocessing {
  */
 export function classLabels(n: number): readonly string[] {
   const target = new Array<string>(n);
-  const index = (p: string | symbol) => (typeof p === 'string' && /^(0|[1-9]\d*)$/.test(p) && Number(p) < n ? Number(p) : -1);
+  const index = (p: string | symbol) =>
+    typeof p === 'string' && /^(0|[1-9]\d*)$/.test(p) && Number(p) < n ? Number(p) : -1;
   return new Proxy(target, {
     get: (t, p, r) => (index(p) >= 0 ? `class ${p as string}` : Reflect.get(t, p, r)),
     has: (t, p) => index(p) >= 0 || Reflect.has(t, p),

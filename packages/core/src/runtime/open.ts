@@ -32,7 +32,10 @@ export interface Engine<Image, Source, Options extends SessionOptions, S extends
 }
 
 /** Turns any model input into bytes and a name: the shared cases here, the runtime's own through `read`. */
-export async function loadModel<Source>(source: ModelInput<Source>, read: (source: Source) => Promise<ModelBytes>): Promise<ModelBytes> {
+export async function loadModel<Source>(
+  source: ModelInput<Source>,
+  read: (source: Source) => Promise<ModelBytes>,
+): Promise<ModelBytes> {
   if (source instanceof Uint8Array) return { bytes: source, name: 'model bytes' };
   if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'model bytes' };
   if (isBuilt(source)) return { bytes: toOnnx(source.graph), name: source.graph.name, graph: source.graph };
@@ -40,10 +43,20 @@ export async function loadModel<Source>(source: ModelInput<Source>, read: (sourc
 }
 
 const isBuilt = (s: unknown): s is { readonly graph: Graph } =>
-  typeof s === 'object' && s !== null && 'graph' in s && typeof (s as { graph: unknown }).graph === 'object' && (s as { graph: unknown }).graph !== null;
+  typeof s === 'object' &&
+  s !== null &&
+  'graph' in s &&
+  typeof (s as { graph: unknown }).graph === 'object' &&
+  (s as { graph: unknown }).graph !== null;
 
 /** Starts the requested backend, or with `fallback` the engine's default one, saying why. */
-async function startBackend<O extends SessionOptions & object, S extends EngineSession>(backends: BackendRegistry<O, S>, fallback: string, bytes: Uint8Array, name: string, o: O) {
+async function startBackend<O extends SessionOptions & object, S extends EngineSession>(
+  backends: BackendRegistry<O, S>,
+  fallback: string,
+  bytes: Uint8Array,
+  name: string,
+  o: O,
+) {
   const requested = o.backend ?? fallback;
   const runtime = backends.runtime;
   const start = (name: string) => {
@@ -70,7 +83,10 @@ async function startBackend<O extends SessionOptions & object, S extends EngineS
   }
 }
 
-const firstLine = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 500);
+const firstLine = (e: unknown) =>
+  String((e as Error)?.message ?? e)
+    .split('\n')[0]!
+    .slice(0, 500);
 
 const modelRefused = (runtime: string, name: string, e: unknown) =>
   new MobileNetError('model', `model '${name}'`, `a model ${runtime} can load`, firstLine(e));
@@ -80,7 +96,12 @@ const modelRefused = (runtime: string, name: string, e: unknown) =>
  * labels), start the backend (or fall back, visibly), and wrap it in the shared classify/embed logic. When the
  * bytes were just written from a graph, the facts come from the graph instead of decoding the bytes again.
  */
-export async function openSession<Image, Source, O extends SessionOptions & { readonly maxBatch?: number }, S extends EngineSession>(
+export async function openSession<
+  Image,
+  Source,
+  O extends SessionOptions & { readonly maxBatch?: number },
+  S extends EngineSession,
+>(
   engine: Engine<Image, Source, O, S>,
   source: ModelInput<Source>,
   options: O,

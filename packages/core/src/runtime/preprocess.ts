@@ -15,9 +15,11 @@ export function checkRgbImage(img: RgbImage, name: string): RgbImage {
   const fail = (message: string): never => {
     throw new Error(`${name}: ${message}`);
   };
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) fail(`expected a positive integer width and height, received ${width}x${height}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1)
+    fail(`expected a positive integer width and height, received ${width}x${height}`);
   if (channels !== 3 && channels !== 4) fail(`expected 3 (RGB) or 4 (RGBA) channels, received ${channels}`);
-  if (data.length !== width * height * channels) fail(`expected ${width * height * channels} bytes for ${width}x${height}x${channels}, received ${data.length}`);
+  if (data.length !== width * height * channels)
+    fail(`expected ${width * height * channels} bytes for ${width}x${height}x${channels}, received ${data.length}`);
   return img;
 }
 
@@ -37,16 +39,23 @@ const roundHalfEven = (x: number): number => {
 };
 
 export function resizePlan(pre: Preprocessing, width: number, height: number): ResizePlan {
-  if (pre.resizeMode === 'squash') return { resizedWidth: pre.size, resizedHeight: pre.size, left: 0, top: 0, size: pre.size };
+  if (pre.resizeMode === 'squash')
+    return { resizedWidth: pre.size, resizedHeight: pre.size, left: 0, top: 0, size: pre.size };
   // torchvision Resize(int): the short side becomes `resize`, the long side int(resize * long / short).
   const short = Math.min(width, height);
   const long = Math.trunc((pre.resize * Math.max(width, height)) / short);
   const [rw, rh] = width <= height ? [pre.resize, long] : [long, pre.resize];
-  return { resizedWidth: rw, resizedHeight: rh, left: roundHalfEven((rw - pre.size) / 2), top: roundHalfEven((rh - pre.size) / 2), size: pre.size };
+  return {
+    resizedWidth: rw,
+    resizedHeight: rh,
+    left: roundHalfEven((rw - pre.size) / 2),
+    top: roundHalfEven((rh - pre.size) / 2),
+    size: pre.size,
+  };
 }
 
 const FILTERS = {
-  bilinear: { support: 1, f: (x: number) => (x < 0 ? -x : x) < 1 ? 1 - (x < 0 ? -x : x) : 0 },
+  bilinear: { support: 1, f: (x: number) => ((x < 0 ? -x : x) < 1 ? 1 - (x < 0 ? -x : x) : 0) },
   // Keys cubic with a = -0.5, as PIL and torch's antialiased bicubic use.
   bicubic: {
     support: 2,
@@ -75,7 +84,13 @@ export interface AxisWeights {
   readonly end: number;
 }
 
-function axisWeights(inSize: number, outSize: number, from: number, count: number, kind: Preprocessing['interpolation']): AxisWeights {
+function axisWeights(
+  inSize: number,
+  outSize: number,
+  from: number,
+  count: number,
+  kind: Preprocessing['interpolation'],
+): AxisWeights {
   const { support: base, f } = FILTERS[kind];
   const scale = inSize / outSize;
   const support = scale >= 1 ? base * scale : base;
@@ -123,7 +138,12 @@ function planFor(pre: Preprocessing, w: number, h: number): Plan {
   let plan = plans.get(key);
   if (plan) return plan;
   const p = resizePlan(pre, w, h);
-  plan = { n: p.size, identity: p.resizedWidth === w && p.resizedHeight === h, hx: axisWeights(w, p.resizedWidth, p.left, p.size, pre.interpolation), vy: axisWeights(h, p.resizedHeight, p.top, p.size, pre.interpolation) };
+  plan = {
+    n: p.size,
+    identity: p.resizedWidth === w && p.resizedHeight === h,
+    hx: axisWeights(w, p.resizedWidth, p.left, p.size, pre.interpolation),
+    vy: axisWeights(h, p.resizedHeight, p.top, p.size, pre.interpolation),
+  };
   // A collection of photos has a handful of sizes; a stream of all-different sizes must not grow memory without end.
   if (plans.size >= PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
   plans.set(key, plan);
@@ -153,7 +173,12 @@ let rowsScratch = new Float32Array(0);
  * Separable: a horizontal pass over only the input rows the crop reads, producing only the cropped columns (all
  * three channels in one sweep of the interleaved pixels), then a vertical pass row by row into the output.
  */
-export function preprocess(img: RgbImage, pre: Preprocessing, out = new Float32Array(3 * pre.size * pre.size), offset = 0): Float32Array {
+export function preprocess(
+  img: RgbImage,
+  pre: Preprocessing,
+  out = new Float32Array(3 * pre.size * pre.size),
+  offset = 0,
+): Float32Array {
   const { width: w, height: h, channels: ch, data } = img;
   const { n, hx, vy, identity } = planFor(pre, w, h);
   if (identity) return cropNormalize(img, resizePlan(pre, w, h), pre, out, offset);
@@ -180,7 +205,14 @@ const align = (at: number) => (at + 15) & ~15;
  * the output are laid out in its memory (grown as needed, kept for the next image), then the output copied out.
  * False when its memory cannot grow that far.
  */
-function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, plan: Plan, out: Float32Array, offset: number): boolean {
+function preprocessWasm(
+  wasm: WasmResampler,
+  img: RgbImage,
+  pre: Preprocessing,
+  plan: Plan,
+  out: Float32Array,
+  offset: number,
+): boolean {
   const { width: w, channels: ch, data } = img;
   const { n, hx, vy } = plan;
   const rowBytes = w * ch;
@@ -222,7 +254,13 @@ function preprocessWasm(wasm: WasmResampler, img: RgbImage, pre: Preprocessing, 
 }
 
 /** At scale 1 the filters weigh one pixel by exactly 1 and the rest by 0: the same numbers, without the sums. */
-function cropNormalize(img: RgbImage, p: ResizePlan, pre: Preprocessing, out: Float32Array, offset: number): Float32Array {
+function cropNormalize(
+  img: RgbImage,
+  p: ResizePlan,
+  pre: Preprocessing,
+  out: Float32Array,
+  offset: number,
+): Float32Array {
   const { width: w, channels: ch, data } = img;
   const n = p.size;
   for (let c = 0; c < 3; c++) {
@@ -238,7 +276,17 @@ function cropNormalize(img: RgbImage, p: ResizePlan, pre: Preprocessing, out: Fl
 }
 
 /** Rows [r0, r1) of interleaved pixels, filtered along x into three planes of `n` columns each. */
-function horizontal(data: ArrayLike<number>, w: number, ch: number, r0: number, r1: number, hx: AxisWeights, n: number, tmp: Float32Array, plane: number) {
+function horizontal(
+  data: ArrayLike<number>,
+  w: number,
+  ch: number,
+  r0: number,
+  r1: number,
+  hx: AxisWeights,
+  n: number,
+  tmp: Float32Array,
+  plane: number,
+) {
   const { starts, lens, taps, weights } = hx;
   for (let r = r0; r < r1; r++) {
     const base = r * w * ch;
@@ -248,8 +296,14 @@ function horizontal(data: ArrayLike<number>, w: number, ch: number, r0: number, 
       let k = x * taps;
       const i0 = base + starts[x]! * ch;
       if (len === 4) {
-        const w0 = weights[k]!, w1 = weights[k + 1]!, w2 = weights[k + 2]!, w3 = weights[k + 3]!;
-        const i = i0, a = i + ch, b = a + ch, d = b + ch;
+        const w0 = weights[k]!,
+          w1 = weights[k + 1]!,
+          w2 = weights[k + 2]!,
+          w3 = weights[k + 3]!;
+        const i = i0,
+          a = i + ch,
+          b = a + ch,
+          d = b + ch;
         tmp[o + x] = w0 * data[i]! + w1 * data[a]! + w2 * data[b]! + w3 * data[d]!;
         tmp[plane + o + x] = w0 * data[i + 1]! + w1 * data[a + 1]! + w2 * data[b + 1]! + w3 * data[d + 1]!;
         tmp[2 * plane + o + x] = w0 * data[i + 2]! + w1 * data[a + 2]! + w2 * data[b + 2]! + w3 * data[d + 2]!;
@@ -272,7 +326,16 @@ function horizontal(data: ArrayLike<number>, w: number, ch: number, r0: number, 
 }
 
 /** One channel's plane filtered along y, then normalized; each output reads `len` rows at the same column. */
-function vertical(tmp: Float32Array, base: number, vy: AxisWeights, n: number, out: Float32Array, at: number, scale: number, shift: number) {
+function vertical(
+  tmp: Float32Array,
+  base: number,
+  vy: AxisWeights,
+  n: number,
+  out: Float32Array,
+  at: number,
+  scale: number,
+  shift: number,
+) {
   const { starts, lens, taps, weights } = vy;
   for (let y = 0; y < n; y++) {
     const len = lens[y]!;
@@ -281,7 +344,10 @@ function vertical(tmp: Float32Array, base: number, vy: AxisWeights, n: number, o
     const o = at + y * n;
     if (len === 4) {
       // The common case (downscale by 1.5-2x, bilinear): unrolled, four rows read in step.
-      const w0 = weights[k]!, w1 = weights[k + 1]!, w2 = weights[k + 2]!, w3 = weights[k + 3]!;
+      const w0 = weights[k]!,
+        w1 = weights[k + 1]!,
+        w2 = weights[k + 2]!,
+        w3 = weights[k + 3]!;
       for (let x = 0, i = src; x < n; x++, i++) {
         out[o + x] = (w0 * tmp[i]! + w1 * tmp[i + n]! + w2 * tmp[i + 2 * n]! + w3 * tmp[i + 3 * n]!) * scale - shift;
       }

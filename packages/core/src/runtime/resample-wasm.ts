@@ -24,7 +24,7 @@ const sleb = (n: number): number[] => {
   for (;;) {
     const b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return out.push(b), out;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return (out.push(b), out);
     out.push(b | 0x80);
   }
 };
@@ -58,11 +58,25 @@ const F4_MUL = simd(0xe6);
 const V128 = 0x7b;
 /** `for (; i < end; i++) body`, with i and end locals: block { loop { br_if exit (i >= end); body; i++; br loop } }. */
 const loopTo = (i: number, end: number, body: number[], step = 1) => [
-  0x02, 0x40, 0x03, 0x40,
-  ...get(i), ...get(end), ...LT_S, ...EQZ, 0x0d, 1,
+  0x02,
+  0x40,
+  0x03,
+  0x40,
+  ...get(i),
+  ...get(end),
+  ...LT_S,
+  ...EQZ,
+  0x0d,
+  1,
   ...body,
-  ...get(i), ...i32c(step), ...ADD, ...set(i),
-  0x0c, 0, 0x0b, 0x0b,
+  ...get(i),
+  ...i32c(step),
+  ...ADD,
+  ...set(i),
+  0x0c,
+  0,
+  0x0b,
+  0x0b,
 ];
 
 /**
@@ -73,29 +87,112 @@ const loopTo = (i: number, end: number, body: number[], step = 1) => [
 function horizontal(): number[] {
   const [src, rowBytes, ch, r, r1, starts, lens, taps, weights, n, dst, plane] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [x, j, len, p, k, o, acc] = [12, 13, 14, 15, 16, 17, 18];
-  const locals = [[6, I32], [1, V128]];
+  const locals = [
+    [6, I32],
+    [1, V128],
+  ];
   const inner = [
     // acc += splat(weights[k]) * float(u8x4 at p)
     ...get(acc),
-    ...get(p), ...V_LOAD32_ZERO, ...I16_FROM_U8, ...I32_FROM_U16, ...F4_FROM_U32,
-    ...get(k), ...f32load, ...F4_SPLAT, ...F4_MUL, ...F4_ADD, ...set(acc),
-    ...get(p), ...get(ch), ...ADD, ...set(p),
-    ...get(k), ...i32c(4), ...ADD, ...set(k),
+    ...get(p),
+    ...V_LOAD32_ZERO,
+    ...I16_FROM_U8,
+    ...I32_FROM_U16,
+    ...F4_FROM_U32,
+    ...get(k),
+    ...f32load,
+    ...F4_SPLAT,
+    ...F4_MUL,
+    ...F4_ADD,
+    ...set(acc),
+    ...get(p),
+    ...get(ch),
+    ...ADD,
+    ...set(p),
+    ...get(k),
+    ...i32c(4),
+    ...ADD,
+    ...set(k),
   ];
   const perX = [
-    ...get(lens), ...get(x), ...i32c(4), ...MUL, ...ADD, ...i32load, ...set(len),
-    ...get(weights), ...get(x), ...get(taps), ...MUL, ...i32c(4), ...MUL, ...ADD, ...set(k),
-    ...get(src), ...get(r), ...get(rowBytes), ...MUL, ...ADD,
-    ...get(starts), ...get(x), ...i32c(4), ...MUL, ...ADD, ...i32load, ...get(ch), ...MUL, ...ADD, ...set(p),
-    ...simd(0x0c, ...new Array(16).fill(0)), ...set(acc),
-    ...i32c(0), ...set(j),
+    ...get(lens),
+    ...get(x),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...i32load,
+    ...set(len),
+    ...get(weights),
+    ...get(x),
+    ...get(taps),
+    ...MUL,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...set(k),
+    ...get(src),
+    ...get(r),
+    ...get(rowBytes),
+    ...MUL,
+    ...ADD,
+    ...get(starts),
+    ...get(x),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...i32load,
+    ...get(ch),
+    ...MUL,
+    ...ADD,
+    ...set(p),
+    ...simd(0x0c, ...new Array(16).fill(0)),
+    ...set(acc),
+    ...i32c(0),
+    ...set(j),
     ...loopTo(j, len, inner),
     // o = dst + ((r - r0) * n + x) * 4; three lanes to three planes
-    ...get(o), ...get(x), ...i32c(4), ...MUL, ...ADD, ...get(acc), ...F4_LANE(0), ...f32store,
-    ...get(o), ...get(x), ...get(plane), ...ADD, ...i32c(4), ...MUL, ...ADD, ...get(acc), ...F4_LANE(1), ...f32store,
-    ...get(o), ...get(x), ...get(plane), ...i32c(2), ...MUL, ...ADD, ...i32c(4), ...MUL, ...ADD, ...get(acc), ...F4_LANE(2), ...f32store,
+    ...get(o),
+    ...get(x),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...get(acc),
+    ...F4_LANE(0),
+    ...f32store,
+    ...get(o),
+    ...get(x),
+    ...get(plane),
+    ...ADD,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...get(acc),
+    ...F4_LANE(1),
+    ...f32store,
+    ...get(o),
+    ...get(x),
+    ...get(plane),
+    ...i32c(2),
+    ...MUL,
+    ...ADD,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...get(acc),
+    ...F4_LANE(2),
+    ...f32store,
   ];
-  const perRow = [...i32c(0), ...set(x), ...loopTo(x, n, perX), ...get(o), ...get(n), ...i32c(4), ...MUL, ...ADD, ...set(o)];
+  const perRow = [
+    ...i32c(0),
+    ...set(x),
+    ...loopTo(x, n, perX),
+    ...get(o),
+    ...get(n),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...set(o),
+  ];
   const body = [...get(dst), ...set(o), ...loopTo(r, r1, perRow)];
   return [...vec(locals), ...body, 0x0b];
 }
@@ -108,24 +205,88 @@ function horizontal(): number[] {
 function vertical(): number[] {
   const [tmp, starts, lens, taps, weights, n, out, scale, shift] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const [y, x, j, len, row, k, acc] = [9, 10, 11, 12, 13, 14, 15];
-  const locals = [[6, I32], [1, V128]];
+  const locals = [
+    [6, I32],
+    [1, V128],
+  ];
   const inner = [
     ...get(acc),
-    ...get(row), ...get(j), ...get(n), ...MUL, ...get(x), ...ADD, ...i32c(4), ...MUL, ...ADD, ...V_LOAD,
-    ...get(k), ...get(j), ...i32c(4), ...MUL, ...ADD, ...f32load, ...F4_SPLAT, ...F4_MUL, ...F4_ADD, ...set(acc),
+    ...get(row),
+    ...get(j),
+    ...get(n),
+    ...MUL,
+    ...get(x),
+    ...ADD,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...V_LOAD,
+    ...get(k),
+    ...get(j),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...f32load,
+    ...F4_SPLAT,
+    ...F4_MUL,
+    ...F4_ADD,
+    ...set(acc),
   ];
   const perX = [
-    ...simd(0x0c, ...new Array(16).fill(0)), ...set(acc),
-    ...i32c(0), ...set(j),
+    ...simd(0x0c, ...new Array(16).fill(0)),
+    ...set(acc),
+    ...i32c(0),
+    ...set(j),
     ...loopTo(j, len, inner),
-    ...get(out), ...get(y), ...get(n), ...MUL, ...get(x), ...ADD, ...i32c(4), ...MUL, ...ADD,
-    ...get(acc), ...get(scale), ...F4_SPLAT, ...F4_MUL, ...get(shift), ...F4_SPLAT, ...F4_SUB, ...V_STORE,
+    ...get(out),
+    ...get(y),
+    ...get(n),
+    ...MUL,
+    ...get(x),
+    ...ADD,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...get(acc),
+    ...get(scale),
+    ...F4_SPLAT,
+    ...F4_MUL,
+    ...get(shift),
+    ...F4_SPLAT,
+    ...F4_SUB,
+    ...V_STORE,
   ];
   const perY = [
-    ...get(lens), ...get(y), ...i32c(4), ...MUL, ...ADD, ...i32load, ...set(len),
-    ...get(weights), ...get(y), ...get(taps), ...MUL, ...i32c(4), ...MUL, ...ADD, ...set(k),
-    ...get(tmp), ...get(starts), ...get(y), ...i32c(4), ...MUL, ...ADD, ...i32load, ...get(n), ...MUL, ...i32c(4), ...MUL, ...ADD, ...set(row),
-    ...i32c(0), ...set(x),
+    ...get(lens),
+    ...get(y),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...i32load,
+    ...set(len),
+    ...get(weights),
+    ...get(y),
+    ...get(taps),
+    ...MUL,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...set(k),
+    ...get(tmp),
+    ...get(starts),
+    ...get(y),
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...i32load,
+    ...get(n),
+    ...MUL,
+    ...i32c(4),
+    ...MUL,
+    ...ADD,
+    ...set(row),
+    ...i32c(0),
+    ...set(x),
     ...loopTo(x, n, perX, 4),
   ];
   return [...vec(locals), ...i32c(0), ...set(y), ...loopTo(y, n, perY), 0x0b];
@@ -136,19 +297,55 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const vType = [0x60, ...vec([...new Array(7).fill([I32]), [F32], [F32]]), 0];
   const code = [horizontal(), vertical()].map((b) => [...uleb(b.length), ...b]);
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([hType, vType])),
     ...section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
     ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...name('h'), 0x00, 0], [...name('v'), 0x00, 1]])),
+    ...section(
+      7,
+      vec([
+        [...name('h'), 0x00, 0],
+        [...name('v'), 0x00, 1],
+      ]),
+    ),
     ...section(10, vec(code)),
   ]);
 }
 
 export interface WasmResampler {
   readonly memory: WebAssembly.Memory;
-  h(src: number, rowBytes: number, ch: number, r0: number, r1: number, starts: number, lens: number, taps: number, weights: number, n: number, dst: number, plane: number): void;
-  v(tmp: number, starts: number, lens: number, taps: number, weights: number, n: number, out: number, scale: number, shift: number): void;
+  h(
+    src: number,
+    rowBytes: number,
+    ch: number,
+    r0: number,
+    r1: number,
+    starts: number,
+    lens: number,
+    taps: number,
+    weights: number,
+    n: number,
+    dst: number,
+    plane: number,
+  ): void;
+  v(
+    tmp: number,
+    starts: number,
+    lens: number,
+    taps: number,
+    weights: number,
+    n: number,
+    out: number,
+    scale: number,
+    shift: number,
+  ): void;
 }
 
 let cached: WasmResampler | null | undefined;

@@ -102,23 +102,45 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   const [, c, h, w] = shape;
   if (summary.inputs.length !== 1 || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
     const got = summary.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ');
-    throw new MobileNetError('model-input', `model '${source}'`, 'one image input of shape [N, 3, H, H] with a fixed H', got || 'no inputs');
+    throw new MobileNetError(
+      'model-input',
+      `model '${source}'`,
+      'one image input of shape [N, 3, H, H] with a fixed H',
+      got || 'no inputs',
+    );
   }
   const maxSize = options.maxInputSize ?? MAX_INPUT_SIZE;
   if (!Number.isSafeInteger(h) || h < 1 || h > maxSize) {
-    throw new MobileNetError('model-input', `model '${source}': input '${input!.name}'`, `an input size from 1 to ${maxSize} (option maxInputSize raises the cap)`, `${h}`);
+    throw new MobileNetError(
+      'model-input',
+      `model '${source}': input '${input!.name}'`,
+      `an input size from 1 to ${maxSize} (option maxInputSize raises the cap)`,
+      `${h}`,
+    );
   }
   const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
   const classes = logits?.shape[1];
   if (logits?.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-    throw new MobileNetError('model-output', `model '${source}'`, 'a logits output of shape [N, classes]', got || 'no outputs');
+    throw new MobileNetError(
+      'model-output',
+      `model '${source}'`,
+      'a logits output of shape [N, classes]',
+      got || 'no outputs',
+    );
   }
   const maxClasses = options.maxClasses ?? MAX_CLASSES;
   if (!Number.isSafeInteger(classes) || classes < 1 || classes > maxClasses) {
-    throw new MobileNetError('model-output', `model '${source}': output '${logits.name}'`, `from 1 to ${maxClasses} classes (option maxClasses raises the cap)`, `${classes}`);
+    throw new MobileNetError(
+      'model-output',
+      `model '${source}': output '${logits.name}'`,
+      `from 1 to ${maxClasses} classes (option maxClasses raises the cap)`,
+      `${classes}`,
+    );
   }
-  const meta = Object.hasOwn(summary.metadata, 'mobilenet.preprocessing') ? summary.metadata['mobilenet.preprocessing'] : undefined;
+  const meta = Object.hasOwn(summary.metadata, 'mobilenet.preprocessing')
+    ? summary.metadata['mobilenet.preprocessing']
+    : undefined;
   const preprocessing = options.preprocessing
     ? checkPreprocessing(options.preprocessing, 'option preprocessing')
     : meta
@@ -129,7 +151,9 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
   }
   if (preprocessing.size !== h) {
-    const where = options.preprocessing ? 'option preprocessing.size' : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
+    const where = options.preprocessing
+      ? 'option preprocessing.size'
+      : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
   const embedding = summary.outputs.find((o) => o.name === 'embedding');

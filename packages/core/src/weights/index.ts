@@ -14,5 +14,9 @@ export function readCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
   if (looksLikePth(bytes)) return readPth(bytes, source);
   if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, source).tensors;
   const start = Array.from(bytes.subarray(0, 9), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new CheckpointError(source, 'a checkpoint: safetensors (8-byte header length, then JSON), or PyTorch (a zip archive, or a pickle)', `${bytes.length} bytes starting ${start || '(empty)'}`);
+  throw new CheckpointError(
+    source,
+    'a checkpoint: safetensors (8-byte header length, then JSON), or PyTorch (a zip archive, or a pickle)',
+    `${bytes.length} bytes starting ${start || '(empty)'}`,
+  );
 }

@@ -38,21 +38,42 @@ interface ConventionChoice {
  * to (padding, BN epsilon, head): without an explicit convention, follow the layout; with one that contradicts
  * it, build as asked but warn, naming both.
  */
-function chooseConvention(given: Convention | undefined, format: WeightsFormat, family: Family, source: string): ConventionChoice {
+function chooseConvention(
+  given: Convention | undefined,
+  format: WeightsFormat,
+  family: Family,
+  source: string,
+): ConventionChoice {
   // A layout the family never ships in (torchvision keys for v4): its own default, and the key check says what differs.
   const layout = LAYOUT_CONVENTIONS[format];
   const usual = layout.filter((c) => family.conventions.includes(c));
   const tfHint = format === 'timm' && usual.includes('timm-tf') ? "; timm's tf_ models need convention timm-tf" : '';
-  if (given === undefined && !usual[0]) return { convention: family.defaultConvention, from: 'layout', note: `convention ${family.defaultConvention}, ${family.name}'s default (${family.name} has no ${format} models)` };
-  if (given === undefined) return { convention: usual[0]!, from: 'layout', note: `convention ${usual[0]}, from the ${format} key layout${tfHint}` };
+  if (given === undefined && !usual[0])
+    return {
+      convention: family.defaultConvention,
+      from: 'layout',
+      note: `convention ${family.defaultConvention}, ${family.name}'s default (${family.name} has no ${format} models)`,
+    };
+  if (given === undefined)
+    return {
+      convention: usual[0]!,
+      from: 'layout',
+      note: `convention ${usual[0]}, from the ${format} key layout${tfHint}`,
+    };
   if (usual.includes(given)) return { convention: given, from: 'option', note: `convention ${given}, as given` };
   const warning =
     `${source}: convention ${given} was given, but the checkpoint has ${format} keys, whose models use convention ` +
     `${layout.join(' or ')}; building with ${given} as asked (padding, BN epsilon or head may not be the ones these weights were trained with)`;
-  return { convention: given, from: 'option', note: `convention ${given}, as given (against the ${format} key layout)`, warning };
+  return {
+    convention: given,
+    from: 'option',
+    note: `convention ${given}, as given (against the ${format} key layout)`,
+    warning,
+  };
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 /** A 1x1 conv head stored where we have a Linear (timm's conv_head) or the reverse: same values, other dims. */
 const squeezable = (a: readonly number[], b: readonly number[]) => {
   const strip = (s: readonly number[]) => [...s].filter((d, i) => i < 2 || d !== 1);
@@ -77,7 +98,12 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   const format = !load.format || load.format === 'auto' ? detectedFormat : load.format;
   if (!format) {
     const some = [...ckpt.keys()].slice(0, 3).join(', ');
-    throw new CheckpointError(source, "torchvision keys (features.0.0.weight, ...) or timm keys (conv_stem.weight, ...)", `keys ${some}`, 'pass the format explicitly if the keys are right');
+    throw new CheckpointError(
+      source,
+      'torchvision keys (features.0.0.weight, ...) or timm keys (conv_stem.weight, ...)',
+      `keys ${some}`,
+      'pass the format explicitly if the keys are right',
+    );
   }
   const family = familyOf(options.arch);
   if (!family) throw new OptionError('arch', `one of ${archs().join(', ')}`, options.arch);
@@ -85,7 +111,11 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   const head = ckpt.get(headKey);
   const classes = head?.shape[0];
   if (options.classes !== undefined && classes !== undefined && options.classes !== classes) {
-    throw new CheckpointError(`${source}: tensor '${headKey}'`, `${options.classes} classes (option classes)`, `${classes} (shape [${head!.shape.join(', ')}])`);
+    throw new CheckpointError(
+      `${source}: tensor '${headKey}'`,
+      `${options.classes} classes (option classes)`,
+      `${classes} (shape [${head!.shape.join(', ')}])`,
+    );
   }
   const choice = chooseConvention(options.convention, format, family, source);
   const opts: ModelOptions = { ...options, convention: choice.convention, ...(classes !== undefined && { classes }) };
@@ -99,23 +129,38 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   if (missing.length || unexpected.length) {
     const list = (xs: string[]) => `${xs.slice(0, 4).join(', ')}${xs.length > 4 ? ` and ${xs.length - 4} more` : ''}`;
     const layout = mappedLayout(family, format);
-    const found = layout === format ? '' : `${family.name} checkpoints have ${layout} keys; this one has ${format} keys: `;
-    throw new CheckpointError(source, `the ${map.size} ${layout} keys of ${arch}`,
-      [missing.length ? `${missing.length} missing (${list(missing)})` : '', unexpected.length ? `${unexpected.length} unexpected (${list(unexpected)})` : ''].filter(Boolean).join('; '),
-      `${found}a checkpoint for another architecture, or the wrong --weights-format?`);
+    const found =
+      layout === format ? '' : `${family.name} checkpoints have ${layout} keys; this one has ${format} keys: `;
+    throw new CheckpointError(
+      source,
+      `the ${map.size} ${layout} keys of ${arch}`,
+      [
+        missing.length ? `${missing.length} missing (${list(missing)})` : '',
+        unexpected.length ? `${unexpected.length} unexpected (${list(unexpected)})` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
+      `${found}a checkpoint for another architecture, or the wrong --weights-format?`,
+    );
   }
   for (const [ours, theirs] of map) {
     const t = ckpt.get(theirs)!;
     const want = shapes.get(ours)!;
     if (!sameShape(t.shape, want) && !squeezable(t.shape, want)) {
-      throw new CheckpointError(`${source}: tensor '${theirs}'`, `shape [${want.join(', ')}] for ${arch}`, `[${t.shape.join(', ')}]`, 'a checkpoint for another architecture or width?');
+      throw new CheckpointError(
+        `${source}: tensor '${theirs}'`,
+        `shape [${want.join(', ')}] for ${arch}`,
+        `[${t.shape.join(', ')}]`,
+        'a checkpoint for another architecture or width?',
+      );
     }
   }
   const init = ({ name }: ParamRequest) => {
     const key = map.get(name)!;
     const data = toFloat32(ckpt.get(key)!, `${source}: tensor '${key}'`);
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i]!)) throw new CheckpointError(`${source}: tensor '${key}'`, 'finite weights', `${data[i]} at flat index ${i}`);
+      if (!Number.isFinite(data[i]!))
+        throw new CheckpointError(`${source}: tensor '${key}'`, 'finite weights', `${data[i]} at flat index ${i}`);
     }
     return data;
   };
@@ -123,7 +168,9 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
   return {
     ...model,
     format,
-    ...(detectedFormat && { detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})` }),
+    ...(detectedFormat && {
+      detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})`,
+    }),
     conventionFrom: choice.from,
     conventionNote: choice.note,
     ...(choice.warning && { warning: choice.warning }),

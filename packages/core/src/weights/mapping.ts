@@ -20,10 +20,11 @@ export const LAYOUT_CONVENTIONS: Readonly<Record<WeightsFormat, readonly [Conven
 /** Parameters (and BN statistics) of a graph, by module, in forward order: 'features.3.conv.1.0' -> ['weight']. */
 export function modules(graph: Graph): Map<string, string[]> {
   const owned = new Set<string>();
-  for (const n of graph.nodes) n.inputs.forEach((name, i) => {
-    const role = OPS[n.op]!.roles?.[i];
-    if (role && role !== 'const') owned.add(name);
-  });
+  for (const n of graph.nodes)
+    n.inputs.forEach((name, i) => {
+      const role = OPS[n.op]!.roles?.[i];
+      if (role && role !== 'const') owned.add(name);
+    });
   const out = new Map<string, string[]>();
   for (const init of graph.initializers) {
     if (!owned.has(init.name)) continue;
@@ -41,12 +42,18 @@ export function modules(graph: Graph): Map<string, string[]> {
 function timmBlock(mods: readonly string[]): readonly string[] {
   const se = mods.some((m) => m.endsWith('.fc1'));
   switch (`${mods.length}${se ? 'se' : ''}`) {
-    case '2': return ['conv', 'bn1'];
-    case '4': return ['conv_dw', 'bn1', 'conv_pw', 'bn2'];
-    case '6se': return ['conv_dw', 'bn1', 'se.conv_reduce', 'se.conv_expand', 'conv_pw', 'bn2'];
-    case '6': return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'conv_pwl', 'bn3'];
-    case '8se': return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'se.conv_reduce', 'se.conv_expand', 'conv_pwl', 'bn3'];
-    default: throw new Error(`no timm layout for a block of modules ${mods.join(', ')}`);
+    case '2':
+      return ['conv', 'bn1'];
+    case '4':
+      return ['conv_dw', 'bn1', 'conv_pw', 'bn2'];
+    case '6se':
+      return ['conv_dw', 'bn1', 'se.conv_reduce', 'se.conv_expand', 'conv_pw', 'bn2'];
+    case '6':
+      return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'conv_pwl', 'bn3'];
+    case '8se':
+      return ['conv_pw', 'bn1', 'conv_dw', 'bn2', 'se.conv_reduce', 'se.conv_expand', 'conv_pwl', 'bn3'];
+    default:
+      throw new Error(`no timm layout for a block of modules ${mods.join(', ')}`);
   }
 }
 
@@ -56,7 +63,9 @@ function timmBlock(mods: readonly string[]): readonly string[] {
  * keys, and the check lists what differs).
  */
 export function mappedLayout(family: Family, format: WeightsFormat): WeightsFormat {
-  return format === family.weights.native || (format === 'timm' && family.weights.timm) ? format : family.weights.native;
+  return format === family.weights.native || (format === 'timm' && family.weights.timm)
+    ? format
+    : family.weights.native;
 }
 
 /**
@@ -88,7 +97,9 @@ export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<s
   timm.stages(arch).forEach((len, s) => {
     for (let j = 0; j < len; j++, k++) {
       const ours = byBlock.get(`features.${k}`) ?? [];
-      timmBlock(ours).forEach((name, i) => { add(ours[i]!, `blocks.${s}.${j}.${name}`); });
+      timmBlock(ours).forEach((name, i) => {
+        add(ours[i]!, `blocks.${s}.${j}.${name}`);
+      });
     }
   });
   for (const [ours, theirs] of timm.head(k)) add(ours, theirs);

@@ -1,11 +1,29 @@
 import { Global, PersistentId, Reduced, unpickle } from './pickle.js';
-import { type Checkpoint, type CheckpointDType, type CheckpointTensor, CheckpointError, DTYPE_BYTES, MAX_TENSOR_BYTES, checkIndex, checkShape, describe, guarded } from './tensor.js';
+import {
+  type Checkpoint,
+  type CheckpointDType,
+  type CheckpointTensor,
+  CheckpointError,
+  DTYPE_BYTES,
+  MAX_TENSOR_BYTES,
+  checkIndex,
+  checkShape,
+  describe,
+  guarded,
+} from './tensor.js';
 import { readZip } from './zip.js';
 
 const STORAGE_DTYPES: Record<string, CheckpointDType> = {
-  'torch.FloatStorage': 'F32', 'torch.HalfStorage': 'F16', 'torch.BFloat16Storage': 'BF16', 'torch.DoubleStorage': 'F64',
-  'torch.LongStorage': 'I64', 'torch.IntStorage': 'I32', 'torch.ShortStorage': 'I16', 'torch.CharStorage': 'I8',
-  'torch.ByteStorage': 'U8', 'torch.BoolStorage': 'BOOL',
+  'torch.FloatStorage': 'F32',
+  'torch.HalfStorage': 'F16',
+  'torch.BFloat16Storage': 'BF16',
+  'torch.DoubleStorage': 'F64',
+  'torch.LongStorage': 'I64',
+  'torch.IntStorage': 'I32',
+  'torch.ShortStorage': 'I16',
+  'torch.CharStorage': 'I8',
+  'torch.ByteStorage': 'U8',
+  'torch.BoolStorage': 'BOOL',
 };
 
 interface StorageRef {
@@ -25,7 +43,11 @@ function storageRef(pid: unknown, where: string): StorageRef {
   const t = pid as unknown[];
   const dtype = Array.isArray(t) ? storageDType(t[1]) : null;
   if (!Array.isArray(t) || t[0] !== 'storage' || !dtype || (typeof t[2] !== 'string' && typeof t[2] !== 'number')) {
-    throw new CheckpointError(where, "a persistent id ('storage', <typed storage>, key, location, size)", describe(Array.isArray(t) ? t[0] : t));
+    throw new CheckpointError(
+      where,
+      "a persistent id ('storage', <typed storage>, key, location, size)",
+      describe(Array.isArray(t) ? t[0] : t),
+    );
   }
   const view = t[5];
   if (view === undefined || view === null) return { key: String(t[2]), dtype, elemOffset: 0 };
@@ -36,7 +58,8 @@ function storageRef(pid: unknown, where: string): StorageRef {
 
 /** Strides: non-negative safe integers, one per dim (negative or NaN strides would read zeros or garbage). */
 function checkStrides(stride: unknown, dims: number, where: string): number[] {
-  if (!Array.isArray(stride) || stride.length !== dims) throw new CheckpointError(where, `${dims} strides (one per dim)`, describe(stride));
+  if (!Array.isArray(stride) || stride.length !== dims)
+    throw new CheckpointError(where, `${dims} strides (one per dim)`, describe(stride));
   return stride.map((s) => checkIndex(s, where, 'every stride'));
 }
 
@@ -56,12 +79,23 @@ function lazyTensor(dtype: CheckpointDType, shape: number[], make: () => Uint8Ar
 }
 
 /** Checks that a strided view stays inside its storage: every element it reaches exists. */
-function checkView(data: Uint8Array, esize: number, offset: number, size: readonly number[], stride: readonly number[], where: string): void {
+function checkView(
+  data: Uint8Array,
+  esize: number,
+  offset: number,
+  size: readonly number[],
+  stride: readonly number[],
+  where: string,
+): void {
   const storageElems = Math.floor(data.length / esize);
   const empty = size.some((d) => d === 0);
   const end = empty ? offset : size.reduce((a, s, i) => a + (s - 1) * stride[i]!, offset) + 1;
   if (!Number.isSafeInteger(end) || end > storageElems) {
-    throw new CheckpointError(where, `a view within its storage of ${storageElems} elements`, `a view reaching element ${end} (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}])`);
+    throw new CheckpointError(
+      where,
+      `a view within its storage of ${storageElems} elements`,
+      `a view reaching element ${end} (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}])`,
+    );
   }
 }
 
@@ -69,11 +103,23 @@ function checkView(data: Uint8Array, esize: number, offset: number, size: readon
  * Copies a strided view into row-major bytes (a plain view when already contiguous). The storage must hold every
  * element the view reaches, and the result must stay under MAX_TENSOR_BYTES.
  */
-function materialize(data: Uint8Array, esize: number, offset: number, size: readonly number[], stride: readonly number[], where: string): Uint8Array {
+function materialize(
+  data: Uint8Array,
+  esize: number,
+  offset: number,
+  size: readonly number[],
+  stride: readonly number[],
+  where: string,
+): Uint8Array {
   checkView(data, esize, offset, size, stride, where);
   const n = size.reduce((a, b) => a * b, 1);
   const outBytes = n * esize;
-  if (outBytes > MAX_TENSOR_BYTES) throw new CheckpointError(where, `a tensor of at most ${MAX_TENSOR_BYTES} bytes`, `${outBytes} bytes for [${size.join(', ')}]`);
+  if (outBytes > MAX_TENSOR_BYTES)
+    throw new CheckpointError(
+      where,
+      `a tensor of at most ${MAX_TENSOR_BYTES} bytes`,
+      `${outBytes} bytes for [${size.join(', ')}]`,
+    );
   let contiguous = true;
   for (let i = size.length - 1, expect = 1; i >= 0; i--) {
     if (size[i]! > 1 && stride[i] !== expect) contiguous = false;
@@ -115,7 +161,8 @@ function rebuilt(value: unknown): Reduced | null {
 }
 
 /** A state_dict key as text: strings as they are, anything else described (a key is never printed whole). */
-const keyName = (k: unknown): string => (typeof k === 'string' ? k : typeof k === 'number' ? String(k) : `<${describe(k)}>`);
+const keyName = (k: unknown): string =>
+  typeof k === 'string' ? k : typeof k === 'number' ? String(k) : `<${describe(k)}>`;
 
 function tensors(root: unknown, storage: (ref: StorageRef, where: string) => Uint8Array, source: string): Checkpoint {
   const out = new Map<string, CheckpointTensor>();
@@ -123,7 +170,12 @@ function tensors(root: unknown, storage: (ref: StorageRef, where: string) => Uin
     const v = rebuilt(value);
     if (!v) continue;
     const name = keyName(key);
-    if (name.length > 1000) throw new CheckpointError(`${source}: a state_dict key`, 'a key of at most 1000 characters', `${name.length} characters`);
+    if (name.length > 1000)
+      throw new CheckpointError(
+        `${source}: a state_dict key`,
+        'a key of at most 1000 characters',
+        `${name.length} characters`,
+      );
     const where = `${source}: tensor '${name}'`;
     const [pid, offset, size, stride] = v.args;
     if (!(pid instanceof PersistentId)) throw new CheckpointError(where, 'a storage reference', describe(pid));
@@ -136,7 +188,10 @@ function tensors(root: unknown, storage: (ref: StorageRef, where: string) => Uin
     const esize = DTYPE_BYTES[ref.dtype];
     // Bounds are checked now; the copy is made on use.
     checkView(data, esize, start, shape, strides, where);
-    out.set(name, lazyTensor(ref.dtype, shape, () => materialize(data, esize, start, shape, strides, where)));
+    out.set(
+      name,
+      lazyTensor(ref.dtype, shape, () => materialize(data, esize, start, shape, strides, where)),
+    );
   }
   if (out.size === 0) throw new CheckpointError(source, 'a state_dict with tensors', 'no tensors');
   return out;
@@ -145,16 +200,26 @@ function tensors(root: unknown, storage: (ref: StorageRef, where: string) => Uin
 function readZipCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
   const entries = readZip(bytes, source);
   const pkl = [...entries.keys()].find((k) => k.endsWith('data.pkl') && k.split('/').length === 2);
-  if (!pkl) throw new CheckpointError(source, "a PyTorch zip checkpoint with '<archive>/data.pkl'", `entries ${[...entries.keys()].slice(0, 5).join(', ') || '(none)'}`);
+  if (!pkl)
+    throw new CheckpointError(
+      source,
+      "a PyTorch zip checkpoint with '<archive>/data.pkl'",
+      `entries ${[...entries.keys()].slice(0, 5).join(', ') || '(none)'}`,
+    );
   const prefix = pkl.slice(0, -'data.pkl'.length);
   const order = entries.get(`${prefix}byteorder`);
-  if (order && new TextDecoder().decode(order).trim() !== 'little') throw new CheckpointError(source, 'little-endian storages', 'big-endian');
+  if (order && new TextDecoder().decode(order).trim() !== 'little')
+    throw new CheckpointError(source, 'little-endian storages', 'big-endian');
   const { value } = unpickle(entries.get(pkl)!, `${source}: ${pkl}`);
-  return tensors(value, (ref, where) => {
-    const data = entries.get(`${prefix}data/${ref.key}`);
-    if (!data) throw new CheckpointError(where, `storage entry '${prefix}data/${ref.key.slice(0, 100)}'`, 'missing');
-    return data;
-  }, source);
+  return tensors(
+    value,
+    (ref, where) => {
+      const data = entries.get(`${prefix}data/${ref.key}`);
+      if (!data) throw new CheckpointError(where, `storage entry '${prefix}data/${ref.key.slice(0, 100)}'`, 'missing');
+      return data;
+    },
+    source,
+  );
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -168,13 +233,19 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
     return r.value;
   };
   const magic = next();
-  if (magic !== LEGACY_MAGIC) throw new CheckpointError(source, 'a PyTorch checkpoint (zip, or the legacy pickle format)', 'a pickle without the PyTorch magic number');
+  if (magic !== LEGACY_MAGIC)
+    throw new CheckpointError(
+      source,
+      'a PyTorch checkpoint (zip, or the legacy pickle format)',
+      'a pickle without the PyTorch magic number',
+    );
   const version = next();
   if (version !== 1001) throw new CheckpointError(source, 'legacy protocol version 1001', describe(version));
   next();
   const root = next();
   const keys = next();
-  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' && typeof k !== 'number')) throw new CheckpointError(source, 'a list of storage keys after the object', describe(keys));
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' && typeof k !== 'number'))
+    throw new CheckpointError(source, 'a list of storage keys after the object', describe(keys));
   // Storage dtypes come from the pickled object; sizes and bytes follow in the order of `keys`.
   const dtypes = storageDTypes(root, source);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -182,19 +253,30 @@ function readLegacyCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
   for (const key of keys.map(String)) {
     const where = `${source}: storage '${key.slice(0, 100)}'`;
     const dtype = dtypes.get(key);
-    if (!dtype) throw new CheckpointError(where, 'a storage used by a tensor of the checkpoint', 'a storage no tensor uses (its element size is unknown)');
+    if (!dtype)
+      throw new CheckpointError(
+        where,
+        'a storage used by a tensor of the checkpoint',
+        'a storage no tensor uses (its element size is unknown)',
+      );
     if (p + 8 > bytes.length) throw new CheckpointError(where, 'an element count', 'end of file (truncated)');
     const n = checkIndex(Number(dv.getBigInt64(p, true)), where, 'an element count');
     const size = n * DTYPE_BYTES[dtype];
-    if (size > bytes.length - p - 8) throw new CheckpointError(where, `${size} bytes`, `${bytes.length - p - 8} (truncated file)`);
+    if (size > bytes.length - p - 8)
+      throw new CheckpointError(where, `${size} bytes`, `${bytes.length - p - 8} (truncated file)`);
     storages.set(key, bytes.subarray(p + 8, p + 8 + size));
     p += 8 + size;
   }
-  return tensors(root, (ref, where) => {
-    const data = storages.get(ref.key);
-    if (!data) throw new CheckpointError(where, `storage '${ref.key.slice(0, 100)}' among the file's storages`, 'missing');
-    return data;
-  }, source);
+  return tensors(
+    root,
+    (ref, where) => {
+      const data = storages.get(ref.key);
+      if (!data)
+        throw new CheckpointError(where, `storage '${ref.key.slice(0, 100)}' among the file's storages`, 'missing');
+      return data;
+    },
+    source,
+  );
 }
 
 /** Every storage the pickled object references, with its dtype: one walk, each shared object visited once. */
@@ -222,7 +304,10 @@ function storageDTypes(root: unknown, source: string): Map<string, CheckpointDTy
 
 /** True when the bytes start like a PyTorch checkpoint: a zip archive, or a pickle (protocol 2+). */
 export function looksLikePth(bytes: Uint8Array): boolean {
-  return (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) || (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5);
+  return (
+    (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) ||
+    (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5)
+  );
 }
 
 /**
@@ -234,7 +319,12 @@ export function readPth(bytes: Uint8Array, source: string): Checkpoint {
 }
 
 function readPthUnguarded(bytes: Uint8Array, source: string): Checkpoint {
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return readZipCheckpoint(bytes, source);
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)
+    return readZipCheckpoint(bytes, source);
   if (bytes.length >= 2 && bytes[0] === 0x80) return readLegacyCheckpoint(bytes, source);
-  throw new CheckpointError(source, 'a PyTorch checkpoint (a zip archive, or a pickle)', `${bytes.length} bytes starting ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+  throw new CheckpointError(
+    source,
+    'a PyTorch checkpoint (a zip archive, or a pickle)',
+    `${bytes.length} bytes starting ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+  );
 }

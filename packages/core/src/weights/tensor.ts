@@ -3,7 +3,18 @@ import { MobileNetError } from '../ir/errors.js';
 /** Element types found in checkpoints, by safetensors' names. */
 export type CheckpointDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-export const DTYPE_BYTES: Readonly<Record<CheckpointDType, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+export const DTYPE_BYTES: Readonly<Record<CheckpointDType, number>> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 /** Own keys only: a name such as 'toString' or '__proto__' must not match through the prototype. */
 export function isDType(name: unknown): name is CheckpointDType {
@@ -38,9 +49,11 @@ export const MAX_TENSOR_BYTES = 2 ** 28;
  */
 export function describe(v: unknown): string {
   if (v === null || v === undefined) return v === null ? 'None' : 'nothing';
-  if (typeof v === 'string') return v.length <= 40 && !/[\0-\x1f]/.test(v) ? `'${v}'` : `a string of ${v.length} characters`;
+  if (typeof v === 'string')
+    return v.length <= 40 && !/[\0-\x1f]/.test(v) ? `'${v}'` : `a string of ${v.length} characters`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v === 'bigint') return v >= -(2n ** 64n) && v <= 2n ** 64n ? `${v}` : `an integer of ${v.toString(16).length * 4} bits`;
+  if (typeof v === 'bigint')
+    return v >= -(2n ** 64n) && v <= 2n ** 64n ? `${v}` : `an integer of ${v.toString(16).length * 4} bits`;
   if (typeof v === 'symbol') return 'a MARK';
   if (Array.isArray(v)) return `a sequence of ${v.length}`;
   if (v instanceof Map) return `a dict of ${v.size}`;
@@ -51,27 +64,32 @@ export function describe(v: unknown): string {
 
 /** A count, offset, size or stride read from a file: a non-negative safe integer, or an error naming `what`. */
 export function checkIndex(v: unknown, where: string, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CheckpointError(where, `${what} as a non-negative integer`, describe(v));
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new CheckpointError(where, `${what} as a non-negative integer`, describe(v));
   return v;
 }
 
 /** A shape: non-negative safe integers whose product is safe too; returns the element count. */
 export function checkShape(shape: unknown, where: string): number {
-  if (!Array.isArray(shape) || shape.length > 64) throw new CheckpointError(where, 'a shape (a list of at most 64 dims)', describe(shape));
+  if (!Array.isArray(shape) || shape.length > 64)
+    throw new CheckpointError(where, 'a shape (a list of at most 64 dims)', describe(shape));
   let n = 1;
   for (const d of shape) {
     n *= checkIndex(d, where, 'every dim of the shape');
-    if (!Number.isSafeInteger(n)) throw new CheckpointError(where, 'a shape whose element count is a safe integer', `a product above 2^53`);
+    if (!Number.isSafeInteger(n))
+      throw new CheckpointError(where, 'a shape whose element count is a safe integer', `a product above 2^53`);
   }
   return n;
 }
 
 /** Checks a view against its claimed dtype and shape: exactly elements x element size bytes. */
 export function checkTensorBytes(t: CheckpointTensor, where: string): number {
-  if (!isDType(t.dtype)) throw new CheckpointError(where, `a dtype among ${Object.keys(DTYPE_BYTES).join(', ')}`, describe(t.dtype));
+  if (!isDType(t.dtype))
+    throw new CheckpointError(where, `a dtype among ${Object.keys(DTYPE_BYTES).join(', ')}`, describe(t.dtype));
   const n = checkShape(t.shape, where);
   const want = n * DTYPE_BYTES[t.dtype];
-  if (t.bytes.byteLength !== want) throw new CheckpointError(where, `${want} bytes for ${t.dtype} [${t.shape.join(', ')}]`, `${t.bytes.byteLength}`);
+  if (t.bytes.byteLength !== want)
+    throw new CheckpointError(where, `${want} bytes for ${t.dtype} [${t.shape.join(', ')}]`, `${t.bytes.byteLength}`);
   return n;
 }
 
@@ -131,6 +149,11 @@ export function guarded<T>(source: string, what: string, read: () => T): T {
   } catch (e) {
     if (e instanceof MobileNetError) throw e;
     const err = e as Error;
-    throw new CheckpointError(source, what, 'data this reader could not handle', `unexpected ${err?.name ?? 'error'}: ${String(err?.message ?? e).slice(0, 200)}`);
+    throw new CheckpointError(
+      source,
+      what,
+      'data this reader could not handle',
+      `unexpected ${err?.name ?? 'error'}: ${String(err?.message ?? e).slice(0, 200)}`,
+    );
   }
 }

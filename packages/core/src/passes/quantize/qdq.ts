@@ -23,7 +23,10 @@ export interface QuantizeOptions {
 }
 
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
-export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = { activations: 'uint8', keepFloat: { classifier: false, squeezeExcite: false, stem: true } };
+export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
+  activations: 'uint8',
+  keepFloat: { classifier: false, squeezeExcite: false, stem: true },
+};
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
 const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePool', 'AveragePool']);
@@ -45,7 +48,11 @@ export function activationParams(r: TensorRange, type: 'uint8' | 'int8'): { scal
 }
 
 /** Symmetric int8 per output channel ([-127, 127], zero point 0), as onnxruntime's quantizer stores weights. */
-export function quantizeWeight(w: Float32Array, channels: number, axis: 0 | 1): { data: Int8Array; scales: Float32Array } {
+export function quantizeWeight(
+  w: Float32Array,
+  channels: number,
+  axis: 0 | 1,
+): { data: Int8Array; scales: Float32Array } {
   const per = w.length / channels;
   const index = (c: number, k: number) => (axis === 0 ? c * per + k : k * channels + c);
   const scales = new Float32Array(channels);
@@ -73,7 +80,9 @@ function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<st
     if (pooled(n.outputs[0]!) || (n.op === 'Mul' && n.inputs.some(pooled))) squeezeExcite.add(n.name);
   });
   const first = graph.nodes.find((n) => n.op === 'Conv' && graph.inputs.some((i) => i.name === n.inputs[0]));
-  const next = first && graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
+  const next =
+    first &&
+    graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
   const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
   return { classifier, squeezeExcite, stem };
 }
@@ -92,13 +101,22 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
   const rewired = new Map<string, string>(); // conv name -> new output
   for (const act of graph.nodes) {
     const conv = from.get(act.inputs[0]!);
-    if (conv?.op !== 'Conv' || keep(conv) || keep(act) || readers.get(conv.outputs[0]!) !== 1 || outputs.has(conv.outputs[0]!)) continue;
+    if (
+      conv?.op !== 'Conv' ||
+      keep(conv) ||
+      keep(act) ||
+      readers.get(conv.outputs[0]!) !== 1 ||
+      outputs.has(conv.outputs[0]!)
+    )
+      continue;
     const lo = act.op === 'Clip' ? scalarConstant(graph, act.inputs[1] ?? '') : act.op === 'Relu' ? 0 : undefined;
     if (lo !== 0) continue;
     drop.add(act.name);
     rewired.set(conv.name, act.outputs[0]!);
   }
-  const nodes = graph.nodes.filter((n) => !drop.has(n.name)).map((n) => (rewired.has(n.name) ? { ...n, outputs: [rewired.get(n.name)!] } : n));
+  const nodes = graph.nodes
+    .filter((n) => !drop.has(n.name))
+    .map((n) => (rewired.has(n.name) ? { ...n, outputs: [rewired.get(n.name)!] } : n));
   return { ...graph, nodes };
 }
 
@@ -113,23 +131,36 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
   const folded = checkGraph(foldBatchNorm(graph));
   const { classifier, squeezeExcite, stem } = regions(folded);
-  const float = (n: Node): boolean => (!!o.keepFloat.classifier && classifier.has(n.name)) || (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) || (!!o.keepFloat.stem && stem.has(n.name));
+  const float = (n: Node): boolean =>
+    (!!o.keepFloat.classifier && classifier.has(n.name)) ||
+    (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
+    (!!o.keepFloat.stem && stem.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
-  const quantized = (n: Node) => (FUSED.has(n.op) || BETWEEN.has(n.op)) && !float(n) && n.inputs.every((i) => !inits.has(i) || isParam(n, i));
-  const isParam = (n: Node, i: string) => (n.op === 'Conv' || n.op === 'Gemm') && n.inputs.indexOf(i) > 0 || (n.op === 'Clip' || n.op === 'Reshape') && n.inputs.indexOf(i) > 0;
+  const quantized = (n: Node) =>
+    (FUSED.has(n.op) || BETWEEN.has(n.op)) && !float(n) && n.inputs.every((i) => !inits.has(i) || isParam(n, i));
+  const isParam = (n: Node, i: string) =>
+    ((n.op === 'Conv' || n.op === 'Gemm') && n.inputs.indexOf(i) > 0) ||
+    ((n.op === 'Clip' || n.op === 'Reshape') && n.inputs.indexOf(i) > 0);
 
   // Tensors to quantize: float activations that a quantized node reads or writes.
   const wanted = new Set<string>();
   for (const n of g.nodes) {
     if (!quantized(n)) continue;
-    for (const t of [...n.inputs, ...n.outputs]) if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
+    for (const t of [...n.inputs, ...n.outputs])
+      if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
   }
   const params = new Map<string, { scale: number; zero: number }>();
   for (const t of wanted) {
     const r = calibration.ranges[t];
-    if (!r) throw new CalibrationError(`tensor '${t}'`, 'a calibrated range for every quantized activation', 'none in the calibration ranges', `model '${calibration.model.name}'`);
+    if (!r)
+      throw new CalibrationError(
+        `tensor '${t}'`,
+        'a calibrated range for every quantized activation',
+        'none in the calibration ranges',
+        `model '${calibration.model.name}'`,
+      );
     params.set(t, activationParams(r, o.activations));
   }
 
@@ -161,16 +192,32 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
     extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
     extra.push({ name: `${wName}.zero_point`, dtype: 'int8', dims: [channels], data: new Int8Array(channels) });
-    const out: Node[] = [{ name: `${wName}.dequantize`, op: 'DequantizeLinear', inputs: [`${wName}.q`, `${wName}.scale`, `${wName}.zero_point`], outputs: [wName], attrs: { axis: int(axis) } }];
+    const out: Node[] = [
+      {
+        name: `${wName}.dequantize`,
+        op: 'DequantizeLinear',
+        inputs: [`${wName}.q`, `${wName}.scale`, `${wName}.zero_point`],
+        outputs: [wName],
+        attrs: { axis: int(axis) },
+      },
+    ];
     const b = bName ? inits.get(bName) : undefined;
     if (b?.data && params.has(x)) {
       const sx = params.get(x)!.scale;
       const bs = q.scales.map((s) => Math.fround(sx * s));
-      const bq = Int32Array.from(b.data as Float32Array, (v, c) => Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))));
+      const bq = Int32Array.from(b.data as Float32Array, (v, c) =>
+        Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))),
+      );
       dropInits.add(bName!);
       extra.push({ name: `${bName}.q`, dtype: 'int32', dims: b.dims, data: bq });
       extra.push({ name: `${bName}.scale`, dtype: 'float32', dims: [channels], data: bs });
-      out.push({ name: `${bName}.dequantize`, op: 'DequantizeLinear', inputs: [`${bName}.q`, `${bName}.scale`], outputs: [bName!], attrs: { axis: int(0) } });
+      out.push({
+        name: `${bName}.dequantize`,
+        op: 'DequantizeLinear',
+        inputs: [`${bName}.q`, `${bName}.scale`],
+        outputs: [bName!],
+        attrs: { axis: int(0) },
+      });
     }
     return out;
   };
@@ -190,38 +237,69 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
     const cs = scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
     const cz = scalarInit(`${c}.zero_point`, o.activations, qmin);
-    extra.push(o.activations === 'uint8' ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) } : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) });
+    extra.push(
+      o.activations === 'uint8'
+        ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) }
+        : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) },
+    );
     const s = scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
     const sz = scalarInit(`${n.name}.gate.zero_point`, o.activations, qmin);
     const ds = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
     return [
-        { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
-        { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
-        { name: `${n.name}.clip`, op: 'QuantizeLinear', inputs: [`${n.name}.shifted`, s, sz], outputs: [`${n.name}.gate.q`], attrs: {} },
-      { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', inputs: [`${n.name}.gate.q`, ds, sz], outputs: [out], attrs: {} },
+      { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
+      { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
+      {
+        name: `${n.name}.clip`,
+        op: 'QuantizeLinear',
+        inputs: [`${n.name}.shifted`, s, sz],
+        outputs: [`${n.name}.gate.q`],
+        attrs: {},
+      },
+      {
+        name: `${n.name}.gate.dequantize`,
+        op: 'DequantizeLinear',
+        inputs: [`${n.name}.gate.q`, ds, sz],
+        outputs: [out],
+        attrs: {},
+      },
     ];
   };
 
   const nodes: Node[] = [];
   const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
-  for (const i of g.inputs) if (wanted.has(i.name)) {
-    rename.set(i.name, `${i.name}.dq`);
-    nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
-  }
+  for (const i of g.inputs)
+    if (wanted.has(i.name)) {
+      rename.set(i.name, `${i.name}.dq`);
+      nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
+    }
   for (const n of g.nodes) {
     const inputs = n.inputs.map((i) => rename.get(i) ?? i);
     if (quantized(n) && (n.op === 'Conv' || n.op === 'Gemm')) {
       const w = inits.get(n.inputs[1]!);
-      if (!w?.data || w.dtype !== 'float32') throw new GraphError('unsupported', nodeWhere(n), 'a float32 weight initializer', `'${n.inputs[1]}'`);
+      if (!w?.data || w.dtype !== 'float32')
+        throw new GraphError('unsupported', nodeWhere(n), 'a float32 weight initializer', `'${n.inputs[1]}'`);
       nodes.push(...weights({ ...n, inputs }));
     }
     const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
     const x = inputs[0]!;
-    if (quantized(n) && (n.op === 'HardSwish' || n.op === 'HardSigmoid') && wanted.has(n.inputs[0]!) && wanted.has(n.outputs[0]!)) {
+    if (
+      quantized(n) &&
+      (n.op === 'HardSwish' || n.op === 'HardSigmoid') &&
+      wanted.has(n.inputs[0]!) &&
+      wanted.has(n.outputs[0]!)
+    ) {
       const swish = n.op === 'HardSwish';
       const y = n.outputs[0]!;
       // HardSigmoid's output is the gate itself, already quantized: no second Q/DQ pair.
-      nodes.push(...gate(n, x, swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2), swish ? 0.5 : attrFloat(n, 'beta', 0.5), swish ? `${n.name}.gate` : y));
+      nodes.push(
+        ...gate(
+          n,
+          x,
+          swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2),
+          swish ? 0.5 : attrFloat(n, 'beta', 0.5),
+          swish ? `${n.name}.gate` : y,
+        ),
+      );
       if (!swish) continue;
       nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
     } else nodes.push({ ...n, inputs, outputs: outs });

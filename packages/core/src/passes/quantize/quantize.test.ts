@@ -12,10 +12,22 @@ import { observeActivations } from './observe.js';
 import { activationParams, quantize, quantizeWeight } from './qdq.js';
 import { CalibrationError, RangeCollector, modelIdentity, readCalibration } from './ranges.js';
 
-const inputs = (n: number, size: number) => Array.from({ length: n }, (_, k) => Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.013 + k) * 1.5));
+const inputs = (n: number, size: number) =>
+  Array.from({ length: n }, (_, k) =>
+    Float32Array.from({ length: 3 * size * size }, (_, i) => Math.sin(i * 0.013 + k) * 1.5),
+  );
 
-async function run(bytes: Uint8Array, x: Float32Array, size: number, optimized?: string): Promise<Record<string, ort.Tensor>> {
-  const s = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, ...(optimized && { optimizedModelFilePath: optimized }) });
+async function run(
+  bytes: Uint8Array,
+  x: Float32Array,
+  size: number,
+  optimized?: string,
+): Promise<Record<string, ort.Tensor>> {
+  const s = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    ...(optimized && { optimizedModelFilePath: optimized }),
+  });
   try {
     return await s.run({ input: new ort.Tensor('float32', x, [1, 3, size, size]) });
   } finally {
@@ -24,8 +36,12 @@ async function run(bytes: Uint8Array, x: Float32Array, size: number, optimized?:
 }
 
 const sqnr = (ref: Float32Array, cand: Float32Array) => {
-  let s = 0, n = 0;
-  ref.forEach((r, i) => { s += r * r; n += (r - cand[i]!) ** 2; });
+  let s = 0,
+    n = 0;
+  ref.forEach((r, i) => {
+    s += r * r;
+    n += (r - cand[i]!) ** 2;
+  });
   return 10 * Math.log10(s / n);
 };
 
@@ -108,7 +124,9 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
     return collector.result(modelIdentity(float));
   }
 
-  it('runs in onnxruntime fused into QLinear ops, close to float, and round-trips through the reader', { timeout: 120_000 }, async () => {
+  it('runs in onnxruntime fused into QLinear ops, close to float, and round-trips through the reader', {
+    timeout: 120_000,
+  }, async () => {
     // Everything quantized, the stem too (by default it stays float: docs/precision.md), to count the fused ops.
     const q = quantize(float, await calibrated(), { keepFloat: { stem: false } });
     const bytes = toOnnx(q);
@@ -142,13 +160,17 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
     const q = quantize(float, await calibrated());
     const stem = q.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === 'input')!;
     expect(q.nodes.some((n) => n.op === 'DequantizeLinear' && n.outputs[0] === stem.inputs[1])).toBe(false);
-    expect(q.nodes.filter((n) => n.op === 'Conv' && q.nodes.some((d) => d.op === 'DequantizeLinear' && d.outputs[0] === n.inputs[1])).length).toBe(
-      float.nodes.filter((n) => n.op === 'Conv').length - 1,
-    );
+    expect(
+      q.nodes.filter(
+        (n) => n.op === 'Conv' && q.nodes.some((d) => d.op === 'DequantizeLinear' && d.outputs[0] === n.inputs[1]),
+      ).length,
+    ).toBe(float.nodes.filter((n) => n.op === 'Conv').length - 1);
   });
 
   it('says which tensor has no range', () => {
     const empty = new RangeCollector('minmax').result(modelIdentity(float));
-    expect(() => quantize(float, empty)).toThrow(/tensor '\S+': expected a calibrated range for every quantized activation/);
+    expect(() => quantize(float, empty)).toThrow(
+      /tensor '\S+': expected a calibrated range for every quantized activation/,
+    );
   });
 });

@@ -61,10 +61,19 @@ export function readCalibration(json: string, graph: Graph, source: string): Cal
   try {
     c = JSON.parse(json) as CalibrationRanges;
   } catch (e) {
-    throw new CalibrationError(`calibration cache '${source}'`, 'JSON', 'text that does not parse', (e as Error).message);
+    throw new CalibrationError(
+      `calibration cache '${source}'`,
+      'JSON',
+      'text that does not parse',
+      (e as Error).message,
+    );
   }
   if (c?.format !== 'mobilenet-calibration/1' || typeof c.ranges !== 'object' || !c.model) {
-    throw new CalibrationError(`calibration cache '${source}'`, "format 'mobilenet-calibration/1' with model and ranges", `format '${c?.format}'`);
+    throw new CalibrationError(
+      `calibration cache '${source}'`,
+      "format 'mobilenet-calibration/1' with model and ranges",
+      `format '${c?.format}'`,
+    );
   }
   const id = modelIdentity(graph);
   if (c.model.name !== id.name || c.model.digest !== id.digest) {
@@ -89,8 +98,12 @@ export class RangeCollector {
   private count = 0;
   static readonly BINS = 4096; // even: bins split at 0
 
-  constructor(readonly method: CalibrationMethod, readonly percentile = 99.99) {
-    if (!(percentile > 50 && percentile <= 100)) throw new CalibrationError('option percentile', 'a number in (50, 100]', `${percentile}`);
+  constructor(
+    readonly method: CalibrationMethod,
+    readonly percentile = 99.99,
+  ) {
+    if (!(percentile > 50 && percentile <= 100))
+      throw new CalibrationError('option percentile', 'a number in (50, 100]', `${percentile}`);
   }
 
   get images(): number {
@@ -119,7 +132,11 @@ export class RangeCollector {
   private histogram(name: string, data: ArrayLike<number>, extent: number): void {
     const B = RangeCollector.BINS;
     let h = this.hist.get(name);
-    if (!h) this.hist.set(name, (h = { bound: Math.max(2 ** Math.ceil(Math.log2(extent || 1)), 2 ** -20), bins: new Float64Array(B) }));
+    if (!h)
+      this.hist.set(
+        name,
+        (h = { bound: Math.max(2 ** Math.ceil(Math.log2(extent || 1)), 2 ** -20), bins: new Float64Array(B) }),
+      );
     while (extent > h.bound) {
       // Doubling the bound: bins 2k and 2k+1 of each half become one, and the halves move to the middle.
       const next = new Float64Array(B);
@@ -162,9 +179,12 @@ export class RangeCollector {
   /** The cache file's content for these ranges. */
   result(model: ModelIdentity): CalibrationRanges {
     return {
-      format: 'mobilenet-calibration/1', model, method: this.method,
+      format: 'mobilenet-calibration/1',
+      model,
+      method: this.method,
       ...(this.method === 'percentile' && { percentile: this.percentile }),
-      images: this.count, ranges: this.ranges(),
+      images: this.count,
+      ranges: this.ranges(),
     };
   }
 }
