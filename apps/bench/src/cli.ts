@@ -36,6 +36,8 @@ With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on on
   --json FILE        results with machine info; an SVG chart of latency vs MACs is written next to it
   --md FILE          a Markdown table with machine info
   --smoke            a seconds-long run that proves the harness works (v3-small at 32x32, 3 runs); not a timing
+  --pipeline [...]   (first) a folder of photos end to end against the model alone and PIL + torchvision
+                     (apps/bench/src/pipeline.ts; its options: --dir, --archs, --skip-rss, --json)
 Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 usage error.
 `;
 
@@ -339,5 +341,10 @@ function progress(done: number, total: number): string {
 }
 
 // Run when started as a program (pnpm bench), not when the tests import main.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
-  process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === '--pipeline') {
+    // The pipeline measurement (a folder of photos end to end, against PIL + torchvision) reads its own options.
+    process.argv.splice(2, 1);
+    await import('./pipeline.js');
+  } else process.exitCode = await main(process.argv.slice(2));
+}
