@@ -126,7 +126,7 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
       return tf.softmax(x!);
     },
   };
-  // Elementwise: run in whichever layout their 4-D inputs are in (NCHW if any is).
+  // Elementwise: run in whichever layout their inputs are in (NCHW if any is).
   const either: Record<string, (n: Node, x: tf.Tensor[]) => tf.Tensor> = {
     Relu: ops.Relu!,
     Clip: ops.Clip!,
@@ -144,7 +144,8 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
     tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[graph.inputs[0]!.name, x]]);
       const nchw = new Set<string>();
-      const isNchw4d = (name: string) => nchw.has(name) && values.get(name)?.rank === 4;
+      // A value the attention made (3-D or 4-D, ONNX layout) keeps elementwise ops that read it in that layout.
+      const isNchw = (name: string) => nchw.has(name) && values.has(name);
       /** A value in the layout an op runs in; constants are ONNX-shaped ([C, 1, 1] broadcasts over NCHW's C, H, W). */
       const inLayout = (name: string, layout: 'nhwc' | 'nchw'): tf.Tensor => {
         const t = values.get(name) ?? vec(name);
@@ -170,7 +171,7 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
         } else {
           // Clip's bounds are read by name; the other elementwise ops take constants as operands.
           const inputs = n.op === 'Clip' ? n.inputs.slice(0, 1) : n.inputs;
-          layout = inputs.some(isNchw4d) ? 'nchw' : 'nhwc';
+          layout = inputs.some(isNchw) ? 'nchw' : 'nhwc';
           y = either[n.op]!(
             n,
             inputs.map((i) => inLayout(i, layout)),
