@@ -8,6 +8,7 @@ import {
   type BackendStatus,
   type EngineSession,
   backendOptions,
+  wrapStart,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { cudaPrecondition, tryProvider, tryWebGpu, vulkanLoaderMissing } from './probes.js';
@@ -23,13 +24,7 @@ export const backends = new BackendRegistry<NodeSessionOptions, NodeEngineSessio
 
 /** Adds a backend to onnxruntime-node's list: `createSession({ backend: name })` and `availableBackends()` see it. */
 export function registerBackend(backend: NodeBackend): void {
-  backends.register({
-    name: backend.name,
-    ...(backend.precondition && { precondition: () => backend.precondition!() }),
-    ...(backend.check && { check: () => backend.check!() }),
-    ...(backend.defaults && { defaults: backend.defaults }),
-    start: async (bytes, o) => engineSession(await backend.start(bytes, o)),
-  });
+  backends.register(wrapStart(backend, engineSession));
 }
 
 function engineSession(s: ort.InferenceSession): NodeEngineSession {

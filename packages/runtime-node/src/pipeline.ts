@@ -1,5 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { type ClassifyResult, type EmbedResult, MobileNetError, preprocess, softmax, topK } from '@mobilenet/core';
+import {
+  type ClassifyResult,
+  type EmbedResult,
+  MobileNetError,
+  embeddingOutput,
+  preprocess,
+  softmax,
+  topK,
+} from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { BatchSizer } from './batch-sizer.js';
 import { type DecodeMode, DECODE_MODES, decodeFor } from './decode-fast.js';
@@ -238,14 +246,7 @@ export async function* embedAll(
   sources: ImageSources,
   o: PipelineOptions = {},
 ): AsyncGenerator<EmbedResult> {
-  const name = session.info.embeddingName;
-  if (!name)
-    throw new MobileNetError(
-      'model-output',
-      'model',
-      "an 'embedding' output (export with embedding: true / --embedding)",
-      'none',
-    );
+  const name = embeddingOutput(session.info);
   for await (const r of rows(session, sources, name, o)) {
     yield 'row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error };
   }

@@ -6,6 +6,7 @@ import {
   BackendRegistry,
   type BackendStatus,
   type EngineSession,
+  wrapStart,
 } from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { type Ort, loadOrt } from './ort.js';
@@ -27,13 +28,7 @@ export const backends = new BackendRegistry<WebSessionOptions, WebEngineSession>
 
 /** Adds a backend to onnxruntime-web's list: `createSession({ backend: name })` and `availableBackends()` see it. */
 export function registerBackend(backend: WebBackend): void {
-  backends.register({
-    name: backend.name,
-    ...(backend.precondition && { precondition: () => backend.precondition!() }),
-    ...(backend.check && { check: () => backend.check!() }),
-    ...(backend.defaults && { defaults: backend.defaults }),
-    start: async (bytes, o) => engineSession(await backend.start(bytes, o)),
-  });
+  backends.register(wrapStart(backend, engineSession));
 }
 
 function engineSession({ ort, session }: WebStarted): WebEngineSession {

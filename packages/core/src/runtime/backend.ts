@@ -37,6 +37,17 @@ export interface Backend<Options, Started> {
   start(bytes: Uint8Array, options: Options): Promise<Started>;
 }
 
+/** The same backend with what its `start` returns wrapped (an onnxruntime session into the shared `EngineSession`). */
+export function wrapStart<Options, A, B>(backend: Backend<Options, A>, wrap: (started: A) => B): Backend<Options, B> {
+  return {
+    name: backend.name,
+    ...(backend.precondition && { precondition: () => backend.precondition!() }),
+    ...(backend.check && { check: () => backend.check!() }),
+    ...(backend.defaults && { defaults: backend.defaults }),
+    start: async (bytes, o) => wrap(await backend.start(bytes, o)),
+  };
+}
+
 /** The options a backend starts with: its `defaults` under the caller's options (an option set to undefined is unset). */
 export function backendOptions<Options extends object>(
   backend: Pick<Backend<Options, unknown>, 'defaults'> | undefined,

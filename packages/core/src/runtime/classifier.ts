@@ -111,14 +111,7 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   }
 
   async embed(images: readonly Image[]): Promise<EmbedResult[]> {
-    const name = this.info.embeddingName;
-    if (!name)
-      throw new MobileNetError(
-        'model-output',
-        'model',
-        "an 'embedding' output (export with embedding: true / --embedding)",
-        'none',
-      );
+    const name = embeddingOutput(this.info);
     return (await this.forward(images, name)).map((r) =>
       'row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error },
     );
@@ -127,4 +120,15 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   release(): Promise<void> {
     return this.opened.session.release();
   }
+}
+
+/** The model's 'embedding' output, or an error saying how to export one. */
+export function embeddingOutput(info: ModelInfo): string {
+  if (info.embeddingName) return info.embeddingName;
+  throw new MobileNetError(
+    'model-output',
+    'model',
+    "an 'embedding' output (export with embedding: true / --embedding)",
+    'none',
+  );
 }

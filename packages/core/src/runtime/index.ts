@@ -6,8 +6,9 @@ export {
   BackendRegistry,
   backendOptions,
   type EngineSession,
+  wrapStart,
 } from './backend.js';
-export { ImageModelSession, type ImageDecoder, type OpenedModel } from './classifier.js';
+export { embeddingOutput, ImageModelSession, type ImageDecoder, type OpenedModel } from './classifier.js';
 export { type Engine, loadModel, type ModelBytes, type ModelInput, openSession } from './open.js';
 export {
   checkRgbImage,
