@@ -127,9 +127,12 @@ async function createTemp(path: string): Promise<{ tmp: string; handle: FileHand
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
   for (let attempt = 0; ; attempt++) {
     const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+    // Pending before it exists: a signal that lands while the file is being created still removes it.
+    pending.add(tmp);
     try {
       return { tmp, handle: await open(tmp, flags, 0o600) };
     } catch (e) {
+      pending.delete(tmp);
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 4) throw fsError('write', path, e);
     }
   }
@@ -147,9 +150,16 @@ export async function writeFileAtomic(
   bytes: Uint8Array,
   options: { signals?: boolean } = {},
 ): Promise<void> {
-  const { tmp, handle } = await createTemp(path);
-  pending.add(tmp);
+  // Signals are watched before the temporary file exists, so no moment leaves it behind.
   if (options.signals && watching++ === 0) watchSignals(true);
+  let created: Awaited<ReturnType<typeof createTemp>>;
+  try {
+    created = await createTemp(path);
+  } catch (e) {
+    if (options.signals && --watching === 0) watchSignals(false);
+    throw e;
+  }
+  const { tmp, handle } = created;
   let open = true;
   try {
     for (let offset = 0; offset < bytes.length; ) {
