@@ -109,6 +109,53 @@ describe('mobilenet classify DIR --jsonl', () => {
     expect(lines(out).map((l) => l.image.slice(dir.length + 1))).toEqual(['a.jpg', 'b.jpg', 'c.jpg']);
   });
 
+  it('--resume tries failed images again: their error lines are replaced, OUT keeps one line per image', async () => {
+    const dir = tmp();
+    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
+    copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'b.jpg'));
+    copyFileSync(join(FIX, 'not-an-image.jpg'), join(dir, 'c.jpg'));
+    copyFileSync(join(FIX, 'tall.png'), join(dir, 'd.png'));
+    const out = join(tmp(), 'out.jsonl');
+    const first = await run('classify', dir, ...model, '--jsonl', out);
+    expect(first.code, first.err).toBe(1);
+    const name = (l: { image: string }) => l.image.slice(dir.length + 1);
+    expect(lines(out).map((l) => [name(l), l.ok])).toEqual([
+      ['a.jpg', true],
+      ['b.jpg', false],
+      ['c.jpg', false],
+      ['d.png', true],
+    ]);
+    const kept = lines(out).filter((l) => l.ok);
+    // b.jpg is repaired; c.jpg stays bad. A repeated line for a.jpg (a user's concatenation) is dropped too.
+    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'b.jpg'));
+    writeFileSync(out, `${readFileSync(out, 'utf8')}${JSON.stringify(kept[0])}\n`);
+    const again = await run('classify', dir, ...model, '--jsonl', out, '--resume');
+    expect(again.code, again.err).toBe(1);
+    expect(again.err).toContain(`resuming: 2 images already in ${out}; trying again the 2 that failed`);
+    expect(again.err).toContain(`${join(dir, 'c.jpg')}: cannot decode`);
+    expect(again.err).toContain('1 of 4 failed');
+    const got = lines(out);
+    // The results kept as they were (same bytes), then the retried images in input order.
+    expect(got.slice(0, 2)).toEqual(kept);
+    expect(got.map((l) => [name(l), l.ok])).toEqual([
+      ['a.jpg', true],
+      ['d.png', true],
+      ['b.jpg', true],
+      ['c.jpg', false],
+    ]);
+    // b.jpg is now scene.jpg: the same classes as a.jpg.
+    expect((got[2] as unknown as { top: unknown }).top).toEqual((got[0] as unknown as { top: unknown }).top);
+    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'c.jpg'));
+    const last = await run('classify', dir, ...model, '--jsonl', out, '--resume');
+    expect(last.code, last.err).toBe(0);
+    expect(lines(out).map((l) => [name(l), l.ok])).toEqual([
+      ['a.jpg', true],
+      ['d.png', true],
+      ['b.jpg', true],
+      ['c.jpg', true],
+    ]);
+  });
+
   it('Ctrl-C stops after the line being written: OUT valid, exit 130, and --resume finishes it', async () => {
     const dir = tmp();
     for (let i = 0; i < 400; i++) copyFileSync(join(FIX, 'scene.jpg'), join(dir, `${String(i).padStart(3, '0')}.jpg`));

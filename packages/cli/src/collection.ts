@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { extname, join } from 'node:path';
 import { quotePath } from './errors.js';
-import { checkOutputPath } from './io.js';
+import { checkOutputPath, writeFileAtomic } from './io.js';
 
 /** Extensions taken from a folder; a file named on the command line is taken whatever its name. */
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
@@ -77,40 +77,38 @@ export function listImages(args: readonly string[], recursive: boolean): { files
   return { files, skipped };
 }
 
+/** What a resumed OUT held: the images with a result, and the failures dropped from it to be tried again. */
+export interface Resumed {
+  readonly done: ReadonlySet<string>;
+  readonly failed: ReadonlySet<string>;
+}
+
 /**
  * Results appended one JSON line per image, each written whole with one write, so that an interrupted run leaves a
  * valid file (at worst a last partial line, which `--resume` drops). An existing file is refused unless `force`
- * (start over) or `resume` (keep its lines and skip their images).
+ * (start over) or `resume`.
+ *
+ * `resume` keeps the lines of images that have a result (`ok: true`, the first one per image) and tries the
+ * failed ones again: their `ok: false` lines are removed, so OUT keeps one line per image and the retry's line
+ * (a result, or the new error) is the only one. When lines are removed OUT is rewritten atomically (a temporary
+ * file renamed over it; Ctrl-C during it leaves the old OUT); retried images come after the kept lines.
  */
 export class JsonlSink {
-  private readonly fd: number;
-  /** Images already in the file (with `resume`). */
-  readonly done: ReadonlySet<string>;
-
-  constructor(
+  private constructor(
     readonly path: string,
-    mode: { force: boolean; resume: boolean },
-    option = '--jsonl',
-  ) {
+    private readonly fd: number,
+    /** Images already in the file with a result (with `resume`): skipped. */
+    readonly done: ReadonlySet<string>,
+    /** Images whose failure lines were removed on resume (and that have no result): done again. */
+    readonly failed: ReadonlySet<string>,
+  ) {}
+
+  static async open(path: string, mode: { force: boolean; resume: boolean }, option = '--jsonl'): Promise<JsonlSink> {
     const exists = existsSync(path);
     checkOutputPath(path, mode.force || mode.resume, option);
-    const done = new Set<string>();
-    if (exists && mode.resume) {
-      const text = readFileSync(path, 'utf8');
-      const complete = text.lastIndexOf('\n') + 1;
-      for (const line of text.slice(0, complete).split('\n')) {
-        if (!line) continue;
-        try {
-          const image = (JSON.parse(line) as { image?: unknown }).image;
-          if (typeof image === 'string') done.add(image);
-        } catch {
-          // a damaged line is redone
-        }
-      }
-      truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
-    }
-    this.done = done;
-    this.fd = openSync(path, exists && mode.resume ? 'a' : 'w');
+    const resume = exists && mode.resume;
+    const { done, failed } = resume ? await keepResults(path) : { done: new Set<string>(), failed: new Set<string>() };
+    return new JsonlSink(path, openSync(path, resume ? 'a' : 'w'), done, failed);
   }
 
   write(record: unknown): void {
@@ -120,4 +118,37 @@ export class JsonlSink {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * Reduces a JSON-lines OUT to its results: the first `ok: true` line of each image. Failure lines, repeats,
+ * damaged lines and a torn last line are dropped (truncated if only the tail goes, else rewritten atomically).
+ */
+async function keepResults(path: string): Promise<Resumed> {
+  const text = readFileSync(path, 'utf8');
+  const complete = text.lastIndexOf('\n') + 1;
+  const done = new Set<string>();
+  const failed = new Set<string>();
+  const kept: string[] = [];
+  let dropped = 0;
+  for (const line of text.slice(0, complete).split('\n').slice(0, -1)) {
+    let record: { image?: unknown; ok?: unknown } | undefined;
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      // a damaged line: its image is done again
+    }
+    const image = record?.image;
+    if (typeof image === 'string' && record?.ok === true && !done.has(image)) {
+      done.add(image);
+      kept.push(`${line}\n`);
+      continue;
+    }
+    dropped++;
+    if (typeof image === 'string' && record?.ok === false) failed.add(image);
+  }
+  if (dropped === 0) truncateSync(path, Buffer.byteLength(text.slice(0, complete)));
+  else await writeFileAtomic(path, new TextEncoder().encode(kept.join('')), { signals: true });
+  for (const image of done) failed.delete(image);
+  return { done, failed };
 }

@@ -34,7 +34,8 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
   --recursive         also the images in subfolders of a DIR
   --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid)
-  --resume            with --jsonl: keep OUT's lines and skip the images already in it
+  --resume            with --jsonl: keep OUT's results and skip their images; images that failed are tried
+                      again (their error lines are removed, so OUT keeps one line per image)
   --force             with --jsonl: overwrite OUT
 
 ${MODEL_HELP}
@@ -143,9 +144,14 @@ async function toJsonl(
   io: Io,
   skipped: number,
 ): Promise<number> {
-  const sink = new JsonlSink(out, o);
+  const sink = await JsonlSink.open(out, o);
   const files = all.filter((f) => !sink.done.has(f));
-  if (sink.done.size) io.err(`mobilenet classify: resuming: ${all.length - files.length} images already in ${out}\n`);
+  const retried = files.filter((f) => sink.failed.has(f)).length;
+  if (sink.done.size || sink.failed.size)
+    io.err(
+      `mobilenet classify: resuming: ${all.length - files.length} images already in ${out}` +
+        `${retried ? `; trying again the ${retried} that failed (their error lines removed)` : ''}\n`,
+    );
   let stop: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => void (stop = s);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);

@@ -70,6 +70,25 @@ describe('mobilenet embed', () => {
     },
   );
 
+  it('--resume tries the images that failed again (only rows are kept, so a failure is never skipped)', async () => {
+    const dir = tmp();
+    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'a.jpg'));
+    copyFileSync(join(FIX, 'truncated.jpg'), join(dir, 'b.jpg'));
+    const out = join(tmp(), 'emb.npy');
+    const list = join(out, '..', 'emb.files.txt');
+    expect((await run('embed', dir, ...model, '-o', out)).code).toBe(1);
+    expect(readFileSync(list, 'utf8')).toBe(`${join(dir, 'a.jpg')}\n`);
+    copyFileSync(join(FIX, 'scene.jpg'), join(dir, 'b.jpg'));
+    const r = await run('embed', dir, ...model, '-o', out, '--resume');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`resuming: 1 images already in ${out}`);
+    expect(readFileSync(list, 'utf8')).toBe(`${join(dir, 'a.jpg')}\n${join(dir, 'b.jpg')}\n`);
+    const m = readMatrix(out, 'npy');
+    expect([m.rows, m.width]).toEqual([2, 576]);
+    // b.jpg is now the same picture as a.jpg: the same row.
+    expect(Array.from(m.data.subarray(576))).toEqual(Array.from(m.data.subarray(0, 576)));
+  });
+
   it.skipIf(!numpy && !process.env.CI)('Ctrl-C leaves a file numpy reads; --resume completes it in order', async () => {
     const dir = tmp();
     for (let i = 0; i < 300; i++) copyFileSync(join(FIX, 'scene.jpg'), join(dir, `${String(i).padStart(3, '0')}.jpg`));

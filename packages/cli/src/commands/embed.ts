@@ -23,7 +23,7 @@ OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on f
   --backend B         ${backendNames().join('|')} (default cpu)
   --threads N         intra-op threads, 1 to 256
   --recursive         also the images in subfolders of a DIR
-  --resume            keep OUT's rows and skip their images
+  --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
 
 ${MODEL_HELP}
