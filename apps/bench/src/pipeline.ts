@@ -1,8 +1,11 @@
 // Measurement (not a test): a folder of photos through the whole pipeline, against the model alone and against
 // PIL + torchvision on the same files, all in one run so that ratios hold on a busy machine.
-// Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss | --rss-only] [--json OUT]
+// Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss | --rss-only]
+//        [--archs v2,v3-small] [--decoders N] [--e2e-threads N] [--only-throughput] [--json OUT] [--help]
+// --e2e-threads N: classifyAll's session gets N intra-op threads (e.g. 1, leaving a core to the decodes), while
+// inference only stays at 2 threads: the share is still against the best the model does alone.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,13 +23,25 @@ const { values } = parseArgs({
     'only-throughput': { type: 'boolean' },
     json: { type: 'string' },
     python: { type: 'string' },
+    'e2e-threads': { type: 'string' },
+    help: { type: 'boolean' },
   },
 });
+if (values.help) {
+  const lines = readFileSync(import.meta.filename, 'utf8').split('\n');
+  const header = lines.slice(
+    0,
+    lines.findIndex((l) => !l.startsWith('//')),
+  );
+  console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  process.exit(0);
+}
 const PY = values.python ?? '/usr/bin/python3';
 const HELPER = join(import.meta.dirname, 'pipeline.py');
 const DIR = values.dir ?? join(os.tmpdir(), 'mobilenet-pipeline-folder');
 const RSS_COUNT = Number(values['rss-count'] ?? 10_000);
 const THREADS = 2;
+const E2E_THREADS = values['e2e-threads'] === undefined ? THREADS : Number(values['e2e-threads']);
 const ARCHS = (values.archs ?? 'v2,v3-small').split(',') as Arch[];
 const DECODERS = values.decoders === undefined ? undefined : Number(values.decoders);
 
@@ -84,8 +99,8 @@ async function inferenceOnly(session: NodeSession, files: string[], batch: numbe
  * End to end against inference only, interleaved chunk by chunk (so that a change in the machine's load falls on
  * both), at the batch the automatic sizer settles on for this model on a warm-up run.
  */
-async function throughputOf(session: NodeSession, files: string[], mode: DecodeMode) {
-  const warm = await endToEnd(session, files.filter((f) => f.includes('small-')).slice(0, 64), mode);
+async function throughputOf(session: NodeSession, files: string[], mode: DecodeMode, e2eSession = session) {
+  const warm = await endToEnd(e2eSession, files.filter((f) => f.includes('small-')).slice(0, 64), mode);
   const batch = warm.batch;
   await inferenceOnly(session, files, batch, batch);
   const chunks = 8;
@@ -98,7 +113,7 @@ async function throughputOf(session: NodeSession, files: string[], mode: DecodeM
   for (let k = 0; k < chunks; k++) {
     const part = files.filter((_, i) => i % chunks === k);
     let c = process.cpuUsage();
-    const e = await endToEnd(session, part, mode, batch);
+    const e = await endToEnd(e2eSession, part, mode, batch);
     e2eCpu += cpuMs(process.cpuUsage(c));
     e2eMs += e.ms;
     stats.push(...e.stats);
@@ -236,7 +251,7 @@ if (!values['rss-only']) await throughput();
 
 async function throughput() {
   log(
-    `## End to end vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`,
+    `## End to end (${E2E_THREADS} threads) vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`,
   );
   log(
     '| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |',
@@ -249,8 +264,15 @@ async function throughput() {
       buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }),
       { threads: THREADS, spinning: false },
     );
+    const e2eSession =
+      E2E_THREADS === THREADS
+        ? session
+        : await createSession(
+            buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }),
+            { threads: E2E_THREADS, spinning: false },
+          );
     for (const mode of ['exact', 'shrink-on-load'] as const) {
-      const e = await throughputOf(session, files, mode);
+      const e = await throughputOf(session, files, mode, e2eSession);
       const inf = e.inferenceImagesPerSecond;
       const p = e.perImageMs;
       e2e[`${arch}/${mode}`] = e;
@@ -259,6 +281,7 @@ async function throughput() {
         `| ${arch} | ${mode} | ${f1(e.imagesPerSecond)} | ${f1(inf)} | ${Math.round((100 * e.imagesPerSecond) / inf)}% | ${f2(cpu.inference)} / ${f2(cpu.endToEnd)} (${Math.round((100 * cpu.inference) / cpu.endToEnd)}%) | ${e.batch} | ${f2(p.decode)} / ${f2(p.preprocess)} / ${f2(p.run)} / ${f2(p.wait)} |`,
       );
     }
+    if (e2eSession !== session) await e2eSession.release();
     if (arch === 'v2') v2 = session;
     else await session.release();
   }

@@ -10,3 +10,4 @@ export {
 export { decodeWebImage, MAX_DECODE_SIDE, type WebImage } from './image.js';
 export { loadOrt, type OrtSettings, type WasmPaths, type WasmThreads } from './ort.js';
 export { decodeTarget, decodeWebFor, type WebDecodeMode } from './decode-fast.js';
+export { classifyAll, type WebImageSources, type WebPipelineOptions } from './pipeline.js';
