@@ -44,7 +44,7 @@ const SMOKE = { arch: 'v3-small', width: 1, resolution: 32, batch: 1 } as const;
 const smokeMacs = analyze(buildModel({ ...SMOKE, convention: 'torchvision', weights: null }).graph).macs;
 
 /** What every timed row must satisfy: its own numbers agree with each other and with the model. */
-function expectSaneTiming(row: Row) {
+function expectSaneTiming(row: Row, maxRelDiff = 1e-3) {
   const e = row.engine;
   expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threads: 1 });
   expect(row.p50!, e).toBeGreaterThan(0);
@@ -52,7 +52,7 @@ function expectSaneTiming(row: Row) {
   expect(row.imagesPerSecond!, e).toBeCloseTo(1000 / row.p50!, 6);
   expect(row.gmacs!, e).toBeCloseTo(smokeMacs / row.p50! / 1e6, 6);
   expect(row.maxRelDiff!, e).toBeGreaterThanOrEqual(0);
-  expect(row.maxRelDiff!, e).toBeLessThan(1e-3);
+  expect(row.maxRelDiff!, e).toBeLessThan(maxRelDiff);
 }
 
 describe('pnpm bench', () => {
@@ -148,7 +148,8 @@ describe('pnpm bench', () => {
     ]);
     for (const row of rows) {
       const at = `${row.engine} ${row.precision}`;
-      expectSaneTiming(row);
+      // int8 is held to its SQNR against fp32 instead (status ok says it passed; see rows.test.ts).
+      expectSaneTiming(row, row.precision === 'int8' ? Infinity : 1e-3);
       // The size reported is the file's on disk, and the file is the model of this row.
       expect(row.file, at).toBe(join(models, `v3-small-w1-r32-b1-${row.precision}.onnx`));
       expect(row.fileBytes, at).toBe(statSync(row.file!).size);

@@ -19,12 +19,19 @@ export const GOALS = {
 } as const;
 
 /**
- * How far another engine's logits may be from onnxruntime-node CPU's on the same file, over the logits' scale.
- * fp32 as the rest of the bench. int8: requantization rounds each activation to the nearest step, and a step one
- * engine rounds the other way moves the logits by a step's share. fp16: onnxruntime CPU here has float16 kernels,
- * WASM casts the same nodes to float32 and back.
+ * fp32 and fp16: how far another engine's logits may be from onnxruntime-node CPU's on the same file, over the
+ * logits' scale (the rest of the bench's bound; fp16 measured 4e-7 to 6e-6 on WASM, which computes the same casts).
  */
-export const TOLERANCE: Record<Precision, number> = { fp32: 1e-3, fp16: 2e-2, int8: 5e-2 };
+export const TOLERANCE = { fp32: 1e-3, fp16: 1e-3 } as const;
+
+/**
+ * int8: engines agree only to the quantization noise itself, so they are held to their fidelity instead. Each
+ * activation is rounded to a step; onnxruntime-node CPU's fused QLinear kernels requantize the int32 sums, WASM runs
+ * (parts of) the QDQ graph in float, and a step rounded the other way grows through the layers of a seeded,
+ * untrained model: on the fixed input v3-large's CPU int8 logits were 12.8 dB SQNR from the same file run unfused,
+ * while int8 itself is 8.6 dB from fp32. An engine's int8 SQNR against fp32 may be at most this far below CPU's.
+ */
+export const INT8_SQNR_MARGIN_DB = 3;
 
 /** Signal over the difference, in dB: how close a precision's logits stay to fp32's. */
 export function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {

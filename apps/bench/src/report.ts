@@ -186,7 +186,7 @@ export function markdown(rows: readonly Row[], machineLine: string, options: str
     `GMAC/s = MACs x batch / p50 (1 MAC = 2 FLOP); % peak = GMAC/s / the measured fp32 peak at the row's thread count (best run of a square fp32 Gemm through onnxruntime-node, see docs/benchmarks.md); blank for GPU engines.`,
     ...(hasPrecision(rows)
       ? [
-          `precision: the graph's precision; size MB = the .onnx file's bytes / 1e6; % fp32 = that size over the fp32 file's; speedup = the fp32 row's p50 / this row's, same engine and threads, the precisions timed alternately in one process on the same input; % peak on fp32 rows only.`,
+          `precision: the graph's precision; size MB = the .onnx file's bytes / 1e6; % fp32 = that size over the fp32 file's; speedup = the fp32 row's p50 / this row's, same engine and threads, the precisions timed alternately in one process on the same input; % peak on fp32 rows only. Engines' logits are checked against onnxruntime-node CPU's on the same file (fp32, fp16: within 1e-3 of their scale); int8 rows by their SQNR against fp32's logits instead, at most 3 dB below CPU's int8 (engines' int8 kernels round differently, and the differences grow through an untrained model).`,
         ]
       : []),
     '',

@@ -1,6 +1,6 @@
 // Rows from a worker's result: each engine's logits checked against onnxruntime-node CPU before its times count.
 import type { CellResult, PrecisionTiming } from './cell.js';
-import { type Precision, TOLERANCE, sqnr } from './precision.js';
+import { INT8_SQNR_MARGIN_DB, type Precision, TOLERANCE, sqnr } from './precision.js';
 import { type Row, percentile } from './report.js';
 
 /**
@@ -50,8 +50,9 @@ export interface PrecisionRefs {
 }
 
 /**
- * One row per precision of a --precisions cell: each checked against the CPU logits of the same file, sized, and
- * compared with the fp32 row of the same rounds (the fp32 peak's share on the fp32 row only).
+ * One row per precision of a --precisions cell: fp32 and fp16 checked against the CPU logits of the same file, int8
+ * by its SQNR against fp32 (INT8_SQNR_MARGIN_DB); sized, and compared with the fp32 row of the same rounds (the fp32
+ * peak's share on the fp32 row only).
  */
 export function precisionRows(
   base: Row,
@@ -75,12 +76,14 @@ export function precisionRows(
       refs.logits.get(t.precision)!,
       { ...t, threads: r.threads, peakRssMiB: r.peakRssMiB },
       t.precision === 'fp32' ? peak : undefined,
-      TOLERANCE[t.precision],
+      t.precision === 'int8' ? Infinity : TOLERANCE[t.precision],
     );
     if (row.p50 === undefined) return row;
+    const fidelity = t.precision === 'fp32' ? undefined : sqnr(refs.logits.get('fp32')!, t.logits);
     return {
       ...row,
-      ...(t.precision !== 'fp32' && { sqnr: sqnr(refs.logits.get('fp32')!, t.logits) }),
+      ...(fidelity !== undefined && { sqnr: fidelity }),
+      ...(t.precision === 'int8' && int8Check(fidelity!, sqnr(refs.logits.get('fp32')!, refs.logits.get('int8')!))),
       ...(fp32 && {
         speedup: percentile(fp32.latencies, 0.5) / row.p50,
         pairedSpeedup: percentile(
@@ -91,4 +94,13 @@ export function precisionRows(
     };
   });
   return rows;
+}
+
+/** An engine's int8 is as faithful to fp32 as onnxruntime-node CPU's, within INT8_SQNR_MARGIN_DB. */
+function int8Check(engine: number, cpu: number): Partial<Row> {
+  if (engine >= cpu - INT8_SQNR_MARGIN_DB) return {};
+  return {
+    status: 'mismatch',
+    reason: `int8 SQNR against fp32's logits ${engine.toFixed(1)} dB, more than ${INT8_SQNR_MARGIN_DB} dB below onnxruntime-node CPU's ${cpu.toFixed(1)} dB`,
+  };
 }
