@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { analyze, buildModel } from '@mobilenet/core';
@@ -44,7 +44,7 @@ const SMOKE = { arch: 'v3-small', width: 1, resolution: 32, batch: 1 } as const;
 const smokeMacs = analyze(buildModel({ ...SMOKE, convention: 'torchvision', weights: null }).graph).macs;
 
 /** What every timed row must satisfy: its own numbers agree with each other and with the model. */
-function expectSaneTiming(row: Row) {
+function expectSaneTiming(row: Row, maxRelDiff = 1e-3) {
   const e = row.engine;
   expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threads: 1 });
   expect(row.p50!, e).toBeGreaterThan(0);
@@ -52,7 +52,7 @@ function expectSaneTiming(row: Row) {
   expect(row.imagesPerSecond!, e).toBeCloseTo(1000 / row.p50!, 6);
   expect(row.gmacs!, e).toBeCloseTo(smokeMacs / row.p50! / 1e6, 6);
   expect(row.maxRelDiff!, e).toBeGreaterThanOrEqual(0);
-  expect(row.maxRelDiff!, e).toBeLessThan(1e-3);
+  expect(row.maxRelDiff!, e).toBeLessThan(maxRelDiff);
 }
 
 describe('pnpm bench', () => {
@@ -124,6 +124,100 @@ describe('pnpm bench', () => {
     expect(svg.match(/<circle /g)).toHaveLength(timed.length);
   });
 
+  it('--precisions fp32,fp16,int8: files on disk, sizes, paired speedups and SQNR, the same in table, JSON and Markdown', () => {
+    // Calibration images: runtime-node's decoding fixtures (photographs and graphics; at least 8 are needed).
+    const images = mkdtempSync(join(os.tmpdir(), 'bench-calib-'));
+    dirs.push(images);
+    const fixtures = join(import.meta.dirname, '../../../packages/runtime-node/src/fixtures');
+    const names = ['cmyk.jpg', 'gray.png', 'gray16.png', 'rgba.png', 'scene.jpg', 'scene.png', 'tall.png', 'tiny.png'];
+    for (const f of names) copyFileSync(join(fixtures, f), join(images, f));
+    const models = join(images, 'models');
+    mkdirSync(models);
+    const r = smoke('--precisions', 'fp32,fp16,int8', '--peers', 'none', '--calibrate', images, '--model-dir', models);
+    expect(r.stderr).not.toMatch(/mismatch|failed/);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`int8 calibrated on 8 images from ${images} (percentile)`);
+    const rows = r.json.rows;
+    expect(rows.map((x) => `${x.engine} ${x.precision}`)).toEqual([
+      'cpu fp32',
+      'cpu fp16',
+      'cpu int8',
+      'wasm fp32',
+      'wasm fp16',
+      'wasm int8',
+    ]);
+    for (const row of rows) {
+      const at = `${row.engine} ${row.precision}`;
+      // int8 is held to its SQNR against fp32 instead (status ok says it passed; see rows.test.ts).
+      expectSaneTiming(row, row.precision === 'int8' ? Infinity : 1e-3);
+      // The size reported is the file's on disk, and the file is the model of this row.
+      expect(row.file, at).toBe(join(models, `v3-small-w1-r32-b1-${row.precision}.onnx`));
+      expect(row.fileBytes, at).toBe(statSync(row.file!).size);
+      expect(row.rounds, at).toBe(3);
+    }
+    for (const engine of ['cpu', 'wasm']) {
+      const [fp32, fp16, int8] = rows.filter((x) => x.engine === engine);
+      // fp16 halves the weights, int8 quarters them (plus scales, zero points and int32 biases).
+      expect(fp16!.fileBytes!).toBeLessThan(fp32!.fileBytes!);
+      expect(int8!.fileBytes!).toBeLessThan(fp16!.fileBytes!);
+      expect(fp16!.sizeRatio!).toBeGreaterThan(0.45);
+      expect(fp16!.sizeRatio!).toBeLessThan(0.55);
+      expect(int8!.sizeRatio!).toBeGreaterThan(0.2);
+      expect(int8!.sizeRatio!).toBeLessThan(0.35);
+      for (const row of [fp32!, fp16!, int8!]) {
+        expect(row.sizeRatio!).toBeCloseTo(row.fileBytes! / fp32!.fileBytes!, 12);
+        // Speedups are ratios of the p50s timed in the same alternating rounds.
+        expect(row.speedup!).toBeCloseTo(fp32!.p50! / row.p50!, 9);
+        expect(row.pairedSpeedup!).toBeGreaterThan(0);
+      }
+      expect(fp32!.speedup).toBe(1);
+      // The fp32 peak's share on fp32 rows only; SQNR against fp32's logits on the others: close, not equal.
+      expect(fp32!.peakShare).toBeGreaterThan(0);
+      expect(fp16!.peakShare).toBeUndefined();
+      expect(fp32!.sqnr).toBeUndefined();
+      expect(fp16!.sqnr!).toBeGreaterThan(40);
+      expect(int8!.sqnr!).toBeGreaterThan(15);
+      expect(int8!.sqnr!).toBeLessThan(fp16!.sqnr!);
+    }
+
+    // The table, the Markdown and the ratio lines show the JSON's numbers.
+    const lines = r.stdout.split('\n');
+    const head = lines.findIndex((l) =>
+      /^arch\s+width\s+res\s+params\s+MACs\s+engine\s+threads\s+batch\s+precision\s+size MB\s+% fp32\s+speedup\s+p50 ms/.test(
+        l,
+      ),
+    );
+    expect(head).toBeGreaterThanOrEqual(0);
+    const md = r.file('r.md');
+    const mdRows = md.split('\n').filter((l) => l.startsWith('| v3-small |'));
+    expect(mdRows).toHaveLength(rows.length);
+    rows.forEach((row, k) => {
+      const shown = [
+        row.engine,
+        String(row.threads),
+        '1',
+        row.precision!,
+        (row.fileBytes! / 1e6).toFixed(2),
+        `${(100 * row.sizeRatio!).toFixed(1)}%`,
+        `${row.speedup!.toFixed(2)}x`,
+        row.p50!.toFixed(2),
+        row.p90!.toFixed(2),
+        row.imagesPerSecond!.toFixed(1),
+      ];
+      expect(lines[head + 1 + k]!.split(/\s{2,}/).slice(5, 15)).toEqual(shown);
+      expect(mdRows[k]!.split(' | ').slice(5, 15)).toEqual(shown);
+      if (row.precision === 'fp32') return;
+      const line = `v3-small 1/32 b1 ${row.engine} x1: ${row.precision} is ${row.speedup!.toFixed(2)}x as fast as fp32 (p50 ${row.p50!.toFixed(2)} vs ${(row.p50! * row.speedup!).toFixed(2)} ms; median of 3 per-round ratios ${row.pairedSpeedup!.toFixed(2)}x), file ${(100 * row.sizeRatio!).toFixed(1)}% of fp32`;
+      expect(r.stdout).toContain(line);
+      expect(md).toContain(`- ${line}`);
+    });
+    expect(md).toContain('size MB = the .onnx file');
+    expect(r.stdout).toMatch(/load average \(1 min\) \d+\.\d\d at the start, \d+\.\d\d at the end, on \d+ cores/);
+    // One chart series per engine and precision.
+    expect(r.file('r.svg').match(/<circle /g)).toHaveLength(rows.length);
+    expect(r.file('r.svg')).toContain('cpu x1 int8');
+  });
+
   const noBrowser = skipUnless('Chromium for the browser engines', browserUnavailable());
   it.skipIf(noBrowser !== null)(
     `--smoke on the browser engines (the demo's code in headless Chromium) ${noBrowser ? `(skipped: ${noBrowser})` : ''}`,
@@ -163,6 +257,16 @@ describe('pnpm bench', () => {
     [['--resolutions', '100'], "bench: option --resolutions: '100' is not a multiple of 32"],
     [['--widths', '0'], "bench: option --widths: '0' is not a width in (0, 4]"],
     [['--frobnicate'], "bench: Unknown option '--frobnicate'"],
+    [['--precisions', 'fp32,bf16'], "bench: option --precisions: 'bf16' is not one of fp32, fp16, int8"],
+    [['--precisions', 'none'], "bench: option --precisions: 'none' is not one of fp32, fp16, int8"],
+    [
+      ['--precisions', 'fp32,fp16', '--calibrate', '.'],
+      'bench: option --calibrate: calibrates int8 files; expected --precisions with int8 as well',
+    ],
+    [
+      ['--precisions', 'int8', '--calibrate', '/no/such/folder'],
+      "bench: option --calibrate: '/no/such/folder' is not a folder",
+    ],
   ])('%j exits 2 naming the allowed values', async (args, message) => {
     const r = await run(...args);
     expect(r.code).toBe(2);
@@ -175,6 +279,7 @@ describe('pnpm bench', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Usage: pnpm bench/);
     expect(r.out).toContain('--smoke            a seconds-long run');
+    expect(r.out).toContain('--precisions fp32,fp16,int8');
     for (const e of ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser', 'ort', 'tfjs-wasm', 'tfjs-cpu'])
       expect(r.out).toContain(e);
   });

@@ -1,4 +1,5 @@
 import { type Arch, conventionFor } from '@mobilenet/core';
+import type { Precision } from './precision.js';
 
 /** Where a model runs: our runtimes' backends, and the peers measured beside them. */
 export const BACKENDS = ['cpu', 'cuda', 'wasm', 'webgpu', 'wasm-browser'] as const;
@@ -25,6 +26,19 @@ export interface Cell {
   readonly threads: number;
   readonly runs: number;
   readonly warmup: number;
+  /**
+   * --precisions: the model's files, one per precision, timed alternately in this cell's process on the same input
+   * (the order rotates each round) so that their ratios are paired. Engines of PRECISION_ENGINES only.
+   */
+  readonly files?: readonly { readonly precision: Precision; readonly path: string }[];
+}
+
+/** One precision's share of a --precisions cell. */
+export interface PrecisionTiming {
+  readonly precision: Precision;
+  readonly latencies: number[];
+  /** First row of the logits for the fixed input. */
+  readonly logits: number[];
 }
 
 export interface CellResult {
@@ -39,6 +53,8 @@ export interface CellResult {
   /** Peak RSS of the process that ran the cell (null for browser cells). */
   readonly peakRssMiB: number | null;
   readonly note?: string;
+  /** --precisions cells: each file's timings, in the cell's file order (latencies and logits above are then empty). */
+  readonly precisions?: readonly PrecisionTiming[];
 }
 
 /** The fixed input every engine sees (the demo page's benchmark feeds the same one): [batch, 3, R, R], NCHW. */

@@ -1,7 +1,7 @@
 // `pnpm bench`: latency of every MobileNet on each backend of this machine, validated against onnxruntime-node
 // CPU before any time is trusted, with peers (bare onnxruntime, TensorFlow.js) measured on the same weights.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,9 @@ import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.
 import { describeMachine, machine } from './machine.js';
 import { PEAK_SIZES, type Peak, describePeak, measurePeak } from './peak.js';
 import { type Row, markdown, percentile, ratios, svg, table } from './report.js';
+import { CALIBRATION, PRECISIONS, PRECISION_ENGINES, type Precision } from './precision.js';
+import { type PrecisionSet, calibrationFolder, stem, writePrecisions } from './precision-files.js';
+import { type PrecisionRefs, precisionRows, timedRow } from './rows.js';
 
 /**
  * The default matrix: v1-v3 and the smallest v4 of each kind (conv, hybrid). The larger v4 models take minutes
@@ -36,6 +39,14 @@ With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on on
   --json FILE        results with machine info; an SVG chart of latency vs MACs is written next to it
   --md FILE          a Markdown table with machine info
   --smoke            a seconds-long run that proves the harness works (v3-small at 32x32, 3 runs); not a timing
+  --precisions P,... ${PRECISIONS.join(',')} (default fp32 alone, as above). Each model is written as an .onnx file at
+                     each precision (fp16: toFloat16; int8: QDQ, calibrated on photographs) and cpu/cuda/wasm time
+                     the files alternately in one process on the same input; rows add precision, file size,
+                     % of fp32's size and speedup over fp32. e.g. pnpm bench --archs v2,v3-large --threads 2
+                     --precisions fp32,fp16,int8 --peers none
+  --calibrate DIR    int8 calibration images (at least 8; default: made once by tools/images_split.py from Debian's
+                     python3-skimage photographs into the temporary folder)
+  --model-dir DIR    where the precision files go (default: mobilenet-bench-models in the temporary folder)
   --pipeline [...]   (first) a folder of photos end to end against the model alone and PIL + torchvision
                      (apps/bench/src/pipeline.ts; its options: --dir, --archs, --skip-rss, --json)
 Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 usage error.
@@ -93,6 +104,9 @@ function parse(argv: string[]) {
           'warmup',
           'json',
           'md',
+          'precisions',
+          'calibrate',
+          'model-dir',
         ].map((k) => [k, { type: 'string' as const }]),
       ),
       smoke: { type: 'boolean' },
@@ -130,7 +144,17 @@ function parse(argv: string[]) {
     warmup: numbers(s('warmup'), 'warmup', [smoke ? 1 : 5], int, 'a positive integer')[0]!,
     json: s('json'),
     md: s('md'),
+    precisions: s('precisions') === undefined ? undefined : list(s('precisions'), PRECISIONS, 'precisions', []),
+    calibrate: s('calibrate'),
+    modelDir: s('model-dir') ?? join(os.tmpdir(), 'mobilenet-bench-models'),
   };
+  if (o.precisions?.length === 0) throw new Usage(`option --precisions: 'none' is not one of ${PRECISIONS.join(', ')}`);
+  if (o.calibrate !== undefined) {
+    if (!o.precisions?.includes('int8'))
+      throw new Usage(`option --calibrate: calibrates int8 files; expected --precisions with int8 as well`);
+    if (!statSync(o.calibrate, { throwIfNoEntry: false })?.isDirectory())
+      throw new Usage(`option --calibrate: '${o.calibrate}' is not a folder`);
+  }
   for (const arch of o.archs)
     for (const width of o.widths) for (const resolution of o.resolutions) resolveOptions({ arch, width, resolution });
   return o;
@@ -218,7 +242,20 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   if (o.help) return (io.out(HELP), 0);
   const m = machine();
+  const load = { start: os.loadavg() };
   const cells = matrix(o);
+  // The precision files first: calibration and writing do not run between timed cells, and a bad folder stops here.
+  const precisionRefs = new Map<string, PrecisionRefs & { set: PrecisionSet }>();
+  let calibration: string | undefined;
+  try {
+    if (o.precisions?.includes('int8')) calibration = calibrationFolder(o.calibrate, io.err);
+    for (const cell of cells)
+      if (o.precisions && PRECISION_ENGINES.has(cell.engine) && !precisionRefs.has(modelKey(cell)))
+        precisionRefs.set(modelKey(cell), await precisionReference(cell, o.precisions, o.modelDir, calibration, io));
+  } catch (e) {
+    io.err(`bench: --precisions: ${(e as Error).message.split('\n')[0]}\n`);
+    return 1;
+  }
   const peaks = await measurePeaks(cells, o.smoke);
   const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}`;
   io.err(`machine: ${machineLine}\n`);
@@ -228,7 +265,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const rows: Row[] = [];
   const started = performance.now();
   for (const [i, cell] of cells.entries()) {
-    const key = `${cell.arch}/${cell.width}/${cell.resolution}/${cell.batch}`;
+    const key = modelKey(cell);
     if (!refs.has(key)) {
       const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
       const s = await createSession(model);
@@ -238,6 +275,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       refs.set(key, { logits: logits.subarray(0, logits.length / cell.batch), params: a.params, macs: a.macs });
     }
     const ref = refs.get(key)!;
+    const pref = PRECISION_ENGINES.has(cell.engine) ? precisionRefs.get(key) : undefined;
     const label = `[${i + 1}/${cells.length}] ${cell.arch} ${cell.width}/${cell.resolution} b${cell.batch} ${cell.engine} x${cell.threads}`;
     const elapsed = ((performance.now() - started) / 1000).toFixed(0);
     io.err(io.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
@@ -253,39 +291,41 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           r = { error: (e as Error).message.split('\n')[0]! } as CellResult & { error: string };
         }
       }
-    } else r = await runWorker(cell);
-    const base: Row = { ...cell, params: ref.params, macs: ref.macs, status: 'skipped' };
+    } else
+      r = await runWorker(
+        pref
+          ? {
+              ...cell,
+              files: pref.set.files
+                .filter((f) => o.precisions!.includes(f.precision))
+                .map(({ precision, path }) => ({ precision, path })),
+            }
+          : cell,
+      );
+    const base: Row = {
+      ...cell,
+      params: ref.params,
+      macs: ref.macs,
+      status: 'skipped',
+      ...(o.precisions && { precision: 'fp32' as const }),
+    };
     if (skip || r?.error) {
       const why = skip ?? r!.error!;
       rows.push({ ...base, status: skip || UNAVAILABLE.test(why) ? 'skipped' : 'failed', reason: why });
       continue;
     }
-    if (r!.logits.length !== ref.logits.length || r!.logits.length === 0) {
-      rows.push({
-        ...base,
-        status: 'mismatch',
-        reason: `expected ${ref.logits.length} logits like cpu, received ${r!.logits.length}`,
-      });
+    const peak = CPU_ENGINES.has(cell.engine) ? peaks.find((p) => p.threads === r!.threads) : undefined;
+    if (pref) {
+      rows.push(...precisionRows(base, r!, pref, peak));
       continue;
     }
-    const diff = Math.max(...r!.logits.map((v, k) => Math.abs(v - ref.logits[k]!)));
-    const scale = Math.max(1, ...Array.from(ref.logits, Math.abs));
-    const rel = diff / scale;
-    const p50 = percentile(r!.latencies, 0.5);
-    const gmacs = (ref.macs * cell.batch) / (p50 / 1000) / 1e9;
-    const peak = CPU_ENGINES.has(cell.engine) ? peaks.find((p) => p.threads === r!.threads) : undefined;
+    const row = timedRow(base, ref.logits, r!, peak);
+    if (row.p50 === undefined) {
+      rows.push(row);
+      continue;
+    }
     rows.push({
-      ...base,
-      status: rel < 1e-3 ? 'ok' : 'mismatch',
-      ...(!(rel < 1e-3) && { reason: `max |logit - cpu| = ${diff.toExponential(2)} (scale ${scale.toFixed(1)})` }),
-      p50,
-      p90: percentile(r!.latencies, 0.9),
-      imagesPerSecond: (1000 * cell.batch) / p50,
-      gmacs,
-      ...(peak && { peakShare: gmacs / peak.gmacs }),
-      peakRssMiB: r!.peakRssMiB,
-      maxRelDiff: rel,
-      threads: r!.threads,
+      ...row,
       // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
       ...(r!.bareLatencies?.length && {
         overhead:
@@ -301,11 +341,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   await browser?.close();
   if (io.isTTY)
     io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
-  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning`;
+  const loadLine = `load average (1 min) ${load.start[0]!.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end, on ${m.cores} cores`;
+  const images = [...precisionRefs.values()].find((p) => p.set.images)?.set.images;
+  const precisionOpts = o.precisions
+    ? `; --precisions ${o.precisions.join(',')}: ${PRECISION_ENGINES_TEXT}${images ? `; int8 calibrated on ${images} images from ${calibration} (${CALIBRATION.method} ${CALIBRATION.percentile})` : ''}; files in ${o.modelDir}`
+    : '';
+  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning${precisionOpts}; ${loadLine}`;
   io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
   if (o.json) {
     mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    writeFileSync(o.json, `${JSON.stringify({ machine: m, peaks, options: o, rows }, null, 1)}\n`);
+    const loadAverage = { start: load.start, end: os.loadavg() };
+    writeFileSync(o.json, `${JSON.stringify({ machine: m, peaks, loadAverage, options: o, rows }, null, 1)}\n`);
     const chart = `${o.json.replace(/\.json$/, '')}.svg`;
     writeFileSync(chart, svg(rows, `MobileNet latency vs MACs: ${m.cpu}, ${m.cores} cores`));
     io.err(`wrote ${o.json} and ${chart}\n`);
@@ -318,6 +364,36 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const bad = rows.filter((r) => r.status === 'mismatch' || r.status === 'failed');
   for (const b of bad) io.err(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
   return bad.length ? 1 : 0;
+}
+
+const modelKey = (c: Cell) => `${c.arch}/${c.width}/${c.resolution}/${c.batch}`;
+
+const PRECISION_ENGINES_TEXT =
+  'cpu/cuda/wasm rows time every precision in one process, alternately on the same input (the order rotating each round), onnxruntime-node spinning off; peers and browser engines run the fp32 graph';
+
+/** The model written at each precision, and onnxruntime-node CPU's logits of each file (what the engines must match). */
+async function precisionReference(
+  cell: Cell,
+  precisions: readonly Precision[],
+  dir: string,
+  calibration: string | undefined,
+  io: Io,
+): Promise<PrecisionRefs & { set: PrecisionSet }> {
+  const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
+  const set = await writePrecisions(model.graph, precisions, dir, stem(cell), calibration, io.err);
+  const logits = new Map<Precision, Float32Array>();
+  for (const f of set.files) {
+    const s = await createSession(f.path);
+    const out = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
+    await s.release();
+    logits.set(f.precision, out.subarray(0, out.length / cell.batch));
+  }
+  return {
+    set,
+    logits,
+    bytes: new Map(set.files.map((f) => [f.precision, { path: f.path, bytes: f.bytes }])),
+    fp32Bytes: set.files.find((f) => f.precision === 'fp32')!.bytes,
+  };
 }
 
 /** Engines that run on this machine's CPU cores: their GMAC/s are compared with the measured CPU peak. */

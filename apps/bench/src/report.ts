@@ -1,5 +1,6 @@
 import type { Cell } from './cell.js';
 import { ENGINE_LABEL } from './cell.js';
+import { GOALS, type Precision } from './precision.js';
 
 /** One cell's outcome. `threads` is the count in effect when it ran (the count the cell asked for when it did not). */
 export interface Row extends Cell {
@@ -21,6 +22,20 @@ export interface Row extends Cell {
   readonly bareP50?: number;
   /** cpu/cuda: how many interleaved (ours, bare) pairs the overhead is the median of. */
   readonly pairs?: number;
+  /** --precisions: the precision of the graph this row ran (peers and browser engines: fp32, from the graph). */
+  readonly precision?: Precision;
+  /** --precisions cells: the .onnx file timed, its size on disk, and that size over the fp32 file's. */
+  readonly file?: string;
+  readonly fileBytes?: number;
+  readonly sizeRatio?: number;
+  /** --precisions cells: the fp32 row's p50 over this row's, both from the same alternating rounds. */
+  readonly speedup?: number;
+  /** --precisions cells: median over rounds of (fp32 latency / this latency) within each round. */
+  readonly pairedSpeedup?: number;
+  /** --precisions cells: rounds timed (each runs every precision once). */
+  readonly rounds?: number;
+  /** --precisions cells: SQNR of this row's logits against the fp32 file's on onnxruntime-node CPU, dB. */
+  readonly sqnr?: number;
 }
 
 export function percentile(xs: readonly number[], p: number): number {
@@ -28,7 +43,7 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 }
 
-const HEAD = [
+const BASE_HEAD = [
   'arch',
   'width',
   'res',
@@ -45,10 +60,33 @@ const HEAD = [
   'peak RSS',
   'status',
 ];
+/** Columns inserted after 'batch' when the run measured precisions. */
+const PRECISION_HEAD = ['precision', 'size MB', '% fp32', 'speedup'];
+const LEFT = new Set(['arch', 'engine', 'precision', 'status']);
 
-function cells(r: Row): string[] {
+const hasPrecision = (rows: readonly Row[]) => rows.some((r) => r.precision !== undefined);
+function head(rows: readonly Row[]): string[] {
+  if (!hasPrecision(rows)) return BASE_HEAD;
+  const at = BASE_HEAD.indexOf('batch') + 1;
+  return [...BASE_HEAD.slice(0, at), ...PRECISION_HEAD, ...BASE_HEAD.slice(at)];
+}
+
+function cells(r: Row, precision: boolean): string[] {
   const ok = r.status === 'ok' || r.status === 'mismatch';
   const f = (v: number | undefined, d: number) => (ok && v !== undefined ? v.toFixed(d) : '');
+  const base = baseCells(r, ok, f);
+  if (!precision) return base;
+  const at = BASE_HEAD.indexOf('batch') + 1;
+  const p = [
+    r.precision ?? '',
+    r.fileBytes !== undefined ? (r.fileBytes / 1e6).toFixed(2) : '',
+    r.sizeRatio !== undefined ? `${(100 * r.sizeRatio).toFixed(1)}%` : '',
+    ok && r.speedup !== undefined ? `${r.speedup.toFixed(2)}x` : '',
+  ];
+  return [...base.slice(0, at), ...p, ...base.slice(at)];
+}
+
+function baseCells(r: Row, ok: boolean, f: (v: number | undefined, d: number) => string): string[] {
   return [
     r.arch,
     String(r.width),
@@ -69,13 +107,13 @@ function cells(r: Row): string[] {
 }
 
 export function table(rows: readonly Row[]): string {
-  const all = [HEAD, ...rows.map(cells)];
+  const HEAD = head(rows);
+  const all = [HEAD, ...rows.map((r) => cells(r, hasPrecision(rows)))];
   const w = HEAD.map((_, i) => Math.max(...all.map((r) => (i === HEAD.length - 1 ? 0 : r[i]!.length))));
-  const right = new Set([1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13]);
   return all
     .map((r) =>
       r
-        .map((c, i) => (i === HEAD.length - 1 ? c : right.has(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+        .map((c, i) => (i === HEAD.length - 1 ? c : !LEFT.has(HEAD[i]!) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
         .join('  ')
         .trimEnd(),
     )
@@ -101,7 +139,8 @@ export function ratios(rows: readonly Row[]): string[] {
           `${at}: p50 ${r.p50!.toFixed(2)} ms ours (cpu row) vs ${bare.p50!.toFixed(2)} ms for the ort peer, a bare session made and timed in its own process (ours / peer = ${(r.p50! / bare.p50!).toFixed(2)}); separate processes, so this ratio carries their run-to-run noise, the line above does not`,
         );
     }
-    if (r.engine === 'wasm') {
+    if (r.speedup !== undefined && r.precision !== 'fp32') out.push(precisionLine(r));
+    if (r.engine === 'wasm' && (r.precision ?? 'fp32') === 'fp32') {
       for (const peer of ['tfjs-wasm', 'tfjs-cpu'] as const) {
         const t = rows.find(
           (x) =>
@@ -119,13 +158,37 @@ export function ratios(rows: readonly Row[]): string[] {
   return out;
 }
 
+/** A precision against fp32 on the same engine, with the issue's goals where they apply. */
+function precisionLine(r: Row): string {
+  const p = r.precision!;
+  const at = `${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine} x${r.threads}`;
+  const fp32 = r.p50! * r.speedup!;
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const goals = [`size <= ${100 * GOALS.size[p]}%: ${met(r.sizeRatio! <= GOALS.size[p])}`];
+  if (
+    p === 'int8' &&
+    r.engine === 'cpu' &&
+    r.threads === 2 &&
+    r.batch === 1 &&
+    (GOALS.speedArchs as readonly string[]).includes(r.arch)
+  )
+    goals.unshift(`>= ${GOALS.int8Speedup}x on CPU 2 threads batch 1: ${met(r.speedup! >= GOALS.int8Speedup)}`);
+  return `${at}: ${p} is ${r.speedup!.toFixed(2)}x as fast as fp32 (p50 ${r.p50!.toFixed(2)} vs ${fp32.toFixed(2)} ms; median of ${r.rounds} per-round ratios ${r.pairedSpeedup!.toFixed(2)}x), file ${(100 * r.sizeRatio!).toFixed(1)}% of fp32 (${(r.fileBytes! / 1e6).toFixed(2)} of ${(r.fileBytes! / r.sizeRatio! / 1e6).toFixed(2)} MB), SQNR ${r.sqnr!.toFixed(1)} dB against fp32's logits; goals: ${goals.join(', ')}`;
+}
+
 export function markdown(rows: readonly Row[], machineLine: string, options: string): string {
-  const all = [HEAD, ...rows.map(cells)];
+  const HEAD = head(rows);
+  const all = [HEAD, ...rows.map((r) => cells(r, hasPrecision(rows)))];
   return [
     `Machine: ${machineLine}.`,
     '',
     `Options: ${options}. Engines: ${[...new Set(rows.map((r) => r.engine))].map((e) => `\`${e}\` = ${ENGINE_LABEL[e]}`).join('; ')}.`,
     `GMAC/s = MACs x batch / p50 (1 MAC = 2 FLOP); % peak = GMAC/s / the measured fp32 peak at the row's thread count (best run of a square fp32 Gemm through onnxruntime-node, see docs/benchmarks.md); blank for GPU engines.`,
+    ...(hasPrecision(rows)
+      ? [
+          `precision: the graph's precision; size MB = the .onnx file's bytes / 1e6; % fp32 = that size over the fp32 file's; speedup = the fp32 row's p50 / this row's, same engine and threads, the precisions timed alternately in one process on the same input; % peak on fp32 rows only. Engines' logits are checked against onnxruntime-node CPU's on the same file (fp32, fp16: within 1e-3 of their scale); int8 rows by their SQNR against fp32's logits instead, at most 3 dB below CPU's int8 (engines' int8 kernels round differently, and the differences grow through an untrained model).`,
+        ]
+      : []),
     '',
     `| ${HEAD.join(' | ')} |`,
     `|${HEAD.map(() => '---').join('|')}|`,
@@ -154,7 +217,8 @@ export function svg(rows: readonly Row[], title: string): string {
   const [y0, y1] = [Math.floor(Math.min(...ys, 0)), Math.ceil(Math.max(...ys, 1))];
   const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
   const py = (v: number) => H - B - ((v - y0) / (y1 - y0 || 1)) * (H - B - T);
-  const series = [...new Set(ok.map((r) => `${r.engine} x${r.threads}`))];
+  const name = (r: Row) => `${r.engine} x${r.threads}${r.precision ? ` ${r.precision}` : ''}`;
+  const series = [...new Set(ok.map(name))];
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -176,7 +240,7 @@ export function svg(rows: readonly Row[], title: string): string {
   );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const pts = ok.filter((r) => `${r.engine} x${r.threads}` === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
+    const pts = ok.filter((r) => name(r) === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
     const coords = pts.map((r) => `${px(lx((r.macs * r.batch) / 1e6)).toFixed(1)},${py(lx(r.p50!)).toFixed(1)}`);
     if (coords.length > 1)
       parts.push(
@@ -184,7 +248,7 @@ export function svg(rows: readonly Row[], title: string): string {
       );
     pts.forEach((r, k) => {
       parts.push(
-        `<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine}: ${r.p50!.toFixed(2)} ms</title></circle>`,
+        `<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${name(r)}: ${r.p50!.toFixed(2)} ms</title></circle>`,
       );
     });
     parts.push(

@@ -1,7 +1,8 @@
 // Runs one benchmark cell in its own process (so peak RSS belongs to that cell) and prints one JSON line.
 // Each engine's packages are imported only by the cells that use them: a worker starts in a fraction of the time.
 import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
-import { type Cell, type CellResult, fixedInput, modelOptions } from './cell.js';
+import { readFileSync } from 'node:fs';
+import { type Cell, type CellResult, type PrecisionTiming, fixedInput, modelOptions } from './cell.js';
 
 type Runner = {
   run: () => Promise<Float32Array>;
@@ -63,8 +64,59 @@ async function runner(cell: Cell): Promise<Runner> {
   }
 }
 
+/** One session per precision file on the cell's engine. Spinning off on onnxruntime-node: the sessions alternate. */
+async function precisionRunners(cell: Cell): Promise<Runner[]> {
+  const x = fixedInput(cell.batch, cell.resolution);
+  const out: Runner[] = [];
+  for (const f of cell.files!) {
+    if (cell.engine === 'cpu' || cell.engine === 'cuda') {
+      const { createSession } = await import('@mobilenet/runtime-node');
+      const s = await createSession(f.path, { backend: cell.engine, threads: cell.threads, spinning: false });
+      out.push({ run: () => s.logits(x, cell.batch), threads: cell.threads, release: () => s.release() });
+    } else if (cell.engine === 'wasm') {
+      const { createSession } = await import('@mobilenet/runtime-web');
+      const s = await createSession(readFileSync(f.path), { backend: 'wasm', threads: cell.threads });
+      out.push({ run: () => s.logits(x, cell.batch), threads: s.wasm.threads, release: () => s.release() });
+    } else throw new Error(`engine ${cell.engine} does not run --precisions`);
+  }
+  return out;
+}
+
+/**
+ * Times every precision of a model in rounds: each round runs each file once on the same input, the order rotating
+ * by one each round, so that load changes hit every precision alike and no file always follows the same one.
+ */
+async function timePrecisions(cell: Cell): Promise<CellResult> {
+  const rs = await precisionRunners(cell);
+  const outs: Float32Array[] = [];
+  for (const r of rs) outs.push(await r.run());
+  for (let i = 1; i < cell.warmup; i++) for (const r of rs) await r.run();
+  const latencies: number[][] = rs.map(() => []);
+  for (let i = 0; i < cell.runs; i++)
+    for (let k = 0; k < rs.length; k++) {
+      const j = (i + k) % rs.length;
+      const t = performance.now();
+      await rs[j]!.run();
+      latencies[j]!.push(performance.now() - t);
+    }
+  for (const r of rs) await r.release();
+  const precisions: PrecisionTiming[] = cell.files!.map((f, j) => ({
+    precision: f.precision,
+    latencies: latencies[j]!,
+    logits: Array.from(outs[j]!.subarray(0, outs[j]!.length / cell.batch)),
+  }));
+  return {
+    latencies: [],
+    logits: [],
+    precisions,
+    threads: rs[0]!.threads,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
 async function main(): Promise<void> {
   const cell = JSON.parse(process.argv[2]!) as Cell;
+  if (cell.files) return void process.stdout.write(`${JSON.stringify(await timePrecisions(cell))}\n`);
   const r = await runner(cell);
   let out = await r.run();
   for (let i = 1; i < cell.warmup; i++) await r.run(), await r.bare?.();
