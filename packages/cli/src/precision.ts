@@ -3,12 +3,14 @@ import {
   CALIBRATION_METHODS,
   type CalibrationMethod,
   type CalibrationRanges,
+  type Float16Hazard,
   type Graph,
+  MobileNetError,
   quantize,
   readCalibration,
   toFloat16,
 } from '@mobilenet/core';
-import { calibrate } from '@mobilenet/runtime-node';
+import { calibrate, checkFloat16 } from '@mobilenet/runtime-node';
 import { optionError, quote } from './errors.js';
 import type { OptionSpec, Values } from './parse.js';
 import { type Io, writeFileAtomic } from './io.js';
@@ -95,10 +97,47 @@ async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Calibr
   return result.ranges;
 }
 
+const HAZARD: Readonly<Record<Float16Hazard['kind'], string>> = {
+  overflow: 'beyond float16 (65504)',
+  underflow: 'all below float16 (3e-8: they round to 0)',
+  'not-finite': 'not finite already in float32',
+};
+const describe = (h: Float16Hazard) =>
+  `node '${h.node}' (${h.op})${h.tensor === h.node ? '' : ` output '${h.tensor}'`} at ${h.maxAbs.toPrecision(3)}, ${HAZARD[h.kind]}`;
+
+/**
+ * The float16 graph, refused when float16 cannot hold the model's activations on probe inputs (runtime-node's
+ * checkFloat16): a file that gives NaN or all-zero logits must not be written. The error names the first nodes.
+ */
+async function checkedFloat16(graph: Graph, io: Io): Promise<Graph> {
+  const half = toFloat16(graph);
+  const check = await checkFloat16(graph, half);
+  const { hazards, nonFiniteOutputs } = check;
+  if (hazards.length || nonFiniteOutputs.length) {
+    // The first node of each kind: the rest usually follow from it.
+    const first = [...new Map(hazards.map((h) => [h.kind, h] as const).reverse()).values()].reverse().map(describe);
+    const more = hazards.length > first.length ? `; ${hazards.length - first.length} more nodes after` : '';
+    const outputs = nonFiniteOutputs.length ? `; float16 output ${nonFiniteOutputs.join(', ')} not finite` : '';
+    const seeded = JSON.parse(graph.metadata['mobilenet.config'] ?? '{}').weights === 'seeded';
+    const why = seeded
+      ? "seeded weights (torchvision's initialisation) make activations vanish or grow in eval mode: export a checkpoint (--weights) at fp16, or use fp32"
+      : 'the float32 weights make values float16 cannot represent: export fp32 (or int8), or check the weights';
+    throw new MobileNetError(
+      'float16',
+      `--precision fp16 of model '${graph.name}'`,
+      'activations that float16 holds on the probe inputs',
+      `${first.join('; ') || 'no single node'}${more}${outputs}`,
+      why,
+    );
+  }
+  io.err(`fp16: every float16 activation within range on ${check.probes} probe inputs\n`);
+  return half;
+}
+
 /** The graph at the planned precision, with metadata saying how it was made. */
 export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Graph> {
   if (plan.precision === 'fp32') return graph;
-  if (plan.precision === 'fp16') return toFloat16(graph);
+  if (plan.precision === 'fp16') return checkedFloat16(graph, io);
   const r = await ranges(graph, plan, io);
   const q = quantize(graph, r);
   const calibration = JSON.stringify({

@@ -1,0 +1,92 @@
+import {
+  type Float16Hazard,
+  type Float16Options,
+  type Graph,
+  MobileNetError,
+  type Preprocessing,
+  float16Hazards,
+  observeActivations,
+  toOnnx,
+} from '@mobilenet/core';
+import * as ort from 'onnxruntime-node';
+
+/**
+ * Probe inputs for a model, preprocessed as its metadata says: seeded noise pixels and a smooth pattern, in [0, 1]
+ * before normalisation, so their values span what a photograph's can. Not photographs: a check on them catches a
+ * model that float16 cannot hold on any input, not one that overflows only on rare images.
+ */
+export function probeInputs(pre: Preprocessing): Float32Array[] {
+  const n = pre.size * pre.size;
+  let seed = 0x9e3779b9;
+  const noise = () => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return (seed >>> 8) / 2 ** 24;
+  };
+  const smooth = (c: number, i: number) =>
+    0.5 + 0.5 * Math.sin((i % pre.size) * 0.07 + c) * Math.cos(Math.floor(i / pre.size) * 0.05 - c);
+  const pictures: ((c: number, i: number) => number)[] = [noise, smooth];
+  return pictures.map((pixel) => {
+    const out = new Float32Array(3 * n);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < n; i++) out[c * n + i] = (pixel(c, i) - pre.mean[c]!) / pre.std[c]!;
+    return out;
+  });
+}
+
+export interface Float16Check {
+  /** What float16 cannot hold, from the float32 model's activations on the probes (core's `float16Hazards`). */
+  readonly hazards: Float16Hazard[];
+  /** The float16 model's outputs that were not finite on the probes (onnxruntime-node CPU). */
+  readonly nonFiniteOutputs: string[];
+  readonly probes: number;
+}
+
+/**
+ * Checks a float16 conversion before it is shipped: runs the float32 model on probe inputs with every activation
+ * observed, asks core which float16-computed tensors would overflow or vanish, and runs the float16 model to see
+ * that its outputs are finite. onnxruntime's CPU provider computes some float16 ops in float32, so the float32
+ * magnitudes, not the CPU run, are the verdict for GPUs.
+ */
+export async function checkFloat16(float: Graph, half: Graph, options: Float16Options = {}): Promise<Float16Check> {
+  const meta = float.metadata['mobilenet.preprocessing'];
+  if (!meta)
+    throw new MobileNetError(
+      'float16-check',
+      `model '${float.name}'`,
+      "metadata 'mobilenet.preprocessing' (a model built by mobilenet-ts)",
+      'none',
+    );
+  const pre = JSON.parse(meta) as Preprocessing;
+  const probes = probeInputs(pre);
+  const input = float.inputs[0]!.name;
+  const feeds = (data: Float32Array) => ({ [input]: new ort.Tensor('float32', data, [1, 3, pre.size, pre.size]) });
+  const maxAbs = new Map<string, number>();
+  const observed = observeActivations(float);
+  const s32 = await ort.InferenceSession.create(toOnnx(observed.graph, { batch: 1 }), { executionProviders: ['cpu'] });
+  try {
+    for (const data of probes) {
+      const out = await s32.run(feeds(data));
+      for (const [name, t] of Object.entries(out)) {
+        let m = maxAbs.get(name) ?? 0;
+        for (const v of t.data as Float32Array) m = Number.isFinite(v) ? Math.max(m, Math.abs(v)) : Infinity;
+        maxAbs.set(name, m);
+        t.dispose();
+      }
+    }
+  } finally {
+    await s32.release();
+  }
+  const nonFinite = new Set<string>();
+  const s16 = await ort.InferenceSession.create(toOnnx(half, { batch: 1 }), { executionProviders: ['cpu'] });
+  try {
+    for (const data of probes) {
+      const out = await s16.run(feeds(data));
+      for (const [name, t] of Object.entries(out)) {
+        if (t.type === 'float32' && !(t.data as Float32Array).every(Number.isFinite)) nonFinite.add(name);
+        t.dispose();
+      }
+    }
+  } finally {
+    await s16.release();
+  }
+  return { hazards: float16Hazards(float, maxAbs, options), nonFiniteOutputs: [...nonFinite], probes: probes.length };
+}
