@@ -19,11 +19,14 @@ export function probeInputs(pre: Preprocessing): Float32Array[] {
   const n = pre.size * pre.size;
   let seed = 0x9e3779b9;
   const noise = () => {
-    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return (seed >>> 8) / 2 ** 24;
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
   const smooth = (c: number, i: number) =>
-    0.5 + 0.5 * Math.sin((i % pre.size) * 0.07 + c) * Math.cos(Math.floor(i / pre.size) * 0.05 - c);
+    0.5 + 0.5 * Math.sin((i % pre.size) * 0.2 + c) * Math.cos(Math.floor(i / pre.size) * 0.15 - c);
   const pictures: ((c: number, i: number) => number)[] = [noise, smooth];
   return pictures.map((pixel) => {
     const out = new Float32Array(3 * n);
