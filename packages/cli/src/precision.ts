@@ -27,7 +27,8 @@ export const PRECISION_OPTIONS = {
 } as const satisfies OptionSpec;
 
 export const PRECISION_HELP = `  --precision P       ${PRECISIONS.join('|')} (default fp32). fp16: half-precision weights and activations, float32
-                      inputs/outputs. int8: QDQ static quantization (int8 weights per channel, uint8 activations),
+                      inputs/outputs; refused, naming the node, when float16 cannot hold the model's activations on
+                      probe inputs (beyond 65504, or all rounding to 0). int8: QDQ static quantization (int8 weights per channel, uint8 activations),
                       which needs calibration images or a calibration cache (docs/precision.md)
   --calibrate DIR     calibration images for int8 (at least 8; the model's own preprocessing)
   --calibration-method M  ${CALIBRATION_METHODS.join('|')} (default percentile: 99.99% of each activation's
