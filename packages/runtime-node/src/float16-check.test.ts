@@ -19,12 +19,14 @@ describe('checkFloat16 (what float16 cannot hold, on probe inputs)', () => {
     expect(first.node).toMatch(/^blocks\.2\.\d+\.attn\.qk$/);
     expect(first.maxAbs).toBeGreaterThan(65504);
     expect(check.nonFiniteOutputs).toEqual(['logits']);
+    expect(check.sqnrDb).toBeNaN();
   });
 
   it('v4-conv-small seeded: nothing to report', { timeout: 120_000 }, async () => {
     const float = buildModel({ arch: 'v4-conv-small', resolution: 64 }).graph;
     const check = await checkFloat16(float, toFloat16(float));
-    expect(check).toEqual({ hazards: [], nonFiniteOutputs: [], probes: 2 });
+    expect([check.hazards, check.nonFiniteOutputs, check.probes]).toEqual([[], [], 2]);
+    expect(check.sqnrDb).toBeGreaterThan(40);
   });
 
   it('probe inputs are deterministic and span the normalised range of [0, 1] pixels', () => {

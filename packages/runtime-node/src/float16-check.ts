@@ -40,14 +40,38 @@ export interface Float16Check {
   readonly hazards: Float16Hazard[];
   /** The float16 model's outputs that were not finite on the probes (onnxruntime-node CPU). */
   readonly nonFiniteOutputs: string[];
+  /** SQNR of the float16 model's outputs against float32's on the probes (onnxruntime-node CPU), in dB. */
+  readonly sqnrDb: number;
   readonly probes: number;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** Runs a model (ONNX bytes) on onnxruntime-node CPU for each feed, handing every float32 output to `visit`. */
+async function eachOutput(
+  bytes: Uint8Array,
+  feeds: readonly Feeds[],
+  visit: (probe: number, name: string, data: Float32Array) => void,
+): Promise<void> {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  try {
+    for (const [k, f] of feeds.entries()) {
+      const out = await session.run(f);
+      for (const [name, t] of Object.entries(out)) {
+        if (t.type === 'float32') visit(k, name, t.data as Float32Array);
+        t.dispose();
+      }
+    }
+  } finally {
+    await session.release();
+  }
 }
 
 /**
  * Checks a float16 conversion before it is shipped: runs the float32 model on probe inputs with every activation
  * observed, asks core which float16-computed tensors would overflow or vanish, and runs the float16 model to see
- * that its outputs are finite. onnxruntime's CPU provider computes some float16 ops in float32, so the float32
- * magnitudes, not the CPU run, are the verdict for GPUs.
+ * that its outputs are finite and follow float32's. onnxruntime's CPU provider computes some float16 ops in float32,
+ * so for overflow the float32 magnitudes, not the CPU run, are the verdict for GPUs.
  */
 export async function checkFloat16(float: Graph, half: Graph, options: Float16Options = {}): Promise<Float16Check> {
   const meta = float.metadata['mobilenet.preprocessing'];
@@ -61,35 +85,27 @@ export async function checkFloat16(float: Graph, half: Graph, options: Float16Op
   const pre = JSON.parse(meta) as Preprocessing;
   const probes = probeInputs(pre);
   const input = float.inputs[0]!.name;
-  const feeds = (data: Float32Array) => ({ [input]: new ort.Tensor('float32', data, [1, 3, pre.size, pre.size]) });
+  const feeds = probes.map((d) => ({ [input]: new ort.Tensor('float32', d, [1, 3, pre.size, pre.size]) }));
+  const outputs = new Set(float.outputs.map((o) => o.name));
   const maxAbs = new Map<string, number>();
-  const observed = observeActivations(float);
-  const s32 = await ort.InferenceSession.create(toOnnx(observed.graph, { batch: 1 }), { executionProviders: ['cpu'] });
-  try {
-    for (const data of probes) {
-      const out = await s32.run(feeds(data));
-      for (const [name, t] of Object.entries(out)) {
-        let m = maxAbs.get(name) ?? 0;
-        for (const v of t.data as Float32Array) m = Number.isFinite(v) ? Math.max(m, Math.abs(v)) : Infinity;
-        maxAbs.set(name, m);
-        t.dispose();
-      }
-    }
-  } finally {
-    await s32.release();
-  }
+  const ref = new Map<string, Float32Array>(); // `${probe}/${output}` -> float32 values
+  await eachOutput(toOnnx(observeActivations(float).graph, { batch: 1 }), feeds, (k, name, data) => {
+    let m = maxAbs.get(name) ?? 0;
+    for (const v of data) m = Number.isFinite(v) ? Math.max(m, Math.abs(v)) : Infinity;
+    maxAbs.set(name, m);
+    if (outputs.has(name)) ref.set(`${k}/${name}`, data.slice());
+  });
   const nonFinite = new Set<string>();
-  const s16 = await ort.InferenceSession.create(toOnnx(half, { batch: 1 }), { executionProviders: ['cpu'] });
-  try {
-    for (const data of probes) {
-      const out = await s16.run(feeds(data));
-      for (const [name, t] of Object.entries(out)) {
-        if (t.type === 'float32' && !(t.data as Float32Array).every(Number.isFinite)) nonFinite.add(name);
-        t.dispose();
-      }
-    }
-  } finally {
-    await s16.release();
-  }
-  return { hazards: float16Hazards(float, maxAbs, options), nonFiniteOutputs: [...nonFinite], probes: probes.length };
+  let [signal, noise] = [0, 0];
+  await eachOutput(toOnnx(half, { batch: 1 }), feeds, (k, name, data) => {
+    if (!data.every(Number.isFinite)) nonFinite.add(name);
+    const r = ref.get(`${k}/${name}`);
+    if (r) for (const [i, v] of data.entries()) (signal += r[i]! ** 2), (noise += (v - r[i]!) ** 2);
+  });
+  return {
+    hazards: float16Hazards(float, maxAbs, options),
+    nonFiniteOutputs: [...nonFinite],
+    sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
+    probes: probes.length,
+  };
 }
