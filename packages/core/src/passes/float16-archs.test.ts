@@ -4,8 +4,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { ParamFiller, ParamKind } from '../ir/params.js';
 import { buildModel } from '../models/build.js';
-import { ARCHS } from '../models/registry.js';
+import { ARCHS, type Arch } from '../models/registry.js';
 import { toOnnx } from '../onnx/write.js';
+import { onnxCheck, pythonOnnxMissing } from '../testing.js';
 import { formulaInput, formulaUniform } from '../testing-formula.js';
 import { toFloat16 } from './float16.js';
 
@@ -53,12 +54,21 @@ async function logits(bytes: Uint8Array): Promise<Float32Array[]> {
   }
 }
 
+// Every registered architecture at width 1, and the reduced widths timm publishes for v4 (fixtures/timm-v4).
+const CASES: [Arch, number][] = [
+  ...ARCHS.map((a): [Arch, number] => [a, 1]),
+  ['v4-conv-small', 0.5],
+  ['v4-hybrid-medium', 0.75],
+  ['v4-hybrid-large', 0.75],
+];
+const onnxMissing = pythonOnnxMissing();
+
 describe('toFloat16 on every registered architecture (formula weights, 64 px, onnxruntime-node CPU)', () => {
-  it.each(ARCHS)(
-    '%s: finite logits, >= 40 dB SQNR against float32, half the file',
+  it.each(CASES)(
+    `%s x%s: finite logits, >= 40 dB SQNR against float32, half the file${onnxMissing ? '' : ', onnx.checker'}`,
     { timeout: 180_000 },
-    async (arch) => {
-      const float = buildModel({ arch, resolution: RES, weights: formulaFill }).graph;
+    async (arch, width) => {
+      const float = buildModel({ arch, width, resolution: RES, weights: formulaFill }).graph;
       const [fb, hb] = [toOnnx(float), toOnnx(toFloat16(float))];
       const [ref, got] = [await logits(fb), await logits(hb)];
       let signal = 0;
@@ -70,11 +80,11 @@ describe('toFloat16 on every registered architecture (formula weights, 64 px, on
           noise += (v - ref[k]![i]!) ** 2;
         }
       const sqnr = 10 * Math.log10(signal / noise);
-      console.log(
-        `${arch} fp16 ${RES}px: SQNR ${sqnr.toFixed(1)} dB, size ${((100 * hb.length) / fb.length).toFixed(1)}%`,
-      );
+      const size = hb.length / fb.length;
+      console.log(`${arch} x${width} fp16 ${RES}px: SQNR ${sqnr.toFixed(1)} dB, size ${(100 * size).toFixed(1)}%`);
       expect(sqnr).toBeGreaterThanOrEqual(40);
-      expect(hb.length / fb.length).toBeLessThan(0.51);
+      expect(size).toBeLessThan(0.51);
+      if (!onnxMissing) expect(onnxCheck({ [arch]: hb })[0]!.error ?? 'ok').toBe('ok');
     },
   );
 });
