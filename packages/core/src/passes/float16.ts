@@ -54,6 +54,8 @@ export const FLOAT32_OPS: readonly string[] = ['Softmax', 'ReduceMean'];
 
 /** The largest finite float16. */
 export const FLOAT16_MAX = 65504;
+/** The smallest positive float16 (a subnormal): below half of it a value rounds to 0. */
+export const FLOAT16_MIN = 2 ** -24;
 
 /** The names of the nodes `toFloat16` computes in float32 under these options. */
 export function float32Nodes(graph: Graph, options: Float16Options = {}): Set<string> {
@@ -76,9 +78,9 @@ const fitsHalf = (data: Float32Array): boolean => data.every((v) => Math.abs(v) 
 /**
  * Half precision: float32 weights become float16 and nodes compute in float16, except the float32 ones (ops in
  * `keepFloat32`, nodes in `keepNodes`). Their weights are stored as float16 too and cast up (the file stays half
- * size; onnxruntime folds those Casts when it loads the model). A weight beyond float16's range
- * stays float32. Graph inputs and outputs stay float32 for callers: a Cast follows each input and precedes each
- * output. Casts also sit between float16 nodes and float32 ones.
+ * size; onnxruntime folds those Casts when it loads the model). A weight beyond float16's range stays float32, and
+ * the node reading it computes in float32. Graph inputs and outputs stay float32 for callers: a Cast follows each
+ * input and precedes each output. Casts also sit between float16 nodes and float32 ones.
  */
 export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
   const g = checkGraph(graph);
@@ -158,9 +160,6 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     values: [],
   });
 }
-
-/** The smallest positive float16 (a subnormal): below half of it a value rounds to 0. */
-export const FLOAT16_MIN = 2 ** -24;
 
 /** A tensor that float16 cannot hold: values beyond its range (`overflow`), or all of them rounding to 0 (`underflow`). */
 export interface Float16Hazard {
