@@ -6,7 +6,7 @@ import { fanInFill } from '../models/fill.js';
 import { fromOnnx } from '../onnx/read.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
-import { fromHalfBits, toFloat16, toHalfBits } from './float16.js';
+import { FLOAT16_MAX, fromHalfBits, float16Hazards, toFloat16, toHalfBits } from './float16.js';
 
 describe('float16 bits', () => {
   it('round to nearest even, as IEEE 754 binary16 defines them', () => {
@@ -66,6 +66,92 @@ describe('toFloat16', () => {
     (got.probs!.data as Float32Array).forEach((v, i) => {
       expect(Math.abs(v - r[i]!)).toBeLessThan(2e-3);
     });
+  });
+
+  it('keepNodes: named nodes compute in float32 from float16-stored weights; an unknown name is refused', async () => {
+    const b = new GraphBuilder('keep', { fill: fanInFill(3) });
+    const x = b.input('input', [1, 3, 8, 8]);
+    const c1 = b.conv(x, 'c1', { out: 8, kernel: 3, bias: true });
+    const c2 = b.conv(c1, 'c2', { out: 8, kernel: 1, bias: true });
+    b.output(b.node('Relu', 'logits', [c2.name]));
+    const float = b.build();
+    const half = toFloat16(float, { keepNodes: ['c2'] });
+    const dtype = new Map([...half.values, ...half.outputs].map((v) => [v.name, v.type.dtype]));
+    expect([dtype.get('c1'), dtype.get('c2'), dtype.get('logits.fp16')]).toEqual(['float16', 'float32', 'float16']);
+    // c2 reads its weight as a Cast of the float16 copy: the file stays half size.
+    const c2Node = half.nodes.find((n) => n.name === 'c2')!;
+    expect(c2Node.inputs.slice(1)).toEqual(['c2.weight.fp16.fp32', 'c2.bias.fp16.fp32']);
+    expect(half.initializers.filter((i) => i.name.startsWith('c2.')).map((i) => [i.name, i.dtype])).toEqual([
+      ['c2.weight.fp16', 'float16'],
+      ['c2.bias.fp16', 'float16'],
+    ]);
+    const data = Float32Array.from({ length: 192 }, (_, i) => Math.sin(i));
+    const [ref, got] = await Promise.all(
+      [float, half].map((g) => runOrt(toOnnx(g), { input: { data, dims: [1, 3, 8, 8] } })),
+    );
+    const r = ref!.logits!.data as Float32Array;
+    for (const [i, v] of (got!.logits!.data as Float32Array).entries()) expect(Math.abs(v - r[i]!)).toBeLessThan(2e-2);
+    expect(() => toFloat16(float, { keepNodes: ['c2', 'c3'] })).toThrow(
+      "toFloat16 option keepNodes: expected names of nodes of graph 'keep', received 'c3'",
+    );
+  });
+
+  it('a weight beyond float16 stays float32, and the node reading it computes in float32', () => {
+    const b = new GraphBuilder('big', { fill: () => undefined });
+    const x = b.input('input', [1, 4]);
+    b.output(
+      b.node('Mul', 'logits', [
+        x.name,
+        b.constant({ name: 'k', dtype: 'float32', dims: [4], data: Float32Array.of(1, 2, 7e4, 3) }),
+      ]),
+    );
+    const half = toFloat16(b.build());
+    expect(half.nodes.find((n) => n.name === 'logits')!.inputs).toEqual(['input', 'k']);
+    expect(half.initializers.map((i) => [i.name, i.dtype])).toEqual([['k', 'float32']]);
+  });
+
+  // onnx/write.ts lowers Gelu below opset 20 to Div, Erf, Add, Mul with constants: in a float16 graph they must be
+  // float16 (onnxruntime refused v4-hybrid-large's fp16 file: "Type parameter (T) of Optype (Div) bound to different
+  // types (tensor(float16) and tensor(float)").
+  it.each([17, 20])('Gelu in float16 at opset %i: loads and follows float32', async (opset) => {
+    const b = new GraphBuilder('gelu', { fill: fanInFill(4) });
+    const x = b.input('input', [1, 16]);
+    b.output(b.node('Gelu', 'logits', [b.linear(x, 'fc', 16).name]));
+    const float = b.build();
+    const data = Float32Array.from({ length: 16 }, (_, i) => Math.cos(i) * 3);
+    const [ref, got] = await Promise.all(
+      [float, toFloat16(float)].map((g) => runOrt(toOnnx(g, { opset }), { input: { data, dims: [1, 16] } })),
+    );
+    const r = ref!.logits!.data as Float32Array;
+    for (const [i, v] of (got!.logits!.data as Float32Array).entries()) expect(Math.abs(v - r[i]!)).toBeLessThan(1e-2);
+  });
+
+  it('float16Hazards: overflow, underflow and non-finite tensors of float16 nodes, in graph order; kept nodes pass', () => {
+    const b = new GraphBuilder('hazards', { fill: fanInFill(2) });
+    const x = b.input('input', [1, 3, 8, 8]);
+    const c = b.conv(x, 'conv', { out: 4, kernel: 3 });
+    const m = b.node('ReduceMean', 'mean', [c.name], {
+      axes: { kind: 'ints', value: [2, 3] },
+      keepdims: { kind: 'int', value: 0 },
+    });
+    const fc = b.linear(m, 'fc', 5);
+    b.output(b.node('Relu', 'logits', [fc.name]));
+    const g = b.build();
+    const max = (conv: number, mean: number, fcMax: number, logits: number) =>
+      new Map([
+        ['conv', conv],
+        ['mean', mean],
+        ['fc', fcMax],
+        ['logits', logits],
+      ]);
+    expect(float16Hazards(g, max(1, 1, 1, 1))).toEqual([]);
+    expect(float16Hazards(g, max(FLOAT16_MAX, 1e6, 0, 0))).toEqual([]); // ReduceMean computes in float32; zeros are exact
+    expect(float16Hazards(g, max(7e4, 1e6, 1e-9, Number.NaN)).map((h) => [h.kind, h.node, h.op])).toEqual([
+      ['overflow', 'conv', 'Conv'],
+      ['underflow', 'fc', 'Gemm'],
+      ['not-finite', 'logits', 'Relu'],
+    ]);
+    expect(float16Hazards(g, max(7e4, 1, 1, 1), { keepNodes: ['conv'] })).toEqual([]);
   });
 
   // Random fan-in weights amplify small errors: v2's measured 29.5 dB here, 46.9 dB with the well-conditioned weights of

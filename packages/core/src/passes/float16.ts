@@ -1,3 +1,4 @@
+import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import { type Node, int } from '../ir/node.js';
 import { DTYPE_CODE, type Initializer } from '../ir/tensor.js';
@@ -44,20 +45,56 @@ export function fromHalfBits(h: number): number {
 export interface Float16Options {
   /** Ops computed in float32 (their inputs cast up, outputs cast down). Default: Softmax and ReduceMean. */
   readonly keepFloat32?: readonly string[];
+  /** Nodes computed in float32, by name (e.g. ones `float16Hazards` names). */
+  readonly keepNodes?: readonly string[];
 }
 
 /** Ops whose sums over many values lose too much in float16 accumulators (measured: docs/precision.md). */
 export const FLOAT32_OPS: readonly string[] = ['Softmax', 'ReduceMean'];
 
+/** The largest finite float16. */
+export const FLOAT16_MAX = 65504;
+/** The smallest positive float16 (a subnormal): below half of it a value rounds to 0. */
+export const FLOAT16_MIN = 2 ** -24;
+
+/** The names of the nodes `toFloat16` computes in float32 under these options. */
+export function float32Nodes(graph: Graph, options: Float16Options = {}): Set<string> {
+  const ops = new Set(options.keepFloat32 ?? FLOAT32_OPS);
+  const kept = new Set(options.keepNodes ?? []);
+  const names = new Set(graph.nodes.map((n) => n.name));
+  const unknown = [...kept].filter((k) => !names.has(k));
+  if (unknown.length)
+    throw new GraphError(
+      'unknown-node',
+      `toFloat16 option keepNodes`,
+      `names of nodes of graph '${graph.name}'`,
+      unknown.map((k) => `'${k}'`).join(', '),
+    );
+  return new Set(graph.nodes.filter((n) => ops.has(n.op) || kept.has(n.name)).map((n) => n.name));
+}
+
+const fitsHalf = (data: Float32Array): boolean => data.every((v) => Math.abs(v) <= FLOAT16_MAX);
+
 /**
- * Half precision: float32 weights become float16 and nodes compute in float16, except the ops in `keepFloat32`.
- * Graph inputs and outputs stay float32 for callers: a Cast follows each input and precedes each output. Casts
- * also sit between float16 nodes and kept float32 ones.
+ * Half precision: float32 weights become float16 and nodes compute in float16, except the float32 ones (ops in
+ * `keepFloat32`, nodes in `keepNodes`). Their weights are stored as float16 too and cast up (the file stays half
+ * size; onnxruntime folds those Casts when it loads the model). A weight beyond float16's range stays float32, and
+ * the node reading it computes in float32. Graph inputs and outputs stay float32 for callers: a Cast follows each
+ * input and precedes each output. Casts also sit between float16 nodes and float32 ones.
  */
 export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
-  const keep = new Set(options.keepFloat32 ?? FLOAT32_OPS);
   const g = checkGraph(graph);
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
+  const unfit = new Set(
+    g.initializers
+      .filter((i) => i.dtype === 'float32' && i.data && !fitsHalf(i.data as Float32Array))
+      .map((i) => i.name),
+  );
+  // A node that reads a weight beyond float16's range computes in float32 with that weight as it is.
+  const keep = new Set([
+    ...float32Nodes(g, options),
+    ...g.nodes.filter((n) => n.inputs.some((t) => unfit.has(t))).map((n) => n.name),
+  ]);
   const isFloat = new Set(
     [...g.inputs, ...g.values, ...g.outputs].filter((v) => v.type.dtype === 'float32').map((v) => v.name),
   );
@@ -81,12 +118,18 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     }
     return half.get(i.name)!.name;
   };
+  const weight = (i: Initializer, want: 'float16' | 'float32'): string => {
+    if (i.dtype !== 'float32' || unfit.has(i.name)) return i.name;
+    // Scalars (Clip bounds, Div constants) are too small to matter for size: a float32 node reads them as they are.
+    if (want === 'float32') return i.dims.length === 0 ? i.name : cast(halfInit(i), 'float32');
+    return halfInit(i);
+  };
   const outputs = new Set(g.outputs.map((o) => o.name));
   for (const n of g.nodes) {
-    const want = keep.has(n.op) ? 'float32' : 'float16';
+    const want = keep.has(n.name) ? 'float32' : 'float16';
     const inputs = n.inputs.map((t) => {
       const init = inits.get(t);
-      if (init) return init.dtype === 'float32' && want === 'float16' ? halfInit(init) : t;
+      if (init) return weight(init, want);
       if (!isFloat.has(t)) return t;
       return precision.get(t) === want ? t : cast(t, want);
     });
@@ -116,4 +159,41 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     metadata: { ...g.metadata, 'mobilenet.precision': 'fp16' },
     values: [],
   });
+}
+
+/** A tensor that float16 cannot hold: values beyond its range (`overflow`), or all of them rounding to 0 (`underflow`). */
+export interface Float16Hazard {
+  readonly kind: 'overflow' | 'underflow' | 'not-finite';
+  readonly node: string;
+  readonly op: string;
+  readonly tensor: string;
+  /** The largest |value| the float32 model gave this tensor. */
+  readonly maxAbs: number;
+}
+
+/**
+ * The nodes `toFloat16` (with these options) computes in float16 whose outputs float16 cannot hold, judged from the
+ * float32 model's largest |value| of each tensor on sample inputs (`maxAbs`, by tensor name: a runtime observes
+ * them, e.g. through `observeActivations`). In graph order. Judged on float32 values, so the verdict does not depend
+ * on which float16 kernels a runtime has (onnxruntime's CPU provider computes some ops in float32 and hides an
+ * overflow a GPU would show). Non-finite float32 values are reported wherever they are.
+ */
+export function float16Hazards(
+  graph: Graph,
+  maxAbs: ReadonlyMap<string, number>,
+  options: Float16Options = {},
+): Float16Hazard[] {
+  const keep = float32Nodes(graph, options);
+  const out: Float16Hazard[] = [];
+  for (const n of graph.nodes)
+    for (const tensor of n.outputs) {
+      const m = maxAbs.get(tensor);
+      if (m === undefined) continue;
+      const at = { node: n.name, op: n.op, tensor, maxAbs: m };
+      if (!Number.isFinite(m)) out.push({ kind: 'not-finite', ...at });
+      else if (keep.has(n.name)) continue;
+      else if (m > FLOAT16_MAX) out.push({ kind: 'overflow', ...at });
+      else if (m > 0 && m < FLOAT16_MIN / 2) out.push({ kind: 'underflow', ...at });
+    }
+  return out;
 }

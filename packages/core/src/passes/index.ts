@@ -24,4 +24,15 @@ export {
   type ModelIdentity,
   type TensorRange,
 } from './quantize/ranges.js';
-export { toFloat16, toHalfBits, fromHalfBits, FLOAT32_OPS, type Float16Options } from './float16.js';
+export {
+  toFloat16,
+  toHalfBits,
+  fromHalfBits,
+  float32Nodes,
+  float16Hazards,
+  FLOAT32_OPS,
+  FLOAT16_MAX,
+  FLOAT16_MIN,
+  type Float16Options,
+  type Float16Hazard,
+} from './float16.js';

@@ -1,14 +1,15 @@
 import { GraphError } from '../ir/errors.js';
-import { nodeWhere } from '../ir/graph.js';
+import { checkGraph, nodeWhere } from '../ir/graph.js';
 import { type Node, float } from '../ir/node.js';
 import { OPS } from '../ir/ops.js';
-import type { Initializer } from '../ir/tensor.js';
+import type { DType, Initializer } from '../ir/tensor.js';
+import { toHalfBits } from './float16.js';
 import type { Pass } from './pass.js';
 
 /** A rewrite of one node into the forms of an older or newer opset; `extra` collects the constants it adds. */
 interface Lowering {
   readonly applies: (opset: number) => boolean;
-  readonly rewrite: (node: Node, extra: Initializer[]) => Node[];
+  readonly rewrite: (node: Node, extra: Initializer[], dtypeOf: (tensor: string) => DType) => Node[];
 }
 
 /** HardSwish arrived in opset 14. Below it: x * HardSigmoid(x; alpha = 1/6, beta = 0.5), as PyTorch exports it. */
@@ -28,14 +29,21 @@ const hardSwish: Lowering = {
 
 /**
  * Gelu arrived in opset 20. Below it, the arithmetic PyTorch exports: exact x * (1 + erf(x / sqrt 2)) / 2, or for
- * approximate='tanh' x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2. Constants are shared initializers.
+ * approximate='tanh' x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2. Constants are shared initializers
+ * of x's dtype (a float16 graph's Gelu needs float16 constants: Div and Mul take one type).
  */
 const gelu: Lowering = {
   applies: (opset) => opset < 20,
-  rewrite: (n, extra) => {
-    const c = (name: string, value: number): string => {
+  rewrite: (n, extra, dtypeOf) => {
+    const dtype = dtypeOf(n.inputs[0]!);
+    const c = (base: string, value: number): string => {
+      const name = dtype === 'float16' ? `${base}.fp16` : base;
       if (!extra.some((i) => i.name === name))
-        extra.push({ name, dtype: 'float32', dims: [], data: Float32Array.of(value) });
+        extra.push(
+          dtype === 'float16'
+            ? { name, dtype, dims: [], data: Uint16Array.of(toHalfBits(value)) }
+            : { name, dtype: 'float32', dims: [], data: Float32Array.of(value) },
+        );
       return name;
     };
     const [x, y] = [n.inputs[0]!, n.outputs[0]!];
@@ -96,10 +104,19 @@ export function lowerToOpset(opset: number): Pass {
   return (graph) => {
     const nodes: Node[] = [];
     const extra: Initializer[] = [];
+    let dtypes: Map<string, DType> | undefined; // of every tensor, inferred only when a node is rewritten
+    const dtypeOf = (t: string): DType => {
+      if (!dtypes) {
+        const g = checkGraph(graph);
+        dtypes = new Map([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type.dtype]));
+        for (const i of g.initializers) dtypes.set(i.name, i.dtype);
+      }
+      return dtypes.get(t) ?? 'float32';
+    };
     for (const node of graph.nodes) {
       const lower = LOWER[node.op];
       const reshape = RESHAPE[node.op];
-      if (lower?.applies(opset)) nodes.push(...lower.rewrite(node, extra));
+      if (lower?.applies(opset)) nodes.push(...lower.rewrite(node, extra, dtypeOf));
       else if (OPS[node.op]!.since > opset)
         throw new GraphError(
           'opset',
@@ -107,7 +124,7 @@ export function lowerToOpset(opset: number): Pass {
           `opset >= ${OPS[node.op]!.since} for ${node.op}`,
           `opset ${opset}`,
         );
-      else if (reshape?.applies(opset)) nodes.push(...reshape.rewrite(node, extra));
+      else if (reshape?.applies(opset)) nodes.push(...reshape.rewrite(node, extra, dtypeOf));
       else nodes.push(node);
     }
     return { ...graph, nodes, initializers: [...graph.initializers, ...extra] };
