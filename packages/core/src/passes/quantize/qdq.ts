@@ -4,6 +4,7 @@ import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
 import type { Initializer, TensorType } from '../../ir/tensor.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
 import { producers, pruneInitializers, scalarConstant } from '../pass.js';
+import { padDepthwiseChannels } from './pad-channels.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
@@ -14,18 +15,28 @@ export interface KeepFloat {
   readonly squeezeExcite?: boolean;
   /** The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation. */
   readonly stem?: boolean;
+  /** The depthwise conv that reads the stem's output, and its activation (with `stem`: no quantization between). */
+  readonly stemDepthwise?: boolean;
+  /** Depthwise convs (all, or those of the given kernel sizes) and the activation right after each. */
+  readonly depthwise?: boolean | readonly number[];
 }
 
 export interface QuantizeOptions {
   /** Type of quantized activations. Weights are always int8, symmetric, per output channel. */
   readonly activations?: 'uint8' | 'int8';
   readonly keepFloat?: KeepFloat;
+  /**
+   * Pad depthwise convs' channels to a multiple of this many with zero channels (exact), so that onnxruntime uses
+   * its fast quantized depthwise kernel, which needs multiples of 16. 0 or 1: no padding.
+   */
+  readonly padDepthwise?: number;
 }
 
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
 export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
   activations: 'uint8',
   keepFloat: { classifier: false, squeezeExcite: false, stem: true },
+  padDepthwise: 16,
 };
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
@@ -67,7 +78,13 @@ export function quantizeWeight(
 }
 
 /** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
-function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
+function regions(graph: Graph): {
+  classifier: Set<string>;
+  squeezeExcite: Set<string>;
+  stem: Set<string>;
+  depthwise: Map<string, number>;
+  stemBlock: Set<string>;
+} {
   const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
   const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
   const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
@@ -84,7 +101,24 @@ function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<st
     first &&
     graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
   const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
-  return { classifier, squeezeExcite, stem };
+  // The depthwise conv that reads the stem's output (and its activation): its input is float already.
+  const stemOut = next?.length === 1 ? next[0]!.outputs[0] : first?.outputs[0];
+  const stemDw = graph.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === stemOut && attrInt(n, 'group', 1) > 1);
+  const stemDwAct = stemDw && graph.nodes.filter((n) => n.inputs[0] === stemDw.outputs[0]);
+  const stemBlock = new Set(
+    stemDw ? [stemDw.name, ...(stemDwAct?.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(stemDwAct[0]!.op) ? [stemDwAct[0]!.name] : [])] : [],
+  );
+  // Depthwise convs (one input channel per group, groups > 1) by kernel size, with their activation.
+  const depthwise = new Map<string, number>();
+  const dims = new Map(graph.initializers.map((i) => [i.name, i.dims]));
+  for (const n of graph.nodes) {
+    const w = n.op === 'Conv' ? dims.get(n.inputs[1]!) : undefined;
+    if (!w || w.length !== 4 || w[1] !== 1 || attrInt(n, 'group', 1) <= 1) continue;
+    depthwise.set(n.name, w[2]!);
+    const act = graph.nodes.filter((m) => m.inputs[0] === n.outputs[0]);
+    if (act.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(act[0]!.op)) depthwise.set(act[0]!.name, w[2]!);
+  }
+  return { classifier, squeezeExcite, stem, depthwise, stemBlock };
 }
 
 /**
@@ -129,12 +163,18 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
  */
 export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
-  const folded = checkGraph(foldBatchNorm(graph));
-  const { classifier, squeezeExcite, stem } = regions(folded);
+  const unpadded = checkGraph(foldBatchNorm(graph));
+  const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
+  const { classifier, squeezeExcite, stem, depthwise, stemBlock } = regions(folded);
+  const dw = o.keepFloat.depthwise;
+  const floatDepthwise = (n: Node) =>
+    depthwise.has(n.name) && (dw === true || (Array.isArray(dw) && dw.includes(depthwise.get(n.name)!)));
   const float = (n: Node): boolean =>
+    floatDepthwise(n) ||
     (!!o.keepFloat.classifier && classifier.has(n.name)) ||
     (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
-    (!!o.keepFloat.stem && stem.has(n.name));
+    (!!o.keepFloat.stem && stem.has(n.name)) ||
+    (!!o.keepFloat.stemDepthwise && stemBlock.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
@@ -266,6 +306,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   };
 
   const nodes: Node[] = [];
+  const floatMade = new Set(g.nodes.filter((n) => !quantized(n)).flatMap((n) => n.outputs.filter((t) => wanted.has(t))));
   const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
   for (const i of g.inputs)
     if (wanted.has(i.name)) {
@@ -273,7 +314,9 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
     }
   for (const n of g.nodes) {
-    const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    // A float node reads a float-produced tensor before its Q/DQ pair: no rounding, and no DequantizeLinear
+    // in front of it (onnxruntime would quantize a float Conv between a DQ and a Q itself).
+    const inputs = n.inputs.map((i) => rename.get(i) ?? (!quantized(n) && floatMade.has(i) ? `${i}.f` : i));
     if (quantized(n) && (n.op === 'Conv' || n.op === 'Gemm')) {
       const w = inits.get(n.inputs[1]!);
       if (!w?.data || w.dtype !== 'float32')
