@@ -75,9 +75,13 @@ function pad(init: Initializer, outer: number, inner: number, outerTo: number, i
   const src = init.data as Float32Array;
   const rest = src.length / (outer * inner);
   const data = new Float32Array(outerTo * innerTo * rest);
-  for (let o = 0; o < outer; o++)
-    data.set(src.subarray(o * inner * rest, (o + 1) * inner * rest), o * innerTo * rest);
-  const dims = init.dims.length === 1 ? [outerTo] : inner === 1 && innerTo === 1 ? [outerTo, ...init.dims.slice(1)] : [outerTo, innerTo, ...init.dims.slice(2)];
+  for (let o = 0; o < outer; o++) data.set(src.subarray(o * inner * rest, (o + 1) * inner * rest), o * innerTo * rest);
+  const dims =
+    init.dims.length === 1
+      ? [outerTo]
+      : inner === 1 && innerTo === 1
+        ? [outerTo, ...init.dims.slice(1)]
+        : [outerTo, innerTo, ...init.dims.slice(2)];
   return { ...init, dims, data };
 }
 

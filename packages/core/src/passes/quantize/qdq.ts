@@ -13,12 +13,12 @@ export interface KeepFloat {
   readonly classifier?: boolean;
   /** Squeeze-excite: the pooled branch (pool, two 1x1 convs, their activations) and the gating Mul. */
   readonly squeezeExcite?: boolean;
-  /** The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation. */
+  /**
+   * The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation,
+   * and the depthwise conv that reads the stem's output with its activation (it then reads the float output itself:
+   * onnxruntime runs the two as fp32 NCHWc convs back to back, and the first int8 layer is the 1x1 after them).
+   */
   readonly stem?: boolean;
-  /** The depthwise conv that reads the stem's output, and its activation (with `stem`: no quantization between). */
-  readonly stemDepthwise?: boolean;
-  /** Depthwise convs (all, or those of the given kernel sizes) and the activation right after each. */
-  readonly depthwise?: boolean | readonly number[];
 }
 
 export interface QuantizeOptions {
@@ -78,13 +78,7 @@ export function quantizeWeight(
 }
 
 /** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
-function regions(graph: Graph): {
-  classifier: Set<string>;
-  squeezeExcite: Set<string>;
-  stem: Set<string>;
-  depthwise: Map<string, number>;
-  stemBlock: Set<string>;
-} {
+function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
   const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
   const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
   const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
@@ -101,24 +95,13 @@ function regions(graph: Graph): {
     first &&
     graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
   const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
-  // The depthwise conv that reads the stem's output (and its activation): its input is float already.
+  // The depthwise conv that reads the stem's output, and its activation.
   const stemOut = next?.length === 1 ? next[0]!.outputs[0] : first?.outputs[0];
-  const stemDw = graph.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === stemOut && attrInt(n, 'group', 1) > 1);
-  const stemDwAct = stemDw && graph.nodes.filter((n) => n.inputs[0] === stemDw.outputs[0]);
-  const stemBlock = new Set(
-    stemDw ? [stemDw.name, ...(stemDwAct?.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(stemDwAct[0]!.op) ? [stemDwAct[0]!.name] : [])] : [],
-  );
-  // Depthwise convs (one input channel per group, groups > 1) by kernel size, with their activation.
-  const depthwise = new Map<string, number>();
-  const dims = new Map(graph.initializers.map((i) => [i.name, i.dims]));
-  for (const n of graph.nodes) {
-    const w = n.op === 'Conv' ? dims.get(n.inputs[1]!) : undefined;
-    if (!w || w.length !== 4 || w[1] !== 1 || attrInt(n, 'group', 1) <= 1) continue;
-    depthwise.set(n.name, w[2]!);
-    const act = graph.nodes.filter((m) => m.inputs[0] === n.outputs[0]);
-    if (act.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(act[0]!.op)) depthwise.set(act[0]!.name, w[2]!);
-  }
-  return { classifier, squeezeExcite, stem, depthwise, stemBlock };
+  const dw = graph.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === stemOut && attrInt(n, 'group', 1) > 1);
+  const dwAct = dw && graph.nodes.filter((n) => n.inputs[0] === dw.outputs[0]);
+  if (dw) stem.add(dw.name);
+  if (dwAct?.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(dwAct[0]!.op)) stem.add(dwAct[0]!.name);
+  return { classifier, squeezeExcite, stem };
 }
 
 /**
@@ -165,16 +148,11 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
   const unpadded = checkGraph(foldBatchNorm(graph));
   const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
-  const { classifier, squeezeExcite, stem, depthwise, stemBlock } = regions(folded);
-  const dw = o.keepFloat.depthwise;
-  const floatDepthwise = (n: Node) =>
-    depthwise.has(n.name) && (dw === true || (Array.isArray(dw) && dw.includes(depthwise.get(n.name)!)));
+  const { classifier, squeezeExcite, stem } = regions(folded);
   const float = (n: Node): boolean =>
-    floatDepthwise(n) ||
     (!!o.keepFloat.classifier && classifier.has(n.name)) ||
     (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
-    (!!o.keepFloat.stem && stem.has(n.name)) ||
-    (!!o.keepFloat.stemDepthwise && stemBlock.has(n.name));
+    (!!o.keepFloat.stem && stem.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
@@ -306,7 +284,9 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   };
 
   const nodes: Node[] = [];
-  const floatMade = new Set(g.nodes.filter((n) => !quantized(n)).flatMap((n) => n.outputs.filter((t) => wanted.has(t))));
+  const floatMade = new Set(
+    g.nodes.filter((n) => !quantized(n)).flatMap((n) => n.outputs.filter((t) => wanted.has(t))),
+  );
   const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
   for (const i of g.inputs)
     if (wanted.has(i.name)) {
