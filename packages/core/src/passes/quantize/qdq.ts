@@ -138,6 +138,41 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
 }
 
 /**
+ * HardSigmoid gates that read a quantized Conv's output, and nothing else does (squeeze-excite's second 1x1 conv):
+ * HardSigmoid(z) = alpha * clip(z + beta/alpha, 0, 1/alpha), so the shift goes into the conv's bias and the clip
+ * is the saturation of the conv's own QuantizeLinear. Saves a QLinearAdd per gate. By the conv's output name.
+ */
+function shiftedGates(
+  g: Graph,
+  quantized: (n: Node) => boolean,
+  wanted: Set<string>,
+): Map<string, { conv: Node; gate: Node; alpha: number; beta: number }> {
+  const from = producers(g);
+  const readers = new Map<string, number>();
+  for (const n of g.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  const biases = new Set(g.initializers.map((i) => i.name));
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const found = new Map<string, { conv: Node; gate: Node; alpha: number; beta: number }>();
+  for (const gate of g.nodes) {
+    const z = gate.inputs[0]!;
+    const conv = from.get(z);
+    if (
+      gate.op !== 'HardSigmoid' ||
+      !quantized(gate) ||
+      !wanted.has(gate.outputs[0]!) ||
+      conv?.op !== 'Conv' ||
+      !quantized(conv) ||
+      !biases.has(conv.inputs[2] ?? '') ||
+      readers.get(z) !== 1 ||
+      outputs.has(z)
+    )
+      continue;
+    found.set(z, { conv, gate, alpha: attrFloat(gate, 'alpha', 0.2), beta: attrFloat(gate, 'beta', 0.5) });
+  }
+  return found;
+}
+
+/**
  * Static post-training quantization to a QDQ graph, in the placement onnxruntime fuses into QLinearConv, QGemm,
  * QLinearAdd, QLinearMul and QLinearGlobalAveragePool: each quantized activation T becomes T -> QuantizeLinear ->
  * DequantizeLinear (the DQ keeps T's name, so readers do not change); each Conv/Gemm weight is stored int8 per output
@@ -169,8 +204,17 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     for (const t of [...n.inputs, ...n.outputs])
       if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
   }
+  const shifted = shiftedGates(g, quantized, wanted);
+  const qmin = o.activations === 'uint8' ? 0 : -128;
   const params = new Map<string, { scale: number; zero: number }>();
+  for (const [z, { conv, alpha, beta }] of shifted) {
+    // The conv computes z + beta/alpha; its QuantizeLinear over [0, 1/alpha] clips: the gate needs no calibration.
+    const b = inits.get(conv.inputs[2]!)!;
+    inits.set(b.name, { ...b, data: (b.data as Float32Array).map((v) => v + beta / alpha) });
+    params.set(z, { scale: Math.fround(1 / alpha / 255), zero: qmin });
+  }
   for (const t of wanted) {
+    if (shifted.has(t)) continue;
     const r = calibration.ranges[t];
     if (!r)
       throw new CalibrationError(
@@ -248,7 +292,6 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
    * product is a QLinearMul: all in int8. The gate is exact to 1/255.
    */
   const gate = (n: Node, z: string, alpha: number, beta: number, out: string): Node[] => {
-    const qmin = o.activations === 'uint8' ? 0 : -128;
     const shift = beta / alpha;
     const top = 1 / alpha;
     const c = `${n.name}.shift`;
@@ -305,6 +348,15 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     }
     const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
     const x = inputs[0]!;
+    const z = shifted.get(n.inputs[0]!);
+    if (z?.gate === n) {
+      // The conv before wrote the clipped, shifted gate already: only the factor alpha is left, in this DQ's scale.
+      const unit = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+      const zp = `${n.inputs[0]}.zero_point`;
+      const dq = { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', attrs: {} };
+      nodes.push({ ...dq, inputs: [`${n.inputs[0]}.q`, unit, zp], outputs: [n.outputs[0]!] });
+      continue;
+    }
     if (
       quantized(n) &&
       (n.op === 'HardSwish' || n.op === 'HardSigmoid') &&
@@ -326,7 +378,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       if (!swish) continue;
       nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
     } else nodes.push({ ...n, inputs, outputs: outs });
-    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t));
+    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t).slice(0, shifted.has(t) ? 1 : 2));
   }
   // Absorbed Clips leave their bounds behind: pruned.
   const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];

@@ -170,6 +170,10 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
       expect(ops.HardSigmoid ?? 0).toBe(0);
       expect(ops.HardSwish ?? 0).toBe(0);
       expect(ops.Conv ?? 0).toBe(0);
+      // One QLinearAdd per residual Add and per h-swish gate; squeeze-excite's h-sigmoid shift sits in its conv's bias.
+      const count = (op: string) => float.nodes.filter((n) => n.op === op).length;
+      expect(ops.QLinearAdd ?? 0).toBe(count('Add') + count('HardSwish'));
+      expect(ops.QLinearMul ?? 0).toBe(count('Mul') + count('HardSwish'));
       expect(Buffer.compare(Buffer.from(bytes), Buffer.from(toOnnx(fromOnnx(bytes).graph)))).toBe(0);
       expect(bytes.length / toOnnx(float).length).toBeLessThan(0.3);
     } finally {
