@@ -15,8 +15,9 @@ export interface KeepFloat {
   readonly squeezeExcite?: boolean;
   /**
    * The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation,
-   * and the depthwise conv that reads the stem's output with its activation (it then reads the float output itself:
-   * onnxruntime runs the two as fp32 NCHWc convs back to back, and the first int8 layer is the 1x1 after them).
+   * and the first block after it, from the depthwise conv that reads the stem's output up to the next block's
+   * expansion conv (wide, shallow tensors: onnxruntime's fp32 NCHWc convs fuse it, residual Add included; int8 would
+   * add a QuantizeLinear, Transposes and a QLinearAdd there). The first int8 layer is that expansion conv.
    */
   readonly stem?: boolean;
 }
@@ -95,12 +96,19 @@ function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<st
     first &&
     graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
   const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
-  // The depthwise conv that reads the stem's output, and its activation.
+  // The first block: from the depthwise conv that reads the stem's output up to the first 1x1 conv that widens
+  // (the next block's expansion; not squeeze-excite's), or the next depthwise conv, whichever comes first.
   const stemOut = next?.length === 1 ? next[0]!.outputs[0] : first?.outputs[0];
-  const dw = graph.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === stemOut && attrInt(n, 'group', 1) > 1);
-  const dwAct = dw && graph.nodes.filter((n) => n.inputs[0] === dw.outputs[0]);
-  if (dw) stem.add(dw.name);
-  if (dwAct?.length === 1 && ['Relu', 'Clip', 'HardSwish'].includes(dwAct[0]!.op)) stem.add(dwAct[0]!.name);
+  const dw = graph.nodes.findIndex((n) => n.op === 'Conv' && n.inputs[0] === stemOut && attrInt(n, 'group', 1) > 1);
+  const dims = new Map(graph.initializers.map((i) => [i.name, i.dims]));
+  const ends = (n: Node) => {
+    const w = n.op === 'Conv' ? dims.get(n.inputs[1]!) : undefined;
+    return !!w && (attrInt(n, 'group', 1) > 1 || (w[2] === 1 && w[0]! > w[1]!));
+  };
+  if (dw >= 0) {
+    const end = graph.nodes.findIndex((n, i) => i > dw && ends(n) && !squeezeExcite.has(n.name));
+    for (const n of graph.nodes.slice(dw, end < 0 ? dw + 1 : end)) stem.add(n.name);
+  }
   return { classifier, squeezeExcite, stem };
 }
 

@@ -186,25 +186,24 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
     expect(r!.error ?? 'ok').toBe('ok');
   });
 
-  it('leaves the stem conv and the depthwise conv after it in float by default, reading float', {
+  it('leaves the stem and the first block in float by default, up to the first expansion conv', {
     timeout: 60_000,
   }, async () => {
     const q = quantize(float, await calibrated());
-    const stem = q.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === 'input')!;
-    expect(q.nodes.some((n) => n.op === 'DequantizeLinear' && n.outputs[0] === stem.inputs[1])).toBe(false);
-    const quantizedConvs = q.nodes.filter(
-      (n) => n.op === 'Conv' && q.nodes.some((d) => d.op === 'DequantizeLinear' && d.outputs[0] === n.inputs[1]),
-    );
-    expect(quantizedConvs.length).toBe(float.nodes.filter((n) => n.op === 'Conv').length - 2);
-    // The float depthwise conv reads no DequantizeLinear (onnxruntime would quantize it between a DQ and a Q).
-    const floatConvs = q.nodes.filter((n) => n.op === 'Conv' && !quantizedConvs.includes(n));
-    expect(
-      floatConvs.some((c) => q.nodes.some((d) => d.op === 'DequantizeLinear' && d.outputs[0] === c.inputs[0])),
-    ).toBe(false);
+    const dequantized = new Set(q.nodes.filter((n) => n.op === 'DequantizeLinear').map((n) => n.outputs[0]));
+    const convs = q.nodes.filter((n) => n.op === 'Conv');
+    const firstInt8 = convs.findIndex((n) => dequantized.has(n.inputs[1]));
+    expect(convs[0]!.inputs[0]).toBe('input');
+    expect(firstInt8).toBeGreaterThanOrEqual(2); // the stem conv and the depthwise conv after it, at least
+    const w = q.initializers.find((i) => i.name === `${convs[firstInt8]!.inputs[1]}.q`)!;
+    expect(w.dims[0]).toBeGreaterThan(w.dims[1]!); // the expansion: more output channels than input
+    expect(convs.slice(firstInt8).every((n) => dequantized.has(n.inputs[1]))).toBe(true);
+    // Float convs read no DequantizeLinear (onnxruntime would quantize a float Conv between a DQ and a Q itself).
+    expect(convs.slice(0, firstInt8).some((n) => dequantized.has(n.inputs[0]))).toBe(false);
     const file = join(tmpdir(), `quantize-test-stem-${arch}-${process.pid}.onnx`);
     try {
       await run(toOnnx(q), inputs(1, size)[0]!, size, file);
-      expect(opCounts(file).QLinearConv).toBe(quantizedConvs.length);
+      expect(opCounts(file).QLinearConv).toBe(convs.length - firstInt8);
     } finally {
       rmSync(file, { force: true });
     }
