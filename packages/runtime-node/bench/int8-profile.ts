@@ -63,12 +63,18 @@ function fidelity(ref: Float32Array[], cand: Float32Array[]) {
 // Conv kinds by node name, from the float graph (onnxruntime keeps our names, adding suffixes; a fused fp32 conv
 // takes its activation's name).
 const kinds = new Map<string, string>();
+const FUSED = new Set(['BatchNormalization', 'Relu', 'Clip', 'HardSwish', 'HardSigmoid']);
 const dims = new Map(model.graph.initializers.map((i) => [i.name, i.dims]));
 for (const n of model.graph.nodes.filter((n) => n.op === 'Conv')) {
   const w = dims.get(n.inputs[1]!)!;
   const kind = w[2] === 1 ? 'conv 1x1' : `conv ${Number(n.attrs.group?.value ?? 1) > 1 ? 'dw' : ''}${w[2]}x${w[3]}`;
+  // The conv, its BatchNorm and the activation after that: onnxruntime names a fused kernel after any of them.
+  let names = [n];
+  for (let hop = 0; hop < 2; hop++) {
+    names = model.graph.nodes.filter((r) => names.some((m) => r.inputs[0] === m.outputs[0]) && FUSED.has(r.op));
+    for (const r of names) kinds.set(r.name, kind);
+  }
   kinds.set(n.name, kind);
-  for (const r of model.graph.nodes.filter((r) => r.inputs[0] === n.outputs[0])) kinds.set(r.name, kind);
 }
 interface TraceEvent {
   cat?: string;
@@ -78,7 +84,7 @@ interface TraceEvent {
 }
 function kindOf(e: TraceEvent): string {
   const base = e.name.replace(/_kernel_time$/, '').replace(/(_nchwc|_token_\d+)+$/, '');
-  const kind = kinds.get(base);
+  const kind = /Conv$/.test(e.args?.op_name ?? '') ? kinds.get(base) : undefined;
   if (!kind) return e.args?.op_name ?? '?';
   const shape = Object.values(e.args?.output_type_shape?.[0] ?? {})[0] ?? [];
   const pooled = shape.length === 4 && shape.filter((d) => d === 1).length === 3;
