@@ -3,7 +3,7 @@
 // kernel's median summed per kind of op (convs told apart as 1x1 / dw3x3 / dw5x5 / 3x3, squeeze-excite 1x1s apart)
 // and per block. Prints SQNR and top-1 agreement over the evaluation folder too.
 // Usage: tsx --conditions=source bench/int8-profile.ts ARCH WEIGHTS.pth CALIB_DIR EVAL_DIR [CANDIDATE...]
-//   [--runs N] [--profile N] [--threads N] [--spin] [--blocks]
+//   [--runs N] [--profile N] [--threads N] [--spin] [--stretch K] [--blocks]
 // CANDIDATE: int8 (quantize's defaults), int8-nopad (padDepthwise 0), fp32 (a second fp32 session: the noise
 // floor), or a path to an .onnx file. Calibration ranges are cached beside the weights (WEIGHTS.ARCH-ranges.json).
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,12 +17,13 @@ import { readImageFolder } from '../src/image-folder.js';
 const args = process.argv.slice(2);
 const flag = (f: string, d: number) => (args.includes(f) ? Number(args[args.indexOf(f) + 1]) : d);
 const positional = args.filter(
-  (a, i) => !a.startsWith('--') && !['--runs', '--profile', '--threads'].includes(args[i - 1]!),
+  (a, i) => !a.startsWith('--') && !['--runs', '--profile', '--threads', '--stretch'].includes(args[i - 1]!),
 );
 const [arch, weights, calibDir, evalDir, ...candidates] = positional as [Arch, string, string, string, ...string[]];
 const runs = flag('--runs', 150);
 const profileRuns = flag('--profile', 0);
 const threads = flag('--threads', 2);
+const stretch = flag('--stretch', 1);
 
 const model = buildWithWeights({ arch, convention: 'torchvision' }, readCheckpoint(readFileSync(weights), weights), {
   source: weights,
@@ -157,9 +158,15 @@ for (const name of candidates) {
   for (let i = 0; i < runs; i++) {
     const times = new Map<ort.InferenceSession, number>();
     for (const t of i % 2 ? [s, ref] : [ref, s]) {
-      const start = performance.now();
-      await t.run(feeds(x0));
-      times.set(t, performance.now() - start);
+      // --stretch K: K runs in a row per session (the block's median), for spinning thread pools, which would
+      // otherwise spin on the cores the other session needs.
+      const block: number[] = [];
+      for (let k = 0; k < stretch; k++) {
+        const start = performance.now();
+        await t.run(feeds(x0));
+        block.push(performance.now() - start);
+      }
+      times.set(t, median(block.slice(stretch >> 1)));
     }
     ta.push(times.get(ref)!);
     tb.push(times.get(s)!);
