@@ -2,7 +2,10 @@ import type { Graph } from '../../ir/graph.js';
 import { type Node, attrFloat, attrInt } from '../../ir/node.js';
 import { producers } from '../pass.js';
 
-/** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
+/**
+ * The parts `keepFloat` can name: the classifier (nodes after the last GlobalAveragePool), squeeze-excite (outputs
+ * 1x1 before it, and their gating Muls), and the stem with the first block after it (see `KeepFloat.stem`).
+ */
 export function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
   const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
   const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
