@@ -4,6 +4,8 @@ import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
 import type { Initializer, TensorType } from '../../ir/tensor.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
 import { producers, pruneInitializers, scalarConstant } from '../pass.js';
+import { padDepthwiseChannels } from './pad-channels.js';
+import { regions, shiftedGates } from './regions.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
@@ -12,7 +14,12 @@ export interface KeepFloat {
   readonly classifier?: boolean;
   /** Squeeze-excite: the pooled branch (pool, two 1x1 convs, their activations) and the gating Mul. */
   readonly squeezeExcite?: boolean;
-  /** The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation. */
+  /**
+   * The stem: the conv that reads the image (3 input channels: int8 kernels gain nothing there) and its activation,
+   * and the first block after it, from the depthwise conv that reads the stem's output up to the next block's
+   * expansion conv (wide, shallow tensors: onnxruntime's fp32 NCHWc convs fuse it, residual Add included; int8 would
+   * add a QuantizeLinear, Transposes and a QLinearAdd there). The first int8 layer is that expansion conv.
+   */
   readonly stem?: boolean;
 }
 
@@ -20,12 +27,18 @@ export interface QuantizeOptions {
   /** Type of quantized activations. Weights are always int8, symmetric, per output channel. */
   readonly activations?: 'uint8' | 'int8';
   readonly keepFloat?: KeepFloat;
+  /**
+   * Pad depthwise convs' channels to a multiple of this many with zero channels (exact), so that onnxruntime uses
+   * its fast quantized depthwise kernel, which needs multiples of 16. 0 or 1: no padding.
+   */
+  readonly padDepthwise?: number;
 }
 
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
 export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
   activations: 'uint8',
   keepFloat: { classifier: false, squeezeExcite: false, stem: true },
+  padDepthwise: 16,
 };
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
@@ -64,27 +77,6 @@ export function quantizeWeight(
     for (let k = 0; k < per; k++) data[index(c, k)] = Math.max(-127, Math.min(127, roundEven(w[index(c, k)]! / s)));
   }
   return { data, scales };
-}
-
-/** Nodes after the last GlobalAveragePool, and the squeeze-excite nodes (outputs 1x1 before it, and their gates). */
-function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
-  const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
-  const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
-  const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
-  const squeezeExcite = new Set<string>();
-  const pooled = (name: string) => {
-    const s = types.get(name)?.shape;
-    return s?.length === 4 && s[2] === 1 && s[3] === 1;
-  };
-  graph.nodes.slice(0, lastPool).forEach((n) => {
-    if (pooled(n.outputs[0]!) || (n.op === 'Mul' && n.inputs.some(pooled))) squeezeExcite.add(n.name);
-  });
-  const first = graph.nodes.find((n) => n.op === 'Conv' && graph.inputs.some((i) => i.name === n.inputs[0]));
-  const next =
-    first &&
-    graph.nodes.filter((n) => n.inputs[0] === first.outputs[0] && ['Relu', 'Clip', 'HardSwish'].includes(n.op));
-  const stem = new Set(first ? [first.name, ...(next?.length === 1 ? [next[0]!.name] : [])] : []);
-  return { classifier, squeezeExcite, stem };
 }
 
 /**
@@ -129,7 +121,8 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
  */
 export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
-  const folded = checkGraph(foldBatchNorm(graph));
+  const unpadded = checkGraph(foldBatchNorm(graph));
+  const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
   const { classifier, squeezeExcite, stem } = regions(folded);
   const float = (n: Node): boolean =>
     (!!o.keepFloat.classifier && classifier.has(n.name)) ||
@@ -151,8 +144,17 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     for (const t of [...n.inputs, ...n.outputs])
       if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
   }
+  const shifted = shiftedGates(g, quantized, wanted);
+  const qmin = o.activations === 'uint8' ? 0 : -128;
   const params = new Map<string, { scale: number; zero: number }>();
+  for (const [z, { conv, alpha, beta }] of shifted) {
+    // The conv computes z + beta/alpha; its QuantizeLinear over [0, 1/alpha] clips: the gate needs no calibration.
+    const b = inits.get(conv.inputs[2]!)!;
+    inits.set(b.name, { ...b, data: (b.data as Float32Array).map((v) => v + beta / alpha) });
+    params.set(z, { scale: Math.fround(1 / alpha / 255), zero: qmin });
+  }
   for (const t of wanted) {
+    if (shifted.has(t)) continue;
     const r = calibration.ranges[t];
     if (!r)
       throw new CalibrationError(
@@ -230,7 +232,6 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
    * product is a QLinearMul: all in int8. The gate is exact to 1/255.
    */
   const gate = (n: Node, z: string, alpha: number, beta: number, out: string): Node[] => {
-    const qmin = o.activations === 'uint8' ? 0 : -128;
     const shift = beta / alpha;
     const top = 1 / alpha;
     const c = `${n.name}.shift`;
@@ -266,6 +267,9 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   };
 
   const nodes: Node[] = [];
+  const floatMade = new Set(
+    g.nodes.filter((n) => !quantized(n)).flatMap((n) => n.outputs.filter((t) => wanted.has(t))),
+  );
   const rename = new Map<string, string>(); // graph inputs: readers move to the DQ output
   for (const i of g.inputs)
     if (wanted.has(i.name)) {
@@ -273,7 +277,9 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
     }
   for (const n of g.nodes) {
-    const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    // A float node reads a float-produced tensor before its Q/DQ pair: no rounding, and no DequantizeLinear
+    // in front of it (onnxruntime would quantize a float Conv between a DQ and a Q itself).
+    const inputs = n.inputs.map((i) => rename.get(i) ?? (!quantized(n) && floatMade.has(i) ? `${i}.f` : i));
     if (quantized(n) && (n.op === 'Conv' || n.op === 'Gemm')) {
       const w = inits.get(n.inputs[1]!);
       if (!w?.data || w.dtype !== 'float32')
@@ -282,6 +288,15 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     }
     const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
     const x = inputs[0]!;
+    const z = shifted.get(n.inputs[0]!);
+    if (z?.gate === n) {
+      // The conv before wrote the clipped, shifted gate already: only the factor alpha is left, in this DQ's scale.
+      const unit = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+      const zp = `${n.inputs[0]}.zero_point`;
+      const dq = { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', attrs: {} };
+      nodes.push({ ...dq, inputs: [`${n.inputs[0]}.q`, unit, zp], outputs: [n.outputs[0]!] });
+      continue;
+    }
     if (
       quantized(n) &&
       (n.op === 'HardSwish' || n.op === 'HardSigmoid') &&
@@ -303,7 +318,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       if (!swish) continue;
       nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
     } else nodes.push({ ...n, inputs, outputs: outs });
-    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t));
+    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t).slice(0, shifted.has(t) ? 1 : 2));
   }
   // Absorbed Clips leave their bounds behind: pruned.
   const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];

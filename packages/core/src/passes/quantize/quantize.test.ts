@@ -9,6 +9,8 @@ import { fromOnnx } from '../../onnx/read.js';
 import { toOnnx } from '../../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing } from '../../testing.js';
 import { observeActivations } from './observe.js';
+import { foldBatchNorm } from '../fold-batch-norm.js';
+import { padDepthwiseChannels } from './pad-channels.js';
 import { activationParams, quantize, quantizeWeight } from './qdq.js';
 import { CalibrationError, RangeCollector, modelIdentity, readCalibration } from './ranges.js';
 
@@ -110,6 +112,30 @@ describe('range collection', () => {
   });
 });
 
+describe('padDepthwiseChannels', () => {
+  it('pads depthwise channels to multiples of 16 with zero channels, leaving the logits as they were', async () => {
+    // v3-small: depthwise convs of 72, 88, 96, 240, 120, 144, 288, 576 channels, with squeeze-excite and h-swish.
+    const float = foldBatchNorm(buildModel({ arch: 'v3-small', resolution: 64, weights: fanInFill(4) }).graph);
+    const padded = padDepthwiseChannels(float, 16);
+    const depthwise = (g: typeof float) =>
+      g.nodes
+        .filter((n) => n.op === 'Conv' && Number(n.attrs.group?.value ?? 1) > 1)
+        .map((n) => Number(n.attrs.group!.value));
+    expect(depthwise(float).some((c) => c % 16 !== 0)).toBe(true);
+    expect(depthwise(padded).every((c) => c % 16 === 0)).toBe(true);
+    expect(
+      depthwise(padded)
+        .map((c, i) => c - depthwise(float)[i]!)
+        .every((d) => d >= 0 && d < 16),
+    ).toBe(true);
+    const x = inputs(1, 64)[0]!;
+    const ref = (await run(toOnnx(float), x, 64)).logits!.data as Float32Array;
+    const out = (await run(toOnnx(padded), x, 64)).logits!.data as Float32Array;
+    // Equal up to float summation order (the padded convs take other kernel paths): 80 dB and more.
+    expect(sqnr(ref, out)).toBeGreaterThan(80);
+  });
+});
+
 describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
   const size = 64;
   const float = buildModel({ arch, resolution: size, convention: 'torchvision', weights: fanInFill(3) }).graph;
@@ -144,6 +170,10 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
       expect(ops.HardSigmoid ?? 0).toBe(0);
       expect(ops.HardSwish ?? 0).toBe(0);
       expect(ops.Conv ?? 0).toBe(0);
+      // One QLinearAdd per residual Add and per h-swish gate; squeeze-excite's h-sigmoid shift sits in its conv's bias.
+      const count = (op: string) => float.nodes.filter((n) => n.op === op).length;
+      expect(ops.QLinearAdd ?? 0).toBe(count('Add') + count('HardSwish'));
+      expect(ops.QLinearMul ?? 0).toBe(count('Mul') + count('HardSwish'));
       expect(Buffer.compare(Buffer.from(bytes), Buffer.from(toOnnx(fromOnnx(bytes).graph)))).toBe(0);
       expect(bytes.length / toOnnx(float).length).toBeLessThan(0.3);
     } finally {
@@ -156,15 +186,27 @@ describe.each(['v2', 'v3-small'] as const)('%s quantized to QDQ', (arch) => {
     expect(r!.error ?? 'ok').toBe('ok');
   });
 
-  it('leaves the stem conv in float by default, and reads the image in float', async () => {
+  it('leaves the stem and the first block in float by default, up to the first expansion conv', {
+    timeout: 60_000,
+  }, async () => {
     const q = quantize(float, await calibrated());
-    const stem = q.nodes.find((n) => n.op === 'Conv' && n.inputs[0] === 'input')!;
-    expect(q.nodes.some((n) => n.op === 'DequantizeLinear' && n.outputs[0] === stem.inputs[1])).toBe(false);
-    expect(
-      q.nodes.filter(
-        (n) => n.op === 'Conv' && q.nodes.some((d) => d.op === 'DequantizeLinear' && d.outputs[0] === n.inputs[1]),
-      ).length,
-    ).toBe(float.nodes.filter((n) => n.op === 'Conv').length - 1);
+    const dequantized = new Set(q.nodes.filter((n) => n.op === 'DequantizeLinear').map((n) => n.outputs[0]));
+    const convs = q.nodes.filter((n) => n.op === 'Conv');
+    const firstInt8 = convs.findIndex((n) => dequantized.has(n.inputs[1]));
+    expect(convs[0]!.inputs[0]).toBe('input');
+    expect(firstInt8).toBeGreaterThanOrEqual(2); // the stem conv and the depthwise conv after it, at least
+    const w = q.initializers.find((i) => i.name === `${convs[firstInt8]!.inputs[1]}.q`)!;
+    expect(w.dims[0]).toBeGreaterThan(w.dims[1]!); // the expansion: more output channels than input
+    expect(convs.slice(firstInt8).every((n) => dequantized.has(n.inputs[1]))).toBe(true);
+    // Float convs read no DequantizeLinear (onnxruntime would quantize a float Conv between a DQ and a Q itself).
+    expect(convs.slice(0, firstInt8).some((n) => dequantized.has(n.inputs[0]))).toBe(false);
+    const file = join(tmpdir(), `quantize-test-stem-${arch}-${process.pid}.onnx`);
+    try {
+      await run(toOnnx(q), inputs(1, size)[0]!, size, file);
+      expect(opCounts(file).QLinearConv).toBe(convs.length - firstInt8);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('says which tensor has no range', () => {
