@@ -163,6 +163,14 @@ describe('readHeader', () => {
     expect(() => readHeader(webp)).toThrow('malformed WebP: the lossy frame has no start code (9d 01 2a)');
   });
 
+  it('skips stray bytes between JPEG markers as libjpeg does, and sizes the image as libvips does', async () => {
+    const jpeg = await pixels(75, 41).jpeg().toBuffer();
+    const sof = markerAt(jpeg, 0xc0);
+    const stray = Buffer.concat([jpeg.subarray(0, sof), Buffer.from([1, 2, 3]), jpeg.subarray(sof)]);
+    const v = await libvips(stray);
+    expect(readHeader(stray)).toEqual({ format: 'jpeg', width: v.width, height: v.height, orientation: 1 });
+  });
+
   it('leaves a JPEG whose height comes after the scan (DNL, height 0) to libvips', async () => {
     const jpeg = Buffer.from(await pixels(8, 8).jpeg().toBuffer());
     jpeg.writeUInt16BE(0, markerAt(jpeg, 0xc0) + 5);

@@ -95,7 +95,7 @@ async function headerPixels(bytes: Uint8Array, name: string, maxPixels: number):
 }
 
 /** `readHeader`, with its errors naming the image. */
-export function readHeaderOf(bytes: Uint8Array, name: string): ImageHeader | null {
+function readHeaderOf(bytes: Uint8Array, name: string): ImageHeader | null {
   try {
     return readHeader(bytes);
   } catch (e) {
