@@ -1,9 +1,12 @@
 // Measurement (not a test): a folder of photos through the whole pipeline, against the model alone and against
 // PIL + torchvision on the same files, all in one run so that ratios hold on a busy machine.
 // Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss | --rss-only]
-//        [--archs v2,v3-small] [--decoders N] [--e2e-threads N] [--only-throughput] [--json OUT] [--help]
+//        [--archs v2,v3-small] [--decoders N] [--e2e-threads N] [--only-throughput | --only-decode] [--rounds 4]
+//        [--json OUT] [--help]
 // --e2e-threads N: classifyAll's session gets N intra-op threads (e.g. 1, leaving a core to the decodes), while
 // inference only stays at 2 threads: the share is still against the best the model does alone.
+// --rounds N: decode + preprocess against PIL + torchvision in N interleaved rounds (each a 1/N of the folder);
+// --only-decode: that comparison (and shrink-on-load's fidelity) alone, without the end-to-end table.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     json: { type: 'string' },
     python: { type: 'string' },
     'e2e-threads': { type: 'string' },
+    rounds: { type: 'string' },
+    'only-decode': { type: 'boolean' },
     help: { type: 'boolean' },
   },
 });
@@ -44,6 +49,7 @@ const THREADS = 2;
 const E2E_THREADS = values['e2e-threads'] === undefined ? THREADS : Number(values['e2e-threads']);
 const ARCHS = (values.archs ?? 'v2,v3-small').split(',') as Arch[];
 const DECODERS = values.decoders === undefined ? undefined : Number(values.decoders);
+const ROUNDS = Number(values.rounds ?? 4);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const f1 = (x: number) => x.toFixed(1);
@@ -140,19 +146,24 @@ async function throughputOf(session: NodeSession, files: string[], mode: DecodeM
   };
 }
 
-/** Per file: wall and CPU milliseconds (CPU counts every thread of the process, libvips' included). */
-type Times = Record<string, { wall: number; cpu: number }>;
+/**
+ * Per file: wall and CPU milliseconds (CPU counts every thread of the process, libvips' included), in all and for
+ * the decode alone (file to RGB pixels: ours `decodeFor`, PIL's `Image.open().convert('RGB')`).
+ */
+type Times = Record<string, { wall: number; cpu: number; decodeWall: number; decodeCpu: number }>;
 
 /** Decode + preprocess one image at a time on this thread (libvips may use its threads inside one decode). */
 async function decodePreprocess(files: string[], pre: Preprocessing, mode: DecodeMode): Promise<Times> {
   for (const f of files.slice(0, 2)) preprocess(await decodeFor(f, f, pre, mode), pre);
   const per: Times = {};
+  const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
   for (const f of files) {
     const c = process.cpuUsage();
     const t0 = performance.now();
-    preprocess(await decodeFor(f, f, pre, mode), pre);
-    const u = process.cpuUsage(c);
-    per[f] = { wall: performance.now() - t0, cpu: (u.user + u.system) / 1000 };
+    const decoded = await decodeFor(f, f, pre, mode);
+    const [decodeWall, decodeCpu] = [performance.now() - t0, cpuMs(process.cpuUsage(c))];
+    preprocess(decoded, pre);
+    per[f] = { wall: performance.now() - t0, cpu: cpuMs(process.cpuUsage(c)), decodeWall, decodeCpu };
   }
   return per;
 }
@@ -170,9 +181,8 @@ async function compareDecode(files: string[], pre: Preprocessing) {
   const shrink: Times = {};
   const tv: Times = {};
   let torch = '';
-  const chunks = 4;
-  for (let k = 0; k < chunks; k++) {
-    const part = files.filter((_, i) => i % chunks === k);
+  for (let k = 0; k < ROUNDS; k++) {
+    const part = files.filter((_, i) => i % ROUNDS === k);
     Object.assign(ours, await decodePreprocess(part, pre, 'exact'));
     Object.assign(shrink, await decodePreprocess(part, pre, 'shrink-on-load'));
     const t = torchvision(part);
@@ -250,13 +260,16 @@ log(`folder: ${small.length} JPEGs 640x480 + ${big.length} JPEGs 4000x3000 (${DI
 if (!values['rss-only']) await throughput();
 
 async function throughput() {
-  log(
-    `## End to end (${E2E_THREADS} threads) vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`,
-  );
-  log(
-    '| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |',
-  );
-  log('|---|---|---|---|---|---|---|---|');
+  const onlyDecode = values['only-decode'] === true;
+  if (!onlyDecode) {
+    log(
+      `## End to end (${E2E_THREADS} threads) vs inference only (CPU, ${THREADS} threads, spinning off, classifyAll at the batch its sizer chose on a warm-up run; eight interleaved chunks)\n`,
+    );
+    log(
+      '| model | decode | end to end images/s | inference only images/s | share | CPU ms per image: inference only / end to end (ratio) | batch | per image: decode / preprocess / run / wait ms |',
+    );
+    log('|---|---|---|---|---|---|---|---|');
+  }
   const e2e: Record<string, unknown> = {};
   let v2: NodeSession | undefined;
   for (const arch of ARCHS) {
@@ -271,7 +284,7 @@ async function throughput() {
             buildModel({ arch, convention: 'torchvision', weights: fanInFill(0), batch: 'dynamic' }),
             { threads: E2E_THREADS, spinning: false },
           );
-    for (const mode of ['exact', 'shrink-on-load'] as const) {
+    for (const mode of onlyDecode ? [] : (['exact', 'shrink-on-load'] as const)) {
       const e = await throughputOf(session, files, mode, e2eSession);
       const inf = e.inferenceImagesPerSecond;
       const p = e.perImageMs;
@@ -293,11 +306,11 @@ async function throughput() {
   );
   const pre = v2!.info.preprocessing;
   const { ours, shrink, tv, torch } = await compareDecode(files, pre);
-  const avg = (per: Times, set: string[], k: 'wall' | 'cpu') => mean(set.map((f) => per[f]![k]));
+  const avg = (per: Times, set: string[], k: keyof Times[string]) => mean(set.map((f) => per[f]![k]));
   log(
-    '| images | ours, exact: CPU / wall ms | ours, shrink-on-load: CPU / wall ms | PIL + torchvision: CPU / wall ms | ours exact / torchvision, CPU |',
+    '| images | ours, exact: CPU / wall ms | ours, shrink-on-load: CPU / wall ms | PIL + torchvision: CPU / wall ms | ours exact / torchvision, CPU | decode alone, CPU ms: ours exact / PIL (ratio) |',
   );
-  log('|---|---|---|---|---|');
+  log('|---|---|---|---|---|---|');
   const rowsOut: Record<string, unknown> = {};
   for (const [label, set] of [
     ['640x480', small],
@@ -306,12 +319,13 @@ async function throughput() {
   ] as const) {
     const v = (per: Times) => [avg(per, set, 'cpu'), avg(per, set, 'wall')] as const;
     const [a, b, c] = [v(ours), v(shrink), v(tv)];
-    rowsOut[label] = { exact: a, shrinkOnLoad: b, torchvision: c };
+    const decode = [avg(ours, set, 'decodeCpu'), avg(tv, set, 'decodeCpu')] as const;
+    rowsOut[label] = { exact: a, shrinkOnLoad: b, torchvision: c, decodeCpu: { exact: decode[0], pil: decode[1] } };
     log(
-      `| ${label} | ${f2(a[0])} / ${f2(a[1])} | ${f2(b[0])} / ${f2(b[1])} | ${f2(c[0])} / ${f2(c[1])} | ${f2(a[0] / c[0])} |`,
+      `| ${label} | ${f2(a[0])} / ${f2(a[1])} | ${f2(b[0])} / ${f2(b[1])} | ${f2(c[0])} / ${f2(c[1])} | ${f2(a[0] / c[0])} | ${f2(decode[0])} / ${f2(decode[1])} (${f2(decode[0] / decode[1])}) |`,
     );
   }
-  log(`(torchvision ${torch}; four interleaved rounds of ours, ours with shrink-on-load, and Python)`);
+  log(`(torchvision ${torch}; ${ROUNDS} interleaved rounds of ours, ours with shrink-on-load, and Python)`);
   report.decodePreprocess = rowsOut;
 
   log(
