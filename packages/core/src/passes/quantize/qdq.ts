@@ -6,6 +6,7 @@ import { foldBatchNorm } from '../fold-batch-norm.js';
 import { producers, pruneInitializers, scalarConstant } from '../pass.js';
 import { padDepthwiseChannels } from './pad-channels.js';
 import { regions, shiftedGates } from './regions.js';
+import { softmaxAxes, softmaxOutputParams } from './softmax.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
@@ -164,6 +165,11 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
         `model '${calibration.model.name}'`,
       );
     params.set(t, activationParams(r, o.activations));
+  }
+  // Softmax outputs in the scale onnxruntime's QLinearSoftmax can compute (softmax.ts).
+  for (const [t, d] of softmaxAxes(g, types)) {
+    const r = calibration.ranges[t];
+    if (r && params.has(t)) params.set(t, softmaxOutputParams(r, d, o.activations));
   }
 
   const extra: Initializer[] = [];
