@@ -22,6 +22,12 @@ export interface KeepFloat {
    * add a QuantizeLinear, Transposes and a QLinearAdd there). The first int8 layer is that expansion conv.
    */
   readonly stem?: boolean;
+  /**
+   * Attention (MobileNetV4 hybrids): its MatMuls and the Softmax between them. In int8 onnxruntime runs them as
+   * QLinearMatMul and QLinearSoftmax, slower than fp32's FusedMatMul and Softmax (v4-hybrid-large at 384 px: 24.5
+   * against 8.9 ms per run); the projections around them stay int8.
+   */
+  readonly attention?: boolean;
 }
 
 export interface QuantizeOptions {
@@ -38,7 +44,7 @@ export interface QuantizeOptions {
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
 export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
   activations: 'uint8',
-  keepFloat: { classifier: false, squeezeExcite: false, stem: true },
+  keepFloat: { classifier: false, squeezeExcite: false, stem: true, attention: true },
   padDepthwise: 16,
 };
 
@@ -124,11 +130,12 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
   const unpadded = checkGraph(foldBatchNorm(graph));
   const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
-  const { classifier, squeezeExcite, stem } = regions(folded);
+  const { classifier, squeezeExcite, stem, attention } = regions(folded);
   const float = (n: Node): boolean =>
     (!!o.keepFloat.classifier && classifier.has(n.name)) ||
     (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
-    (!!o.keepFloat.stem && stem.has(n.name));
+    (!!o.keepFloat.stem && stem.has(n.name)) ||
+    (!!o.keepFloat.attention && attention.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
