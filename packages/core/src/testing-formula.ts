@@ -9,6 +9,7 @@
 //   u    = (h + 0.5) / 2^32                                   in (0, 1)
 //   v    = float32(lo + (hi - lo) * u)                        [lo, hi] from the key's role, below
 // Every step is integer arithmetic or one correctly rounded double operation, so both languages give the same bits.
+import type { ParamFiller, ParamKind } from './ir/params.js';
 import type { CheckpointTensor } from './weights/index.js';
 
 /** FNV-1a over the UTF-8 bytes of a string (keys are ASCII). */
@@ -122,3 +123,26 @@ export interface FormulaLogits {
   readonly probes: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly logits: readonly number[];
 }
+
+const FILL_RANGES: Partial<Record<ParamKind, [number, number]>> = {
+  'bn-weight': [0.5, 1.5],
+  'bn-bias': [-0.2, 0.2],
+  'bn-mean': [-0.1, 0.1],
+  'bn-var': [0.5, 1.5],
+  bias: [-0.2, 0.2],
+  'layer-scale': [0.3, 0.9],
+};
+
+/**
+ * Formula weights (formulaUniform, keyed by parameter name) by parameter kind, for every family: for v4, whose parameter names are
+ * timm's keys, the very weights whose logits timm's own run matches (v4.test.ts). Well conditioned: logits of order
+ * 1 to 5 (max |logit| measured 0.4 to 4.6 at 64 px). The other seeded fills are not: torchvision's initialisation
+ * gives v1-v3 logits of 1e-8 to 1e-17 (float16 rounds them to 0), fanInFill's LayerScale near 1 grows the hybrids'
+ * float32 activations to 1e10 (see passes/float16.test.ts).
+ */
+export const formulaFill: ParamFiller = ({ name, dims, kind }) => {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const a = Math.sqrt(3 / dims.slice(1).reduce((x, y) => x * y, 1));
+  const [lo, hi] = FILL_RANGES[kind] ?? [-a, a];
+  return formulaUniform(name, n, lo, hi);
+};

@@ -2,36 +2,12 @@
 // same weights: finite logits and at least 40 dB SQNR (the goal of issue #15).
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { ParamFiller, ParamKind } from '../ir/params.js';
 import { buildModel } from '../models/build.js';
 import { ARCHS, type Arch } from '../models/registry.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing } from '../testing.js';
-import { formulaInput, formulaUniform } from '../testing-formula.js';
+import { formulaFill, formulaInput } from '../testing-formula.js';
 import { toFloat16 } from './float16.js';
-
-const RANGES: Partial<Record<ParamKind, [number, number]>> = {
-  'bn-weight': [0.5, 1.5],
-  'bn-bias': [-0.2, 0.2],
-  'bn-mean': [-0.1, 0.1],
-  'bn-var': [0.5, 1.5],
-  bias: [-0.2, 0.2],
-  'layer-scale': [0.3, 0.9],
-};
-
-/**
- * The formula weights (testing-formula.ts) by parameter kind, for every family: for v4, whose parameter names are
- * timm's keys, the very weights whose logits timm's own run matches (v4.test.ts). Well conditioned: logits of order
- * 1 to 5 (max |logit| measured 0.4 to 4.6 at 64 px). The other seeded fills are not: torchvision's initialisation
- * gives v1-v3 logits of 1e-8 to 1e-17 (float16 rounds them to 0), fanInFill's LayerScale near 1 grows the hybrids'
- * float32 activations to 1e10 (see float16.test.ts).
- */
-export const formulaFill: ParamFiller = ({ name, dims, kind }) => {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const a = Math.sqrt(3 / dims.slice(1).reduce((x, y) => x * y, 1));
-  const [lo, hi] = RANGES[kind] ?? [-a, a];
-  return formulaUniform(name, n, lo, hi);
-};
 
 const RES = 64;
 const inputs = [

@@ -6,6 +6,7 @@ import { foldBatchNorm } from '../fold-batch-norm.js';
 import { producers, pruneInitializers, scalarConstant } from '../pass.js';
 import { padDepthwiseChannels } from './pad-channels.js';
 import { regions, shiftedGates } from './regions.js';
+import { softmaxAxes, softmaxOutputParams } from './softmax.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
@@ -21,6 +22,12 @@ export interface KeepFloat {
    * add a QuantizeLinear, Transposes and a QLinearAdd there). The first int8 layer is that expansion conv.
    */
   readonly stem?: boolean;
+  /**
+   * Attention (MobileNetV4 hybrids): its MatMuls and the Softmax between them. In int8 onnxruntime runs them as
+   * QLinearMatMul and QLinearSoftmax, slower than fp32's FusedMatMul and Softmax (v4-hybrid-large at 384 px: 24.5
+   * against 8.9 ms per run); the projections around them stay int8.
+   */
+  readonly attention?: boolean;
 }
 
 export interface QuantizeOptions {
@@ -37,7 +44,7 @@ export interface QuantizeOptions {
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
 export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
   activations: 'uint8',
-  keepFloat: { classifier: false, squeezeExcite: false, stem: true },
+  keepFloat: { classifier: false, squeezeExcite: false, stem: true, attention: true },
   padDepthwise: 16,
 };
 
@@ -123,11 +130,12 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
   const unpadded = checkGraph(foldBatchNorm(graph));
   const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
-  const { classifier, squeezeExcite, stem } = regions(folded);
+  const { classifier, squeezeExcite, stem, attention } = regions(folded);
   const float = (n: Node): boolean =>
     (!!o.keepFloat.classifier && classifier.has(n.name)) ||
     (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
-    (!!o.keepFloat.stem && stem.has(n.name));
+    (!!o.keepFloat.stem && stem.has(n.name)) ||
+    (!!o.keepFloat.attention && attention.has(n.name));
   const g = checkGraph(absorbActivations(folded, float));
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
@@ -164,6 +172,11 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
         `model '${calibration.model.name}'`,
       );
     params.set(t, activationParams(r, o.activations));
+  }
+  // Softmax outputs in the scale onnxruntime's QLinearSoftmax can compute (softmax.ts).
+  for (const [t, d] of softmaxAxes(g, types)) {
+    const r = calibration.ranges[t];
+    if (r && params.has(t)) params.set(t, softmaxOutputParams(r, d, o.activations));
   }
 
   const extra: Initializer[] = [];

@@ -13,6 +13,7 @@ import { foldBatchNorm } from '../fold-batch-norm.js';
 import { padDepthwiseChannels } from './pad-channels.js';
 import { activationParams, quantize, quantizeWeight } from './qdq.js';
 import { CalibrationError, RangeCollector, modelIdentity, readCalibration } from './ranges.js';
+import { softmaxOutputParams } from './softmax.js';
 
 const inputs = (n: number, size: number) =>
   Array.from({ length: n }, (_, k) =>
@@ -73,6 +74,22 @@ describe('quantization arithmetic', () => {
     expect(activationParams({ min: 0, max: 6 }, 'int8')).toEqual({ scale: Math.fround(6 / 255), zero: -128 });
     expect(activationParams({ min: -1, max: 3 }, 'uint8').zero).toBe(64);
     expect(activationParams({ min: 1, max: 2 }, 'uint8')).toEqual({ scale: Math.fround(2 / 255), zero: 0 }); // range widened to 0
+  });
+
+  it('gives a softmax output a scale 1/k that onnxruntime QLinearSoftmax multiplies by without overflow', () => {
+    // The kernel multiplies exp-table entries up to FLT_MAX / (D e^5) by floor(1.0f / scale): k <= 148 D.
+    for (const d of [1, 4, 49, 196])
+      for (const max of [0.01, 0.29, 1]) {
+        const { scale, zero } = softmaxOutputParams({ min: 0.001, max }, d, 'uint8');
+        const k = Math.floor(Math.fround(1 / scale));
+        expect(k * scale).toBeLessThanOrEqual(1);
+        expect(k * scale).toBeGreaterThan(1 - 2 ** -20); // the DequantizeLinear reads what the kernel wrote
+        expect(k).toBeLessThanOrEqual(128 * d);
+        // The calibrated range fits (up to the scale rounded down to 1/k).
+        if (255 / max <= 128 * d) expect(255 * scale).toBeGreaterThanOrEqual(max * (1 - 2 ** -20));
+        expect(zero).toBe(0);
+      }
+    expect(softmaxOutputParams({ min: 0, max: 0.29 }, 4, 'int8').zero).toBe(-128);
   });
 });
 

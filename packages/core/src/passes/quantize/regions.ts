@@ -4,9 +4,15 @@ import { producers } from '../pass.js';
 
 /**
  * The parts `keepFloat` can name: the classifier (nodes after the last GlobalAveragePool), squeeze-excite (outputs
- * 1x1 before it, and their gating Muls), and the stem with the first block after it (see `KeepFloat.stem`).
+ * 1x1 before it, and their gating Muls), the stem with the first block after it (see `KeepFloat.stem`), and
+ * attention (MatMuls and Softmaxes).
  */
-export function regions(graph: Graph): { classifier: Set<string>; squeezeExcite: Set<string>; stem: Set<string> } {
+export function regions(graph: Graph): {
+  classifier: Set<string>;
+  squeezeExcite: Set<string>;
+  stem: Set<string>;
+  attention: Set<string>;
+} {
   const types = new Map([...graph.values, ...graph.outputs].map((v) => [v.name, v.type]));
   const lastPool = graph.nodes.map((n) => n.op).lastIndexOf('GlobalAveragePool');
   const classifier = new Set(graph.nodes.slice(lastPool + 1).map((n) => n.name));
@@ -36,7 +42,10 @@ export function regions(graph: Graph): { classifier: Set<string>; squeezeExcite:
     const end = graph.nodes.findIndex((n, i) => i > dw && ends(n) && !squeezeExcite.has(n.name));
     for (const n of graph.nodes.slice(dw, end < 0 ? dw + 1 : end)) stem.add(n.name);
   }
-  return { classifier, squeezeExcite, stem };
+  // Attention: the only MatMuls and Softmaxes in these networks are the hybrids' query-key and attention-value
+  // products and the softmax between them.
+  const attention = new Set(graph.nodes.filter((n) => n.op === 'MatMul' || n.op === 'Softmax').map((n) => n.name));
+  return { classifier, squeezeExcite, stem, attention };
 }
 
 /**
