@@ -10,8 +10,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { summarizeOnnx } from '@mobilenet/core';
+import { DEFAULT_OPSET, buildModel, summarizeOnnx } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { defaultOpset } from './commands/export.js';
 import { main } from './index.js';
 
 async function run(...argv: string[]) {
@@ -157,5 +158,24 @@ describe('mobilenet export --precision', () => {
     const r = await run('export', ...model, '-o', join(dir, 'few.onnx'), '--precision', 'int8', '--calibrate', few);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`image folder '${few}': expected at least 8 readable images, received 2 of 2 files`);
+  });
+});
+
+describe('the opset an int8 export gets without --opset', () => {
+  it('is 20 for a model with GELU in int8 (onnxruntime fuses GELU after a DequantizeLinear only as one op), else the default', () => {
+    const hybrid = buildModel({ arch: 'v4-hybrid-large', resolution: 64 }).graph;
+    const conv = buildModel({ arch: 'v4-conv-small', resolution: 64 }).graph;
+    expect(hybrid.nodes.some((n) => n.op === 'Gelu')).toBe(true);
+    expect(defaultOpset(hybrid, 'int8', 'onnxruntime')).toEqual({
+      opset: 20,
+      why: 'int8 with GELU: onnxruntime fuses it from opset 20; --opset to choose',
+    });
+    for (const [g, p] of [
+      [hybrid, 'fp32'],
+      [hybrid, 'fp16'],
+      [conv, 'int8'],
+    ] as const)
+      expect(defaultOpset(g, p, 'onnxruntime')).toEqual({ opset: DEFAULT_OPSET });
+    expect(defaultOpset(hybrid, 'int8', 'opencv')).toEqual({ opset: DEFAULT_OPSET });
   });
 });
