@@ -81,14 +81,14 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
       : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
   const { config } = model;
   const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
-  const chosen = opset ?? defaultOpset(graph, precision.precision, target);
+  const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };
   const bytes = toOnnx(graph, { opset: chosen.opset, target });
   await writeFileAtomic(out, bytes, { signals: true });
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
     `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
-      `opset ${opset ?? chosen.opset}${opset === undefined && chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
+      `opset ${chosen.opset}${chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
 }
