@@ -137,8 +137,8 @@ const FILL_RANGES: Partial<Record<ParamKind, [number, number]>> = {
  * Formula weights (formulaUniform, keyed by parameter name) by parameter kind, for every family: for v4, whose parameter names are
  * timm's keys, the very weights whose logits timm's own run matches (v4.test.ts). Well conditioned: logits of order
  * 1 to 5 (max |logit| measured 0.4 to 4.6 at 64 px). The other seeded fills are not: torchvision's initialisation
- * gives v1-v3 logits of 1e-8 to 1e-17 (float16 rounds them to 0), fanInFill's LayerScale near 1 grows the hybrids'
- * float32 activations to 1e10 (see passes/float16.test.ts).
+ * gives v1-v3 logits of 1e-8 to 1e-17 (float16 rounds them to 0), fanInFill's LayerScale near 1 (before issue #15)
+ * grew the hybrids' float32 activations to 1e10 (runtime-node's float16-check.test.ts keeps that model).
  */
 export const formulaFill: ParamFiller = ({ name, dims, kind }) => {
   const n = dims.reduce((a, b) => a * b, 1);
