@@ -3,11 +3,15 @@ import { type SpawnOptions, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createDeflate, crc32 } from 'node:zlib';
 import { main } from './index.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+// tsx's loader in this node process, not the tsx command: the command relays a signal to its child and, when the
+// child does not answer within 30 ms (its thread busy in onnxruntime's run), SIGKILLs it and exits 130 itself, so a
+// test of Ctrl-C would see a killed process instead of the CLI's own handling.
+const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 export const BIN = join(ROOT, 'packages/cli/src/bin.ts');
 
 /** Runs the CLI in this process (cheap: no tsx start-up per case) and collects what it writes. */
@@ -37,13 +41,16 @@ export interface Spawned {
   readonly stderr: string;
 }
 
-/** Starts a tsx process on `args`; `onStart` may signal it. */
+/** Starts node with tsx's loader on `args` (a .ts file and its arguments); `onStart` may signal it. */
 export function spawnTsx(
   args: readonly string[],
   options: SpawnOptions & { onStart?: (pid: number) => void } = {},
 ): Promise<Spawned> {
   return new Promise((done, fail) => {
-    const child = spawn(TSX, ['--conditions=source', ...args], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, '--conditions=source', ...args], {
+      ...options,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => void (stdout += d));
