@@ -2,17 +2,12 @@
 // attention (MatMul, Softmax kept in float32 with Casts, Transpose, Reshape) adds kernels the convolutional models
 // lack; SwiftShader has no shader-f16, so `fallback` must run the file on CPU and say why, as for v2/v3
 // (precision-webgpu.test.ts).
-import { existsSync } from 'node:fs';
 import { type ParamFiller, buildModel, fanInFill, toFloat16, toOnnx } from '@mobilenet/core';
+import { useSwiftShader } from '@mobilenet/test-support/swiftshader';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-const skip = process.env.VK_ICD_FILENAMES
-  ? null
-  : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
-if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
+const skip = useSwiftShader();
 
 // fanInFill with variance 1 / fan_in and LayerScale in [0.3, 0.9], as core's formula weights: fanInFill as it is
 // grows the hybrids' activations beyond float16 (float16-check.test.ts).

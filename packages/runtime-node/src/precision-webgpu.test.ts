@@ -1,16 +1,11 @@
 // Half-precision files on WebGPU (onnxruntime-node's Dawn provider; SwiftShader without a GPU, small sizes). fp16
 // shaders need the adapter's shader-f16 feature; SwiftShader lacks it, and then `fallback` runs the file on CPU, saying why.
-import { existsSync } from 'node:fs';
 import { buildModel, fanInFill, toFloat16, toOnnx } from '@mobilenet/core';
+import { useSwiftShader } from '@mobilenet/test-support/swiftshader';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-const skip = process.env.VK_ICD_FILENAMES
-  ? null
-  : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
-if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
+const skip = useSwiftShader();
 
 const sqnr = (ref: ArrayLike<number>, cand: ArrayLike<number>) => {
   let s = 0;

@@ -2,17 +2,12 @@
 // SwiftShader (Vulkan on the CPU; its ICD comes with Debian's chromium package, the loader with libvulkan1; .ci/run
 // installs both), which is slow: 64x64 inputs. The attention (MatMul, Softmax, Reshape, Transpose) and GELU are
 // what v1-v3 did not exercise on this provider.
-import { existsSync } from 'node:fs';
 import { type ModelOptions, buildModel, fanInFill } from '@mobilenet/core';
+import { useSwiftShader } from '@mobilenet/test-support/swiftshader';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-const skip = process.env.VK_ICD_FILENAMES
-  ? null
-  : `no Vulkan driver: set VK_ICD_FILENAMES or apt-get install chromium (for ${ICD})`;
-if (skip && process.env.CI) throw new Error(`CI requires WebGPU on SwiftShader: ${skip}`);
+const skip = useSwiftShader();
 
 /** max |a - b| / max |b|. */
 const rel = (a: Float32Array, b: Float32Array) =>

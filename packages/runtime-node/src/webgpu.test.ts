@@ -1,16 +1,15 @@
 // WebGPU through onnxruntime-node's Dawn provider. Without a GPU it runs on SwiftShader (Vulkan on the CPU), whose
 // ICD comes with Debian's chromium package; .ci/run installs it. Slow (seconds per model), so small resolutions.
-import { existsSync } from 'node:fs';
 import { GraphBuilder, archsWithConvention, buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
+import { useSwiftShader } from '@mobilenet/test-support/swiftshader';
 import { availableBackends, createSession } from './index.js';
 import { ortOptions } from './backends.js';
 
 // Without a GPU, SwiftShader is the Vulkan driver (set before Dawn first starts: it reads this once per process).
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
+useSwiftShader(); // before the probe below: it decides whether WebGPU starts
 // Gated on an adapter actually starting, not on files being there (a missing libvulkan1 fails only here).
 const webgpu = (await availableBackends()).find((b) => b.backend === 'webgpu')!;
 const skip = skipUnless('WebGPU on onnxruntime-node (SwiftShader in CI)', webgpu.available ? null : webgpu.reason!);
