@@ -138,6 +138,36 @@ describe('mobilenet export --precision', () => {
     expect(text.out).toMatch(/top-1 agreement [\d.]+%, top-5 overlap [\d.]+%\n {2}SQNR [\d.]+ dB, max abs diff/);
   });
 
+  it('fp16 --calibrate DIR: images in the folder join the probes; calibration-only options stay refused', {
+    timeout: 180_000,
+  }, async () => {
+    const probes = images('fp16-probes', 8);
+    const out = join(dir, 'v4-fp16-probed.onnx');
+    const r = await run('export', ...v4, '-o', out, '--precision', 'fp16', '--calibrate', probes);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`fp16: on 10 probe inputs (8 images from ${probes}) no overflow, outputs `);
+    expect(existsSync(out)).toBe(true);
+    const method = await run(
+      'export',
+      ...v4,
+      '-o',
+      join(dir, 'm.onnx'),
+      '--precision',
+      'fp16',
+      '--calibration-method',
+      'minmax',
+    );
+    expect(method.code).toBe(2);
+    expect(method.err).toContain(
+      'option --calibration-method: expected to be used with --precision int8 only, received --precision fp16',
+    );
+    const plain = await run('export', ...v4, '-o', join(dir, 'p.onnx'), '--calibrate', probes);
+    expect(plain.code).toBe(2);
+    expect(plain.err).toContain(
+      'option --calibrate: expected to be used with --precision int8 only, received --precision fp32',
+    );
+  });
+
   it('fp16 of a model float16 cannot hold: exit 1 naming the node, no file written', { timeout: 120_000 }, async () => {
     // torchvision's initialisation (the seeded default) makes v2's activations vanish in eval mode: its logits (1e-9)
     // are below float16's smallest value, and the float16 file would answer 0 for every class.

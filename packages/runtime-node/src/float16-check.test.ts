@@ -34,6 +34,16 @@ describe('checkFloat16 (what float16 cannot hold, on probe inputs)', () => {
     expect(check.sqnrDb).toBeGreaterThan(40);
   });
 
+  it('images join the probes; one of the wrong size is refused by its index', { timeout: 120_000 }, async () => {
+    const float = buildModel({ arch: 'v4-conv-small', resolution: 32, width: 0.5 }).graph;
+    const image = Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.3) * 2);
+    const check = await checkFloat16(float, toFloat16(float), { images: [image, image] });
+    expect([check.probes, check.hazards, check.nonFiniteOutputs]).toEqual([4, [], []]);
+    await expect(checkFloat16(float, toFloat16(float), { images: [image, image.subarray(1)] })).rejects.toThrow(
+      'images[1]: expected a preprocessed image of 3 x 32 x 32 = 3072 values, received 3071 values',
+    );
+  });
+
   it('probe inputs are deterministic and span the normalised range of [0, 1] pixels', () => {
     const pre = JSON.parse(
       buildModel({ arch: 'v2', resolution: 32, convention: 'torchvision', weights: null }).graph.metadata[

@@ -73,7 +73,18 @@ async function eachOutput(
  * that its outputs are finite and follow float32's. onnxruntime's CPU provider computes some float16 ops in float32,
  * so for overflow the float32 magnitudes, not the CPU run, are the verdict for GPUs.
  */
-export async function checkFloat16(float: Graph, half: Graph, options: Float16Options = {}): Promise<Float16Check> {
+export interface Float16CheckOptions extends Float16Options {
+  /** Preprocessed images ([3, size, size] each) run as probes beside the two synthetic ones: real photographs reach
+   * values that synthetic inputs may not. */
+  readonly images?: readonly Float32Array[];
+}
+
+export async function checkFloat16(
+  float: Graph,
+  half: Graph,
+  options: Float16CheckOptions = {},
+): Promise<Float16Check> {
+  const { images = [], ...hazardOptions } = options;
   const meta = float.metadata['mobilenet.preprocessing'];
   if (!meta)
     throw new MobileNetError(
@@ -83,7 +94,15 @@ export async function checkFloat16(float: Graph, half: Graph, options: Float16Op
       'none',
     );
   const pre = JSON.parse(meta) as Preprocessing;
-  const probes = probeInputs(pre);
+  const wrong = images.findIndex((t) => t.length !== 3 * pre.size * pre.size);
+  if (wrong >= 0)
+    throw new MobileNetError(
+      'float16-check',
+      `images[${wrong}]`,
+      `a preprocessed image of 3 x ${pre.size} x ${pre.size} = ${3 * pre.size * pre.size} values`,
+      `${images[wrong]!.length} values`,
+    );
+  const probes = [...probeInputs(pre), ...images];
   const input = float.inputs[0]!.name;
   const feeds = probes.map((d) => ({ [input]: new ort.Tensor('float32', d, [1, 3, pre.size, pre.size]) }));
   const outputs = new Set(float.outputs.map((o) => o.name));
@@ -103,7 +122,7 @@ export async function checkFloat16(float: Graph, half: Graph, options: Float16Op
     if (r) for (const [i, v] of data.entries()) (signal += r[i]! ** 2), (noise += (v - r[i]!) ** 2);
   });
   return {
-    hazards: float16Hazards(float, maxAbs, options),
+    hazards: float16Hazards(float, maxAbs, hazardOptions),
     nonFiniteOutputs: [...nonFinite],
     sqnrDb: noise === 0 ? Infinity : 10 * Math.log10(signal / noise),
     probes: probes.length,
