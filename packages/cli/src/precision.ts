@@ -10,7 +10,7 @@ import {
   readCalibration,
   toFloat16,
 } from '@mobilenet/core';
-import { type Float16Check, calibrate, checkFloat16, readImageFolder } from '@mobilenet/runtime-node';
+import { type Float16Check, calibrate, checkFloat16, preprocessingOf, readImageFolder } from '@mobilenet/runtime-node';
 import { optionError, quote } from './errors.js';
 import type { OptionSpec, Values } from './parse.js';
 import { type Io, writeFileAtomic } from './io.js';
@@ -165,7 +165,7 @@ function refusal(graph: Graph, check: Float16Check, fatal: readonly Float16Hazar
  */
 async function checkedFloat16(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Graph> {
   const half = toFloat16(graph);
-  const pre = JSON.parse(graph.metadata['mobilenet.preprocessing']!);
+  const pre = preprocessingOf(graph.metadata, graph.name, 'float16');
   const folder = plan.folder ? await readImageFolder(plan.folder, pre) : undefined;
   for (const s of folder?.skipped ?? []) io.err(`fp16: skipped ${s.file}: ${s.reason}\n`);
   const check = await checkFloat16(graph, half, { images: folder?.tensors ?? [] });

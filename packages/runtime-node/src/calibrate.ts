@@ -2,14 +2,13 @@ import {
   type CalibrationMethod,
   type CalibrationRanges,
   type Graph,
-  MobileNetError,
-  type Preprocessing,
   RangeCollector,
   modelIdentity,
   observeActivations,
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { preprocessingOf } from './model-preprocessing.js';
 import { type ImageFolder, readImageFolder } from './image-folder.js';
 
 export interface CalibrateOptions {
@@ -28,26 +27,13 @@ export interface Calibration {
   readonly skipped: ImageFolder['skipped'];
 }
 
-/** The model's own preprocessing, from its metadata. */
-function preprocessingOf(graph: Graph): Preprocessing {
-  const meta = graph.metadata['mobilenet.preprocessing'];
-  if (!meta)
-    throw new MobileNetError(
-      'calibration',
-      `model '${graph.name}'`,
-      "metadata 'mobilenet.preprocessing' (a model built by mobilenet-ts)",
-      'none',
-    );
-  return JSON.parse(meta) as Preprocessing;
-}
-
 /**
  * Runs a float model over the images of a folder on onnxruntime-node CPU, with every activation observed
  * (core's `observeActivations`), and collects their ranges for `quantize`. Images are preprocessed as the model's
  * metadata says. Unreadable files are skipped and reported in `skipped`.
  */
 export async function calibrate(graph: Graph, folder: string, options: CalibrateOptions = {}): Promise<Calibration> {
-  const pre = preprocessingOf(graph);
+  const pre = preprocessingOf(graph.metadata, graph.name, 'calibration');
   const images = await readImageFolder(folder, pre, options.minimum ?? 8, (d, t) => options.onProgress?.('read', d, t));
   const observed = observeActivations(graph);
   const session = await ort.InferenceSession.create(toOnnx(observed.graph, { batch: 1 }), {

@@ -1,5 +1,6 @@
-import { MobileNetError, type Preprocessing, summarizeOnnx } from '@mobilenet/core';
+import { summarizeOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { preprocessingOf } from './model-preprocessing.js';
 import { type Fidelity, fidelity } from './fidelity.js';
 import { type ImageFolder, readImageFolder } from './image-folder.js';
 
@@ -39,15 +40,7 @@ export async function compareModels(
   folder: string,
   refName = 'reference',
 ): Promise<Fidelity & { skipped: ImageFolder['skipped'] }> {
-  const meta = summarizeOnnx(ref).metadata['mobilenet.preprocessing'];
-  if (!meta)
-    throw new MobileNetError(
-      'model',
-      `model '${refName}'`,
-      "metadata 'mobilenet.preprocessing' (a model exported by mobilenet-ts)",
-      'none',
-    );
-  const pre = JSON.parse(meta) as Preprocessing;
+  const pre = preprocessingOf(summarizeOnnx(ref).metadata, refName, 'model');
   const images = await readImageFolder(folder, pre);
   const f = fidelity(await logitsOf(ref, images.tensors, pre.size), await logitsOf(cand, images.tensors, pre.size));
   return { ...f, skipped: images.skipped };

@@ -9,6 +9,7 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { preprocessingOf } from './model-preprocessing.js';
 
 /**
  * Probe inputs for a model, preprocessed as its metadata says: seeded noise pixels and a smooth pattern, in [0, 1]
@@ -85,15 +86,7 @@ export async function checkFloat16(
   options: Float16CheckOptions = {},
 ): Promise<Float16Check> {
   const { images = [], ...hazardOptions } = options;
-  const meta = float.metadata['mobilenet.preprocessing'];
-  if (!meta)
-    throw new MobileNetError(
-      'float16-check',
-      `model '${float.name}'`,
-      "metadata 'mobilenet.preprocessing' (a model built by mobilenet-ts)",
-      'none',
-    );
-  const pre = JSON.parse(meta) as Preprocessing;
+  const pre = preprocessingOf(float.metadata, float.name, 'float16-check');
   const wrong = images.findIndex((t) => t.length !== 3 * pre.size * pre.size);
   if (wrong >= 0)
     throw new MobileNetError(
