@@ -10,7 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { extname, join } from 'node:path';
-import { quotePath } from './errors.js';
+import { optionError, quotePath } from './errors.js';
 import { checkOutputPath, writeFileAtomic } from './io.js';
 
 /** Extensions taken from a folder; a file named on the command line is taken whatever its name. */
@@ -20,6 +20,14 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avi
 export interface Skipped {
   readonly path: string;
   readonly reason: string;
+}
+
+/** `listImages` for a command's arguments: nothing to read at all is a usage error naming what was given. */
+export function imagesOfArgs(args: readonly string[], recursive: boolean): { files: string[]; skipped: Skipped[] } {
+  const listed = listImages(args, recursive);
+  if (listed.files.length === 0 && listed.skipped.length === 0)
+    throw optionError('argument IMAGE|DIR', 'at least one image', `none in ${args.map((p) => quotePath(p)).join(' ')}`);
+  return listed;
 }
 
 /**

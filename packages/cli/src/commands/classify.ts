@@ -7,8 +7,8 @@ import {
   createSession,
 } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { JsonlSink, listImages } from '../collection.js';
-import { EXIT, optionError, quote, quotePath } from '../errors.js';
+import { JsonlSink, imagesOfArgs } from '../collection.js';
+import { EXIT, optionError, quote } from '../errors.js';
 import { type Io, checkOutputPath, readInput } from '../io.js';
 import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
@@ -77,13 +77,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     throw optionError(values.resume ? '--resume' : '--force', '--jsonl OUT to go with it', 'no --jsonl');
   if (values.jsonl !== undefined)
     checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
-  const { files, skipped } = listImages(positionals, values.recursive === true);
-  if (files.length === 0 && skipped.length === 0)
-    throw optionError(
-      'argument IMAGE|DIR',
-      'at least one image',
-      `none in ${positionals.map((p) => quotePath(p)).join(' ')}`,
-    );
+  const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const source =
     values.model !== undefined
       ? checkModelFile(values.model, values, io)

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync 
 import { buildModel } from '@mobilenet/core';
 import { type NodeSessionOptions, backendNames, createSession } from '@mobilenet/runtime-node';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { listImages } from '../collection.js';
+import { imagesOfArgs } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
 import { type Io, checkOutputPath, readInput } from '../io.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
@@ -65,13 +65,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
       'exactly one of --model FILE.onnx or --arch A',
       values.model === undefined ? 'neither' : 'both',
     );
-  const { files: all, skipped } = listImages(positionals, values.recursive === true);
-  if (all.length === 0 && skipped.length === 0)
-    throw optionError(
-      'argument IMAGE|DIR',
-      'at least one image',
-      `none in ${positionals.map((p) => quotePath(p)).join(' ')}`,
-    );
+  const { files: all, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const source =
     values.model !== undefined
       ? readInput(values.model, 'an .onnx file', '--model')
