@@ -6,12 +6,14 @@ export { foldBatchNorm } from './fold-batch-norm.js';
 export { lowerToOpset } from './lower-opset.js';
 export {
   quantize,
-  quantizeWeight,
   activationParams,
   QUANTIZE_DEFAULTS,
+  INT8_METADATA_KEY,
+  type Int8Record,
   type QuantizeOptions,
   type KeepFloat,
 } from './quantize/qdq.js';
+export { quantizeWeight, INT8_TARGETS, PAIR_LIMIT, type Int8Target } from './quantize/weights.js';
 export { observeActivations } from './quantize/observe.js';
 export {
   RangeCollector,

@@ -8,6 +8,7 @@ import { padDepthwiseChannels } from './pad-channels.js';
 import { regions, shiftedGates } from './regions.js';
 import { softmaxAxes, softmaxOutputParams } from './softmax.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
+import { type Int8Target, convLayout, gemmLayout, quantizeWeight } from './weights.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
 export interface KeepFloat {
@@ -39,6 +40,12 @@ export interface QuantizeOptions {
    * its fast quantized depthwise kernel, which needs multiples of 16. 0 or 1: no padding.
    */
   readonly padDepthwise?: number;
+  /**
+   * 'portable' (the default): weights that no onnxruntime CPU kernel saturates, AVX2 without VNNI included
+   * (weights.ts). 'vnni': plain max/127 weights, for CPUs whose int8 kernels accumulate in 32 bits (VNNI, AMX,
+   * ARM, WASM); on AVX2 without VNNI such a file loses 10 dB or more.
+   */
+  readonly target?: Int8Target;
 }
 
 /** Defaults chosen by measurement on onnxruntime CPU (docs/precision.md). */
@@ -46,7 +53,19 @@ export const QUANTIZE_DEFAULTS: Required<QuantizeOptions> = {
   activations: 'uint8',
   keepFloat: { classifier: false, squeezeExcite: false, stem: true, attention: true },
   padDepthwise: 16,
+  target: 'portable',
 };
+
+/** What `quantize` records in the file's metadata under 'mobilenet.int8' (JSON). */
+export interface Int8Record {
+  readonly target: Int8Target;
+  readonly weights: 'int8 symmetric per output channel';
+  readonly activations: 'uint8' | 'int8';
+  /** Output channels whose scale was widened so that no K pair can saturate VPMADDUBSW ('portable'). */
+  readonly adjustedChannels: number;
+  readonly channels: number;
+}
+export const INT8_METADATA_KEY = 'mobilenet.int8';
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
 const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePool', 'AveragePool']);
@@ -65,25 +84,6 @@ export function activationParams(r: TensorRange, type: 'uint8' | 'int8'): { scal
   const scale = hi - lo > 1e-12 ? (hi - lo) / 255 : 1;
   const qmin = type === 'uint8' ? 0 : -128;
   return { scale: Math.fround(scale), zero: Math.min(qmin + 255, Math.max(qmin, roundEven(qmin - lo / scale))) };
-}
-
-/** Symmetric int8 per output channel ([-127, 127], zero point 0), as onnxruntime's quantizer stores weights. */
-export function quantizeWeight(
-  w: Float32Array,
-  channels: number,
-  axis: 0 | 1,
-): { data: Int8Array; scales: Float32Array } {
-  const per = w.length / channels;
-  const index = (c: number, k: number) => (axis === 0 ? c * per + k : k * channels + c);
-  const scales = new Float32Array(channels);
-  const data = new Int8Array(w.length);
-  for (let c = 0; c < channels; c++) {
-    let m = 0;
-    for (let k = 0; k < per; k++) m = Math.max(m, Math.abs(w[index(c, k)]!));
-    const s = (scales[c] = Math.fround(m > 0 ? m / 127 : 1));
-    for (let k = 0; k < per; k++) data[index(c, k)] = Math.max(-127, Math.min(127, roundEven(w[index(c, k)]! / s)));
-  }
-  return { data, scales };
 }
 
 /**
@@ -180,6 +180,8 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   }
 
   const extra: Initializer[] = [];
+  let adjusted = 0;
+  let total = 0;
   const dropInits = new Set<string>();
   const scalarInit = (name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string => {
     const data = dtype === 'float32' ? Float32Array.of(v) : dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v);
@@ -201,8 +203,13 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     const w = inits.get(wName)!;
     const transB = n.op === 'Gemm' ? attrInt(n, 'transB', 0) : 1;
     const axis = n.op === 'Gemm' && !transB ? 1 : 0;
-    const channels = w.dims[axis]!;
-    const q = quantizeWeight(w.data as Float32Array, channels, axis);
+    const layout = n.op === 'Gemm' ? gemmLayout(w.dims, !!transB) : convLayout(w.dims);
+    const channels = layout.channels;
+    // Depthwise convs run on kernels that accumulate in 32 bits: nothing to make safe there.
+    const depthwise = n.op === 'Conv' && attrInt(n, 'group', 1) > 1;
+    const q = quantizeWeight(w.data as Float32Array, layout, depthwise ? 'vnni' : o.target);
+    adjusted += q.adjusted;
+    total += channels;
     dropInits.add(wName);
     extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
     extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
@@ -335,6 +342,13 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   }
   // Absorbed Clips leave their bounds behind: pruned.
   const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];
-  const metadata = { ...g.metadata, 'mobilenet.precision': 'int8' };
+  const record: Int8Record = {
+    target: o.target,
+    weights: 'int8 symmetric per output channel',
+    activations: o.activations,
+    adjustedChannels: adjusted,
+    channels: total,
+  };
+  const metadata = { ...g.metadata, 'mobilenet.precision': 'int8', [INT8_METADATA_KEY]: JSON.stringify(record) };
   return checkGraph(pruneInitializers({ ...g, nodes, initializers, metadata, values: [] }));
 }

@@ -11,7 +11,8 @@ import { onnxCheck, pythonOnnxMissing } from '../../testing.js';
 import { observeActivations } from './observe.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
 import { padDepthwiseChannels } from './pad-channels.js';
-import { activationParams, quantize, quantizeWeight } from './qdq.js';
+import { activationParams, quantize } from './qdq.js';
+import { convLayout, gemmLayout, quantizeWeight } from './weights.js';
 import { CalibrationError, RangeCollector, modelIdentity, readCalibration } from './ranges.js';
 import { softmaxOutputParams } from './softmax.js';
 
@@ -62,11 +63,13 @@ function opCounts(file: string): Record<string, number> {
 describe('quantization arithmetic', () => {
   it('stores weights as symmetric int8 per output channel, the largest magnitude at +-127', () => {
     const w = Float32Array.of(0.5, -1, 0.25, 0.1875, 0.25, -0.0625);
-    const { data, scales } = quantizeWeight(w, 2, 0);
+    const { data, scales } = quantizeWeight(w, convLayout([2, 3]), 'vnni');
     expect(Array.from(scales)).toEqual([Math.fround(1 / 127), Math.fround(0.25 / 127)]);
     expect(Array.from(data)).toEqual([64, -127, 32, 95, 127, -32]);
     // Gemm with transB = 0: channels along axis 1.
-    expect(Array.from(quantizeWeight(Float32Array.of(1, 0.375, -1, 0.5), 2, 1).data)).toEqual([127, 95, -127, 127]);
+    expect(
+      Array.from(quantizeWeight(Float32Array.of(1, 0.375, -1, 0.5), gemmLayout([2, 2], false), 'vnni').data),
+    ).toEqual([127, 95, -127, 127]);
   });
 
   it('maps an activation range onto uint8 or int8 with 0 exact', () => {
