@@ -179,6 +179,19 @@ export function inferMatMul(ctx: InferContext): TensorType[] {
   return [{ dtype: a.dtype, shape: [...batch, m, n] }];
 }
 
+/** Pad (opset 13, constant mode): each axis grows by its begin and end pads, given as a constant int64 input. */
+export function inferPad(ctx: InferContext): TensorType[] {
+  const x = input(ctx, 0);
+  const padsInit = ctx.constant(ctx.node.inputs[1] ?? '');
+  if (!padsInit?.data) throw new GraphError('unsupported', ctx.where, 'constant pads', 'computed pads');
+  const pads = Array.from(padsInit.data as BigInt64Array, Number);
+  const rank = x.shape.length;
+  if (pads.length !== 2 * rank || pads.some((p) => p < 0))
+    throw new ShapeError(ctx.where, `${2 * rank} pads of 0 or more (input ${formatShape(x.shape)})`, `[${pads}]`);
+  const shape = x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i]! + pads[i + rank]! : d));
+  return [{ dtype: x.dtype, shape }];
+}
+
 export function inferTranspose(ctx: InferContext): TensorType[] {
   const x = input(ctx, 0);
   const rank = x.shape.length;
