@@ -1,6 +1,8 @@
 // Every registered architecture through quantize (the defaults) on onnxruntime-node CPU, against its own float32
 // model with the same weights: calibrated on a few deterministic inputs, checked by onnx.checker, fused by
-// onnxruntime into its int8 kernels, and within an SQNR floor on held-out inputs (docs/precision.md, INT8).
+// onnxruntime into its int8 kernels, and within an SQNR floor on held-out inputs (docs/precision.md, INT8), both on
+// this CPU's kernels and under the emulated arithmetic of AVX2 without VNNI (int16 pair saturation), so that a VNNI
+// machine catches what only an AVX2 machine would show.
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,8 @@ import { ARCHS, type Arch } from '../models/registry.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing } from '../testing.js';
 import { formulaFill, formulaInput, formulaUniform } from '../testing-formula.js';
+import { emulateAvx2U8S8 } from './quantize/emulate-u8s8.js';
+import { cpuFlags, int8Kernels } from './quantize/kernels.js';
 import { observeActivations } from './quantize/observe.js';
 import { type QuantizeOptions, quantize } from './quantize/qdq.js';
 import { RangeCollector, modelIdentity } from './quantize/ranges.js';
@@ -30,10 +34,12 @@ async function outputs(
   graph: Graph,
   xs: readonly Float32Array[],
   optimized?: string,
+  level: 'all' | 'disabled' = 'all',
 ): Promise<Record<string, Float32Array>[]> {
   const s = await ort.InferenceSession.create(toOnnx(graph), {
     executionProviders: ['cpu'],
     intraOpNumThreads: 1,
+    graphOptimizationLevel: level,
     ...(optimized && { optimizedModelFilePath: optimized }),
   });
   try {
@@ -108,21 +114,55 @@ const CASES: [Arch, number, number][] = [
   ['v4-hybrid-large', 0.75, 27],
 ];
 const onnxMissing = pythonOnnxMissing();
+const kernels = int8Kernels(cpuFlags(readCpuinfo()), process.arch);
 
-/** Quantizes, runs and checks one architecture; returns the logits' SQNR against float32. */
-async function quantizeAndCompare(arch: Arch, width: number, options: QuantizeOptions): Promise<number> {
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The logits' SQNR of `q` against `float` over EVALUATION, with q's int8 layers computed as AVX2 computes them. */
+async function emulatedSqnr(float: Graph, q: Graph): Promise<number> {
+  const [ref, got] = [
+    await outputs(float, EVALUATION),
+    await outputs(emulateAvx2U8S8(q), EVALUATION, undefined, 'disabled'),
+  ];
+  return sqnr(
+    ref.map((o) => o.logits!),
+    got.map((o) => o.logits!),
+  );
+}
+
+/**
+ * Quantizes, runs and checks one architecture; returns the logits' SQNR against float32 on this CPU's kernels and
+ * under the emulated AVX2 arithmetic.
+ */
+async function quantizeAndCompare(
+  arch: Arch,
+  width: number,
+  options: QuantizeOptions,
+): Promise<{ real: number; avx2: number }> {
   const float = buildModel({ arch, width, resolution: RES, weights: formulaFill }).graph;
   const q = quantize(float, await calibrate(float), options);
   const int8Attention = options.keepFloat?.attention === false;
   const file = join(tmpdir(), `quantize-archs-${arch}-${width}-${process.pid}.onnx`);
   let db: number;
+  let emulated = 0;
   try {
     const [ref, got] = [await outputs(float, EVALUATION), await outputs(q, EVALUATION, file)];
     db = sqnr(
       ref.map((o) => o.logits!),
       got.map((o) => o.logits!),
     );
-    console.log(`${arch} x${width} int8${int8Attention ? ', attention int8' : ''} ${RES}px: SQNR ${db.toFixed(2)} dB`);
+    const avx2 = await emulatedSqnr(float, q);
+    const target = options.target ?? 'portable';
+    console.log(
+      `${arch} x${width} int8 ${target}${int8Attention ? ', attention int8' : ''} ${RES}px: SQNR ${db.toFixed(2)} dB on this CPU (${kernels.path}), ${avx2.toFixed(2)} dB emulated AVX2`,
+    );
+    emulated = avx2;
     // onnxruntime runs every int8 conv and Gemm as a QLinear kernel: none fell back to float.
     const ops = opCounts(file);
     const c = convs(q);
@@ -137,15 +177,35 @@ async function quantizeAndCompare(arch: Arch, width: number, options: QuantizeOp
     rmSync(file, { force: true });
   }
   if (!onnxMissing) expect(onnxCheck({ [arch]: toOnnx(q) })[0]!.error ?? 'ok').toBe('ok');
-  return db;
+  return { real: db, avx2: emulated };
 }
 
 describe('quantize on every registered architecture (formula weights, 64 px, onnxruntime-node CPU)', () => {
   it.each(CASES)(
-    `%s x%s: int8 kernels fused, SQNR >= %s dB against float32 on held-out inputs${onnxMissing ? '' : ', onnx.checker'}`,
-    { timeout: 180_000 },
+    `%s x%s: int8 kernels fused, SQNR >= %s dB against float32 on held-out inputs on this CPU (${kernels.path}) and emulated AVX2${onnxMissing ? '' : ', onnx.checker'}`,
+    { timeout: 300_000 },
     async (arch, width, floor) => {
-      expect(await quantizeAndCompare(arch, width, {})).toBeGreaterThanOrEqual(floor);
+      const { real, avx2 } = await quantizeAndCompare(arch, width, {});
+      expect(real).toBeGreaterThanOrEqual(floor);
+      expect(avx2).toBeGreaterThanOrEqual(floor);
+    },
+  );
+
+  // The arithmetic this suite guards against: plain max/127 weights ('vnni') saturate AVX2's int16 pair sums.
+  // Under the emulation they fall below the floor on every CPU; on an AVX2 CPU the real kernels agree with it.
+  const SATURATING: [Arch, number][] = [
+    ['v2', 30],
+    ['v3-large', 35],
+    ['v4-conv-medium', 26],
+  ];
+  it.each(SATURATING)(
+    `%s with 'vnni' weights: emulated AVX2 below the %s dB floor${kernels.saturates ? ', and this AVX2 CPU within 1 dB of the emulation' : ''}`,
+    { timeout: 300_000 },
+    async (arch, floor) => {
+      const { real, avx2 } = await quantizeAndCompare(arch, 1, { target: 'vnni' });
+      expect(avx2).toBeLessThan(floor - 3);
+      if (kernels.saturates) expect(Math.abs(real - avx2)).toBeLessThan(1);
+      else expect(real).toBeGreaterThanOrEqual(floor);
     },
   );
 
@@ -155,10 +215,11 @@ describe('quantize on every registered architecture (formula weights, 64 px, onn
   );
   it.each(INT8_ATTENTION)(
     `%s x%s with attention in int8 (QLinearMatMul, QLinearSoftmax): SQNR >= %s dB`,
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     async (arch, width, floor) => {
-      const db = await quantizeAndCompare(arch, width, { keepFloat: { attention: false } });
-      expect(db).toBeGreaterThanOrEqual(floor);
+      const { real, avx2 } = await quantizeAndCompare(arch, width, { keepFloat: { attention: false } });
+      expect(real).toBeGreaterThanOrEqual(floor);
+      expect(avx2).toBeGreaterThanOrEqual(floor);
     },
   );
 });

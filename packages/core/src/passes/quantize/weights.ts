@@ -52,41 +52,38 @@ export function worstPair(v: ArrayLike<number>): number {
   return worst;
 }
 
+/** Round half to even, as QuantizeLinear does (Math.round takes halves up). */
 const roundEven = (v: number): number => {
   const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return r - v === 0.5 && r & 1 ? r - 1 : r;
 };
 
-/** Codes of `v` at scale `s` in [-127, 127], then every same-signed pair brought within PAIR_LIMIT. */
-function codesAt(v: Float64Array, s: number, safe: boolean): Int8Array {
-  const q = Int8Array.from(v, (x) => Math.max(-127, Math.min(127, roundEven(x / s))));
-  if (!safe) return q;
-  for (let j = 0; j + 1 < q.length; j += 2) {
-    let a = q[j]!;
-    let b = q[j + 1]!;
-    if (Math.sign(a) !== Math.sign(b) || Math.abs(a) + Math.abs(b) <= PAIR_LIMIT) continue;
-    // Take one step at a time from the code that overshoots its value most: the least added error.
-    const sign = Math.sign(a);
-    while (Math.abs(a) + Math.abs(b) > PAIR_LIMIT) {
-      const overA = Math.abs(a) * s - Math.abs(v[j]!);
-      const overB = Math.abs(b) * s - Math.abs(v[j + 1]!);
-      if (overA >= overB) a -= sign;
-      else b -= sign;
+/**
+ * Codes of `v` at scale `s` in [-127, 127] written to `q`, with every same-signed pair brought within PAIR_LIMIT
+ * when `safe`; returns their squared error.
+ */
+function codesAt(v: Float64Array, s: number, safe: boolean, q: Int8Array): number {
+  for (let i = 0; i < v.length; i++) q[i] = Math.max(-127, Math.min(127, roundEven(v[i]! / s)));
+  if (safe)
+    for (let j = 0; j + 1 < q.length; j += 2) {
+      const a = q[j]!;
+      const b = q[j + 1]!;
+      if (a > 0 !== b > 0 || a === 0 || b === 0 || Math.abs(a) + Math.abs(b) <= PAIR_LIMIT) continue;
+      // The two magnitudes that sum to PAIR_LIMIT nearest (least squares) to the values' own, |a|/s and |b|/s.
+      const ta = Math.abs(v[j]!) / s;
+      const tb = Math.abs(v[j + 1]!) / s;
+      const ma = Math.max(PAIR_LIMIT - 127, Math.min(127, Math.round(ta + (PAIR_LIMIT - ta - tb) / 2)));
+      const sign = a > 0 ? 1 : -1;
+      q[j] = sign * ma;
+      q[j + 1] = sign * (PAIR_LIMIT - ma);
     }
-    q[j] = a;
-    q[j + 1] = b;
-  }
-  return q;
-}
-
-function squaredError(v: Float64Array, q: Int8Array, s: number): number {
   let e = 0;
   for (let i = 0; i < v.length; i++) e += (q[i]! * s - v[i]!) ** 2;
   return e;
 }
 
 /** Scales tried between the plain one (max / 127) and the one that makes every pair fit by itself. */
-const STEPS = 16;
+const STEPS = 6;
 
 /**
  * One output channel's codes and scale. 'vnni': the plain symmetric scale max / 127. 'portable': among scales from
@@ -102,18 +99,22 @@ export function quantizeChannel(
   for (const x of v) m = Math.max(m, Math.abs(x));
   const plain = Math.fround(m > 0 ? m / 127 : 1);
   const safe = target === 'portable';
+  const codes = new Int8Array(v.length);
   // Rounding adds at most 1 to a pair's sum: below 127.5 the plain codes fit.
   const wide = worstPair(v) / 127.5;
-  if (!safe || wide <= plain) return { codes: codesAt(v, plain, safe), scale: plain, adjusted: false };
-  let best = { codes: codesAt(v, plain, true), scale: plain };
-  let bestError = squaredError(v, best.codes, plain);
+  if (!safe || wide <= plain) {
+    codesAt(v, plain, safe, codes);
+    return { codes, scale: plain, adjusted: false };
+  }
+  let best = plain;
+  let bestError = codesAt(v, plain, true, codes);
   for (let i = 1; i <= STEPS; i++) {
     const s = Math.fround(plain * (wide / plain) ** (i / STEPS));
-    const codes = codesAt(v, s, true);
-    const e = squaredError(v, codes, s);
-    if (e < bestError) [best, bestError] = [{ codes, scale: s }, e];
+    const e = codesAt(v, s, true, codes);
+    if (e < bestError) [best, bestError] = [s, e];
   }
-  return { ...best, adjusted: true };
+  codesAt(v, best, true, codes);
+  return { codes, scale: best, adjusted: true };
 }
 
 /** Symmetric int8 per output channel ([-127, 127], zero point 0), laid out as the float weight was. */
