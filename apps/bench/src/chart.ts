@@ -27,7 +27,7 @@ export interface ChartInfo {
   readonly date?: string;
   readonly loadAverage?: { readonly start: readonly number[]; readonly end: readonly number[] };
   readonly peaks?: readonly Peak[];
-  /** Why the run was not quiet (quiet.ts); shown in the chart as well as in the text. */
+  /** Why the run was not quiet (quiet.ts); the chart shows each up to its first ': ' (the numbers, not the why). */
   readonly warnings?: readonly string[];
 }
 
@@ -89,7 +89,8 @@ function archLabels(
   const placed: Box[] = [];
   const out: string[] = [];
   for (const [arch, a] of [...byArch].sort((p, q) => p[1].x - q[1].x)) {
-    const w = 6.5 * arch.length + 4;
+    // Bold 12 px DejaVu Sans (what librsvg and most browsers fall back to) is about 8 px a character.
+    const w = 8 * arch.length + 4;
     const anchorEnd = a.x + w / 2 > plot.right;
     const x0 = anchorEnd ? a.x - w : a.x - w / 2;
     let y = a.top - 9;
@@ -133,7 +134,7 @@ export function svg(rows: readonly Row[], info: ChartInfo): string {
       .slice(0, 3)
       .map(
         (w, i) =>
-          `<text class="warning" x="${L}" y="${56 + 14 * i}" font-size="11" fill="#b42318">${esc(`not a quiet run: ${w}`.slice(0, 120))}</text>`,
+          `<text class="warning" x="${L}" y="${56 + 14 * i}" font-size="11" fill="#b42318">${esc(`not a quiet run: ${w.split(': ')[0]}`.slice(0, 120))}</text>`,
       ),
   ];
   for (let d = x0; d <= x1; d++)
