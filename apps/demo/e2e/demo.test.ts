@@ -7,6 +7,7 @@ import {
   buildWithWeights,
   fanInFill,
   readCheckpoint,
+  toOnnx,
   writeSafetensors,
 } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
@@ -245,6 +246,25 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-bad-input.png'), fullPage: true });
+
+    // A user's .onnx: the line names the file and what its metadata says (seeded, torchvision's convention).
+    const seeded = buildModel({
+      arch: 'v3-small',
+      resolution: 96,
+      convention: 'torchvision',
+      weights: fanInFill(1),
+      batch: 'dynamic',
+    });
+    const bytes = Buffer.from(toOnnx(seeded.graph));
+    expect(
+      await after(page, () =>
+        onnx.setInputFiles({ name: 'mine.onnx', mimeType: 'application/octet-stream', buffer: bytes }),
+      ),
+    ).toBe('done');
+    expect(await page.locator('#provenance').textContent()).toMatch(
+      /^Weights: mine\.onnx: random weights, so these labels mean nothing\. Convention: torchvision\. Backend: wasm, [2-4] thread\(s\)\.$/,
+    );
+    expect(await after(page, () => onnx.setInputFiles([]))).toBe('done');
   });
 
   it("MobileNetV4 from the registry's select: its paper's resolution, and the top-5 onnxruntime-node gives", async () => {
