@@ -13,6 +13,9 @@ import { PRECISIONS } from './precision.js';
  */
 export const DEFAULT_ARCHS: readonly Arch[] = ['v1', 'v2', 'v3-large', 'v3-small', 'v4-conv-small', 'v4-hybrid-medium'];
 
+/** Where a run without --json or --svg writes its chart and results, relative to the folder it runs in. */
+export const DEFAULT_OUT = 'bench-results';
+
 export const HELP = `Usage: pnpm bench [options]
 
 With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on onnxruntime-node CPU and onnxruntime-web WASM
@@ -26,8 +29,11 @@ With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on on
   --peers P,...      ${PEERS.join(',')} or none (default ort,tfjs-wasm; tfjs-cpu is slow)
   --runs N           timed runs per cell (default 30)
   --warmup N         untimed runs first (default 5)
-  --json FILE        results with machine info; an SVG chart of latency vs MACs is written next to it
+  --json FILE        results with machine info; the chart is written next to it (FILE with .svg)
+  --svg FILE         the chart of p50 latency vs MACs (default: next to --json, else ${DEFAULT_OUT}/latest.svg
+                     with latest.json beside it); its title names the CPU the run measured
   --md FILE          a Markdown table with machine info
+  --render FILE      no timing: rewrite the chart (and --md) from the JSON of an earlier run
   --smoke            a seconds-long run that proves the harness works (v3-small at 32x32, 3 runs); not a timing
   --precisions P,... ${PRECISIONS.join(',')} (default fp32 alone, as above). Each model is written as an .onnx file at
                      each precision (fp16: toFloat16; int8: QDQ, calibrated on photographs) and cpu/cuda/wasm time
@@ -94,6 +100,8 @@ export function parse(argv: string[]) {
           'warmup',
           'json',
           'md',
+          'svg',
+          'render',
           'precisions',
           'calibrate',
           'model-dir',
@@ -134,10 +142,14 @@ export function parse(argv: string[]) {
     warmup: numbers(s('warmup'), 'warmup', [smoke ? 1 : 5], int, 'a positive integer')[0]!,
     json: s('json'),
     md: s('md'),
+    svg: s('svg'),
+    render: s('render'),
     precisions: s('precisions') === undefined ? undefined : list(s('precisions'), PRECISIONS, 'precisions', []),
     calibrate: s('calibrate'),
     modelDir: s('model-dir') ?? join(os.tmpdir(), 'mobilenet-bench-models'),
   };
+  if (o.render !== undefined && !statSync(o.render, { throwIfNoEntry: false })?.isFile())
+    throw new Usage(`option --render: '${o.render}' is not a file (the JSON of an earlier run)`);
   if (o.precisions?.length === 0) throw new Usage(`option --precisions: 'none' is not one of ${PRECISIONS.join(', ')}`);
   if (o.calibrate !== undefined) {
     if (!o.precisions?.includes('int8'))

@@ -10,7 +10,7 @@ import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
 import { browserUnavailable } from './browser.js';
 import { main } from './cli.js';
 import type { Peak } from './peak.js';
-import type { Row } from './report.js';
+import { type Row, overheadWords, speedWords } from './report.js';
 
 const CLI = join(import.meta.dirname, 'cli.ts');
 /** `pnpm bench` as a user runs it: its own process, so the exit code and the files are the program's. */
@@ -31,12 +31,21 @@ function smoke(...args: string[]) {
   dirs.push(dir);
   const r = bench('--smoke', ...args, '--json', join(dir, 'r.json'), '--md', join(dir, 'r.md'));
   const json = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as {
-    machine: { cores: number; versions: Record<string, string> };
+    machine: { cpu: string; cores: number; versions: Record<string, string> };
     peaks: Peak[];
+    peaksBefore: Peak[];
+    peaksAfter: Peak[];
+    warnings: string[];
     rows: Row[];
   };
   const file = (name: string) => readFileSync(join(dir, name), 'utf8');
-  return { ...r, json, by: Object.fromEntries(json.rows.map((row) => [row.engine, row])) as Record<string, Row>, file };
+  return {
+    ...r,
+    dir,
+    json,
+    by: Object.fromEntries(json.rows.map((row) => [row.engine, row])) as Record<string, Row>,
+    file,
+  };
 }
 
 // The smoke model: v3-small at 32x32. torchvision's mobilenet_v3_small has 2,542,856 parameters at any size.
@@ -49,7 +58,9 @@ function expectSaneTiming(row: Row, maxRelDiff = 1e-3) {
   expect(row, e).toMatchObject({ ...SMOKE, status: 'ok', params: 2_542_856, macs: smokeMacs, threads: 1 });
   expect(row.p50!, e).toBeGreaterThan(0);
   expect(row.p90!, e).toBeGreaterThanOrEqual(row.p50!);
-  expect(row.imagesPerSecond!, e).toBeCloseTo(1000 / row.p50!, 6);
+  // Throughput over the timed window: the smoke's 3 runs over their wall time, at most the fastest run's rate.
+  expect(row.windowMs!, e).toBeGreaterThan(0);
+  expect(row.imagesPerSecond!, e).toBeCloseTo(3000 / row.windowMs!, 6);
   expect(row.gmacs!, e).toBeCloseTo(smokeMacs / row.p50! / 1e6, 6);
   expect(row.maxRelDiff!, e).toBeGreaterThanOrEqual(0);
   expect(row.maxRelDiff!, e).toBeLessThan(maxRelDiff);
@@ -67,9 +78,15 @@ describe('pnpm bench', () => {
       versions: { 'onnxruntime-node': '1.30.0', 'onnxruntime-web': '1.30.0' },
     });
 
-    // The peak is measured (a 512^3 Gemm in smoke runs), one per thread count the CPU rows use.
+    // The peak is measured (a 512^3 Gemm in smoke runs), one per thread count the CPU rows use, before and after
+    // the rows; shares are against the higher of the two, and a drift or a busy machine is said.
     expect(peaks.map((p) => [p.threads, p.shape])).toEqual([[1, [512, 512, 512]]]);
     const peak = peaks[0]!;
+    const [before, after] = [r.json.peaksBefore[0]!, r.json.peaksAfter[0]!];
+    expect(peak.gmacs).toBe(Math.max(before.gmacs, after.gmacs));
+    expect(r.json.warnings).toEqual(expect.any(Array));
+    for (const w of r.json.warnings) expect(r.stderr).toContain(`bench: not a quiet run: ${w}`);
+    expect(r.stdout).toMatch(r.json.warnings.length ? /\nNOT a quiet run/ : /\nQuiet run:/);
     expect(peak.ms).toBeGreaterThan(0);
     expect(peak.gmacs).toBeCloseTo(512 ** 3 / peak.ms / 1e6, 6);
 
@@ -103,14 +120,12 @@ describe('pnpm bench', () => {
     expect(tableRows.map((c) => c[5])).toEqual(rows.map((x) => x.engine));
     for (const e of timed) expect(lines.find((l) => l.includes(` ${e} `))!).toContain(` ${r.by[e]!.p50!.toFixed(2)} `);
     const cpu = r.by.cpu!;
-    expect(r.stdout).toContain(
-      `our wrapper costs ${(100 * cpu.overhead!).toFixed(1)}% over onnxruntime: median of 100 interleaved pairs`,
-    );
+    expect(r.stdout).toContain(`${overheadWords(cpu.overhead!)}: median of 100 interleaved pairs`);
     expect(r.stdout).toContain(
       `p50 ${cpu.p50!.toFixed(2)} ms ours (cpu row) vs ${r.by.ort!.p50!.toFixed(2)} ms for the ort peer`,
     );
     expect(r.stdout).toContain(
-      `onnxruntime-web wasm with 1 thread(s) is ${(r.by['tfjs-wasm']!.p50! / r.by.wasm!.p50!).toFixed(2)}x as fast as tfjs-wasm`,
+      `onnxruntime-web wasm with 1 thread(s) is ${speedWords(r.by['tfjs-wasm']!.p50! / r.by.wasm!.p50!, 'tfjs-wasm')}`,
     );
     expect(r.stdout).toContain(
       `measured fp32 peak: 1 thread(s) ${peak.gmacs.toFixed(1)} GMAC/s (${(2 * peak.gmacs).toFixed(1)} GFLOP/s; Gemm 512x512 by 512x512`,
@@ -119,9 +134,12 @@ describe('pnpm bench', () => {
     expect(md).toContain('| arch | width | res |');
     expect(md.split('\n').filter((l) => l.startsWith('| v3-small |'))).toHaveLength(rows.length);
     expect(md).toContain("% peak = GMAC/s / the measured fp32 peak at the row's thread count");
+    // The chart, beside the JSON, says where it went and names the machine measured.
     const svg = r.file('r.svg');
+    expect(r.stderr).toContain(`wrote the chart (p50 latency vs MACs, SVG): ${join(r.dir, 'r.svg')}`);
     expect(svg).toMatch(/^<svg[\s\S]*<\/svg>$/);
-    expect(svg.match(/<circle /g)).toHaveLength(timed.length);
+    expect(svg).toContain(`MobileNet p50 latency vs MACs: ${machine.cpu}, ${machine.cores} cores`);
+    expect(svg.match(/class="point"/g)).toHaveLength(timed.length);
   });
 
   it('--precisions fp32,fp16,int8: files on disk, sizes, paired speedups and SQNR, the same in table, JSON and Markdown', () => {
@@ -207,14 +225,14 @@ describe('pnpm bench', () => {
       expect(lines[head + 1 + k]!.split(/\s{2,}/).slice(5, 15)).toEqual(shown);
       expect(mdRows[k]!.split(' | ').slice(5, 15)).toEqual(shown);
       if (row.precision === 'fp32') return;
-      const line = `v3-small 1/32 b1 ${row.engine} x1: ${row.precision} is ${row.speedup!.toFixed(2)}x as fast as fp32 (p50 ${row.p50!.toFixed(2)} vs ${(row.p50! * row.speedup!).toFixed(2)} ms; median of 3 per-round ratios ${row.pairedSpeedup!.toFixed(2)}x), file ${(100 * row.sizeRatio!).toFixed(1)}% of fp32`;
+      const line = `v3-small 1/32 b1 ${row.engine} x1: ${row.precision} is ${speedWords(row.speedup!, 'fp32')} (p50 ${row.p50!.toFixed(2)} vs ${(row.p50! * row.speedup!).toFixed(2)} ms, 3 alternating rounds), file ${(100 * row.sizeRatio!).toFixed(1)}% of fp32`;
       expect(r.stdout).toContain(line);
       expect(md).toContain(`- ${line}`);
     });
     expect(md).toContain('size MB = the .onnx file');
     expect(r.stdout).toMatch(/load average \(1 min\) \d+\.\d\d at the start, \d+\.\d\d at the end, on \d+ cores/);
-    // One chart series per engine and precision.
-    expect(r.file('r.svg').match(/<circle /g)).toHaveLength(rows.length);
+    // One chart point per row; a series per engine and precision.
+    expect(r.file('r.svg').match(/class="point"/g)).toHaveLength(rows.length);
     expect(r.file('r.svg')).toContain('cpu x1 int8');
   });
 
@@ -267,6 +285,7 @@ describe('pnpm bench', () => {
       ['--precisions', 'int8', '--calibrate', '/no/such/folder'],
       "bench: option --calibrate: '/no/such/folder' is not a folder",
     ],
+    [['--render', '/no/such/run.json'], "bench: option --render: '/no/such/run.json' is not a file"],
   ])('%j exits 2 naming the allowed values', async (args, message) => {
     const r = await run(...args);
     expect(r.code).toBe(2);

@@ -27,7 +27,9 @@ export async function startBrowser(): Promise<BrowserRunner> {
   let threads = 0;
   type DemoWindow = {
     demo: {
-      benchmark(c: object): Promise<{ backend: string; threads: number; latencies: number[]; logits: number[] }>;
+      benchmark(
+        c: object,
+      ): Promise<{ backend: string; threads: number; latencies: number[]; windowMs: number; logits: number[] }>;
       availableBackends(): Promise<{ backend: string; available: boolean; reason?: string }[]>;
     };
   };
@@ -46,6 +48,7 @@ export async function startBrowser(): Promise<BrowserRunner> {
       );
       return {
         latencies: r.latencies,
+        windowMs: r.windowMs,
         logits: r.logits,
         threads: r.threads,
         peakRssMiB: null,

@@ -43,6 +43,8 @@ export interface PrecisionTiming {
 
 export interface CellResult {
   readonly latencies: number[];
+  /** Wall time of the timed loop, ms: the window throughput is measured over (absent: the sum of the latencies). */
+  readonly windowMs?: number;
   /** cpu/cuda only: bare InferenceSession.run on the same session, interleaved with ours (the wrapper's overhead). */
   readonly bareLatencies?: number[];
   /** Ours, timed in the same interleaved loop as bareLatencies. */

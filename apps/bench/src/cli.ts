@@ -1,8 +1,7 @@
 // `pnpm bench`: latency of every MobileNet on each backend of this machine, validated against onnxruntime-node
 // CPU before any time is trusted, with peers (bare onnxruntime, TensorFlow.js) measured on the same weights.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MobileNetError, analyze, buildModel, fanInFill } from '@mobilenet/core';
@@ -10,11 +9,13 @@ import { createSession } from '@mobilenet/runtime-node';
 import { type Cell, type CellResult, type Engine, fixedInput, modelOptions } from './cell.js';
 import { type BrowserRunner, browserUnavailable, startBrowser } from './browser.js';
 import { describeMachine, machine } from './machine.js';
+import { outputPaths, render, writeOutputs } from './output.js';
 import { PEAK_SIZES, type Peak, describePeak, measurePeak } from './peak.js';
-import { type Row, markdown, percentile, ratios, svg, table } from './report.js';
+import { bestPeaks, quietLine, runWarnings } from './quiet.js';
+import { type Row, percentile, ratios, table } from './report.js';
 import { CALIBRATION, PRECISION_ENGINES, type Precision } from './precision.js';
 import { type PrecisionSet, calibrationFolder, stem, writePrecisions } from './precision-files.js';
-import { type PrecisionRefs, precisionRows, timedRow } from './rows.js';
+import { type PrecisionRefs, precisionRows, timedRow, withPeakShares } from './rows.js';
 import { HELP, type Options, Usage, parse } from './args.js';
 
 /** The cells of the matrix, in run order. Peers that ignore threads (tfjs in Node) run once per model. */
@@ -96,6 +97,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     throw e;
   }
   if (o.help) return (io.out(HELP), 0);
+  if (o.render) {
+    for (const line of render(o.render, o)) io.err(`${line}\n`);
+    return 0;
+  }
+  const date = new Date().toISOString();
   const m = machine();
   const load = { start: os.loadavg() };
   const cells = matrix(o);
@@ -111,9 +117,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.err(`bench: --precisions: ${(e as Error).message.split('\n')[0]}\n`);
     return 1;
   }
-  const peaks = await measurePeaks(cells, o.smoke);
-  const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}`;
-  io.err(`machine: ${machineLine}\n`);
+  const peaksBefore = await measurePeaks(cells, o.smoke);
+  io.err(`machine: ${describeMachine(m)}; measured fp32 peak: ${peaksBefore.map(describePeak).join(', ')}\n`);
   const refs = new Map<string, { logits: Float32Array; params: number; macs: number }>();
   let browser: BrowserRunner | undefined;
   const noBrowser = browserUnavailable();
@@ -169,12 +174,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       rows.push({ ...base, status: skip || UNAVAILABLE.test(why) ? 'skipped' : 'failed', reason: why });
       continue;
     }
-    const peak = CPU_ENGINES.has(cell.engine) ? peaks.find((p) => p.threads === r!.threads) : undefined;
     if (pref) {
-      rows.push(...precisionRows(base, r!, pref, peak));
+      rows.push(...precisionRows(base, r!, pref));
       continue;
     }
-    const row = timedRow(base, ref.logits, r!, peak);
+    const row = timedRow(base, ref.logits, r!);
     if (row.p50 === undefined) {
       rows.push(row);
       continue;
@@ -196,27 +200,44 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   await browser?.close();
   if (io.isTTY)
     io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
-  const loadLine = `load average (1 min) ${load.start[0]!.toFixed(2)} at the start, ${os.loadavg()[0]!.toFixed(2)} at the end, on ${m.cores} cores`;
+  // The peak again after the rows: a peak that moved says the machine's speed did too; shares use the higher.
+  const peaksAfter = await measurePeaks(cells, o.smoke);
+  const loadAverage = { start: load.start, end: os.loadavg() };
+  const peaks = bestPeaks(peaksBefore, peaksAfter);
+  const shared = withPeakShares(rows, peaks, CPU_ENGINES);
+  const warnings = runWarnings({
+    cores: m.cores,
+    load: loadAverage,
+    threads: Math.max(...cells.map((c) => c.threads)),
+    peaksBefore,
+    peaksAfter,
+  });
+  const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}; before the rows ${peaksBefore.map(gmacsAt).join(', ')}, after ${peaksAfter.map(gmacsAt).join(', ')}`;
+  const loadLine = `load average (1 min) ${loadAverage.start[0]!.toFixed(2)} at the start, ${loadAverage.end[0]!.toFixed(2)} at the end, on ${m.cores} cores`;
   const images = [...precisionRefs.values()].find((p) => p.set.images)?.set.images;
   const precisionOpts = o.precisions
     ? `; --precisions ${o.precisions.join(',')}: ${PRECISION_ENGINES_TEXT}${images ? `; int8 calibrated on ${images} images from ${calibration} (${CALIBRATION.method} ${CALIBRATION.percentile})` : ''}; files in ${o.modelDir}`
     : '';
   const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning${precisionOpts}; ${loadLine}`;
-  io.out(`\n${table(rows)}\n\n${ratios(rows).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n`);
-  if (o.json) {
-    mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    const loadAverage = { start: load.start, end: os.loadavg() };
-    writeFileSync(o.json, `${JSON.stringify({ machine: m, peaks, loadAverage, options: o, rows }, null, 1)}\n`);
-    const chart = `${o.json.replace(/\.json$/, '')}.svg`;
-    writeFileSync(chart, svg(rows, `MobileNet latency vs MACs: ${m.cpu}, ${m.cores} cores`));
-    io.err(`wrote ${o.json} and ${chart}\n`);
-  }
-  if (o.md) {
-    mkdirSync(dirname(resolve(o.md)), { recursive: true });
-    writeFileSync(o.md, markdown(rows, machineLine, opts));
-    io.err(`wrote ${o.md}\n`);
-  }
-  const bad = rows.filter((r) => r.status === 'mismatch' || r.status === 'failed');
+  io.out(
+    `\n${table(shared)}\n\n${ratios(shared).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n${quietLine(warnings)}\n`,
+  );
+  for (const w of warnings) io.err(`bench: not a quiet run: ${w}\n`);
+  const results = {
+    date,
+    machine: m,
+    peaks,
+    peaksBefore,
+    peaksAfter,
+    loadAverage,
+    warnings,
+    machineLine,
+    optionsLine: opts,
+    options: o,
+    rows: shared,
+  };
+  for (const line of writeOutputs(results, outputPaths(o))) io.err(`${line}\n`);
+  const bad = shared.filter((r) => r.status === 'mismatch' || r.status === 'failed');
   for (const b of bad) io.err(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
   return bad.length ? 1 : 0;
 }
@@ -264,6 +285,8 @@ async function measurePeaks(cells: readonly Cell[], smoke: boolean): Promise<Pea
     peaks.push(await measurePeak(t, smoke ? { sizes: [512], runs: 3 } : { sizes: PEAK_SIZES, runs: 10 }));
   return peaks;
 }
+
+const gmacsAt = (p: Peak) => `${p.gmacs.toFixed(1)} GMAC/s x${p.threads}`;
 
 function progress(done: number, total: number): string {
   const w = 24;

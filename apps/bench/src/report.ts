@@ -1,6 +1,7 @@
 import type { Cell } from './cell.js';
 import { ENGINE_LABEL } from './cell.js';
 import { GOALS, type Precision } from './precision.js';
+import { quietLine } from './quiet.js';
 
 /** One cell's outcome. `threads` is the count in effect when it ran (the count the cell asked for when it did not). */
 export interface Row extends Cell {
@@ -10,9 +11,16 @@ export interface Row extends Cell {
   readonly reason?: string;
   readonly p50?: number;
   readonly p90?: number;
+  /** Throughput over the timed window: images timed / wall time of the timed runs (not 1000 / p50). */
   readonly imagesPerSecond?: number;
+  /** Wall time of the timed runs, ms (a --precisions row: the sum of its own runs, which alternate with the others). */
+  readonly windowMs?: number;
+  /** MACs x batch / p50. */
   readonly gmacs?: number;
-  /** Achieved GMAC/s over the measured fp32 peak at the same thread count (CPU engines only). */
+  /**
+   * Achieved GMAC/s over the measured fp32 peak at the same thread count (CPU engines only): the higher of the peaks
+   * measured before and after the rows.
+   */
   readonly peakShare?: number;
   readonly peakRssMiB?: number | null;
   readonly maxRelDiff?: number;
@@ -43,6 +51,10 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 }
 
+/** Throughput's column says how it was measured; JSON written before the timed window was kept holds 1000/p50. */
+const IMAGES_HEAD = 'img/s (wall)';
+const LEGACY_IMAGES_HEAD = 'img/s (1000/p50)';
+
 const BASE_HEAD = [
   'arch',
   'width',
@@ -54,8 +66,8 @@ const BASE_HEAD = [
   'batch',
   'p50 ms',
   'p90 ms',
-  'img/s',
-  'GMAC/s',
+  IMAGES_HEAD,
+  'GMAC/s (p50)',
   '% peak',
   'peak RSS',
   'status',
@@ -65,10 +77,13 @@ const PRECISION_HEAD = ['precision', 'size MB', '% fp32', 'speedup'];
 const LEFT = new Set(['arch', 'engine', 'precision', 'status']);
 
 const hasPrecision = (rows: readonly Row[]) => rows.some((r) => r.precision !== undefined);
+/** Rows from JSON written before the timed window was recorded: their img/s is 1000/p50. */
+const legacy = (rows: readonly Row[]) => rows.some((r) => r.imagesPerSecond !== undefined && r.windowMs === undefined);
 function head(rows: readonly Row[]): string[] {
-  if (!hasPrecision(rows)) return BASE_HEAD;
-  const at = BASE_HEAD.indexOf('batch') + 1;
-  return [...BASE_HEAD.slice(0, at), ...PRECISION_HEAD, ...BASE_HEAD.slice(at)];
+  const base = BASE_HEAD.map((h) => (h === IMAGES_HEAD && legacy(rows) ? LEGACY_IMAGES_HEAD : h));
+  if (!hasPrecision(rows)) return base;
+  const at = base.indexOf('batch') + 1;
+  return [...base.slice(0, at), ...PRECISION_HEAD, ...base.slice(at)];
 }
 
 function cells(r: Row, precision: boolean): string[] {
@@ -131,7 +146,7 @@ export function ratios(rows: readonly Row[]): string[] {
     if (r.engine === 'cpu' && r.overhead !== undefined) {
       const at = `${r.arch} ${r.width}/${r.resolution} b${r.batch} x${r.threads}`;
       out.push(
-        `${at}: our wrapper costs ${(100 * r.overhead).toFixed(1)}% over onnxruntime: median of ${r.pairs} interleaved pairs of (our session.logits() - a bare run() on the same onnxruntime session), over the bare run's median ${r.bareP50!.toFixed(2)} ms`,
+        `${at}: ${overheadWords(r.overhead)}: median of ${r.pairs} interleaved pairs of (our session.logits() - a bare run() on the same onnxruntime session), over the bare run's median ${r.bareP50!.toFixed(2)} ms`,
       );
       const bare = find('ort', k);
       if (bare)
@@ -150,7 +165,7 @@ export function ratios(rows: readonly Row[]): string[] {
         );
         if (t)
           out.push(
-            `${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threads} thread(s) is ${(t.p50! / r.p50!).toFixed(2)}x as fast as ${peer} (1 thread: tfjs runs WASM threads only in browsers)`,
+            `${r.arch} ${r.width}/${r.resolution} b${r.batch}: onnxruntime-web wasm with ${r.threads} thread(s) is ${speedWords(t.p50! / r.p50!, peer)} (1 thread: tfjs runs WASM threads only in browsers)`,
           );
       }
     }
@@ -158,13 +173,40 @@ export function ratios(rows: readonly Row[]): string[] {
   return out;
 }
 
-/** A precision against fp32 on the same engine, with the issue's goals where they apply. */
-function precisionLine(r: Row): string {
+/**
+ * "1.52x faster than X", "1.37x slower than X" or "as fast as X (1.00x)": a ratio under 1 written "0.73x as fast"
+ * reads as a speedup at a glance. `ratio` is the other's time over this one's.
+ */
+export function speedWords(ratio: number, than: string): string {
+  if (ratio.toFixed(2) === '1.00') return `as fast as ${than} (1.00x)`;
+  return ratio > 1 ? `${ratio.toFixed(2)}x faster than ${than}` : `${(1 / ratio).toFixed(2)}x slower than ${than}`;
+}
+
+/**
+ * The wrapper's paired overhead. It only adds work, so a negative median is the pairs' noise: say "faster" with
+ * that, rather than "costs -1.9%".
+ */
+export function overheadWords(overhead: number): string {
+  const pct = `${Math.abs(100 * overhead).toFixed(1)}%`;
+  if (pct === '0.0%') return 'our wrapper costs 0.0% over onnxruntime';
+  return overhead > 0
+    ? `our wrapper costs ${pct} over onnxruntime`
+    : `our wrapper measured ${pct} faster than onnxruntime (it only adds work: this is the noise between the pairs)`;
+}
+
+/** A goal beside the measured value, both with their decimals: "27.3%, goal <= 27.0%: NOT met", not "<= 27%". */
+const goal = (what: string, value: string, rule: string, met: boolean) =>
+  `${what} ${value}, goal ${rule}: ${met ? 'met' : 'NOT met'}`;
+
+/** A precision against fp32 on the same engine: one speedup (the p50s'), with the issue's goals where they apply. */
+export function precisionLine(r: Row): string {
   const p = r.precision!;
   const at = `${r.arch} ${r.width}/${r.resolution} b${r.batch} ${r.engine} x${r.threads}`;
   const fp32 = r.p50! * r.speedup!;
-  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const goals = [`size <= ${100 * GOALS.size[p]}%: ${met(r.sizeRatio! <= GOALS.size[p])}`];
+  const sizeGoal = GOALS.size[p];
+  const goals = [
+    goal('size', `${(100 * r.sizeRatio!).toFixed(1)}%`, `<= ${(100 * sizeGoal).toFixed(1)}%`, r.sizeRatio! <= sizeGoal),
+  ];
   if (
     p === 'int8' &&
     r.engine === 'cpu' &&
@@ -172,21 +214,35 @@ function precisionLine(r: Row): string {
     r.batch === 1 &&
     (GOALS.speedArchs as readonly string[]).includes(r.arch)
   )
-    goals.unshift(`>= ${GOALS.int8Speedup}x on CPU 2 threads batch 1: ${met(r.speedup! >= GOALS.int8Speedup)}`);
-  return `${at}: ${p} is ${r.speedup!.toFixed(2)}x as fast as fp32 (p50 ${r.p50!.toFixed(2)} vs ${fp32.toFixed(2)} ms; median of ${r.rounds} per-round ratios ${r.pairedSpeedup!.toFixed(2)}x), file ${(100 * r.sizeRatio!).toFixed(1)}% of fp32 (${(r.fileBytes! / 1e6).toFixed(2)} of ${(r.fileBytes! / r.sizeRatio! / 1e6).toFixed(2)} MB), SQNR ${r.sqnr!.toFixed(1)} dB against fp32's logits; goals: ${goals.join(', ')}`;
+    goals.unshift(
+      goal(
+        'speedup on CPU 2 threads batch 1',
+        `${r.speedup!.toFixed(2)}x`,
+        `>= ${GOALS.int8Speedup.toFixed(2)}x`,
+        r.speedup! >= GOALS.int8Speedup,
+      ),
+    );
+  return `${at}: ${p} is ${speedWords(r.speedup!, 'fp32')} (p50 ${r.p50!.toFixed(2)} vs ${fp32.toFixed(2)} ms, ${r.rounds} alternating rounds), file ${(100 * r.sizeRatio!).toFixed(1)}% of fp32 (${(r.fileBytes! / 1e6).toFixed(2)} of ${(r.fileBytes! / r.sizeRatio! / 1e6).toFixed(2)} MB), SQNR ${r.sqnr!.toFixed(1)} dB against fp32's logits; goals: ${goals.join('; ')}`;
 }
 
-export function markdown(rows: readonly Row[], machineLine: string, options: string): string {
+export function markdown(
+  rows: readonly Row[],
+  machineLine: string,
+  options: string,
+  warnings: readonly string[] = [],
+): string {
   const HEAD = head(rows);
   const all = [HEAD, ...rows.map((r) => cells(r, hasPrecision(rows)))];
   return [
     `Machine: ${machineLine}.`,
     '',
+    quietLine(warnings),
+    '',
     `Options: ${options}. Engines: ${[...new Set(rows.map((r) => r.engine))].map((e) => `\`${e}\` = ${ENGINE_LABEL[e]}`).join('; ')}.`,
-    `GMAC/s = MACs x batch / p50 (1 MAC = 2 FLOP); % peak = GMAC/s / the measured fp32 peak at the row's thread count (best run of a square fp32 Gemm through onnxruntime-node, see docs/benchmarks.md); blank for GPU engines.`,
+    `${legacy(rows) ? `${LEGACY_IMAGES_HEAD} = 1000 x batch / p50 (written before the timed window was recorded)` : `${IMAGES_HEAD} = images timed / wall time of the timed runs (throughput over the window, not 1000/p50)`}; GMAC/s (p50) = MACs x batch / p50 (1 MAC = 2 FLOP); % peak = GMAC/s / the measured fp32 peak at the row's thread count (best run of a square fp32 Gemm through onnxruntime-node, the higher of the peaks measured before and after the rows, see docs/benchmarks.md); blank for GPU engines.`,
     ...(hasPrecision(rows)
       ? [
-          `precision: the graph's precision; size MB = the .onnx file's bytes / 1e6; % fp32 = that size over the fp32 file's; speedup = the fp32 row's p50 / this row's, same engine and threads, the precisions timed alternately in one process on the same input; % peak on fp32 rows only. Engines' logits are checked against onnxruntime-node CPU's on the same file (fp32, fp16: within 1e-3 of their scale); int8 rows by their SQNR against fp32's logits instead, at most 3 dB below CPU's int8 (engines' int8 kernels round differently, and the differences grow through an untrained model).`,
+          `precision: the graph's precision; size MB = the .onnx file's bytes / 1e6; % fp32 = that size over the fp32 file's; speedup = the fp32 row's p50 / this row's, same engine and threads, the precisions timed alternately in one process on the same input (the JSON's pairedSpeedup is the median of the per-round ratios); img/s (wall) of a precision row = its images / the sum of its own runs; % peak on fp32 rows only. Engines' logits are checked against onnxruntime-node CPU's on the same file (fp32, fp16: within 1e-3 of their scale); int8 rows by their SQNR against fp32's logits instead, at most 3 dB below CPU's int8 (engines' int8 kernels round differently, and the differences grow through an untrained model).`,
         ]
       : []),
     '',
@@ -197,64 +253,4 @@ export function markdown(rows: readonly Row[], machineLine: string, options: str
     ...ratios(rows).map((l) => `- ${l}`),
     '',
   ].join('\n');
-}
-
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563'];
-
-/** Latency against MACs, log-log, one series per engine (and thread count): does latency follow MACs? */
-export function svg(rows: readonly Row[], title: string): string {
-  const ok = rows.filter((r) => r.status === 'ok' && r.p50);
-  const W = 760;
-  const H = 460;
-  const L = 70;
-  const B = 60;
-  const T = 40;
-  const R = 230;
-  const lx = (v: number) => Math.log10(v);
-  const xs = ok.map((r) => lx((r.macs * r.batch) / 1e6));
-  const ys = ok.map((r) => lx(r.p50!));
-  const [x0, x1] = [Math.floor(Math.min(...xs, 1)), Math.ceil(Math.max(...xs, 2))];
-  const [y0, y1] = [Math.floor(Math.min(...ys, 0)), Math.ceil(Math.max(...ys, 1))];
-  const px = (v: number) => L + ((v - x0) / (x1 - x0 || 1)) * (W - L - R);
-  const py = (v: number) => H - B - ((v - y0) / (y1 - y0 || 1)) * (H - B - T);
-  const name = (r: Row) => `${r.engine} x${r.threads}${r.precision ? ` ${r.precision}` : ''}`;
-  const series = [...new Set(ok.map(name))];
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${L}" y="22" font-size="14" font-weight="600">${title}</text>`,
-  ];
-  for (let d = x0; d <= x1; d++)
-    parts.push(
-      `<line x1="${px(d)}" x2="${px(d)}" y1="${T}" y2="${H - B}" stroke="#e5e7eb"/><text x="${px(d)}" y="${H - B + 16}" text-anchor="middle">${10 ** d}</text>`,
-    );
-  for (let d = y0; d <= y1; d++)
-    parts.push(
-      `<line x1="${L}" x2="${W - R}" y1="${py(d)}" y2="${py(d)}" stroke="#e5e7eb"/><text x="${L - 6}" y="${py(d) + 4}" text-anchor="end">${10 ** d}</text>`,
-    );
-  parts.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 18}" text-anchor="middle">M multiply-accumulates per run (MACs x batch, log)</text>`,
-  );
-  parts.push(
-    `<text transform="translate(18 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">p50 latency, ms (log)</text>`,
-  );
-  series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
-    const pts = ok.filter((r) => name(r) === s).sort((a, b) => a.macs * a.batch - b.macs * b.batch);
-    const coords = pts.map((r) => `${px(lx((r.macs * r.batch) / 1e6)).toFixed(1)},${py(lx(r.p50!)).toFixed(1)}`);
-    if (coords.length > 1)
-      parts.push(
-        `<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="1.5" opacity="0.6"/>`,
-      );
-    pts.forEach((r, k) => {
-      parts.push(
-        `<circle cx="${coords[k]!.split(',')[0]}" cy="${coords[k]!.split(',')[1]}" r="4" fill="${color}"><title>${r.arch} ${r.width}/${r.resolution} b${r.batch} ${name(r)}: ${r.p50!.toFixed(2)} ms</title></circle>`,
-      );
-    });
-    parts.push(
-      `<rect x="${W - R + 16}" y="${T + i * 20}" width="12" height="12" fill="${color}"/><text x="${W - R + 34}" y="${T + i * 20 + 10}">${s}</text>`,
-    );
-  });
-  parts.push('</svg>');
-  return parts.join('\n');
 }

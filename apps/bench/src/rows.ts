@@ -1,17 +1,25 @@
 // Rows from a worker's result: each engine's logits checked against onnxruntime-node CPU before its times count.
 import type { CellResult, PrecisionTiming } from './cell.js';
 import { INT8_SQNR_MARGIN_DB, type Precision, TOLERANCE, sqnr } from './precision.js';
+import type { Peak } from './peak.js';
 import { type Row, percentile } from './report.js';
 
 /**
+ * Images per second over the timed window: every image timed over the wall time of the timed runs. 1000 / p50
+ * overstates it whenever some runs are slow (a stall, a descheduled thread), which is what throughput pays for.
+ */
+export const throughput = (runs: number, batch: number, windowMs: number) => (1000 * runs * batch) / windowMs;
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
  * A timed row from a worker's latencies and logits: checked against the CPU reference logits (`tolerance` of their
- * scale), with p50/p90, images/s, GMAC/s and, given a peak, its share.
+ * scale), with p50/p90, throughput over the timed window (`windowMs`, else the sum of the latencies) and GMAC/s.
  */
 export function timedRow(
   base: Row,
   ref: Float32Array,
-  r: Pick<CellResult, 'latencies' | 'logits' | 'threads' | 'peakRssMiB'>,
-  peak: { gmacs: number } | undefined,
+  r: Pick<CellResult, 'latencies' | 'logits' | 'threads' | 'peakRssMiB' | 'windowMs'>,
   tolerance = 1e-3,
 ): Row {
   if (r.logits.length !== ref.length || r.logits.length === 0)
@@ -25,6 +33,7 @@ export function timedRow(
   const rel = diff / scale;
   const p50 = percentile(r.latencies, 0.5);
   const gmacs = (base.macs * base.batch) / (p50 / 1000) / 1e9;
+  const windowMs = r.windowMs ?? sum(r.latencies);
   return {
     ...base,
     status: rel < tolerance ? 'ok' : 'mismatch',
@@ -33,9 +42,9 @@ export function timedRow(
     }),
     p50,
     p90: percentile(r.latencies, 0.9),
-    imagesPerSecond: (1000 * base.batch) / p50,
+    imagesPerSecond: throughput(r.latencies.length, base.batch, windowMs),
+    windowMs,
     gmacs,
-    ...(peak && { peakShare: gmacs / peak.gmacs }),
     peakRssMiB: r.peakRssMiB,
     maxRelDiff: rel,
     threads: r.threads,
@@ -50,16 +59,23 @@ export interface PrecisionRefs {
 }
 
 /**
- * One row per precision of a --precisions cell: fp32 and fp16 checked against the CPU logits of the same file, int8
- * by its SQNR against fp32 (INT8_SQNR_MARGIN_DB); sized, and compared with the fp32 row of the same rounds (the fp32
- * peak's share on the fp32 row only).
+ * Each CPU row's GMAC/s over the peak at its thread count (fp32 rows only: the peak is an fp32 Gemm). `engines`
+ * says which engines run on the CPU; GPU rows get no share.
  */
-export function precisionRows(
-  base: Row,
-  r: CellResult,
-  refs: PrecisionRefs,
-  peak: { gmacs: number } | undefined,
-): Row[] {
+export function withPeakShares(rows: readonly Row[], peaks: readonly Peak[], engines: ReadonlySet<string>): Row[] {
+  return rows.map((r) => {
+    const peak = peaks.find((p) => p.threads === r.threads);
+    if (!peak || r.gmacs === undefined || !engines.has(r.engine) || (r.precision ?? 'fp32') !== 'fp32') return r;
+    return { ...r, peakShare: r.gmacs / peak.gmacs };
+  });
+}
+
+/**
+ * One row per precision of a --precisions cell: fp32 and fp16 checked against the CPU logits of the same file, int8
+ * by its SQNR against fp32 (INT8_SQNR_MARGIN_DB); sized, and compared with the fp32 row of the same rounds. A
+ * precision's window is the sum of its own runs: the rounds interleave the precisions.
+ */
+export function precisionRows(base: Row, r: CellResult, refs: PrecisionRefs): Row[] {
   const timings = r.precisions!;
   const fp32 = timings.find((t) => t.precision === 'fp32');
   const rows = timings.map((t: PrecisionTiming) => {
@@ -75,7 +91,6 @@ export function precisionRows(
       },
       refs.logits.get(t.precision)!,
       { ...t, threads: r.threads, peakRssMiB: r.peakRssMiB },
-      t.precision === 'fp32' ? peak : undefined,
       t.precision === 'int8' ? Infinity : TOLERANCE[t.precision],
     );
     if (row.p50 === undefined) return row;

@@ -121,11 +121,13 @@ async function main(): Promise<void> {
   let out = await r.run();
   for (let i = 1; i < cell.warmup; i++) await r.run(), await r.bare?.();
   const latencies: number[] = [];
+  const start = performance.now();
   for (let i = 0; i < cell.runs; i++) {
     const t = performance.now();
     out = await r.run();
     latencies.push(performance.now() - t);
   }
+  const windowMs = performance.now() - start;
   // The wrapper's overhead is a few microseconds against milliseconds: measure it on many interleaved pairs.
   const bareLatencies: number[] = [];
   const oursAgain: number[] = [];
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
   await r.release();
   const result: CellResult = {
     latencies,
+    windowMs,
     ...(r.bare && { bareLatencies, oursInterleaved: oursAgain }),
     logits: Array.from(out.subarray(0, out.length / cell.batch)),
     threads: r.threads,

@@ -7,6 +7,7 @@ import {
   buildWithWeights,
   fanInFill,
   readCheckpoint,
+  toOnnx,
   writeSafetensors,
 } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
@@ -78,6 +79,28 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       })),
     );
     await page.screenshot({ path: join(ARTIFACTS, 'demo-wasm.png'), fullPage: true });
+    // What produced the result, next to it: seeded weights, whose labels mean nothing.
+    expect(await page.locator('#provenance').textContent()).toMatch(
+      /^Weights: seeded \(seed 0\): random weights, so these labels mean nothing\. Convention: torchvision\. Backend: wasm, [2-4] thread\(s\)\.$/,
+    );
+    // Bars on an absolute scale: each bar's width is its probability of the full track (the top-1 of a seeded
+    // model, well under 1%, draws a sliver).
+    const bars = await page.locator('#top5 li').evaluateAll((lis) =>
+      lis.map((li) => ({
+        p: Number((li as HTMLElement).dataset.probability),
+        style: (li.querySelector('.bar') as HTMLElement).style.width,
+        bar: li.querySelector('.bar')!.getBoundingClientRect().width,
+        track: li.querySelector('.track')!.getBoundingClientRect().width,
+      })),
+    );
+    expect(bars).toHaveLength(5);
+    for (const b of bars) {
+      expect(b.track).toBeGreaterThan(100);
+      expect(Number.parseFloat(b.style)).toBeCloseTo(100 * b.p, 6);
+      expect(Math.abs(b.bar - b.p * b.track), `bar ${b.bar} px of ${b.track} for p ${b.p}`).toBeLessThan(1);
+    }
+    expect(bars[0]!.p).toBeLessThan(0.5);
+    expect(bars[0]!.bar).toBeLessThan(bars[0]!.track / 2);
 
     const model = buildModel({
       arch: 'v3-small',
@@ -88,7 +111,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       batch: 'dynamic',
     });
     const node = await createSession(model);
-    const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
+    const [r] = await node.classify([join(DEMO, 'public/samples/chelsea.jpg')]);
     await node.release();
     expect(r!.ok).toBe(true);
     if (!r!.ok) return;
@@ -119,9 +142,12 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       ckpt,
     );
     const node = await createSession(model);
-    const [r] = await node.classify([join(DEMO, 'public/samples/scene.png')]);
+    const [r] = await node.classify([join(DEMO, 'public/samples/chelsea.jpg')]);
     await node.release();
     expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
+    expect(await page.locator('#provenance').textContent()).toMatch(
+      /^Weights: mobilenetv3_small_050\.safetensors\. Convention: timm\. Backend: wasm, [2-4] thread\(s\)\.$/,
+    );
     await page.locator('#weights').setInputFiles([]);
     await page.locator('#width').selectOption('1');
     await page.locator('#resolution').selectOption('224');
@@ -159,7 +185,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
             ([a, r, b]) =>
               (window as unknown as DemoWindow).demo.logitsFor(
                 { arch: a, width: 1, resolution: r, backend: b, seed: 0 },
-                'samples/scene.png',
+                'samples/chelsea.jpg',
               ),
             [arch, resolution, backend] as const,
           ),
@@ -202,6 +228,9 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       ),
     ).toBe('error');
     expect(await page.locator('#error').textContent()).toMatch(/broken\.onnx: expected an ONNX/);
+    // No result of an earlier image or model stays on screen under an error.
+    expect(await page.locator('#provenance').textContent()).toBe('');
+    expect(await page.locator('#top5 li').count()).toBe(0);
 
     const huge = await sharp({
       create: { width: 8000, height: 8000, channels: 3, background: { r: 40, g: 120, b: 200 } },
@@ -217,6 +246,25 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect(await page.locator('#error').isHidden()).toBe(true);
     expect(await after(page, () => page.locator('#samples button').nth(1).click())).toBe('done');
     await page.screenshot({ path: join(ARTIFACTS, 'demo-after-bad-input.png'), fullPage: true });
+
+    // A user's .onnx: the line names the file and what its metadata says (seeded, torchvision's convention).
+    const seeded = buildModel({
+      arch: 'v3-small',
+      resolution: 96,
+      convention: 'torchvision',
+      weights: fanInFill(1),
+      batch: 'dynamic',
+    });
+    const bytes = Buffer.from(toOnnx(seeded.graph));
+    expect(
+      await after(page, () =>
+        onnx.setInputFiles({ name: 'mine.onnx', mimeType: 'application/octet-stream', buffer: bytes }),
+      ),
+    ).toBe('done');
+    expect(await page.locator('#provenance').textContent()).toMatch(
+      /^Weights: mine\.onnx: random weights, so these labels mean nothing\. Convention: torchvision\. Backend: wasm, [2-4] thread\(s\)\.$/,
+    );
+    expect(await after(page, () => onnx.setInputFiles([]))).toBe('done');
   });
 
   it("MobileNetV4 from the registry's select: its paper's resolution, and the top-5 onnxruntime-node gives", async () => {
@@ -237,7 +285,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       .evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.index)));
     const model = buildModel({ arch: 'v4-hybrid-medium', resolution: 256, weights: fanInFill(0), batch: 'dynamic' });
     const node = await createSession(model);
-    const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
+    const [r] = await node.classify([join(DEMO, 'public/samples/coffee.jpg')]);
     await node.release();
     expect(r!.ok && r!.top.map((t) => t.index)).toEqual(top);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-v4.png'), fullPage: true });
@@ -283,7 +331,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
       'classify with the uploaded checkpoint',
       page.evaluate(async () => {
         const weights = (document.getElementById('weights') as HTMLInputElement).files![0]!;
-        const image = await (await fetch('samples/tall.png')).blob();
+        const image = await (await fetch('samples/coffee.jpg')).blob();
         const choice = { arch: 'v4-conv-small', width: 1, resolution: 96, backend: 'wasm', seed: 0, weights };
         return (window as unknown as DemoWindow).demo.classify(choice, image);
       }),
@@ -299,13 +347,13 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
     expect([m.format, m.config.convention]).toEqual(['timm', 'timm']);
     const node = await createSession(m);
     // The image still shown: the second sample, from the bad-input test.
-    const [r] = await node.classify([join(DEMO, 'public/samples/tall.png')]);
+    const [r] = await node.classify([join(DEMO, 'public/samples/coffee.jpg')]);
     await node.release();
     expect(r!.ok).toBe(true);
     if (!r!.ok) return;
     const fmt = (top: Top) => top.map((t) => `${t.index} ${t.probability.toExponential(6)}`).join(', ');
     console.log(
-      `v4-conv-small, timm checkpoint, tall.png at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`,
+      `v4-conv-small, timm checkpoint, coffee.jpg at 96: page top-5 ${fmt(page5.top)}; onnxruntime-node ${fmt(r!.top)}`,
     );
     expect(page5.top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
     page5.top.forEach((t, i) => {

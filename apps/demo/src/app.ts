@@ -10,6 +10,7 @@ import {
   fanInFill,
   preprocess,
   readCheckpoint,
+  summarizeOnnx,
   toOnnx,
 } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
@@ -31,11 +32,21 @@ export interface ModelChoice {
   readonly weights?: File;
 }
 
+/** What produced a result, shown next to it: seeded weights give confident-looking labels that mean nothing. */
+export interface Provenance {
+  /** 'seeded (seed 0)', or the name of the checkpoint or .onnx file the weights came from. */
+  readonly weights: string;
+  /** true: trained weights; false: seeded (labels mean nothing); undefined: a file that does not say (not ours). */
+  readonly trained: boolean | undefined;
+  readonly convention: string;
+}
+
 export interface Prepared {
   readonly session: WebSession;
   readonly analysis: Analysis | null;
   readonly timings: { build: number; session: number };
   readonly key: string;
+  readonly provenance: Provenance;
 }
 
 // The .mjs/.wasm come from this app's own origin; with Vite, importing them by URL also avoids a worker that
@@ -69,21 +80,59 @@ export async function prepare(choice: ModelChoice): Promise<Prepared> {
   let t = performance.now();
   let source: Parameters<typeof createSession>[0];
   let analysis: Analysis | null = null;
-  if (choice.file) source = choice.file;
-  else {
+  let provenance: Provenance;
+  if (choice.file) {
+    source = choice.file;
+    provenance = await fileProvenance(choice.file);
+  } else {
     const model = await buildChosen(choice);
     analysis = analyze(model.graph);
     source = toOnnx(model.graph);
+    provenance = {
+      weights: choice.weights ? choice.weights.name : `seeded (seed ${choice.seed})`,
+      trained: Boolean(choice.weights),
+      convention: model.config.convention,
+    };
   }
   const build = performance.now() - t;
   t = performance.now();
   const session = await createSession(source, { backend: choice.backend, fallback: true, wasmPaths: WASM_PATHS });
-  current = { session, analysis, timings: { build, session: performance.now() - t }, key };
+  current = { session, analysis, timings: { build, session: performance.now() - t }, key, provenance };
   return current;
+}
+
+/** What a user's .onnx says of itself (our export's metadata); a file that is not ours, or not ONNX, says nothing. */
+async function fileProvenance(file: File): Promise<Provenance> {
+  let config: { weights?: unknown; convention?: unknown } = {};
+  try {
+    const { metadata } = summarizeOnnx(new Uint8Array(await file.arrayBuffer()), file.name);
+    config = JSON.parse(metadata['mobilenet.config'] ?? '{}');
+  } catch {
+    // The session's start reports a broken file with its own message; here it only lacks a provenance.
+  }
+  const w = config.weights;
+  return {
+    weights: file.name,
+    trained: w === 'trained' ? true : w === 'seeded' || w === 'none' ? false : undefined,
+    convention: typeof config.convention === 'string' ? config.convention : 'not recorded in the file',
+  };
+}
+
+/** The line shown next to the results: which weights, convention and backend produced them. */
+export function provenanceLine(p: Provenance, backend: string, threads: number): string {
+  const meaning =
+    p.trained === false
+      ? ': random weights, so these labels mean nothing'
+      : p.trained === undefined
+        ? ' (the file does not say whether its weights are trained)'
+        : '';
+  const runs = backend === 'wasm' ? `wasm, ${threads} thread(s)` : backend;
+  return `Weights: ${p.weights}${meaning}. Convention: ${p.convention}. Backend: ${runs}.`;
 }
 
 export interface Classified {
   readonly backend: string;
+  readonly provenance: Provenance;
   readonly fallbackReason?: string;
   readonly top: { index: number; label: string; probability: number }[];
   readonly inference: number;
@@ -98,6 +147,7 @@ export async function classify(choice: ModelChoice, image: WebImage): Promise<Cl
   if (!r!.ok) throw new Error(r!.error);
   return {
     backend: p.session.backend,
+    provenance: p.provenance,
     ...(p.session.fallbackReason && { fallbackReason: p.session.fallbackReason }),
     top: [...r!.top],
     inference,
@@ -124,9 +174,14 @@ export interface BenchCell extends ModelChoice {
  * Times `logits()` on a fixed input (the benchmark harness drives this through Chromium), returning the latencies
  * and the first row of logits so the harness can check them against onnxruntime-node before trusting the times.
  */
-export async function benchmark(
-  cell: BenchCell,
-): Promise<{ backend: string; fallbackReason?: string; threads: number; latencies: number[]; logits: number[] }> {
+export async function benchmark(cell: BenchCell): Promise<{
+  backend: string;
+  fallbackReason?: string;
+  threads: number;
+  latencies: number[];
+  windowMs: number;
+  logits: number[];
+}> {
   const convention = conventionFor(cell.arch, 'torchvision');
   const model = buildModel({
     arch: cell.arch,
@@ -149,6 +204,7 @@ export async function benchmark(
     let out = await session.logits(x, cell.batch);
     for (let i = 1; i < cell.warmup; i++) await session.logits(x, cell.batch);
     const latencies: number[] = [];
+    const start = performance.now();
     for (let i = 0; i < cell.runs; i++) {
       const t = performance.now();
       out = await session.logits(x, cell.batch);
@@ -158,6 +214,8 @@ export async function benchmark(
       backend: session.backend,
       threads: session.wasm.threads,
       latencies,
+      // The timed loop's wall time: the harness's throughput is images over it, not 1000 / p50.
+      windowMs: performance.now() - start,
       logits: Array.from(out.subarray(0, out.length / cell.batch)),
     };
   } finally {

@@ -1,9 +1,10 @@
 import { type Analysis, allFamilies, familyOf, formatAnalysis, isArch } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
-import { type ModelChoice, benchmark, classify, logitsFor, prepare } from './app.js';
+import { type ModelChoice, benchmark, classify, logitsFor, prepare, provenanceLine } from './app.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const SAMPLES = ['samples/scene.png', 'samples/tall.png', 'samples/gray.png'];
+// Photographs from scikit-image's sample data, public domain or CC0 (public/samples/ATTRIBUTION.md).
+const SAMPLES = ['samples/chelsea.jpg', 'samples/coffee.jpg', 'samples/astronaut.jpg', 'samples/rocket.jpg'];
 let image: Blob | undefined;
 let imageName = '';
 let busy = Promise.resolve();
@@ -57,6 +58,21 @@ function showLayers(a: Analysis | null): void {
   $('layer-table').append(pre);
 }
 
+/**
+ * One of the top-5: its bar on an absolute 0-100% scale, so a 0.2% guess of a seeded model draws a sliver, not a
+ * full bar (scaling to the top-1 made any top-1 look certain).
+ */
+function topRow(p: { index: number; label: string; probability: number }): HTMLLIElement {
+  const li = document.createElement('li');
+  li.innerHTML = `<span class="label"></span><span class="track"><span class="bar"></span></span><span class="p"></span>`;
+  li.querySelector<HTMLElement>('.label')!.textContent = `${p.label} (${p.index})`;
+  li.querySelector<HTMLElement>('.bar')!.style.width = `${100 * p.probability}%`;
+  li.querySelector<HTMLElement>('.p')!.textContent = `${(100 * p.probability).toFixed(2)}%`;
+  li.dataset.index = String(p.index);
+  li.dataset.probability = String(p.probability);
+  return li;
+}
+
 /** Runs one classification at a time; the page stays usable and shows what went wrong. */
 function run(): void {
   busy = busy.then(async () => {
@@ -72,18 +88,9 @@ function run(): void {
       $('status').textContent =
         `Backend used: ${r.backend}${r.fallbackReason ? ` (WebGPU unavailable: ${r.fallbackReason})` : ''}, ${prepared.session.wasm.threads} WASM thread(s).`;
       $('status').dataset.backend = r.backend;
-      const max = r.top[0]?.probability ?? 1;
-      $('top5').replaceChildren(
-        ...r.top.map((p) => {
-          const li = document.createElement('li');
-          li.innerHTML = `<span class="label"></span><span class="bar"></span><span class="p"></span>`;
-          (li.children[0] as HTMLElement).textContent = `${p.label} (${p.index})`;
-          (li.children[1] as HTMLElement).style.width = `${(100 * p.probability) / max}%`;
-          (li.children[2] as HTMLElement).textContent = `${(100 * p.probability).toFixed(2)}%`;
-          li.dataset.index = String(p.index);
-          return li;
-        }),
-      );
+      $('provenance').textContent = provenanceLine(r.provenance, r.backend, prepared.session.wasm.threads);
+      $('provenance').dataset.trained = String(r.provenance.trained);
+      $('top5').replaceChildren(...r.top.map(topRow));
       $('timings').innerHTML =
         `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
       // What this result is for: a test (or a curious user) can tell it from a result still on screen.
@@ -93,6 +100,9 @@ function run(): void {
       document.body.dataset.state = 'done';
     } catch (e) {
       showError((e as Error).message);
+      // Results of an earlier image or model would read as this one's.
+      $('provenance').textContent = '';
+      $('top5').replaceChildren();
       $('status').textContent = 'Failed; pick another image or model.';
       document.body.dataset.state = 'error';
     }
