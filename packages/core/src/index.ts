@@ -13,3 +13,4 @@ export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } fr
 export * from './models/index.js';
 export * from './runtime/index.js';
 export * from './weights/index.js';
+export * from './pretrained/index.js';

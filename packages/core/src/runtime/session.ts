@@ -85,6 +85,26 @@ export function graphIO(graph: Graph): ModelIO {
   return { inputs: io(graph.inputs), outputs: io(graph.outputs), metadata: graph.metadata };
 }
 
+/** Class names a model carries itself (metadata 'mobilenet.label_names': a JSON list of strings), checked. */
+function metadataLabels(metadata: Readonly<Record<string, string>>, source: string): readonly string[] | undefined {
+  if (!Object.hasOwn(metadata, 'mobilenet.label_names')) return undefined;
+  const where = `model '${source}': metadata 'mobilenet.label_names'`;
+  let v: unknown;
+  try {
+    v = JSON.parse(metadata['mobilenet.label_names']!);
+  } catch {
+    throw new MobileNetError('labels', where, 'a JSON list of strings', 'text that does not parse');
+  }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new MobileNetError(
+      'labels',
+      where,
+      'a JSON list of strings',
+      Array.isArray(v) ? 'a list with non-strings' : typeof v,
+    );
+  return v as string[];
+}
+
 /** ImageNet labels for a class count: 1000, or 1001 with TF's background class at index 0. */
 export function imagenetLabels(classes: number): readonly string[] | undefined {
   if (classes === 1000) return IMAGENET_LABELS;
@@ -146,7 +166,8 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     : meta
       ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
       : torchvisionPreprocessing(h);
-  const labels = options.labels ?? imagenetLabels(classes) ?? classLabels(classes);
+  const labels =
+    options.labels ?? metadataLabels(summary.metadata, source) ?? imagenetLabels(classes) ?? classLabels(classes);
   if (labels.length !== classes) {
     throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
   }
