@@ -12,3 +12,4 @@ export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';
 export { formatProfile, shareChart, stagesChart } from './profile-chart.js';
 export { preprocessingOf } from './model-preprocessing.js';
+export * from './hub/index.js';

@@ -1,0 +1,11 @@
+export { HubError, type HubErrorCode } from './errors.js';
+export { type HubOptions, hubSettings } from './settings.js';
+export type { Progress as DownloadProgress } from './download.js';
+export {
+  type ResolvedWeights,
+  type PretrainedModel,
+  type PretrainedEntry,
+  resolveWeights,
+  loadPretrained,
+  listPretrained,
+} from './pretrained.js';
