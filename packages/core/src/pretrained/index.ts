@@ -3,6 +3,7 @@ export {
   TORCHVISION_WEIGHTS,
   TORCHVISION_DEFAULTS,
   type TorchvisionWeights,
+  type OtherTransforms,
   type ClassificationTransforms,
   hashPrefixOf,
   torchvisionWeightsPreprocessing,
@@ -19,6 +20,8 @@ export {
 } from './timm.js';
 export {
   type WeightsName,
+  registerTorchvisionWeights,
+  torchvisionTable,
   parseWeightsName,
   isWeightsName,
   isLoopback,

@@ -24,11 +24,48 @@ const fail = (name: string, expected: string, received: string): never => {
   throw new MobileNetError('weights-name', `weights name '${name.slice(0, 200)}'`, expected, received);
 };
 
+/** Weights registered from outside (`registerTorchvisionWeights`); a later row shadows an earlier one. */
+const registered: TorchvisionWeights[] = [];
+
+/** The table in effect: torchvision's rows, then the registered ones. */
+export const torchvisionTable = (): readonly TorchvisionWeights[] => [...TORCHVISION_WEIGHTS, ...registered];
+
+const defaultOf = (model: string): string | undefined =>
+  TORCHVISION_DEFAULTS[model] ?? registered.find((w) => w.model === model)?.value;
+
+/**
+ * Adds a row to the torchvision table: weights published the way torchvision publishes its own (a file whose name
+ * carries its sha256 prefix, under `MOBILENET_TORCHVISION_URL` or torchvision's address), e.g. a newer enum value
+ * or your own fine-tuned file. A row with the model and value of an existing one shadows it until the returned
+ * function removes it again (tests serve random-weight files under torchvision's names this way).
+ */
+export function registerTorchvisionWeights(w: TorchvisionWeights): () => void {
+  if (!/^[a-z0-9_]{1,64}$/.test(w.model) || !/^[A-Z0-9_]{1,64}$/.test(w.value) || !/^[\w][\w.+-]{0,199}$/.test(w.file))
+    throw new MobileNetError(
+      'weights-name',
+      `weights ${w.model}.${w.value}`,
+      'a model [a-z0-9_], a value [A-Z0-9_] and a plain file name',
+      `'${w.file}'`,
+    );
+  registered.push(w);
+  return () => {
+    const i = registered.lastIndexOf(w);
+    if (i >= 0) registered.splice(i, 1);
+  };
+}
+
 /** Every torchvision name we know, DEFAULT first for each model: 'torchvision:mobilenet_v2', '...IMAGENET1K_V1'. */
 export function torchvisionNames(): string[] {
-  return Object.keys(TORCHVISION_DEFAULTS).flatMap((model) => [
+  const models = [...new Set(torchvisionTable().map((w) => w.model))];
+  return models.flatMap((model) => [
     `torchvision:${model}`,
-    ...TORCHVISION_WEIGHTS.filter((w) => w.model === model).map((w) => `torchvision:${model}.${w.value}`),
+    ...[
+      ...new Set(
+        torchvisionTable()
+          .filter((w) => w.model === model)
+          .map((w) => w.value),
+      ),
+    ].map((v) => `torchvision:${model}.${v}`),
   ]);
 }
 
@@ -41,12 +78,13 @@ function torchvision(name: string, rest: string): WeightsName {
       `'${rest.slice(0, 80)}'`,
     );
   const [, model, value] = m;
-  if (!Object.hasOwn(TORCHVISION_DEFAULTS, model!))
-    fail(name, `a torchvision model we know: ${Object.keys(TORCHVISION_DEFAULTS).join(', ')}`, `'${model}'`);
-  const wanted = !value || value === 'DEFAULT' ? TORCHVISION_DEFAULTS[model!] : value;
-  const weights = TORCHVISION_WEIGHTS.find((w) => w.model === model && w.value === wanted);
+  const table = torchvisionTable();
+  const models = [...new Set(table.map((w) => w.model))];
+  if (!models.includes(model!)) fail(name, `a torchvision model we know: ${models.join(', ')}`, `'${model}'`);
+  const wanted = !value || value === 'DEFAULT' ? defaultOf(model!) : value;
+  const weights = table.findLast((w) => w.model === model && w.value === wanted);
   if (!weights) {
-    const values = TORCHVISION_WEIGHTS.filter((w) => w.model === model).map((w) => w.value);
+    const values = [...new Set(table.filter((w) => w.model === model).map((w) => w.value))];
     return fail(name, `one of ${[...values, 'DEFAULT'].join(', ')} for ${model}`, `'${value}'`);
   }
   return { kind: 'torchvision', name: `torchvision:${model}.${weights.value}`, weights };

@@ -70,7 +70,7 @@ async function transfer(
   job: DownloadJob,
   from: number,
   http: HttpSettings,
-): Promise<{ complete: boolean; size: number }> {
+): Promise<{ complete: boolean; size: number; why?: string; timedOut?: boolean }> {
   const range: Record<string, string> = from > 0 ? { range: `bytes=${from}-` } : {};
   const answer = await request(job.url, { follow: 'all', what: job.name, headers: { ...job.headers, ...range } }, http);
   const { status, headers, body } = answer;
@@ -108,6 +108,8 @@ async function transfer(
   const out = createWriteStream(job.partial, { flags: status === 206 ? 'a' : 'w', mode: 0o644 });
   let received = start;
   let lastReport = 0;
+  let why: string | undefined;
+  let timedOut = false;
   const report = (done: boolean) =>
     job.onProgress?.({
       name: job.name,
@@ -138,11 +140,9 @@ async function transfer(
         if (now - lastReport > 100) (lastReport = now), report(false);
       });
       body.once('end', resolve);
-      body.once('close', resolve);
       body.once('error', reject);
-      body.once('aborted', () =>
-        reject(Object.assign(new Error('connection closed mid-body'), { code: 'ECONNRESET' })),
-      );
+      // After 'end' this does nothing; without it, the connection went away mid-body ('error' comes first when there is one).
+      body.once('close', () => reject(Object.assign(new Error('connection closed mid-body'), { code: 'ECONNRESET' })));
       out.once('error', (e) =>
         reject(new HubError('cache', `${job.name}: cannot write ${job.partial}: ${socketWhy(e)}`)),
       );
@@ -150,12 +150,19 @@ async function transfer(
   } catch (e) {
     if (e instanceof HubError) throw e;
     // A dropped connection keeps what arrived: the next pass resumes from there.
+    why = socketWhy(e);
+    timedOut = (e as NodeJS.ErrnoException).code === 'ETIMEDOUT';
   } finally {
     await new Promise<void>((r) => out.end(r));
   }
   const size = existsSync(job.partial) ? statSync(job.partial).size : 0;
   report(false);
-  return { complete: body.complete && (total === undefined || size === total), size };
+  const complete = body.complete && (total === undefined || size === total);
+  return {
+    complete,
+    size,
+    ...(!complete && { why: why ?? `${size - start} of ${total ?? '?'} bytes arrived`, timedOut }),
+  };
 }
 
 /** An HTTP status as the user's words: 404 names the URL, 401/403 ask for a token. */
@@ -191,10 +198,12 @@ export async function download(job: DownloadJob, http: HttpSettings): Promise<{ 
     let size = existsSync(job.partial) ? statSync(job.partial).size : 0;
     if (job.expected.size !== undefined && size > job.expected.size) rmSync(job.partial, { force: true }), (size = 0);
     let complete = false;
+    let why: string | undefined;
+    let timedOut: boolean | undefined;
     for (let pass = 0; pass <= http.retries && !complete; pass++) {
       if (pass > 0) await new Promise((r) => setTimeout(r, http.backoffMs * 2 ** (pass - 1)));
       try {
-        ({ complete, size } = await transfer(job, size, http));
+        ({ complete, size, why, timedOut } = await transfer(job, size, http));
       } catch (e) {
         // Too large or a bad answer: what was written is not worth resuming.
         if (e instanceof HubError && (e.code === 'too-large' || e.code === 'bad-answer'))
@@ -204,8 +213,8 @@ export async function download(job: DownloadJob, http: HttpSettings): Promise<{ 
     }
     if (!complete) {
       throw new HubError(
-        'truncated',
-        `${job.name}: ${job.url.href} ended early ${http.retries + 1} times (${size} bytes kept in ${job.partial}, resumed next time)`,
+        timedOut ? 'timeout' : 'truncated',
+        `${job.name}: ${job.url.href} ended early ${http.retries + 1} time${http.retries ? 's' : ''} (last: ${why}); ${size} bytes kept in ${job.partial}, resumed next time`,
       );
     }
     const h = newHashes(job.expected);

@@ -167,8 +167,8 @@ export async function fetchHubFile(
           ...(lfs ? { sha256: meta.etag } : { gitSha1: meta.etag }),
           ...(meta.size !== undefined && { size: meta.size }),
         },
-        // The CDN's signed URL needs no token; the hub's own host keeps it (the request drops it on a host change).
-        headers: auth,
+        // The token goes to the hub's own host only: the CDN's URL is signed (huggingface_hub sends it there too; we do not).
+        headers: cdn.host === url.host ? auth : {},
         name: what,
         maxBytes: s.maxBytes,
         lockWaitMs: s.lockWaitMs,

@@ -110,6 +110,8 @@ async function once(
     };
     const req = (secure ? https : http).request(options, (res) => {
       // Body inactivity, from here on: the caller reads it; a stalled server fails the read, not the whole wait.
+      req.setTimeout(0);
+      req.removeAllListeners('timeout');
       res.socket.setTimeout(s.timeoutMs, () =>
         res.destroy(Object.assign(new Error(`no data for ${s.timeoutMs / 1000} s`), { code: 'ETIMEDOUT' })),
       );

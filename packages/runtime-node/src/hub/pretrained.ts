@@ -6,7 +6,6 @@ import {
   type PretrainedSpec,
   TIMM_TAGS,
   TORCHVISION_DEFAULTS,
-  TORCHVISION_WEIGHTS,
   WEIGHTS_METADATA_KEY,
   type WeightsName,
   buildPretrained,
@@ -18,6 +17,7 @@ import {
   timmArchitecture,
   timmSpec,
   torchvisionSpec,
+  torchvisionTable,
 } from '@mobilenet/core';
 import { HubError } from './errors.js';
 import { type HubFile, cachedHubFile, fetchHubFile } from './hf.js';
@@ -168,7 +168,7 @@ async function fromUrl(s: HubSettings, p: Extract<WeightsName, { kind: 'url' }>)
   const f = await torchFile(s, p.name, p.file, p.url);
   const sha = sha256(f.bytes);
   // A mirror of a torchvision file is those weights.
-  const tv = TORCHVISION_WEIGHTS.find((w) => w.file === p.file && w.build);
+  const tv = torchvisionTable().findLast((w) => w.file === p.file && w.build);
   return {
     name: p.name,
     kind: 'url',
@@ -243,8 +243,11 @@ export interface PretrainedEntry {
 /** The names we know, with size, accuracy and whether each is in the cache (no network). */
 export function listPretrained(options: HubOptions = {}): PretrainedEntry[] {
   const s = hubSettings(options);
-  const tv = TORCHVISION_WEIGHTS.map((w): PretrainedEntry => {
-    const isDefault = TORCHVISION_DEFAULTS[w.model] === w.value;
+  const table = torchvisionTable();
+  // One row per model and value: a registered row shadows torchvision's.
+  const rows = table.filter((w, i) => table.findLastIndex((x) => x.model === w.model && x.value === w.value) === i);
+  const tv = rows.map((w): PretrainedEntry => {
+    const isDefault = (TORCHVISION_DEFAULTS[w.model] ?? rows.find((x) => x.model === w.model)?.value) === w.value;
     const [metric, value] = Object.entries(w.metrics.values)[0]!;
     const path = torchCachePath(s, w.file);
     return {
