@@ -134,8 +134,17 @@ function familyOnly(values: ModelValues, arch: string): void {
 
 export function modelOptions(values: ModelValues): ModelOptions {
   if (values.arch === undefined) throw optionError('--arch', `one of ${archs().join(', ')} (required)`, 'nothing');
+  return { ...optionValues(values), arch: values.arch as ModelOptions['arch'] };
+}
+
+/** The model options for named weights, whose name says the arch: --arch is optional (and must agree). */
+export function namedModelOptions(values: ModelValues): Partial<ModelOptions> {
+  return optionValues(values);
+}
+
+function optionValues(values: ModelValues): Partial<ModelOptions> {
   const arch = values.arch;
-  if (!isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
+  if (arch !== undefined && !isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
   const large = values['allow-large'] === true;
   const resolutionRange: Range = {
     min: 32,
@@ -146,8 +155,8 @@ export function modelOptions(values: ModelValues): ModelOptions {
   const resolution = integer('resolution', values.resolution, resolutionRange);
   if (resolution !== undefined && resolution % 32 !== 0)
     throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
-  familyOnly(values, arch);
-  const o: { -readonly [K in keyof ModelOptions]: ModelOptions[K] } = { arch };
+  if (arch !== undefined) familyOnly(values, arch);
+  const o: { -readonly [K in keyof ModelOptions]?: ModelOptions[K] } = arch !== undefined ? { arch } : {};
   const set = <K extends keyof ModelOptions>(key: K, v: ModelOptions[K] | undefined) => v !== undefined && (o[key] = v);
   set('convention', oneOf<Convention>('convention', values.convention, CONVENTIONS));
   set('width', decimal('width', values.width, { min: 0.05, max: 4, rule: 'a number from 0.05 to 4' }));

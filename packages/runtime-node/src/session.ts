@@ -8,8 +8,10 @@ import {
   type SessionOptions,
   type ImageModelSession,
   MobileNetError,
+  isWeightsName,
   openSession,
 } from '@mobilenet/core';
+import { type HubOptions, loadPretrained } from './hub/index.js';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
@@ -22,9 +24,15 @@ export interface NodeSessionOptions extends SessionOptions {
   readonly maxBatch?: number;
   /** Largest image decoded, in pixels (width x height); also the budget of pixels decoded at once. Default 100 M. */
   readonly maxPixels?: number;
+  /** For a pretrained name: offline mode, caches, endpoints, progress (default: the environment's). */
+  readonly hub?: HubOptions;
 }
 
-/** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
+/**
+ * A model for `createSession`: a core model, ONNX bytes, the path of an .onnx file, or a pretrained name
+ * ('torchvision:mobilenet_v3_large', 'hf-hub:timm/mobilenetv4_conv_small.e2400_r224_in1k'), built here with its
+ * weights, preprocessing and labels.
+ */
 export type ModelSource = ModelInput<string>;
 
 /** The I/O part of loading a model in Node: a file path. */
@@ -56,7 +64,11 @@ const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> 
  * torchvision's for a foreign model), checks the input is [N, 3, H, H], and starts the backend.
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
-  const { session, engineSession } = await openSession(engine, source, options);
+  const model =
+    typeof source === 'string' && isWeightsName(source)
+      ? await loadPretrained(source, { batch: 'dynamic' }, options.hub)
+      : source;
+  const { session, engineSession } = await openSession(engine, model, options);
   // The session's limits are the pipeline's defaults.
   const defaults: PipelineOptions = {
     ...(options.maxPixels && { maxPixels: options.maxPixels }),

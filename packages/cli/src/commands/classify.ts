@@ -14,15 +14,18 @@ import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
+import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 
 const MAX_THREADS = 256;
 const MAX_PIXELS = 2 ** 32;
 
-export const CLASSIFY_HELP = `Usage: mobilenet classify IMAGE|DIR... (--model FILE.onnx | --arch A [model options]) [options]
+export const CLASSIFY_HELP = `Usage: mobilenet classify IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) [options]
 
 Top-k ImageNet classes for each image (JPEG, PNG, WebP, AVIF, TIFF, GIF), on onnxruntime-node. A folder stands
 for its image files; decoding runs ahead while the model runs, in batches it sizes itself.
-  --model FILE        an .onnx file (ours: preprocessing read from its metadata; foreign: torchvision's)
+  --model FILE|NAME   an .onnx file (ours: preprocessing read from its metadata; foreign: torchvision's), or a
+                      pretrained name (below): built here with its weights, labels and preprocessing
+  --offline           a pretrained NAME from the cache only
   --arch A            build the model instead (seeded random weights: the labels carry no meaning)
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
@@ -38,13 +41,16 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
                       again (their error lines are removed, so OUT keeps one line per image)
   --force             with --jsonl: overwrite OUT
 
+${NAMES_HELP}
+
 ${MODEL_HELP}
 `;
 
 const CLASSIFY_OPTIONS = {
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
-  model: { type: 'string', expects: 'an .onnx file' },
+  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
+  ...OFFLINE_OPTION,
   backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
   fallback: { type: 'boolean' },
   threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
@@ -79,9 +85,11 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const source =
-    values.model !== undefined
-      ? checkModelFile(values.model, values, io)
-      : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+    values.model !== undefined && isWeightsName(values.model)
+      ? await namedModel(values.model, values, io)
+      : values.model !== undefined
+        ? checkModelFile(values.model, values, io)
+        : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
   const options: NodeSessionOptions = {
     backend,
     fallback: values.fallback === true,
@@ -180,6 +188,18 @@ async function toJsonl(
       `mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${out}\n`,
     );
   return failed + skipped ? EXIT.failure : EXIT.ok;
+}
+
+/** A pretrained name: built here from its weights; model options would contradict what the name is. */
+async function namedModel(name: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io) {
+  const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
+  if (modelOption)
+    throw optionError(
+      `--${modelOption}`,
+      'no model options with a pretrained name (it says what the model is)',
+      `--${modelOption} with --model ${quote(name)}`,
+    );
+  return loadNamed(name, { batch: 'dynamic' }, values, io, 'classify');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { buildModel } from '@mobilenet/core';
 import { type NodeSessionOptions, backendNames, createSession } from '@mobilenet/runtime-node';
+import { OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { imagesOfArgs } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
@@ -17,7 +18,8 @@ tensor 'embeddings') and its rows' image paths, one per line, in OUT's name with
 its image files. Images that fail are reported by name and left out; the run goes on and exits 1 with the count.
 OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on from them.
   -o, --output OUT    .npy or .safetensors
-  --model FILE        an .onnx file with an 'embedding' output (export with --embedding)
+  --model FILE|NAME   an .onnx file with an 'embedding' output (export with --embedding), or a pretrained name
+  --offline           a pretrained NAME from the cache only
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
@@ -33,7 +35,8 @@ const EMBED_OPTIONS = {
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
   output: { type: 'string', short: 'o', expects: 'a .npy or .safetensors file to write' },
-  model: { type: 'string', expects: 'an .onnx file' },
+  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
+  ...OFFLINE_OPTION,
   backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
   threads: { type: 'string', expects: 'an integer from 1 to 256' },
   recursive: { type: 'boolean' },
@@ -67,14 +70,16 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     );
   const { files: all, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const source =
-    values.model !== undefined
-      ? readInput(values.model, 'an .onnx file', '--model')
-      : buildModel({
-          ...modelOptions(values),
-          embedding: true,
-          weights: initialiser(values, 'fan-in'),
-          batch: 'dynamic',
-        });
+    values.model !== undefined && isWeightsName(values.model)
+      ? await loadNamed(values.model, { embedding: true, batch: 'dynamic' }, values, io, 'embed')
+      : values.model !== undefined
+        ? readInput(values.model, 'an .onnx file', '--model')
+        : buildModel({
+            ...modelOptions(values),
+            embedding: true,
+            weights: initialiser(values, 'fan-in'),
+            batch: 'dynamic',
+          });
   const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
   const session = await createSession(source, options);
   if (!session.info.embeddingName) {

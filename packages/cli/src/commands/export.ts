@@ -17,13 +17,22 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import type { OptionSpec } from '../parse.js';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import {
+  MODEL_HELP,
+  MODEL_OPTIONS,
+  SEED_OPTION,
+  initialiser,
+  modelOptions,
+  namedModelOptions,
+  parse,
+} from '../args.js';
+import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { optionError, quote } from '../errors.js';
 import { type Io, checkOutputPath, readInput, writeFileAtomic } from '../io.js';
 import { between, integer } from '../numbers.js';
 import { PRECISION_HELP, PRECISION_OPTIONS, type Precision, applyPrecision, precisionPlan } from '../precision.js';
 
-export const EXPORT_HELP = `Usage: mobilenet export --arch A [model options] -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
+export const EXPORT_HELP = `Usage: mobilenet export (--arch A [model options] | --weights NAME) -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
 Writes the model as an ONNX file, atomically. Weights: torchvision's initialisation, seeded (same seed, same bytes).
   -o, --output FILE   the .onnx file to write (its folder must exist)
@@ -33,11 +42,16 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --target T          ${TARGETS.join('|')}: the reader the file is for (default onnxruntime); opencv rewrites
                       what OpenCV 4.6 DNN mis-reads (ReLU6's Clip, the squeeze-excite Mul), see docs/elsewhere.md
   --force             overwrite OUT if it is a regular file (a link, folder, FIFO or device is never replaced)
-  --weights FILE      load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read from it;
-                      without --convention, the convention follows the key layout, and is said)
+  --weights FILE|NAME|URL  load a checkpoint: torchvision .pth or timm .safetensors/.pth (keys checked, classes read
+                      from it; without --convention, the convention follows the key layout, and is said); or a
+                      pretrained NAME (no --arch: the name says it; the file records the weights' name, URL, sha256,
+                      license, categories and preprocessing); or an https:// URL of a checkpoint (with --arch)
+  --offline           a pretrained NAME or URL from the cache only
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
 ${PRECISION_HELP}
+
+${NAMES_HELP}
 
 ${MODEL_HELP}
 `;
@@ -50,7 +64,8 @@ const EXPORT_OPTIONS = {
   target: { type: 'string', expects: `one of ${TARGETS.join(', ')}` },
   batch: { type: 'string', expects: "an integer from 1 to 65536 or 'dynamic'" },
   force: { type: 'boolean' },
-  weights: { type: 'string', expects: 'a checkpoint file (.pth, .safetensors)' },
+  weights: { type: 'string', expects: 'a checkpoint file (.pth, .safetensors), a pretrained name or an https:// URL' },
+  ...OFFLINE_OPTION,
   'weights-format': { type: 'string', expects: `one of ${WEIGHTS_FORMATS.join(', ')}, auto` },
   'fold-bn': { type: 'boolean' },
   ...PRECISION_OPTIONS,
@@ -60,7 +75,8 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const { values } = parse(argv, EXPORT_OPTIONS);
   if (values.help) return (io.out(EXPORT_HELP), 0);
   const out = values.output;
-  const options = modelOptions(values);
+  const named = values.weights !== undefined && isWeightsName(values.weights);
+  const options = named ? namedModelOptions(values) : modelOptions(values);
   const opset = integer('opset', values.opset, between(MIN_OPSET, MAX_OPSET));
   const batch: number | 'dynamic' | undefined =
     values.batch === 'dynamic'
@@ -75,10 +91,13 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const precision = precisionPlan(values);
   const t0 = performance.now();
   const full = { ...options, ...(batch !== undefined && { batch }) };
-  const model =
-    values.weights !== undefined
-      ? withWeights(full, values.weights, values['weights-format'], io)
-      : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
+  if (named && values['weights-format'] !== undefined && values['weights-format'] !== 'auto')
+    throw optionError('--weights-format', 'auto (or nothing) with a pretrained name', quote(values['weights-format']));
+  const model = named
+    ? await loadNamed(values.weights!, full, values, io, 'export')
+    : values.weights !== undefined
+      ? withWeights(full as ModelOptions, values.weights, values['weights-format'], io)
+      : buildModel({ ...(full as ModelOptions), weights: initialiser(values, 'torchvision') });
   const { config } = model;
   const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
   const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };

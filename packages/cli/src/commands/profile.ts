@@ -10,12 +10,13 @@ import {
   stagesChart,
 } from '@mobilenet/runtime-node';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, writeFileAtomic } from '../io.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 
-export const PROFILE_HELP = `Usage: mobilenet profile (FILE.onnx | --arch A [model options]) [options]
+export const PROFILE_HELP = `Usage: mobilenet profile (FILE.onnx | NAME | --arch A [model options]) [options]
 
 Where the time goes: onnxruntime's profiler (CPU) over repeated runs, each block's and each kind of operation's
 share of kernel time next to its share of MACs (the measured counterpart of MobileNet v1's Table 2).
@@ -26,6 +27,9 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
                   in the model, preprocessing, waiting for decodes and postprocessing, and the decodes' latency
   --svg PREFIX    write PREFIX-ops.svg, PREFIX-layers.svg (and PREFIX-stages.svg with --images)
   --json          one JSON object: {kernelMs, ops, layers, stages}
+  --offline       a pretrained NAME from the cache only
+
+${NAMES_HELP}
 
 ${MODEL_HELP}
 `;
@@ -39,14 +43,21 @@ const PROFILE_OPTIONS = {
   images: { type: 'string', expects: 'a folder of images' },
   svg: { type: 'string', expects: 'a path prefix for the SVG files' },
   json: { type: 'boolean' },
+  ...OFFLINE_OPTION,
 } as const satisfies OptionSpec;
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
 
-function loadModel(
+async function loadModel(
   file: string | undefined,
   values: Values<typeof PROFILE_OPTIONS>,
-): { bytes: Uint8Array; graph: Graph } {
+  io: Io,
+): Promise<{ bytes: Uint8Array; graph: Graph }> {
+  if (file !== undefined && isWeightsName(file)) {
+    if (values.arch) throw optionError('--arch/NAME', 'either --arch or a pretrained name', 'both');
+    const { graph } = await loadNamed(file, { batch: 'dynamic' }, values, io, 'profile');
+    return { bytes: toOnnx(graph), graph };
+  }
   if (file !== undefined) {
     if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
     if (!existsSync(file)) throw optionError(`argument ${quote(file)}`, 'an existing .onnx file', 'no such file');
@@ -113,7 +124,7 @@ export async function profile(argv: string[], io: Io): Promise<number> {
   const runs = integer('runs', values.runs, between(1, 10000)) ?? 20;
   const threads = integer('threads', values.threads, between(1, 256));
   const batch = integer('batch', values.batch, between(1, 1024)) ?? 1;
-  const { bytes, graph } = loadModel(positionals[0], values);
+  const { bytes, graph } = await loadModel(positionals[0], values, io);
   const files = values.images !== undefined ? imageFiles(values.images) : undefined;
   const p = await profileModel(bytes, graph, {
     runs,
