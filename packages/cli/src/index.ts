@@ -25,14 +25,6 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
   ],
   ['backends', { run: backends, summary: 'which backends work here, and why not', help: BACKENDS_HELP }],
   [
-    'weights',
-    {
-      run: (a, io) => import('./commands/weights.js').then((m) => m.weights(a, io)),
-      summary: 'pretrained names: list them (size, accuracy, cached?), fetch them for offline use',
-      help: 'Run mobilenet weights --help',
-    },
-  ],
-  [
     'embed',
     {
       run: (a, io) => import('./commands/embed.js').then((m) => m.embed(a, io)),
@@ -46,6 +38,14 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
       run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)),
       summary: 'share of time vs share of MACs per layer and op type (onnxruntime profiler)',
       help: 'Run mobilenet profile --help',
+    },
+  ],
+  [
+    'weights',
+    {
+      run: (a, io) => import('./commands/weights.js').then((m) => m.weights(a, io)),
+      summary: 'pretrained names: list them (size, accuracy, cached?), fetch them for offline use',
+      help: 'Run mobilenet weights --help',
     },
   ],
 ]);
