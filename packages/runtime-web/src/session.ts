@@ -11,12 +11,18 @@ import type { InferenceSession } from 'onnxruntime-web';
 import { type WebEngineSession, backends } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
 import { type OrtSettings, type WasmThreads, allowedThreads, threadsInEffect } from './ort.js';
+import { type WebHubOptions, isPretrainedName, loadPretrained } from './pretrained.js';
 
 export interface WebSessionOptions extends SessionOptions, OrtSettings {
   readonly maxBatch?: number;
+  /** For a pretrained name: endpoints, Cache Storage, offline mode, progress. */
+  readonly hub?: WebHubOptions;
 }
 
-/** A model for the browser runtime: a core model (built in the page), ONNX bytes, a URL, or a File/Blob. */
+/**
+ * A model for the browser runtime: a core model (built in the page), ONNX bytes, a URL, a File/Blob, or a
+ * pretrained name ('torchvision:mobilenet_v3_large', 'hf-hub:timm/...'), built in the page with its weights.
+ */
 export type WebModelSource = ModelInput<string | Blob>;
 
 /** The I/O part of loading a model in a page: a URL, or a File/Blob. */
@@ -56,7 +62,11 @@ export type WebSession = ImageModelSession<WebImage> & {
 /** Creates a session in the browser (or in Node, WASM only, for tests): same API as @mobilenet/runtime-node. */
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   allowedThreads(options); // checks threads / wasmThreads before anything loads
-  const { session, engineSession } = await openSession(engine, source, options);
+  const model =
+    typeof source === 'string' && isPretrainedName(source)
+      ? await loadPretrained(source, { batch: 'dynamic' }, options.hub)
+      : source;
+  const { session, engineSession } = await openSession(engine, model, options);
   return Object.assign(session, {
     ortSession: engineSession.session,
     wasm: threadsInEffect(engineSession.ort, options),

@@ -153,6 +153,21 @@ export async function startFakeHub(): Promise<FakeHub> {
       count(req, path);
       return serveBytes(req, res, torch.get(tv[1]!)!, fault, {});
     }
+    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(path);
+    const treeRepo = tree && repos.get(tree[1]!);
+    if (treeRepo) {
+      // The hub's tree API (huggingface_hub's list_repo_tree): git sha1 per file, LFS sha256 for LFS files; with CORS.
+      const entries = Object.entries(treeRepo.files).map(([name, b]) => ({
+        type: 'file',
+        oid: gitSha1(b),
+        size: b.length,
+        path: name,
+        ...(treeRepo.lfs.has(name) && { lfs: { oid: sha256(b), size: b.length, pointerSize: 134 } }),
+      }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
+        .end(JSON.stringify(entries));
+    }
     const hf = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     const repo = hf && repos.get(hf[1]!);
     if (!hf || !repo) return void res.writeHead(404, { 'x-error-code': 'RepoNotFound' }).end('Repository not found');
