@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   type Arch,
@@ -10,7 +11,7 @@ import {
   toOnnx,
   writeSafetensors,
 } from '@mobilenet/core';
-import { createSession } from '@mobilenet/runtime-node';
+import { createSession, loadPretrained } from '@mobilenet/runtime-node';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { PreviewServer } from 'vite';
@@ -19,6 +20,7 @@ import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { chromiumMissing, launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
 import { formulaCheckpoint, formulaTensor } from '../../../packages/core/src/testing-formula.js';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
+import { startFakeHub } from '../../../packages/runtime-node/src/hub/fake-hub.test-support.js';
 
 // The built demo (dist/, from `vite build` in this package's test script), served with its COOP/COEP headers.
 const DEMO = resolve(import.meta.dirname, '..');
@@ -391,6 +393,78 @@ describe.skipIf(missing !== null)('demo without WebGPU', () => {
     } finally {
       await browser.close();
       await server.close();
+    }
+  });
+});
+
+describe.skipIf(missing !== null)('demo with pretrained names', () => {
+  it("fetches an hf-hub name from the hub (CORS), verifies and builds it in the page: onnxruntime-node's top-5 for the same name; a torchvision mirror's wrong bytes are refused", async () => {
+    const hub = await startFakeHub();
+    const { server, url } = await servePreview({ root: DEMO });
+    const browser = await launchChromium({ webgpu: false });
+    const home = mkdtempSync(join(tmpdir(), 'mobilenet-demo-hub-'));
+    try {
+      const weights = readFileSync(
+        join(DEMO, '../../packages/core/src/fixtures/timm/mobilenetv3_small_050.safetensors'),
+      );
+      const config = {
+        architecture: 'mobilenetv3_small_050',
+        num_classes: 10,
+        pretrained_cfg: { input_size: [3, 96, 96] },
+      };
+      const name = 'hf-hub:someone/mobilenetv3_small_050.ft10';
+      hub.repo('someone/mobilenetv3_small_050.ft10', {
+        'config.json': new TextEncoder().encode(JSON.stringify(config)),
+        'model.safetensors': weights,
+      });
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e.message));
+      await page.goto(url);
+      const set = async (id: string, value: string) => {
+        await page.locator(id).fill(value);
+        await page.locator(id).dispatchEvent('change');
+      };
+      await page.locator('#sources summary').click();
+      await set('#hf-endpoint', hub.url);
+      await set('#pretrained', name);
+      await page.locator('#samples button').first().click();
+      await page.waitForFunction(
+        (m) => document.body.dataset.model === m && document.body.dataset.state === 'done',
+        `${name} wasm`,
+        { timeout: STEP_TIMEOUT_MS },
+      );
+      expect(await page.locator('#provenance').textContent()).toMatch(
+        /^Weights: hf-hub:someone\/mobilenetv3_small_050\.ft10 \(sha256 [0-9a-f]{12}\.\.\., downloaded and verified\)\. Convention: timm\. Backend: wasm/,
+      );
+      const top = await page.locator('#top5 li').evaluateAll((lis) =>
+        lis.map((li) => ({
+          index: Number((li as HTMLElement).dataset.index),
+          p: Number((li as HTMLElement).dataset.probability),
+        })),
+      );
+      const model = await loadPretrained(name, { batch: 'dynamic' }, { env: { HF_HOME: home, HF_ENDPOINT: hub.url } });
+      const node = await createSession(model);
+      const [r] = await node.classify([join(DEMO, 'public/samples/chelsea.jpg')]);
+      await node.release();
+      if (!r!.ok) throw new Error(r!.error);
+      expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
+      top.forEach((t, i) => expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4));
+
+      // torchvision's own name through a mirror that serves other bytes: refused in the page, in words.
+      hub.torchvision('mobilenet_v3_small-047dcff4.pth', new Uint8Array(1000).fill(7));
+      await set('#torchvision-url', `${hub.url}/models`);
+      await set('#pretrained', 'torchvision:mobilenet_v3_small');
+      await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, {
+        timeout: STEP_TIMEOUT_MS,
+      });
+      expect(await page.locator('#error').textContent()).toContain(
+        `weights 'torchvision:mobilenet_v3_small.IMAGENET1K_V1': expected the bytes of ${hub.url}/models/mobilenet_v3_small-047dcff4.pth: sha256 047dcff4... (the file name's)`,
+      );
+    } finally {
+      await browser.close();
+      await server.close();
+      await hub.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -13,7 +13,7 @@ import {
   summarizeOnnx,
   toOnnx,
 } from '@mobilenet/core';
-import { type WebImage, type WebSession, createSession, decodeWebImage } from '@mobilenet/runtime-web';
+import { type WebImage, type WebSession, createSession, decodeWebImage, loadPretrained } from '@mobilenet/runtime-web';
 import { fixedInput } from '@mobilenet/test-support';
 import jsepMjs from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.mjs?url';
 import jsepWasm from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
@@ -30,6 +30,11 @@ export interface ModelChoice {
   readonly file?: File;
   /** A torchvision or timm checkpoint for the built model (its convention follows the detected key layout). */
   readonly weights?: File;
+  /** A pretrained name ('torchvision:mobilenet_v3_large', 'hf-hub:timm/...'): fetched, verified, built in the page. */
+  readonly pretrained?: string;
+  /** A mirror of download.pytorch.org/models (for a host without CORS), and the Hugging Face hub's address. */
+  readonly torchvisionUrl?: string;
+  readonly hfEndpoint?: string;
 }
 
 /** What produced a result, shown next to it: seeded weights give confident-looking labels that mean nothing. */
@@ -57,7 +62,9 @@ let current: Prepared | undefined;
 
 const fileKey = (f?: File) => (f ? `${f.name}:${f.size}:${f.lastModified}` : '');
 const keyOf = (c: ModelChoice) =>
-  `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
+  c.pretrained
+    ? `${c.pretrained}/${c.backend}/${c.torchvisionUrl ?? ''}/${c.hfEndpoint ?? ''}`
+    : `${c.arch}/${c.width}/${c.resolution}/${c.backend}/${c.seed}/${fileKey(c.file)}/${fileKey(c.weights)}`;
 
 /**
  * Builds the chosen model, with the user's checkpoint when given (read here, in the page; its key layout picks the
@@ -81,7 +88,24 @@ export async function prepare(choice: ModelChoice): Promise<Prepared> {
   let source: Parameters<typeof createSession>[0];
   let analysis: Analysis | null = null;
   let provenance: Provenance;
-  if (choice.file) {
+  if (choice.pretrained) {
+    const model = await loadPretrained(
+      choice.pretrained,
+      { batch: 'dynamic' },
+      {
+        ...(choice.torchvisionUrl && { torchvisionUrl: choice.torchvisionUrl }),
+        ...(choice.hfEndpoint && { hfEndpoint: choice.hfEndpoint }),
+      },
+    );
+    analysis = analyze(model.graph);
+    source = model;
+    const w = model.weights;
+    provenance = {
+      weights: `${w.name} (sha256 ${w.sha256.slice(0, 12)}..., ${w.fromCache ? "from this browser's cache" : 'downloaded and verified'})`,
+      trained: true,
+      convention: model.config.convention,
+    };
+  } else if (choice.file) {
     source = choice.file;
     provenance = await fileProvenance(choice.file);
   } else {

@@ -1,4 +1,13 @@
-import { type Analysis, allFamilies, familyOf, formatAnalysis, isArch } from '@mobilenet/core';
+import {
+  type Analysis,
+  TIMM_TAGS,
+  TORCHVISION_DEFAULTS,
+  TORCHVISION_WEIGHTS,
+  allFamilies,
+  familyOf,
+  formatAnalysis,
+  isArch,
+} from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare, provenanceLine } from './app.js';
 
@@ -20,6 +29,15 @@ function fillArchs(select: HTMLSelectElement): void {
   }
 }
 
+/** The pretrained names the page can build: torchvision's classification weights and timm's tags. */
+function fillPretrained(list: HTMLDataListElement): void {
+  for (const w of TORCHVISION_WEIGHTS.filter((x) => x.build)) {
+    const name = `torchvision:${w.model}${TORCHVISION_DEFAULTS[w.model] === w.value ? '' : `.${w.value}`}`;
+    list.append(new Option(`${w.build!.arch}, acc@1 ${w.metrics.values['acc@1']}, ${w.fileSizeMiB} MiB`, name));
+  }
+  for (const t of TIMM_TAGS) list.append(new Option(`acc@1 ${t.acc1}`, `hf-hub:timm/${t.name}`));
+}
+
 /** A new arch starts at its paper's input size (v4: 224 to 384), when the size list has it. */
 function useDefaultResolution(): void {
   const arch = $<HTMLSelectElement>('arch').value;
@@ -33,7 +51,13 @@ function choice(): ModelChoice {
   const weights = $<HTMLInputElement>('weights').files?.[0];
   const arch = $<HTMLSelectElement>('arch').value;
   if (!isArch(arch)) throw new Error(`unknown architecture '${arch}'`);
+  const pretrained = $<HTMLInputElement>('pretrained').value.trim();
+  const torchvisionUrl = $<HTMLInputElement>('torchvision-url').value.trim();
+  const hfEndpoint = $<HTMLInputElement>('hf-endpoint').value.trim();
   return {
+    ...(pretrained && { pretrained }),
+    ...(torchvisionUrl && { torchvisionUrl }),
+    ...(hfEndpoint && { hfEndpoint }),
     arch,
     width: Number($<HTMLSelectElement>('width').value),
     resolution: Number($<HTMLSelectElement>('resolution').value),
@@ -81,7 +105,7 @@ function run(): void {
     try {
       const c = choice();
       $('status').textContent =
-        `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`} and classifying ${imageName}...`;
+        `${c.pretrained ? `Fetching ${c.pretrained}` : `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`}`} and classifying ${imageName}...`;
       const prepared = await prepare(c);
       showLayers(prepared.analysis);
       const r = await classify(c, image);
@@ -94,9 +118,11 @@ function run(): void {
       $('timings').innerHTML =
         `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
       // What this result is for: a test (or a curious user) can tell it from a result still on screen.
-      document.body.dataset.model = c.file
-        ? c.file.name
-        : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
+      document.body.dataset.model = c.pretrained
+        ? `${c.pretrained} ${c.backend}`
+        : c.file
+          ? c.file.name
+          : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
       document.body.dataset.state = 'done';
     } catch (e) {
       showError((e as Error).message);
@@ -120,6 +146,7 @@ function useImage(blob: Blob, name: string): void {
 }
 
 fillArchs($<HTMLSelectElement>('arch'));
+fillPretrained($<HTMLDataListElement>('pretrained-names'));
 $('arch').addEventListener('change', useDefaultResolution);
 
 for (const url of SAMPLES) {
@@ -141,7 +168,18 @@ drop.addEventListener('drop', (e) => {
   const f = e.dataTransfer?.files[0];
   if (f) useImage(f, f.name);
 });
-for (const id of ['arch', 'width', 'resolution', 'backend', 'seed', 'onnx', 'weights'])
+for (const id of [
+  'pretrained',
+  'torchvision-url',
+  'hf-endpoint',
+  'arch',
+  'width',
+  'resolution',
+  'backend',
+  'seed',
+  'onnx',
+  'weights',
+])
   $(id).addEventListener('change', run);
 
 void availableBackends().then((list) => {

@@ -143,7 +143,13 @@ export async function startFakeHub(): Promise<FakeHub> {
     if (req.method === 'GET') served.set(path, (served.get(path) ?? 0) + 1);
   };
 
+  /** Both hosts answer pages of other origins, as the hub and its CDN do (the demo's e2e test fetches from a page). */
+  const cors = (res: ServerResponse) => {
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'x-repo-commit, x-linked-etag, x-linked-size, etag, content-range');
+  };
   const main = await listen((req, res) => {
+    cors(res);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     record(req, path);
     const fault = take(path);
@@ -197,6 +203,7 @@ export async function startFakeHub(): Promise<FakeHub> {
     serveBytes(req, res, file, fault, { ...common, etag: `"${gitSha1(file)}"` });
   });
   const cdn = await listen((req, res) => {
+    cors(res);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     record(req, path);
     const fault = take(path);
