@@ -448,7 +448,7 @@ describe.skipIf(missing !== null)('demo with pretrained names', () => {
       await node.release();
       if (!r!.ok) throw new Error(r!.error);
       expect(top.map((t) => t.index)).toEqual(r!.top.map((t) => t.index));
-      top.forEach((t, i) => expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4));
+      for (const [i, t] of top.entries()) expect(t.p).toBeCloseTo(r!.top[i]!.probability, 4);
 
       // torchvision's own name through a mirror that serves other bytes: refused in the page, in words.
       hub.torchvision('mobilenet_v3_small-047dcff4.pth', new Uint8Array(1000).fill(7));
