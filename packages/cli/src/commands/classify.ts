@@ -95,6 +95,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   };
   const session = await createSession(source, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
+  for (const w of session.warnings) io.err(`mobilenet classify: warning: ${w}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
   for (const s of skipped) io.err(`mobilenet classify: ${s.path}: skipped, ${s.reason}\n`);
   if (values.jsonl !== undefined)

@@ -77,6 +77,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
         });
   const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
   const session = await createSession(source, options);
+  for (const w of session.warnings) io.err(`mobilenet embed: warning: ${w}\n`);
   if (!session.info.embeddingName) {
     await session.release();
     throw optionError(

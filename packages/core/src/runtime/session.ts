@@ -50,6 +50,19 @@ export interface ModelInfo {
   readonly preprocessing: Preprocessing;
   /** Where the preprocessing came from: the model's metadata, or torchvision's defaults for a foreign model. */
   readonly preprocessingSource: 'metadata' | 'default' | 'option';
+  /** An int8 file's kernel target (metadata 'mobilenet.int8'): 'vnni' files saturate on AVX2 without VNNI. */
+  readonly int8Target?: 'portable' | 'vnni';
+}
+
+/** The target an int8 file was quantized for, when its metadata says one we know; anything else is ignored. */
+function int8TargetOf(metadata: Readonly<Record<string, string>>): 'portable' | 'vnni' | undefined {
+  if (!Object.hasOwn(metadata, 'mobilenet.int8')) return undefined;
+  try {
+    const target = (JSON.parse(metadata['mobilenet.int8']!) as { target?: unknown } | null)?.target;
+    return target === 'portable' || target === 'vnni' ? target : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type ClassifyResult =
@@ -157,7 +170,9 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
   const embedding = summary.outputs.find((o) => o.name === 'embedding');
+  const int8Target = int8TargetOf(summary.metadata);
   return {
+    ...(int8Target && { int8Target }),
     inputName: input!.name,
     outputName: logits.name,
     ...(embedding && { embeddingName: embedding.name }),
