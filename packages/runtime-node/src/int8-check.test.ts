@@ -11,6 +11,7 @@ import {
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { checkInt8, int8KernelsHere, worstLayer } from './int8-check.js';
+import { createSession } from './session.js';
 
 const RES = 64;
 const inputs = (n: number, seed: number) =>
@@ -66,5 +67,20 @@ describe('checkInt8: int8 against float32 on this CPU and under emulated AVX2 ar
     else expect(check.cpu.sqnrDb).toBeGreaterThan(check.avx2.sqnrDb + 2);
     // The first int8 conv saturates: it loses 17 dB there, where no portable layer loses 4.
     expect(worstLayer(check)!.lossDb).toBeGreaterThan(10);
+  });
+
+  it(`a session on a 'vnni' file ${kernels.saturates ? 'warns on this CPU, whose int8 kernels saturate' : 'does not warn on this CPU'}; a portable one never`, {
+    timeout: 120_000,
+  }, async () => {
+    const r = await ranges(float, inputs(6, 0));
+    for (const target of ['vnni', 'portable'] as const) {
+      const session = await createSession(toOnnx(quantize(float, r, { target })));
+      expect(session.info.int8Target).toBe(target);
+      const warned = target === 'vnni' && kernels.saturates;
+      expect(session.warnings).toEqual(
+        warned ? [expect.stringContaining('quantized for VNNI CPUs (--int8-target vnni)')] : [],
+      );
+      await session.release();
+    }
   });
 });
