@@ -124,7 +124,7 @@ function quantizedNodes(
  * `float` is the graph `quantize` was given (BatchNorm folded or not: tensor names are shared).
  */
 export async function checkInt8(float: Graph, q: Graph, inputs: readonly Float32Array[]): Promise<Int8Check> {
-  const logits = float.outputs[0]!.name;
+  const logits = (float.outputs.find((o) => o.name === 'logits') ?? float.outputs[0]!).name;
   const typed = checkGraph(float);
   const names = new Set([...typed.inputs, ...typed.values, ...typed.outputs].map((v) => v.name));
   const layers = quantizedNodes(q, names);
