@@ -33,7 +33,7 @@ export function checkpointKind(bytes: Uint8Array): string | undefined {
  * a usage error that says how to make the ONNX file from it, instead of protobuf's 'invalid wire type'.
  */
 export function readModelFile(path: string, option?: string): Buffer {
-  const bytes = readInput(path, 'an .onnx file', option);
+  const bytes = readInput(path, option ? 'an .onnx file' : 'an ONNX file', option);
   const kind = checkpointKind(bytes);
   if (kind === undefined) return bytes;
   const weights = kind.includes('PyTorch') || kind.includes('safetensors');
