@@ -52,7 +52,7 @@ function readmeCommands(markdown: string): string[] {
 
 /** An environment as a user's shell has it: none of the variables the pnpm running this test set for its scripts. */
 function shellEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   for (const k of Object.keys(env)) if (/^(npm_|INIT_CWD$|PNPM_|VITEST|FORCE_COLOR$)/i.test(k)) delete env[k];
   return env;
 }
