@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// The `prepack` and `postpack` of every published package, so that `npm pack` and `pnpm pack` in a package folder
+// both make a tarball that installs with plain npm:
+//   prepack   builds the package (and the workspace packages it depends on, where their dist/ is older than their
+//             src/), so dist/ ships. Under npm, which publishes package.json as it is on disk, it also writes the
+//             package.json a registry must see, as pnpm does in memory: `workspace:` ranges replaced by the
+//             versions in this repository, `publishConfig`'s fields (the `exports` without the `source` condition)
+//             applied. The original is kept beside it and put back by postpack (or by the next prepack, after a
+//             crash). `npm publish` is refused: it sends the registry the manifest it read before prepack.
+//   postpack  (`--restore`) puts the original package.json back.
+// Run from a package folder: node ../../tools/prepack.mjs [--restore]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HERE = process.cwd();
+const MANIFEST = join(HERE, 'package.json');
+const BACKUP = join(HERE, '.package.json.prepack');
+/** publishConfig keys that npm reads itself; the others are fields pnpm substitutes when it packs. */
+const NPM_KEYS = new Set(['access', 'tag', 'registry', 'provenance']);
+
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+
+/** The workspace's packages by name: { dir, pkg }. */
+function workspace() {
+  const all = new Map();
+  for (const group of ['packages', 'apps']) {
+    for (const name of readdirSync(join(ROOT, group))) {
+      const dir = join(ROOT, group, name);
+      if (existsSync(join(dir, 'package.json'))) {
+        const pkg = readJson(join(dir, 'package.json'));
+        all.set(pkg.name, { dir, pkg });
+      }
+    }
+  }
+  return all;
+}
+
+/** Newest modification time under `dir` (0 when it does not exist). */
+function newest(dir) {
+  if (!existsSync(dir)) return 0;
+  let t = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    t = Math.max(t, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return t;
+}
+
+function tsc(dir) {
+  const require = createRequire(join(ROOT, 'package.json'));
+  const bin = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
+  execFileSync(process.execPath, [bin, '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+}
+
+/** Builds a package whose dist/ is missing or older than its src/ (`pnpm build` or a pack a moment ago: nothing). */
+function buildIfStale(dir) {
+  const dist = join(dir, 'dist', 'index.js');
+  if (!existsSync(dist) || statSync(dist).mtimeMs < newest(join(dir, 'src'))) tsc(dir);
+}
+
+/** Builds the workspace packages `pkg` depends on, depth first, where stale. */
+function buildDependencies(pkg, all, done = new Set()) {
+  for (const dep of Object.keys(pkg.dependencies ?? {})) {
+    const ws = all.get(dep);
+    if (!ws || done.has(dep)) continue;
+    done.add(dep);
+    buildDependencies(ws.pkg, all, done);
+    buildIfStale(ws.dir);
+  }
+}
+
+/** A `workspace:` range as the published one: `*` the exact version, `^`/`~` that prefix, else the range given. */
+function published(range, version) {
+  const spec = range.slice('workspace:'.length);
+  if (spec === '*' || spec === '') return version;
+  if (spec === '^' || spec === '~') return `${spec}${version}`;
+  return spec;
+}
+
+/** The manifest a registry must see: what pnpm writes into its tarballs. */
+function publishManifest(pkg, all) {
+  const out = { ...pkg };
+  for (const section of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+    if (!out[section]) continue;
+    out[section] = Object.fromEntries(
+      Object.entries(out[section]).map(([name, range]) => {
+        if (!range.startsWith('workspace:')) return [name, range];
+        const ws = all.get(name);
+        if (!ws)
+          throw new Error(
+            `prepack: ${pkg.name}: ${section}.${name} is '${range}', but no workspace package is named ${name}`,
+          );
+        return [name, published(range, ws.pkg.version)];
+      }),
+    );
+  }
+  delete out.devDependencies;
+  const config = { ...(out.publishConfig ?? {}) };
+  for (const [key, value] of Object.entries(config)) {
+    if (NPM_KEYS.has(key)) continue;
+    out[key] = value;
+    delete config[key];
+  }
+  if (Object.keys(config).length) out.publishConfig = config;
+  else delete out.publishConfig;
+  return out;
+}
+
+/**
+ * The tool running this script: the one npm_execpath names (each sets it to itself for its scripts), else the user
+ * agent's first word ('npm/11.6.2 node/...', 'pnpm/12.4.2 ...'). An npm run from a pnpm script inherits pnpm's
+ * user agent, never its npm_execpath.
+ */
+function packer() {
+  const exec = process.env.npm_execpath ?? '';
+  for (const tool of ['pnpm', 'yarn', 'npm'])
+    if (new RegExp(`(^|[/\\\\])${tool}([-.][^/\\\\]*)?$`).test(exec)) return tool;
+  return (process.env.npm_config_user_agent ?? '').split('/')[0];
+}
+const agent = packer();
+
+function restore() {
+  if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);
+}
+
+function prepack() {
+  restore();
+  const pkg = readJson(MANIFEST);
+  if (agent === 'npm' && process.env.npm_command === 'publish') {
+    console.error(
+      `prepack: ${pkg.name}: publish with pnpm from the repository root (\`pnpm release\`, or \`pnpm publish -r\`): ` +
+        'npm publish sends the registry the package.json it read before prepack, with its workspace: ranges. ' +
+        '`npm pack` works, and its tarball installs with npm.',
+    );
+    process.exit(1);
+  }
+  const all = workspace();
+  buildDependencies(pkg, all);
+  buildIfStale(HERE);
+  // pnpm (and yarn) write the published manifest themselves; npm packs the file on disk.
+  if (agent === 'pnpm' || agent === 'yarn') return;
+  const text = readFileSync(MANIFEST, 'utf8');
+  writeFileSync(BACKUP, text);
+  writeFileSync(MANIFEST, `${JSON.stringify(publishManifest(pkg, all), null, 2)}\n`);
+}
+
+if (process.argv.includes('--restore')) restore();
+else prepack();
