@@ -10,7 +10,7 @@
 //   postpack  (`--restore`) puts the original package.json back.
 // Run from a package folder: node ../../tools/prepack.mjs [--restore]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,14 +123,43 @@ function packer() {
 }
 const agent = packer();
 
+/**
+ * Packs of one package by npm take turns: one holds LOCK (a folder: made atomically) from its prepack to its postpack,
+ * while package.json is rewritten. A lock older than STALE_MS is left from a pack that died (its postpack never ran).
+ */
+const LOCK = join(HERE, '.package.json.lock');
+const STALE_MS = 10 * 60_000;
+const lockAge = () => (existsSync(LOCK) ? Date.now() - statSync(LOCK).mtimeMs : Infinity);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+function lock() {
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(LOCK);
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    if (lockAge() > STALE_MS) rmSync(LOCK, { recursive: true, force: true });
+    else if (waited > STALE_MS) throw new Error(`prepack: ${LOCK} is held by another pack of this package`);
+    else sleep(200);
+  }
+}
+
+/** Puts the original package.json back (after a pack, or one that died) and lets the next pack of it go. */
 function restore() {
   if (existsSync(BACKUP)) renameSync(BACKUP, MANIFEST);
+  rmSync(LOCK, { recursive: true, force: true });
 }
 
 function prepack() {
-  restore();
+  const rewrite = agent !== 'pnpm' && agent !== 'yarn';
+  if (rewrite) lock();
+  // A backup without a live pack beside it is left from one that died: the original goes back first.
+  if (existsSync(BACKUP) && (rewrite || lockAge() > STALE_MS)) renameSync(BACKUP, MANIFEST);
   const pkg = readJson(MANIFEST);
   if (agent === 'npm' && process.env.npm_command === 'publish') {
+    restore();
     console.error(
       `prepack: ${pkg.name}: publish with pnpm from the repository root (\`pnpm release\`, or \`pnpm publish -r\`): ` +
         'npm publish sends the registry the package.json it read before prepack, with its workspace: ranges. ' +
@@ -142,11 +171,15 @@ function prepack() {
   buildDependencies(pkg, all);
   buildIfStale(HERE);
   // pnpm (and yarn) write the published manifest themselves; npm packs the file on disk.
-  if (agent === 'pnpm' || agent === 'yarn') return;
-  const text = readFileSync(MANIFEST, 'utf8');
-  writeFileSync(BACKUP, text);
-  writeFileSync(MANIFEST, `${JSON.stringify(publishManifest(pkg, all), null, 2)}\n`);
+  if (!rewrite) return;
+  writeFileSync(BACKUP, readFileSync(MANIFEST, 'utf8'));
+  // Through a rename: anything reading package.json meanwhile (a test run, an editor) sees one whole file or the other.
+  const next = join(HERE, '.package.json.next');
+  writeFileSync(next, `${JSON.stringify(publishManifest(pkg, all), null, 2)}\n`);
+  renameSync(next, MANIFEST);
 }
 
-if (process.argv.includes('--restore')) restore();
-else prepack();
+// postpack: pnpm's packs hold no lock and rewrite nothing, so they leave npm's pack alone.
+if (process.argv.includes('--restore')) {
+  if (agent !== 'pnpm' && agent !== 'yarn') restore();
+} else prepack();

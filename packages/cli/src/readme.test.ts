@@ -2,10 +2,11 @@
 // `npx -y pnpm@...` command, through bash, with the environment of a shell (none of the variables of the pnpm that
 // runs this test).
 //
-// Run verbatim: every `mobilenet` line (in a scratch folder of the repository, with the files they name made there:
-// cat.jpg, dog.png, photos/, calib/, eval/, a torchvision-layout mobilenet_v2-b0353104.pth and a timm-layout
-// mobilenetv4_conv_small.safetensors, both with formula weights), `npx -y pnpm@... demo` and the install half of the
-// quick start's lines (at the repository root).
+// Run verbatim: every `mobilenet` line and the tarball route (`pnpm tarballs`, then `npm install` of them into a new
+// project), in a scratch folder of the repository with the files they name made there (cat.jpg, dog.png, photos/,
+// calib/, eval/, a torchvision-layout mobilenet_v2-b0353104.pth and a timm-layout mobilenetv4_conv_small.safetensors,
+// both with formula weights); `npx -y pnpm@... demo` and the install half of the quick start's lines at the
+// repository root.
 // Not verbatim, and why:
 // - `... && npx -y pnpm@... test` is not run: it is the command that runs this test (it would recurse). CI runs it
 //   verbatim (.ci/run); this test checks that .ci/run holds the README's line.
@@ -187,6 +188,7 @@ const isBench = (c: string) => / bench$/.test(c) && c.includes(PNPM);
 const isServer = (c: string) => / dev$/.test(c);
 const isDemo = (c: string) => / demo$/.test(c) && c.startsWith(PNPM);
 const isMobilenet = (c: string) => / mobilenet /.test(c);
+const isTarballs = (c: string) => / tarballs( |$)/.test(c) && c.startsWith(PNPM);
 
 let scratch = '';
 beforeAll(() => {
@@ -201,10 +203,11 @@ describe('README.md: every command runs as shown', () => {
     expect(commands.filter(isMobilenet).length).toBeGreaterThanOrEqual(10);
     expect(commands.filter(isBench)).toHaveLength(1);
     expect(commands.filter(isDemo)).toHaveLength(1);
+    expect(commands.filter(isTarballs)).toHaveLength(1);
     const [test] = commands.filter(isTest);
     expect(test).toBeDefined();
     expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toContain(`\n${test}\n`);
-    for (const c of commands) expect(c, 'a placeholder the shell cannot run').not.toMatch(/\[|\]|\.\.\.|<|>/);
+    for (const c of commands) expect(c, 'a placeholder the shell cannot run').not.toMatch(/\[|\]|\.\.\.|<[A-Za-z]/);
   });
 
   for (const command of commands.filter((c) => !isTest(c))) {
@@ -232,11 +235,19 @@ describe('README.md: every command runs as shown', () => {
           ).toBe(true);
         return;
       }
-      const cwd = isMobilenet(command) ? scratch : ROOT;
+      // The repository's own jobs run at its root (above); every other command in the scratch folder.
+      const cwd = scratch;
       const r = await sh(command, cwd);
       expect(r.code, r.out).toBe(0);
       const out = /(?:-o|--jsonl) (\S+)/.exec(command)?.[1];
       if (out) expect(existsSync(join(cwd, out)), `${out} written`).toBe(true);
+      if (isTarballs(command))
+        expect(readdirSync(join(cwd, 'tarballs')).sort()).toEqual(
+          ['cli', 'core', 'runtime-node', 'runtime-web'].map(
+            (p) =>
+              `mobilenet-${p}-${JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8')).version}.tgz`,
+          ),
+        );
     });
   }
 });
