@@ -15,10 +15,13 @@ const manifests = [
   ...['packages', 'apps'].flatMap((d) => readdirSync(join(ROOT, d)).map((name) => join(ROOT, d, name))),
 ].filter((dir) => existsSync(join(dir, 'package.json')));
 
+/** Where npm fetches from and caches to (a mirror, a CI cache): kept, as a user's own configuration. */
+const KEEP = /^npm_config_(registry|cache|userconfig)$/i;
+
 /** An environment as a user's shell has it: none of the variables the pnpm running this test set for its scripts. */
 function shellEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(npm_|INIT_CWD$|PNPM_)/i.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^(npm_|INIT_CWD$|PNPM_)/i.test(k) && !KEEP.test(k)) delete env[k];
   return env;
 }
 

@@ -14,6 +14,8 @@
 //   default engine, one small model), and must print its table.
 // - `npx -y pnpm@... --filter demo dev` is a server that runs until stopped: it must serve the page within
 //   STEP_TIMEOUT_MS, then it is stopped.
+// turbo builds the four packages before this package's tests (turbo.json, `@mobilenet/cli#test`): `pnpm tarballs`
+// then finds dist/ fresh instead of building it beside turbo's own build.
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   copyFileSync,
@@ -51,10 +53,14 @@ function readmeCommands(markdown: string): string[] {
   return [...fenced, ...inline];
 }
 
+/** Where npm fetches from and caches to (a mirror, a CI cache): kept, as a user's own configuration. */
+const KEEP = /^npm_config_(registry|cache|userconfig)$/i;
+
 /** An environment as a user's shell has it: none of the variables the pnpm running this test set for its scripts. */
 function shellEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const k of Object.keys(env)) if (/^(npm_|INIT_CWD$|PNPM_|VITEST|FORCE_COLOR$)/i.test(k)) delete env[k];
+  for (const k of Object.keys(env))
+    if (/^(npm_|INIT_CWD$|PNPM_|VITEST|FORCE_COLOR$)/i.test(k) && !KEEP.test(k)) delete env[k];
   return env;
 }
 
