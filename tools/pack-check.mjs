@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Consumes the packages the way a user outside this repo does: packs every publishable package twice, with `npm pack`
-// in its folder and with `pnpm pack` (each package's prepack builds it; tools/prepack.mjs), lints each tarball with
+// in its folder (of a copy of the packages: npm rewrites package.json while it packs) and with `pnpm pack` (each package's prepack builds it; tools/prepack.mjs), lints each tarball with
 // publint, checks that both tools ship the same files and manifest, runs `pnpm publish -r --dry-run` (what
 // `changeset publish` runs), installs the npm tarballs with plain npm into a scratch project in a temp dir (no
 // workspace, no pnpm), and there runs an ESM import of core and runtime-node, tsc with skipLibCheck false, and the
@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
+  cpSync,
+  symlinkSync,
   existsSync,
   openSync,
   readSync,
@@ -22,7 +24,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkTarball, readTarball } from './pack-check/tarball.mjs';
 
@@ -126,15 +128,44 @@ function packAll(packages, dest) {
 }
 
 /**
- * `npm pack` in each package folder, as a user outside pnpm would: the package's prepack (tools/prepack.mjs) builds
- * it and writes the manifest npm must ship (workspace: ranges replaced, publishConfig applied), postpack restores it.
+ * A copy of the publishable packages (built: dist/ as turbo left it, timestamps kept, so no prepack rebuilds) and of
+ * tools/prepack.mjs, laid out as in the repository, with the packages' node_modules linked. `npm pack` rewrites
+ * package.json while it packs: in the working tree, tests running beside this check would resolve the packages
+ * through the rewritten manifest (no `source` condition) and pnpm would see manifests out of step with its lockfile.
+ */
+function mirror(packages, at) {
+  mkdirSync(join(at, 'tools'), { recursive: true });
+  copyFileSync(join(ROOT, 'tools', 'prepack.mjs'), join(at, 'tools', 'prepack.mjs'));
+  copyFileSync(join(ROOT, 'package.json'), join(at, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(at, 'node_modules'));
+  return packages.map(({ dir, pkg }) => {
+    const copy = join(at, 'packages', basename(dir));
+    cpSync(dir, copy, {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (src) => !/[/\\](node_modules|\.turbo)$/.test(src),
+    });
+    if (existsSync(join(dir, 'node_modules'))) symlinkSync(join(dir, 'node_modules'), join(copy, 'node_modules'));
+    return { dir: copy, pkg };
+  });
+}
+
+/**
+ * `npm pack` in each package folder (of a mirror of the packages, see `mirror`), as a user outside pnpm would: the
+ * package's prepack (tools/prepack.mjs) builds it where stale and writes the manifest npm must ship (workspace: ranges
+ * replaced, publishConfig applied), its postpack restores the original.
  */
 function npmPackAll(packages, dest) {
   mkdirSync(dest, { recursive: true });
-  for (const { dir } of packages)
+  const copies = mirror(packages, join(dest, '..', 'mirror'));
+  for (const { dir } of copies)
     run('npm', ['pack', '--pack-destination', dest, '--loglevel=error'], { cwd: dir, env: npmEnv() });
-  for (const { dir, pkg } of packages)
+  for (const { dir, pkg } of copies) {
+    const original = readFileSync(join(ROOT, 'packages', basename(dir), 'package.json'), 'utf8');
     if (existsSync(join(dir, '.package.json.prepack'))) fail(`${pkg.name}: npm pack left package.json rewritten`);
+    if (readFileSync(join(dir, 'package.json'), 'utf8') !== original)
+      fail(`${pkg.name}: postpack did not restore package.json`);
+  }
   return tarballsIn(packages, dest, 'npm');
 }
 

@@ -28,6 +28,7 @@ const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
 function workspace() {
   const all = new Map();
   for (const group of ['packages', 'apps']) {
+    if (!existsSync(join(ROOT, group))) continue;
     for (const name of readdirSync(join(ROOT, group))) {
       const dir = join(ROOT, group, name);
       if (existsSync(join(dir, 'package.json'))) {
