@@ -1,14 +1,16 @@
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { buildModel } from '@mobilenet/core';
-import { type NodeSessionOptions, backendNames, createSession } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { type NodeSessionOptions, backendNames } from '@mobilenet/runtime-node';
+import { MODEL_HELP_OR_FILE, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { imagesOfArgs } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { type Io, checkOutputPath, readInput } from '../io.js';
+import { type Io, checkOutputPath } from '../io.js';
+import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { Progress } from '../progress.js';
+import { openSession } from '../session.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx | --arch A [model options]) -o OUT [options]
 
@@ -17,7 +19,8 @@ tensor 'embeddings') and its rows' image paths, one per line, in OUT's name with
 its image files. Images that fail are reported by name and left out; the run goes on and exits 1 with the count.
 OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on from them.
   -o, --output OUT    .npy or .safetensors
-  --model FILE        an .onnx file with an 'embedding' output (export with --embedding)
+  --model FILE        an .onnx file with an 'embedding' output: any classifier that mobilenet export wrote (it
+                      outputs the pooled features beside the logits, unless --no-embedding)
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
@@ -26,7 +29,7 @@ OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on f
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
 
-${MODEL_HELP}
+${MODEL_HELP_OR_FILE}
 `;
 
 const EMBED_OPTIONS = {
@@ -68,7 +71,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   const { files: all, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const source =
     values.model !== undefined
-      ? readInput(values.model, 'an .onnx file', '--model')
+      ? readModelFile(values.model, '--model')
       : buildModel({
           ...modelOptions(values),
           embedding: true,
@@ -76,13 +79,17 @@ export async function embed(argv: string[], io: Io): Promise<number> {
           batch: 'dynamic',
         });
   const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
-  const session = await createSession(source, options);
+  const session = await openSession(
+    source,
+    options,
+    '--backend cpu runs it on the CPU; mobilenet backends says what each backend needs',
+  );
   for (const w of session.warnings) io.err(`mobilenet embed: warning: ${w}\n`);
   if (!session.info.embeddingName) {
     await session.release();
     throw optionError(
       '--model',
-      "a model with an 'embedding' output (export with --embedding)",
+      "a model with an 'embedding' output (mobilenet export writes one unless --no-embedding: export it again)",
       quotePath(values.model!),
     );
   }
