@@ -211,7 +211,8 @@ export function precisionLine(r: Row): string {
   ];
   const path = r.int8Kernels;
   const saturating = path === 'avx2' || path === 'avx512';
-  const speedGoal = path && p === 'int8' ? GOALS.int8Speedup[saturating ? 'vpmaddubsw' : 'accumulating'][r.arch] : undefined;
+  const speedGoal =
+    path && p === 'int8' ? GOALS.int8Speedup[saturating ? 'vpmaddubsw' : 'accumulating'][r.arch] : undefined;
   if (p === 'int8' && r.engine === 'cpu' && r.threads === 2 && r.batch === 1 && speedGoal !== undefined)
     goals.unshift(
       goal(
