@@ -15,6 +15,7 @@ import {
 } from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
+import { closest } from './parse.js';
 import type { OptionSpec, Values } from './parse.js';
 
 export { parse } from './parse.js';
@@ -85,10 +86,13 @@ function grouped<K>(pairs: readonly (readonly [K, string])[]): string[] {
   return [...by].map(([k, names]) => `${k} for ${names.join(', ')}`);
 }
 
-/** Model options help, written from the registry when asked (so a registered family shows too). */
-export function modelHelp(): string {
+/**
+ * Model options help, written from the registry when asked (so a registered family shows too). `alternative` names
+ * what --arch stands in for where it is not required (classify's --model FILE, profile's FILE).
+ */
+export function modelHelp(alternative?: string): string {
   return `Model options:
-${line('--arch A', 'architecture (required), one of:')}
+${line('--arch A', alternative ? `architecture, instead of ${alternative}; one of:` : 'architecture (required), one of:')}
 ${archHelp()}
 ${line('--width W', 'width multiplier, 0.05 to 4 (default 1)')}
 ${line('--resolution R', `input size, a multiple of 32 from 32 to ${LIMITS.resolution}; default the paper's:`)}
@@ -110,6 +114,8 @@ ${line('', 'size and classes in classify): memory grows with them')}`;
 }
 
 export const MODEL_HELP = modelHelp();
+/** The model options' help for commands that take a model file or --arch. */
+export const MODEL_HELP_OR_FILE = modelHelp('--model FILE');
 
 type ModelValues = Values<typeof MODEL_OPTIONS>;
 
@@ -144,7 +150,14 @@ export function namedModelOptions(values: ModelValues): Partial<ModelOptions> {
 
 function optionValues(values: ModelValues): Partial<ModelOptions> {
   const arch = values.arch;
-  if (arch !== undefined && !isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
+  if (arch !== undefined && !isArch(arch)) {
+    const near = closest(arch, archs());
+    throw optionError(
+      '--arch',
+      `one of ${archs().join(', ')}`,
+      `${quote(arch)}${near ? `; did you mean ${near}?` : ''}`,
+    );
+  }
   const large = values['allow-large'] === true;
   const resolutionRange: Range = {
     min: 32,

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { compareModels } from '@mobilenet/runtime-node';
 import { parse } from '../args.js';
 import { UsageError, optionError } from '../errors.js';
 import type { Io } from '../io.js';
+import { readModelFile } from '../model-file.js';
 
 export const COMPARE_HELP = `Usage: mobilenet compare REF.onnx CANDIDATE.onnx --images DIR [--json]
 
@@ -11,16 +11,6 @@ closely CANDIDATE's logits follow REF's: top-1 agreement, top-5 overlap, SQNR of
   --images DIR   a folder of images (unreadable files are skipped and named)
   --json         print the result as JSON on stdout
 `;
-
-function load(file: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new UsageError(
-      `model file '${file}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
-  }
-}
 
 export async function compare(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
@@ -34,7 +24,7 @@ export async function compare(argv: string[], io: Io): Promise<number> {
   const folder = values.images;
   if (folder === undefined) throw optionError('--images', 'a folder of images (required)', 'nothing');
   const [refFile, candFile] = positionals as [string, string];
-  const [ref, cand] = [load(refFile), load(candFile)];
+  const [ref, cand] = [readModelFile(refFile), readModelFile(candFile)];
   const { skipped, ...f } = await compareModels(ref, cand, folder, refFile);
   for (const s of skipped) io.err(`compare: skipped ${s.file}: ${s.reason}\n`);
   const result = { reference: refFile, candidate: candFile, ...f, sizeRatio: cand.length / ref.length };

@@ -1,24 +1,27 @@
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { buildModel } from '@mobilenet/core';
-import { type NodeSessionOptions, backendNames, createSession } from '@mobilenet/runtime-node';
+import { type NodeSessionOptions, backendNames } from '@mobilenet/runtime-node';
 import { OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { imagesOfArgs } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { type Io, checkOutputPath, readInput } from '../io.js';
+import { type Io, checkOutputPath } from '../io.js';
+import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { Progress } from '../progress.js';
+import { openSession } from '../session.js';
 
-export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx | --arch A [model options]) -o OUT [options]
+export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT [options]
 
 The pooled feature vector of each image, as one float32 matrix [images, width] in OUT (.npy or .safetensors,
 tensor 'embeddings') and its rows' image paths, one per line, in OUT's name with .files.txt. A folder stands for
 its image files. Images that fail are reported by name and left out; the run goes on and exits 1 with the count.
 OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on from them.
   -o, --output OUT    .npy or .safetensors
-  --model FILE|NAME   an .onnx file with an 'embedding' output (export with --embedding), or a pretrained name
+  --model FILE|NAME   an .onnx file with an 'embedding' output: any classifier that mobilenet export wrote (it
+                      outputs the pooled features beside the logits, unless --no-embedding); or a pretrained name
   --offline           a pretrained NAME from the cache only
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
@@ -28,7 +31,7 @@ OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on f
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
 
-${MODEL_HELP}
+${modelHelp('--model FILE|NAME')}
 `;
 
 const EMBED_OPTIONS = {
@@ -73,7 +76,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     values.model !== undefined && isWeightsName(values.model)
       ? await loadNamed(values.model, { embedding: true, batch: 'dynamic' }, values, io, 'embed')
       : values.model !== undefined
-        ? readInput(values.model, 'an .onnx file', '--model')
+        ? readModelFile(values.model, '--model')
         : buildModel({
             ...modelOptions(values),
             embedding: true,
@@ -81,12 +84,17 @@ export async function embed(argv: string[], io: Io): Promise<number> {
             batch: 'dynamic',
           });
   const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
-  const session = await createSession(source, options);
+  const session = await openSession(
+    source,
+    options,
+    '--backend cpu runs it on the CPU; mobilenet backends says what each backend needs',
+  );
+  for (const w of session.warnings) io.err(`mobilenet embed: warning: ${w}\n`);
   if (!session.info.embeddingName) {
     await session.release();
     throw optionError(
       '--model',
-      "a model with an 'embedding' output (export with --embedding)",
+      "a model with an 'embedding' output (mobilenet export writes one unless --no-embedding: export it again)",
       quotePath(values.model!),
     );
   }

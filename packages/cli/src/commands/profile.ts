@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { type Graph, buildModel, fromOnnx, toOnnx } from '@mobilenet/core';
 import {
@@ -9,10 +9,11 @@ import {
   shareChart,
   stagesChart,
 } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_OPTIONS, modelHelp, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, writeFileAtomic } from '../io.js';
+import { readModelFile } from '../model-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 
@@ -31,7 +32,7 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
 
 ${NAMES_HELP}
 
-${MODEL_HELP}
+${modelHelp('FILE.onnx|NAME')}
 `;
 
 const PROFILE_OPTIONS = {
@@ -61,7 +62,7 @@ async function loadModel(
   if (file !== undefined) {
     if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
     if (!existsSync(file)) throw optionError(`argument ${quote(file)}`, 'an existing .onnx file', 'no such file');
-    const bytes = readFileSync(file);
+    const bytes = readModelFile(file);
     return { bytes, graph: fromOnnx(bytes, file).graph };
   }
   if (!values.arch) throw optionError('FILE/--arch', 'an ONNX file or --arch A', 'neither');
@@ -112,6 +113,30 @@ async function stages(
   };
 }
 
+/** Fewer images than this make the per-image stage times a small sample (said, not refused). */
+const FEW_IMAGES = 10;
+
+/** Writes the SVG charts beside PREFIX and says which files it wrote. */
+async function writeCharts(
+  prefix: string,
+  name: string,
+  p: { ops: Parameters<typeof shareChart>[0]; layers: Parameters<typeof shareChart>[0] },
+  thread: Record<string, number> | undefined,
+  io: Io,
+): Promise<void> {
+  const charts: [string, string][] = [
+    [`${prefix}-ops.svg`, shareChart(p.ops, `${name}: time vs MACs by operation`)],
+    [`${prefix}-layers.svg`, shareChart(p.layers, `${name}: time vs MACs by block`)],
+  ];
+  if (thread)
+    charts.push([
+      `${prefix}-stages.svg`,
+      stagesChart(thread, `${name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`),
+    ]);
+  for (const [file, svg] of charts) await writeFileAtomic(file, new TextEncoder().encode(svg));
+  io.err(`mobilenet profile: wrote ${charts.map(([f]) => f).join(', ')}\n`);
+}
+
 export async function profile(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, PROFILE_OPTIONS, true);
   if (values.help) return (io.out(PROFILE_HELP), 0);
@@ -132,22 +157,12 @@ export async function profile(argv: string[], io: Io): Promise<number> {
     options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
   });
   const st = files ? await stages(bytes, files, threads) : undefined;
-  if (values.svg) {
-    const prefix = values.svg;
-    const enc = (s: string) => new TextEncoder().encode(s);
-    await writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
-    await writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
-    if (st)
-      await writeFileAtomic(
-        `${prefix}-stages.svg`,
-        enc(
-          stagesChart(
-            st.thread,
-            `${graph.name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`,
-          ),
-        ),
-      );
-  }
+  if (files && files.length < FEW_IMAGES)
+    io.err(
+      `mobilenet profile: warning: only ${files.length} image${files.length === 1 ? '' : 's'} in ${values.images}: ` +
+        `the pipeline stages are averaged over few samples (the first batch also pays for start-up); ${FEW_IMAGES} or more give steadier figures\n`,
+    );
+  if (values.svg) await writeCharts(values.svg, graph.name, p, st?.thread, io);
   if (values.json) {
     io.out(
       `${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st.thread, decodeLatencyMs: st.decodeLatency }) }, null, 2)}\n`,

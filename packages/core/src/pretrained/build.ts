@@ -3,6 +3,7 @@ import type { Preprocessing } from '../models/convention.js';
 import type { ModelOptions } from '../models/options.js';
 import { type LoadedModel, buildWithWeights } from '../weights/load.js';
 import type { Checkpoint } from '../weights/tensor.js';
+import { LABELS_KEY } from '../runtime/labels.js';
 import { type TimmConfig, timmArchitecture } from './timm.js';
 import { type TorchvisionWeights, torchvisionWeightsPreprocessing } from './torchvision.js';
 
@@ -29,8 +30,8 @@ export interface PretrainedSpec {
 
 /** The metadata key of the weights' record. */
 export const WEIGHTS_METADATA_KEY = 'mobilenet.weights';
-/** The metadata key of class names a model carries itself (a JSON list of strings). */
-export const LABELS_METADATA_KEY = 'mobilenet.label_names';
+/** The metadata key of class names a model carries itself (a JSON list of strings): the runtime's LABELS_KEY. */
+export const LABELS_METADATA_KEY = LABELS_KEY;
 
 /** torchvision weights: the arch they are for, torchvision's convention, its transforms (resize 232 for V2). */
 export function torchvisionSpec(w: TorchvisionWeights, name: string, url: string, sha256: string): PretrainedSpec {

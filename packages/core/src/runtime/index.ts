@@ -21,3 +21,4 @@ export {
 } from './preprocess.js';
 export { softmax, topK, type Prediction } from './postprocess.js';
 export { IMAGENET_LABELS } from './imagenet-labels.js';
+export { LABELS_KEY, MAX_LABEL_LENGTH, checkLabels, metadataLabels, withLabels } from './labels.js';

@@ -278,7 +278,7 @@ describe('hf-hub names', () => {
       size: 96,
       interpolation: 'bilinear',
     });
-    expect(JSON.parse(m.graph.metadata['mobilenet.label_names']!)).toEqual(labels);
+    expect(JSON.parse(m.graph.metadata['mobilenet.labels']!)).toEqual(labels);
     // timm's logits for these weights (tools/fixtures/timm_fixtures.py).
     const io = readSafetensors(readFileSync(`${CORE_FIXTURES}timm/mobilenetv3_small_050.io.safetensors`), 'io').tensors;
     const input = toFloat32(io.get('input')!, 'input');
