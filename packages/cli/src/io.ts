@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type Stats, constants, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { type Stats, constants, lstatSync, renameSync, rmSync, statSync } from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { FILE_CAPS, FileError, kindOf, readRegularSync } from '@mobilenet/runtime-node';
 import { EXIT, UsageError, quotePath } from './errors.js';
 
 /** Where the command writes: stdout for results, stderr for progress and errors. */
@@ -16,17 +17,6 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t),
   isTty: Boolean(process.stderr.isTTY),
 };
-
-/** What a path is, in words, for an error message. */
-function kindOf(s: Stats): string {
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  if (s.isDirectory()) return 'a directory';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 const CODES: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -86,18 +76,20 @@ function statOrUndefined(path: string, stat: typeof statSync | typeof lstatSync)
 }
 
 /**
- * Reads a file the user named (a checkpoint, an ONNX file): a missing path is a usage error naming the option; a
- * directory, device or FIFO is refused by name (reading /dev/zero would never end); read errors name the file.
+ * Reads a file the user named (a checkpoint, an ONNX file, a calibration cache) through runtime-node's guarded
+ * reader: a missing path is a usage error naming the option; a directory, device, FIFO or socket is refused by
+ * kind without being opened for long (reading /dev/zero would never end); a file over `maxBytes` is refused from
+ * its size (exit 1); read errors name the file.
  */
-export function readInput(path: string, what: string, option?: string): Buffer {
+export function readInput(path: string, what: string, option?: string, maxBytes: number = FILE_CAPS.model): Buffer {
   const label = option ? `option ${option}: ` : '';
-  const s = statOrUndefined(path, statSync);
-  if (!s) throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
-  if (!s.isFile()) throw new UsageError(`${label}${quotePath(path)} is ${kindOf(s)}; expected ${what}`);
   try {
-    return readFileSync(path);
+    return readRegularSync(path, { what, maxBytes });
   } catch (e) {
-    throw fsError('read', path, e);
+    if (!(e instanceof FileError)) throw e;
+    if (e.problem === 'missing') throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
+    if (e.problem === 'not-regular') throw new UsageError(`${label}${e.message}`);
+    throw new Error(`${label}${e.message}`);
   }
 }
 

@@ -1,7 +1,28 @@
 export { createSession, type NodeSession, type NodeSessionOptions, type ModelSource } from './session.js';
 export { availableBackends, backendNames, type NodeBackend, ortOptions, registerBackend } from './backends.js';
 export { ortBinaryDir } from './probes.js';
-export { decodeImage, DEFAULT_MAX_PIXELS, type DecodeOptions, ImageError, type ImageInput } from './image.js';
+export {
+  decodeImage,
+  DEFAULT_MAX_PIXELS,
+  type DecodeOptions,
+  ImageError,
+  type ImageInput,
+  imageByteCap,
+  readImageFile,
+} from './image.js';
+export { DECODED_FORMATS, IMAGE_LIMITS, TIFF_COMPRESSIONS } from './image-policy.js';
+export {
+  FILE_CAPS,
+  FileError,
+  type FileProblem,
+  type FileRules,
+  kindOf,
+  linesOf,
+  openRegular,
+  openRegularSync,
+  readRegular,
+  readRegularSync,
+} from './files.js';
 export { calibrate, type CalibrateOptions, type Calibration } from './calibrate.js';
 export { readImageFolder, type ImageFolder } from './image-folder.js';
 export { fidelity, type Fidelity } from './fidelity.js';

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   type ClassifyResult,
   type EmbedResult,
@@ -9,9 +8,11 @@ import {
   type ImageModelSession,
   MobileNetError,
   openSession,
+  quotePath,
 } from '@mobilenet/core';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
+import { FILE_CAPS, FileError, readRegular } from './files.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
@@ -27,18 +28,13 @@ export interface NodeSessionOptions extends SessionOptions {
 /** A model for `createSession`: a core model, ONNX bytes, or the path of an .onnx file. */
 export type ModelSource = ModelInput<string>;
 
-/** The I/O part of loading a model in Node: a file path. */
+/** The I/O part of loading a model in Node: a file path, through the guarded reader (regular files, 1 GiB). */
 async function readModelFile(path: string): Promise<ModelBytes> {
   try {
-    return { bytes: await readFile(path), name: path };
+    return { bytes: await readRegular(path, { what: 'an .onnx file', maxBytes: FILE_CAPS.model }), name: path };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MobileNetError(
-      'model-file',
-      `model file '${path}'`,
-      'a readable .onnx file',
-      code === 'ENOENT' ? 'no such file' : (e as Error).message,
-    );
+    if (!(e instanceof FileError)) throw e;
+    throw new MobileNetError('model-file', `model file ${quotePath(path)}`, 'a readable .onnx file', e.detail);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   readCheckpoint,
   toOnnx,
 } from '@mobilenet/core';
+import { FILE_CAPS } from '@mobilenet/runtime-node';
 import type { OptionSpec } from '../parse.js';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { optionError, quote } from '../errors.js';
@@ -110,7 +111,7 @@ function withWeights(options: ModelOptions, file: string, rawFormat: string | un
   const allowed: readonly (WeightsFormat | 'auto')[] = [...WEIGHTS_FORMATS, 'auto'];
   const format = allowed.find((f) => f === (rawFormat ?? 'auto'));
   if (format === undefined) throw optionError('--weights-format', `one of ${allowed.join(', ')}`, quote(rawFormat!));
-  const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights');
+  const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights', FILE_CAPS.checkpoint);
   const model = buildWithWeights(options, readCheckpoint(bytes, file), { format, source: file });
   // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.
   io.err(`weights: ${file} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
