@@ -1,6 +1,6 @@
 import { type Preprocessing, type RgbImage, resizePlan } from '@mobilenet/core';
 import sharp from 'sharp';
-import { type DecodeOptions, type ImageInput, DEFAULT_MAX_PIXELS, decodeImage, readImageFile } from './image.js';
+import { type DecodeOptions, type ImageInput, DEFAULT_MAX_PIXELS, decodeImage, encodedBytes } from './image.js';
 import { type Admitted, IMAGE_LIMITS, admit } from './image-policy.js';
 
 /**
@@ -34,14 +34,9 @@ export async function decodeFor(
   mode: DecodeMode,
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
-  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input))
-    return decodeImage(input, name, options);
-  const bytes =
-    typeof input === 'string'
-      ? await readImageFile(input, name, options)
-      : input instanceof Uint8Array
-        ? input
-        : input.bytes;
+  if (mode === 'exact') return decodeImage(input, name, options);
+  const bytes = await encodedBytes(input, name, options);
+  if (!bytes) return decodeImage(input, name, options);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   // The same checks as the exact path, before libvips sees the bytes; a refusal is final.
   const admitted = await admit(bytes, name, maxPixels);

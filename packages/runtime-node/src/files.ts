@@ -1,4 +1,4 @@
-import { type Stats, closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { quotePath } from '@mobilenet/core';
 
@@ -38,6 +38,8 @@ export interface FileRules {
   readonly maxBytes: number;
   /** Refuse a symbolic link at the path itself. */
   readonly noFollow?: boolean;
+  /** Open for reading and writing (a file to resume: read, then appended to or cut back). */
+  readonly update?: boolean;
 }
 
 /** Caps on the files read whole, each far above any real file of its kind. */
@@ -101,8 +103,9 @@ const tooLarge = (path: string, size: number | undefined, rules: FileRules) =>
       : `is ${size} bytes, more than the ${rules.maxBytes} allowed for ${rules.what}`,
   );
 
-const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
-const flags = (rules: FileRules) => FLAGS | (rules.noFollow ? constants.O_NOFOLLOW : 0);
+const FLAGS = constants.O_NONBLOCK | constants.O_NOCTTY;
+const flags = (rules: FileRules) =>
+  FLAGS | (rules.update ? constants.O_RDWR : constants.O_RDONLY) | (rules.noFollow ? constants.O_NOFOLLOW : 0);
 
 /** The checks on the descriptor itself, after the open: a regular file within the cap. */
 function checkOpened(path: string, s: Stats, rules: FileRules): void {
@@ -254,3 +257,19 @@ export function* linesOf(
 
 const lineTooLong = (path: string, number: number, maxLine: number) =>
   new FileError(path, 'too-large', `line ${number} is longer than the ${maxLine} bytes allowed`);
+
+/**
+ * Removes `path` (a temporary folder) if SIGINT or SIGTERM arrives before the returned function is called, so that
+ * Ctrl-C leaves nothing behind; then the signal does what it would have done: with no other handler, its default
+ * (the process ends, 130 or 143), else what the other handlers decide.
+ */
+export function removeOnSignal(path: string): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    rmSync(path, { recursive: true, force: true });
+    forget();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  const forget = () => void process.off('SIGINT', handler).off('SIGTERM', handler);
+  process.on('SIGINT', handler).on('SIGTERM', handler);
+  return forget;
+}

@@ -61,9 +61,10 @@ export const IMAGE_LIMITS = {
 export class ImageError extends Error {
   constructor(
     readonly image: string,
-    message: string,
+    /** The problem without the image's name. */
+    readonly reason: string,
   ) {
-    super(`${escapeControls(image)}: ${message}`);
+    super(`${escapeControls(image)}: ${reason}`);
     this.name = 'ImageError';
   }
 }

@@ -7,13 +7,30 @@ export { ImageError } from './image-policy.js';
 
 /**
  * An image for the Node runtime: a file path, encoded bytes (JPEG, PNG, WebP, AVIF, TIFF, GIF), encoded bytes
- * with a name for error messages, or already decoded RGB(A) pixels.
+ * with a name for error messages, a file path with a name for messages (a path of bytes for a file name that is not
+ * UTF-8), or already decoded RGB(A) pixels.
  */
 export type ImageInput =
   | string
   | Uint8Array
   | { readonly name: string; readonly bytes: Uint8Array }
+  | { readonly name: string; readonly path: string | Buffer }
   | (RgbImage & { readonly name?: string });
+
+/**
+ * The encoded bytes of an image input, read through the guarded reader when it is a file; null for decoded pixels.
+ */
+export async function encodedBytes(
+  input: ImageInput,
+  name: string,
+  options: DecodeOptions,
+): Promise<Uint8Array | null> {
+  if (typeof input === 'string') return readImageFile(input, name, options);
+  if (input instanceof Uint8Array) return input;
+  if ('bytes' in input) return input.bytes;
+  if ('path' in input) return readImageFile(input.path, name, options);
+  return null;
+}
 
 /**
  * The largest image decoded by default: 100 megapixels (300 MB as 8-bit RGB), above any camera's photo but far
@@ -64,14 +81,9 @@ export function imageName(input: ImageInput, index: number): string {
  * (see `PixelBudget`), so a batch of huge images never holds all their pixels at once.
  */
 export async function decodeImage(input: ImageInput, name: string, options: DecodeOptions = {}): Promise<RgbImage> {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array) && 'data' in input) return checkRgbImage(input, name);
+  const bytes = await encodedBytes(input, name, options);
+  if (!bytes) return checkRgbImage(input as RgbImage, name);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const bytes =
-    typeof input === 'string'
-      ? await readImageFile(input, name, options)
-      : input instanceof Uint8Array
-        ? input
-        : input.bytes;
   const { pixels } = await admit(bytes, name, maxPixels);
   const release = await budget.acquire(pixels, maxPixels);
   const seconds = options.decodeSeconds ?? IMAGE_LIMITS.decodeSeconds;

@@ -8,9 +8,11 @@ export {
   ImageError,
   type ImageInput,
   imageByteCap,
+  imageName,
   readImageFile,
 } from './image.js';
 export { DECODED_FORMATS, IMAGE_LIMITS, TIFF_COMPRESSIONS } from './image-policy.js';
+export { removeOnSignal } from './files.js';
 export {
   FILE_CAPS,
   FileError,
@@ -24,7 +26,17 @@ export {
   readRegularSync,
 } from './files.js';
 export { calibrate, type CalibrateOptions, type Calibration } from './calibrate.js';
-export { readImageFolder, type ImageFolder } from './image-folder.js';
+export {
+  displayName,
+  entryOf,
+  type FolderEntry,
+  type FolderImage,
+  folderEntries,
+  folderImages,
+  type ImageFolder,
+  isFolder,
+  readImageFolder,
+} from './image-folder.js';
 export { fidelity, type Fidelity } from './fidelity.js';
 export { compareModels, logitsOf } from './compare.js';
 export { checkFloat16, probeInputs, type Float16Check, type Float16CheckOptions } from './float16-check.js';

@@ -1,9 +1,12 @@
+import './ort-env.js';
 import { availableParallelism } from 'node:os';
 import {
   type ClassifyResult,
   type EmbedResult,
   MobileNetError,
   embeddingOutput,
+  escapeControls,
+  nonFinite,
   preprocess,
   softmax,
   topK,
@@ -188,7 +191,8 @@ async function* rows(
         if ('tensor' in p) {
           const row = out!.slice(j * width, (j + 1) * width);
           j++;
-          yield { name: p.name, row };
+          const bad = nonFinite(row, output);
+          yield bad ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` } : { name: p.name, row };
         } else yield { name: p.name, error: p.error };
       }
       o.onBatch?.({

@@ -1,8 +1,10 @@
+import './ort-env.js';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Graph, MobileNetError, analyze } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { removeOnSignal } from './files.js';
 
 /** One row of a profile: where time went and where the model's multiply-accumulates are. */
 export interface ProfileRow {
@@ -148,6 +150,7 @@ export async function profileModel(
   }
   const batch = typeof b === 'number' ? b : (o.batch ?? 1);
   const dir = await mkdtemp(join(tmpdir(), 'mobilenet-profile-'));
+  const forget = removeOnSignal(dir);
   try {
     const session = await ort.InferenceSession.create(bytes, {
       ...o.options,
@@ -199,6 +202,7 @@ export async function profileModel(
       ops: rows(byKind, macs.byKind, n, total, macs.total),
     };
   } finally {
+    forget();
     await rm(dir, { recursive: true, force: true });
   }
 }

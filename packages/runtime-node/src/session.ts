@@ -1,3 +1,4 @@
+import './ort-env.js';
 import {
   type ClassifyResult,
   type EmbedResult,

@@ -1,4 +1,5 @@
-import { type ClassifyResult, buildModel, summarizeOnnx } from '@mobilenet/core';
+import { createHash } from 'node:crypto';
+import { type ClassifyResult, buildModel, escapeControls, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import {
   type NodeSession,
   type NodeSessionOptions,
@@ -7,13 +8,14 @@ import {
   createSession,
 } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { JsonlSink, imagesOfArgs } from '../collection.js';
-import { EXIT, optionError, quote } from '../errors.js';
+import { type ImageFile, JSONL_FORMAT, type JsonlHeader, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
+import { EXIT, optionError, quote, quotePath } from '../errors.js';
 import { type Io, checkOutputPath, readInput } from '../io.js';
 import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
+import { version } from '../version.js';
 
 const MAX_THREADS = 256;
 const MAX_PIXELS = 2 ** 32;
@@ -37,6 +39,8 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --resume            with --jsonl: keep OUT's results and skip their images; images that failed are tried
                       again (their error lines are removed, so OUT keeps one line per image)
   --force             with --jsonl: overwrite OUT
+  --allow-any-op      accept a model with ops beyond an image classifier's (control flow, custom domains): only
+                      for a model you trust (a Loop can run forever)
 
 ${MODEL_HELP}
 `;
@@ -55,6 +59,7 @@ const CLASSIFY_OPTIONS = {
   jsonl: { type: 'string', expects: 'a file to write' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
+  'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 export async function classify(argv: string[], io: Io): Promise<number> {
@@ -78,34 +83,47 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   if (values.jsonl !== undefined)
     checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
-  const source =
+  // The model's bytes are read once: what runs is what the JSON-lines header's hash names.
+  const bytes =
     values.model !== undefined
       ? checkModelFile(values.model, values, io)
-      : buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+      : toOnnx(buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' }).graph);
+  const name = values.model ?? `--arch ${values.arch}`;
   const options: NodeSessionOptions = {
     backend,
     fallback: values.fallback === true,
+    name,
+    allowAnyOp: values['allow-any-op'] === true,
     ...(threads && { threads }),
     ...(maxPixels && { maxPixels }),
     // --allow-large lifts the library's caps on what a model declares too, not only this command's.
     ...(values['allow-large'] === true && {
       maxInputSize: Number.MAX_SAFE_INTEGER,
       maxClasses: Number.MAX_SAFE_INTEGER,
+      maxNodes: Number.MAX_SAFE_INTEGER,
     }),
   };
-  const session = await createSession(source, options);
+  const session = await createSession(bytes, options);
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
-  for (const s of skipped) io.err(`mobilenet classify: ${s.path}: skipped, ${s.reason}\n`);
-  if (values.jsonl !== undefined)
+  for (const s of skipped) io.err(`mobilenet classify: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
+  if (values.jsonl !== undefined) {
+    const header = {
+      format: JSONL_FORMAT,
+      version: version(),
+      model: { name, sha256: createHash('sha256').update(bytes).digest('hex') },
+      preprocessing: session.info.preprocessing,
+      top,
+    } as const;
     return toJsonl(
       session,
       files,
       values.jsonl,
-      { top, force: values.force === true, resume: values.resume === true },
+      { header, force: values.force === true, resume: values.resume === true },
       io,
       skipped.length,
     );
+  }
   const results: ClassifyResult[] = [];
   const progress = new Progress(io, files.length, 'classify');
   try {
@@ -132,18 +150,18 @@ export async function classify(argv: string[], io: Io): Promise<number> {
  */
 async function toJsonl(
   session: NodeSession,
-  all: string[],
+  all: ImageFile[],
   out: string,
-  o: { top: number; force: boolean; resume: boolean },
+  o: { header: JsonlHeader; force: boolean; resume: boolean },
   io: Io,
   skipped: number,
 ): Promise<number> {
-  const sink = await JsonlSink.open(out, o);
-  const files = all.filter((f) => !sink.done.has(f));
-  const retried = files.filter((f) => sink.failed.has(f)).length;
+  const sink = await JsonlSink.open(out, o, o.header);
+  const files = all.filter((f) => !sink.done.has(nameOf(f)));
+  const retried = files.filter((f) => sink.failed.has(nameOf(f))).length;
   if (sink.done.size || sink.failed.size)
     io.err(
-      `mobilenet classify: resuming: ${all.length - files.length} images already in ${out}` +
+      `mobilenet classify: resuming: ${all.length - files.length} images already in ${escapeControls(out)}` +
         `${retried ? `; trying again the ${retried} that failed (their error lines removed)` : ''}\n`,
     );
   let stop: NodeJS.Signals | undefined;
@@ -153,7 +171,7 @@ async function toJsonl(
   let failed = 0;
   let done = 0;
   try {
-    for await (const r of session.classifyAll(files, { topK: o.top })) {
+    for await (const r of session.classifyAll(files, { topK: o.header.top })) {
       sink.write(r);
       done++;
       if (!r.ok) {
@@ -171,13 +189,13 @@ async function toJsonl(
   }
   if (stop) {
     io.err(
-      `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${out} is complete up to there (--resume goes on)\n`,
+      `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${escapeControls(out)} is complete up to there (--resume goes on)\n`,
     );
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
   if (failed + skipped)
     io.err(
-      `mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${out}\n`,
+      `mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${escapeControls(out)}\n`,
     );
   return failed + skipped ? EXIT.failure : EXIT.ok;
 }
@@ -186,7 +204,7 @@ async function toJsonl(
  * Reads what a model file declares before onnxruntime or our preprocessing allocates for it: an input of 20,000
  * pixels a side or millions of classes is refused unless --allow-large. Says when its weights are seeded.
  */
-function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io): string {
+function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io): Uint8Array {
   const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
   if (modelOption)
     throw optionError(
@@ -194,7 +212,8 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, i
       'either --model or --arch with model options',
       `both (--model ${quote(file)})`,
     );
-  const summary = summarizeOnnx(readInput(file, 'an .onnx file', '--model'), file);
+  const bytes = readInput(file, 'an .onnx file', '--model');
+  const summary = summarizeOnnx(bytes, file);
   if (values['allow-large'] !== true) {
     const size = summary.inputs[0]?.shape[2];
     const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
@@ -212,9 +231,11 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, i
       );
   }
   if (weightsKind(readConfig(summary.metadata, file)) === 'seeded') {
-    io.err(`mobilenet classify: ${file} was exported with seeded random weights; the labels carry no meaning\n`);
+    io.err(
+      `mobilenet classify: ${escapeControls(file)} was exported with seeded random weights; the labels carry no meaning\n`,
+    );
   }
-  return file;
+  return bytes;
 }
 
 function table(results: readonly ClassifyResult[]): string {
@@ -222,7 +243,13 @@ function table(results: readonly ClassifyResult[]): string {
   for (const r of results) {
     if (!r.ok) continue;
     r.top.forEach((p, k) => {
-      rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]);
+      rows.push([
+        k === 0 ? escapeControls(r.image) : '',
+        String(k + 1),
+        p.probability.toFixed(4),
+        String(p.index),
+        escapeControls(p.label),
+      ]);
     });
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

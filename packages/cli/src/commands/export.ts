@@ -12,6 +12,7 @@ import {
   analyze,
   buildModel,
   buildWithWeights,
+  escapeControls,
   foldBatchNorm,
   readCheckpoint,
   toOnnx,
@@ -88,7 +89,7 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   io.err(
-    `wrote ${out}: ${graph.name} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
+    `wrote ${escapeControls(out)}: ${escapeControls(graph.name)} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
       `opset ${chosen.opset}${chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
@@ -114,7 +115,7 @@ function withWeights(options: ModelOptions, file: string, rawFormat: string | un
   const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights', FILE_CAPS.checkpoint);
   const model = buildWithWeights(options, readCheckpoint(bytes, file), { format, source: file });
   // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.
-  io.err(`weights: ${file} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
+  io.err(`weights: ${escapeControls(file)} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
   if (model.warning) io.err(`warning: ${model.warning}\n`);
   return model;
 }
