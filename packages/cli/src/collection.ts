@@ -9,7 +9,7 @@ import {
   statSync,
 } from 'node:fs';
 import { extname } from 'node:path';
-import { displayName, entryOf, linesOf, openRegularSync } from '@mobilenet/runtime-node';
+import { FileError, displayName, entryOf, linesOf, openRegularSync } from '@mobilenet/runtime-node';
 import { optionError, quote, quotePath } from './errors.js';
 import { checkOutputPath, lockOutput, openOutput, replaceAtomic, writeAll } from './io.js';
 
@@ -270,6 +270,10 @@ async function keepResults(path: string, header: JsonlHeader): Promise<Resumed> 
       writeAll(fd, Buffer.from(`${JSON.stringify(header)}\n`), path, 0);
     } else if (dropped > 0) await rewriteKept(path, fd, kept);
     else if (fstatSync(fd).size > end) truncateOwn(path, end);
+  } catch (e) {
+    // A line past the cap: the file is refused as a whole, unchanged.
+    if (e instanceof FileError) throw cannotResume(path, e.detail);
+    throw e;
   } finally {
     closeSync(fd);
   }

@@ -171,3 +171,73 @@ export function greyTiff(
   }
   return out;
 }
+
+/** Protocol-buffer fields, enough of the wire format to write ONNX models by hand (no protobuf library). */
+const varint = (n: number | bigint): number[] => {
+  const out: number[] = [];
+  let v = BigInt(n);
+  do {
+    const b = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v ? b | 0x80 : b);
+  } while (v);
+  return out;
+};
+const field = {
+  int: (no: number, v: number | bigint) => [...varint(no << 3), ...varint(v)],
+  bytes: (no: number, b: number[] | Uint8Array) => [...varint((no << 3) | 2), ...varint(b.length), ...b],
+  str: (no: number, s: string) => field.bytes(no, [...Buffer.from(s)]),
+};
+
+/** ValueInfoProto of a float tensor with a shape (numbers are dims, strings are named dims). */
+function valueInfo(name: string, shape: (number | string)[]): number[] {
+  const dims = shape.flatMap((d) => field.bytes(1, typeof d === 'number' ? field.int(1, d) : field.str(2, d)));
+  const tensor = [...field.int(1, 1), ...field.bytes(2, dims)];
+  return [...field.str(1, name), ...field.bytes(2, field.bytes(1, tensor))];
+}
+
+export interface HandNode {
+  readonly op: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly domain?: string;
+}
+
+/**
+ * An ONNX model written field by field: one float input [N, 3, size, size], `nodes`, one output `logits`
+ * [N, classes], opset `opset`, and `metadata`. What the nodes compute is not checked here (a model onnxruntime
+ * would refuse is fine when the point is that we refuse it first).
+ */
+export function handOnnx(o: {
+  nodes: readonly HandNode[];
+  size?: number;
+  classes?: number;
+  opset?: number;
+  output?: string;
+  metadata?: Readonly<Record<string, string>>;
+}): Uint8Array {
+  const nodes = o.nodes.flatMap((n, i) =>
+    field.bytes(1, [
+      ...n.inputs.flatMap((x) => field.str(1, x)),
+      ...n.outputs.flatMap((x) => field.str(2, x)),
+      ...field.str(3, `node${i}`),
+      ...field.str(4, n.op),
+      ...(n.domain ? field.str(7, n.domain) : []),
+    ]),
+  );
+  const size = o.size ?? 32;
+  const graph = [
+    ...nodes,
+    ...field.str(2, 'hand'),
+    ...field.bytes(11, valueInfo('input', ['N', 3, size, size])),
+    ...field.bytes(12, valueInfo(o.output ?? 'logits', ['N', o.classes ?? 10])),
+  ];
+  const out: number[] = [
+    ...field.int(1, 8),
+    ...field.str(2, 'hand'),
+    ...field.bytes(7, graph),
+    ...field.bytes(8, [...field.str(1, ''), ...field.int(2, o.opset ?? 17)]),
+    ...Object.entries(o.metadata ?? {}).flatMap(([k, v]) => field.bytes(14, [...field.str(1, k), ...field.str(2, v)])),
+  ];
+  return Uint8Array.from(out);
+}

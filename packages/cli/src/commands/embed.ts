@@ -131,6 +131,9 @@ function keptNames(list: string, rows: number): string[] {
     }
     ftruncateSync(fd, end);
     return names;
+  } catch (e) {
+    if (e instanceof FileError) throw cannotResume(list, e.detail);
+    throw e;
   } finally {
     closeSync(fd);
   }
