@@ -424,7 +424,9 @@ describe("--resume refuses what is not its own, and never loses the user's bytes
     const l = await quick('classify', img, ...tiny, '--jsonl', out, '--resume');
     expect([l.code, l.err]).toEqual([
       1,
-      expect.stringContaining(`--resume: '${out}' line 4 is longer than the 1048576 bytes allowed; it was left as it is`),
+      expect.stringContaining(
+        `--resume: '${out}' line 4 is longer than the 1048576 bytes allowed; it was left as it is`,
+      ),
     ]);
     expect(readFileSync(out).length).toBe(good.length + (2 << 20) + 1);
   }, 60_000);

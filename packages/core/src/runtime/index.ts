@@ -11,7 +11,16 @@ export {
   wrapStart,
 } from './backend.js';
 export { embeddingOutput, ImageModelSession, type ImageDecoder, type OpenedModel } from './classifier.js';
-export { type Engine, firstLine, loadModel, type ModelBytes, type ModelInput, openSession } from './open.js';
+export {
+  type Engine,
+  firstLine,
+  loadModel,
+  MAX_SESSION_BATCH,
+  MAX_THREADS,
+  type ModelBytes,
+  type ModelInput,
+  openSession,
+} from './open.js';
 export {
   checkRgbImage,
   preprocess,

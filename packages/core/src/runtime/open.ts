@@ -99,6 +99,11 @@ export const firstLine = (e: unknown): string =>
 const modelRefused = (runtime: string, name: string, e: unknown) =>
   new MobileNetError('model', `model '${name}'`, `a model ${runtime} can load`, firstLine(e));
 
+/** Most intra-op threads a session may ask for. */
+export const MAX_THREADS = 256;
+/** Largest batch a session runs at once. */
+export const MAX_SESSION_BATCH = 1024;
+
 /** A model file's summary, its ops and node count checked: a model built here is ours, a file may be anything. */
 function checkedSummary(bytes: Uint8Array, name: string, options: SessionOptions): ModelSummary {
   const summary = summarizeOnnx(bytes, name);
@@ -121,9 +126,26 @@ export async function openSession<
   source: ModelInput<Source>,
   options: O,
 ): Promise<{ session: ImageModelSession<Image>; engineSession: S }> {
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw new MobileNetError('option', 'option threads', 'a positive integer', String(options.threads));
+  // A thread count of 1e9 made onnxruntime throw std::bad_alloc: the CLI's cap, 256, is the library's too.
+  if (
+    options.threads !== undefined &&
+    (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)
+  ) {
+    throw new MobileNetError(
+      'option',
+      'option threads',
+      `an integer from 1 to ${MAX_THREADS}`,
+      String(options.threads),
+    );
   }
+  const maxBatch = (options as { readonly maxBatch?: number }).maxBatch;
+  if (maxBatch !== undefined && (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_SESSION_BATCH))
+    throw new MobileNetError(
+      'option',
+      'option maxBatch',
+      `an integer from 1 to ${MAX_SESSION_BATCH}`,
+      String(maxBatch),
+    );
   const { bytes, name, graph } = await loadModel(source, (s) => engine.read(s), options.name);
   const summary = graph ? graphIO(graph) : checkedSummary(bytes, name, options);
   const info = modelInfo(summary, name, options);
