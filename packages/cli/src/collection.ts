@@ -222,7 +222,7 @@ function checkHeader(line: Buffer, path: string, want: JsonlHeader): void {
  * Reduces a JSON-lines OUT to its header and results: the first `ok: true` line of each image. Failure lines and
  * repeats are dropped (OUT rewritten atomically), a torn last line is cut off (truncated); a damaged line refuses.
  */
-async function keepResults(path: string, header: JsonlHeader): Promise<Resumed> {
+async function keepResults(path: string, header: JsonlHeader): Promise<Resumed | undefined> {
   const fd = openRegularSync(path, {
     what: 'a JSON-lines file written by mobilenet classify',
     maxBytes: Number.MAX_SAFE_INTEGER,
@@ -264,11 +264,9 @@ async function keepResults(path: string, header: JsonlHeader): Promise<Resumed> 
     }
     if (lines === 0 && fstatSync(fd).size > 0)
       throw cannotResume(path, 'is not a JSON-lines file written by mobilenet classify (it holds no complete line)');
-    if (lines === 0) {
-      // An empty file: nothing to keep, and nothing of anyone's to lose.
-      ftruncateSync(fd, 0);
-      writeAll(fd, Buffer.from(`${JSON.stringify(header)}\n`), path, 0);
-    } else if (dropped > 0) await rewriteKept(path, fd, kept);
+    // An empty file: nothing to keep, and nothing of anyone's to lose; it is started as a new one.
+    if (lines === 0) return undefined;
+    if (dropped > 0) await rewriteKept(path, fd, kept);
     else if (fstatSync(fd).size > end) truncateOwn(path, end);
   } catch (e) {
     // A line past the cap: the file is refused as a whole, unchanged.

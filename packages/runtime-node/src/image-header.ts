@@ -1,3 +1,5 @@
+import { quote } from '@mobilenet/core';
+
 /**
  * Image size from the first bytes of a JPEG, PNG, WebP, GIF or TIFF file, without a decoder: enough to refuse an
  * oversized image by name before any pixel is decoded. libvips' own header read (`sharp().metadata()`) costs about
@@ -237,7 +239,7 @@ function tiff(bytes: Uint8Array): ImageHeader {
 function png(bytes: Uint8Array): ImageHeader {
   need(bytes, 24, 'PNG header');
   if (ascii(bytes, 12, 4) !== 'IHDR')
-    throw new HeaderError(`malformed PNG: the first chunk is '${ascii(bytes, 12, 4)}', expected 'IHDR'`);
+    throw new HeaderError(`malformed PNG: the first chunk is ${quote(ascii(bytes, 12, 4))}, expected 'IHDR'`);
   return { format: 'png', width: u32be(bytes, 16), height: u32be(bytes, 20) };
 }
 
