@@ -35,8 +35,10 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
                       decoded a few at a time, within this many pixels in all
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
   --recursive         also the images in subfolders of a DIR
-  --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid)
-  --resume            with --jsonl: keep OUT's results and skip their images; images that failed are tried
+  --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid),
+                      after a first line naming the model (sha256), preprocessing, --top and version
+  --resume            with --jsonl: keep OUT's results and skip their images (OUT must be ours, from the same
+                      model and --top; anything else is refused and left as it is); images that failed are tried
                       again (their error lines are removed, so OUT keeps one line per image)
   --force             with --jsonl: overwrite OUT
   --allow-any-op      accept a model with ops beyond an image classifier's (control flow, custom domains): only
