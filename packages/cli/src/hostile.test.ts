@@ -603,6 +603,18 @@ describe('profile', () => {
     ]);
   });
 
+  it('an opset onnxruntime cannot run is one line naming the file, without the coloured log of onnxruntime', async () => {
+    const file = join(tmp(), 'opset999.onnx');
+    writeFileSync(file, handOnnx({ opset: 999, nodes: [{ op: 'Identity', inputs: ['input'], outputs: ['logits'] }] }));
+    const r = await quick('profile', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^mobilenet profile: model '${file}': expected a model onnxruntime-node can load, received ONNX Runtime only [^\\n]*Opset 999[^\\n]*\\n$`,
+      ),
+    );
+  });
+
   it('Ctrl-C during the runs leaves no temporary folder behind', async () => {
     const dir = tmp();
     const child = spawnSync(

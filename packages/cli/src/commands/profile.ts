@@ -158,6 +158,7 @@ export async function profile(argv: string[], io: Io): Promise<number> {
   const p = await profileModel(bytes, graph, {
     runs,
     batch,
+    ...(positionals[0] !== undefined && { name: `model ${quotePath(positionals[0])}` }),
     options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
   });
   const st = files ? await stages(bytes, files, threads) : undefined;
