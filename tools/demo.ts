@@ -2,17 +2,18 @@
 // write it as ONNX, load it in onnxruntime-node and run it, printing what each step cost.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHS, analyze, buildModel, toOnnx } from '@mobilenet/core';
+import { ARCHS, analyze, buildModel, conventionFor, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 
 const outDir = join(import.meta.dirname, '..', 'out');
 mkdirSync(outDir, { recursive: true });
 const rows: string[][] = [
-  ['arch', 'params', 'MACs', 'file', 'build ms', 'write ms', 'load ms', 'run ms (p50 of 20)', 'logits'],
+  ['arch', 'convention', 'params', 'MACs', 'file', 'build ms', 'write ms', 'load ms', 'run ms (p50 of 20)', 'logits'],
 ];
 for (const arch of ARCHS) {
   let t = performance.now();
-  const { graph, config } = buildModel({ arch, convention: 'torchvision', weights: 0 });
+  // torchvision's convention where the family has one (v1-v3), else the family's own (timm's for v4).
+  const { graph, config } = buildModel({ arch, convention: conventionFor(arch, 'torchvision'), weights: 0 });
   const build = performance.now() - t;
   t = performance.now();
   const bytes = toOnnx(graph);
@@ -40,6 +41,7 @@ for (const arch of ARCHS) {
   const a = analyze(graph);
   rows.push([
     arch,
+    config.convention,
     `${(a.params / 1e6).toFixed(2)} M`,
     `${(a.macs / 1e6).toFixed(1)} M`,
     `${(bytes.length / 2 ** 20).toFixed(1)} MiB`,
@@ -53,4 +55,6 @@ for (const arch of ARCHS) {
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
 for (const row of rows)
   console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
-console.log(`\nONNX files in ${outDir} (torchvision convention, seeded random weights: the logits carry no meaning).`);
+console.log(
+  `\nONNX files in ${outDir} (torchvision's convention where the family has one, else its own; seeded random weights: the logits carry no meaning).`,
+);

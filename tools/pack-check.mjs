@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// Consumes the packages the way a user outside this repo does: packs every publishable package (pnpm pack), lints
-// each tarball with publint, installs the tarballs with plain npm into a scratch project in a temp dir (no workspace,
-// no pnpm), and there runs an ESM import of core and runtime-node, tsc with skipLibCheck false, and the installed
-// `mobilenet` binary. Expects dist/ built (turbo runs `build` first: `pnpm turbo run pack:check`).
+// Consumes the packages the way a user outside this repo does: packs every publishable package twice, with `npm pack`
+// in its folder (of a copy of the packages: npm rewrites package.json while it packs) and with `pnpm pack` (each package's prepack builds it; tools/prepack.mjs), lints each tarball with
+// publint, checks that both tools ship the same files and manifest, runs `pnpm publish -r --dry-run` (what
+// `changeset publish` runs), installs the npm tarballs with plain npm into a scratch project in a temp dir (no
+// workspace, no pnpm), and there runs an ESM import of core and runtime-node, tsc with skipLibCheck false, and the
+// installed `mobilenet` binary. turbo builds dist/ first (`pnpm turbo run pack:check`), so the prepacks find it fresh.
 // Only the npm registry is needed: onnxruntime-node's CUDA download is skipped (ONNXRUNTIME_NODE_INSTALL=skip).
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   copyFileSync,
+  cpSync,
+  symlinkSync,
   existsSync,
   openSync,
   readSync,
@@ -20,7 +24,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkTarball, readTarball } from './pack-check/tarball.mjs';
 
@@ -85,8 +89,11 @@ async function main() {
   const keep = process.env.PACK_CHECK_KEEP === '1';
   try {
     const packages = publishable();
-    const tarballs = await step('pnpm pack', () => packAll(packages, join(work, 'tarballs')));
-    await step('publint + tarball contents', () => lintAll(tarballs));
+    const tarballs = await step('npm pack (in each package)', () => npmPackAll(packages, join(work, 'npm')));
+    const pnpmTarballs = await step('pnpm pack', () => packAll(packages, join(work, 'tarballs')));
+    await step('publint + tarball contents', () => lintAll([...tarballs, ...pnpmTarballs]));
+    await step('npm pack = pnpm pack', () => sameTarballs(tarballs, pnpmTarballs));
+    await step('pnpm publish -r --dry-run', () => publishDryRun(packages));
     const app = join(work, 'app');
     await step('npm install (scratch project)', () => install(app, tarballs));
     await step('tsc --noEmit (skipLibCheck false)', () => typecheck(app));
@@ -101,20 +108,102 @@ async function main() {
   console.log(`pack-check: ok in ${total.toFixed(1)} s`);
 }
 
-/** One recursive `pnpm pack` (pnpm rewrites workspace: ranges and applies publishConfig); one tarball per package. */
-function packAll(packages, dest) {
-  for (const { dir, pkg } of packages) {
-    if (!existsSync(join(dir, 'dist', 'index.js')))
-      fail(`${pkg.name}: dist/index.js is missing; build first (pnpm turbo run pack:check builds)`);
-  }
-  pnpm(['-r', ...packages.flatMap(({ pkg }) => ['--filter', pkg.name]), 'pack', '--pack-destination', dest]);
+/** The tarball of each package in `dest`, by the name npm and pnpm give it. */
+function tarballsIn(packages, dest, tool) {
   const made = readdirSync(dest).filter((f) => f.endsWith('.tgz'));
   return packages.map(({ pkg }) => {
     const file = made.find((f) => f === `${pkg.name.replace(/^@/, '').replace('/', '-')}-${pkg.version}.tgz`);
     if (!file)
-      fail(`${pkg.name}: pnpm pack left no ${pkg.name}@${pkg.version} tarball in ${dest} (found: ${made.join(', ')})`);
-    return { name: pkg.name, file: join(dest, file) };
+      fail(
+        `${pkg.name}: ${tool} pack left no ${pkg.name}@${pkg.version} tarball in ${dest} (found: ${made.join(', ')})`,
+      );
+    return { name: pkg.name, file: join(dest, file), tool };
   });
+}
+
+/** One recursive `pnpm pack` (pnpm rewrites workspace: ranges and applies publishConfig); one tarball per package. */
+function packAll(packages, dest) {
+  pnpm(['-r', ...packages.flatMap(({ pkg }) => ['--filter', pkg.name]), 'pack', '--pack-destination', dest]);
+  return tarballsIn(packages, dest, 'pnpm');
+}
+
+/**
+ * A copy of the publishable packages (built: dist/ as turbo left it, timestamps kept, so no prepack rebuilds) and of
+ * tools/prepack.mjs, laid out as in the repository, with the packages' node_modules linked. `npm pack` rewrites
+ * package.json while it packs: in the working tree, tests running beside this check would resolve the packages
+ * through the rewritten manifest (no `source` condition) and pnpm would see manifests out of step with its lockfile.
+ */
+function mirror(packages, at) {
+  mkdirSync(join(at, 'tools'), { recursive: true });
+  copyFileSync(join(ROOT, 'tools', 'prepack.mjs'), join(at, 'tools', 'prepack.mjs'));
+  copyFileSync(join(ROOT, 'package.json'), join(at, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(at, 'node_modules'));
+  return packages.map(({ dir, pkg }) => {
+    const copy = join(at, 'packages', basename(dir));
+    cpSync(dir, copy, {
+      recursive: true,
+      preserveTimestamps: true,
+      filter: (src) => !/[/\\](node_modules|\.turbo)$/.test(src),
+    });
+    if (existsSync(join(dir, 'node_modules'))) symlinkSync(join(dir, 'node_modules'), join(copy, 'node_modules'));
+    return { dir: copy, pkg };
+  });
+}
+
+/**
+ * `npm pack` in each package folder (of a mirror of the packages, see `mirror`), as a user outside pnpm would: the
+ * package's prepack (tools/prepack.mjs) builds it where stale and writes the manifest npm must ship (workspace: ranges
+ * replaced, publishConfig applied), its postpack restores the original.
+ */
+function npmPackAll(packages, dest) {
+  mkdirSync(dest, { recursive: true });
+  const copies = mirror(packages, join(dest, '..', 'mirror'));
+  for (const { dir } of copies)
+    run('npm', ['pack', '--pack-destination', dest, '--loglevel=error'], { cwd: dir, env: npmEnv() });
+  for (const { dir, pkg } of copies) {
+    const original = readFileSync(join(ROOT, 'packages', basename(dir), 'package.json'), 'utf8');
+    if (existsSync(join(dir, '.package.json.prepack'))) fail(`${pkg.name}: npm pack left package.json rewritten`);
+    if (readFileSync(join(dir, 'package.json'), 'utf8') !== original)
+      fail(`${pkg.name}: postpack did not restore package.json`);
+  }
+  return tarballsIn(packages, dest, 'npm');
+}
+
+/** What an installer reads of a manifest. */
+const installed = (pkg) =>
+  JSON.stringify([pkg.name, pkg.version, pkg.type, pkg.dependencies, pkg.exports, pkg.bin, pkg.engines, pkg.files]);
+
+/** npm's and pnpm's tarballs of a package hold the same files and the same manifest as far as an installer goes. */
+function sameTarballs(fromNpm, fromPnpm) {
+  const problems = [];
+  fromNpm.forEach((a, i) => {
+    const b = fromPnpm[i];
+    const [fa, fb] = [readTarball(readFileSync(a.file)), readTarball(readFileSync(b.file))];
+    const [la, lb] = [[...fa.keys()].sort(), [...fb.keys()].sort()];
+    const only = (x, y) => x.filter((f) => !y.includes(f));
+    if (only(la, lb).length || only(lb, la).length)
+      problems.push(
+        `${a.name}: npm pack ships [${only(la, lb).join(', ')}] more, pnpm pack [${only(lb, la).join(', ')}] more`,
+      );
+    const [ma, mb] = [JSON.parse(fa.get('package.json')), JSON.parse(fb.get('package.json'))];
+    if (installed(ma) !== installed(mb))
+      problems.push(`${a.name}: the manifests differ: npm ${installed(ma)}, pnpm ${installed(mb)}`);
+  });
+  if (problems.length) fail(`npm pack and pnpm pack differ:\n  ${problems.join('\n  ')}`);
+}
+
+/** What `changeset publish` runs, without publishing: every package packs and would go to the registry. */
+function publishDryRun(packages) {
+  const out = pnpm([
+    '-r',
+    ...packages.flatMap(({ pkg }) => ['--filter', pkg.name]),
+    'publish',
+    '--dry-run',
+    '--no-git-checks',
+  ]);
+  for (const { pkg } of packages)
+    if (!out.includes(`${pkg.name}@${pkg.version}`))
+      fail(`pnpm publish --dry-run did not name ${pkg.name}@${pkg.version}:\n${out}`);
 }
 
 async function lintAll(tarballs) {
@@ -122,7 +211,8 @@ async function lintAll(tarballs) {
   const { formatMessage } = await import('publint/utils');
   const license = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
   const problems = [];
-  for (const { name, file } of tarballs) {
+  for (const { name: pkgName, file, tool } of tarballs) {
+    const name = `${pkgName} (${tool} pack)`;
     const buf = readFileSync(file);
     const { messages, pkg } = await publint({
       pack: { tarball: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) },
@@ -139,6 +229,24 @@ async function lintAll(tarballs) {
   console.log(`pack-check: ${tarballs.length} tarballs, publint (strict) and contents clean`);
 }
 
+/**
+ * The environment for plain npm: variables pnpm sets for its scripts would steer npm (workspace paths, pnpm's user
+ * agent and config): dropped, except where npm should fetch from and cache to (a mirror, a CI cache).
+ */
+function npmEnv() {
+  const env = { ...process.env, npm_config_update_notifier: 'false' };
+  const keep = new Set([
+    'npm_config_update_notifier',
+    'npm_config_registry',
+    'npm_config_cache',
+    'npm_config_userconfig',
+  ]);
+  for (const k of Object.keys(env))
+    if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && !keep.has(k.toLowerCase()))
+      delete env[k];
+  return env;
+}
+
 function install(app, tarballs) {
   mkdirSync(app, { recursive: true });
   writeFileSync(
@@ -149,18 +257,7 @@ function install(app, tarballs) {
   copyFileSync(IMAGE, join(app, 'scene.jpg'));
   // The consumer's own @types/node, the version this workspace resolved (cached by npm after the first run).
   const typesNode = JSON.parse(readFileSync(requireRoot.resolve('@types/node/package.json'), 'utf8')).version;
-  const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_update_notifier: 'false' };
-  // Variables pnpm sets for its scripts would steer npm (workspace paths, pnpm's own config): drop them, except
-  // where npm should fetch from and cache to (a mirror, a CI cache).
-  const keep = new Set([
-    'npm_config_update_notifier',
-    'npm_config_registry',
-    'npm_config_cache',
-    'npm_config_userconfig',
-  ]);
-  for (const k of Object.keys(env))
-    if (/^npm_(config_|package_|lifecycle_|execpath|node_execpath|command)/i.test(k) && !keep.has(k.toLowerCase()))
-      delete env[k];
+  const env = { ...npmEnv(), ONNXRUNTIME_NODE_INSTALL: 'skip' };
   const t0 = performance.now();
   run(
     'npm',

@@ -225,7 +225,10 @@ describe('pnpm bench', () => {
       expect(lines[head + 1 + k]!.split(/\s{2,}/).slice(5, 15)).toEqual(shown);
       expect(mdRows[k]!.split(' | ').slice(5, 15)).toEqual(shown);
       if (row.precision === 'fp32') return;
-      const line = `v3-small 1/32 b1 ${row.engine} x1: ${row.precision} is ${speedWords(row.speedup!, 'fp32')} (p50 ${row.p50!.toFixed(2)} vs ${(row.p50! * row.speedup!).toFixed(2)} ms, 3 alternating rounds), file ${(100 * row.sizeRatio!).toFixed(1)}% of fp32`;
+      // int8 on CPU names the CPU's int8 kernel path (issue #21).
+      const kernels = row.int8Kernels ? ` on ${row.int8Kernels} int8 kernels` : '';
+      if (row.precision === 'int8' && row.engine === 'cpu') expect(row.int8Kernels).toMatch(/^(amx|avx|neon|unknown)/);
+      const line = `v3-small 1/32 b1 ${row.engine} x1: ${row.precision}${kernels} is ${speedWords(row.speedup!, 'fp32')} (p50 ${row.p50!.toFixed(2)} vs ${(row.p50! * row.speedup!).toFixed(2)} ms, 3 alternating rounds), file ${(100 * row.sizeRatio!).toFixed(1)}% of fp32`;
       expect(r.stdout).toContain(line);
       expect(md).toContain(`- ${line}`);
     });

@@ -1,3 +1,4 @@
+import { int8KernelsHere } from '@mobilenet/runtime-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -9,6 +10,8 @@ export interface Machine {
   readonly memoryGiB: number;
   readonly os: string;
   readonly node: string;
+  /** onnxruntime's int8 kernel path on this CPU (VNNI/AMX/AVX2/NEON), from /proc/cpuinfo. */
+  readonly int8Kernels: string;
   readonly versions: Readonly<Record<string, string>>;
 }
 
@@ -35,6 +38,7 @@ export function machine(): Machine {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()}`,
     node: process.version,
+    int8Kernels: int8KernelsHere().path,
     versions: {
       'onnxruntime-node': version('onnxruntime-node'),
       'onnxruntime-web': version('onnxruntime-web'),
@@ -44,5 +48,5 @@ export function machine(): Machine {
 }
 
 export function describeMachine(m: Machine): string {
-  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.versions['onnxruntime-node']}, onnxruntime-web ${m.versions['onnxruntime-web']}, tfjs ${m.versions['@tensorflow/tfjs-core']}`;
+  return `${m.cpu}${m.int8Kernels ? ` (int8 kernels: ${m.int8Kernels})` : ''}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}, onnxruntime-node ${m.versions['onnxruntime-node']}, onnxruntime-web ${m.versions['onnxruntime-web']}, tfjs ${m.versions['@tensorflow/tfjs-core']}`;
 }

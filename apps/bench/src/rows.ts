@@ -1,4 +1,5 @@
 // Rows from a worker's result: each engine's logits checked against onnxruntime-node CPU before its times count.
+import { int8KernelsHere } from '@mobilenet/runtime-node';
 import type { CellResult, PrecisionTiming } from './cell.js';
 import { INT8_SQNR_MARGIN_DB, type Precision, TOLERANCE, sqnr } from './precision.js';
 import type { Peak } from './peak.js';
@@ -88,6 +89,7 @@ export function precisionRows(base: Row, r: CellResult, refs: PrecisionRefs): Ro
         fileBytes: file.bytes,
         sizeRatio: file.bytes / refs.fp32Bytes,
         rounds: t.latencies.length,
+        ...(t.precision === 'int8' && base.engine === 'cpu' && { int8Kernels: int8KernelsHere().path }),
       },
       refs.logits.get(t.precision)!,
       { ...t, threads: r.threads, peakRssMiB: r.peakRssMiB },

@@ -16,6 +16,7 @@ import {
 } from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
+import { closest } from './parse.js';
 import type { OptionSpec, Values } from './parse.js';
 
 export { parse } from './parse.js';
@@ -87,10 +88,13 @@ function grouped<K>(pairs: readonly (readonly [K, string])[]): string[] {
   return [...by].map(([k, names]) => `${k} for ${names.join(', ')}`);
 }
 
-/** Model options help, written from the registry when asked (so a registered family shows too). */
-export function modelHelp(): string {
+/**
+ * Model options help, written from the registry when asked (so a registered family shows too). `alternative` names
+ * what --arch stands in for where it is not required (classify's --model FILE, profile's FILE).
+ */
+export function modelHelp(alternative?: string): string {
   return `Model options:
-${line('--arch A', 'architecture (required), one of:')}
+${line('--arch A', alternative ? `architecture, instead of ${alternative}; one of:` : 'architecture (required), one of:')}
 ${archHelp()}
 ${line('--width W', 'width multiplier, 0.05 to 4 (default 1)')}
 ${line('--resolution R', `input size, a multiple of 32 from 32 to ${LIMITS.resolution}; default the paper's:`)}
@@ -112,6 +116,8 @@ ${line('', 'size and classes in classify): memory grows with them')}`;
 }
 
 export const MODEL_HELP = modelHelp();
+/** The model options' help for commands that take a model file or --arch. */
+export const MODEL_HELP_OR_FILE = modelHelp('--model FILE');
 
 type ModelValues = Values<typeof MODEL_OPTIONS>;
 
@@ -137,7 +143,14 @@ function familyOnly(values: ModelValues, arch: string): void {
 export function modelOptions(values: ModelValues): ModelOptions {
   if (values.arch === undefined) throw optionError('--arch', `one of ${archs().join(', ')} (required)`, 'nothing');
   const arch = values.arch;
-  if (!isArch(arch)) throw optionError('--arch', `one of ${archs().join(', ')}`, quote(arch));
+  if (!isArch(arch)) {
+    const near = closest(arch, archs());
+    throw optionError(
+      '--arch',
+      `one of ${archs().join(', ')}`,
+      `${quote(arch)}${near ? `; did you mean ${near}?` : ''}`,
+    );
+  }
   const large = values['allow-large'] === true;
   const resolutionRange: Range = {
     min: 32,

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { main } from './index.js';
+import { scriptCwd } from './script-cwd.js';
 
 // `mobilenet info ... | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -7,11 +8,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-// `pnpm mobilenet ...` in this repository runs from the repository root; pnpm says where the user typed the
-// command in INIT_CWD. Only for that script (not for any package script that happens to call the binary), relative
-// paths are resolved from where the user typed them.
-const env = process.env;
-if (env.npm_package_name === 'mobilenet-ts' && env.npm_lifecycle_event === 'mobilenet' && env.INIT_CWD)
-  process.chdir(env.INIT_CWD);
+// `pnpm mobilenet ...` from any folder of this repository: relative paths from where the user typed it.
+const cwd = scriptCwd(process.env);
+if (cwd) process.chdir(cwd);
 
 process.exitCode = await main(process.argv.slice(2));

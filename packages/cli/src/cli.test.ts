@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -284,9 +284,7 @@ describe('mobilenet classify', () => {
       const img = join(FIX, 'scene.png');
       const r = await run('classify', img, '--arch', 'v3-small', '--resolution', '64', '--backend', 'cuda');
       expect(r.code).toBe(1);
-      expect(r.err).toContain(
-        `option backend 'cuda': expected a backend that works here, received ${cuda.reason!.split(':')[0]}`,
-      );
+      expect(r.err).toContain(`mobilenet classify: CUDA is not available here: ${cuda.reason!.split(':')[0]}`);
       const fb = await run(
         'classify',
         img,
@@ -339,9 +337,27 @@ describe('mobilenet backends', () => {
     expect(r.code).toBe(0);
     const list = JSON.parse(r.out) as { backend: string; available: boolean; reason?: string }[];
     expect(list.map((b) => b.backend)).toEqual(['cpu', 'cuda', 'webgpu']);
-    expect(list[0]).toEqual({ backend: 'cpu', available: true });
+    expect(list[0]).toMatchObject({ backend: 'cpu', available: true });
     for (const b of list) if (!b.available) expect(b.reason, b.backend).toMatch(/\S/);
-    expect((await run('backends')).out).toMatch(/^cpu {5}available$/m);
+    const text = (await run('backends')).out;
+    expect(text).toMatch(/^cpu {5}available$/m);
+    // The int8 kernel path, as /proc/cpuinfo's flags give it (issue #21).
+    const flags = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    const path = /\bamx_int8\b/.test(flags)
+      ? 'amx'
+      : /\bavx512_vnni\b/.test(flags)
+        ? 'avx512-vnni'
+        : /\bavx_vnni\b/.test(flags)
+          ? 'avx-vnni'
+          : /\bavx512bw\b/.test(flags)
+            ? 'avx512'
+            : /\bavx2\b/.test(flags)
+              ? 'avx2'
+              : undefined;
+    if (path && process.arch === 'x64') {
+      expect((list[0] as { int8?: { path: string } }).int8?.path).toBe(path);
+      expect(text).toMatch(new RegExp(`^int8 on cpu: ${path}: `, 'm'));
+    }
   });
 });
 

@@ -91,11 +91,14 @@ export function closest(word: string, candidates: readonly string[]): string | u
   const limit = Math.max(2, Math.floor(word.length / 3));
   let best: string | undefined;
   let bestDistance = Infinity;
+  let tied = false;
   for (const c of candidates) {
     const d = distance(word, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
+    if (d < bestDistance) [best, bestDistance, tied] = [c, d, false];
+    else if (d === bestDistance) tied = true;
   }
-  return bestDistance <= limit ? best : undefined;
+  // A tie is no suggestion: 'v9' is as near v1 as v2.
+  return bestDistance <= limit && !tied ? best : undefined;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours cost 1. */

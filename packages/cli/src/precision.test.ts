@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_OPSET, buildModel, summarizeOnnx } from '@mobilenet/core';
+import { DEFAULT_OPSET, buildModel, fromOnnx, summarizeOnnx } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultOpset } from './commands/export.js';
 import { main } from './index.js';
@@ -47,6 +47,101 @@ function images(name: string, n: number): string {
 }
 
 const model = ['--arch', 'v3-small', '--resolution', '32', '--width', '0.5'];
+
+describe('mobilenet export --precision int8: the self-check (issues #21, #22)', () => {
+  const live = ['--arch', 'v3-small', '--resolution', '64', '--init', 'fan-in'];
+
+  it('prints SQNR and agreement on this CPU and under emulated AVX2, records them; --verbose lists every layer', {
+    timeout: 180_000,
+  }, async () => {
+    const out = join(dir, 'checked.onnx');
+    const r = await run(
+      'export',
+      ...live,
+      '-o',
+      out,
+      '--precision',
+      'int8',
+      '--calibrate',
+      images('check', 9),
+      '--verbose',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/int8 check on 9 calibration images from .*, against fp32 \(portable weights\)/);
+    expect(r.err).toMatch(
+      /this CPU's kernels \((avx2|avx512|avx512-vnni|avx-vnni|amx|neon|neon-dot|unknown)\) +\d+\.\d dB +\d+\.\d%/,
+    );
+    expect(r.err).toMatch(/AVX2 without VNNI \(emulated\) +\d+\.\d dB/);
+    expect(r.err).toMatch(/worst layer: \S+ \((Conv|Gemm|Mul|Add|GlobalAveragePool): /);
+    expect(r.err).toContain('features.4.block.0.0'); // --verbose: the per-layer table
+    expect(r.err).not.toContain('warning');
+    const meta = summarizeOnnx(readFileSync(out)).metadata;
+    expect(JSON.parse(meta['mobilenet.int8']!)).toMatchObject({ target: 'portable', activations: 'uint8' });
+    const check = JSON.parse(meta['mobilenet.int8.check']!);
+    expect(check.floor).toEqual({ sqnrDb: 15, top1: 0.9 });
+    expect(check.avx2.sqnrDb).toBeGreaterThan(25);
+    expect(Math.abs(check.cpu.sqnrDb - check.avx2.sqnrDb)).toBeLessThan(1);
+    expect(check.cpu.top1Agreement).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('--strict refuses a dead model (seeded: activations near 1e-6), naming the worst layer; nothing is written', {
+    timeout: 180_000,
+  }, async () => {
+    const out = join(dir, 'dead.onnx');
+    const r = await run(
+      'export',
+      ...model,
+      '-o',
+      out,
+      '--precision',
+      'int8',
+      '--calibrate',
+      images('dead', 9),
+      '--strict',
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /\(--strict\): expected int8 logits within the floor of fp32's .* below SQNR 15 dB or top-1 agreement 90\.0%; the worst layer is features\.\d+\.block\.\d+\.\S+ \(/,
+    );
+    expect(existsSync(out)).toBe(false);
+    // Without --strict: written, with a warning.
+    const w = await run('export', ...model, '-o', out, '--precision', 'int8', '--calibrate', join(dir, 'dead'));
+    expect(w.code, w.err).toBe(0);
+    expect(w.err).toContain('warning: int8 ');
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('--int8-target vnni: recorded, and said to be for VNNI CPUs where emulated AVX2 falls below the floor', {
+    timeout: 180_000,
+  }, async () => {
+    const out = join(dir, 'vnni.onnx');
+    const v2 = ['--arch', 'v2', '--resolution', '64', '--init', 'fan-in', '--int8-target', 'vnni'];
+    const r = await run('export', ...v2, '-o', out, '--precision', 'int8', '--calibrate', images('vnni', 9));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('(vnni weights)');
+    expect(JSON.parse(summarizeOnnx(readFileSync(out)).metadata['mobilenet.int8']!).target).toBe('vnni');
+    const check = JSON.parse(summarizeOnnx(readFileSync(out)).metadata['mobilenet.int8.check']!);
+    if (check.avx2.sqnrDb < 15) expect(r.err).toContain('this file is for VNNI CPUs: on AVX2 without VNNI it measures');
+  });
+
+  it('--int8-target, --strict: values checked; only with --precision int8', async () => {
+    const bad = await run(
+      'export',
+      ...model,
+      '-o',
+      join(dir, 'x.onnx'),
+      '--precision',
+      'int8',
+      '--int8-target',
+      'avx2',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("option --int8-target: expected one of portable, vnni, received 'avx2'");
+    const stray = await run('export', ...model, '-o', join(dir, 'x.onnx'), '--strict');
+    expect(stray.code).toBe(2);
+    expect(stray.err).toContain('option --strict: expected to be used with --precision int8 only');
+  });
+});
 
 describe('mobilenet export --precision', () => {
   it('int8 without --calibrate or a cache: exit 2 saying what is needed', async () => {
@@ -92,10 +187,13 @@ describe('mobilenet export --precision', () => {
     expect(meta['mobilenet.precision']).toBe('int8');
     expect(JSON.parse(meta['mobilenet.calibration']!)).toEqual({ method: 'percentile', percentile: 99.99, images: 9 });
     expect(statSync(int8).size / statSync(fp32).size).toBeLessThan(0.4); // tiny model: scales and zero points weigh more
-    // The cache alone suffices for the same model, and gives the same file.
+    // The cache alone suffices for the same model, and gives the same model (its self-check ran on probes instead).
     const c = await run('export', ...model, '-o', again, '--precision', 'int8', '--calibration-cache', cache);
     expect(c.code, c.err).toBe(0);
-    expect(Buffer.compare(readFileSync(again), readFileSync(int8))).toBe(0);
+    const [a, b] = [fromOnnx(readFileSync(again)).graph, fromOnnx(readFileSync(int8)).graph];
+    expect(a.nodes).toEqual(b.nodes);
+    expect(a.initializers).toEqual(b.initializers);
+    expect(JSON.parse(a.metadata['mobilenet.int8.check']!).inputs).toBe('probe inputs');
     // Another model (another seed): refused, naming both.
     const other = await run(
       'export',
@@ -172,7 +270,18 @@ describe('mobilenet export --precision', () => {
     // torchvision's initialisation (the seeded default) makes v2's activations vanish in eval mode: its logits (1e-9)
     // are below float16's smallest value, and the float16 file would answer 0 for every class.
     const out = join(dir, 'vanishing-fp16.onnx');
-    const r = await run('export', '--arch', 'v2', '--resolution', '64', '-o', out, '--precision', 'fp16');
+    const r = await run(
+      'export',
+      '--arch',
+      'v2',
+      '--resolution',
+      '64',
+      '-o',
+      out,
+      '--precision',
+      'fp16',
+      '--no-embedding',
+    );
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
       /^mobilenet export: --precision fp16 of model 'mobilenet_v2_1_64': expected activations that float16 holds on 2 probe inputs, received node 'logits\.flatten' \(Flatten\) output 'logits' at [\d.]+e-\d+, all below float16 \(3e-8: they round to 0\); float16 outputs [\d.]+ dB from float32's on CPU \(at least 20 dB expected\); the first inner tensor that float16 cannot hold: node '[\w.]+' \(Conv\)/,

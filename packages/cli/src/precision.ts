@@ -5,13 +5,23 @@ import {
   type CalibrationRanges,
   type Float16Hazard,
   type Graph,
+  INT8_TARGETS,
+  type Int8Target,
   MobileNetError,
   escapeControls,
   quantize,
   toFloat16,
 } from '@mobilenet/core';
-import { type Float16Check, calibrate, checkFloat16, preprocessingOf, readImageFolder } from '@mobilenet/runtime-node';
+import {
+  type Float16Check,
+  calibrate,
+  checkFloat16,
+  preprocessingOf,
+  probeInputs,
+  readImageFolder,
+} from '@mobilenet/runtime-node';
 import { readCalibrationCache } from './calibration-cache.js';
+import { checkedInt8 } from './int8-report.js';
 import { optionError, quote } from './errors.js';
 import type { OptionSpec, Values } from './parse.js';
 import { type Io, writeFileAtomic } from './io.js';
@@ -25,6 +35,9 @@ export const PRECISION_OPTIONS = {
   calibrate: { type: 'string', expects: 'a folder of calibration images' },
   'calibration-method': { type: 'string', expects: `one of ${CALIBRATION_METHODS.join(', ')}` },
   'calibration-cache': { type: 'string', expects: 'a calibration cache file (.json)' },
+  'int8-target': { type: 'string', expects: `one of ${INT8_TARGETS.join(', ')}` },
+  strict: { type: 'boolean' },
+  verbose: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 export const PRECISION_HELP = `  --precision P       ${PRECISIONS.join('|')} (default fp32). fp16: half-precision weights and activations, float32
@@ -36,11 +49,19 @@ export const PRECISION_HELP = `  --precision P       ${PRECISIONS.join('|')} (de
   --calibration-method M  ${CALIBRATION_METHODS.join('|')} (default percentile: 99.99% of each activation's
                       values inside its range; measured 1.3 dB better than minmax on MobileNetV2)
   --calibration-cache FILE  activation ranges as JSON: read when it exists (refused if made for another model),
-                      written after calibrating otherwise`;
+                      written after calibrating otherwise
+  --int8-target T     ${INT8_TARGETS.join('|')} (default portable: weights no CPU's int8 kernels saturate, AVX2 without
+                      VNNI included; vnni: full-range weights, up to 1 dB better on VNNI/AMX/ARM, 10 dB worse on AVX2)
+  --strict            refuse (exit 1, nothing written) an int8 model whose self-check is below its floor
+                      (SQNR < 15 dB or top-1 agreement < 90% against fp32), naming the worst layer
+  --verbose           with int8: the self-check's per-layer table (each int8 layer's SQNR and what it lost)`;
 
 export interface PrecisionPlan {
   readonly precision: Precision;
   readonly method: CalibrationMethod;
+  readonly target: Int8Target;
+  readonly strict: boolean;
+  readonly verbose: boolean;
   readonly folder?: string;
   readonly cache?: string;
 }
@@ -57,13 +78,22 @@ export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): Precisi
       `one of ${CALIBRATION_METHODS.join(', ')}`,
       quote(values['calibration-method']!),
     );
+  const target = INT8_TARGETS.find((t) => t === (values['int8-target'] ?? 'portable'));
+  if (target === undefined)
+    throw optionError('--int8-target', `one of ${INT8_TARGETS.join(', ')}`, quote(values['int8-target']!));
   const folder = values.calibrate;
   const cache = values['calibration-cache'];
   // fp16 takes --calibrate too: its images join the probes of the overflow check.
   const stray = (
-    (precision === 'fp16' ? [] : ['calibrate']) as ('calibrate' | 'calibration-method' | 'calibration-cache')[]
+    (precision === 'fp16' ? [] : ['calibrate']) as (
+      | 'calibrate'
+      | 'calibration-method'
+      | 'calibration-cache'
+      | 'int8-target'
+      | 'strict'
+    )[]
   )
-    .concat(['calibration-method', 'calibration-cache'])
+    .concat(['calibration-method', 'calibration-cache', 'int8-target', 'strict'])
     .find((o) => values[o] !== undefined);
   if (precision !== 'int8' && stray)
     throw optionError(`--${stray}`, 'to be used with --precision int8 only', `--precision ${precision}`);
@@ -77,7 +107,15 @@ export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): Precisi
       why,
     );
   }
-  return { precision, method, ...(folder && { folder }), ...(cache && { cache }) };
+  return {
+    precision,
+    method,
+    target,
+    strict: values.strict === true,
+    verbose: values.verbose === true,
+    ...(folder && { folder }),
+    ...(cache && { cache }),
+  };
 }
 
 async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<CalibrationRanges> {
@@ -185,11 +223,34 @@ export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io):
   if (plan.precision === 'fp32') return graph;
   if (plan.precision === 'fp16') return checkedFloat16(graph, plan, io);
   const r = await ranges(graph, plan, io);
-  const q = quantize(graph, r);
+  const q = quantize(graph, r, { target: plan.target });
   const calibration = JSON.stringify({
     method: r.method,
     ...(r.percentile !== undefined && { percentile: r.percentile }),
     images: r.images,
   });
-  return { ...q, metadata: { ...q.metadata, 'mobilenet.calibration': calibration } };
+  const report = await checkedInt8(graph, q, await checkInputs(graph, plan, io), plan, io);
+  return {
+    ...q,
+    metadata: { ...q.metadata, 'mobilenet.calibration': calibration, 'mobilenet.int8.check': JSON.stringify(report) },
+  };
+}
+
+/** At most this many images for the int8 self-check: enough for SQNR to settle, few enough to be quick. */
+const CHECK_IMAGES = 32;
+
+/** The self-check's inputs: the calibration images (up to 32), or the probes when only a cache was given. */
+async function checkInputs(
+  graph: Graph,
+  plan: PrecisionPlan,
+  io: Io,
+): Promise<{ inputs: Float32Array[]; source: string }> {
+  const pre = preprocessingOf(graph.metadata, graph.name, 'int8 check');
+  if (!plan.folder) {
+    io.err('int8 check: no --calibrate folder, so 2 probe inputs (noise and a smooth pattern), not photographs\n');
+    return { inputs: probeInputs(pre), source: 'probe inputs' };
+  }
+  const folder = await readImageFolder(plan.folder, pre);
+  const inputs = folder.tensors.slice(0, CHECK_IMAGES);
+  return { inputs, source: `${inputs.length} calibration images from ${plan.folder}` };
 }

@@ -145,9 +145,11 @@ for (const name of candidates) {
       ? toOnnx(quantize(model.graph, ranges))
       : name === 'int8-nopad'
         ? toOnnx(quantize(model.graph, ranges, { padDepthwise: 0 }))
-        : name === 'fp32'
-          ? fp32
-          : new Uint8Array(readFileSync(name));
+        : name === 'int8-vnni'
+          ? toOnnx(quantize(model.graph, ranges, { target: 'vnni' }))
+          : name === 'fp32'
+            ? fp32
+            : new Uint8Array(readFileSync(name));
   const s = await ort.InferenceSession.create(bytes, options());
   const cand: Float32Array[] = [];
   for (const x of evalSet.tensors) cand.push((await s.run(feeds(x))).logits!.data as Float32Array);

@@ -12,7 +12,7 @@ import {
   wrapStart,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { cudaPrecondition, tryProvider, tryWebGpu, vulkanLoaderMissing } from './probes.js';
+import { cudaPrecondition, tryProvider, tryWebGpu, useWebGpuEnv, vulkanLoaderMissing } from './probes.js';
 import type { NodeSessionOptions } from './session.js';
 
 /** A backend of onnxruntime-node: `start` creates the onnxruntime session (`ortOptions` gives its settings). */
@@ -80,7 +80,10 @@ registerBackend({
   check: once(async () => vulkanLoaderMissing() ?? (await tryWebGpu())),
   // onnxruntime 1.30's WebGPU provider mis-fuses Conv -> Clip -> HardSwish at 'extended' and above; 'basic' is correct.
   defaults: { graphOptimization: 'basic' },
-  start: onProvider('webgpu'),
+  start: (bytes, o) => {
+    useWebGpuEnv();
+    return onProvider('webgpu')(bytes, o);
+  },
 });
 
 /** Which registered backends work on this machine, and for each that does not, why (each is tried once per process). */

@@ -40,6 +40,7 @@ export {
 export { fidelity, type Fidelity } from './fidelity.js';
 export { compareModels, logitsOf } from './compare.js';
 export { checkFloat16, probeInputs, type Float16Check, type Float16CheckOptions } from './float16-check.js';
+export { checkInt8, int8KernelsHere, worstLayer, type Int8Check, type LayerFidelity } from './int8-check.js';
 export { classifyAll, embedAll, type BatchStats, type ImageSources, type PipelineOptions } from './pipeline.js';
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';

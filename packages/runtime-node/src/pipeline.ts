@@ -32,6 +32,8 @@ export interface PipelineOptions {
   readonly topK?: number;
   /** Called after each model run with the time each stage took, for progress and profiles. */
   readonly onBatch?: (stats: BatchStats) => void;
+  /** classifyAll: called with each image's raw logits before softmax (e.g. to check they carry a signal). */
+  readonly onLogits?: (image: string, logits: Float32Array) => void;
 }
 
 /** One model run: how many images, and milliseconds spent waiting for inputs, running, and postprocessing. */
@@ -249,6 +251,7 @@ export async function* classifyAll(
 ): AsyncGenerator<ClassifyResult> {
   const k = o.topK ?? 5;
   for await (const r of rows(session, sources, session.info.outputName, o)) {
+    if ('row' in r) o.onLogits?.(r.name, r.row);
     yield 'row' in r
       ? { image: r.name, ok: true, top: topK(softmax(r.row), k, session.info.labels) }
       : { image: r.name, ok: false, error: r.error };

@@ -1,9 +1,10 @@
 // How onnxruntime-node's built-in backends are checked: cheap preconditions first, then a one-node model started for real.
 import './ort-env.js';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
 import { GraphBuilder, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 
@@ -54,6 +55,42 @@ export function vulkanLoaderMissing(): string | null {
   return loaderMissing;
 }
 
+/** Whether `dir` is a usable XDG_RUNTIME_DIR: an absolute path to a folder of this user's that only it can enter. */
+export function validRuntimeDir(dir: string | undefined): boolean {
+  if (!dir || !isAbsolute(dir)) return false;
+  try {
+    const s = statSync(dir);
+    return s.isDirectory() && (process.getuid === undefined || s.uid === process.getuid()) && (s.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
+let privateRuntimeDir: string | undefined;
+/**
+ * The environment for starting Dawn: where XDG_RUNTIME_DIR is unset or invalid (a container, `su`, a CI job), the
+ * Vulkan loader's window-system code prints 'XDG_RUNTIME_DIR is invalid or not set' even though WebGPU then works
+ * (it needs no display). A private empty folder (mode 0700, removed at exit) stands in for it; a valid one is kept.
+ */
+export function webgpuEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (process.platform !== 'linux' || validRuntimeDir(env.XDG_RUNTIME_DIR)) return env;
+  if (!privateRuntimeDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'mobilenet-xdg-'));
+    privateRuntimeDir = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return { ...env, XDG_RUNTIME_DIR: privateRuntimeDir };
+}
+
+/**
+ * Before Dawn starts in this process: XDG_RUNTIME_DIR as `webgpuEnv` makes it (only where it was unset or invalid,
+ * so that the loader has nothing to complain about).
+ */
+export function useWebGpuEnv(): void {
+  const dir = webgpuEnv().XDG_RUNTIME_DIR;
+  if (dir !== undefined && dir !== process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = dir;
+}
+
 let probeModel: Uint8Array | undefined;
 /** A one-node model to start a provider with. */
 function probe(): Uint8Array {
@@ -89,24 +126,29 @@ ort.InferenceSession.create(Buffer.from(process.argv[2], 'base64'), { executionP
 export function tryWebGpu(): Promise<string | null> {
   const args = ['-e', CHILD, require.resolve('onnxruntime-node'), Buffer.from(probe()).toString('base64')];
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
-      if (stdout === 'ok') return resolve(null);
-      const dawn = stderr
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => /^Warning:|^Error:/.test(l))
-        .map((l) => l.replace(/^(Warning|Error):\s*/, ''));
-      const said = dawn.length ? ` (Dawn: ${[...new Set(dawn)].join('; ')})` : '';
-      if (/Failed to get a WebGPU adapter/.test(stdout)) {
-        const hint =
-          existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES
-            ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader`
-            : '';
-        return resolve(`no WebGPU adapter: Dawn found no usable Vulkan device${said}${hint}`);
-      }
-      resolve(
-        `onnxruntime-node could not start the webgpu provider: ${stdout || error?.message || 'the probe process printed nothing'}${said}`,
-      );
-    });
+    execFile(
+      process.execPath,
+      args,
+      { encoding: 'utf8', timeout: 120_000, env: webgpuEnv() },
+      (error, stdout, stderr) => {
+        if (stdout === 'ok') return resolve(null);
+        const dawn = stderr
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => /^Warning:|^Error:/.test(l))
+          .map((l) => l.replace(/^(Warning|Error):\s*/, ''));
+        const said = dawn.length ? ` (Dawn: ${[...new Set(dawn)].join('; ')})` : '';
+        if (/Failed to get a WebGPU adapter/.test(stdout)) {
+          const hint =
+            existsSync(SWIFTSHADER) && !process.env.VK_ICD_FILENAMES
+              ? `; without a GPU, VK_ICD_FILENAMES=${SWIFTSHADER} runs it on SwiftShader`
+              : '';
+          return resolve(`no WebGPU adapter: Dawn found no usable Vulkan device${said}${hint}`);
+        }
+        resolve(
+          `onnxruntime-node could not start the webgpu provider: ${stdout || error?.message || 'the probe process printed nothing'}${said}`,
+        );
+      },
+    );
   });
 }

@@ -15,6 +15,7 @@ import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { FILE_CAPS, FileError, readRegular } from './files.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
+import { int8KernelsHere } from './int8-check.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
 export interface NodeSessionOptions extends SessionOptions {
@@ -60,6 +61,7 @@ export async function createSession(source: ModelSource, options: NodeSessionOpt
     ...(options.maxBatch && { maxBatch: options.maxBatch }),
   };
   const node: NodeSession = Object.assign(session, {
+    warnings: warningsFor(session),
     ortSession: engineSession.ort,
     classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...defaults, ...o }),
     embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...defaults, ...o }),
@@ -67,8 +69,20 @@ export async function createSession(source: ModelSource, options: NodeSessionOpt
   return node;
 }
 
+/** What a user should know before trusting this session's numbers on this machine. */
+function warningsFor(session: ImageModelSession<ImageInput>): string[] {
+  const kernels = int8KernelsHere();
+  if (session.info.int8Target !== 'vnni' || session.backend !== 'cpu' || !kernels.saturates) return [];
+  return [
+    `this int8 file was quantized for VNNI CPUs (--int8-target vnni); this CPU's kernels are ${kernels.description}: ` +
+      'expect 10 dB or more of extra error; export it again with --int8-target portable (the default)',
+  ];
+}
+
 /** A session on onnxruntime-node: images (paths, bytes, pixels) in, classes or embeddings out. */
 export type NodeSession = ImageModelSession<ImageInput> & {
+  /** Warnings about running this model here (a VNNI-only int8 file on a CPU whose int8 kernels saturate). */
+  readonly warnings: readonly string[];
   /** The onnxruntime-node session underneath, for what this API does not cover. */
   readonly ortSession: ort.InferenceSession;
   /** Top-k classes of a whole collection, in input order, decoding ahead while the model runs (see pipeline.ts). */

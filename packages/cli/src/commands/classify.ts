@@ -1,20 +1,18 @@
 import { createHash } from 'node:crypto';
 import { type ClassifyResult, buildModel, escapeControls, summarizeOnnx, toOnnx } from '@mobilenet/core';
-import {
-  type NodeSession,
-  type NodeSessionOptions,
-  DEFAULT_MAX_PIXELS,
-  backendNames,
-  createSession,
-} from '@mobilenet/runtime-node';
-import { LIMITS, MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames } from '@mobilenet/runtime-node';
+import { LIMITS, MODEL_HELP_OR_FILE, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { type ImageFile, JSONL_FORMAT, type JsonlHeader, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { type Io, checkOutputPath, readInput } from '../io.js';
+import { type Io, checkOutputPath } from '../io.js';
+import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
+import { readModelFile } from '../model-file.js';
 import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
+import { openSession } from '../session.js';
+import { SignalCheck } from '../signal.js';
 import { version } from '../version.js';
 
 const MAX_THREADS = 256;
@@ -33,6 +31,8 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --top K             classes per image, 1 to 1000 (default 5)
   --max-pixels N      largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS}, 100 megapixels); images are
                       decoded a few at a time, within this many pixels in all
+${LABELS_HELP}
+                      (default: the model file's own, else ImageNet's for 1000 or 1001 classes, else 'class N')
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
   --recursive         also the images in subfolders of a DIR
   --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid),
@@ -44,7 +44,7 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --allow-any-op      accept a model with ops beyond an image classifier's (control flow, custom domains): only
                       for a model you trust (a Loop can run forever)
 
-${MODEL_HELP}
+${MODEL_HELP_OR_FILE}
 `;
 
 const CLASSIFY_OPTIONS = {
@@ -62,6 +62,7 @@ const CLASSIFY_OPTIONS = {
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
   'allow-any-op': { type: 'boolean' },
+  ...LABELS_OPTION,
 } as const satisfies OptionSpec;
 
 export async function classify(argv: string[], io: Io): Promise<number> {
@@ -86,13 +87,19 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   // The model's bytes are read once: what runs is what the JSON-lines header's hash names.
-  const bytes =
-    values.model !== undefined
-      ? checkModelFile(values.model, values, io)
-      : toOnnx(buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' }).graph);
+  const { bytes, classes, seeded } =
+    values.model !== undefined ? checkModelFile(values.model, values) : modelOfArch(values);
   const name = values.model ?? `--arch ${values.arch}`;
+  // Seeded weights are already said to mean nothing; a flat output is news only from weights that should work.
+  const signal = seeded ? undefined : new SignalCheck();
+  const labels = values.labels !== undefined ? readLabels(values.labels, classes) : undefined;
+  if (seeded && values.model !== undefined)
+    io.err(
+      `mobilenet classify: ${escapeControls(values.model)} was exported with seeded random weights; the labels carry no meaning\n`,
+    );
   const options: NodeSessionOptions = {
     backend,
+    ...(labels && { labels }),
     fallback: values.fallback === true,
     name,
     allowAnyOp: values['allow-any-op'] === true,
@@ -105,8 +112,13 @@ export async function classify(argv: string[], io: Io): Promise<number> {
       maxNodes: Number.MAX_SAFE_INTEGER,
     }),
   };
-  const session = await createSession(bytes, options);
+  const session = await openSession(
+    bytes,
+    options,
+    '--fallback runs on cpu instead; mobilenet backends says what each backend needs',
+  );
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
+  for (const w of session.warnings) io.err(`mobilenet classify: warning: ${w}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
   for (const s of skipped) io.err(`mobilenet classify: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
   if (values.jsonl !== undefined) {
@@ -121,7 +133,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
       session,
       files,
       values.jsonl,
-      { header, force: values.force === true, resume: values.resume === true },
+      { header, force: values.force === true, resume: values.resume === true, signal },
       io,
       skipped.length,
     );
@@ -129,7 +141,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const results: ClassifyResult[] = [];
   const progress = new Progress(io, files.length, 'classify');
   try {
-    for await (const r of session.classifyAll(files, { topK: top })) {
+    for await (const r of session.classifyAll(files, { topK: top, ...(signal && { onLogits: signal.onLogits }) })) {
       results.push(r);
       progress.tick(1);
     }
@@ -141,6 +153,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   else if (results.some((r) => r.ok)) io.out(table(results));
   const failed = results.filter((r) => !r.ok);
   for (const f of failed) if (!f.ok) io.err(`mobilenet classify: ${f.error}\n`);
+  warnFlat(signal, io);
   const bad = failed.length + skipped.length;
   if (bad) io.err(`mobilenet classify: ${bad} of ${results.length + skipped.length} failed (named above)\n`);
   return bad ? EXIT.failure : EXIT.ok;
@@ -154,7 +167,7 @@ async function toJsonl(
   session: NodeSession,
   all: ImageFile[],
   out: string,
-  o: { header: JsonlHeader; force: boolean; resume: boolean },
+  o: { header: JsonlHeader; force: boolean; resume: boolean; signal: SignalCheck | undefined },
   io: Io,
   skipped: number,
 ): Promise<number> {
@@ -170,10 +183,14 @@ async function toJsonl(
   const onSignal = (s: NodeJS.Signals) => void (stop = s);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const progress = new Progress(io, files.length, 'classify');
+  const t0 = performance.now();
   let failed = 0;
   let done = 0;
   try {
-    for await (const r of session.classifyAll(files, { topK: o.header.top })) {
+    for await (const r of session.classifyAll(files, {
+      topK: o.header.top,
+      ...(o.signal && { onLogits: o.signal.onLogits }),
+    })) {
       sink.write(r);
       done++;
       if (!r.ok) {
@@ -195,18 +212,41 @@ async function toJsonl(
     );
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
-  if (failed + skipped)
-    io.err(
-      `mobilenet classify: ${failed + skipped} of ${all.length + skipped} failed (named above); the others are in ${escapeControls(out)}\n`,
-    );
-  return failed + skipped ? EXIT.failure : EXIT.ok;
+  warnFlat(o.signal, io);
+  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  const kept = all.length - files.length;
+  const bad = failed + skipped;
+  const total = all.length + skipped;
+  io.err(
+    `mobilenet classify: ${kept + done - failed} of ${total} images classified in ${escapeControls(out)}` +
+      `${kept ? ` (${kept} from before)` : ''}, in ${seconds} s${bad ? `; ${bad} of ${total} failed (named above)` : ''}\n`,
+  );
+  return bad ? EXIT.failure : EXIT.ok;
+}
+
+function warnFlat(signal: SignalCheck | undefined, io: Io): void {
+  const warning = signal?.warning();
+  if (warning) io.err(`mobilenet classify: ${warning}\n`);
 }
 
 /**
  * Reads what a model file declares before onnxruntime or our preprocessing allocates for it: an input of 20,000
- * pixels a side or millions of classes is refused unless --allow-large. Says when its weights are seeded.
+ * pixels a side or millions of classes is refused unless --allow-large. Reads whether its weights are seeded.
  */
-function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, io: Io): Uint8Array {
+interface ModelChoice {
+  /** The ONNX bytes that run (and that the JSON-lines header's sha256 names). */
+  readonly bytes: Uint8Array;
+  readonly classes: number;
+  /** Seeded random weights (--arch, or a file exported without --weights). */
+  readonly seeded: boolean;
+}
+
+function modelOfArch(values: Values<typeof CLASSIFY_OPTIONS>): ModelChoice {
+  const model = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  return { bytes: toOnnx(model.graph), classes: model.config.classes, seeded: true };
+}
+
+function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>): ModelChoice {
   const modelOption = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k in values);
   if (modelOption)
     throw optionError(
@@ -214,11 +254,11 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, i
       'either --model or --arch with model options',
       `both (--model ${quote(file)})`,
     );
-  const bytes = readInput(file, 'an .onnx file', '--model');
+  const bytes = readModelFile(file, '--model');
   const summary = summarizeOnnx(bytes, file);
+  const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
   if (values['allow-large'] !== true) {
     const size = summary.inputs[0]?.shape[2];
-    const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
     if (typeof size === 'number' && size > LIMITS.resolution)
       throw optionError(
         '--model',
@@ -232,12 +272,9 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>, i
         `${quote(file)} with ${classes} classes`,
       );
   }
-  if (weightsKind(readConfig(summary.metadata, file)) === 'seeded') {
-    io.err(
-      `mobilenet classify: ${escapeControls(file)} was exported with seeded random weights; the labels carry no meaning\n`,
-    );
-  }
-  return bytes;
+  const seeded = weightsKind(readConfig(summary.metadata, file)) === 'seeded';
+  // A model without a fixed class count is refused by the session, which names its outputs.
+  return { bytes, classes: typeof classes === 'number' ? classes : 0, seeded };
 }
 
 function table(results: readonly ClassifyResult[]): string {

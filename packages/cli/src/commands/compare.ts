@@ -2,6 +2,7 @@ import { FILE_CAPS, compareModels } from '@mobilenet/runtime-node';
 import { parse } from '../args.js';
 import { EXIT, UsageError, optionError, quotePath } from '../errors.js';
 import { type Io, readInput } from '../io.js';
+import { refuseCheckpoint } from '../model-file.js';
 
 export const COMPARE_HELP = `Usage: mobilenet compare REF.onnx CANDIDATE.onnx --images DIR [--json]
 
@@ -31,8 +32,12 @@ export async function compare(argv: string[], io: Io): Promise<number> {
   const folder = values.images;
   if (folder === undefined) throw optionError('--images', 'a folder of images (required)', 'nothing');
   const [refFile, candFile] = positionals as [string, string];
-  const load = (file: string, which: string) =>
-    readInput(file, `an .onnx file (the ${which} model)`, `argument ${which.toUpperCase()}`, FILE_CAPS.model);
+  const load = (file: string, which: string) => {
+    const where = `argument ${which.toUpperCase()}`;
+    const bytes = readInput(file, `an .onnx file (the ${which} model)`, where, FILE_CAPS.model);
+    refuseCheckpoint(bytes, file, where);
+    return bytes;
+  };
   const [ref, cand] = [load(refFile, 'ref'), load(candFile, 'candidate')];
   const { skipped, ...f } = await compareModels(ref, cand, folder, {
     names: { reference: refFile, candidate: candFile },

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildModel, fanInFill } from '@mobilenet/core';
+import { buildModel, fanInFill, summarizeOnnx } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { BIN, ROOT, cleanTmp, run, spawnTsx, tmp } from '../testing.js';
 import { readMatrix } from '../matrix-file.js';
@@ -121,6 +121,49 @@ describe('mobilenet embed', () => {
     expect(pythonRead(out).shape).toEqual([300, 576]);
     expect(readFileSync(join(outDir, 'emb.files.txt'), 'utf8').split('\n').slice(0, -1)).toEqual(
       Array.from({ length: 300 }, (_, i) => join(dir, `${String(i).padStart(3, '0')}.jpg`)),
+    );
+  });
+
+  it("embed --model works on any classifier `mobilenet export` wrote: it outputs 'embedding' beside 'logits'", async () => {
+    const dir = tmp();
+    const classifier = join(dir, 'v3s.onnx');
+    const e = await run('export', ...model, '--init', 'fan-in', '-o', classifier);
+    expect(e.code, e.err).toBe(0);
+    expect(summarizeOnnx(readFileSync(classifier), classifier).outputs.map((o) => o.name)).toEqual([
+      'logits',
+      'embedding',
+    ]);
+    // The same vector as the library's model built with `embedding: true`, and the same logits as without it.
+    const session = await createSession(
+      buildModel({
+        arch: 'v3-small',
+        convention: 'torchvision',
+        resolution: 64,
+        embedding: true,
+        weights: fanInFill(0),
+      }),
+    );
+    const [expected] = await session.embed([join(FIX, 'scene.jpg')]);
+    await session.release();
+    const out = join(dir, 'emb.npy');
+    const r = await run('embed', join(FIX, 'scene.jpg'), '--model', classifier, '-o', out);
+    expect(r.code, r.err).toBe(0);
+    if (!expected?.ok) throw new Error('the library could not embed scene.jpg');
+    expect(Array.from(readMatrix(out, 'npy').data)).toEqual(Array.from(expected.embedding));
+    const c = await run('classify', join(FIX, 'scene.jpg'), '--model', classifier, '--json');
+    expect(c.code, c.err).toBe(0);
+
+    // --no-embedding (and --target opencv, whose forward() returns the last output) write the logits alone.
+    const bare = join(dir, 'bare.onnx');
+    expect((await run('export', ...model, '--no-embedding', '-o', bare)).code).toBe(0);
+    const cv = join(dir, 'cv.onnx');
+    expect((await run('export', ...model, '--target', 'opencv', '-o', cv)).code).toBe(0);
+    for (const f of [bare, cv])
+      expect(summarizeOnnx(readFileSync(f), f).outputs.map((o) => o.name)).toEqual(['logits']);
+    const refused = await run('embed', join(FIX, 'scene.jpg'), '--model', bare, '-o', join(dir, 'x.npy'));
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(
+      "option --model: expected a model with an 'embedding' output (mobilenet export writes one unless --no-embedding: export it again)",
     );
   });
 });

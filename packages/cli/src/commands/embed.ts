@@ -3,21 +3,23 @@ import { closeSync, existsSync, ftruncateSync } from 'node:fs';
 import { buildModel, escapeControls, toOnnx } from '@mobilenet/core';
 import {
   FileError,
+  type NodeSession,
   type NodeSessionOptions,
   backendNames,
-  createSession,
   linesOf,
   openRegularSync,
   readRegularSync,
 } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_HELP_OR_FILE, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { type Io, checkOutputPath, lockOutput, openOutput, readInput, writeAll, writeFileAtomic } from '../io.js';
+import { type Io, checkOutputPath, lockOutput, openOutput, writeAll, writeFileAtomic } from '../io.js';
+import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { Progress } from '../progress.js';
+import { openSession } from '../session.js';
 import { version } from '../version.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx | --arch A [model options]) -o OUT [options]
@@ -29,7 +31,8 @@ Images that fail are reported by name and left out (so is a file whose name hold
 cannot hold); the run goes on and exits 1 with the count. OUT is valid at every moment: Ctrl-C keeps the rows done,
 and --resume goes on from them, for the same model only. OUT.lock keeps a second run off the same OUT.
   -o, --output OUT    .npy or .safetensors
-  --model FILE        an .onnx file with an 'embedding' output (export with --embedding)
+  --model FILE        an .onnx file with an 'embedding' output: any classifier that mobilenet export wrote (it
+                      outputs the pooled features beside the logits, unless --no-embedding)
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
@@ -39,7 +42,7 @@ and --resume goes on from them, for the same model only. OUT.lock keeps a second
   --force             overwrite OUT
   --allow-any-op      accept a model with ops beyond an image classifier's (only for a model you trust)
 
-${MODEL_HELP}
+${MODEL_HELP_OR_FILE}
 `;
 
 const EMBED_OPTIONS = {
@@ -165,7 +168,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   // The model's bytes are read once: what runs is what OUT.meta.json's hash names.
   const bytes =
     values.model !== undefined
-      ? readInput(values.model, 'an .onnx file', '--model')
+      ? readModelFile(values.model, '--model')
       : toOnnx(
           buildModel({
             ...modelOptions(values),
@@ -182,12 +185,17 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     ...(threads && { threads }),
     ...(values['allow-large'] === true && { maxNodes: Number.MAX_SAFE_INTEGER }),
   };
-  const session = await createSession(bytes, options);
+  const session = await openSession(
+    bytes,
+    options,
+    '--backend cpu runs it on the CPU; mobilenet backends says what each backend needs',
+  );
+  for (const w of session.warnings) io.err(`mobilenet embed: warning: ${w}\n`);
   if (!session.info.embeddingName) {
     await session.release();
     throw optionError(
       '--model',
-      "a model with an 'embedding' output (export with --embedding)",
+      "a model with an 'embedding' output (mobilenet export writes one unless --no-embedding: export it again)",
       quotePath(values.model!),
     );
   }
@@ -223,7 +231,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
 
 /** The rows of `all` into OUT and its list, after the resume checks; OUT is locked by the caller. */
 async function embedTo(
-  session: Awaited<ReturnType<typeof createSession>>,
+  session: NodeSession,
   all: ImageFile[],
   o: { out: string; list: string; format: 'npy' | 'safetensors'; resume: boolean; meta: EmbedMeta },
   io: Io,

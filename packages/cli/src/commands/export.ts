@@ -16,12 +16,14 @@ import {
   foldBatchNorm,
   readCheckpoint,
   toOnnx,
+  withLabels,
 } from '@mobilenet/core';
 import { FILE_CAPS } from '@mobilenet/runtime-node';
 import type { OptionSpec } from '../parse.js';
 import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { optionError, quote } from '../errors.js';
+import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, checkOutputPath, readInput, writeFileAtomic } from '../io.js';
+import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
 import { between, integer } from '../numbers.js';
 import { PRECISION_HELP, PRECISION_OPTIONS, type Precision, applyPrecision, precisionPlan } from '../precision.js';
 
@@ -39,6 +41,10 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
                       without --convention, the convention follows the key layout, and is said)
   --weights-format F  ${WEIGHTS_FORMATS.join('|')}|auto (default auto: detected from the keys, and said)
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
+${LABELS_HELP}: stored in the
+                      file's metadata, where classify reads them (default: ImageNet's for 1000 or 1001 classes)
+  --no-embedding      output only 'logits' (by default the file also outputs the pooled features as 'embedding',
+                      for mobilenet embed; not for --target opencv)
 ${PRECISION_HELP}
 
 ${MODEL_HELP}
@@ -55,6 +61,8 @@ const EXPORT_OPTIONS = {
   weights: { type: 'string', expects: 'a checkpoint file (.pth, .safetensors)' },
   'weights-format': { type: 'string', expects: `one of ${WEIGHTS_FORMATS.join(', ')}, auto` },
   'fold-bn': { type: 'boolean' },
+  'no-embedding': { type: 'boolean' },
+  ...LABELS_OPTION,
   ...PRECISION_OPTIONS,
 } as const satisfies OptionSpec;
 
@@ -71,25 +79,41 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const target = TARGETS.find((t) => t === (values.target ?? 'onnxruntime'));
   if (target === undefined) throw optionError('--target', `one of ${TARGETS.join(', ')}`, quote(values.target!));
   if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
-  if (values.weights !== undefined && values.seed !== undefined)
-    throw optionError('--seed', 'no seed with --weights (the weights come from the checkpoint)', quote(values.seed));
+  // Every value is checked whether or not it is used: a mistyped one must not pass silently.
+  const format = weightsFormat(values['weights-format']);
+  const seeded = initialiser(values, 'torchvision');
+  if (values.weights !== undefined) {
+    for (const o of ['seed', 'init'] as const)
+      if (values[o] !== undefined)
+        throw optionError(
+          `--${o}`,
+          `no --${o} with --weights (the weights come from the checkpoint)`,
+          quote(values[o]),
+        );
+  } else if (values['weights-format'] !== undefined)
+    throw optionError('--weights-format', '--weights FILE to go with it', 'no --weights');
   checkOutputPath(out, values.force === true, '-o');
   const precision = precisionPlan(values);
   const t0 = performance.now();
-  const full = { ...options, ...(batch !== undefined && { batch }) };
+  const full = { ...options, embedding: withEmbedding(values, target), ...(batch !== undefined && { batch }) };
   const model =
     values.weights !== undefined
-      ? withWeights(full, values.weights, values['weights-format'], io)
-      : buildModel({ ...full, weights: initialiser(values, 'torchvision') });
+      ? withWeights(full, values.weights, format, io)
+      : buildModel({ ...full, weights: seeded });
   const { config } = model;
-  const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(model.graph) : model.graph, precision, io);
+  const named = values.labels !== undefined ? labelled(model, values.labels) : model.graph;
+  const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(named) : named, precision, io);
   const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };
   const bytes = toOnnx(graph, { opset: chosen.opset, target });
   await writeFileAtomic(out, bytes, { signals: true });
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
+  const weights =
+    values.weights !== undefined
+      ? `trained weights from ${escapeControls(values.weights)}`
+      : `seeded weights (${values.init ?? 'torchvision'} init, seed ${values.seed ?? 0}; the labels carry no meaning: --weights FILE for trained ones)`;
   io.err(
-    `wrote ${escapeControls(out)}: ${escapeControls(graph.name)} (${config.convention}), ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
+    `wrote ${escapeControls(out)}: ${escapeControls(graph.name)} (${config.convention}), ${weights}, ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
       `opset ${chosen.opset}${chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
@@ -108,10 +132,32 @@ export function defaultOpset(graph: Graph, precision: Precision, target: Target)
   return { opset: DEFAULT_OPSET };
 }
 
-function withWeights(options: ModelOptions, file: string, rawFormat: string | undefined, io: Io): Model {
+/** The model's graph with the class names of --labels FILE in its metadata (their count checked). */
+function labelled(model: Model, file: string): Graph {
+  if (!model.config.includeTop)
+    throw optionError('--labels', 'a model with a classifier (not --no-top)', quotePath(file));
+  return withLabels(model.graph, readLabels(file, model.config.classes));
+}
+
+/**
+ * Whether the file also outputs the pooled features ('embedding'), so that one file serves classify and embed: by
+ * default yes, except for OpenCV (whose forward() without names returns the last output, which must stay the logits).
+ */
+function withEmbedding(values: { embedding?: true; 'no-embedding'?: true }, target: Target): boolean {
+  if (values.embedding && values['no-embedding'])
+    throw optionError('--embedding/--no-embedding', 'one of them', 'both');
+  return values.embedding === true || (values['no-embedding'] !== true && target !== 'opencv');
+}
+
+/** --weights-format's value (default auto), checked even without --weights. */
+function weightsFormat(raw: string | undefined): WeightsFormat | 'auto' {
   const allowed: readonly (WeightsFormat | 'auto')[] = [...WEIGHTS_FORMATS, 'auto'];
-  const format = allowed.find((f) => f === (rawFormat ?? 'auto'));
-  if (format === undefined) throw optionError('--weights-format', `one of ${allowed.join(', ')}`, quote(rawFormat!));
+  const format = allowed.find((f) => f === (raw ?? 'auto'));
+  if (format === undefined) throw optionError('--weights-format', `one of ${allowed.join(', ')}`, quote(raw!));
+  return format;
+}
+
+function withWeights(options: ModelOptions, file: string, format: WeightsFormat | 'auto', io: Io): Model {
   const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights', FILE_CAPS.checkpoint);
   const model = buildWithWeights(options, readCheckpoint(bytes, file), { format, source: file });
   // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.

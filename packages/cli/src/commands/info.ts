@@ -7,9 +7,10 @@ import {
   fromOnnx,
   summarizeOnnx,
 } from '@mobilenet/core';
-import { MODEL_HELP, MODEL_OPTIONS, modelOptions, parse } from '../args.js';
+import { MODEL_OPTIONS, modelHelp, modelOptions, parse } from '../args.js';
 import { optionError, quote } from '../errors.js';
-import { type Io, readInput } from '../io.js';
+import type { Io } from '../io.js';
+import { readModelFile } from '../model-file.js';
 import { readConfig } from '../metadata.js';
 
 export const INFO_HELP = `Usage: mobilenet info --arch A [model options] [--json] [--all]
@@ -19,7 +20,7 @@ Per-layer table (name, op, output shape, params, MACs) and totals, for a model w
   --json   one JSON object: arch, width, resolution, params, macs, layers[{name, op, outputShape, params, macs}]
   --all    list every node, not only those with parameters or MACs
 
-${MODEL_HELP}
+${modelHelp('FILE.onnx')}
 `;
 
 const M = (n: number, d = 2) => (n / 1e6).toFixed(d);
@@ -70,7 +71,7 @@ export function info(argv: string[], io: Io): number {
 }
 
 function infoFile(file: string, json: boolean, all: boolean, io: Io): number {
-  const bytes = readInput(file, 'an ONNX file');
+  const bytes = readModelFile(file);
   const summary = summarizeOnnx(bytes, file);
   const config = readConfig(summary.metadata, file);
   if (summary.unsupportedOps.length > 0) {

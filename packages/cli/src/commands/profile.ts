@@ -18,10 +18,11 @@ import {
   shareChart,
   stagesChart,
 } from '@mobilenet/runtime-node';
-import { MODEL_HELP, MODEL_OPTIONS, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { IMAGE_EXTENSIONS, listImages } from '../collection.js';
 import { optionError, quote, quotePath } from '../errors.js';
 import { type Io, readInput, writeFileAtomic } from '../io.js';
+import { refuseCheckpoint } from '../model-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 
@@ -44,7 +45,7 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
 Caps, lifted by --allow-large: an input side up to ${MAX_INPUT_SIZE}, batch x channels x height x width up to
 ${MAX_PROFILE_INPUT} values (256 MB of float32 input), a model of up to 20000 nodes.
 
-${MODEL_HELP}
+${modelHelp('FILE.onnx')}
 `;
 
 const PROFILE_OPTIONS = {
@@ -66,6 +67,7 @@ function loadModel(
   if (file !== undefined) {
     if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
     const bytes = readInput(file, 'an .onnx file', 'argument FILE', FILE_CAPS.model);
+    refuseCheckpoint(bytes, file, 'argument FILE');
     // Ops and node count before our reader builds the graph or onnxruntime starts it (200,000 nodes took > 30 s).
     checkModelOps(summarizeOnnx(bytes, file), file, {
       allowAnyOp: values['allow-any-op'] === true,
@@ -140,6 +142,30 @@ async function stages(
   };
 }
 
+/** Fewer images than this make the per-image stage times a small sample (said, not refused). */
+const FEW_IMAGES = 10;
+
+/** Writes the SVG charts beside PREFIX and says which files it wrote. */
+async function writeCharts(
+  prefix: string,
+  name: string,
+  p: { ops: Parameters<typeof shareChart>[0]; layers: Parameters<typeof shareChart>[0] },
+  thread: Record<string, number> | undefined,
+  io: Io,
+): Promise<void> {
+  const charts: [string, string][] = [
+    [`${prefix}-ops.svg`, shareChart(p.ops, `${name}: time vs MACs by operation`)],
+    [`${prefix}-layers.svg`, shareChart(p.layers, `${name}: time vs MACs by block`)],
+  ];
+  if (thread)
+    charts.push([
+      `${prefix}-stages.svg`,
+      stagesChart(thread, `${name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`),
+    ]);
+  for (const [file, svg] of charts) await writeFileAtomic(file, new TextEncoder().encode(svg));
+  io.err(`mobilenet profile: wrote ${charts.map(([f]) => f).join(', ')}\n`);
+}
+
 export async function profile(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, PROFILE_OPTIONS, true);
   if (values.help) return (io.out(PROFILE_HELP), 0);
@@ -162,22 +188,12 @@ export async function profile(argv: string[], io: Io): Promise<number> {
     options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
   });
   const st = files ? await stages(bytes, files, threads) : undefined;
-  if (values.svg) {
-    const prefix = values.svg;
-    const enc = (s: string) => new TextEncoder().encode(s);
-    await writeFileAtomic(`${prefix}-ops.svg`, enc(shareChart(p.ops, `${graph.name}: time vs MACs by operation`)));
-    await writeFileAtomic(`${prefix}-layers.svg`, enc(shareChart(p.layers, `${graph.name}: time vs MACs by block`)));
-    if (st)
-      await writeFileAtomic(
-        `${prefix}-stages.svg`,
-        enc(
-          stagesChart(
-            st.thread,
-            `${graph.name}: time per image on the JavaScript thread (decodes overlap on libvips' threads)`,
-          ),
-        ),
-      );
-  }
+  if (files && files.length < FEW_IMAGES)
+    io.err(
+      `mobilenet profile: warning: only ${files.length} image${files.length === 1 ? '' : 's'} in ${values.images}: ` +
+        `the pipeline stages are averaged over few samples (the first batch also pays for start-up); ${FEW_IMAGES} or more give steadier figures\n`,
+    );
+  if (values.svg) await writeCharts(values.svg, graph.name, p, st?.thread, io);
   if (values.json) {
     io.out(
       `${JSON.stringify({ model: graph.name, ...p, ...(st && { stages: st.thread, decodeLatencyMs: st.decodeLatency }) }, null, 2)}\n`,

@@ -88,6 +88,12 @@ export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
   // The graph passes a file needs: the reader's rewrites, then the forms of the requested opset.
   const lowered = lowerToOpset(opset)(lowerForTarget(graph, options.target ?? 'onnxruntime'));
   const checked = rebatch(checkGraph(lowered), options.batch);
+  const stored = new Set(checked.initializers.map((i) => i.name));
+  const quantizeLinks = new Set(
+    checked.nodes
+      .filter((n) => n.op === 'QuantizeLinear' || (n.op === 'DequantizeLinear' && stored.has(n.inputs[0]!)))
+      .flatMap((n) => n.outputs),
+  );
   const model = onnx.ModelProto.create({
     irVersion,
     opsetImport: [{ domain: '', version: opset }],
@@ -108,7 +114,9 @@ export function toOnnx(graph: Graph, options: WriteOptions = {}): Uint8Array {
       initializer: checked.initializers.map(tensorProto),
       input: checked.inputs.map(valueInfo),
       output: checked.outputs.map(valueInfo),
-      valueInfo: checked.values.map(valueInfo),
+      // Quantized tensors (QuantizeLinear outputs) and dequantized weights take their type from their producer:
+      // listing them cost an int8 v3-small 0.2% of its fp32 size.
+      valueInfo: checked.values.filter((v) => !quantizeLinks.has(v.name)).map(valueInfo),
     },
     metadataProps: Object.keys(checked.metadata)
       .sort()

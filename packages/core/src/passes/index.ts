@@ -15,6 +15,8 @@ export {
 } from './quantize/qdq.js';
 export { quantizeWeight, INT8_TARGETS, PAIR_LIMIT, type Int8Target } from './quantize/weights.js';
 export { observeActivations } from './quantize/observe.js';
+export { emulateAvx2U8S8, type EmulateOptions } from './quantize/emulate-u8s8.js';
+export { int8Kernels, cpuFlags, type Int8Kernels, type Int8KernelPath } from './quantize/kernels.js';
 export {
   RangeCollector,
   CalibrationError,

@@ -32,3 +32,4 @@ export {
 } from './preprocess.js';
 export { nonFinite, softmax, topK, type Prediction } from './postprocess.js';
 export { IMAGENET_LABELS } from './imagenet-labels.js';
+export { LABELS_KEY, MAX_LABEL_LENGTH, checkLabels, metadataLabels, withLabels } from './labels.js';

@@ -3,6 +3,7 @@ import { type Preprocessing, torchvisionPreprocessing } from '../models/conventi
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from './imagenet-labels.js';
+import { checkLabels, metadataLabels } from './labels.js';
 import { checkPreprocessing, classLabels, parsePreprocessing } from './metadata.js';
 import type { BackendName } from './backend.js';
 import type { Prediction } from './postprocess.js';
@@ -27,7 +28,7 @@ export interface SessionOptions {
   readonly graphOptimization?: GraphOptimization;
   /** Overrides the preprocessing read from the model's metadata. */
   readonly preprocessing?: Preprocessing;
-  /** Overrides the class names (one per output logit). */
+  /** Overrides the class names (one per output logit); default: the model's metadata's, else ImageNet's for 1000 or 1001 classes. */
   readonly labels?: readonly string[];
   /** Largest input side a model may declare; default MAX_INPUT_SIZE (a 20k input would need gigabytes per image). */
   readonly maxInputSize?: number;
@@ -56,6 +57,19 @@ export interface ModelInfo {
   readonly preprocessing: Preprocessing;
   /** Where the preprocessing came from: the model's metadata, or torchvision's defaults for a foreign model. */
   readonly preprocessingSource: 'metadata' | 'default' | 'option';
+  /** An int8 file's kernel target (metadata 'mobilenet.int8'): 'vnni' files saturate on AVX2 without VNNI. */
+  readonly int8Target?: 'portable' | 'vnni';
+}
+
+/** The target an int8 file was quantized for, when its metadata says one we know; anything else is ignored. */
+function int8TargetOf(metadata: Readonly<Record<string, string>>): 'portable' | 'vnni' | undefined {
+  if (!Object.hasOwn(metadata, 'mobilenet.int8')) return undefined;
+  try {
+    const target = (JSON.parse(metadata['mobilenet.int8']!) as { target?: unknown } | null)?.target;
+    return target === 'portable' || target === 'vnni' ? target : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type ClassifyResult =
@@ -152,10 +166,10 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     : meta
       ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
       : torchvisionPreprocessing(h);
-  const labels = options.labels ?? imagenetLabels(classes) ?? classLabels(classes);
-  if (labels.length !== classes) {
-    throw new MobileNetError('labels', 'option labels', `${classes} labels (one per logit)`, `${labels.length}`);
-  }
+  // Given names first, then the file's own, then ImageNet's for 1000 or 1001 (background first) classes.
+  const labels = options.labels
+    ? checkLabels(options.labels, classes, 'option labels')
+    : (metadataLabels(summary.metadata, classes, source) ?? imagenetLabels(classes) ?? classLabels(classes));
   if (preprocessing.size !== h) {
     const where = options.preprocessing
       ? 'option preprocessing.size'
@@ -163,7 +177,9 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
   const embedding = summary.outputs.find((o) => o.name === 'embedding');
+  const int8Target = int8TargetOf(summary.metadata);
   return {
+    ...(int8Target && { int8Target }),
     inputName: input!.name,
     outputName: logits.name,
     ...(embedding && { embeddingName: embedding.name }),

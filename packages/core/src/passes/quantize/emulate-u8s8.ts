@@ -213,15 +213,13 @@ function correction(
         js.length === c / 2 ? x : node(`pick${id}`, 'Conv', [x, f32(`pick${id}`, [2 * js.length, c, 1, 1], pick)]);
       // One output per (pair, output channel, tap): the tap's two codes times the pair's two weights.
       const w = new Float32Array(js.length * os.length * taps * 2 * taps);
-      js.forEach((j, g) =>
-        os.forEach((ch, q) => {
+      for (const [g, j] of js.entries())
+        for (const [q, ch] of os.entries())
           for (let t = 0; t < taps; t++) {
             const row = ((g * os.length + q) * taps + t) * 2 * taps;
             w[row + t] = l.codes[(ch * c + 2 * j) * taps + t]!;
             w[row + taps + t] = l.codes[(ch * c + 2 * j + 1) * taps + t]!;
           }
-        }),
-      );
       const pairs = node(
         `pairs${id}`,
         'Conv',

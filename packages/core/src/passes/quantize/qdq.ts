@@ -183,6 +183,18 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   let adjusted = 0;
   let total = 0;
   const dropInits = new Set<string>();
+  // Zero points are shared by value (and weights' all-zero vectors by length): a model has a few distinct ones, and
+  // one initializer each keeps small models within 27% of fp32's size.
+  const zeros = new Map<string, string>();
+  const zeroPoint = (dtype: 'int8' | 'uint8', v: number, channels?: number): string => {
+    const name = channels === undefined ? `zero_point.${dtype}.${v}` : `zero_point.${dtype}.x${channels}`;
+    if (!zeros.has(name)) {
+      zeros.set(name, name);
+      const data = dtype === 'int8' ? new Int8Array(channels ?? 1).fill(v) : new Uint8Array(channels ?? 1).fill(v);
+      extra.push({ name, dtype, dims: channels === undefined ? [] : [channels], data });
+    }
+    return name;
+  };
   const scalarInit = (name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string => {
     const data = dtype === 'float32' ? Float32Array.of(v) : dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v);
     extra.push({ name, dtype, dims: [], data });
@@ -191,7 +203,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   const qdq = (t: string, from: string, to: string): Node[] => {
     const p = params.get(t)!;
     const s = scalarInit(`${t}.scale`, 'float32', p.scale);
-    const z = scalarInit(`${t}.zero_point`, o.activations, p.zero);
+    const z = zeroPoint(o.activations, p.zero);
     return [
       { name: `${t}.quantize`, op: 'QuantizeLinear', inputs: [from, s, z], outputs: [`${t}.q`], attrs: {} },
       { name: `${t}.dequantize`, op: 'DequantizeLinear', inputs: [`${t}.q`, s, z], outputs: [to], attrs: {} },
@@ -213,12 +225,12 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     dropInits.add(wName);
     extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
     extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
-    extra.push({ name: `${wName}.zero_point`, dtype: 'int8', dims: [channels], data: new Int8Array(channels) });
+    const wz = zeroPoint('int8', 0, channels);
     const out: Node[] = [
       {
         name: `${wName}.dequantize`,
         op: 'DequantizeLinear',
-        inputs: [`${wName}.q`, `${wName}.scale`, `${wName}.zero_point`],
+        inputs: [`${wName}.q`, `${wName}.scale`, wz],
         outputs: [wName],
         attrs: { axis: int(axis) },
       },
@@ -257,14 +269,14 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     const c = `${n.name}.shift`;
     // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
     const cs = scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
-    const cz = scalarInit(`${c}.zero_point`, o.activations, qmin);
+    const cz = zeroPoint(o.activations, qmin);
     extra.push(
       o.activations === 'uint8'
         ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) }
         : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) },
     );
     const s = scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
-    const sz = scalarInit(`${n.name}.gate.zero_point`, o.activations, qmin);
+    const sz = zeroPoint(o.activations, qmin);
     const ds = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
     return [
       { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
@@ -312,7 +324,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     if (z?.gate === n) {
       // The conv before wrote the clipped, shifted gate already: only the factor alpha is left, in this DQ's scale.
       const unit = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
-      const zp = `${n.inputs[0]}.zero_point`;
+      const zp = zeroPoint(o.activations, params.get(n.inputs[0]!)!.zero);
       const dq = { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', attrs: {} };
       nodes.push({ ...dq, inputs: [`${n.inputs[0]}.q`, unit, zp], outputs: [n.outputs[0]!] });
       continue;
