@@ -12,6 +12,7 @@ import {
   fanInFill,
   isArch,
   torchvisionFill,
+  MODEL_LIMITS,
 } from '@mobilenet/core';
 import { optionError, quote } from './errors.js';
 import { type Range, between, decimal, integer } from './numbers.js';
@@ -24,7 +25,8 @@ export { parse } from './parse.js';
  * Caps on what has no sane use and would take gigabytes (a 8192 input, a million classes). A user who truly
  * needs more passes --allow-large; the library itself (core) keeps only the structural rules.
  */
-export const LIMITS = { resolution: 1024, classes: 32768 } as const;
+/** The library's caps (core's MODEL_LIMITS), which --allow-large lifts here as allowLarge does there. */
+export const LIMITS = MODEL_LIMITS;
 const LIFT = 'pass --allow-large for more';
 
 /** Options shared by every command that builds a model from an architecture. */
@@ -169,7 +171,10 @@ function optionValues(values: ModelValues): Partial<ModelOptions> {
   if (resolution !== undefined && resolution % 32 !== 0)
     throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
   if (arch !== undefined) familyOnly(values, arch);
-  const o: { -readonly [K in keyof ModelOptions]?: ModelOptions[K] } = arch !== undefined ? { arch } : {};
+  const o: { -readonly [K in keyof ModelOptions]?: ModelOptions[K] } = {
+    ...(arch !== undefined && { arch }),
+    ...(large && { allowLarge: true }),
+  };
   const set = <K extends keyof ModelOptions>(key: K, v: ModelOptions[K] | undefined) => v !== undefined && (o[key] = v);
   set('convention', oneOf<Convention>('convention', values.convention, CONVENTIONS));
   set('width', decimal('width', values.width, { min: 0.05, max: 4, rule: 'a number from 0.05 to 4' }));

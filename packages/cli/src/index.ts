@@ -1,4 +1,4 @@
-import { MobileNetError } from '@mobilenet/core';
+import { MobileNetError, escapeControls } from '@mobilenet/core';
 import { backends, BACKENDS_HELP } from './commands/backends.js';
 import { classify, CLASSIFY_HELP } from './commands/classify.js';
 import { compare, COMPARE_HELP } from './commands/compare.js';
@@ -68,8 +68,20 @@ function asUsage(e: MobileNetError): string {
   return `${where}: expected ${e.expected}, received ${e.received}`;
 }
 
+/**
+ * The last guard on what reaches a terminal: escape sequences and other control characters (ESC[2J clears the
+ * screen, ESC]52 writes the clipboard) are shown as \uXXXX; line feeds, carriage returns (the progress bar) and tabs
+ * pass. Names are quoted where they are printed; this catches any that a message did not.
+ */
+function guarded(io: Io): Io {
+  const clean = (t: string) =>
+    t.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, (c) => escapeControls(c));
+  return { out: (t) => io.out(clean(t)), err: (t) => io.err(clean(t)), isTty: io.isTty };
+}
+
 /** Runs the CLI; returns the exit code. Usage errors (and invalid model options) exit 2 with one line. */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], raw: Io = processIo): Promise<number> {
+  const io = guarded(raw);
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help')
     return (io.out(HELP), name ? EXIT.ok : EXIT.usage);

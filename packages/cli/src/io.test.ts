@@ -197,19 +197,19 @@ describe('files the user names', () => {
     const dir = tmp();
     expect(await run('export', ...small, '--weights', dir, '-o', join(dir, 'm.onnx'))).toMatchObject({
       code: 2,
-      err: `mobilenet export: option --weights: '${dir}' is a directory; expected a checkpoint file (.pth, .safetensors)\n`,
+      err: `mobilenet export: option --weights: '${dir}' is a directory; expected a checkpoint file (.pth, .safetensors) (a regular file)\n`,
     });
     expect(await run('info', dir)).toMatchObject({
       code: 2,
-      err: `mobilenet info: '${dir}' is a directory; expected an ONNX file\n`,
+      err: `mobilenet info: '${dir}' is a directory; expected an ONNX file (a regular file)\n`,
     });
     expect(await run('classify', 'x.png', '--model', dir)).toMatchObject({
       code: 2,
-      err: `mobilenet classify: option --model: '${dir}' is a directory; expected an .onnx file\n`,
+      err: `mobilenet classify: option --model: '${dir}' is a directory; expected an .onnx file (a regular file)\n`,
     });
     expect(await run('info', '/dev/zero')).toMatchObject({
       code: 2,
-      err: "mobilenet info: '/dev/zero' is a character device; expected an ONNX file\n",
+      err: "mobilenet info: '/dev/zero' is a character device; expected an ONNX file (a regular file)\n",
     });
   });
 

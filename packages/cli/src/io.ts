@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { type Stats, constants, lstatSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  type Stats,
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { type FileHandle, open, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { FILE_CAPS, FileError, kindOf, readRegularSync } from '@mobilenet/runtime-node';
 import { EXIT, UsageError, quotePath } from './errors.js';
 
 /** Where the command writes: stdout for results, stderr for progress and errors. */
@@ -16,17 +27,6 @@ export const processIo: Io = {
   err: (t) => process.stderr.write(t),
   isTty: Boolean(process.stderr.isTTY),
 };
-
-/** What a path is, in words, for an error message. */
-function kindOf(s: Stats): string {
-  if (s.isSymbolicLink()) return 'a symbolic link';
-  if (s.isDirectory()) return 'a directory';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
 
 const CODES: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -86,18 +86,20 @@ function statOrUndefined(path: string, stat: typeof statSync | typeof lstatSync)
 }
 
 /**
- * Reads a file the user named (a checkpoint, an ONNX file): a missing path is a usage error naming the option; a
- * directory, device or FIFO is refused by name (reading /dev/zero would never end); read errors name the file.
+ * Reads a file the user named (a checkpoint, an ONNX file, a calibration cache) through runtime-node's guarded
+ * reader: a missing path is a usage error naming the option; a directory, device, FIFO or socket is refused by
+ * kind without being opened for long (reading /dev/zero would never end); a file over `maxBytes` is refused from
+ * its size (exit 1); read errors name the file.
  */
-export function readInput(path: string, what: string, option?: string): Buffer {
+export function readInput(path: string, what: string, option?: string, maxBytes: number = FILE_CAPS.model): Buffer {
   const label = option ? `option ${option}: ` : '';
-  const s = statOrUndefined(path, statSync);
-  if (!s) throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
-  if (!s.isFile()) throw new UsageError(`${label}${quotePath(path)} is ${kindOf(s)}; expected ${what}`);
   try {
-    return readFileSync(path);
+    return readRegularSync(path, { what, maxBytes });
   } catch (e) {
-    throw fsError('read', path, e);
+    if (!(e instanceof FileError)) throw e;
+    if (e.problem === 'missing') throw new UsageError(`${label}file ${quotePath(path)} does not exist`);
+    if (e.problem === 'not-regular') throw new UsageError(`${label}${e.message}`);
+    throw new Error(`${label}${e.message}`);
   }
 }
 
@@ -150,6 +152,21 @@ export async function writeFileAtomic(
   bytes: Uint8Array,
   options: { signals?: boolean } = {},
 ): Promise<void> {
+  await replaceAtomic(path, { signals: options.signals === true, mode: 0o666 & ~process.umask() }, async (write) => {
+    for (let offset = 0; offset < bytes.length; offset += CHUNK) await write(bytes.subarray(offset, offset + CHUNK));
+  });
+}
+
+/**
+ * Replaces `path` atomically with what `fill` writes through `write` (each call written whole: a short write is
+ * continued, an error names `path`): the rules of `writeFileAtomic`, with the mode given (a rewrite keeps the mode
+ * of the file it replaces).
+ */
+export async function replaceAtomic(
+  path: string,
+  options: { signals: boolean; mode: number },
+  fill: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<void> {
   // Signals are watched before the temporary file exists, so no moment leaves it behind.
   if (options.signals && watching++ === 0) watchSignals(true);
   let created: Awaited<ReturnType<typeof createTemp>>;
@@ -162,12 +179,15 @@ export async function writeFileAtomic(
   const { tmp, handle } = created;
   let open = true;
   try {
-    for (let offset = 0; offset < bytes.length; ) {
-      const { bytesWritten } = await handle.write(bytes, offset, Math.min(CHUNK, bytes.length - offset));
-      offset += bytesWritten;
-    }
+    await fill(async (bytes) => {
+      for (let offset = 0; offset < bytes.length; ) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+        if (bytesWritten === 0) throw Object.assign(new Error('no progress writing'), { code: 'EIO' });
+        offset += bytesWritten;
+      }
+    });
     await handle.sync();
-    await handle.chmod(0o666 & ~process.umask());
+    await handle.chmod(options.mode);
     await handle.close();
     open = false;
     // Synchronous on purpose: an asynchronous rename could finish in the thread pool while a signal handler,
@@ -180,5 +200,80 @@ export async function writeFileAtomic(
   } finally {
     pending.delete(tmp);
     if (options.signals && --watching === 0) watchSignals(false);
+  }
+}
+
+/**
+ * Writes all of `bytes` to `fd` (at `position`, or at its offset: the end for a file opened to append). A short
+ * write is continued, not taken for done; an error (ENOSPC, EIO) names `path`, the file the user gave.
+ */
+export function writeAll(fd: number, bytes: Uint8Array, path: string, position?: number): void {
+  try {
+    for (let offset = 0; offset < bytes.length; ) {
+      const n = writeSync(fd, bytes, offset, bytes.length - offset, position === undefined ? null : position + offset);
+      if (n === 0) throw Object.assign(new Error('no progress writing'), { code: 'EIO' });
+      offset += n;
+    }
+  } catch (e) {
+    throw fsError('write', path, e);
+  }
+}
+
+/** Opens an output the user named for writing (`append`, or created/emptied), never through a symbolic link. */
+export function openOutput(path: string, how: 'append' | 'truncate'): number {
+  const flags =
+    constants.O_WRONLY |
+    constants.O_NOFOLLOW |
+    (how === 'append' ? constants.O_APPEND : constants.O_CREAT | constants.O_TRUNC);
+  try {
+    return openSync(path, flags, 0o666);
+  } catch (e) {
+    throw fsError('write', path, e);
+  }
+}
+
+/**
+ * Claims an output for this process: `OUT.lock`, created exclusively (never through a link), holding the process
+ * id. A second writer to the same OUT is refused, naming the first, instead of both exiting 0 with one's work lost.
+ * A lock whose process is gone (a crash, a kill -9) is taken over. Returns the release.
+ */
+export function lockOutput(path: string, option: string): () => void {
+  const lock = `${path}.lock`;
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = openSync(lock, flags, 0o644);
+      writeAll(fd, Buffer.from(`${process.pid}\n`), lock);
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw fsError('write', lock, e);
+    }
+    const holder = lockHolder(lock);
+    if (holder !== undefined)
+      throw new Error(
+        `${option}: ${quotePath(path)} is being written by another mobilenet (process ${holder}, per ${quotePath(lock)}); wait for it to finish (a lock left by a process that is gone is taken over)`,
+      );
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The live process that holds a lock file, or undefined when the file names none (stale, empty, not ours). */
+function lockHolder(lock: string): number | undefined {
+  let text: string;
+  try {
+    text = readRegularSync(lock, { what: 'a lock file', maxBytes: 64, noFollow: true }).toString('latin1');
+  } catch (e) {
+    // Not a regular file (a link, a FIFO planted there): not ours to remove.
+    if (e instanceof FileError && e.problem !== 'missing') throw new Error(e.message);
+    return undefined;
+  }
+  const pid = Number(text.trim());
+  if (!Number.isSafeInteger(pid) || pid < 1) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
   }
 }

@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
+import { FILE_CAPS, openRegularSync } from '@mobilenet/runtime-node';
 import { optionError, quotePath } from './errors.js';
+import { openOutput, writeAll } from './io.js';
 
 /**
  * A float32 matrix [rows, width] written row by row to .npy or .safetensors, with its header rewritten in place
@@ -47,18 +49,39 @@ function safetensorsHeader(rows: number, width: number): Buffer {
 const header = (format: MatrixFormat, rows: number, width: number) =>
   format === 'npy' ? npyHeader(rows, width) : safetensorsHeader(rows, width);
 
-/** Rows and width of a file this class wrote (for --resume); null if it is not one. */
-function readShape(fd: number, format: MatrixFormat): { rows: number; width: number; headerBytes: number } | null {
+/**
+ * Rows and width of a file this class wrote (for --resume), or why it is not one. The header is parsed and then
+ * written again from the numbers it gave: anything but byte-for-byte our own header (another dtype, Fortran order,
+ * extra keys, a different padding) is not ours. A header that claims more rows than the file holds is refused.
+ */
+function readShape(
+  fd: number,
+  format: MatrixFormat,
+): { rows: number; width: number; headerBytes: number } | { why: string } {
   const buf = Buffer.alloc(4096);
   const n = readSync(fd, buf, 0, buf.length, 0);
   const text = buf.subarray(0, n).toString('latin1');
-  if (format === 'npy') {
-    const m = /^\x93NUMPY\x01\x00/.test(text) && /'descr': '<f4'.*'shape': \((\d+), (\d+)\)/.exec(text);
-    return m ? { rows: Number(m[1]), width: Number(m[2]), headerBytes: 10 + buf.readUInt16LE(8) } : null;
-  }
-  const len = n >= 8 ? Number(buf.readBigUInt64LE(0)) : 0;
-  const m = len > 0 && len < n && /"embeddings":\{"dtype":"F32","shape":\[(\d+),(\d+)\]/.exec(text.slice(8, 8 + len));
-  return m ? { rows: Number(m[1]), width: Number(m[2]), headerBytes: 8 + len } : null;
+  const m =
+    format === 'npy'
+      ? /^\x93NUMPY\x01\x00..\{'descr': '<f4', 'fortran_order': False, 'shape': \((\d{1,16}), (\d{1,16})\), \}/s.exec(
+          text,
+        )
+      : /^.{8}\{"embeddings":\{"dtype":"F32","shape":\[(\d{1,16}),(\d{1,16})\],"data_offsets":\[0,\d{1,17}\]\}\}/s.exec(
+          text,
+        );
+  if (!m) return { why: `its header is not a float32 matrix header written by mobilenet embed` };
+  const [rows, width] = [Number(m[1]), Number(m[2])];
+  if (!Number.isSafeInteger(rows * width * 4)) return { why: `its header claims ${rows} rows of ${width}` };
+  const h = header(format, rows, width);
+  if (h.length > n || !h.equals(buf.subarray(0, h.length)))
+    return { why: `its header is not byte for byte the one mobilenet embed writes for ${rows} rows of ${width}` };
+  const size = fstatSync(fd).size;
+  const need = h.length + rows * width * 4;
+  if (size < need)
+    return {
+      why: `is ${size} bytes, but its header's ${rows} rows of ${width} float32 need ${need} (the file was cut short, or its header lies)`,
+    };
+  return { rows, width, headerBytes: h.length };
 }
 
 export class MatrixWriter {
@@ -67,7 +90,11 @@ export class MatrixWriter {
   private width: number;
   private headerBytes: number;
 
-  /** Opens `path` for writing, or with `resume` for appending to the rows already there (returned in `rows`). */
+  /**
+   * Opens `path` for writing (created or emptied, never through a link), or with `resume` for appending to the rows
+   * already there (returned in `count`); a file that is not one of ours, or is shorter than its header says, is
+   * refused with the reason and left as it is.
+   */
   constructor(
     readonly path: string,
     readonly format: MatrixFormat,
@@ -75,19 +102,24 @@ export class MatrixWriter {
     option: string,
   ) {
     if (resume && existsSync(path)) {
-      this.fd = openSync(path, 'r+');
+      this.fd = openRegularSync(path, {
+        what: `a ${format} file written by mobilenet embed`,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+        noFollow: true,
+        update: true,
+      });
       const shape = readShape(this.fd, format);
-      if (!shape)
-        throw optionError(
-          option,
-          `a ${format} file of float32 rows written by mobilenet embed to resume`,
-          quotePath(path),
+      if ('why' in shape) {
+        closeSync(this.fd);
+        throw new Error(
+          `${option} --resume: ${quotePath(path)} ${shape.why}; it was left as it is (start over with --force, or write to another file)`,
         );
+      }
       ({ rows: this.rows, width: this.width, headerBytes: this.headerBytes } = shape);
       // Rows beyond the header's count are a batch that was being written: dropped, and redone.
       ftruncateSync(this.fd, this.headerBytes + this.rows * this.width * 4);
     } else {
-      this.fd = openSync(path, 'w');
+      this.fd = openOutput(path, 'truncate');
       this.rows = 0;
       this.width = 0;
       this.headerBytes = 0;
@@ -103,54 +135,51 @@ export class MatrixWriter {
     if (rows >= this.rows) return;
     this.rows = rows;
     ftruncateSync(this.fd, this.headerBytes + rows * this.width * 4);
-    const h = header(this.format, rows, this.width);
-    writeSync(this.fd, h, 0, h.length, 0);
+    writeAll(this.fd, header(this.format, rows, this.width), this.path, 0);
   }
 
-  /** Appends rows (a whole batch) and then rewrites the header to count them. */
+  /**
+   * Appends rows (a whole batch) and then rewrites the header to count them: the header never counts a row whose
+   * bytes were not all written (a full disk is an error naming the file, and the file keeps its earlier rows).
+   */
   append(batch: readonly Float32Array[]): void {
     if (batch.length === 0) return;
-    if (this.headerBytes === 0) {
+    // A new file, or a resumed one that holds no row yet (its header says width 0): the first row sets the width.
+    if (this.headerBytes === 0 || this.rows === 0) {
       this.width = batch[0]!.length;
       const h = header(this.format, 0, this.width);
-      writeSync(this.fd, h, 0, h.length, 0);
+      writeAll(this.fd, h, this.path, 0);
       this.headerBytes = h.length;
     }
     let at = this.headerBytes + this.rows * this.width * 4;
     for (const row of batch) {
       if (row.length !== this.width)
-        throw new Error(`${this.path}: a row of ${row.length} values, expected ${this.width}`);
-      at += writeSync(this.fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength), 0, row.byteLength, at);
+        throw new Error(`${quotePath(this.path)}: a row of ${row.length} values, expected ${this.width}`);
+      writeAll(this.fd, new Uint8Array(row.buffer, row.byteOffset, row.byteLength), this.path, at);
+      at += row.byteLength;
     }
     this.rows += batch.length;
     const h = header(this.format, this.rows, this.width);
     if (h.length !== this.headerBytes)
-      throw new Error(`${this.path}: header grew past its reserved room at ${this.rows} rows`);
-    writeSync(this.fd, h, 0, h.length, 0);
+      throw new Error(`${quotePath(this.path)}: header grew past its reserved room at ${this.rows} rows`);
+    writeAll(this.fd, h, this.path, 0);
   }
 
   close(): void {
-    if (this.headerBytes === 0) {
-      const h = header(this.format, 0, 0);
-      writeSync(this.fd, h, 0, h.length, 0);
-    }
+    if (this.headerBytes === 0) writeAll(this.fd, header(this.format, 0, 0), this.path, 0);
     closeSync(this.fd);
   }
 }
 
 /** Reads a matrix file back: [rows, width] and the values (for tests and tools). */
 export function readMatrix(path: string, format: MatrixFormat): { rows: number; width: number; data: Float32Array } {
-  const fd = openSync(path, 'r');
+  const fd = openRegularSync(path, { what: `a ${format} file`, maxBytes: FILE_CAPS.model });
   try {
     const shape = readShape(fd, format);
-    if (!shape) throw new Error(`${path}: not a ${format} float32 matrix`);
-    const bytes = readFileSync(path).subarray(shape.headerBytes, shape.headerBytes + shape.rows * shape.width * 4);
-    if (fstatSync(fd).size < shape.headerBytes + bytes.length) throw new Error(`${path}: shorter than its header says`);
-    return {
-      rows: shape.rows,
-      width: shape.width,
-      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
-    };
+    if ('why' in shape) throw new Error(`${quotePath(path)}: ${shape.why}`);
+    const data = new Float32Array(shape.rows * shape.width);
+    readSync(fd, new Uint8Array(data.buffer), 0, data.byteLength, shape.headerBytes);
+    return { rows: shape.rows, width: shape.width, data };
   } finally {
     closeSync(fd);
   }

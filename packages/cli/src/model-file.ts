@@ -34,13 +34,20 @@ export function checkpointKind(bytes: Uint8Array): string | undefined {
  */
 export function readModelFile(path: string, option?: string): Buffer {
   const bytes = readInput(path, option ? 'an .onnx file' : 'an ONNX file', option);
+  refuseCheckpoint(bytes, path, option ? `option ${option}` : 'argument FILE');
+  return bytes;
+}
+
+/**
+ * Throws the usage error for `bytes` (read from `path`, named on the command line as `where`: 'option --model',
+ * 'argument REF') when they are a checkpoint rather than an ONNX model, saying how to make the ONNX file from it.
+ */
+export function refuseCheckpoint(bytes: Uint8Array, path: string, where: string): void {
   const kind = checkpointKind(bytes);
-  if (kind === undefined) return bytes;
+  if (kind === undefined) return;
   const weights = kind.includes('PyTorch') || kind.includes('safetensors');
   const hint = weights
     ? `: make an ONNX file from it with \`mobilenet export --arch A --weights ${quotePath(path)} -o model.onnx\``
     : '';
-  throw new UsageError(
-    `${option ? `option ${option}` : 'argument FILE'}: ${quotePath(path)} is ${kind}, not an ONNX model${hint}`,
-  );
+  throw new UsageError(`${where}: ${quotePath(path)} is ${kind}, not an ONNX model${hint}`);
 }

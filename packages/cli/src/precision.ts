@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import {
   CALIBRATION_METHODS,
   type CalibrationMethod,
@@ -8,8 +8,8 @@ import {
   INT8_TARGETS,
   type Int8Target,
   MobileNetError,
+  escapeControls,
   quantize,
-  readCalibration,
   toFloat16,
 } from '@mobilenet/core';
 import {
@@ -20,6 +20,7 @@ import {
   probeInputs,
   readImageFolder,
 } from '@mobilenet/runtime-node';
+import { readCalibrationCache } from './calibration-cache.js';
 import { checkedInt8 } from './int8-report.js';
 import { optionError, quote } from './errors.js';
 import type { OptionSpec, Values } from './parse.js';
@@ -119,8 +120,8 @@ export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): Precisi
 
 async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<CalibrationRanges> {
   if (plan.cache && existsSync(plan.cache)) {
-    const cached = readCalibration(readFileSync(plan.cache, 'utf8'), graph, plan.cache);
-    io.err(`calibration: ranges from ${plan.cache} (${cached.images} images, ${cached.method})\n`);
+    const cached = readCalibrationCache(plan.cache, graph);
+    io.err(`calibration: ranges from ${escapeControls(plan.cache)} (${cached.images} images, ${cached.method})\n`);
     return cached;
   }
   let bar: Progress | undefined;
@@ -133,8 +134,8 @@ async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Calibr
       if (done === total) bar.finish();
     },
   });
-  for (const s of result.skipped) io.err(`calibration: skipped ${s.file}: ${s.reason}\n`);
-  io.err(`calibration: ${result.ranges.images} images from ${plan.folder} (${plan.method})\n`);
+  for (const s of result.skipped) io.err(`calibration: skipped ${escapeControls(s.file)}: ${s.reason}\n`);
+  io.err(`calibration: ${result.ranges.images} images from ${escapeControls(plan.folder!)} (${plan.method})\n`);
   if (plan.cache)
     await writeFileAtomic(plan.cache, new TextEncoder().encode(`${JSON.stringify(result.ranges, null, 1)}\n`));
   return result.ranges;
@@ -205,7 +206,7 @@ async function checkedFloat16(graph: Graph, plan: PrecisionPlan, io: Io): Promis
   const half = toFloat16(graph);
   const pre = preprocessingOf(graph.metadata, graph.name, 'float16');
   const folder = plan.folder ? await readImageFolder(plan.folder, pre) : undefined;
-  for (const s of folder?.skipped ?? []) io.err(`fp16: skipped ${s.file}: ${s.reason}\n`);
+  for (const s of folder?.skipped ?? []) io.err(`fp16: skipped ${escapeControls(s.file)}: ${s.reason}\n`);
   const check = await checkFloat16(graph, half, { images: folder?.tensors ?? [] });
   const fatal = fatalHazards(graph, check);
   if (fatal.length || check.nonFiniteOutputs.length || !(check.sqnrDb >= FP16_FLOOR_DB))

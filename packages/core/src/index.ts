@@ -1,5 +1,6 @@
 export * from './ir/tensor.js';
 export * from './ir/errors.js';
+export { escapeControls, quote, quotePath } from './ir/quote.js';
 export { type Attr, type AttrKind, type Node, int, float, ints, floats, str } from './ir/node.js';
 export { OPS, SUPPORTED_OPS, type OpSpec, type InputRole } from './ir/ops.js';
 export { type Graph, checkGraph } from './ir/graph.js';

@@ -1,6 +1,7 @@
 // The backends of onnxruntime-node: a registry this package owns. Each backend registers itself here, with its
 // own checks, start and settings; sessions, availableBackends() and the CLI read the registry, and core knows no
 // backend by name.
+import './ort-env.js';
 import {
   type Backend,
   type BackendName,

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, fanInFill, quantize, readCalibration } from '@mobilenet/core';
@@ -41,7 +42,7 @@ describe('calibrate', () => {
     });
     expect(skipped).toEqual([{ file: join(dir, 'notes.txt'), reason: expect.stringContaining('cannot decode') }]);
     expect(ranges.images).toBe(8);
-    expect(seen.at(-1)).toBe('run 8/8');
+    expect(seen.at(-1)).toBe('run 9/9');
     expect(ranges.ranges.input!.min).toBeLessThan(ranges.ranges.input!.max);
     // Written as JSON and read back for the same model, the ranges quantize it.
     const again = readCalibration(JSON.stringify(ranges), model.graph, 'cache.json');
@@ -69,5 +70,26 @@ describe('calibrate', () => {
     await expect(calibrate(model.graph, join(dir, 'missing'))).rejects.toThrow(
       `image folder '${join(dir, 'missing')}': expected a readable folder of images, received ENOENT`,
     );
+  });
+
+  it('uses a linked image, and names a FIFO and a link to /dev/zero as skipped, within seconds', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await folder(7);
+    const elsewhere = await folder(1);
+    symlinkSync(join(elsewhere, 'img0.png'), join(dir, 'linked.png'));
+    symlinkSync('/dev/zero', join(dir, 'zero.png'));
+    const fifo = spawnSync('mkfifo', [join(dir, 'pipe.jpg')]).status === 0;
+    const t0 = performance.now();
+    const { ranges, skipped } = await calibrate(model.graph, dir);
+    expect(performance.now() - t0).toBeLessThan(60_000);
+    // The link counts: 8 images, where it used to be dropped unseen ('0 of 0 files' for a folder of links).
+    expect(ranges.images).toBe(8);
+    expect(skipped).toEqual([
+      ...(fifo
+        ? [{ file: join(dir, 'pipe.jpg'), reason: 'is a FIFO (named pipe); expected an image file (a regular file)' }]
+        : []),
+      { file: join(dir, 'zero.png'), reason: 'is a character device; expected an image file (a regular file)' },
+    ]);
   });
 });

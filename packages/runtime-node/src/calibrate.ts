@@ -1,3 +1,4 @@
+import './ort-env.js';
 import {
   type CalibrationMethod,
   type CalibrationRanges,
@@ -9,7 +10,7 @@ import {
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { preprocessingOf } from './model-preprocessing.js';
-import { type ImageFolder, readImageFolder } from './image-folder.js';
+import { type ImageFolder, folderEntries, folderImages, tooFewImages } from './image-folder.js';
 
 export interface CalibrateOptions {
   readonly method?: CalibrationMethod;
@@ -18,7 +19,7 @@ export interface CalibrateOptions {
   /** Fewest readable images accepted. Default 8. */
   readonly minimum?: number;
   readonly threads?: number;
-  /** Called as images are read (phase 'read') and run (phase 'run'). */
+  /** Called as each file of the folder is read (phase 'read') and run (phase 'run'); `total` counts the files. */
   readonly onProgress?: (phase: 'read' | 'run', done: number, total: number) => void;
 }
 
@@ -30,29 +31,37 @@ export interface Calibration {
 /**
  * Runs a float model over the images of a folder on onnxruntime-node CPU, with every activation observed
  * (core's `observeActivations`), and collects their ranges for `quantize`. Images are preprocessed as the model's
- * metadata says. Unreadable files are skipped and reported in `skipped`.
+ * metadata says, and read, run and dropped one at a time (a folder of thousands costs the memory of one image).
+ * Unreadable files (a FIFO, a device, a broken image) are skipped and reported in `skipped`.
  */
 export async function calibrate(graph: Graph, folder: string, options: CalibrateOptions = {}): Promise<Calibration> {
   const pre = preprocessingOf(graph.metadata, graph.name, 'calibration');
-  const images = await readImageFolder(folder, pre, options.minimum ?? 8, (d, t) => options.onProgress?.('read', d, t));
+  const entries = folderEntries(folder);
   const observed = observeActivations(graph);
   const session = await ort.InferenceSession.create(toOnnx(observed.graph, { batch: 1 }), {
     executionProviders: ['cpu'],
     ...(options.threads !== undefined && { intraOpNumThreads: options.threads }),
   });
   const collector = new RangeCollector(options.method ?? 'minmax', options.percentile);
+  const skipped: { file: string; reason: string }[] = [];
+  let done = 0;
   try {
     const input = graph.inputs[0]!.name;
-    for (const [i, data] of images.tensors.entries()) {
-      const out = await session.run({ [input]: new ort.Tensor('float32', data, [1, 3, pre.size, pre.size]) });
-      const values: Record<string, Float32Array> = { [input]: data };
-      for (const name of observed.tensors) if (out[name]) values[name] = out[name].data as Float32Array;
-      collector.add(values, 1);
-      for (const t of Object.values(out)) t.dispose();
-      options.onProgress?.('run', i + 1, images.tensors.length);
+    for await (const image of folderImages(folder, pre, {}, entries)) {
+      options.onProgress?.('read', ++done, entries.length);
+      if ('tensor' in image) {
+        const out = await session.run({ [input]: new ort.Tensor('float32', image.tensor, [1, 3, pre.size, pre.size]) });
+        const values: Record<string, Float32Array> = { [input]: image.tensor };
+        for (const name of observed.tensors) if (out[name]) values[name] = out[name].data as Float32Array;
+        collector.add(values, 1);
+        for (const t of Object.values(out)) t.dispose();
+      } else skipped.push({ file: image.name, reason: image.reason });
+      options.onProgress?.('run', done, entries.length);
     }
   } finally {
     await session.release();
   }
-  return { ranges: collector.result(modelIdentity(graph)), skipped: images.skipped };
+  const minimum = options.minimum ?? 8;
+  if (collector.images < minimum) throw tooFewImages(folder, minimum, collector.images, entries.length, skipped);
+  return { ranges: collector.result(modelIdentity(graph)), skipped };
 }

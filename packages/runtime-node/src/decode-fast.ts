@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { type Preprocessing, type RgbImage, resizePlan } from '@mobilenet/core';
 import sharp from 'sharp';
-import { type DecodeOptions, type ImageInput, DEFAULT_MAX_PIXELS, decodeImage } from './image.js';
-import { readHeader } from './image-header.js';
+import { type DecodeOptions, type ImageInput, DEFAULT_MAX_PIXELS, decodeImage, encodedBytes } from './image.js';
+import { type Admitted, IMAGE_LIMITS, admit } from './image-policy.js';
 
 /**
  * How images are decoded for a model:
@@ -23,15 +22,6 @@ const KERNEL = { bilinear: 'linear', bicubic: 'cubic' } as const;
 const swapsAxes = (orientation: number | undefined) =>
   orientation !== undefined && orientation >= 5 && orientation <= 8;
 
-async function bytesOf(input: string | Uint8Array | { readonly bytes: Uint8Array }): Promise<Uint8Array | null> {
-  if (typeof input !== 'string') return input instanceof Uint8Array ? input : input.bytes;
-  try {
-    return await readFile(input);
-  } catch {
-    return null; // the exact path reads it again and names the error
-  }
-}
-
 /**
  * Decodes `input` for a model with preprocessing `pre`. In 'shrink-on-load' mode a large image comes back already
  * at the resize target (e.g. 341x256 for Resize(256)), so `preprocess` only crops and normalizes it. Any failure on
@@ -44,31 +34,40 @@ export async function decodeFor(
   mode: DecodeMode,
   options: DecodeOptions = {},
 ): Promise<RgbImage> {
-  if (mode === 'exact' || (typeof input === 'object' && !(input instanceof Uint8Array) && 'data' in input))
-    return decodeImage(input, name, options);
-  const bytes = await bytesOf(input);
+  if (mode === 'exact') return decodeImage(input, name, options);
+  const bytes = await encodedBytes(input, name, options);
   if (!bytes) return decodeImage(input, name, options);
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // The same checks as the exact path, before libvips sees the bytes; a refusal is final.
+  const admitted = await admit(bytes, name, maxPixels);
   try {
-    const fast = await shrunk(bytes, pre, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+    const fast = await shrunk(bytes, admitted, pre, maxPixels, options.decodeSeconds ?? IMAGE_LIMITS.decodeSeconds);
     if (fast) return fast;
   } catch {
     // fall through: the exact decoder reports the error
   }
-  return decodeImage(typeof input === 'string' ? { name, bytes } : input, name, options);
+  return decodeImage({ name, bytes }, name, options);
 }
 
 /**
- * The libvips path, or null when the image is under twice the resize target (no gain) or over `maxPixels` (the
- * exact path reports it): the exact decoder takes over.
+ * The libvips path, or null when the image is under twice the resize target (no gain) or has several pages: the
+ * exact decoder takes over.
  */
-async function shrunk(bytes: Uint8Array, pre: Preprocessing, maxPixels: number): Promise<RgbImage | null> {
-  const meta = await sizeOf(bytes);
-  if (!meta.width || !meta.height || meta.pages > 1 || meta.width * meta.height > maxPixels) return null;
+async function shrunk(
+  bytes: Uint8Array,
+  admitted: Admitted,
+  pre: Preprocessing,
+  maxPixels: number,
+  seconds: number,
+): Promise<RgbImage | null> {
+  const meta = await sizeOf(bytes, admitted);
+  if (!meta.width || !meta.height || meta.pages > 1) return null;
   const [w, h] = swapsAxes(meta.orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
   const target = pre.resizeMode === 'squash' ? pre.size : pre.resize;
   if (Math.min(w, h) < 2 * target) return null;
   const plan = resizePlan(pre, w, h);
   const { data, info } = await sharp(bytes, { failOn: 'warning', autoOrient: true, limitInputPixels: maxPixels })
+    .timeout({ seconds })
     .resize({
       width: plan.resizedWidth,
       height: plan.resizedHeight,
@@ -85,14 +84,14 @@ async function shrunk(bytes: Uint8Array, pre: Preprocessing, maxPixels: number):
 }
 
 /**
- * Size, pages and EXIF orientation: from our header parser for a JPEG whose orientation it read for certain (one
+ * Size, pages and EXIF orientation: from the admitted header for a JPEG whose orientation it read for certain (one
  * page), otherwise from libvips (whose header read costs about 0.2 ms).
  */
 async function sizeOf(
   bytes: Uint8Array,
+  admitted: Admitted,
 ): Promise<{ width?: number; height?: number; pages: number; orientation?: number }> {
-  const header = readHeader(bytes);
-  if (header?.format === 'jpeg' && header.orientation !== undefined) return { ...header, pages: 1 };
+  if (admitted.format === 'jpeg' && admitted.orientation !== undefined) return { ...admitted, pages: 1 };
   const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   return { width: meta.width, height: meta.height, pages: meta.pages ?? 1, orientation: meta.orientation };
 }

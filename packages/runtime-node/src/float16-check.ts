@@ -1,3 +1,4 @@
+import './ort-env.js';
 import {
   type Float16Hazard,
   type Float16Options,

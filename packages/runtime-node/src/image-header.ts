@@ -1,11 +1,13 @@
+import { quote } from '@mobilenet/core';
+
 /**
- * Image size from the first bytes of a JPEG, PNG, WebP or GIF file, without a decoder: enough to refuse an
+ * Image size from the first bytes of a JPEG, PNG, WebP, GIF or TIFF file, without a decoder: enough to refuse an
  * oversized image by name before any pixel is decoded. libvips' own header read (`sharp().metadata()`) costs about
- * 0.2 ms per image and a trip through the thread pool; this costs microseconds. Other formats (AVIF, TIFF, HEIF, ...)
- * are left to libvips.
+ * 0.2 ms per image and a trip through the thread pool; this costs microseconds. It also reads what costs decode time
+ * without costing bytes: a JPEG's scans, a TIFF's compression and pages. AVIF/HEIF headers are left to libvips.
  */
 
-export type HeaderFormat = 'jpeg' | 'png' | 'webp' | 'gif';
+export type HeaderFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff';
 
 export interface ImageHeader {
   readonly format: HeaderFormat;
@@ -17,7 +19,16 @@ export interface ImageHeader {
    * sure (other formats, several EXIF blocks, an EXIF block it cannot read): ask libvips.
    */
   readonly orientation?: number;
+  /** JPEG only: how many scans (SOS markers) the file holds; libjpeg visits every block of the frame in each. */
+  readonly scans?: number;
+  /** TIFF only: the compression of the first page (1 none, 5 LZW, 7 JPEG, 8 Deflate, ...). */
+  readonly compression?: number;
+  /** TIFF only: pages in the file, counted up to `MAX_COUNTED_PAGES` + 1 (libtiff walks them all on open). */
+  readonly pages?: number;
 }
+
+/** Pages of a TIFF counted before giving up: past this the file is refused anyway. */
+export const MAX_COUNTED_PAGES = 1000;
 
 /** A header this parser recognised by its magic bytes but found truncated or malformed. */
 export class HeaderError extends Error {
@@ -25,16 +36,54 @@ export class HeaderError extends Error {
 }
 
 /**
- * The header of `bytes`, or null when they are not a JPEG, PNG, WebP or GIF (or one this parser does not size, such
- * as a JPEG whose height comes after the first scan): libvips decides. A recognised format whose header is
- * truncated or malformed throws `HeaderError`.
+ * The header of `bytes`, or null when they are not a JPEG, PNG, WebP, GIF or TIFF (or one this parser does not
+ * size, such as a JPEG whose height comes after the first scan): libvips decides. A recognised format whose header
+ * is truncated or malformed throws `HeaderError`.
  */
 export function readHeader(bytes: Uint8Array): ImageHeader | null {
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return jpeg(bytes);
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return png(bytes);
-  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return webp(bytes);
-  if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return gif(bytes);
-  return null;
+  switch (sniff(bytes)) {
+    case 'jpeg':
+      return jpeg(bytes);
+    case 'png':
+      return png(bytes);
+    case 'webp':
+      return webp(bytes);
+    case 'gif':
+      return gif(bytes);
+    case 'tiff':
+      return tiff(bytes);
+    default:
+      return null;
+  }
+}
+
+/** The formats recognised by their magic bytes: those decoded, and those named when refused. */
+export type Sniffed = HeaderFormat | 'heif' | 'bigtiff' | 'svg' | 'pdf' | 'gzip' | 'bmp' | 'pnm' | 'jxl' | 'other';
+
+/** ISO base media (HEIF, AVIF) brands that libheif reads as still images. */
+const HEIF_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1']);
+
+/**
+ * What `bytes` are by their first bytes, the way libvips' loaders tell them apart (each checks its magic at byte
+ * 0). Text that may be SVG is recognised as librsvg would take it: after a byte-order mark, spaces, an XML
+ * declaration or comments.
+ */
+export function sniff(bytes: Uint8Array): Sniffed {
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP') return 'webp';
+  if (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a') return 'gif';
+  const tiffMagic = ascii(bytes, 0, 4);
+  if (tiffMagic === 'II*\0' || tiffMagic === 'MM\0*') return 'tiff';
+  if (tiffMagic === 'II+\0' || tiffMagic === 'MM\0+') return 'bigtiff';
+  if (ascii(bytes, 4, 4) === 'ftyp' && HEIF_BRANDS.has(ascii(bytes, 8, 4))) return 'heif';
+  if (ascii(bytes, 0, 5) === '%PDF-') return 'pdf';
+  if (startsWith(bytes, [0x1f, 0x8b])) return 'gzip';
+  if (ascii(bytes, 0, 2) === 'BM') return 'bmp';
+  if (/^P[1-7]\s/.test(ascii(bytes, 0, 3))) return 'pnm';
+  if (startsWith(bytes, [0xff, 0x0a]) || ascii(bytes, 4, 8) === 'JXL \r\n\x87\n') return 'jxl';
+  if (/^(\ufeff|\xef\xbb\xbf)?\s*</.test(ascii(bytes, 0, Math.min(bytes.length, 64)))) return 'svg';
+  return 'other';
 }
 
 const startsWith = (b: Uint8Array, magic: number[]) => b.length >= magic.length && magic.every((m, i) => b[i] === m);
@@ -95,7 +144,35 @@ function jpeg(bytes: Uint8Array): ImageHeader | null {
   // A height of 0 is defined later by a DNL marker after the first scan; libjpeg refuses those anyway.
   if (size.width === 0 || size.height === 0) return null;
   const orientation = orientations.length === 0 ? 1 : orientations.length === 1 ? orientations[0] : undefined;
-  return { format: 'jpeg', ...size, ...(orientation !== undefined && { orientation }) };
+  const scans = endMarker === 0xda ? countScans(bytes, at) : 0;
+  return { format: 'jpeg', ...size, ...(orientation !== undefined && { orientation }), scans };
+}
+
+/**
+ * The scans of a JPEG, from its first SOS (`at` is that marker's length field) to EOI or the end of the bytes:
+ * each segment is skipped by its length, the entropy-coded data after a scan header up to the next marker (a 0xff
+ * not followed by 0x00, a restart marker or more fill). A file of thousands of scans is a few kilobytes, and
+ * libjpeg visits every block of the frame in each of them: the count is known before any decoding.
+ */
+function countScans(bytes: Uint8Array, at: number): number {
+  let scans = 1;
+  while (at + 2 <= bytes.length) {
+    at += u16be(bytes, at);
+    for (;;) {
+      const ff = bytes.indexOf(0xff, at);
+      if (ff < 0) return scans;
+      let m = ff + 1;
+      while (bytes[m] === 0xff) m++;
+      if (m >= bytes.length) return scans;
+      const code = bytes[m]!;
+      at = m + 1;
+      if (code === 0x00 || code === 0x01 || (code >= 0xd0 && code <= 0xd7)) continue; // data, not a marker
+      if (code === 0xd9) return scans;
+      if (code === 0xda) scans++;
+      break;
+    }
+  }
+  return scans;
 }
 
 /** The Orientation tag (0x0112) of IFD0 of an EXIF (TIFF) block; undefined where the block cannot be read. */
@@ -120,11 +197,49 @@ function exifOrientation(tiff: Uint8Array): number | undefined {
   return 1;
 }
 
+/**
+ * TIFF (classic, not BigTIFF): the first page's ImageWidth, ImageLength and Compression, and the number of pages
+ * (libtiff walks the chain of page directories when it opens a file, so a long chain costs time before any pixel).
+ */
+function tiff(bytes: Uint8Array): ImageHeader {
+  need(bytes, 8, 'TIFF header');
+  const le = bytes[0] === 0x49;
+  const u16 = (at: number) => (le ? u16le(bytes, at) : u16be(bytes, at));
+  const u32 = (at: number) => (le ? u16le(bytes, at) + u16le(bytes, at + 2) * 65536 : u32be(bytes, at));
+  const directory = (at: number) => {
+    need(bytes, at + 2, 'TIFF page directory');
+    const count = u16(at);
+    need(bytes, at + 2 + 12 * count + 4, 'TIFF page directory');
+    return { count, next: u32(at + 2 + 12 * count) };
+  };
+  const first = u32(4);
+  const { count } = directory(first);
+  const tags = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const entry = first + 2 + 12 * i;
+    const [tag, type, n] = [u16(entry), u16(entry + 2), u32(entry + 4)];
+    // One SHORT or LONG value, held in the entry itself: all that width, height and compression may be.
+    if (n === 1 && (type === 3 || type === 4)) tags.set(tag, type === 3 ? u16(entry + 8) : u32(entry + 8));
+  }
+  const width = tags.get(256);
+  const height = tags.get(257);
+  if (width === undefined || height === undefined)
+    throw new HeaderError('malformed TIFF: its first page has no ImageWidth or ImageLength');
+  const seen = new Set([first]);
+  let pages = 1;
+  for (let next = directory(first).next; next !== 0 && pages <= MAX_COUNTED_PAGES; pages++) {
+    if (seen.has(next)) throw new HeaderError(`malformed TIFF: its page directories loop back to byte ${next}`);
+    seen.add(next);
+    next = directory(next).next;
+  }
+  return { format: 'tiff', width, height, compression: tags.get(259) ?? 1, pages };
+}
+
 /** PNG: the IHDR chunk must come first (width and height, big-endian, at bytes 16-23). */
 function png(bytes: Uint8Array): ImageHeader {
   need(bytes, 24, 'PNG header');
   if (ascii(bytes, 12, 4) !== 'IHDR')
-    throw new HeaderError(`malformed PNG: the first chunk is '${ascii(bytes, 12, 4)}', expected 'IHDR'`);
+    throw new HeaderError(`malformed PNG: the first chunk is ${quote(ascii(bytes, 12, 4))}, expected 'IHDR'`);
   return { format: 'png', width: u32be(bytes, 16), height: u32be(bytes, 20) };
 }
 

@@ -1,26 +1,35 @@
-import { readFile } from 'node:fs/promises';
 import { type RgbImage, checkRgbImage } from '@mobilenet/core';
-import sharp, { type Metadata } from 'sharp';
-import { HeaderError, type ImageHeader, readHeader } from './image-header.js';
+import sharp from 'sharp';
+import { FILE_CAPS, FileError, readRegular } from './files.js';
+import { IMAGE_LIMITS, ImageError, admit, decodeMessage } from './image-policy.js';
+
+export { ImageError } from './image-policy.js';
 
 /**
  * An image for the Node runtime: a file path, encoded bytes (JPEG, PNG, WebP, AVIF, TIFF, GIF), encoded bytes
- * with a name for error messages, or already decoded RGB(A) pixels.
+ * with a name for error messages, a file path with a name for messages (a path of bytes for a file name that is not
+ * UTF-8), or already decoded RGB(A) pixels.
  */
 export type ImageInput =
   | string
   | Uint8Array
   | { readonly name: string; readonly bytes: Uint8Array }
+  | { readonly name: string; readonly path: string | Buffer }
   | (RgbImage & { readonly name?: string });
 
-export class ImageError extends Error {
-  constructor(
-    readonly image: string,
-    message: string,
-  ) {
-    super(`${image}: ${message}`);
-    this.name = 'ImageError';
-  }
+/**
+ * The encoded bytes of an image input, read through the guarded reader when it is a file; null for decoded pixels.
+ */
+export async function encodedBytes(
+  input: ImageInput,
+  name: string,
+  options: DecodeOptions,
+): Promise<Uint8Array | null> {
+  if (typeof input === 'string') return readImageFile(input, name, options);
+  if (input instanceof Uint8Array) return input;
+  if ('bytes' in input) return input.bytes;
+  if ('path' in input) return readImageFile(input.path, name, options);
+  return null;
 }
 
 /**
@@ -32,6 +41,31 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
 export interface DecodeOptions {
   /** Largest width x height decoded; a bigger image is an error naming it. Default `DEFAULT_MAX_PIXELS`. */
   readonly maxPixels?: number;
+  /** Largest image file read, in bytes. Default `imageByteCap(maxPixels)`. */
+  readonly maxBytes?: number;
+  /** Seconds one decode may take before libvips is stopped. Default `IMAGE_LIMITS.decodeSeconds` (20). */
+  readonly decodeSeconds?: number;
+}
+
+/**
+ * The largest image file read for a pixel cap: 3 bytes per pixel (an uncompressed 8-bit RGB TIFF of that many
+ * pixels), at least 64 MiB, at most 2 GiB.
+ */
+export const imageByteCap = (maxPixels: number): number =>
+  Math.min(2 ** 31 - 1, Math.max(FILE_CAPS.image, 3 * maxPixels));
+
+/**
+ * An image file's bytes through the one guarded reader: a regular file within the byte cap (a FIFO, a device, a
+ * link to /dev/zero or a folder is refused by kind without reading it). Errors name the image.
+ */
+export async function readImageFile(path: string | Buffer, name: string, options: DecodeOptions = {}): Promise<Buffer> {
+  const maxBytes = options.maxBytes ?? imageByteCap(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  try {
+    return await readRegular(path, { what: 'an image file', maxBytes });
+  } catch (e) {
+    if (!(e instanceof FileError)) throw e;
+    throw new ImageError(name, e.detail);
+  }
 }
 
 export function imageName(input: ImageInput, index: number): string {
@@ -47,24 +81,15 @@ export function imageName(input: ImageInput, index: number): string {
  * (see `PixelBudget`), so a batch of huge images never holds all their pixels at once.
  */
 export async function decodeImage(input: ImageInput, name: string, options: DecodeOptions = {}): Promise<RgbImage> {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array) && 'data' in input) return checkRgbImage(input, name);
+  const bytes = await encodedBytes(input, name, options);
+  if (!bytes) return checkRgbImage(input as RgbImage, name);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  let bytes: Uint8Array;
-  if (typeof input === 'string') {
-    try {
-      bytes = await readFile(input);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ImageError(
-        name,
-        code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder, not an image' : (e as Error).message,
-      );
-    }
-  } else bytes = input instanceof Uint8Array ? input : input.bytes;
-  const pixels = await headerPixels(bytes, name, maxPixels);
+  const { pixels } = await admit(bytes, name, maxPixels);
   const release = await budget.acquire(pixels, maxPixels);
+  const seconds = options.decodeSeconds ?? IMAGE_LIMITS.decodeSeconds;
   try {
     const { data, info } = await sharp(bytes, { failOn: 'warning', limitInputPixels: maxPixels })
+      .timeout({ seconds })
       .rotate()
       .toColourspace('srgb')
       .removeAlpha()
@@ -72,63 +97,10 @@ export async function decodeImage(input: ImageInput, name: string, options: Deco
       .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels as 3 };
   } catch (e) {
-    throw new ImageError(name, `cannot decode: ${decodeMessage(e)}`);
+    throw new ImageError(name, `cannot decode: ${decodeMessage(e, seconds)}`);
   } finally {
     release();
   }
-}
-
-/**
- * Width x height from the header alone (no pixels decoded); over `maxPixels` is an error naming the size. JPEG, PNG,
- * WebP and GIF headers are read here (microseconds); other formats by libvips (`metadata()`, about 0.2 ms).
- */
-async function headerPixels(bytes: Uint8Array, name: string, maxPixels: number): Promise<number> {
-  const { width, height } = readHeaderOf(bytes, name) ?? (await libvipsSize(bytes, name));
-  const pixels = width * height;
-  if (pixels > maxPixels) {
-    throw new ImageError(
-      name,
-      `${width}x${height} is ${pixels} pixels, more than the ${maxPixels} allowed (raise the limit with maxPixels, or --max-pixels)`,
-    );
-  }
-  return pixels;
-}
-
-/** `readHeader`, with its errors naming the image. */
-function readHeaderOf(bytes: Uint8Array, name: string): ImageHeader | null {
-  try {
-    return readHeader(bytes);
-  } catch (e) {
-    if (e instanceof HeaderError) throw new ImageError(name, `cannot decode: ${e.message}`);
-    throw e;
-  }
-}
-
-async function libvipsSize(bytes: Uint8Array, name: string): Promise<{ width: number; height: number }> {
-  let meta: Metadata;
-  try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
-    throw new ImageError(name, `cannot decode: ${decodeMessage(e)}`);
-  }
-  // Only the first page of a multi-page image (GIF, TIFF) is decoded.
-  return { width: meta.width ?? 0, height: meta.pageHeight ?? meta.height ?? 0 };
-}
-
-function decodeMessage(e: unknown): string {
-  // libvips reports a damaged file by its decoder's words or, depending on timing, by the failOn line, sometimes
-  // followed by the decoder's own line ("error in tile 0 x 168"): one line either way.
-  const lines = (e as Error).message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  if (lines[0] === 'Warning treated as error due to failOn setting') {
-    return `corrupt or truncated image data${lines[1] ? ` (${lines[1]})` : ''}`;
-  }
-  return (lines[0] ?? 'unknown error').replace(
-    /^Input (buffer|file) contains unsupported image format$/,
-    'not an image (unsupported or unrecognised format)',
-  );
 }
 
 /**

@@ -113,7 +113,7 @@ describe('classifyAll / embedAll', () => {
   it('refuses bad options and a lone string, naming them', async () => {
     const session = await createSession(model());
     await expect(collect(session.classifyAll([fix('scene.png')], { batch: 0 }))).rejects.toThrow(
-      'option batch: expected a positive integer, received 0',
+      'option batch: expected an integer from 1 to 1024, received 0',
     );
     await expect(collect(session.classifyAll([fix('scene.png')], { decode: 'fast' as 'exact' }))).rejects.toThrow(
       'option decode: expected one of exact, shrink-on-load, received fast',

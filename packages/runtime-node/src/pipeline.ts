@@ -1,9 +1,12 @@
+import './ort-env.js';
 import { availableParallelism } from 'node:os';
 import {
   type ClassifyResult,
   type EmbedResult,
   MobileNetError,
   embeddingOutput,
+  escapeControls,
+  nonFinite,
   preprocess,
   softmax,
   topK,
@@ -67,14 +70,25 @@ class Slots {
   }
 }
 
+/**
+ * Most images per run and decodes in flight: a batch of 1e7 would allocate its input (150 GB at 224) before
+ * failing with a raw RangeError. The CLI's profile takes batches up to the same 1024.
+ */
+export const MAX_PIPELINE_BATCH = 1024;
+
 function checkOptions(o: PipelineOptions): void {
-  const positive = (key: string, v: number | undefined) => {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1))
-      throw new MobileNetError('option', `option ${key}`, 'a positive integer', String(v));
+  const positive = (key: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max))
+      throw new MobileNetError(
+        'option',
+        `option ${key}`,
+        max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`,
+        String(v),
+      );
   };
-  positive('batch', o.batch);
-  positive('maxBatch', o.maxBatch);
-  positive('decoders', o.decoders);
+  positive('batch', o.batch, MAX_PIPELINE_BATCH);
+  positive('maxBatch', o.maxBatch, MAX_PIPELINE_BATCH);
+  positive('decoders', o.decoders, MAX_PIPELINE_BATCH);
   positive('topK', o.topK);
   positive('maxPixels', o.maxPixels);
   if (o.decode !== undefined && !DECODE_MODES.includes(o.decode)) {
@@ -190,7 +204,8 @@ async function* rows(
         if ('tensor' in p) {
           const row = out!.slice(j * width, (j + 1) * width);
           j++;
-          yield { name: p.name, row };
+          const bad = nonFinite(row, output);
+          yield bad ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` } : { name: p.name, row };
         } else yield { name: p.name, error: p.error };
       }
       o.onBatch?.({

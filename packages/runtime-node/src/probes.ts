@@ -1,4 +1,5 @@
 // How onnxruntime-node's built-in backends are checked: cheap preconditions first, then a one-node model started for real.
+import './ort-env.js';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

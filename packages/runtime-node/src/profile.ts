@@ -1,8 +1,10 @@
+import './ort-env.js';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Graph, MobileNetError, analyze } from '@mobilenet/core';
+import { type Graph, MobileNetError, analyze, firstLine } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { removeOnSignal } from './files.js';
 
 /** One row of a profile: where time went and where the model's multiply-accumulates are. */
 export interface ProfileRow {
@@ -127,13 +129,37 @@ function rows(
 }
 
 /**
+ * The profiled session, or an error naming the model with onnxruntime's message (its C++ source prefix cut). Its own
+ * log is silenced: a model it cannot load would otherwise also print a coloured line about the profile it could not
+ * write, naming nothing.
+ */
+async function startProfiled(
+  bytes: Uint8Array,
+  name: string,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, { ...options, logSeverityLevel: 4 });
+  } catch (e) {
+    throw new MobileNetError('model', name, 'a model onnxruntime-node can load', firstLine(e));
+  }
+}
+
+/**
  * Runs `graph` (as ONNX `bytes`) `runs` times under onnxruntime's profiler and sets each block's and each kind's
  * share of kernel time beside its share of MACs. `options` are the session options the timing is meant for.
  */
 export async function profileModel(
   bytes: Uint8Array,
   graph: Graph,
-  o: { runs?: number; warmup?: number; batch?: number; options?: ort.InferenceSession.SessionOptions } = {},
+  o: {
+    runs?: number;
+    warmup?: number;
+    batch?: number;
+    options?: ort.InferenceSession.SessionOptions;
+    /** What messages call the model (its file); default the graph's name. */
+    name?: string;
+  } = {},
 ): Promise<ModelProfile> {
   const runs = o.runs ?? 20;
   const input = graph.inputs[0];
@@ -148,8 +174,9 @@ export async function profileModel(
   }
   const batch = typeof b === 'number' ? b : (o.batch ?? 1);
   const dir = await mkdtemp(join(tmpdir(), 'mobilenet-profile-'));
+  const forget = removeOnSignal(dir);
   try {
-    const session = await ort.InferenceSession.create(bytes, {
+    const session = await startProfiled(bytes, o.name ?? `model '${graph.name}'`, {
       ...o.options,
       enableProfiling: true,
       profileFilePrefix: join(dir, 'ort'),
@@ -199,6 +226,7 @@ export async function profileModel(
       ops: rows(byKind, macs.byKind, n, total, macs.total),
     };
   } finally {
+    forget();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -293,7 +293,7 @@ describe('bad models and options', () => {
 
   it('rejects a bad thread count and topK', async () => {
     await expect(createSession(model(), { threads: 0 })).rejects.toThrow(
-      'option threads: expected a positive integer, received 0',
+      'option threads: expected an integer from 1 to 256, received 0',
     );
     const s = await createSession(model());
     await expect(s.classify([fix('scene.png')], { topK: 0 })).rejects.toThrow(

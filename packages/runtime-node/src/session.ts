@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import './ort-env.js';
 import {
   type ClassifyResult,
   type EmbedResult,
@@ -10,10 +10,12 @@ import {
   MobileNetError,
   isWeightsName,
   openSession,
+  quotePath,
 } from '@mobilenet/core';
 import { type HubOptions, loadPretrained } from './hub/index.js';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
+import { FILE_CAPS, FileError, readRegular } from './files.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
 import { int8KernelsHere } from './int8-check.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
@@ -36,18 +38,13 @@ export interface NodeSessionOptions extends SessionOptions {
  */
 export type ModelSource = ModelInput<string>;
 
-/** The I/O part of loading a model in Node: a file path. */
+/** The I/O part of loading a model in Node: a file path, through the guarded reader (regular files, 1 GiB). */
 async function readModelFile(path: string): Promise<ModelBytes> {
   try {
-    return { bytes: await readFile(path), name: path };
+    return { bytes: await readRegular(path, { what: 'an .onnx file', maxBytes: FILE_CAPS.model }), name: path };
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MobileNetError(
-      'model-file',
-      `model file '${path}'`,
-      'a readable .onnx file',
-      code === 'ENOENT' ? 'no such file' : (e as Error).message,
-    );
+    if (!(e instanceof FileError)) throw e;
+    throw new MobileNetError('model-file', `model file ${quotePath(path)}`, 'a readable .onnx file', e.detail);
   }
 }
 

@@ -32,7 +32,7 @@ describe('threads mean the same as in runtime-node, and the count reported is th
       'option wasmThreads: expected a positive integer, received 0',
     );
     await expect(createSession(model(), { threads: 0 })).rejects.toThrow(
-      'option threads: expected a positive integer, received 0',
+      'option threads: expected an integer from 1 to 256, received 0',
     );
   });
 });

@@ -1,18 +1,20 @@
-import { type ClassifyResult, type Model, buildModel, summarizeOnnx } from '@mobilenet/core';
+import { createHash } from 'node:crypto';
+import { type ClassifyResult, buildModel, escapeControls, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames } from '@mobilenet/runtime-node';
-import { LIMITS, MODEL_OPTIONS, modelHelp, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
-import { JsonlSink, imagesOfArgs } from '../collection.js';
-import { EXIT, optionError, quote } from '../errors.js';
+import { LIMITS, MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
+import { type ImageFile, JSONL_FORMAT, type JsonlHeader, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
+import { EXIT, optionError, quote, quotePath } from '../errors.js';
 import { type Io, checkOutputPath } from '../io.js';
-import { readModelFile } from '../model-file.js';
 import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
+import { readModelFile } from '../model-file.js';
 import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
 import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
-import { SignalCheck } from '../signal.js';
 import { openSession } from '../session.js';
+import { SignalCheck } from '../signal.js';
+import { version } from '../version.js';
 
 const MAX_THREADS = 256;
 const MAX_PIXELS = 2 ** 32;
@@ -36,10 +38,14 @@ ${LABELS_HELP}
                       (default: the model file's own, else ImageNet's for 1000 or 1001 classes, else 'class N')
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
   --recursive         also the images in subfolders of a DIR
-  --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid)
-  --resume            with --jsonl: keep OUT's results and skip their images; images that failed are tried
+  --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid),
+                      after a first line naming the model (sha256), preprocessing, --top and version
+  --resume            with --jsonl: keep OUT's results and skip their images (OUT must be ours, from the same
+                      model and --top; anything else is refused and left as it is); images that failed are tried
                       again (their error lines are removed, so OUT keeps one line per image)
   --force             with --jsonl: overwrite OUT
+  --allow-any-op      accept a model with ops beyond an image classifier's (control flow, custom domains): only
+                      for a model you trust (a Loop can run forever)
 
 ${NAMES_HELP}
 
@@ -61,6 +67,7 @@ const CLASSIFY_OPTIONS = {
   jsonl: { type: 'string', expects: 'a file to write' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
+  'allow-any-op': { type: 'boolean' },
   ...LABELS_OPTION,
 } as const satisfies OptionSpec;
 
@@ -86,50 +93,62 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     checkOutputPath(values.jsonl, values.force === true || values.resume === true, '--jsonl');
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   // A pretrained name first (built here from its weights), else a model file (a checkpoint given here is named
-  // for what it is), else --arch.
-  const { source, classes, seeded } =
+  // for what it is), else --arch. The model's bytes are read once: what runs is what the JSON-lines header's hash names.
+  const { bytes, classes, seeded } =
     values.model !== undefined && isWeightsName(values.model)
       ? await namedModel(values.model, values, io)
       : values.model !== undefined
         ? checkModelFile(values.model, values)
         : modelOfArch(values);
+  const name = values.model ?? `--arch ${values.arch}`;
   // Seeded weights are already said to mean nothing; a flat output is news only from weights that should work.
   const signal = seeded ? undefined : new SignalCheck();
   const labels = values.labels !== undefined ? readLabels(values.labels, classes) : undefined;
   if (seeded && values.model !== undefined)
     io.err(
-      `mobilenet classify: ${values.model} was exported with seeded random weights; the labels carry no meaning\n`,
+      `mobilenet classify: ${escapeControls(values.model)} was exported with seeded random weights; the labels carry no meaning\n`,
     );
   const options: NodeSessionOptions = {
     backend,
     ...(labels && { labels }),
     fallback: values.fallback === true,
+    name,
+    allowAnyOp: values['allow-any-op'] === true,
     ...(threads && { threads }),
     ...(maxPixels && { maxPixels }),
     // --allow-large lifts the library's caps on what a model declares too, not only this command's.
     ...(values['allow-large'] === true && {
       maxInputSize: Number.MAX_SAFE_INTEGER,
       maxClasses: Number.MAX_SAFE_INTEGER,
+      maxNodes: Number.MAX_SAFE_INTEGER,
     }),
   };
   const session = await openSession(
-    source,
+    bytes,
     options,
     '--fallback runs on cpu instead; mobilenet backends says what each backend needs',
   );
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   for (const w of session.warnings) io.err(`mobilenet classify: warning: ${w}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
-  for (const s of skipped) io.err(`mobilenet classify: ${s.path}: skipped, ${s.reason}\n`);
-  if (values.jsonl !== undefined)
+  for (const s of skipped) io.err(`mobilenet classify: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
+  if (values.jsonl !== undefined) {
+    const header = {
+      format: JSONL_FORMAT,
+      version: version(),
+      model: { name, sha256: createHash('sha256').update(bytes).digest('hex') },
+      preprocessing: session.info.preprocessing,
+      top,
+    } as const;
     return toJsonl(
       session,
       files,
       values.jsonl,
-      { top, force: values.force === true, resume: values.resume === true, signal },
+      { header, force: values.force === true, resume: values.resume === true, signal },
       io,
       skipped.length,
     );
+  }
   const results: ClassifyResult[] = [];
   const progress = new Progress(io, files.length, 'classify');
   try {
@@ -157,18 +176,18 @@ export async function classify(argv: string[], io: Io): Promise<number> {
  */
 async function toJsonl(
   session: NodeSession,
-  all: string[],
+  all: ImageFile[],
   out: string,
-  o: { top: number; force: boolean; resume: boolean; signal: SignalCheck | undefined },
+  o: { header: JsonlHeader; force: boolean; resume: boolean; signal: SignalCheck | undefined },
   io: Io,
   skipped: number,
 ): Promise<number> {
-  const sink = await JsonlSink.open(out, o);
-  const files = all.filter((f) => !sink.done.has(f));
-  const retried = files.filter((f) => sink.failed.has(f)).length;
+  const sink = await JsonlSink.open(out, o, o.header);
+  const files = all.filter((f) => !sink.done.has(nameOf(f)));
+  const retried = files.filter((f) => sink.failed.has(nameOf(f))).length;
   if (sink.done.size || sink.failed.size)
     io.err(
-      `mobilenet classify: resuming: ${all.length - files.length} images already in ${out}` +
+      `mobilenet classify: resuming: ${all.length - files.length} images already in ${escapeControls(out)}` +
         `${retried ? `; trying again the ${retried} that failed (their error lines removed)` : ''}\n`,
     );
   let stop: NodeJS.Signals | undefined;
@@ -180,7 +199,7 @@ async function toJsonl(
   let done = 0;
   try {
     for await (const r of session.classifyAll(files, {
-      topK: o.top,
+      topK: o.header.top,
       ...(o.signal && { onLogits: o.signal.onLogits }),
     })) {
       sink.write(r);
@@ -200,7 +219,7 @@ async function toJsonl(
   }
   if (stop) {
     io.err(
-      `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${out} is complete up to there (--resume goes on)\n`,
+      `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${escapeControls(out)} is complete up to there (--resume goes on)\n`,
     );
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
@@ -210,7 +229,7 @@ async function toJsonl(
   const bad = failed + skipped;
   const total = all.length + skipped;
   io.err(
-    `mobilenet classify: ${kept + done - failed} of ${total} images classified in ${out}` +
+    `mobilenet classify: ${kept + done - failed} of ${total} images classified in ${escapeControls(out)}` +
       `${kept ? ` (${kept} from before)` : ''}, in ${seconds} s${bad ? `; ${bad} of ${total} failed (named above)` : ''}\n`,
   );
   return bad ? EXIT.failure : EXIT.ok;
@@ -231,7 +250,7 @@ async function namedModel(name: string, values: Values<typeof CLASSIFY_OPTIONS>,
       `--${modelOption} with --model ${quote(name)}`,
     );
   const model = await loadNamed(name, { batch: 'dynamic' }, values, io, 'classify');
-  return { source: model, classes: model.config.classes, seeded: false };
+  return { bytes: toOnnx(model.graph), classes: model.config.classes, seeded: false };
 }
 
 /**
@@ -239,7 +258,8 @@ async function namedModel(name: string, values: Values<typeof CLASSIFY_OPTIONS>,
  * pixels a side or millions of classes is refused unless --allow-large. Reads whether its weights are seeded.
  */
 interface ModelChoice {
-  readonly source: string | Model;
+  /** The ONNX bytes that run (and that the JSON-lines header's sha256 names). */
+  readonly bytes: Uint8Array;
   readonly classes: number;
   /** Seeded random weights (--arch, or a file exported without --weights). */
   readonly seeded: boolean;
@@ -247,7 +267,7 @@ interface ModelChoice {
 
 function modelOfArch(values: Values<typeof CLASSIFY_OPTIONS>): ModelChoice {
   const model = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
-  return { source: model, classes: model.config.classes, seeded: true };
+  return { bytes: toOnnx(model.graph), classes: model.config.classes, seeded: true };
 }
 
 function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>): ModelChoice {
@@ -258,7 +278,8 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>): 
       'either --model or --arch with model options',
       `both (--model ${quote(file)})`,
     );
-  const summary = summarizeOnnx(readModelFile(file, '--model'), file);
+  const bytes = readModelFile(file, '--model');
+  const summary = summarizeOnnx(bytes, file);
   const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
   if (values['allow-large'] !== true) {
     const size = summary.inputs[0]?.shape[2];
@@ -277,7 +298,7 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>): 
   }
   const seeded = weightsKind(readConfig(summary.metadata, file)) === 'seeded';
   // A model without a fixed class count is refused by the session, which names its outputs.
-  return { source: file, classes: typeof classes === 'number' ? classes : 0, seeded };
+  return { bytes, classes: typeof classes === 'number' ? classes : 0, seeded };
 }
 
 function table(results: readonly ClassifyResult[]): string {
@@ -285,7 +306,13 @@ function table(results: readonly ClassifyResult[]): string {
   for (const r of results) {
     if (!r.ok) continue;
     r.top.forEach((p, k) => {
-      rows.push([k === 0 ? r.image : '', String(k + 1), p.probability.toFixed(4), String(p.index), p.label]);
+      rows.push([
+        k === 0 ? escapeControls(r.image) : '',
+        String(k + 1),
+        p.probability.toFixed(4),
+        String(p.index),
+        escapeControls(p.label),
+      ]);
     });
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

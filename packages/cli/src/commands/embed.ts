@@ -1,24 +1,36 @@
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
-import { buildModel } from '@mobilenet/core';
-import { type NodeSessionOptions, backendNames } from '@mobilenet/runtime-node';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, ftruncateSync } from 'node:fs';
+import { buildModel, escapeControls, toOnnx } from '@mobilenet/core';
+import {
+  FileError,
+  type NodeSession,
+  type NodeSessionOptions,
+  backendNames,
+  linesOf,
+  openRegularSync,
+  readRegularSync,
+} from '@mobilenet/runtime-node';
 import { OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
-import { imagesOfArgs } from '../collection.js';
+import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { type Io, checkOutputPath } from '../io.js';
+import { type Io, checkOutputPath, lockOutput, openOutput, writeAll, writeFileAtomic } from '../io.js';
 import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { Progress } from '../progress.js';
 import { openSession } from '../session.js';
+import { version } from '../version.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT [options]
 
 The pooled feature vector of each image, as one float32 matrix [images, width] in OUT (.npy or .safetensors,
-tensor 'embeddings') and its rows' image paths, one per line, in OUT's name with .files.txt. A folder stands for
-its image files. Images that fail are reported by name and left out; the run goes on and exits 1 with the count.
-OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on from them.
+tensor 'embeddings') and its rows' image paths, one per line, in OUT's name with .files.txt; OUT's name with
+.meta.json names the model (sha256), its preprocessing and the version. A folder stands for its image files.
+Images that fail are reported by name and left out (so is a file whose name holds a line break, which the list
+cannot hold); the run goes on and exits 1 with the count. OUT is valid at every moment: Ctrl-C keeps the rows done,
+and --resume goes on from them, for the same model only. OUT.lock keeps a second run off the same OUT.
   -o, --output OUT    .npy or .safetensors
   --model FILE|NAME   an .onnx file with an 'embedding' output: any classifier that mobilenet export wrote (it
                       outputs the pooled features beside the logits, unless --no-embedding); or a pretrained name
@@ -30,6 +42,7 @@ OUT is valid at every moment: Ctrl-C keeps the rows done, and --resume goes on f
   --recursive         also the images in subfolders of a DIR
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
+  --allow-any-op      accept a model with ops beyond an image classifier's (only for a model you trust)
 
 ${modelHelp('--model FILE|NAME')}
 `;
@@ -45,10 +58,92 @@ const EMBED_OPTIONS = {
   recursive: { type: 'boolean' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
+  'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 /** The list beside OUT: 'emb.npy' -> 'emb.files.txt'. */
 export const fileListPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.files.txt`;
+
+/** The identity beside OUT: 'emb.npy' -> 'emb.meta.json'. */
+export const metaPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.meta.json`;
+
+export const EMBED_FORMAT = 'mobilenet-embed/1';
+
+/** What OUT.meta.json says: the model (a content hash) whose rows OUT holds, so --resume adds only that model's. */
+interface EmbedMeta {
+  readonly format: typeof EMBED_FORMAT;
+  readonly version: string;
+  readonly model: { readonly name: string; readonly sha256: string };
+  readonly output: string;
+  readonly preprocessing: unknown;
+}
+
+/** Longest line of the file list read back (a path is at most 4096 bytes on Linux). */
+const MAX_NAME_LINE = 1 << 16;
+
+const cannotResume = (path: string, why: string) =>
+  new Error(
+    `-o --resume: ${quotePath(path)} ${why}; OUT was left as it is (start over with --force, or write to another file)`,
+  );
+
+/** The sidecar of a resumed OUT must name the same model and output. */
+function checkMeta(path: string, want: EmbedMeta): void {
+  let meta: Partial<EmbedMeta> | undefined;
+  try {
+    meta = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(
+        readRegularSync(path, { what: 'the .meta.json of mobilenet embed', maxBytes: 1 << 20, noFollow: true }),
+      ),
+    ) as Partial<EmbedMeta>;
+  } catch (e) {
+    if (e instanceof FileError && e.problem === 'missing')
+      throw cannotResume(path, 'does not exist: nothing says which model wrote OUT');
+    throw cannotResume(path, e instanceof FileError ? e.detail : 'is not valid JSON');
+  }
+  if (typeof meta !== 'object' || meta === null || meta.format !== EMBED_FORMAT)
+    throw cannotResume(path, `is not the '${EMBED_FORMAT}' file mobilenet embed writes`);
+  const model = meta.model as Partial<EmbedMeta['model']> | undefined;
+  if (model?.sha256 !== want.model.sha256 || meta.output !== want.output)
+    throw cannotResume(
+      path,
+      `names another model (${typeof model?.name === 'string' ? quote(model.name) : 'unnamed'}), not ${quote(want.model.name)} (sha256 '${want.model.sha256.slice(0, 16)}')`,
+    );
+}
+
+/**
+ * The names already in the file list, up to `rows` of them (the matrix may hold fewer rows than names after an
+ * interruption, or more): the list is cut back to them, byte for byte. A line that is not UTF-8 refuses the resume.
+ */
+function keptNames(list: string, rows: number): string[] {
+  if (!existsSync(list)) return [];
+  const fd = openRegularSync(list, {
+    what: 'the file list of mobilenet embed',
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    noFollow: true,
+    update: true,
+  });
+  try {
+    const names: string[] = [];
+    let end = 0;
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    for (const l of linesOf(fd, list, MAX_NAME_LINE)) {
+      if (!l.complete || names.length === rows) break;
+      try {
+        names.push(utf8.decode(l.line));
+      } catch {
+        throw cannotResume(list, `line ${l.number} is not valid UTF-8 (mobilenet embed writes UTF-8 names)`);
+      }
+      end = l.at + l.line.length + 1;
+    }
+    ftruncateSync(fd, end);
+    return names;
+  } catch (e) {
+    if (e instanceof FileError) throw cannotResume(list, e.detail);
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 export async function embed(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, EMBED_OPTIONS, true);
@@ -61,6 +156,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   const resume = values.resume === true;
   checkOutputPath(out, values.force === true || resume, '-o');
   checkOutputPath(list, values.force === true || resume, '-o (its file list)');
+  checkOutputPath(metaPath(out), values.force === true || resume, '-o (its .meta.json)');
   const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
   if (backend === undefined)
     throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
@@ -71,21 +167,31 @@ export async function embed(argv: string[], io: Io): Promise<number> {
       'exactly one of --model FILE.onnx or --arch A',
       values.model === undefined ? 'neither' : 'both',
     );
-  const { files: all, skipped } = imagesOfArgs(positionals, values.recursive === true);
-  const source =
+  const { files: listed, skipped } = imagesOfArgs(positionals, values.recursive === true);
+  // The model's bytes are read once: what runs is what OUT.meta.json's hash names.
+  const bytes =
     values.model !== undefined && isWeightsName(values.model)
-      ? await loadNamed(values.model, { embedding: true, batch: 'dynamic' }, values, io, 'embed')
+      ? toOnnx((await loadNamed(values.model, { embedding: true, batch: 'dynamic' }, values, io, 'embed')).graph)
       : values.model !== undefined
         ? readModelFile(values.model, '--model')
-        : buildModel({
-            ...modelOptions(values),
-            embedding: true,
-            weights: initialiser(values, 'fan-in'),
-            batch: 'dynamic',
-          });
-  const options: NodeSessionOptions = { backend, ...(threads && { threads }) };
+        : toOnnx(
+            buildModel({
+              ...modelOptions(values),
+              embedding: true,
+              weights: initialiser(values, 'fan-in'),
+              batch: 'dynamic',
+            }).graph,
+          );
+  const name = values.model ?? `--arch ${values.arch}`;
+  const options: NodeSessionOptions = {
+    backend,
+    name,
+    allowAnyOp: values['allow-any-op'] === true,
+    ...(threads && { threads }),
+    ...(values['allow-large'] === true && { maxNodes: Number.MAX_SAFE_INTEGER }),
+  };
   const session = await openSession(
-    source,
+    bytes,
     options,
     '--backend cpu runs it on the CPU; mobilenet backends says what each backend needs',
   );
@@ -98,27 +204,69 @@ export async function embed(argv: string[], io: Io): Promise<number> {
       quotePath(values.model!),
     );
   }
-  for (const s of skipped) io.err(`mobilenet embed: ${s.path}: skipped, ${s.reason}\n`);
-
-  const matrix = new MatrixWriter(out, format, resume, '-o');
-  // The file list names the rows: after an interruption both keep the rows both have.
-  const listed = resume && existsSync(list) ? readFileSync(list, 'utf8').split('\n').slice(0, -1) : [];
-  const keep = Math.min(listed.length, matrix.count);
-  matrix.keep(keep);
-  if (resume && existsSync(list))
-    truncateSync(
-      list,
-      Buffer.byteLength(
-        listed
-          .slice(0, keep)
-          .map((l) => `${l}\n`)
-          .join(''),
-      ),
+  for (const s of skipped) io.err(`mobilenet embed: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
+  // A name with a line break cannot be one line of the list: left out, named, counted as failed.
+  const unlistable = listed.filter((f) => nameOf(f).includes('\n'));
+  for (const f of unlistable)
+    io.err(
+      `mobilenet embed: ${quotePath(nameOf(f))}: left out, its name holds a line break, which the file list (one name per line) cannot hold\n`,
     );
-  const done = new Set(listed.slice(0, keep));
-  const files = all.filter((f) => !done.has(f));
-  if (done.size) io.err(`mobilenet embed: resuming: ${done.size} images already in ${out}\n`);
-  const names = openSync(list, resume ? 'a' : 'w');
+  const all = listed.filter((f) => !unlistable.includes(f));
+
+  const meta: EmbedMeta = {
+    format: EMBED_FORMAT,
+    version: version(),
+    model: { name, sha256: createHash('sha256').update(bytes).digest('hex') },
+    output: session.info.embeddingName,
+    preprocessing: session.info.preprocessing,
+  };
+  let unlock: () => void;
+  try {
+    unlock = lockOutput(out, '-o');
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  try {
+    return await embedTo(session, all, { out, list, format, resume, meta }, io, skipped.length + unlistable.length);
+  } finally {
+    unlock();
+  }
+}
+
+/** The rows of `all` into OUT and its list, after the resume checks; OUT is locked by the caller. */
+async function embedTo(
+  session: NodeSession,
+  all: ImageFile[],
+  o: { out: string; list: string; format: 'npy' | 'safetensors'; resume: boolean; meta: EmbedMeta },
+  io: Io,
+  skipped: number,
+): Promise<number> {
+  const { out, list, format, meta } = o;
+  const resume = o.resume && existsSync(out);
+  let matrix: MatrixWriter;
+  let done: Set<string>;
+  try {
+    if (resume) checkMeta(metaPath(out), meta);
+    else await writeFileAtomic(metaPath(out), new TextEncoder().encode(`${JSON.stringify(meta, null, 1)}\n`));
+    matrix = new MatrixWriter(out, format, resume, '-o');
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  try {
+    // The file list names the rows: after an interruption both keep the rows both have.
+    const names = resume ? keptNames(list, matrix.count) : [];
+    matrix.keep(names.length);
+    done = new Set(names);
+  } catch (e) {
+    matrix.close();
+    await session.release();
+    throw e;
+  }
+  const files = all.filter((f) => !done.has(nameOf(f)));
+  if (done.size) io.err(`mobilenet embed: resuming: ${done.size} images already in ${escapeControls(out)}\n`);
+  const names = openOutput(list, resume ? 'append' : 'truncate');
 
   let stop: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => void (stop = s);
@@ -129,7 +277,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   let rowNames: string[] = [];
   const flush = () => {
     matrix.append(rows);
-    writeSync(names, rowNames.map((n) => `${n}\n`).join(''));
+    writeAll(names, Buffer.from(rowNames.map((n) => `${n}\n`).join('')), list);
     rows = [];
     rowNames = [];
   };
@@ -154,11 +302,15 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     await session.release();
   }
   if (stop) {
-    io.err(`mobilenet embed: interrupted (${stop}); ${out} holds the ${matrix.count} rows done (--resume goes on)\n`);
+    io.err(
+      `mobilenet embed: interrupted (${stop}); ${escapeControls(out)} holds the ${matrix.count} rows done (--resume goes on)\n`,
+    );
     return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
   }
-  io.err(`mobilenet embed: ${matrix.count} rows of ${session.info.embeddingName} in ${out}, their images in ${list}\n`);
-  if (failed + skipped.length)
-    io.err(`mobilenet embed: ${failed + skipped.length} of ${all.length + skipped.length} failed (named above)\n`);
-  return failed + skipped.length ? EXIT.failure : EXIT.ok;
+  io.err(
+    `mobilenet embed: ${matrix.count} rows of ${meta.output} in ${escapeControls(out)}, their images in ${escapeControls(list)}\n`,
+  );
+  if (failed + skipped)
+    io.err(`mobilenet embed: ${failed + skipped} of ${all.length + skipped} failed (named above)\n`);
+  return failed + skipped ? EXIT.failure : EXIT.ok;
 }

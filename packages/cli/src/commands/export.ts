@@ -12,11 +12,13 @@ import {
   analyze,
   buildModel,
   buildWithWeights,
+  escapeControls,
   foldBatchNorm,
   readCheckpoint,
   toOnnx,
   withLabels,
 } from '@mobilenet/core';
+import { FILE_CAPS } from '@mobilenet/runtime-node';
 import type { OptionSpec } from '../parse.js';
 import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, namedModelOptions, parse } from '../args.js';
 import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
@@ -119,10 +121,10 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const ms = (performance.now() - t0).toFixed(0);
   const weights =
     values.weights !== undefined
-      ? `trained weights from ${values.weights}`
+      ? `trained weights from ${escapeControls(values.weights)}`
       : `seeded weights (${values.init ?? 'torchvision'} init, seed ${values.seed ?? 0}; the labels carry no meaning: --weights FILE for trained ones)`;
   io.err(
-    `wrote ${out}: ${graph.name} (${config.convention}), ${weights}, ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
+    `wrote ${escapeControls(out)}: ${escapeControls(graph.name)} (${config.convention}), ${weights}, ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
       `opset ${chosen.opset}${chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
@@ -167,10 +169,10 @@ function weightsFormat(raw: string | undefined): WeightsFormat | 'auto' {
 }
 
 function withWeights(options: ModelOptions, file: string, format: WeightsFormat | 'auto', io: Io): Model {
-  const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights');
+  const bytes = readInput(file, 'a checkpoint file (.pth, .safetensors)', '--weights', FILE_CAPS.checkpoint);
   const model = buildWithWeights(options, readCheckpoint(bytes, file), { format, source: file });
   // Say which layout and convention the weights were built with: a wrong convention gives plausible, wrong logits.
-  io.err(`weights: ${file} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
+  io.err(`weights: ${escapeControls(file)} has ${model.detected ?? model.format} keys; ${model.conventionNote}\n`);
   if (model.warning) io.err(`warning: ${model.warning}\n`);
   return model;
 }

@@ -1,4 +1,12 @@
-import { type Analysis, analyze, buildModel, formatAnalysis, fromOnnx, summarizeOnnx } from '@mobilenet/core';
+import {
+  type Analysis,
+  analyze,
+  buildModel,
+  escapeControls,
+  formatAnalysis,
+  fromOnnx,
+  summarizeOnnx,
+} from '@mobilenet/core';
 import { MODEL_OPTIONS, modelHelp, modelOptions, parse } from '../args.js';
 import { optionError, quote } from '../errors.js';
 import type { Io } from '../io.js';
@@ -71,7 +79,7 @@ function infoFile(file: string, json: boolean, all: boolean, io: Io): number {
       io.out(`${JSON.stringify({ file, ...config, summary, params: null, macs: null, layers: null }, null, 2)}\n`);
     else {
       io.out(
-        `${file}: opset ${summary.opset}, IR ${summary.irVersion}, ${summary.nodeCount} nodes, ${summary.initializerCount} initializers (${summary.constantElements.toLocaleString('en-US')} elements)\n`,
+        `${escapeControls(file)}: opset ${summary.opset}, IR ${summary.irVersion}, ${summary.nodeCount} nodes, ${summary.initializerCount} initializers (${summary.constantElements.toLocaleString('en-US')} elements)\n`,
       );
       io.out(
         `ops: ${Object.entries(summary.ops)
@@ -91,7 +99,9 @@ function infoFile(file: string, json: boolean, all: boolean, io: Io): number {
     );
     return 0;
   }
-  io.out(`${file}: ${graph.name || '(unnamed graph)'}, opset ${opset}, IR ${irVersion}, producer '${producer}'\n`);
+  io.out(
+    `${escapeControls(file)}: ${escapeControls(graph.name) || '(unnamed graph)'}, opset ${opset}, IR ${irVersion}, producer ${quote(producer)}\n`,
+  );
   io.out(
     `inputs ${graph.inputs.map((v) => `${v.name} [${v.type.shape.join(', ')}]`).join(', ')}; outputs ${graph.outputs.map((v) => `${v.name} [${v.type.shape.join(', ')}]`).join(', ')}\n\n`,
   );

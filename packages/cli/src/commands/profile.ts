@@ -1,21 +1,34 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { type Graph, buildModel, fromOnnx, toOnnx } from '@mobilenet/core';
+import { existsSync, statSync } from 'node:fs';
+import {
+  type Graph,
+  MAX_INPUT_SIZE,
+  buildModel,
+  checkModelOps,
+  fromOnnx,
+  summarizeOnnx,
+  toOnnx,
+} from '@mobilenet/core';
 import {
   type BatchStats,
+  FILE_CAPS,
+  type ImageInput,
   createSession,
   formatProfile,
   profileModel,
   shareChart,
   stagesChart,
 } from '@mobilenet/runtime-node';
-import { MODEL_OPTIONS, modelHelp, SEED_OPTION, initialiser, modelOptions, parse } from '../args.js';
+import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
+import { IMAGE_EXTENSIONS, listImages } from '../collection.js';
 import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
 import { optionError, quote, quotePath } from '../errors.js';
-import { type Io, writeFileAtomic } from '../io.js';
-import { readModelFile } from '../model-file.js';
+import { type Io, readInput, writeFileAtomic } from '../io.js';
+import { refuseCheckpoint } from '../model-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
+
+/** Most values in the profiled input: 2^26 float32 (256 MB), batch 444 at 224x224; the activations weigh more. */
+export const MAX_PROFILE_INPUT = 2 ** 26;
 
 export const PROFILE_HELP = `Usage: mobilenet profile (FILE.onnx | NAME | --arch A [model options]) [options]
 
@@ -29,6 +42,10 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
   --svg PREFIX    write PREFIX-ops.svg, PREFIX-layers.svg (and PREFIX-stages.svg with --images)
   --json          one JSON object: {kernelMs, ops, layers, stages}
   --offline       a pretrained NAME from the cache only
+  --allow-any-op  accept a model with ops beyond an image classifier's (control flow, custom domains)
+
+Caps, lifted by --allow-large: an input side up to ${MAX_INPUT_SIZE}, batch x channels x height x width up to
+${MAX_PROFILE_INPUT} values (256 MB of float32 input), a model of up to 20000 nodes.
 
 ${NAMES_HELP}
 
@@ -45,9 +62,8 @@ const PROFILE_OPTIONS = {
   svg: { type: 'string', expects: 'a path prefix for the SVG files' },
   json: { type: 'boolean' },
   ...OFFLINE_OPTION,
+  'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
-
-const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif']);
 
 async function loadModel(
   file: string | undefined,
@@ -61,8 +77,13 @@ async function loadModel(
   }
   if (file !== undefined) {
     if (values.arch) throw optionError('--arch/FILE', 'either --arch or an ONNX file', 'both');
-    if (!existsSync(file)) throw optionError(`argument ${quote(file)}`, 'an existing .onnx file', 'no such file');
-    const bytes = readModelFile(file);
+    const bytes = readInput(file, 'an .onnx file', 'argument FILE', FILE_CAPS.model);
+    refuseCheckpoint(bytes, file, 'argument FILE');
+    // Ops and node count before our reader builds the graph or onnxruntime starts it (200,000 nodes took > 30 s).
+    checkModelOps(summarizeOnnx(bytes, file), file, {
+      allowAnyOp: values['allow-any-op'] === true,
+      ...(values['allow-large'] === true && { maxNodes: Number.MAX_SAFE_INTEGER }),
+    });
     return { bytes, graph: fromOnnx(bytes, file).graph };
   }
   if (!values.arch) throw optionError('FILE/--arch', 'an ONNX file or --arch A', 'neither');
@@ -70,15 +91,34 @@ async function loadModel(
   return { bytes: toOnnx(graph), graph };
 }
 
-function imageFiles(dir: string): string[] {
+/** The input profiled, within the caps unless --allow-large: a side up to 4096, batch x C x H x W values capped. */
+function checkInputSize(graph: Graph, batch: number, file: string, values: Values<typeof PROFILE_OPTIONS>): void {
+  if (values['allow-large'] === true) return;
+  const [b, c, h, w] = graph.inputs[0]?.type.shape ?? [];
+  if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number') return; // profileModel names it
+  const n = typeof b === 'number' ? b : batch;
+  const what = `${quote(file)} with input [${n}, ${c}, ${h}, ${w}]`;
+  if (Math.max(h, w) > MAX_INPUT_SIZE)
+    throw optionError('FILE', `an input side up to ${MAX_INPUT_SIZE} (pass --allow-large for more)`, what);
+  if (n * c * h * w > MAX_PROFILE_INPUT)
+    throw optionError(
+      '--batch',
+      `batch x channels x height x width up to ${MAX_PROFILE_INPUT} (pass --allow-large for more)`,
+      `${n * c * h * w} for ${what}`,
+    );
+}
+
+/** The images of --images DIR, listed as classify lists a folder (links followed; a FIFO or device is named later). */
+function imageFiles(dir: string): ImageInput[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw optionError('--images', 'a folder of images', `${quotePath(dir)}, not a folder`);
-  const files = readdirSync(dir)
-    .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
-    .sort()
-    .map((f) => join(dir, f));
+  const { files } = listImages([dir], false);
   if (files.length === 0)
-    throw optionError('--images', `a folder with images (${[...IMAGE_EXT].join(' ')})`, `none in ${quotePath(dir)}`);
+    throw optionError(
+      '--images',
+      `a folder with images (${[...IMAGE_EXTENSIONS].join(' ')})`,
+      `none in ${quotePath(dir)}`,
+    );
   return files;
 }
 
@@ -88,7 +128,7 @@ function imageFiles(dir: string): string[] {
  */
 async function stages(
   bytes: Uint8Array,
-  files: string[],
+  files: ImageInput[],
   threads: number | undefined,
 ): Promise<{ thread: Record<string, number>; decodeLatency: number }> {
   const session = await createSession(bytes, { ...(threads && { threads }), spinning: false });
@@ -150,10 +190,12 @@ export async function profile(argv: string[], io: Io): Promise<number> {
   const threads = integer('threads', values.threads, between(1, 256));
   const batch = integer('batch', values.batch, between(1, 1024)) ?? 1;
   const { bytes, graph } = await loadModel(positionals[0], values, io);
+  checkInputSize(graph, batch, positionals[0] ?? graph.name, values);
   const files = values.images !== undefined ? imageFiles(values.images) : undefined;
   const p = await profileModel(bytes, graph, {
     runs,
     batch,
+    ...(positionals[0] !== undefined && { name: `model ${quotePath(positionals[0])}` }),
     options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
   });
   const st = files ? await stages(bytes, files, threads) : undefined;

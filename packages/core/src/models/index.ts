@@ -1,5 +1,5 @@
 export { buildModel, modelName, type Model } from './build.js';
-export { type ModelOptions, type ModelConfig, OptionError, resolveOptions } from './options.js';
+export { type ModelOptions, type ModelConfig, MODEL_LIMITS, OptionError, resolveOptions } from './options.js';
 export {
   CONVENTIONS,
   CONVENTION,

@@ -42,7 +42,15 @@ export interface ModelOptions {
    * (`mobilenet.config` weights: 'trained' | 'seeded' | 'none') so a runtime can say when labels carry no meaning.
    */
   readonly trained?: boolean;
+  /** Lift `MODEL_LIMITS` (the CLI's --allow-large). */
+  readonly allowLarge?: boolean;
 }
+
+/**
+ * Caps on what has no sane use, the same as the CLI's: a resolution of 1e9 or 1e9 classes would ask for exabytes
+ * of weights or activations before failing somewhere deep. `allowLarge` lifts them.
+ */
+export const MODEL_LIMITS = { resolution: 1024, classes: 32768 } as const;
 
 export interface ModelConfig {
   readonly arch: Arch;
@@ -127,8 +135,20 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     'a multiple of 32, at least 32',
     resolution,
   );
+  check(
+    o.allowLarge === true || resolution <= MODEL_LIMITS.resolution,
+    'resolution',
+    `at most ${MODEL_LIMITS.resolution} (allowLarge lifts the cap)`,
+    resolution,
+  );
   const classes = o.classes ?? spec.classes;
   check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
+  check(
+    o.allowLarge === true || classes <= MODEL_LIMITS.classes,
+    'classes',
+    `at most ${MODEL_LIMITS.classes} (allowLarge lifts the cap)`,
+    classes,
+  );
   const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
   familyOptions(o, family.options);

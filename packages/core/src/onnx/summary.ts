@@ -16,6 +16,8 @@ export interface ModelSummary {
   readonly constantElements: number;
   /** Ops this project cannot read into its IR (the model can still be summarized). */
   readonly unsupportedOps: readonly string[];
+  /** Ops of a domain other than ONNX's own ('com.microsoft:FusedConv'), which `ops` counts by op name alone. */
+  readonly foreignOps: readonly string[];
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -56,6 +58,11 @@ export function summarizeOnnx(bytes: Uint8Array, source = 'model'): ModelSummary
     constantElements:
       (g.initializer ?? []).reduce((a, t) => a + numel(t.dims), 0) + constants.reduce((a, b) => a + b, 0),
     unsupportedOps: Object.keys(ops).filter((op) => op !== 'Constant' && !Object.hasOwn(OPS, op)),
+    foreignOps: [
+      ...new Set(
+        (g.node ?? []).filter((n) => n.domain && n.domain !== 'ai.onnx').map((n) => `${n.domain}:${n.opType ?? '?'}`),
+      ),
+    ].sort(),
     metadata: Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
   };
 }

@@ -1,5 +1,6 @@
 import { MobileNetError } from '../ir/errors.js';
-import { softmax, topK } from './postprocess.js';
+import { escapeControls } from '../ir/quote.js';
+import { nonFinite, softmax, topK } from './postprocess.js';
 import { type RgbImage, preprocess } from './preprocess.js';
 import type { BackendName, EngineSession } from './backend.js';
 import type { ClassifyResult, EmbedResult, MobileNetSession, ModelInfo } from './session.js';
@@ -96,7 +97,12 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
       });
     }
     let k = 0;
-    return prepared.map((p) => (p.tensor ? { name: p.name, row: rows[k++]! } : { name: p.name, error: p.error! }));
+    return prepared.map((p) => {
+      if (!p.tensor) return { name: p.name, error: p.error! };
+      const row = rows[k++]!;
+      const bad = nonFinite(row, output);
+      return bad ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` } : { name: p.name, row };
+    });
   }
 
   async classify(images: readonly Image[], options: { topK?: number } = {}): Promise<ClassifyResult[]> {

@@ -1,6 +1,7 @@
 import { MobileNetError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
-import { summarizeOnnx } from '../onnx/summary.js';
+import { type ModelSummary, summarizeOnnx } from '../onnx/summary.js';
+import { checkModelOps } from './model-check.js';
 import { toOnnx } from '../onnx/write.js';
 import { type BackendRegistry, type EngineSession, backendOptions } from './backend.js';
 import { type ImageDecoder, ImageModelSession } from './classifier.js';
@@ -35,9 +36,10 @@ export interface Engine<Image, Source, Options extends SessionOptions, S extends
 export async function loadModel<Source>(
   source: ModelInput<Source>,
   read: (source: Source) => Promise<ModelBytes>,
+  name = 'model bytes',
 ): Promise<ModelBytes> {
-  if (source instanceof Uint8Array) return { bytes: source, name: 'model bytes' };
-  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'model bytes' };
+  if (source instanceof Uint8Array) return { bytes: source, name };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name };
   if (isBuilt(source)) return { bytes: toOnnx(source.graph), name: source.graph.name, graph: source.graph };
   return read(source as Source);
 }
@@ -83,13 +85,31 @@ async function startBackend<O extends SessionOptions & object, S extends EngineS
   }
 }
 
-const firstLine = (e: unknown) =>
+/**
+ * An engine's error as one line: onnxruntime's C++ exceptions begin with the source file and the throwing
+ * function's signature ('/onnxruntime_src/...h:46 void onnxruntime::...(const std::...&, int) ONNX Runtime only...'),
+ * which say nothing to a user: the message is what follows.
+ */
+export const firstLine = (e: unknown): string =>
   String((e as Error)?.message ?? e)
     .split('\n')[0]!
+    .replace(/^\/onnxruntime_src\/\S+:\d+ [^(]*\((?:[^()]|\([^()]*\))*\)\s*/, '')
     .slice(0, 500);
 
 const modelRefused = (runtime: string, name: string, e: unknown) =>
   new MobileNetError('model', `model '${name}'`, `a model ${runtime} can load`, firstLine(e));
+
+/** Most intra-op threads a session may ask for. */
+export const MAX_THREADS = 256;
+/** Largest batch a session runs at once. */
+export const MAX_SESSION_BATCH = 1024;
+
+/** A model file's summary, its ops and node count checked: a model built here is ours, a file may be anything. */
+function checkedSummary(bytes: Uint8Array, name: string, options: SessionOptions): ModelSummary {
+  const summary = summarizeOnnx(bytes, name);
+  checkModelOps(summary, name, options);
+  return summary;
+}
 
 /**
  * The shared way from a model to a session: load its bytes, read its facts (input [N, 3, H, H], preprocessing,
@@ -106,11 +126,28 @@ export async function openSession<
   source: ModelInput<Source>,
   options: O,
 ): Promise<{ session: ImageModelSession<Image>; engineSession: S }> {
-  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
-    throw new MobileNetError('option', 'option threads', 'a positive integer', String(options.threads));
+  // A thread count of 1e9 made onnxruntime throw std::bad_alloc: the CLI's cap, 256, is the library's too.
+  if (
+    options.threads !== undefined &&
+    (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > MAX_THREADS)
+  ) {
+    throw new MobileNetError(
+      'option',
+      'option threads',
+      `an integer from 1 to ${MAX_THREADS}`,
+      String(options.threads),
+    );
   }
-  const { bytes, name, graph } = await loadModel(source, (s) => engine.read(s));
-  const summary = graph ? graphIO(graph) : summarizeOnnx(bytes, name);
+  const maxBatch = (options as { readonly maxBatch?: number }).maxBatch;
+  if (maxBatch !== undefined && (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_SESSION_BATCH))
+    throw new MobileNetError(
+      'option',
+      'option maxBatch',
+      `an integer from 1 to ${MAX_SESSION_BATCH}`,
+      String(maxBatch),
+    );
+  const { bytes, name, graph } = await loadModel(source, (s) => engine.read(s), options.name);
+  const summary = graph ? graphIO(graph) : checkedSummary(bytes, name, options);
   const info = modelInfo(summary, name, options);
   const batchDim = summary.inputs[0]!.shape[0];
   const { session, backend, reason } = await startBackend(engine.backends, engine.defaultBackend, bytes, name, options);

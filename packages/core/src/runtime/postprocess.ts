@@ -25,3 +25,14 @@ export function topK(probabilities: ArrayLike<number>, k: number, labels: readon
     probability: probabilities[index]!,
   }));
 }
+
+/**
+ * Why a row of a model's output cannot be given as an answer, or undefined when every value is finite: a NaN
+ * weight or an overflow makes NaN or infinite logits, which softmax would turn into NaN probabilities.
+ */
+export function nonFinite(row: ArrayLike<number>, output: string): string | undefined {
+  for (let i = 0; i < row.length; i++)
+    if (!Number.isFinite(row[i]))
+      return `the model's output '${output}' is not finite (${row[i]} at index ${i}): the model's weights or ops are broken for this input`;
+  return undefined;
+}

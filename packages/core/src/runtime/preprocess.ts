@@ -1,4 +1,6 @@
+import { MobileNetError } from '../ir/errors.js';
 import type { Preprocessing } from '../models/convention.js';
+import { checkPreprocessing } from './metadata.js';
 import { type WasmResampler, wasmResampler } from './resample-wasm.js';
 
 /** Decoded pixels, row-major, interleaved RGB or RGBA (alpha is ignored, as PIL's convert('RGB') does). */
@@ -173,12 +175,16 @@ let rowsScratch = new Float32Array(0);
  * Separable: a horizontal pass over only the input rows the crop reads, producing only the cropped columns (all
  * three channels in one sweep of the interleaved pixels), then a vertical pass row by row into the output.
  */
-export function preprocess(
-  img: RgbImage,
-  pre: Preprocessing,
-  out = new Float32Array(3 * pre.size * pre.size),
-  offset = 0,
-): Float32Array {
+export function preprocess(img: RgbImage, pre: Preprocessing, out?: Float32Array, offset = 0): Float32Array {
+  checkArguments(img, pre);
+  out ??= new Float32Array(3 * pre.size * pre.size);
+  if (!Number.isSafeInteger(offset) || offset < 0 || out.length < offset + 3 * pre.size * pre.size)
+    throw new MobileNetError(
+      'option',
+      'preprocess output',
+      `room for ${3 * pre.size * pre.size} floats at offset ${offset}`,
+      `${out.length} floats`,
+    );
   const { width: w, height: h, channels: ch, data } = img;
   const { n, hx, vy, identity } = planFor(pre, w, h);
   if (identity) return cropNormalize(img, resizePlan(pre, w, h), pre, out, offset);
@@ -195,6 +201,21 @@ export function preprocess(
     vertical(tmp, c * plane - vy.first * n, vy, n, out, offset + c * n * n, scale, shift);
   }
   return out;
+}
+
+/** Preprocessing objects already checked (a caller passes the same one for every image of a collection). */
+const checkedPre = new WeakSet<Preprocessing>();
+
+/**
+ * The library's own guard on what a caller passes: a size of 0 or a std of 0 is refused by name (they made a raw
+ * RangeError, or NaN everywhere); the image's fields must match its pixels.
+ */
+function checkArguments(img: RgbImage, pre: Preprocessing): void {
+  if (!checkedPre.has(pre)) {
+    checkPreprocessing(pre, 'option preprocessing');
+    checkedPre.add(pre);
+  }
+  checkRgbImage(img, 'image');
 }
 
 /** Bytes from `at` rounded up to 16 (f32x4 loads and stores). */

@@ -34,6 +34,12 @@ export interface SessionOptions {
   readonly maxInputSize?: number;
   /** Most classes a model may declare; default MAX_CLASSES. */
   readonly maxClasses?: number;
+  /** What messages call a model given as bytes (its file, when the caller read it). Default 'model bytes'. */
+  readonly name?: string;
+  /** Accept a model file with ops off `MODEL_OPS` (control flow, custom domains): only for a model you trust. */
+  readonly allowAnyOp?: boolean;
+  /** Most nodes a model file may have; default MAX_NODES. */
+  readonly maxNodes?: number;
 }
 
 /** Default caps on what a model file may declare: far above any real classifier, far below exhausting memory. */
