@@ -2,6 +2,7 @@ import { MobileNetError } from '../ir/errors.js';
 import type { Convention, Preprocessing } from '../models/convention.js';
 import type { Arch } from '../models/registry.js';
 import { TIMM_V4_CFGS } from '../models/v4-convention.js';
+import { describeValue, isTriple } from '../runtime/metadata.js';
 
 /**
  * timm's architecture names that we build, as data: the `architecture` of a Hugging Face repository's config.json
@@ -106,21 +107,12 @@ const fail = (where: string, expected: string, received: string): never => {
 };
 
 /** Names a JSON value by its type, never by echoing what a server put there at length. */
-function kind(v: unknown): string {
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return v.length <= 60 ? JSON.stringify(v) : `a string of ${v.length} characters`;
-  if (Array.isArray(v)) return `a list of ${v.length}`;
-  return v === null ? 'null' : v === undefined ? 'nothing' : typeof v;
-}
+const kind = (v: unknown) => describeValue(v, 60);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function triple(v: unknown, where: string, positive: boolean): [number, number, number] {
-  const ok =
-    Array.isArray(v) &&
-    v.length === 3 &&
-    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
-  return ok ? (v as [number, number, number]) : fail(where, `3 finite numbers${positive ? ' above 0' : ''}`, kind(v));
+  return isTriple(v, positive) ? v : fail(where, `3 finite numbers${positive ? ' above 0' : ''}`, kind(v));
 }
 
 /**

@@ -8,20 +8,29 @@ const fail = (where: string, expected: string, received: string): never => {
   throw new MobileNetError('preprocessing', where, expected, received);
 };
 
-/** Names a JSON value by its type (and a number by its value), never by printing what a file put there. */
-function kind(v: unknown): string {
+/**
+ * Names a JSON value by its type (and a number by its value, a string up to `longest` characters by itself), never
+ * by printing at length what a file or a server put there.
+ */
+export function describeValue(v: unknown, longest = 40): string {
   if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return v.length <= 40 ? JSON.stringify(v) : `a string of ${v.length} characters`;
+  if (typeof v === 'string') return v.length <= longest ? JSON.stringify(v) : `a string of ${v.length} characters`;
   if (Array.isArray(v)) return `a list of ${v.length}`;
   return v === null ? 'null' : v === undefined ? 'nothing' : typeof v;
 }
+const kind = (v: unknown) => describeValue(v);
 
-function triple(v: unknown, where: string, positive: boolean): [number, number, number] {
-  const ok =
+/** Three finite numbers (above 0 when `positive`): a mean or a std. */
+export function isTriple(v: unknown, positive: boolean): v is [number, number, number] {
+  return (
     Array.isArray(v) &&
     v.length === 3 &&
-    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
-  return ok ? (v as [number, number, number]) : fail(where, `3 finite numbers${positive ? ' above 0' : ''}`, kind(v));
+    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0))
+  );
+}
+
+function triple(v: unknown, where: string, positive: boolean): [number, number, number] {
+  return isTriple(v, positive) ? v : fail(where, `3 finite numbers${positive ? ' above 0' : ''}`, kind(v));
 }
 
 function side(v: unknown, where: string): number {
