@@ -11,6 +11,7 @@ import {
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { preprocessingOf } from './model-preprocessing.js';
+import { eachOutput } from './run-each.js';
 
 /**
  * Probe inputs for a model, preprocessed as its metadata says: seeded noise pixels and a smooth pattern, in [0, 1]
@@ -45,28 +46,6 @@ export interface Float16Check {
   /** SQNR of the float16 model's outputs against float32's on the probes (onnxruntime-node CPU), in dB. */
   readonly sqnrDb: number;
   readonly probes: number;
-}
-
-type Feeds = Record<string, ort.Tensor>;
-
-/** Runs a model (ONNX bytes) on onnxruntime-node CPU for each feed, handing every float32 output to `visit`. */
-async function eachOutput(
-  bytes: Uint8Array,
-  feeds: readonly Feeds[],
-  visit: (probe: number, name: string, data: Float32Array) => void,
-): Promise<void> {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-  try {
-    for (const [k, f] of feeds.entries()) {
-      const out = await session.run(f);
-      for (const [name, t] of Object.entries(out)) {
-        if (t.type === 'float32') visit(k, name, t.data as Float32Array);
-        t.dispose();
-      }
-    }
-  } finally {
-    await session.release();
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { type Fidelity, fidelity } from './fidelity.js';
+import { eachOutput } from './run-each.js';
 
 /** The int8 kernel path onnxruntime's CPU provider takes on this machine, from /proc/cpuinfo (Linux). */
 export function int8KernelsHere(): Int8Kernels {
@@ -52,27 +53,31 @@ type Outputs = Record<string, Float32Array>;
  */
 const EXACT_INPUT_DB = 40;
 
-/** Runs a model on onnxruntime-node CPU for each input, handing its outputs to `visit`. */
+/** Runs a graph on onnxruntime-node CPU for each input, handing each input's outputs to `visit`. */
 async function each(
   graph: Graph,
   inputs: readonly Float32Array[],
   level: 'all' | 'disabled',
   visit: (k: number, out: Outputs) => void,
 ): Promise<void> {
-  const s = await ort.InferenceSession.create(toOnnx(graph, { batch: 1 }), {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: level,
-  });
-  try {
-    const dims = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? 1 : (d as number)));
-    for (const [k, x] of inputs.entries()) {
-      const r = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, dims) });
-      visit(k, Object.fromEntries(Object.entries(r).map(([n, t]) => [n, t.data as Float32Array])));
-      for (const t of Object.values(r)) t.dispose();
-    }
-  } finally {
-    await s.release();
-  }
+  const dims = graph.inputs[0]!.type.shape.map((d, i) => (i === 0 ? 1 : (d as number)));
+  const feeds = inputs.map((x) => ({ [graph.inputs[0]!.name]: new ort.Tensor('float32', x, dims) }));
+  // One input's outputs at a time: they come in input order.
+  let current = -1;
+  let out: Outputs = {};
+  await eachOutput(
+    toOnnx(graph, { batch: 1 }),
+    feeds,
+    (k, name, data) => {
+      if (k !== current) {
+        if (current >= 0) visit(current, out);
+        [current, out] = [k, {}];
+      }
+      out[name] = data;
+    },
+    level,
+  );
+  if (current >= 0) visit(current, out);
 }
 
 /** The graph with these inner tensors also graph outputs (those it has). */
