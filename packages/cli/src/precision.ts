@@ -118,15 +118,24 @@ export function precisionPlan(values: Values<typeof PRECISION_OPTIONS>): Precisi
   };
 }
 
-async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<CalibrationRanges> {
+/** At most this many images for the int8 self-check: enough for SQNR to settle, few enough to be quick. */
+const CHECK_IMAGES = 32;
+
+/** The ranges, from the cache or by calibrating; calibration also hands back the first images for the check. */
+async function ranges(
+  graph: Graph,
+  plan: PrecisionPlan,
+  io: Io,
+): Promise<{ ranges: CalibrationRanges; images: Float32Array[] }> {
   if (plan.cache && existsSync(plan.cache)) {
     const cached = readCalibrationCache(plan.cache, graph);
     io.err(`calibration: ranges from ${escapeControls(plan.cache)} (${cached.images} images, ${cached.method})\n`);
-    return cached;
+    return { ranges: cached, images: [] };
   }
   let bar: Progress | undefined;
   const result = await calibrate(graph, plan.folder!, {
     method: plan.method,
+    keep: CHECK_IMAGES,
     onProgress: (phase, done, total) => {
       if (phase !== 'run') return;
       bar ??= new Progress(io, total, 'calibrating');
@@ -138,7 +147,7 @@ async function ranges(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Calibr
   io.err(`calibration: ${result.ranges.images} images from ${escapeControls(plan.folder!)} (${plan.method})\n`);
   if (plan.cache)
     await writeFileAtomic(plan.cache, new TextEncoder().encode(`${JSON.stringify(result.ranges, null, 1)}\n`));
-  return result.ranges;
+  return { ranges: result.ranges, images: result.kept };
 }
 
 const HAZARD: Readonly<Record<Float16Hazard['kind'], string>> = {
@@ -222,27 +231,28 @@ async function checkedFloat16(graph: Graph, plan: PrecisionPlan, io: Io): Promis
 export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io): Promise<Graph> {
   if (plan.precision === 'fp32') return graph;
   if (plan.precision === 'fp16') return checkedFloat16(graph, plan, io);
-  const r = await ranges(graph, plan, io);
+  const { ranges: r, images } = await ranges(graph, plan, io);
   const q = quantize(graph, r, { target: plan.target });
   const calibration = JSON.stringify({
     method: r.method,
     ...(r.percentile !== undefined && { percentile: r.percentile }),
     images: r.images,
   });
-  const report = await checkedInt8(graph, q, await checkInputs(graph, plan, io), plan, io);
+  const report = await checkedInt8(graph, q, await checkInputs(graph, plan, images, io), plan, io);
   return {
     ...q,
     metadata: { ...q.metadata, 'mobilenet.calibration': calibration, 'mobilenet.int8.check': JSON.stringify(report) },
   };
 }
 
-/** At most this many images for the int8 self-check: enough for SQNR to settle, few enough to be quick. */
-const CHECK_IMAGES = 32;
-
-/** The self-check's inputs: the calibration images (up to 32), or the probes when only a cache was given. */
+/**
+ * The self-check's inputs: the first calibration images (up to 32, kept by calibrate); with a cache and a folder, the
+ * folder's first images; with a cache alone, the probes.
+ */
 async function checkInputs(
   graph: Graph,
   plan: PrecisionPlan,
+  calibrated: Float32Array[],
   io: Io,
 ): Promise<{ inputs: Float32Array[]; source: string }> {
   const pre = preprocessingOf(graph.metadata, graph.name, 'int8 check');
@@ -250,7 +260,8 @@ async function checkInputs(
     io.err('int8 check: no --calibrate folder, so 2 probe inputs (noise and a smooth pattern), not photographs\n');
     return { inputs: probeInputs(pre), source: 'probe inputs' };
   }
-  const folder = await readImageFolder(plan.folder, pre);
-  const inputs = folder.tensors.slice(0, CHECK_IMAGES);
+  const inputs = calibrated.length
+    ? calibrated
+    : (await readImageFolder(plan.folder, pre)).tensors.slice(0, CHECK_IMAGES);
   return { inputs, source: `${inputs.length} calibration images from ${plan.folder}` };
 }

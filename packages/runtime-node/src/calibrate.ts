@@ -19,6 +19,8 @@ export interface CalibrateOptions {
   /** Fewest readable images accepted. Default 8. */
   readonly minimum?: number;
   readonly threads?: number;
+  /** How many of the preprocessed images to hand back in `kept` (the first ones read; e.g. for a check). Default 0. */
+  readonly keep?: number;
   /** Called as each file of the folder is read (phase 'read') and run (phase 'run'); `total` counts the files. */
   readonly onProgress?: (phase: 'read' | 'run', done: number, total: number) => void;
 }
@@ -26,6 +28,8 @@ export interface CalibrateOptions {
 export interface Calibration {
   readonly ranges: CalibrationRanges;
   readonly skipped: ImageFolder['skipped'];
+  /** The first `keep` preprocessed images. */
+  readonly kept: Float32Array[];
 }
 
 /**
@@ -44,6 +48,7 @@ export async function calibrate(graph: Graph, folder: string, options: Calibrate
   });
   const collector = new RangeCollector(options.method ?? 'minmax', options.percentile);
   const skipped: { file: string; reason: string }[] = [];
+  const kept: Float32Array[] = [];
   let done = 0;
   try {
     const input = graph.inputs[0]!.name;
@@ -54,6 +59,7 @@ export async function calibrate(graph: Graph, folder: string, options: Calibrate
         const values: Record<string, Float32Array> = { [input]: image.tensor };
         for (const name of observed.tensors) if (out[name]) values[name] = out[name].data as Float32Array;
         collector.add(values, 1);
+        if (kept.length < (options.keep ?? 0)) kept.push(image.tensor);
         for (const t of Object.values(out)) t.dispose();
       } else skipped.push({ file: image.name, reason: image.reason });
       options.onProgress?.('run', done, entries.length);
@@ -63,5 +69,5 @@ export async function calibrate(graph: Graph, folder: string, options: Calibrate
   }
   const minimum = options.minimum ?? 8;
   if (collector.images < minimum) throw tooFewImages(folder, minimum, collector.images, entries.length, skipped);
-  return { ranges: collector.result(modelIdentity(graph)), skipped };
+  return { ranges: collector.result(modelIdentity(graph)), skipped, kept };
 }

@@ -63,7 +63,15 @@ function int8Layers(g: Graph): Int8Layer[] {
       const transB = attrInt(n, 'transB', 0) === 1;
       const [o, k] = transB ? [a, b] : [b, a];
       const codes = transB ? (wq.data as Int8Array) : transpose(wq.data as Int8Array, a, b);
-      layers.push({ node: n, codes, dims: [o, k, 1, 1], weightScales: scales, xq, ...zeroOf(g, xdq!), out: [1, 1] });
+      layers.push({
+        node: n,
+        codes,
+        dims: [o, k, 1, 1],
+        weightScales: scales,
+        xq,
+        ...zeroOf(inits, xdq!),
+        out: [1, 1],
+      });
     } else {
       const [o, c, kh, kw] = wq.dims as [number, number, number, number];
       if (c % 2)
@@ -80,7 +88,7 @@ function int8Layers(g: Graph): Int8Layer[] {
         dims: [o, c, kh, kw],
         weightScales: scales,
         xq,
-        ...zeroOf(g, xdq!),
+        ...zeroOf(inits, xdq!),
         out,
       });
     }
@@ -88,8 +96,7 @@ function int8Layers(g: Graph): Int8Layer[] {
   return layers;
 }
 
-function zeroOf(g: Graph, dq: Node): { xScale: number; xZero: number } {
-  const inits = initOf(g);
+function zeroOf(inits: ReadonlyMap<string, Initializer>, dq: Node): { xScale: number; xZero: number } {
   return {
     xScale: (inits.get(dq.inputs[1]!)!.data as Float32Array)[0]!,
     xZero: (inits.get(dq.inputs[2]!)!.data as Uint8Array)[0]!,
