@@ -454,9 +454,12 @@ describe.skipIf(missing !== null)('demo with pretrained names', () => {
       hub.torchvision('mobilenet_v3_small-047dcff4.pth', new Uint8Array(1000).fill(7));
       await set('#torchvision-url', `${hub.url}/models`);
       await set('#pretrained', 'torchvision:mobilenet_v3_small');
-      await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, {
-        timeout: STEP_TIMEOUT_MS,
-      });
+      // Changing two fields queues two runs; wait for the one that read both.
+      await page.waitForFunction(
+        (m) => document.body.dataset.model === m && document.body.dataset.state === 'error',
+        'torchvision:mobilenet_v3_small wasm',
+        { timeout: STEP_TIMEOUT_MS },
+      );
       expect(await page.locator('#error').textContent()).toContain(
         `weights 'torchvision:mobilenet_v3_small.IMAGENET1K_V1': expected the bytes of ${hub.url}/models/mobilenet_v3_small-047dcff4.pth: sha256 047dcff4... (the file name's)`,
       );

@@ -97,13 +97,22 @@ function topRow(p: { index: number; label: string; probability: number }): HTMLL
   return li;
 }
 
+/** What a result is for: a test (or a curious user) can tell it from a result still on screen. */
+function modelKey(c: ModelChoice): string {
+  if (c.pretrained) return `${c.pretrained} ${c.backend}`;
+  if (c.file) return c.file.name;
+  return `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
+}
+
 /** Runs one classification at a time; the page stays usable and shows what went wrong. */
 function run(): void {
   busy = busy.then(async () => {
     if (!image) return;
     showError(null);
+    // A test (or a user) must not read an earlier run's 'done' or 'error' as this one's.
+    document.body.dataset.state = 'busy';
+    const c = choice();
     try {
-      const c = choice();
       $('status').textContent =
         `${c.pretrained ? `Fetching ${c.pretrained}` : `Building ${c.file ? c.file.name : `${c.arch} ${c.width} at ${c.resolution}`}`} and classifying ${imageName}...`;
       const prepared = await prepare(c);
@@ -118,11 +127,7 @@ function run(): void {
       $('timings').innerHTML =
         `<tr><th>build + export</th><td>${r.timings.build.toFixed(0)} ms</td></tr><tr><th>session</th><td>${r.timings.session.toFixed(0)} ms</td></tr><tr><th>inference</th><td>${r.inference.toFixed(1)} ms</td></tr>`;
       // What this result is for: a test (or a curious user) can tell it from a result still on screen.
-      document.body.dataset.model = c.pretrained
-        ? `${c.pretrained} ${c.backend}`
-        : c.file
-          ? c.file.name
-          : `${c.arch} ${c.width} ${c.resolution} ${c.backend} ${c.weights?.name ?? `seed ${c.seed}`}`;
+      document.body.dataset.model = modelKey(c);
       document.body.dataset.state = 'done';
     } catch (e) {
       showError((e as Error).message);
@@ -130,6 +135,7 @@ function run(): void {
       $('provenance').textContent = '';
       $('top5').replaceChildren();
       $('status').textContent = 'Failed; pick another image or model.';
+      document.body.dataset.model = modelKey(c);
       document.body.dataset.state = 'error';
     }
   });
