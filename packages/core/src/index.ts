@@ -12,6 +12,7 @@ export * from './onnx/index.js';
 export * from './passes/index.js';
 export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';
 export * from './models/index.js';
+export * from './metadata/index.js';
 export * from './runtime/index.js';
 export * from './weights/index.js';
 export * from './pretrained/index.js';

@@ -1,6 +1,7 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
 import { type ParamFiller, noParams } from '../ir/params.js';
+import { modelMetadata } from '../metadata/write.js';
 import { torchvisionFill } from './fill.js';
 import { type ModelConfig, type ModelOptions, resolveOptions } from './options.js';
 
@@ -17,23 +18,9 @@ function paramFiller(weights: ModelOptions['weights']): ParamFiller {
 
 /** Metadata a consumer needs to feed and read the model: what it is and how to preprocess images for it. */
 function metadata(cfg: ModelConfig, weights: 'trained' | 'seeded' | 'none'): Record<string, string> {
-  return {
-    'mobilenet.config': JSON.stringify({
-      arch: cfg.arch,
-      width: cfg.width,
-      resolution: cfg.resolution,
-      classes: cfg.classes,
-      convention: cfg.convention,
-      minimalistic: cfg.minimalistic,
-      reducedTail: cfg.reducedTail,
-      dilated: cfg.dilated,
-      dropout: cfg.dropout,
-      bnEps: cfg.bnEps,
-      weights,
-    }),
-    'mobilenet.preprocessing': JSON.stringify(cfg.preprocessing),
-    'mobilenet.labels': cfg.classes === 1001 ? 'imagenet-1001' : cfg.classes === 1000 ? 'imagenet-1000' : 'custom',
-  };
+  const { arch, width, resolution, classes, convention, minimalistic, reducedTail, dilated, dropout, bnEps } = cfg;
+  const config = { arch, width, resolution, classes, convention, minimalistic, reducedTail, dilated, dropout, bnEps };
+  return modelMetadata({ ...config, weights }, cfg.preprocessing);
 }
 
 export function modelName(cfg: ModelConfig): string {

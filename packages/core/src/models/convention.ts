@@ -1,3 +1,11 @@
+import {
+  type Preprocessing,
+  HALF_RANGE,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  centerCrop,
+  torchvisionPreprocessing,
+} from '../metadata/preprocessing.js';
 import type { ConventionBase } from './family.js';
 
 /**
@@ -8,24 +16,8 @@ import type { ConventionBase } from './family.js';
 export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm' | 'timm-tf';
 export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm', 'timm-tf'];
 
-/** How an image becomes the input tensor; stored in the ONNX metadata so a runtime can follow it. */
-export interface Preprocessing {
-  /** Per-channel mean and std applied to pixels scaled to [0, 1] (RGB). [-1, 1] input is mean 0.5, std 0.5. */
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-  /**
-   * 'crop': resize the short side to `resize` then center-crop `size` (torchvision, timm, TF-slim eval);
-   * 'squash': resize straight to `size`, ignoring aspect (Keras load_img, tfjs).
-   */
-  readonly resizeMode: 'crop' | 'squash';
-  readonly resize: number;
-  readonly size: number;
-  readonly interpolation: 'bilinear' | 'bicubic';
-}
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-const HALF = [0.5, 0.5, 0.5] as const;
+export type { Preprocessing } from '../metadata/preprocessing.js';
+export { torchvisionPreprocessing } from '../metadata/preprocessing.js';
 
 /** Round to the nearest multiple of `divisor`, never below `min` nor more than 10% below `v` (TF-slim's rule). */
 export function makeDivisible(v: number, divisor = 8, min = divisor): number {
@@ -33,27 +25,9 @@ export function makeDivisible(v: number, divisor = 8, min = divisor): number {
   return r < 0.9 * v ? r + divisor : r;
 }
 
-const crop = (
-  mean: Preprocessing['mean'],
-  std: Preprocessing['std'],
-  res: number,
-  interpolation: Preprocessing['interpolation'],
-): Preprocessing => ({
-  mean,
-  std,
-  resizeMode: 'crop',
-  resize: Math.floor(res / 0.875),
-  size: res,
-  interpolation,
-});
-
-/** torchvision's eval transform at an input size: the default for a model file that does not say its own. */
-export const torchvisionPreprocessing = (size: number): Preprocessing =>
-  crop(IMAGENET_MEAN, IMAGENET_STD, size, 'bilinear');
-
 /** The half-range [-1, 1] input of TF-slim and of timm's v1 and tf_ models, with crop 0.875. */
 export const halfRangePreprocessing = (size: number, interpolation: Preprocessing['interpolation']): Preprocessing =>
-  crop(HALF, HALF, size, interpolation);
+  centerCrop(HALF_RANGE, HALF_RANGE, size, interpolation);
 
 /**
  * The choices of each convention that v1, v2 and v3 share. The families add their own fields (v1's channel
@@ -66,7 +40,7 @@ export const CONVENTION: Readonly<Record<Convention, ConventionBase>> = {
     bnEps: 1e-3,
     tfSamePadding: true,
     convHead: true,
-    preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear'),
+    preprocessing: (m) => centerCrop(HALF_RANGE, HALF_RANGE, m.resolution, 'bilinear'),
   },
   torchvision: {
     classes: 1000,
@@ -82,8 +56,8 @@ export const CONVENTION: Readonly<Record<Convention, ConventionBase>> = {
     convHead: true,
     // Keras v3 models rescale [0, 255] inside the graph; the graph we build starts after that Rescaling layer.
     preprocessing: (m) => ({
-      mean: HALF,
-      std: HALF,
+      mean: HALF_RANGE,
+      std: HALF_RANGE,
       resizeMode: 'squash',
       resize: m.resolution,
       size: m.resolution,
@@ -97,7 +71,7 @@ export const CONVENTION: Readonly<Record<Convention, ConventionBase>> = {
     bnEps: 1e-5,
     tfSamePadding: false,
     convHead: false,
-    preprocessing: (m) => crop(IMAGENET_MEAN, IMAGENET_STD, m.resolution, 'bicubic'),
+    preprocessing: (m) => centerCrop(IMAGENET_MEAN, IMAGENET_STD, m.resolution, 'bicubic'),
   },
   // timm's tf_mobilenetv3_* (`bn_eps=BN_EPS_TF_DEFAULT`, `pad_type='same'`): timm's layout with TF's numerics, and
   // their pretrained_cfg: inception mean/std, bilinear, crop 0.875. timm ports no TF v1 or v2.
@@ -106,6 +80,6 @@ export const CONVENTION: Readonly<Record<Convention, ConventionBase>> = {
     bnEps: 1e-3,
     tfSamePadding: true,
     convHead: false,
-    preprocessing: (m) => crop(HALF, HALF, m.resolution, 'bilinear'),
+    preprocessing: (m) => centerCrop(HALF_RANGE, HALF_RANGE, m.resolution, 'bilinear'),
   },
 };

@@ -1,4 +1,5 @@
-import { type Preprocessing, makeDivisible } from './convention.js';
+import { HALF_RANGE, IMAGENET_MEAN, IMAGENET_STD, centerCrop } from '../metadata/preprocessing.js';
+import { makeDivisible } from './convention.js';
 import type { ConventionBase } from './family.js';
 import type { V4Arch } from './v4.js';
 
@@ -23,10 +24,6 @@ export interface V4ConventionSpec extends ConventionBase<V4Arch> {
   /** GELU of Hybrid-L: timm's nn.GELU is exact (erf); TF's official gelu is the tanh approximation. */
   readonly gelu: 'none' | 'tanh';
 }
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-const HALF = [0.5, 0.5, 0.5] as const;
 
 /** The parts of a timm `pretrained_cfg` that preprocessing needs. */
 interface TimmCfg {
@@ -56,22 +53,6 @@ export function timmV4Name(arch: V4Arch, width: number): string | undefined {
   return Object.keys(TIMM_V4_CFGS).find((k) => TIMM_V4_CFGS[k]!.arch === arch && TIMM_V4_CFGS[k]!.width === width);
 }
 
-/** timm's eval transform: resize the short side to floor(size / crop_pct), center-crop size. */
-const crop = (
-  mean: Preprocessing['mean'],
-  std: Preprocessing['std'],
-  size: number,
-  cropPct: number,
-  interpolation: Preprocessing['interpolation'],
-): Preprocessing => ({
-  mean,
-  std,
-  resizeMode: 'crop',
-  resize: Math.floor(size / cropPct),
-  size,
-  interpolation,
-});
-
 export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
   timm: {
     classes: 1000,
@@ -84,8 +65,8 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
     preprocessing: ({ arch, width, resolution }) => {
       // A width timm does not register takes the cfg of the arch's width-1 model.
       const cfg = TIMM_V4_CFGS[timmV4Name(arch, width) ?? timmV4Name(arch, 1)!]!;
-      const [mean, std] = cfg.mean === 'inception' ? [HALF, HALF] : [IMAGENET_MEAN, IMAGENET_STD];
-      return crop(mean, std, resolution, cfg.cropPct, 'bicubic');
+      const [mean, std] = cfg.mean === 'inception' ? [HALF_RANGE, HALF_RANGE] : [IMAGENET_MEAN, IMAGENET_STD];
+      return centerCrop(mean, std, resolution, 'bicubic', cfg.cropPct);
     },
   },
   reference: {
@@ -98,6 +79,6 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
     head: (base, w) => (w > 1 ? makeDivisible(base * w) : base),
     gelu: 'tanh',
     // TF Model Garden's classification eval: ImageNet mean/std on [0, 1] pixels, center crop 0.875, bilinear.
-    preprocessing: ({ resolution }) => crop(IMAGENET_MEAN, IMAGENET_STD, resolution, 0.875, 'bilinear'),
+    preprocessing: ({ resolution }) => centerCrop(IMAGENET_MEAN, IMAGENET_STD, resolution, 'bilinear'),
   },
 };

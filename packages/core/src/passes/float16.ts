@@ -2,6 +2,7 @@ import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import { type Node, int } from '../ir/node.js';
 import { DTYPE_CODE, type Initializer } from '../ir/tensor.js';
+import { precisionMetadata } from '../metadata/write.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -156,7 +157,7 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     ...g,
     nodes,
     initializers,
-    metadata: { ...g.metadata, 'mobilenet.precision': 'fp16' },
+    metadata: { ...g.metadata, ...precisionMetadata('fp16') },
     values: [],
   });
 }

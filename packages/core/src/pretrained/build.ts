@@ -1,9 +1,10 @@
 import { MobileNetError } from '../ir/errors.js';
-import type { Preprocessing } from '../models/convention.js';
 import type { ModelOptions } from '../models/options.js';
 import { type LoadedModel, buildWithWeights } from '../weights/load.js';
 import type { Checkpoint } from '../weights/tensor.js';
-import { LABELS_KEY } from '../runtime/labels.js';
+import { LABELS_KEY, METADATA_KEYS } from '../metadata/keys.js';
+import type { Preprocessing } from '../metadata/preprocessing.js';
+import { weightsMetadata } from '../metadata/write.js';
 import { type TimmConfig, timmArchitecture } from './timm.js';
 import { type TorchvisionWeights, torchvisionWeightsPreprocessing } from './torchvision.js';
 
@@ -29,7 +30,7 @@ export interface PretrainedSpec {
 }
 
 /** The metadata key of the weights' record. */
-export const WEIGHTS_METADATA_KEY = 'mobilenet.weights';
+export const WEIGHTS_METADATA_KEY = METADATA_KEYS.weights;
 /** The metadata key of class names a model carries itself (a JSON list of strings): the runtime's LABELS_KEY. */
 export const LABELS_METADATA_KEY = LABELS_KEY;
 
@@ -99,11 +100,6 @@ export function buildPretrained(
   const pre = spec.preprocessing;
   const preprocessing: Preprocessing =
     size === pre.size ? pre : { ...pre, size, resize: Math.max(size, Math.floor((size * pre.resize) / pre.size)) };
-  const metadata = {
-    ...model.graph.metadata,
-    'mobilenet.preprocessing': JSON.stringify(preprocessing),
-    [WEIGHTS_METADATA_KEY]: JSON.stringify(spec.record),
-    ...(spec.labels && { [LABELS_METADATA_KEY]: JSON.stringify(spec.labels) }),
-  };
+  const metadata = { ...model.graph.metadata, ...weightsMetadata(preprocessing, spec.record, spec.labels) };
   return { ...model, config: { ...model.config, preprocessing }, graph: { ...model.graph, metadata } };
 }

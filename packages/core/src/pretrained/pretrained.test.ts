@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { skipUnless } from '@mobilenet/test-support';
-import { IMAGENET_LABELS } from '../runtime/imagenet-labels.js';
+import { IMAGENET_LABELS } from '../data/imagenet-labels.js';
 import { toOnnx } from '../onnx/write.js';
 import { runOrt } from '../testing.js';
 import { type FormulaLogits, formulaCheckpoint, formulaInput, relError } from '../testing-formula.js';

@@ -1,8 +1,9 @@
 import { MobileNetError } from '../ir/errors.js';
-import type { Convention, Preprocessing } from '../models/convention.js';
+import type { Convention } from '../models/convention.js';
 import type { Arch } from '../models/registry.js';
 import { TIMM_V4_CFGS } from '../models/v4-convention.js';
-import { describeValue, isTriple } from '../runtime/metadata.js';
+import { describeValue, isTriple } from '../metadata/describe.js';
+import { IMAGENET_MEAN, IMAGENET_STD, type Preprocessing } from '../metadata/preprocessing.js';
 
 /**
  * timm's architecture names that we build, as data: the `architecture` of a Hugging Face repository's config.json
@@ -137,8 +138,8 @@ export function timmPreprocessing(cfg: Record<string, unknown>, where: string): 
   if (interpolation !== 'bilinear' && interpolation !== 'bicubic')
     fail(`${where}.interpolation`, "'bilinear' or 'bicubic'", kind(interpolation));
   return {
-    mean: triple(cfg.mean ?? [0.485, 0.456, 0.406], `${where}.mean`, false),
-    std: triple(cfg.std ?? [0.229, 0.224, 0.225], `${where}.std`, true),
+    mean: triple(cfg.mean ?? [...IMAGENET_MEAN], `${where}.mean`, false),
+    std: triple(cfg.std ?? [...IMAGENET_STD], `${where}.std`, true),
     resizeMode: 'crop',
     resize: Math.floor(h! / (cropPct as number)),
     size: h!,

@@ -1,4 +1,4 @@
-import type { Preprocessing } from '../models/convention.js';
+import { IMAGENET_MEAN, IMAGENET_STD, type Preprocessing } from '../metadata/preprocessing.js';
 import type { Arch } from '../models/registry.js';
 
 /**
@@ -48,8 +48,6 @@ export interface TorchvisionWeights {
   readonly build?: { readonly arch: Arch; readonly width: number };
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 const classification = (resize: number): ClassificationTransforms => ({
   kind: 'classification',
   resize,

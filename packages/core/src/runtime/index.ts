@@ -1,5 +1,4 @@
 export * from './session.js';
-export { checkPreprocessing, MAX_RESIZE, parsePreprocessing } from './metadata.js';
 export { checkModelOps, MAX_NODES, MODEL_OPS, type ModelCheckOptions } from './model-check.js';
 export {
   type Backend,
@@ -31,5 +30,3 @@ export {
   type ResizePlan,
 } from './preprocess.js';
 export { nonFinite, softmax, topK, type Prediction } from './postprocess.js';
-export { IMAGENET_LABELS } from './imagenet-labels.js';
-export { LABELS_KEY, MAX_LABEL_LENGTH, checkLabels, metadataLabels, withLabels } from './labels.js';

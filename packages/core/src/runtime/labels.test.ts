@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
-import { metadataLabels, withLabels } from './labels.js';
+import { metadataLabels, withLabels } from '../metadata/labels.js';
 import { modelInfo, graphIO } from './session.js';
 
 describe('class names in a model file', () => {

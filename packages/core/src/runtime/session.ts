@@ -1,10 +1,16 @@
 import { MobileNetError } from '../ir/errors.js';
-import { type Preprocessing, torchvisionPreprocessing } from '../models/convention.js';
+import { int8TargetOf } from '../metadata/int8.js';
+import { logitsOutput, embeddingOutputOf } from '../metadata/keys.js';
+import { checkLabels, modelLabels } from '../metadata/labels.js';
+import {
+  type Preprocessing,
+  checkPreprocessing,
+  preprocessingWhere,
+  readPreprocessing,
+  torchvisionPreprocessing,
+} from '../metadata/preprocessing.js';
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
-import { IMAGENET_LABELS } from './imagenet-labels.js';
-import { checkLabels, metadataLabels } from './labels.js';
-import { checkPreprocessing, classLabels, parsePreprocessing } from './metadata.js';
 import type { BackendName } from './backend.js';
 import type { Prediction } from './postprocess.js';
 
@@ -61,17 +67,6 @@ export interface ModelInfo {
   readonly int8Target?: 'portable' | 'vnni';
 }
 
-/** The target an int8 file was quantized for, when its metadata says one we know; anything else is ignored. */
-function int8TargetOf(metadata: Readonly<Record<string, string>>): 'portable' | 'vnni' | undefined {
-  if (!Object.hasOwn(metadata, 'mobilenet.int8')) return undefined;
-  try {
-    const target = (JSON.parse(metadata['mobilenet.int8']!) as { target?: unknown } | null)?.target;
-    return target === 'portable' || target === 'vnni' ? target : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export type ClassifyResult =
   | { readonly image: string; readonly ok: true; readonly top: readonly Prediction[] }
   | { readonly image: string; readonly ok: false; readonly error: string };
@@ -105,13 +100,6 @@ export function graphIO(graph: Graph): ModelIO {
   return { inputs: io(graph.inputs), outputs: io(graph.outputs), metadata: graph.metadata };
 }
 
-/** ImageNet labels for a class count: 1000, or 1001 with TF's background class at index 0. */
-export function imagenetLabels(classes: number): readonly string[] | undefined {
-  if (classes === 1000) return IMAGENET_LABELS;
-  if (classes === 1001) return ['background', ...IMAGENET_LABELS];
-  return undefined;
-}
-
 /**
  * What a runtime needs to feed and read a model, from its ONNX summary: the input must be [N, 3, H, H]; the
  * preprocessing comes from our metadata, else torchvision's (ImageNet mean/std, resize H/0.875, crop H).
@@ -138,7 +126,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
       `${h}`,
     );
   }
-  const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
+  const logits = logitsOutput(summary.outputs);
   const classes = logits?.shape[1];
   if (logits?.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
@@ -158,25 +146,21 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
       `${classes}`,
     );
   }
-  const meta = Object.hasOwn(summary.metadata, 'mobilenet.preprocessing')
-    ? summary.metadata['mobilenet.preprocessing']
-    : undefined;
+  const meta = options.preprocessing ? undefined : readPreprocessing(summary.metadata, `model '${source}'`);
   const preprocessing = options.preprocessing
     ? checkPreprocessing(options.preprocessing, 'option preprocessing')
-    : meta
-      ? parsePreprocessing(meta, `model '${source}': metadata 'mobilenet.preprocessing'`)
-      : torchvisionPreprocessing(h);
-  // Given names first, then the file's own, then ImageNet's for 1000 or 1001 (background first) classes.
+    : (meta ?? torchvisionPreprocessing(h));
+  // Given names first, then what the file's metadata says (its own, else ImageNet's for 1000 or 1001 classes).
   const labels = options.labels
     ? checkLabels(options.labels, classes, 'option labels')
-    : (metadataLabels(summary.metadata, classes, source) ?? imagenetLabels(classes) ?? classLabels(classes));
+    : modelLabels(summary.metadata, classes, source);
   if (preprocessing.size !== h) {
     const where = options.preprocessing
       ? 'option preprocessing.size'
-      : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
+      : `${preprocessingWhere(`model '${source}'`)}.size`;
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
-  const embedding = summary.outputs.find((o) => o.name === 'embedding');
+  const embedding = embeddingOutputOf(summary.outputs);
   const int8Target = int8TargetOf(summary.metadata);
   return {
     ...(int8Target && { int8Target }),

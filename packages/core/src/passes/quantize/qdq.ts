@@ -2,6 +2,8 @@ import { GraphError } from '../../ir/errors.js';
 import { type Graph, checkGraph, nodeWhere } from '../../ir/graph.js';
 import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
 import type { Initializer, TensorType } from '../../ir/tensor.js';
+import { METADATA_KEYS } from '../../metadata/keys.js';
+import { precisionMetadata } from '../../metadata/write.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
 import { producers, pruneInitializers, scalarConstant } from '../pass.js';
 import { padDepthwiseChannels } from './pad-channels.js';
@@ -65,7 +67,7 @@ export interface Int8Record {
   readonly adjustedChannels: number;
   readonly channels: number;
 }
-export const INT8_METADATA_KEY = 'mobilenet.int8';
+export const INT8_METADATA_KEY = METADATA_KEYS.int8;
 
 /** Ops that onnxruntime runs on quantized tensors (QLinear*, QGemm) when Q/DQ sit around them. */
 const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePool', 'AveragePool']);
@@ -361,6 +363,6 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     adjustedChannels: adjusted,
     channels: total,
   };
-  const metadata = { ...g.metadata, 'mobilenet.precision': 'int8', [INT8_METADATA_KEY]: JSON.stringify(record) };
+  const metadata = { ...g.metadata, ...precisionMetadata('int8', record) };
   return checkGraph(pruneInitializers({ ...g, nodes, initializers, metadata, values: [] }));
 }

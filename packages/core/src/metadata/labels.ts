@@ -1,11 +1,13 @@
+import { IMAGENET_LABELS } from '../data/imagenet-labels.js';
 import { MobileNetError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
-
-/** The metadata key of a model's class names: a JSON array of strings, or 'imagenet-1000', 'imagenet-1001', 'custom'. */
-export const LABELS_KEY = 'mobilenet.labels';
+import { LABELS_KEY, logitsOutput } from './keys.js';
 
 /** Longest class name accepted (a name is printed in a table; a megabyte of one is a mistake). */
 export const MAX_LABEL_LENGTH = 1000;
+
+/** The markers our builder writes under LABELS_KEY when the model carries no names of its own. */
+const MARKERS = ['imagenet-1000', 'imagenet-1001', 'custom'] as const;
 
 const fail = (where: string, expected: string, received: string): never => {
   throw new MobileNetError('labels', where, expected, received);
@@ -28,11 +30,9 @@ export function checkLabels(labels: unknown, classes: number, where: string): re
   return labels as string[];
 }
 
-/** The class count of a graph's 'logits' output (its first output when none is so named), if fixed. */
-function classesOf(graph: Graph): number | undefined {
-  const logits = graph.outputs.find((o) => o.name === 'logits') ?? graph.outputs[0];
-  const n = logits?.type.shape[1];
-  return typeof n === 'number' ? n : undefined;
+/** The marker for a class count: which names a model built with that many classes means by default. */
+export function labelsMarker(classes: number): (typeof MARKERS)[number] {
+  return classes === 1001 ? 'imagenet-1001' : classes === 1000 ? 'imagenet-1000' : 'custom';
 }
 
 /**
@@ -40,9 +40,9 @@ function classesOf(graph: Graph): number | undefined {
  * as the labels of `classify`. The count must match the model's classes.
  */
 export function withLabels(graph: Graph, labels: readonly string[], source = 'labels'): Graph {
-  const classes = classesOf(graph);
-  if (classes === undefined) return fail(`model '${graph.name}'`, "a 'logits' output [N, classes]", 'none');
-  checkLabels(labels, classes, source);
+  const n = logitsOutput(graph.outputs)?.type.shape[1];
+  if (typeof n !== 'number') return fail(`model '${graph.name}'`, "a 'logits' output [N, classes]", 'none');
+  checkLabels(labels, n, source);
   return { ...graph, metadata: { ...graph.metadata, [LABELS_KEY]: JSON.stringify(labels) } };
 }
 
@@ -65,4 +65,41 @@ export function metadataLabels(
     return fail(where, 'a JSON array of class names', `${raw.length} characters that do not parse`);
   }
   return checkLabels(value, classes, where);
+}
+
+/** ImageNet labels for a class count: 1000, or 1001 with TF's background class at index 0. */
+export function imagenetLabels(classes: number): readonly string[] | undefined {
+  if (classes === 1000) return IMAGENET_LABELS;
+  if (classes === 1001) return ['background', ...IMAGENET_LABELS];
+  return undefined;
+}
+
+/**
+ * Generic labels 'class 0' ... 'class n-1', made when read: a model may declare many classes, and building every
+ * string up front costs memory before a single image is classified. Behaves as a read-only array.
+ */
+export function classLabels(n: number): readonly string[] {
+  const target = new Array<string>(n);
+  const index = (p: string | symbol) =>
+    typeof p === 'string' && /^(0|[1-9]\d*)$/.test(p) && Number(p) < n ? Number(p) : -1;
+  return new Proxy(target, {
+    get: (t, p, r) => (index(p) >= 0 ? `class ${p as string}` : Reflect.get(t, p, r)),
+    has: (t, p) => index(p) >= 0 || Reflect.has(t, p),
+    set: () => false,
+  });
+}
+
+/**
+ * A model's class names, from its metadata: its own names (a JSON array); 'custom' means none, so 'class N'; else,
+ * and for a model that says nothing (not ours), ImageNet's for 1000 or 1001 (background first) classes, else 'class N'.
+ */
+export function modelLabels(
+  metadata: Readonly<Record<string, string>>,
+  classes: number,
+  source: string,
+): readonly string[] {
+  const own = metadataLabels(metadata, classes, source);
+  if (own) return own;
+  const custom = Object.hasOwn(metadata, LABELS_KEY) && metadata[LABELS_KEY] === 'custom';
+  return (custom ? undefined : imagenetLabels(classes)) ?? classLabels(classes);
 }
