@@ -10,8 +10,10 @@ import {
   fanInFill,
   preprocess,
   readCheckpoint,
+  readConfig,
   summarizeOnnx,
   toOnnx,
+  weightsKind,
 } from '@mobilenet/core';
 import { type WebImage, type WebSession, createSession, decodeWebImage, loadPretrained } from '@mobilenet/runtime-web';
 import { fixedInput } from '@mobilenet/test-support';
@@ -127,17 +129,17 @@ export async function prepare(choice: ModelChoice): Promise<Prepared> {
 
 /** What a user's .onnx says of itself (our export's metadata); a file that is not ours, or not ONNX, says nothing. */
 async function fileProvenance(file: File): Promise<Provenance> {
-  let config: { weights?: unknown; convention?: unknown } = {};
+  let config: Record<string, unknown> = {};
   try {
     const { metadata } = summarizeOnnx(new Uint8Array(await file.arrayBuffer()), file.name);
-    config = JSON.parse(metadata['mobilenet.config'] ?? '{}');
+    config = readConfig(metadata, file.name);
   } catch {
     // The session's start reports a broken file with its own message; here it only lacks a provenance.
   }
-  const w = config.weights;
+  const w = weightsKind(config);
   return {
     weights: file.name,
-    trained: w === 'trained' ? true : w === 'seeded' || w === 'none' ? false : undefined,
+    trained: w === undefined ? undefined : w === 'trained',
     convention: typeof config.convention === 'string' ? config.convention : 'not recorded in the file',
   };
 }

@@ -9,17 +9,14 @@ import {
   type Int8Target,
   MobileNetError,
   escapeControls,
-  quantize,
-  toFloat16,
-} from '@mobilenet/core';
-import {
-  type Float16Check,
-  calibrate,
-  checkFloat16,
+  int8CheckMetadata,
   preprocessingOf,
-  probeInputs,
-  readImageFolder,
-} from '@mobilenet/runtime-node';
+  quantize,
+  readConfig,
+  toFloat16,
+  weightsKind,
+} from '@mobilenet/core';
+import { type Float16Check, calibrate, checkFloat16, probeInputs, readImageFolder } from '@mobilenet/runtime-node';
 import { readCalibrationCache } from './calibration-cache.js';
 import { checkedInt8 } from './int8-report.js';
 import { optionError, quote } from './errors.js';
@@ -193,7 +190,7 @@ function refusal(graph: Graph, check: Float16Check, fatal: readonly Float16Hazar
         ]),
     ...(inner.length ? [`the first inner tensor that float16 cannot hold: ${firstOfEach(inner)}`] : []),
   ];
-  const seeded = JSON.parse(graph.metadata['mobilenet.config'] ?? '{}').weights === 'seeded';
+  const seeded = weightsKind(readConfig(graph.metadata, `model '${graph.name}'`)) === 'seeded';
   return new MobileNetError(
     'float16',
     `--precision fp16 of model '${graph.name}'`,
@@ -233,16 +230,13 @@ export async function applyPrecision(graph: Graph, plan: PrecisionPlan, io: Io):
   if (plan.precision === 'fp16') return checkedFloat16(graph, plan, io);
   const { ranges: r, images } = await ranges(graph, plan, io);
   const q = quantize(graph, r, { target: plan.target });
-  const calibration = JSON.stringify({
+  const calibration = {
     method: r.method,
     ...(r.percentile !== undefined && { percentile: r.percentile }),
     images: r.images,
-  });
-  const report = await checkedInt8(graph, q, await checkInputs(graph, plan, images, io), plan, io);
-  return {
-    ...q,
-    metadata: { ...q.metadata, 'mobilenet.calibration': calibration, 'mobilenet.int8.check': JSON.stringify(report) },
   };
+  const report = await checkedInt8(graph, q, await checkInputs(graph, plan, images, io), plan, io);
+  return { ...q, metadata: { ...q.metadata, ...int8CheckMetadata(calibration, report) } };
 }
 
 /**

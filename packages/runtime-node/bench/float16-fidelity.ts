@@ -4,7 +4,15 @@
 // WEIGHTS_DIR holds tools/fixtures/quant_torch.py's v2.pth and v3-large.pth (torchvision keys).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Arch, type Float16Options, buildWithWeights, readCheckpoint, toFloat16, toOnnx } from '@mobilenet/core';
+import {
+  type Arch,
+  type Float16Options,
+  buildWithWeights,
+  preprocessingOf,
+  readCheckpoint,
+  toFloat16,
+  toOnnx,
+} from '@mobilenet/core';
 import { logitsOf } from '../src/compare.js';
 import { fidelity } from '../src/fidelity.js';
 import { readImageFolder } from '../src/image-folder.js';
@@ -18,7 +26,7 @@ for (const arch of archs) {
   const m = buildWithWeights({ arch, convention: 'torchvision' }, readCheckpoint(readFileSync(file), file), {
     source: file,
   });
-  const pre = JSON.parse(m.graph.metadata['mobilenet.preprocessing']!);
+  const pre = preprocessingOf(m.graph.metadata, m.graph.name, 'bench');
   const images = await readImageFolder(evalDir, pre);
   const fp32 = toOnnx(m.graph);
   const ref = await logitsOf(fp32, images.tensors, pre.size, 2);

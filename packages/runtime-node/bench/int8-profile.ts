@@ -9,7 +9,15 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Arch, type CalibrationRanges, buildWithWeights, quantize, readCheckpoint, toOnnx } from '@mobilenet/core';
+import {
+  type Arch,
+  type CalibrationRanges,
+  buildWithWeights,
+  preprocessingOf,
+  quantize,
+  readCheckpoint,
+  toOnnx,
+} from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { calibrate } from '../src/calibrate.js';
 import { readImageFolder } from '../src/image-folder.js';
@@ -28,7 +36,7 @@ const stretch = flag('--stretch', 1);
 const model = buildWithWeights({ arch, convention: 'torchvision' }, readCheckpoint(readFileSync(weights), weights), {
   source: weights,
 });
-const pre = JSON.parse(model.graph.metadata['mobilenet.preprocessing']!);
+const pre = preprocessingOf(model.graph.metadata, model.graph.name, 'bench');
 const cache = `${weights}.${arch}-ranges.json`;
 const ranges: CalibrationRanges = existsSync(cache)
   ? JSON.parse(readFileSync(cache, 'utf8'))

@@ -12,6 +12,7 @@ import {
   buildModel,
   buildWithWeights,
   fanInFill,
+  preprocessingOf,
   quantize,
   readCheckpoint,
   toFloat16,
@@ -46,7 +47,7 @@ const model = weights
       { source: weights },
     )
   : buildModel({ arch: arch as Arch, convention: 'torchvision', weights: fanInFill(0) });
-const pre = JSON.parse(model.graph.metadata['mobilenet.preprocessing']!);
+const pre = preprocessingOf(model.graph.metadata, model.graph.name, 'bench');
 const t0 = Date.now();
 const cal = await calibrate(model.graph, calibDir!, {
   method: (process.env.METHOD as 'minmax') ?? 'minmax',

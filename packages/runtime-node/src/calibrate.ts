@@ -9,7 +9,7 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { preprocessingOf } from './model-preprocessing.js';
+import { preprocessingOf } from '@mobilenet/core';
 import { type ImageFolder, folderEntries, folderImages, tooFewImages } from './image-folder.js';
 
 export interface CalibrateOptions {

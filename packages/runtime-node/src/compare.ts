@@ -13,7 +13,7 @@ import {
 import * as ort from 'onnxruntime-node';
 import { type Fidelity, FidelityAccumulator } from './fidelity.js';
 import { type ImageFolder, folderEntries, folderImages, tooFewImages } from './image-folder.js';
-import { preprocessingOf } from './model-preprocessing.js';
+import { preprocessingOf } from '@mobilenet/core';
 
 /** Logits of a model (ONNX bytes) for preprocessed images, one run per image, on onnxruntime-node CPU. */
 export async function logitsOf(

@@ -45,5 +45,5 @@ export { classifyAll, embedAll, type BatchStats, type ImageSources, type Pipelin
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';
 export { formatProfile, shareChart, stagesChart } from './profile-chart.js';
-export { preprocessingOf } from './model-preprocessing.js';
+export { preprocessingOf } from '@mobilenet/core';
 export * from './hub/index.js';

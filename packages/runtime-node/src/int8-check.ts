@@ -6,6 +6,7 @@ import {
   cpuFlags,
   emulateAvx2U8S8,
   int8Kernels,
+  logitsOutput,
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
@@ -136,7 +137,7 @@ function quantizedNodes(
  * `float` is the graph `quantize` was given (BatchNorm folded or not: tensor names are shared).
  */
 export async function checkInt8(float: Graph, q: Graph, inputs: readonly Float32Array[]): Promise<Int8Check> {
-  const logits = (float.outputs.find((o) => o.name === 'logits') ?? float.outputs[0]!).name;
+  const logits = logitsOutput(float.outputs)!.name;
   const typed = checkGraph(float);
   const names = new Set([...typed.inputs, ...typed.values, ...typed.outputs].map((v) => v.name));
   const layers = quantizedNodes(q, names);

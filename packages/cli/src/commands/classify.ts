@@ -1,17 +1,26 @@
 import { createHash } from 'node:crypto';
-import { type ClassifyResult, buildModel, escapeControls, summarizeOnnx, toOnnx } from '@mobilenet/core';
+import {
+  type ClassifyResult,
+  buildModel,
+  escapeControls,
+  logitsOutput,
+  readConfig,
+  summarizeOnnx,
+  toOnnx,
+  weightsKind,
+} from '@mobilenet/core';
 import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { type ImageFile, JSONL_FORMAT, type JsonlHeader, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
+import { backendOption, failedCount, modelSource, signalExit, streamResults } from '../image-run.js';
 import { type Io, checkOutputPath } from '../io.js';
 import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
 import { readModelFile } from '../model-file.js';
-import { readConfig, weightsKind } from '../metadata.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
-import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
+import { NAMES_HELP, OFFLINE_OPTION, loadNamed } from '../pretrained.js';
 import { openSession } from '../session.js';
 import { SignalCheck } from '../signal.js';
 import { version } from '../version.js';
@@ -75,18 +84,11 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
   if (values.help) return (io.out(CLASSIFY_HELP), 0);
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
-  const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined)
-    throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
+  const backend = backendOption(values.backend);
   const top = integer('top', values.top, between(1, 1000)) ?? 5;
   const threads = integer('threads', values.threads, between(1, MAX_THREADS));
   const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
-  if ((values.model === undefined) === (values.arch === undefined))
-    throw optionError(
-      '--model/--arch',
-      'exactly one of --model FILE.onnx or --arch A',
-      values.model === undefined ? 'neither' : 'both',
-    );
+  const source = modelSource(values);
   if (values.jsonl === undefined && (values.resume || values.force))
     throw optionError(values.resume ? '--resume' : '--force', '--jsonl OUT to go with it', 'no --jsonl');
   if (values.jsonl !== undefined)
@@ -95,10 +97,10 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   // A pretrained name first (built here from its weights), else a model file (a checkpoint given here is named
   // for what it is), else --arch. The model's bytes are read once: what runs is what the JSON-lines header's hash names.
   const { bytes, classes, seeded } =
-    values.model !== undefined && isWeightsName(values.model)
-      ? await namedModel(values.model, values, io)
-      : values.model !== undefined
-        ? checkModelFile(values.model, values)
+    source.kind === 'named'
+      ? await namedModel(source.name, values, io)
+      : source.kind === 'file'
+        ? checkModelFile(source.file, values)
         : modelOfArch(values);
   const name = values.model ?? `--arch ${values.arch}`;
   // Seeded weights are already said to mean nothing; a flat output is news only from weights that should work.
@@ -166,7 +168,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   for (const f of failed) if (!f.ok) io.err(`mobilenet classify: ${f.error}\n`);
   warnFlat(signal, io);
   const bad = failed.length + skipped.length;
-  if (bad) io.err(`mobilenet classify: ${bad} of ${results.length + skipped.length} failed (named above)\n`);
+  if (bad) io.err(`mobilenet classify: ${failedCount(bad, results.length + skipped.length)}\n`);
   return bad ? EXIT.failure : EXIT.ok;
 }
 
@@ -190,38 +192,25 @@ async function toJsonl(
       `mobilenet classify: resuming: ${all.length - files.length} images already in ${escapeControls(out)}` +
         `${retried ? `; trying again the ${retried} that failed (their error lines removed)` : ''}\n`,
     );
-  let stop: NodeJS.Signals | undefined;
-  const onSignal = (s: NodeJS.Signals) => void (stop = s);
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  const progress = new Progress(io, files.length, 'classify');
   const t0 = performance.now();
-  let failed = 0;
-  let done = 0;
-  try {
-    for await (const r of session.classifyAll(files, {
-      topK: o.header.top,
-      ...(o.signal && { onLogits: o.signal.onLogits }),
-    })) {
-      sink.write(r);
-      done++;
-      if (!r.ok) {
-        failed++;
-        io.err(`${io.isTty ? '\n' : ''}mobilenet classify: ${r.error}\n`);
-      }
-      progress.tick(1);
-      if (stop) break;
-    }
-  } finally {
-    progress.finish();
-    sink.close();
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-    await session.release();
-  }
+  const { done, failed, stop } = await streamResults(
+    () => session.classifyAll(files, { topK: o.header.top, ...(o.signal && { onLogits: o.signal.onLogits }) }),
+    {
+      io,
+      command: 'classify',
+      total: files.length,
+      take: (r) => sink.write(r),
+      close: async () => {
+        sink.close();
+        await session.release();
+      },
+    },
+  );
   if (stop) {
     io.err(
       `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${escapeControls(out)} is complete up to there (--resume goes on)\n`,
     );
-    return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    return signalExit(stop);
   }
   warnFlat(o.signal, io);
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
@@ -230,7 +219,7 @@ async function toJsonl(
   const total = all.length + skipped;
   io.err(
     `mobilenet classify: ${kept + done - failed} of ${total} images classified in ${escapeControls(out)}` +
-      `${kept ? ` (${kept} from before)` : ''}, in ${seconds} s${bad ? `; ${bad} of ${total} failed (named above)` : ''}\n`,
+      `${kept ? ` (${kept} from before)` : ''}, in ${seconds} s${bad ? `; ${failedCount(bad, total)}` : ''}\n`,
   );
   return bad ? EXIT.failure : EXIT.ok;
 }
@@ -280,7 +269,7 @@ function checkModelFile(file: string, values: Values<typeof CLASSIFY_OPTIONS>): 
     );
   const bytes = readModelFile(file, '--model');
   const summary = summarizeOnnx(bytes, file);
-  const classes = summary.outputs.find((o) => o.name === 'logits')?.shape[1] ?? summary.outputs[0]?.shape[1];
+  const classes = logitsOutput(summary.outputs)?.shape[1];
   if (values['allow-large'] !== true) {
     const size = summary.inputs[0]?.shape[2];
     if (typeof size === 'number' && size > LIMITS.resolution)

@@ -10,16 +10,16 @@ import {
   openRegularSync,
   readRegularSync,
 } from '@mobilenet/runtime-node';
-import { OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';
+import { OFFLINE_OPTION, loadNamed } from '../pretrained.js';
 import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
+import { backendOption, failedCount, modelSource, signalExit, streamResults } from '../image-run.js';
 import { type Io, checkOutputPath, lockOutput, openOutput, writeAll, writeFileAtomic } from '../io.js';
 import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
-import { Progress } from '../progress.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
 
@@ -157,23 +157,16 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   checkOutputPath(out, values.force === true || resume, '-o');
   checkOutputPath(list, values.force === true || resume, '-o (its file list)');
   checkOutputPath(metaPath(out), values.force === true || resume, '-o (its .meta.json)');
-  const backend = backendNames().find((b) => b === (values.backend ?? 'cpu'));
-  if (backend === undefined)
-    throw optionError('--backend', `one of ${backendNames().join(', ')}`, quote(values.backend!));
+  const backend = backendOption(values.backend);
   const threads = integer('threads', values.threads, between(1, 256));
-  if ((values.model === undefined) === (values.arch === undefined))
-    throw optionError(
-      '--model/--arch',
-      'exactly one of --model FILE.onnx or --arch A',
-      values.model === undefined ? 'neither' : 'both',
-    );
+  const source = modelSource(values);
   const { files: listed, skipped } = imagesOfArgs(positionals, values.recursive === true);
   // The model's bytes are read once: what runs is what OUT.meta.json's hash names.
   const bytes =
-    values.model !== undefined && isWeightsName(values.model)
-      ? toOnnx((await loadNamed(values.model, { embedding: true, batch: 'dynamic' }, values, io, 'embed')).graph)
-      : values.model !== undefined
-        ? readModelFile(values.model, '--model')
+    source.kind === 'named'
+      ? toOnnx((await loadNamed(source.name, { embedding: true, batch: 'dynamic' }, values, io, 'embed')).graph)
+      : source.kind === 'file'
+        ? readModelFile(source.file, '--model')
         : toOnnx(
             buildModel({
               ...modelOptions(values),
@@ -268,11 +261,6 @@ async function embedTo(
   if (done.size) io.err(`mobilenet embed: resuming: ${done.size} images already in ${escapeControls(out)}\n`);
   const names = openOutput(list, resume ? 'append' : 'truncate');
 
-  let stop: NodeJS.Signals | undefined;
-  const onSignal = (s: NodeJS.Signals) => void (stop = s);
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  const progress = new Progress(io, files.length, 'embed');
-  let failed = 0;
   let rows: Float32Array[] = [];
   let rowNames: string[] = [];
   const flush = () => {
@@ -281,36 +269,31 @@ async function embedTo(
     rows = [];
     rowNames = [];
   };
-  try {
-    for await (const r of session.embedAll(files, { onBatch: () => flush() })) {
-      if (r.ok) {
-        rows.push(r.embedding);
-        rowNames.push(r.image);
-      } else {
-        failed++;
-        io.err(`${io.isTty ? '\n' : ''}mobilenet embed: ${r.error}\n`);
-      }
-      progress.tick(1);
-      if (stop) break;
-    }
-    flush();
-  } finally {
-    progress.finish();
-    matrix.close();
-    closeSync(names);
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-    await session.release();
-  }
+  const { failed, stop } = await streamResults(() => session.embedAll(files, { onBatch: () => flush() }), {
+    io,
+    command: 'embed',
+    total: files.length,
+    take: (r) => {
+      if (!r.ok) return;
+      rows.push(r.embedding);
+      rowNames.push(r.image);
+    },
+    end: flush,
+    close: async () => {
+      matrix.close();
+      closeSync(names);
+      await session.release();
+    },
+  });
   if (stop) {
     io.err(
       `mobilenet embed: interrupted (${stop}); ${escapeControls(out)} holds the ${matrix.count} rows done (--resume goes on)\n`,
     );
-    return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    return signalExit(stop);
   }
   io.err(
     `mobilenet embed: ${matrix.count} rows of ${meta.output} in ${escapeControls(out)}, their images in ${escapeControls(list)}\n`,
   );
-  if (failed + skipped)
-    io.err(`mobilenet embed: ${failed + skipped} of ${all.length + skipped} failed (named above)\n`);
+  if (failed + skipped) io.err(`mobilenet embed: ${failedCount(failed + skipped, all.length + skipped)}\n`);
   return failed + skipped ? EXIT.failure : EXIT.ok;
 }

@@ -5,13 +5,13 @@ import {
   escapeControls,
   formatAnalysis,
   fromOnnx,
+  readConfig,
   summarizeOnnx,
 } from '@mobilenet/core';
 import { MODEL_OPTIONS, modelHelp, modelOptions, parse } from '../args.js';
 import { optionError, quote } from '../errors.js';
 import type { Io } from '../io.js';
 import { readModelFile } from '../model-file.js';
-import { readConfig } from '../metadata.js';
 
 export const INFO_HELP = `Usage: mobilenet info --arch A [model options] [--json] [--all]
        mobilenet info FILE.onnx [--json] [--all]
