@@ -1,7 +1,7 @@
 // TensorFlow.js as the peer a JS user would otherwise pick: our IR graph, same weights, run with tfjs ops (NHWC).
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import type { Graph, Node } from '@mobilenet/core';
+import { type Graph, type Node, logitsOutput } from '@mobilenet/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 const ints = (n: Node, k: string, d: number[]) =>
@@ -139,7 +139,7 @@ export function compile(graph: Graph): (x: tf.Tensor4D) => tf.Tensor {
   };
   for (const n of graph.nodes)
     if (!ops[n.op] && !plain[n.op] && !either[n.op]) throw new Error(`${n.name}: op ${n.op} has no tfjs translation`);
-  const output = graph.outputs.find((o) => o.name === 'logits') ?? graph.outputs[0]!;
+  const output = logitsOutput(graph.outputs)!;
   return (x) =>
     tf.tidy(() => {
       const values = new Map<string, tf.Tensor>([[graph.inputs[0]!.name, x]]);

@@ -5,6 +5,7 @@ import {
   MobileNetError,
   checkModelOps,
   firstLine,
+  logitsOutput,
   modelInfo,
   nonFinite,
   quote,
@@ -58,7 +59,7 @@ class Runner {
         firstLine(e),
       );
     }
-    const output = session.outputNames.includes('logits') ? 'logits' : session.outputNames[0]!;
+    const output = logitsOutput(session.outputNames.map((name) => ({ name })))!.name;
     return new Runner(session, name, size, output);
   }
 
