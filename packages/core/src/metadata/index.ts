@@ -1,7 +1,7 @@
-export { METADATA_KEYS, LABELS_KEY, OUTPUT_NAMES, embeddingOutputOf, logitsOutput } from './keys.js';
-export { describeValue, isTriple } from './describe.js';
+// The model metadata format: its keys, its writers and its checked readers. Helpers used only inside core
+// (describeValue, isTriple, centerCrop, classLabels, labelsMarker, int8TargetOf, ...) are imported from their files.
+export { METADATA_KEYS, LABELS_KEY, OUTPUT_NAMES, logitsOutput } from './keys.js';
 export {
-  centerCrop,
   checkPreprocessing,
   HALF_RANGE,
   IMAGENET_MEAN,
@@ -15,15 +15,12 @@ export {
 } from './preprocessing.js';
 export {
   checkLabels,
-  classLabels,
   imagenetLabels,
-  labelsMarker,
   MAX_LABEL_LENGTH,
   metadataLabels,
   modelLabels,
   withLabels,
 } from './labels.js';
 export { type ConfigRecord, readConfig, type WeightsKind, weightsKind } from './config.js';
-export { int8TargetOf } from './int8.js';
 export { int8CheckMetadata, modelMetadata, precisionMetadata, weightsMetadata } from './write.js';
 export { IMAGENET_LABELS } from '../data/imagenet-labels.js';
