@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { backendNames } from '@mobilenet/runtime-node';
-import { EXIT, optionError, quote } from './errors.js';
+import type { Skipped } from './collection.js';
+import { EXIT, optionError, quote, quotePath } from './errors.js';
 import type { Io } from './io.js';
 import { isWeightsName } from './pretrained.js';
 import { Progress } from './progress.js';
@@ -27,6 +29,15 @@ export function modelSource(values: { readonly model?: string; readonly arch?: s
     );
   if (values.model === undefined) return { kind: 'arch', arch: values.arch! };
   return isWeightsName(values.model) ? { kind: 'named', name: values.model } : { kind: 'file', file: values.model };
+}
+
+/** What a results file records of the model that made it: its name as given and a hash of the bytes that ran. */
+export const modelRecord = (name: string, bytes: Uint8Array) =>
+  ({ name, sha256: createHash('sha256').update(bytes).digest('hex') }) as const;
+
+/** Paths that could not be listed, one line each; the run goes on without them. */
+export function reportSkipped(io: Io, command: string, skipped: readonly Skipped[]): void {
+  for (const s of skipped) io.err(`mobilenet ${command}: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
 }
 
 /** One image's result, as classify and embed give it. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type ClassifyResult,
   buildModel,
@@ -12,8 +11,16 @@ import {
 import { type NodeSession, type NodeSessionOptions, DEFAULT_MAX_PIXELS, backendNames } from '@mobilenet/runtime-node';
 import { LIMITS, MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { type ImageFile, JSONL_FORMAT, type JsonlHeader, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
-import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { backendOption, failedCount, modelSource, signalExit, streamResults } from '../image-run.js';
+import { EXIT, optionError, quote } from '../errors.js';
+import {
+  backendOption,
+  failedCount,
+  modelRecord,
+  modelSource,
+  reportSkipped,
+  signalExit,
+  streamResults,
+} from '../image-run.js';
 import { type Io, checkOutputPath } from '../io.js';
 import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
 import { readModelFile } from '../model-file.js';
@@ -133,12 +140,12 @@ export async function classify(argv: string[], io: Io): Promise<number> {
   if (session.fallbackReason) io.err(`mobilenet classify: using cpu: ${session.fallbackReason}\n`);
   for (const w of session.warnings) io.err(`mobilenet classify: warning: ${w}\n`);
   if (values.arch) io.err('mobilenet classify: --arch builds seeded random weights; the labels carry no meaning\n');
-  for (const s of skipped) io.err(`mobilenet classify: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
+  reportSkipped(io, 'classify', skipped);
   if (values.jsonl !== undefined) {
     const header = {
       format: JSONL_FORMAT,
       version: version(),
-      model: { name, sha256: createHash('sha256').update(bytes).digest('hex') },
+      model: modelRecord(name, bytes),
       preprocessing: session.info.preprocessing,
       top,
     } as const;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync } from 'node:fs';
 import { buildModel, escapeControls, toOnnx } from '@mobilenet/core';
 import {
@@ -14,7 +13,15 @@ import { OFFLINE_OPTION, loadNamed } from '../pretrained.js';
 import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote, quotePath } from '../errors.js';
-import { backendOption, failedCount, modelSource, signalExit, streamResults } from '../image-run.js';
+import {
+  backendOption,
+  failedCount,
+  modelRecord,
+  modelSource,
+  reportSkipped,
+  signalExit,
+  streamResults,
+} from '../image-run.js';
 import { type Io, checkOutputPath, lockOutput, openOutput, writeAll, writeFileAtomic } from '../io.js';
 import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
@@ -197,7 +204,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
       quotePath(values.model!),
     );
   }
-  for (const s of skipped) io.err(`mobilenet embed: ${quotePath(s.path)}: skipped, ${s.reason}\n`);
+  reportSkipped(io, 'embed', skipped);
   // A name with a line break cannot be one line of the list: left out, named, counted as failed.
   const unlistable = listed.filter((f) => nameOf(f).includes('\n'));
   for (const f of unlistable)
@@ -209,7 +216,7 @@ export async function embed(argv: string[], io: Io): Promise<number> {
   const meta: EmbedMeta = {
     format: EMBED_FORMAT,
     version: version(),
-    model: { name, sha256: createHash('sha256').update(bytes).digest('hex') },
+    model: modelRecord(name, bytes),
     output: session.info.embeddingName,
     preprocessing: session.info.preprocessing,
   };
