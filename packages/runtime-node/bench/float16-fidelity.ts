@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Arch, type Float16Options, buildWithWeights, readCheckpoint, toFloat16, toOnnx } from '@mobilenet/core';
-import { logitsOf } from '../src/compare.js';
-import { fidelity } from '../src/fidelity.js';
+import { logitsOf } from '../../tools/src/compare.js';
+import { fidelity } from '../../tools/src/fidelity.js';
 import { readImageFolder } from '../src/image-folder.js';
 
 const [weightsDir, evalDir, ...rest] = process.argv.slice(2);

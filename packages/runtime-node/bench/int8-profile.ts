@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Arch, type CalibrationRanges, buildWithWeights, quantize, readCheckpoint, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { calibrate } from '../src/calibrate.js';
+import { calibrate } from '../../tools/src/calibrate.js';
 import { readImageFolder } from '../src/image-folder.js';
 
 const args = process.argv.slice(2);

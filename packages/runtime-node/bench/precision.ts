@@ -18,7 +18,7 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { calibrate } from '../src/calibrate.js';
+import { calibrate } from '../../tools/src/calibrate.js';
 import { readImageFolder } from '../src/image-folder.js';
 
 const [arch = 'v2', calibDir, evalDir, ...rest] = process.argv.slice(2);

@@ -12,8 +12,7 @@ import {
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { type Fidelity, FidelityAccumulator } from './fidelity.js';
-import { type ImageFolder, folderEntries, folderImages, tooFewImages } from './image-folder.js';
-import { preprocessingOf } from './model-preprocessing.js';
+import { type ImageFolder, folderEntries, folderImages, preprocessingOf, tooFewImages } from '@mobilenet/runtime-node';
 
 /** Logits of a model (ONNX bytes) for preprocessed images, one run per image, on onnxruntime-node CPU. */
 export async function logitsOf(

@@ -9,8 +9,7 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { preprocessingOf } from './model-preprocessing.js';
-import { type ImageFolder, folderEntries, folderImages, tooFewImages } from './image-folder.js';
+import { type ImageFolder, folderEntries, folderImages, preprocessingOf, tooFewImages } from '@mobilenet/runtime-node';
 
 export interface CalibrateOptions {
   readonly method?: CalibrationMethod;

@@ -10,7 +10,7 @@ import {
   toOnnx,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { preprocessingOf } from './model-preprocessing.js';
+import { preprocessingOf } from '@mobilenet/runtime-node';
 import { eachOutput } from './run-each.js';
 
 /**

@@ -1,27 +1,8 @@
-import { readFileSync } from 'node:fs';
-import {
-  type Graph,
-  type Int8Kernels,
-  checkGraph,
-  cpuFlags,
-  emulateAvx2U8S8,
-  int8Kernels,
-  toOnnx,
-} from '@mobilenet/core';
+import { type Graph, type Int8Kernels, checkGraph, emulateAvx2U8S8, toOnnx } from '@mobilenet/core';
+import { int8KernelsHere } from '@mobilenet/runtime-node';
 import * as ort from 'onnxruntime-node';
 import { type Fidelity, fidelity } from './fidelity.js';
 import { eachOutput } from './run-each.js';
-
-/** The int8 kernel path onnxruntime's CPU provider takes on this machine, from /proc/cpuinfo (Linux). */
-export function int8KernelsHere(): Int8Kernels {
-  let text = '';
-  try {
-    text = readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    // Not Linux: the flags are not known, and the description says so.
-  }
-  return int8Kernels(cpuFlags(text), process.arch === 'arm64' ? 'arm64' : process.arch);
-}
 
 /** How one node's quantized output follows float32's (emulated AVX2 arithmetic), and what it lost over its inputs. */
 export interface LayerFidelity {

@@ -8,10 +8,10 @@ import {
   quantize,
   toOnnx,
 } from '@mobilenet/core';
+import { createSession, int8KernelsHere } from '@mobilenet/runtime-node';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { checkInt8, int8KernelsHere, worstLayer } from './int8-check.js';
-import { createSession } from './session.js';
+import { checkInt8, worstLayer } from './int8-check.js';
 
 const RES = 64;
 const inputs = (n: number, seed: number) =>

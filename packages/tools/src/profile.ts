@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Graph, MobileNetError, analyze, firstLine } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { removeOnSignal } from './files.js';
+import { removeOnSignal } from '@mobilenet/runtime-node';
 
 /** One row of a profile: where time went and where the model's multiply-accumulates are. */
 export interface ProfileRow {
