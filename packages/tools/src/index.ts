@@ -1,4 +1,4 @@
-// @mobilenet/tools: what measures a model rather than runs it (calibration for int8, float16 and int8 fidelity
+// @mobilenet/tools: what measures a model rather than runs it (int8 calibration, float16 and int8 fidelity
 // checks, comparing two models on a folder of images, per-operator profiles). Sessions, backends and images are
 // @mobilenet/runtime-node's; these build on them.
 export { calibrate, type CalibrateOptions, type Calibration } from './calibrate.js';
