@@ -104,7 +104,7 @@ async function main() {
     else rmSync(work, { recursive: true, force: true });
   }
   const total = times.reduce((s, [, t]) => s + t, 0);
-  for (const [name, t] of times) console.log(`  ${name.padEnd(36)} ${t.toFixed(1)} s`);
+  for (const [name, t] of times) console.log(`  ${name.padEnd(40)} ${t.toFixed(1)} s`);
   console.log(`pack-check: ok in ${total.toFixed(1)} s`);
 }
 
