@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""timm's MobileNetV4 models exported by torch.onnx, for tools/bench/v4_vs_timm.ts: the same formula weights as our
+"""timm's MobileNetV4 models exported by torch.onnx, for v4-vs-timm.ts beside it: the same formula weights as our
 export (tools/fixtures/formula_weights.py), at timm's input size, batch 1, opset 17 (or argv). timm from TIMM_SRC
 (default /work/timm-src) on Debian's python3-torch 1.13.
-Run: /usr/bin/python3 tools/bench/timm_v4_export.py OUT [OPSET [MODEL ...]]
+Run: /usr/bin/python3 apps/bench/scripts/timm/timm_v4_export.py OUT [OPSET [MODEL ...]]
 Writes OUT/<model>.onnx and prints one JSON line per model: {"model", "resolution", "file"}.
 """
 import json
@@ -12,7 +12,7 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, os.environ.get("TIMM_SRC", "/work/timm-src"))
-sys.path.insert(0, str(HERE.parent / "fixtures"))
+sys.path.insert(0, str(HERE.parents[3] / "tools" / "fixtures"))
 
 import timm  # noqa: E402
 import torch  # noqa: E402

@@ -1,22 +1,18 @@
 // What the 'opencv' export target costs in onnxruntime-node CPU: the default and the lowered file of the same
 // model, timed in one process, interleaved run by run (2 intra-op threads, batch 1, spinning off so the two
 // sessions do not steal each other's cores). Prints medians and the paired ratio lowered/default.
-// Run: pnpm exec tsx --conditions=source tools/bench/opencv_target_cost.ts [runs]
+// Run: pnpm exec tsx --conditions=source apps/bench/scripts/onnx/opencv-target-cost.ts [runs]
 import * as ort from 'onnxruntime-node';
 import { type Arch, buildModel, toOnnx } from '@mobilenet/core';
 import { fixedInput } from '@mobilenet/test-support';
+import { cpuOptions } from '../../src/shared/ort-options.js';
+import { median } from '../../src/shared/stats.js';
 
 const RUNS = Number(process.argv[2] ?? 300);
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 for (const arch of ['v2', 'v3-large'] as Arch[]) {
   const { graph } = buildModel({ arch, convention: 'torchvision', weights: 0 });
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: 2,
-    interOpNumThreads: 1,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  const options = cpuOptions({ threads: 2, spinning: false });
   const sessions = {
     default: await ort.InferenceSession.create(toOnnx(graph), options),
     opencv: await ort.InferenceSession.create(toOnnx(graph, { target: 'opencv' }), options),

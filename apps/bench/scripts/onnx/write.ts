@@ -1,5 +1,5 @@
 // Benchmark (not a test): time and peak memory of writing MobileNetV3-Large (5.48M float parameters) to ONNX.
-// Run: pnpm --filter @mobilenet/core bench:write   (uses --expose-gc to settle the heap before measuring)
+// Run: pnpm --filter bench bench:write   (uses --expose-gc to settle the heap before measuring)
 import os from 'node:os';
 import { buildModel, toOnnx } from '@mobilenet/core';
 

@@ -1,7 +1,8 @@
 // fp32 against int8/fp16 files on onnxruntime-web's WASM backend in Node: paired, interleaved runs, same input.
-// Usage: tsx runtime-web/bench/precision-wasm.ts FP32.onnx CANDIDATE.onnx [runs] [threads]
+// Usage: tsx apps/bench/scripts/precision/precision-wasm.ts FP32.onnx CANDIDATE.onnx [runs] [threads]
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
+import { median as med } from '../../src/shared/stats.js';
 
 const [refFile, candFile, runsArg = '30', threadsArg = '1'] = process.argv.slice(2);
 ort.env.wasm.numThreads = Number(threadsArg);
@@ -26,7 +27,6 @@ for (let i = 0; i < Number(runsArg); i++) {
   await cand!.run({ input: x });
   tb.push(performance.now() - t);
 }
-const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1]!;
 console.log(
   JSON.stringify({
     reference: refFile,

@@ -2,7 +2,7 @@
 // pairs, int8 first on odd ones), then both sessions under onnxruntime's profiler, also alternating, with each
 // kernel's median summed per kind of op (convs told apart as 1x1 / dw3x3 / dw5x5 / 3x3, squeeze-excite 1x1s apart)
 // and per block. Prints SQNR and top-1 agreement over the evaluation folder too.
-// Usage: tsx --conditions=source bench/int8-profile.ts ARCH WEIGHTS.pth CALIB_DIR EVAL_DIR [CANDIDATE...]
+// Usage: tsx --conditions=source scripts/precision/int8-profile.ts ARCH WEIGHTS.pth CALIB_DIR EVAL_DIR [CANDIDATE...]
 //   [--runs N] [--profile N] [--threads N] [--spin] [--stretch K] [--blocks]
 // CANDIDATE: int8 (quantize's defaults), int8-nopad (padDepthwise 0), fp32 (a second fp32 session: the noise
 // floor), or a path to an .onnx file. Calibration ranges are cached beside the weights (WEIGHTS.ARCH-ranges.json).
@@ -10,9 +10,12 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Arch, type CalibrationRanges, buildWithWeights, quantize, readCheckpoint, toOnnx } from '@mobilenet/core';
+import { readImageFolder } from '@mobilenet/runtime-node';
 import * as ort from 'onnxruntime-node';
-import { calibrate } from '../../tools/src/calibrate.js';
-import { readImageFolder } from '../src/image-folder.js';
+import { calibrate } from '@mobilenet/tools';
+import { fidelity } from '../../src/shared/fidelity.js';
+import { cpuOptions } from '../../src/shared/ort-options.js';
+import { median } from '../../src/shared/stats.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string, d: number) => (args.includes(f) ? Number(args[args.indexOf(f) + 1]) : d);
@@ -36,29 +39,14 @@ const ranges: CalibrationRanges = existsSync(cache)
 writeFileSync(cache, JSON.stringify(ranges));
 const evalSet = await readImageFolder(evalDir, pre);
 
-const options = (extra: ort.InferenceSession.SessionOptions = {}): ort.InferenceSession.SessionOptions => ({
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  extra: { session: { intra_op: { allow_spinning: args.includes('--spin') ? '1' : '0' } } },
-  ...extra,
-});
+const options = (extra: ort.InferenceSession.SessionOptions = {}) =>
+  cpuOptions({ threads, spinning: args.includes('--spin') }, extra);
 const feeds = (x: Float32Array) => ({ input: new ort.Tensor('float32', x, [1, 3, pre.size, pre.size]) });
-const median = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
 
-function fidelity(ref: Float32Array[], cand: Float32Array[]) {
-  let signal = 0;
-  let noise = 0;
-  let agree = 0;
-  const top = (v: Float32Array) => v.indexOf(Math.max(...v));
-  ref.forEach((r, i) => {
-    r.forEach((v, j) => {
-      signal += v * v;
-      noise += (v - cand[i]![j]!) ** 2;
-    });
-    if (top(r) === top(cand[i]!)) agree++;
-  });
-  return { sqnr: +(10 * Math.log10(signal / noise)).toFixed(2), top1: +(agree / ref.length).toFixed(3) };
+/** SQNR and top-1 agreement against fp32, rounded for the JSON line. */
+function agreement(ref: Float32Array[], cand: Float32Array[]) {
+  const f = fidelity(ref, cand);
+  return { sqnr: +f.sqnrDb.toFixed(2), top1: +f.top1Agreement.toFixed(3) };
 }
 
 // Conv kinds by node name, from the float graph (onnxruntime keeps our names, adding suffixes; a fused fp32 conv
@@ -186,7 +174,7 @@ for (const name of candidates) {
       speedup: +(median(ta) / median(tb)).toFixed(2),
       pairedSpeedup: +median(ratios).toFixed(2),
       size: +(bytes.length / fp32.length).toFixed(3),
-      ...fidelity(refLogits, cand),
+      ...agreement(refLogits, cand),
     }),
   );
   if (profileRuns) [profiles[`fp32 (vs ${name})`], profiles[name]] = await profilePair(fp32, bytes, x0);

@@ -1,7 +1,7 @@
 // Benchmark (not a test): what a cached pretrained name costs over the same checkpoint opened as a local file.
 // A name reads its file from the cache and hashes it (every read is verified against its name's sha256), then
 // builds the model as a local checkpoint does. Interleaved runs, median of each; the session start is included.
-// Run: pnpm --filter @mobilenet/runtime-node bench:pretrained [--runs 15] [--name torchvision:mobilenet_v3_large]
+// Run: pnpm --filter bench bench:pretrained [--runs 15] [--name torchvision:mobilenet_v3_large]
 // The name must be in the cache (mobilenet weights fetch NAME), or MOBILENET_BENCH_FIXTURE=1 makes a formula-weight
 // v3-Large file and registers it under torchvision's row (no network).
 import { createHash } from 'node:crypto';
@@ -17,8 +17,9 @@ import {
   registerTorchvisionWeights,
   writeSafetensors,
 } from '@mobilenet/core';
-import { formulaFill } from '../../core/src/testing-formula.js';
-import { createSession, hubSettings, resolveWeights } from '../src/index.js';
+import { createSession, hubSettings, resolveWeights } from '@mobilenet/runtime-node';
+import { formulaFill } from '../../../../packages/core/src/testing-formula.js';
+import { median } from '../../src/shared/stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, name: { type: 'string' } } });
 const RUNS = Number(values.runs ?? 15);
@@ -68,7 +69,6 @@ async function byFile(): Promise<number> {
   return ms;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 await byName();
 await byFile();
 const named: number[] = [];

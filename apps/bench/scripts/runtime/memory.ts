@@ -1,17 +1,18 @@
 // Benchmark (not a test): 10,000 classifications of a JPEG in one process (decode, preprocess, run, top-5),
 // printing RSS and heap every 1,000 to show that memory stays flat.
-// Run: pnpm --filter @mobilenet/runtime-node bench:memory [--count 10000]
+// Run: pnpm --filter bench bench:memory [--count 10000]
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildModel, fanInFill } from '@mobilenet/core';
-import { createSession } from '../src/index.js';
+import { createSession } from '@mobilenet/runtime-node';
 
 const { values } = parseArgs({ options: { count: { type: 'string' } } });
 const COUNT = Number(values.count ?? 10_000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const MiB = (n: number) => (n / 2 ** 20).toFixed(1);
-const image = join(import.meta.dirname, '../src/fixtures/scene.jpg');
+// runtime-node's test photo (320x240).
+const image = join(import.meta.dirname, '../../../../packages/runtime-node/src/fixtures/scene.jpg');
 
 const session = await createSession(
   buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }),

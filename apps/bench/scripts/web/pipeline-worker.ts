@@ -1,14 +1,16 @@
 // Measurement (not a test): does decoding on a Web Worker raise a page's end-to-end images/s? In headless Chromium,
 // a folder of JPEGs through classifyAll with decoding on the page's thread and on one worker, against the model
 // alone on ready tensors; the three alternate round by round (paired, interleaved), as the machine may be shared.
-// Usage: tsx --conditions=source packages/runtime-web/bench/pipeline-worker.ts [--archs v2,v3-small]
+// Usage: tsx --conditions=source apps/bench/scripts/web/pipeline-worker.ts [--archs v2,v3-small]
 //        [--threads 1,2] [--images 64] [--batch 8] [--rounds 3] [--decode exact|resize-on-decode]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Arch, torchvisionPreprocessing } from '@mobilenet/core';
-import { openHarness } from '../e2e/page.js';
+// runtime-web's e2e harness page: its stages() and throughput() are this measurement's.
+import { openHarness } from '../../../../packages/runtime-web/e2e/page.js';
+import { median } from '../../src/shared/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +22,7 @@ const { values } = parseArgs({
     decode: { type: 'string', default: 'exact' },
   },
 });
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../../../..');
 // The bench's generator: 640x480 JPEGs cut from skimage's photographs (apps/bench/src/pipeline.py).
 const DIR = join(ROOT, 'apps/bench/.cache/web-pipeline');
 const count = Number(values.images);
@@ -39,7 +41,6 @@ const images = list()
   .map((f) => ({ name: f, base64: readFileSync(join(DIR, f)).toString('base64') }));
 
 const h = await openHarness();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 try {
   const st = await h.call<Record<string, number>>('stages', [images, torchvisionPreprocessing(224)]);
   console.log(

@@ -1,13 +1,14 @@
 // Benchmark (not a test): latency of every default MobileNet on onnxruntime-node CPU through this runtime,
 // p50/p90 over 50 runs after 10 warm-up runs, batch 1 and 8, 1 and 2 threads; and the wrapper's overhead
 // against a bare InferenceSession.run on the very same onnxruntime session (interleaved runs).
-// Run: pnpm --filter @mobilenet/runtime-node bench:latency [--runs 50] [--md FILE]
+// Run: pnpm --filter bench bench:latency [--runs 50] [--md FILE]
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { ARCHS, buildModel, conventionFor, fanInFill, isArch } from '@mobilenet/core';
+import { type NodeSession, createSession } from '@mobilenet/runtime-node';
 import * as ort from 'onnxruntime-node';
-import { type NodeSession, createSession } from '../src/index.js';
+import { percentile as pct } from '../../src/shared/stats.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string' }, md: { type: 'string' }, archs: { type: 'string' } },
@@ -15,9 +16,6 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs ?? 50);
 const WARMUP = 10;
 const archs = values.archs ? values.archs.split(',') : ARCHS;
-
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 async function time(fn: () => Promise<unknown>, runs: number): Promise<number[]> {
   for (let i = 0; i < WARMUP; i++) await fn();

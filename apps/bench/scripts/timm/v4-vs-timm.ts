@@ -4,30 +4,31 @@
 // threads, spinning off so the two sessions do not steal each other's cores, batch 1). Prints the median of each
 // and the median paired ratio ours/timm per model (below 1: ours is faster).
 // Needs /usr/bin/python3 with torch and timm's source (TIMM_SRC, default /work/timm-src).
-// Run: pnpm exec tsx --conditions=source tools/bench/v4_vs_timm.ts [runs] [model ...]
+// Run: pnpm exec tsx --conditions=source apps/bench/scripts/timm/v4-vs-timm.ts [runs] [model ...]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type Arch, buildWithWeights, readCheckpoint, toOnnx, writeSafetensors } from '@mobilenet/core';
-import { formulaCheckpoint, formulaInput, relError } from '../../packages/core/src/testing-formula.js';
+import { formulaCheckpoint, formulaInput, relError } from '../../../../packages/core/src/testing-formula.js';
+import { cpuOptions } from '../../src/shared/ort-options.js';
+import { median } from '../../src/shared/stats.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
+const REPO = resolve(import.meta.dirname, '../../../..');
 const RUNS = Number(process.argv[2] ?? 100);
 const ONLY = process.argv.slice(3);
 const OPSET = 17;
 const KEYS = JSON.parse(readFileSync(join(REPO, 'packages/core/src/fixtures/timm-v4/timm-v4-keys.json'), 'utf8')) as {
   models: Record<string, { arch: Arch; width: number; keys: Record<string, number[]> }>;
 };
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-v4-timm-'));
 try {
   const names = ONLY.length ? ONLY : Object.keys(KEYS.models);
   const py = spawnSync(
     process.env.MOBILENET_PYTHON ?? '/usr/bin/python3',
-    [join(REPO, 'tools/bench/timm_v4_export.py'), dir, String(OPSET), ...names],
+    [join(import.meta.dirname, 'timm_v4_export.py'), dir, String(OPSET), ...names],
     { encoding: 'utf8', maxBuffer: 64 << 20 },
   );
   if (py.status !== 0) throw new Error(`timm_v4_export.py failed (status ${py.status}): ${py.stderr.slice(-2000)}`);
@@ -35,12 +36,7 @@ try {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { model: string; resolution: number; file: string });
-  const options: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: 2,
-    interOpNumThreads: 1,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  const options = cpuOptions({ threads: 2, spinning: false });
   console.log(
     `onnxruntime-node ${ort.env.versions.common}, CPU, 2 threads, spinning off, batch 1, opset ${OPSET}, ${RUNS} paired runs`,
   );

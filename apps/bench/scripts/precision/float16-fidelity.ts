@@ -1,13 +1,13 @@
 // Where float32 compute helps an fp16 file: top-1 agreement, top-5 overlap, SQNR and size against fp32 over an
 // evaluation folder, for a few `toFloat16` placements (docs/precision.md, FP16).
-// Usage: tsx --conditions=source bench/float16-fidelity.ts WEIGHTS_DIR EVAL_DIR [arch...]
+// Usage: tsx --conditions=source scripts/precision/float16-fidelity.ts WEIGHTS_DIR EVAL_DIR [arch...]
 // WEIGHTS_DIR holds tools/fixtures/quant_torch.py's v2.pth and v3-large.pth (torchvision keys).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Arch, type Float16Options, buildWithWeights, readCheckpoint, toFloat16, toOnnx } from '@mobilenet/core';
-import { logitsOf } from '../../tools/src/compare.js';
-import { fidelity } from '../../tools/src/fidelity.js';
-import { readImageFolder } from '../src/image-folder.js';
+import { readImageFolder } from '@mobilenet/runtime-node';
+import { logitsOf } from '@mobilenet/tools';
+import { fidelity } from '../../src/shared/fidelity.js';
 
 const [weightsDir, evalDir, ...rest] = process.argv.slice(2);
 if (!weightsDir || !evalDir) throw new Error('usage: float16-fidelity.ts WEIGHTS_DIR EVAL_DIR [arch...]');

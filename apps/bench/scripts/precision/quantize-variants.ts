@@ -1,7 +1,7 @@
 // Quantization experiments and the precision benchmark: calibrate, quantize with each option set, count the fused
 // QLinear nodes in onnxruntime's optimized graph, time int8/fp16 against fp32 (paired, interleaved, spinning off),
 // and report sizes and SQNR over an evaluation folder.
-// Usage: tsx --conditions=source bench/precision.ts ARCH CALIB_DIR EVAL_DIR [variants...] [--runs N]
+// Usage: pnpm --filter bench bench:precision ARCH CALIB_DIR EVAL_DIR [variants...] [--runs N]
 // Env: WEIGHTS=file.pth, METHOD=minmax|percentile, PERCENTILE=99.999. Files go to the temp folder (mobilenet-ARCH-*.onnx).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +17,12 @@ import {
   toFloat16,
   toOnnx,
 } from '@mobilenet/core';
+import { readImageFolder } from '@mobilenet/runtime-node';
 import * as ort from 'onnxruntime-node';
-import { calibrate } from '../../tools/src/calibrate.js';
-import { readImageFolder } from '../src/image-folder.js';
+import { calibrate } from '@mobilenet/tools';
+import { fidelity } from '../../src/shared/fidelity.js';
+import { cpuOptions } from '../../src/shared/ort-options.js';
+import { median } from '../../src/shared/stats.js';
 
 const [arch = 'v2', calibDir, evalDir, ...rest] = process.argv.slice(2);
 const runsAt = rest.indexOf('--runs');
@@ -57,38 +60,12 @@ console.log(
 );
 const evalSet = await readImageFolder(evalDir!, pre);
 
-const opts = (threads: number, spin: boolean, file?: string): ort.InferenceSession.SessionOptions => ({
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  ...(file && { optimizedModelFilePath: file }),
-  extra: { session: { intra_op: { allow_spinning: spin ? '1' : '0' } } },
-});
+const opts = (threads: number, spin: boolean, file?: string) =>
+  cpuOptions({ threads, spinning: spin }, file ? { optimizedModelFilePath: file } : {});
 
 async function logits(s: ort.InferenceSession, x: Float32Array): Promise<Float32Array> {
   const out = await s.run({ input: new ort.Tensor('float32', x, [1, 3, pre.size, pre.size]) });
   return out.logits!.data as Float32Array;
-}
-
-function fidelity(ref: Float32Array[], cand: Float32Array[]) {
-  let sig = 0,
-    noise = 0,
-    maxAbs = 0,
-    agree = 0,
-    overlap = 0;
-  const top = (v: Float32Array, k: number) => [...v.keys()].sort((a, b) => v[b]! - v[a]!).slice(0, k);
-  ref.forEach((r, i) => {
-    const c = cand[i]!;
-    for (let j = 0; j < r.length; j++) {
-      sig += r[j]! ** 2;
-      noise += (r[j]! - c[j]!) ** 2;
-      maxAbs = Math.max(maxAbs, Math.abs(r[j]! - c[j]!));
-    }
-    if (top(r, 1)[0] === top(c, 1)[0]) agree++;
-    const t5 = new Set(top(r, 5));
-    overlap += top(c, 5).filter((k) => t5.has(k)).length / 5;
-  });
-  return { sqnr: 10 * Math.log10(sig / noise), top1: agree / ref.length, top5: overlap / ref.length, maxAbs };
 }
 
 const fp32 = toOnnx(model.graph);
@@ -144,7 +121,7 @@ for (const name of names) {
     await s.run(feeds);
     tb.push(performance.now() - t);
   }
-  const med = (a: number[]) => (a.length ? a.sort((p, q) => p - q)[a.length >> 1]! : NaN);
+  const med = (a: number[]) => (a.length ? median(a) : NaN);
   console.log(
     JSON.stringify({
       arch,
@@ -153,10 +130,10 @@ for (const name of names) {
       ms: +med(tb).toFixed(2),
       speedup: +(med(ta) / med(tb)).toFixed(2),
       size: +(bytes.length / fp32.length).toFixed(3),
-      sqnr: +f.sqnr.toFixed(2),
-      top1: f.top1,
-      top5: +f.top5.toFixed(3),
-      maxAbs: +f.maxAbs.toFixed(4),
+      sqnr: +f.sqnrDb.toFixed(2),
+      top1: f.top1Agreement,
+      top5: +f.top5Overlap.toFixed(3),
+      maxAbs: +f.maxAbsDiff.toFixed(4),
       file,
     }),
   );
