@@ -16,7 +16,8 @@ import {
   toFloat16,
   weightsKind,
 } from '@mobilenet/core';
-import { type Float16Check, calibrate, checkFloat16, probeInputs, readImageFolder } from '@mobilenet/runtime-node';
+import { readImageFolder } from '@mobilenet/runtime-node';
+import { type Float16Check, calibrate, checkFloat16, probeInputs } from '@mobilenet/tools';
 import { readCalibrationCache } from './calibration-cache.js';
 import { checkedInt8 } from './int8-report.js';
 import { optionError, quote } from './errors.js';
