@@ -18,8 +18,9 @@ export interface Preprocessing {
   readonly interpolation: 'bilinear' | 'bicubic';
 }
 
-/** ImageNet's per-channel mean and std of [0, 1] RGB pixels (torchvision's, timm's IMAGENET_DEFAULT_*). */
+/** ImageNet's per-channel mean of [0, 1] RGB pixels (torchvision's, timm's IMAGENET_DEFAULT_MEAN). */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+/** ImageNet's per-channel std of [0, 1] RGB pixels (timm's IMAGENET_DEFAULT_STD). */
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /** Mean and std 0.5: input in [-1, 1] (TF-slim, Keras, timm's IMAGENET_INCEPTION_*). */
 export const HALF_RANGE = [0.5, 0.5, 0.5] as const;
