@@ -7,12 +7,14 @@
 /** What each folder of packages/core/src may import (besides itself). A folder not listed here is refused. */
 const CORE_LAYERS = {
   ir: [],
+  data: [],
+  metadata: ['ir', 'data'],
   onnx: ['ir', 'passes'],
-  passes: ['ir'],
+  passes: ['ir', 'metadata'],
   weights: ['ir', 'models'],
-  models: ['ir', 'weights'],
-  pretrained: ['ir', 'models', 'weights', 'runtime'],
-  runtime: ['ir', 'models', 'onnx'],
+  models: ['ir', 'weights', 'metadata'],
+  pretrained: ['ir', 'models', 'weights', 'runtime', 'metadata'],
+  runtime: ['ir', 'models', 'onnx', 'metadata'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
