@@ -213,3 +213,33 @@ export function torchTopk(keys: Keys, order: Int32Array, count: number, k: numbe
     torchSortRange(keys, order, 0, k - 1);
   }
 }
+
+/**
+ * `std::stable_sort` of order[first, last) by keys, descending, NaN first: `sort(stable=True, descending=True)`,
+ * which torchvision 0.14's CPU nms kernel uses (equal scores keep their index order). A bottom-up merge sort;
+ * the result is unique, so any stable algorithm gives libstdc++'s.
+ */
+export function torchStableSortRange(keys: Keys, order: Int32Array, first: number, last: number): void {
+  const n = last - first;
+  if (n < 2) return;
+  let src = order.subarray(first, last);
+  let dst = new Int32Array(n);
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let a = lo;
+      let b = mid;
+      let o = lo;
+      while (a < mid && b < hi) {
+        // take from the right run only when it goes strictly before: ties keep the left (earlier) entry first
+        if (goesBefore(keys[src[b] as number] as number, keys[src[a] as number] as number)) dst[o++] = src[b++] as number;
+        else dst[o++] = src[a++] as number;
+      }
+      while (a < mid) dst[o++] = src[a++] as number;
+      while (b < hi) dst[o++] = src[b++] as number;
+    }
+    [src, dst] = [dst, src];
+  }
+  if (src.buffer !== order.buffer || src.byteOffset !== order.byteOffset + first * 4) order.set(src, first);
+}
