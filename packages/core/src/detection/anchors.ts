@@ -76,14 +76,29 @@ export function defaultBoxes(
 ): Float32Array {
   const maps = options.aspectRatios.length;
   if (grids.length !== maps) {
-    throw new MobileNetError('anchors', 'defaultBoxes grids', `${maps} feature maps (one per aspect-ratio list)`, `${grids.length}`);
+    throw new MobileNetError(
+      'anchors',
+      'defaultBoxes grids',
+      `${maps} feature maps (one per aspect-ratio list)`,
+      `${grids.length}`,
+    );
   }
   if (options.steps && options.steps.length !== maps) {
-    throw new MobileNetError('anchors', 'defaultBoxes steps', `${maps} steps (one per feature map)`, `${options.steps.length}`);
+    throw new MobileNetError(
+      'anchors',
+      'defaultBoxes steps',
+      `${maps} steps (one per feature map)`,
+      `${options.steps.length}`,
+    );
   }
   const scales = defaultBoxScales(options);
   if (scales.length < maps + 1) {
-    throw new MobileNetError('anchors', 'defaultBoxes scales', `${maps + 1} scales (one per map plus one)`, `${scales.length}`);
+    throw new MobileNetError(
+      'anchors',
+      'defaultBoxes scales',
+      `${maps + 1} scales (one per map plus one)`,
+      `${scales.length}`,
+    );
   }
   const [imageH, imageW] = imageSize;
   const perLocation = defaultBoxesPerLocation(options);

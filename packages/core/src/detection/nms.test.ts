@@ -23,7 +23,9 @@ describe.skipIf(missing !== null)('nms and batched_nms against torchvision (fixt
       for (const r of c.results) {
         const where = `${name} @ ${r.iouThreshold}`;
         expect(Array.from(nms(boxes, scores, r.iouThreshold)), `nms ${where}`).toEqual(r.single);
-        expect(Array.from(batchedNms(boxes, scores, labels, r.iouThreshold)), `batched_nms ${where}`).toEqual(r.batched);
+        expect(Array.from(batchedNms(boxes, scores, labels, r.iouThreshold)), `batched_nms ${where}`).toEqual(
+          r.batched,
+        );
         checked += 2;
       }
     }
@@ -45,9 +47,7 @@ function iou(b: Float32Array, i: number, j: number): number {
 // Coordinates on a 1/8 pixel grid: no subnormal areas, whose float32 IoU is 0/0 in torchvision too.
 const coordinate = fc.integer({ min: 0, max: 1600 }).map((v) => v / 8);
 const side = fc.integer({ min: 0, max: 640 }).map((v) => v / 8);
-const box = fc
-  .tuple(coordinate, coordinate, side, side)
-  .map(([x, y, w, h]) => [x, y, x + w, y + h]);
+const box = fc.tuple(coordinate, coordinate, side, side).map(([x, y, w, h]) => [x, y, x + w, y + h]);
 const problem = (maxBoxes: number) =>
   fc.record({
     boxes: fc.array(box, { minLength: 0, maxLength: maxBoxes }),

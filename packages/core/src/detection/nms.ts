@@ -15,6 +15,13 @@ import { torchSortRange, torchStableSortRange } from './torch-order.js';
 
 const f = Math.fround;
 
+// C++'s std::max(a, b) is (a < b) ? b : a and std::min(a, b) is (b < a) ? b : a: with a NaN they return one of the
+// operands instead of NaN (std::max(0, NaN) is 0), unlike Math.max / Math.min.
+// biome-ignore lint/complexity/useMathMinMax: Math.max would propagate NaN where the C++ kernel does not
+const stdMax = (a: number, b: number): number => (a < b ? b : a);
+// biome-ignore lint/complexity/useMathMinMax: Math.min would propagate NaN where the C++ kernel does not
+const stdMin = (a: number, b: number): number => (b < a ? b : a);
+
 /** Above this many coordinates batched_nms loops over classes instead of shifting them (torchvision's CPU rule). */
 export const BATCHED_NMS_COORDINATE_TRICK_MAX = 4000;
 
@@ -48,15 +55,12 @@ function suppress(
       const jy1 = boxes[j * 4 + 1] as number;
       const jx2 = boxes[j * 4 + 2] as number;
       const jy2 = boxes[j * 4 + 3] as number;
-      // std::max(a, b) is (a < b) ? b : a; std::min(a, b) is (b < a) ? b : a.
-      const xx1 = ix1 < jx1 ? jx1 : ix1;
-      const yy1 = iy1 < jy1 ? jy1 : iy1;
-      const xx2 = jx2 < ix2 ? jx2 : ix2;
-      const yy2 = jy2 < iy2 ? jy2 : iy2;
-      const dw = f(xx2 - xx1);
-      const dh = f(yy2 - yy1);
-      const w = 0 < dw ? dw : 0;
-      const h = 0 < dh ? dh : 0;
+      const xx1 = stdMax(ix1, jx1);
+      const yy1 = stdMax(iy1, jy1);
+      const xx2 = stdMin(ix2, jx2);
+      const yy2 = stdMin(iy2, jy2);
+      const w = stdMax(0, f(xx2 - xx1));
+      const h = stdMax(0, f(yy2 - yy1));
       const inter = f(w * h);
       const ovr = f(inter / f(f(iarea + (areas[j] as number)) - inter));
       if (ovr > iouThreshold) suppressed[j] = 1;
@@ -70,7 +74,8 @@ function boxAreas(boxes: Float32Array, n: number): Float32Array {
   const areas = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * 4;
-    areas[i] = f((boxes[o + 2] as number) - (boxes[o] as number)) * f((boxes[o + 3] as number) - (boxes[o + 1] as number));
+    areas[i] =
+      f((boxes[o + 2] as number) - (boxes[o] as number)) * f((boxes[o + 3] as number) - (boxes[o + 1] as number));
   }
   return areas;
 }
@@ -118,7 +123,7 @@ function batchedNmsShifted(
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n * 4; i++) {
     const v = boxes[i] as number;
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       max = Number.NaN;
       break;
     }

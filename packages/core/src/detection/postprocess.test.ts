@@ -23,7 +23,9 @@ interface PostprocessCase {
   labels: number[];
 }
 
-const { data, missing } = readFixture<{ numAnchors: number; cases: Record<string, PostprocessCase> }>('postprocess.json');
+const { data, missing } = readFixture<{ numAnchors: number; cases: Record<string, PostprocessCase> }>(
+  'postprocess.json',
+);
 if (missing) console.warn(`postprocess.test.ts skipped: ${missing}`);
 
 const GRIDS: [number, number][] = [
@@ -50,58 +52,69 @@ function relError(a: number, b: number): number {
   return Math.abs(a - b) / Math.max(1, Math.abs(b));
 }
 
-describe.skipIf(missing !== null)('SSD postprocess_detections against torchvision (fixtures/detection/postprocess.json)', () => {
-  it("torchvision's defaults are the named constants", () => {
-    expect([SSD_SCORE_THRESHOLD, SSD_IOU_THRESHOLD, SSD_TOPK_CANDIDATES, SSD_MAX_DETECTIONS]).toEqual([0.001, 0.55, 300, 300]);
-  });
+describe.skipIf(missing !== null)(
+  'SSD postprocess_detections against torchvision (fixtures/detection/postprocess.json)',
+  () => {
+    it("torchvision's defaults are the named constants", () => {
+      expect([SSD_SCORE_THRESHOLD, SSD_IOU_THRESHOLD, SSD_TOPK_CANDIDATES, SSD_MAX_DETECTIONS]).toEqual([
+        0.001, 0.55, 300, 300,
+      ]);
+    });
 
-  it('the regenerated head outputs are the fixture script’s, bit for bit', () => {
-    for (const [name, c] of Object.entries(data?.cases ?? {})) {
-      const { logits, deltas } = headOutputs(c.inputs, data?.numAnchors ?? 0);
-      expect(Array.from(logits.subarray(0, 182)), name).toEqual(Array.from(f32(c.probe.logits)));
-      expect(Array.from(deltas.subarray(0, 8)), name).toEqual(Array.from(f32(c.probe.deltas)));
-      expect(finiteSum(logits), name).toBeCloseTo(c.probe.logitsSum, 3);
-      expect(finiteSum(deltas), name).toBeCloseTo(c.probe.deltasSum, 3);
-    }
-  });
-
-  it('every case: identical labels, boxes to 1e-4, scores to 1e-5 (NaN boxes where torchvision has them)', () => {
-    const worst = { box: 0, score: 0 };
-    for (const [name, c] of Object.entries(data?.cases ?? {})) {
-      const { logits, deltas } = headOutputs(c.inputs, data?.numAnchors ?? 0);
-      const ours = postprocessDetections(deltas, logits, layout, c.originalSize, {
-        scoreThreshold: c.options.scoreThresh,
-        iouThreshold: c.options.nmsThresh,
-        topkCandidates: c.options.topkCandidates,
-        maxDetections: c.options.detectionsPerImg,
-      });
-      const boxes = f32(c.boxes);
-      const scores = f32(c.scores);
-      expect(Array.from(ours.labels), `${name}: labels`).toEqual(c.labels);
-      let box = 0;
-      let pixels = 0;
-      let score = 0;
-      for (let i = 0; i < boxes.length; i++) {
-        box = Math.max(box, relError(ours.boxes[i]!, boxes[i]!));
-        if (Number.isFinite(boxes[i]!)) pixels = Math.max(pixels, Math.abs(ours.boxes[i]! - boxes[i]!));
+    it('the regenerated head outputs are the fixture script’s, bit for bit', () => {
+      for (const [name, c] of Object.entries(data?.cases ?? {})) {
+        const { logits, deltas } = headOutputs(c.inputs, data?.numAnchors ?? 0);
+        expect(Array.from(logits.subarray(0, 182)), name).toEqual(Array.from(f32(c.probe.logits)));
+        expect(Array.from(deltas.subarray(0, 8)), name).toEqual(Array.from(f32(c.probe.deltas)));
+        expect(finiteSum(logits), name).toBeCloseTo(c.probe.logitsSum, 3);
+        expect(finiteSum(deltas), name).toBeCloseTo(c.probe.deltasSum, 3);
       }
-      for (let i = 0; i < scores.length; i++) score = Math.max(score, Math.abs(ours.scores[i]! - scores[i]!));
-      console.log(`${name}: ${c.candidates} candidates, ${c.labels.length} detections, box error ${box} (${pixels} px), score error ${score}`);
-      expect(box, `${name}: boxes`).toBeLessThanOrEqual(1e-4);
-      expect(score, `${name}: scores`).toBeLessThanOrEqual(1e-5);
-      worst.box = Math.max(worst.box, box);
-      worst.score = Math.max(worst.score, score);
-    }
-    console.log(`postprocess worst: box ${worst.box}, score ${worst.score}`);
-  });
-});
+    });
+
+    it('every case: identical labels, boxes to 1e-4, scores to 1e-5 (NaN boxes where torchvision has them)', () => {
+      const worst = { box: 0, score: 0 };
+      for (const [name, c] of Object.entries(data?.cases ?? {})) {
+        const { logits, deltas } = headOutputs(c.inputs, data?.numAnchors ?? 0);
+        const ours = postprocessDetections(deltas, logits, layout, c.originalSize, {
+          scoreThreshold: c.options.scoreThresh,
+          iouThreshold: c.options.nmsThresh,
+          topkCandidates: c.options.topkCandidates,
+          maxDetections: c.options.detectionsPerImg,
+        });
+        const boxes = f32(c.boxes);
+        const scores = f32(c.scores);
+        expect(Array.from(ours.labels), `${name}: labels`).toEqual(c.labels);
+        let box = 0;
+        let pixels = 0;
+        let score = 0;
+        for (let i = 0; i < boxes.length; i++) {
+          box = Math.max(box, relError(ours.boxes[i]!, boxes[i]!));
+          if (Number.isFinite(boxes[i]!)) pixels = Math.max(pixels, Math.abs(ours.boxes[i]! - boxes[i]!));
+        }
+        for (let i = 0; i < scores.length; i++) score = Math.max(score, Math.abs(ours.scores[i]! - scores[i]!));
+        console.log(
+          `${name}: ${c.candidates} candidates, ${c.labels.length} detections, box error ${box} (${pixels} px), score error ${score}`,
+        );
+        expect(box, `${name}: boxes`).toBeLessThanOrEqual(1e-4);
+        expect(score, `${name}: scores`).toBeLessThanOrEqual(1e-5);
+        worst.box = Math.max(worst.box, box);
+        worst.score = Math.max(worst.score, score);
+      }
+      console.log(`postprocess worst: box ${worst.box}, score ${worst.score}`);
+    });
+  },
+);
 
 describe('options and shapes', () => {
   it('a threshold outside [0, 1] (or NaN) is a usage error that names the option', () => {
-    expect(() => resolveDetectionOptions({ scoreThreshold: 1.5 })).toThrow(/option scoreThreshold: expected a number in \[0, 1\], received 1.5/);
+    expect(() => resolveDetectionOptions({ scoreThreshold: 1.5 })).toThrow(
+      /option scoreThreshold: expected a number in \[0, 1\], received 1.5/,
+    );
     expect(() => resolveDetectionOptions({ iouThreshold: -0.1 })).toThrow(/option iouThreshold/);
     expect(() => resolveDetectionOptions({ iouThreshold: Number.NaN })).toThrow(/option iouThreshold/);
-    expect(() => resolveDetectionOptions({ maxDetections: 0 })).toThrow(/option maxDetections: expected a positive integer/);
+    expect(() => resolveDetectionOptions({ maxDetections: 0 })).toThrow(
+      /option maxDetections: expected a positive integer/,
+    );
     expect(() => resolveDetectionOptions({ topkCandidates: 2.5 })).toThrow(/option topkCandidates/);
     expect(resolveDetectionOptions({ scoreThreshold: 0, iouThreshold: 1 })).toEqual({
       scoreThreshold: 0,

@@ -77,12 +77,16 @@ export function resolveDetectionOptions(options: DetectionOptions = {}): Require
  * NaN or +Infinity gives NaN everywhere in that row, as in torch. The sum is accumulated in float64, so a score
  * may differ from torch's by an ulp.
  */
-export function softmaxRows(logits: Float32Array, classes: number, out: Float32Array = new Float32Array(logits.length)): Float32Array {
+export function softmaxRows(
+  logits: Float32Array,
+  classes: number,
+  out: Float32Array = new Float32Array(logits.length),
+): Float32Array {
   for (let r = 0; r + classes <= logits.length; r += classes) {
     let max = Number.NEGATIVE_INFINITY;
     for (let c = r; c < r + classes; c++) {
       const v = logits[c] as number;
-      if (v !== v) {
+      if (Number.isNaN(v)) {
         max = Number.NaN;
         break;
       }
@@ -107,7 +111,11 @@ function checkShapes(bboxRegression: Float32Array, clsLogits: Float32Array, layo
     throw new ShapeError('detection anchors', 'a multiple of 4 values (x1, y1, x2, y2)', `${layout.anchors.length}`);
   }
   if (bboxRegression.length !== n * 4) {
-    throw new ShapeError('bbox_regression', `${n} x 4 = ${n * 4} values (one row per anchor)`, `${bboxRegression.length}`);
+    throw new ShapeError(
+      'bbox_regression',
+      `${n} x 4 = ${n * 4} values (one row per anchor)`,
+      `${bboxRegression.length}`,
+    );
   }
   if (!Number.isSafeInteger(layout.numClasses) || layout.numClasses < 2 || clsLogits.length !== n * layout.numClasses) {
     throw new ShapeError(
@@ -165,7 +173,12 @@ export function postprocessDetections(
     }
   }
 
-  const keep = batchedNms(candBoxes.subarray(0, m * 4), candScores.subarray(0, m), candLabels.subarray(0, m), iouThreshold);
+  const keep = batchedNms(
+    candBoxes.subarray(0, m * 4),
+    candScores.subarray(0, m),
+    candLabels.subarray(0, m),
+    iouThreshold,
+  );
   const kept = Math.min(keep.length, maxDetections);
   const ratioW = f(f(originalSize[1]) / f(inputW));
   const ratioH = f(f(originalSize[0]) / f(inputH));

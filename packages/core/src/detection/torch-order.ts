@@ -14,7 +14,7 @@
 type Keys = ArrayLike<number>;
 
 /** Whether key a goes before key b in a descending torch order (NaN first). */
-const goesBefore = (a: number, b: number): boolean => (a !== a && b === b) || a > b;
+const goesBefore = (a: number, b: number): boolean => (Number.isNaN(a) && !Number.isNaN(b)) || a > b;
 
 const THRESHOLD = 16;
 const lg = (n: number): number => 31 - Math.clz32(n);
@@ -222,8 +222,9 @@ export function torchTopk(keys: Keys, order: Int32Array, count: number, k: numbe
 export function torchStableSortRange(keys: Keys, order: Int32Array, first: number, last: number): void {
   const n = last - first;
   if (n < 2) return;
-  let src = order.subarray(first, last);
-  let dst = new Int32Array(n);
+  const runs: Int32Array = order.subarray(first, last);
+  let src: Int32Array = runs;
+  let dst: Int32Array = new Int32Array(n);
   for (let width = 1; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
@@ -233,7 +234,8 @@ export function torchStableSortRange(keys: Keys, order: Int32Array, first: numbe
       let o = lo;
       while (a < mid && b < hi) {
         // take from the right run only when it goes strictly before: ties keep the left (earlier) entry first
-        if (goesBefore(keys[src[b] as number] as number, keys[src[a] as number] as number)) dst[o++] = src[b++] as number;
+        if (goesBefore(keys[src[b] as number] as number, keys[src[a] as number] as number))
+          dst[o++] = src[b++] as number;
         else dst[o++] = src[a++] as number;
       }
       while (a < mid) dst[o++] = src[a++] as number;
@@ -241,5 +243,5 @@ export function torchStableSortRange(keys: Keys, order: Int32Array, first: numbe
     }
     [src, dst] = [dst, src];
   }
-  if (src.buffer !== order.buffer || src.byteOffset !== order.byteOffset + first * 4) order.set(src, first);
+  if (src !== runs) runs.set(src);
 }
