@@ -1,6 +1,6 @@
 /**
- * torchvision 0.14's `BoxCoder.decode_single` (torchvision/models/detection/_utils.py, lines 122-137 and 183-225)
- * and `clip_boxes_to_image` (torchvision/ops/boxes.py, lines 135-165), on flat float32 arrays of x1, y1, x2, y2.
+ * torchvision 0.14's `BoxCoder.decode_single` (torchvision/models/detection/_utils.py, lines 122-137 and 183-224)
+ * and `clip_boxes_to_image` (torchvision/ops/boxes.py, lines 136-165), on flat float32 arrays of x1, y1, x2, y2.
  * Every step is float32 as in torch; torch.exp (SLEEF, within 1 ulp) is the one step that may differ by an ulp.
  */
 

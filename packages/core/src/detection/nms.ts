@@ -3,10 +3,10 @@
  * - `nms`: the kernel torchvision/csrc/ops/cpu/nms_kernel.cpp (nms_kernel_impl): order by score with a stable
  *   sort (`scores.sort(stable=True, descending=True)`: NaN scores first, equal scores by index), then greedily keep a box and suppress every later one whose IoU with it is > the threshold. Float32 arithmetic
  *   step by step; std::max / std::min semantics with NaN (`max(0, NaN)` is 0, so a NaN overlap never suppresses).
- * - `batchedNms`: torchvision/ops/boxes.py, `batched_nms` (lines 43-76) and its two paths: for at most 1000 boxes
- *   (4000 coordinates) the coordinate trick (lines 79-97: shift each class by label * (max coordinate + 1), in
+ * - `batchedNms`: torchvision/ops/boxes.py, `batched_nms` (lines 44-76) and its two paths: for at most 1000 boxes
+ *   (4000 coordinates) the coordinate trick (lines 79-96: shift each class by label * (max coordinate + 1), in
  *   float32, then one nms; one NaN coordinate makes every shifted box NaN, so nothing is suppressed), above that the
- *   per-class loop (lines 100-114: nms per class, then the kept indices, in ascending order, sorted by score with
+ *   per-class loop (lines 99-112: nms per class, then the kept indices, in ascending order, sorted by score with
  *   `torch.sort(descending=True)`, which is unstable: libstdc++'s std::sort, see torch-order.ts).
  * Degenerate boxes never throw: zero area, inverted corners, NaN or infinite coordinates and NaN scores give
  * torchvision's result.

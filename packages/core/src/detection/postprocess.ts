@@ -1,6 +1,6 @@
 /**
  * SSD's detections from its raw head outputs, as torchvision 0.14 computes them in eval mode:
- * `SSD.postprocess_detections` (torchvision/models/detection/ssd.py, lines 412-463: softmax over the classes, decode
+ * `SSD.postprocess_detections` (torchvision/models/detection/ssd.py, lines 412-461: softmax over the classes, decode
  * against the anchors, clip to the network input, per class (background excluded) keep scores > threshold and the
  * top k, batched NMS, keep the first `detections_per_img`), then `GeneralizedRCNNTransform.postprocess` /
  * `resize_boxes` (torchvision/models/detection/transform.py, lines 247-267 and 296-309: boxes scaled from the
@@ -166,7 +166,7 @@ export function postprocessDetections(
     torchTopk(classScores, order, count, k);
     for (let t = 0; t < k; t++) {
       const a = order[t] as number;
-      candBoxes.set(boxes.subarray(a * 4, a * 4 + 4), m * 4);
+      for (let c = 0; c < 4; c++) candBoxes[m * 4 + c] = boxes[a * 4 + c] as number;
       candScores[m] = classScores[a] as number;
       candLabels[m] = label;
       m++;
