@@ -39,6 +39,7 @@ function suppress(
   keep: Int32Array,
 ): number {
   let kept = 0;
+  const skipDisjoint = !(iouThreshold < 0);
   for (let a = 0; a < count; a++) {
     const i = order[a] as number;
     if (suppressed[i] === 1) continue;
@@ -61,6 +62,8 @@ function suppress(
       const yy2 = stdMin(iy2, jy2);
       const w = stdMax(0, f(xx2 - xx1));
       const h = stdMax(0, f(yy2 - yy1));
+      // No overlap: inter is 0 (or NaN for 0 * Infinity), so ovr is 0, -0 or NaN, never > a threshold >= 0.
+      if ((w === 0 || h === 0) && skipDisjoint) continue;
       const inter = f(w * h);
       const ovr = f(inter / f(f(iarea + (areas[j] as number)) - inter));
       if (ovr > iouThreshold) suppressed[j] = 1;
