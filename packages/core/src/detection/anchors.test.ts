@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { type F32Record, f32, readFixture } from '../fixtures/detection/read.js';
-import { type DefaultBoxOptions, defaultBoxes, defaultBoxesPerLocation, SSDLITE_DEFAULT_BOXES } from './anchors.js';
+import {
+  type DefaultBoxOptions,
+  defaultBoxes,
+  defaultBoxesPerLocation,
+  SSDLITE_DEFAULT_BOXES,
+  SSDLITE320_GRIDS,
+  SSDLITE320_INPUT_SIZE,
+} from './anchors.js';
 
 interface AnchorCase {
   aspectRatios: number[][];
@@ -27,7 +34,9 @@ function maxRelError(a: Float32Array, b: Float32Array): number {
 describe.skipIf(missing !== null)("DefaultBoxGenerator (torchvision's boxes, fixtures/detection/anchors.json)", () => {
   it('SSDLite320: 3,234 boxes on maps 20, 10, 5, 3, 2, 1, equal to torchvision bit for bit', () => {
     const c = data?.cases.ssdlite320 as AnchorCase;
-    const ours = defaultBoxes(SSDLITE_DEFAULT_BOXES, c.grids, c.imageSize);
+    expect(SSDLITE320_GRIDS).toEqual(c.grids);
+    expect(SSDLITE320_INPUT_SIZE).toEqual(c.imageSize);
+    const ours = defaultBoxes(SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE);
     expect(ours.length).toBe(3234 * 4);
     expect(defaultBoxesPerLocation(SSDLITE_DEFAULT_BOXES)).toEqual([6, 6, 6, 6, 6, 6]);
     expect(c.scales).toEqual([0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 1.0]);

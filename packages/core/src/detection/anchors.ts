@@ -32,6 +32,12 @@ export const SSDLITE_DEFAULT_BOXES: DefaultBoxOptions = Object.freeze({
   maxRatio: 0.95,
 });
 
+/** SSDLite320's input, [height, width], and its six feature maps there (C4 expansion, last conv, four extras). */
+export const SSDLITE320_INPUT_SIZE: readonly [number, number] = Object.freeze([320, 320]) as never;
+export const SSDLITE320_GRIDS: readonly (readonly [number, number])[] = Object.freeze(
+  ([20, 10, 5, 3, 2, 1] as const).map((g) => Object.freeze([g, g]) as readonly [number, number]),
+);
+
 /** `DefaultBoxGenerator.scales`: min_ratio + (max_ratio - min_ratio) * k / (maps - 1), then 1.0. */
 export function defaultBoxScales(options: DefaultBoxOptions): number[] {
   if (options.scales) return [...options.scales];

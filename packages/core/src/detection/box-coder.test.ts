@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type F32Record, f32, type HeadInputs, headOutputs, readFixture } from '../fixtures/detection/read.js';
-import { defaultBoxes, SSDLITE_DEFAULT_BOXES } from './anchors.js';
+import { defaultBoxes, SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE } from './anchors.js';
 import { BBOX_XFORM_CLIP, clipBoxes, decodeBoxes, SSD_BOX_CODER_WEIGHTS } from './box-coder.js';
 
 interface Fixture {
@@ -37,18 +37,7 @@ describe.skipIf(missing !== null)('BoxCoder.decode_single and clip_boxes_to_imag
   });
 
   it('3,234 decoded boxes (random, zero, huge, infinite and NaN deltas) to 1e-4 relative, then clipped', () => {
-    const anchors = defaultBoxes(
-      SSDLITE_DEFAULT_BOXES,
-      [
-        [20, 20],
-        [10, 10],
-        [5, 5],
-        [3, 3],
-        [2, 2],
-        [1, 1],
-      ],
-      [320, 320],
-    );
+    const anchors = defaultBoxes(SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE);
     const spec = data?.cases['degenerate-480x640']?.inputs as HeadInputs;
     const { deltas } = headOutputs(spec, data?.numAnchors ?? 0);
     const decoded = decodeBoxes(deltas, anchors);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type F32Record, f32, type HeadInputs, headOutputs, readFixture } from '../fixtures/detection/read.js';
-import { defaultBoxes, SSDLITE_DEFAULT_BOXES } from './anchors.js';
+import { defaultBoxes, SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE } from './anchors.js';
 import { clipBoxes, decodeBoxes } from './box-coder.js';
 import {
   type DetectionLayout,
@@ -28,16 +28,8 @@ const { data, missing } = readFixture<{ numAnchors: number; cases: Record<string
 );
 if (missing) console.warn(`postprocess.test.ts skipped: ${missing}`);
 
-const GRIDS: [number, number][] = [
-  [20, 20],
-  [10, 10],
-  [5, 5],
-  [3, 3],
-  [2, 2],
-  [1, 1],
-];
 const layout: DetectionLayout = {
-  anchors: defaultBoxes(SSDLITE_DEFAULT_BOXES, GRIDS, [320, 320]),
+  anchors: defaultBoxes(SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE),
   numClasses: 91,
   inputSize: [320, 320],
 };
