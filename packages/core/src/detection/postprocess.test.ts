@@ -126,6 +126,15 @@ describe('options and shapes', () => {
     );
   });
 
+  it('an image size that is not two positive numbers is a usage error', () => {
+    const n = layout.anchors.length / 4;
+    const run = (size: [number, number]) => () =>
+      postprocessDetections(new Float32Array(n * 4), new Float32Array(n * 91), layout, size);
+    expect(run([0, 640])).toThrow(/originalSize: expected \[height, width\] in pixels/);
+    expect(run([480, Number.NaN])).toThrow(/originalSize/);
+    expect(run([480, 640])).not.toThrow();
+  });
+
   it('a decoded box with zero deltas is its anchor, clipped to the input', () => {
     const anchors = Float32Array.from([-10, 20, 30, 60, 300, 300, 340, 330]);
     const boxes = clipBoxes(decodeBoxes(new Float32Array(8), anchors), 320, 320);

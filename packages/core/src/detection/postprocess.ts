@@ -140,6 +140,14 @@ export function postprocessDetections(
 ): Detections {
   const { scoreThreshold, iouThreshold, topkCandidates, maxDetections } = resolveDetectionOptions(options);
   const n = checkShapes(bboxRegression, clsLogits, layout);
+  for (const [name, size] of [
+    ['originalSize', originalSize],
+    ['inputSize', layout.inputSize],
+  ] as const) {
+    if (!(size[0] > 0 && size[1] > 0 && Number.isFinite(size[0]) && Number.isFinite(size[1]))) {
+      throw new MobileNetError('usage', name, '[height, width] in pixels, both positive', `[${size.join(', ')}]`);
+    }
+  }
   const classes = layout.numClasses;
   const [inputH, inputW] = layout.inputSize;
 
