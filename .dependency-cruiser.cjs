@@ -13,6 +13,7 @@ const CORE_LAYERS = {
   models: ['ir', 'weights'],
   pretrained: ['ir', 'models', 'weights', 'runtime'],
   runtime: ['ir', 'models', 'onnx'],
+  detection: ['ir'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
