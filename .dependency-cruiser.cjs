@@ -15,6 +15,7 @@ const CORE_LAYERS = {
   models: ['ir', 'weights', 'metadata'],
   pretrained: ['ir', 'models', 'weights', 'runtime', 'metadata'],
   runtime: ['ir', 'models', 'onnx', 'metadata'],
+  detection: ['ir'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
