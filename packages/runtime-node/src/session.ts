@@ -5,31 +5,22 @@ import {
   type Engine,
   type ModelBytes,
   type ModelInput,
-  type SessionOptions,
   type ImageModelSession,
   MobileNetError,
   isWeightsName,
   openSession,
   quotePath,
 } from '@mobilenet/core';
-import { type HubOptions, loadPretrained } from './hub/index.js';
+import { loadPretrained } from './hub/index.js';
 import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { FILE_CAPS, FileError, readRegular } from './files.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
 import { int8KernelsHere } from './int8-check.js';
+import type { NodeSessionOptions } from './options.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
-export interface NodeSessionOptions extends SessionOptions {
-  /** onnxruntime's intra-op thread spinning: lower latency alone, but steals CPU from other sessions. Default on. */
-  readonly spinning?: boolean;
-  /** Largest batch run at once for models with a dynamic batch. Default 16. */
-  readonly maxBatch?: number;
-  /** Largest image decoded, in pixels (width x height); also the budget of pixels decoded at once. Default 100 M. */
-  readonly maxPixels?: number;
-  /** For a pretrained name: offline mode, caches, endpoints, progress (default: the environment's). */
-  readonly hub?: HubOptions;
-}
+export type { NodeSessionOptions } from './options.js';
 
 /**
  * A model for `createSession`: a core model, ONNX bytes, the path of an .onnx file, or a pretrained name

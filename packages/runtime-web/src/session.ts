@@ -2,7 +2,6 @@ import {
   type Engine,
   type ModelBytes,
   type ModelInput,
-  type SessionOptions,
   type ImageModelSession,
   MobileNetError,
   openSession,
@@ -10,14 +9,11 @@ import {
 import type { InferenceSession } from 'onnxruntime-web';
 import { type WebEngineSession, backends } from './backends.js';
 import { type WebImage, decodeWebImage, webImageName } from './image.js';
-import { type OrtSettings, type WasmThreads, allowedThreads, threadsInEffect } from './ort.js';
-import { type WebHubOptions, isPretrainedName, loadPretrained } from './pretrained.js';
+import type { WebSessionOptions } from './options.js';
+import { type WasmThreads, allowedThreads, threadsInEffect } from './ort.js';
+import { isPretrainedName, loadPretrained } from './pretrained.js';
 
-export interface WebSessionOptions extends SessionOptions, OrtSettings {
-  readonly maxBatch?: number;
-  /** For a pretrained name: endpoints, Cache Storage, offline mode, progress. */
-  readonly hub?: WebHubOptions;
-}
+export type { WebSessionOptions } from './options.js';
 
 /**
  * A model for the browser runtime: a core model (built in the page), ONNX bytes, a URL, a File/Blob, or a

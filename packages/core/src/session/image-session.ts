@@ -1,9 +1,12 @@
 import { MobileNetError } from '../ir/errors.js';
 import { escapeControls } from '../ir/quote.js';
-import { nonFinite, softmax, topK } from './postprocess.js';
-import { type RgbImage, preprocess } from './preprocess.js';
+import { type RgbImage, preprocess } from '../image/preprocess.js';
+import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
+import { type EmbedResult, embedTask } from '../tasks/embed.js';
+import { nonFinite } from '../tasks/postprocess.js';
+import { type Task, type TaskResult, outputFor } from '../tasks/task.js';
 import type { BackendName, EngineSession } from './backend.js';
-import type { ClassifyResult, EmbedResult, MobileNetSession, ModelInfo } from './session.js';
+import type { MobileNetSession, ModelInfo } from './model-info.js';
 
 /** How a runtime names and decodes its image types (its `Engine` makes one per session, from the options). */
 export interface ImageDecoder<Image> {
@@ -27,8 +30,8 @@ export interface OpenedModel {
 type Row = { name: string; row: Float32Array } | { name: string; error: string };
 
 /**
- * The session logic both runtimes share: decode and preprocess each image (a failure stays with its image),
- * run the good ones in batches the model accepts, and turn rows into top-k classes or embeddings.
+ * The session facade both runtimes share: decode and preprocess each image (a failure stays with its image), run
+ * the good ones in batches the model accepts, and hand each row to the task asked (one method per task).
  */
 export class ImageModelSession<Image> implements MobileNetSession<Image> {
   readonly info: ModelInfo;
@@ -48,13 +51,8 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     this.fixedBatch = opened.fixedBatch;
   }
 
-  /** Runs [batch, 3, S, S] and returns the named output, [batch, width] row-major. */
-  private run(input: Float32Array, batch: number, output: string): Promise<Float32Array> {
-    const s = this.info.inputSize;
-    return this.opened.session.run(input, [batch, 3, s, s], this.info.inputName, output);
-  }
-
-  logits(input: Float32Array, batch: number): Promise<Float32Array> {
+  /** Runs a preprocessed [batch, 3, S, S] tensor through the backend and returns `output`, [batch, width] row-major. */
+  runBatch(input: Float32Array, batch: number, output: string): Promise<Float32Array> {
     const s = this.info.inputSize;
     if (input.length !== batch * 3 * s * s) {
       throw new MobileNetError(
@@ -64,7 +62,34 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
         `${input.length}`,
       );
     }
-    return this.run(input, batch, this.info.outputName);
+    return this.opened.session.run(input, [batch, 3, s, s], this.info.inputName, output);
+  }
+
+  logits(input: Float32Array, batch: number): Promise<Float32Array> {
+    return this.runBatch(input, batch, this.info.outputName);
+  }
+
+  classify(images: readonly Image[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
+    return this.perform(classifyTask, images, options);
+  }
+
+  embed(images: readonly Image[]): Promise<EmbedResult[]> {
+    return this.perform(embedTask, images, {});
+  }
+
+  /** Any registered task on `images`: the output it reads, through its postprocessing (what each task method calls). */
+  async perform<Options, Fields>(
+    task: Task<Options, Fields>,
+    images: readonly Image[],
+    options: Options,
+  ): Promise<TaskResult<Fields>[]> {
+    task.check?.(options);
+    const output = outputFor(task, this.info.taskOutputs);
+    return (await this.forward(images, output)).map((r) =>
+      'row' in r
+        ? { image: r.name, ok: true, ...task.postprocess(r.row, this.info, options) }
+        : { image: r.name, ok: false, error: r.error },
+    );
   }
 
   private async forward(images: readonly Image[], output: string): Promise<Row[]> {
@@ -90,7 +115,7 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
       chunk.forEach((p, j) => {
         input.set(p.tensor!, j * n);
       });
-      const out = await this.run(input, batch, output);
+      const out = await this.runBatch(input, batch, output);
       const width = out.length / batch;
       chunk.forEach((_, j) => {
         rows.push(out.slice(j * width, (j + 1) * width));
@@ -105,36 +130,7 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     });
   }
 
-  async classify(images: readonly Image[], options: { topK?: number } = {}): Promise<ClassifyResult[]> {
-    const k = options.topK ?? 5;
-    if (!Number.isInteger(k) || k < 1)
-      throw new MobileNetError('option', 'option topK', 'a positive integer', String(k));
-    return (await this.forward(images, this.info.outputName)).map((r) =>
-      'row' in r
-        ? { image: r.name, ok: true, top: topK(softmax(r.row), k, this.info.labels) }
-        : { image: r.name, ok: false, error: r.error },
-    );
-  }
-
-  async embed(images: readonly Image[]): Promise<EmbedResult[]> {
-    const name = embeddingOutput(this.info);
-    return (await this.forward(images, name)).map((r) =>
-      'row' in r ? { image: r.name, ok: true, embedding: r.row } : { image: r.name, ok: false, error: r.error },
-    );
-  }
-
   release(): Promise<void> {
     return this.opened.session.release();
   }
-}
-
-/** The model's 'embedding' output, or an error saying how to export one. */
-export function embeddingOutput(info: ModelInfo): string {
-  if (info.embeddingName) return info.embeddingName;
-  throw new MobileNetError(
-    'model-output',
-    'model',
-    "an 'embedding' output (export with embedding: true / --embedding)",
-    'none',
-  );
 }

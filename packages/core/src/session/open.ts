@@ -4,8 +4,8 @@ import { type ModelSummary, summarizeOnnx } from '../onnx/summary.js';
 import { checkModelOps } from './model-check.js';
 import { toOnnx } from '../onnx/write.js';
 import { type BackendRegistry, type EngineSession, backendOptions } from './backend.js';
-import { type ImageDecoder, ImageModelSession } from './classifier.js';
-import { type SessionOptions, graphIO, modelInfo } from './session.js';
+import { type ImageDecoder, ImageModelSession } from './image-session.js';
+import { type SessionOptions, graphIO, modelInfo } from './model-info.js';
 
 /** ONNX bytes with the name messages call them by, and the graph when they were just written from one. */
 export interface ModelBytes {
