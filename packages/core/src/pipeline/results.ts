@@ -1,4 +1,5 @@
-import { type AnyTask, type Task, type TaskModel, type TaskResult, outputFor } from '../tasks/task.js';
+import { outputFor } from '../tasks/registry.js';
+import type { AnyTask, Task, TaskModel, TaskResult } from '../tasks/task.js';
 import { pipelineRows } from './rows.js';
 import type { PipelineDecoder, PipelineModel, PipelinePlan, Row, Sources } from './types.js';
 

@@ -4,7 +4,8 @@ import { type RgbImage, preprocess } from '../image/preprocess.js';
 import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
 import { type EmbedResult, embedTask } from '../tasks/embed.js';
 import { nonFinite } from '../tasks/postprocess.js';
-import { type Task, type TaskResult, outputFor } from '../tasks/task.js';
+import { outputFor } from '../tasks/registry.js';
+import type { Task, TaskResult } from '../tasks/task.js';
 import type { BackendName, EngineSession } from './backend.js';
 import type { MobileNetSession, ModelInfo } from './model-info.js';
 

@@ -5,10 +5,9 @@ import type { ModelSummary } from '../onnx/summary.js';
 import { IMAGENET_LABELS } from '../runtime/imagenet-labels.js';
 import { checkLabels, metadataLabels } from '../runtime/labels.js';
 import { checkPreprocessing, classLabels, parsePreprocessing } from '../runtime/metadata.js';
-import '../tasks/builtin.js';
 import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
 import type { EmbedResult } from '../tasks/embed.js';
-import { taskOutputs } from '../tasks/task.js';
+import { taskOutputs } from '../tasks/registry.js';
 import type { BackendName } from './backend.js';
 
 /**

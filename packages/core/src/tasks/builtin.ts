@@ -1,8 +1,7 @@
-// The built-in tasks, registered once: the only file that lists them. A new task is a file beside classify.ts
-// and one line here.
+// The built-in tasks: the only list of them. A new task is a file beside classify.ts and one entry here (or, outside
+// core, one `registerTask` call).
 import { classifyTask } from './classify.js';
 import { embedTask } from './embed.js';
-import { registerTask } from './task.js';
+import type { AnyTask } from './task.js';
 
-registerTask(classifyTask);
-registerTask(embedTask);
+export const BUILTIN_TASKS: readonly AnyTask[] = [classifyTask, embedTask];

@@ -7,7 +7,8 @@ import { pipelineResults } from '../pipeline/results.js';
 import type { EngineSession } from '../session/backend.js';
 import { ImageModelSession } from '../session/image-session.js';
 import { type ModelIO, modelInfo } from '../session/model-info.js';
-import { type Task, type TaskResult, registerTask } from './task.js';
+import { registerTask } from './registry.js';
+import type { Task, TaskResult } from './task.js';
 
 // The one file: a task reading the 'embedding' output and answering its L2 norm.
 const normTask: Task<{ readonly squared?: boolean }, { readonly norm: number }> = {

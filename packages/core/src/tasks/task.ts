@@ -1,5 +1,3 @@
-import { MobileNetError } from '../ir/errors.js';
-
 /** One output of a model, as a runtime reads it from the file or the graph. */
 export interface ModelOutput {
   readonly name: string;
@@ -38,37 +36,3 @@ export interface Task<Options, Fields> {
 /** A task of any options and fields, as the registry holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds tasks of every type; callers keep their own types.
 export type AnyTask = Task<any, any>;
-
-const NAME = /^[a-z][a-z0-9-]*$/;
-const tasks = new Map<string, AnyTask>();
-
-/** Adds a task: sessions opened afterwards find its output in each model (`ModelInfo.taskOutputs`). */
-export function registerTask(task: AnyTask): void {
-  if (typeof task?.name !== 'string' || !NAME.test(task.name))
-    throw new MobileNetError('task', 'registerTask: name', 'lower-case letters, digits and dashes', String(task?.name));
-  if (tasks.has(task.name))
-    throw new MobileNetError('task', `registerTask('${task.name}')`, 'a name not registered yet', 'registered already');
-  tasks.set(task.name, task);
-}
-
-/** The registered tasks, in registration order. */
-export const registeredTasks = (): AnyTask[] => [...tasks.values()];
-
-/** Which output of a model each registered task reads: task name -> output name (tasks the model cannot do are absent). */
-export function taskOutputs(outputs: readonly ModelOutput[]): Record<string, string> {
-  const found: Record<string, string> = {};
-  for (const task of tasks.values()) {
-    const output = task.output(outputs);
-    if (output) found[task.name] = output.name;
-  }
-  return found;
-}
-
-/** The output `task` reads in a model whose task outputs are `found`, or the error saying what the model lacks. */
-export function outputFor(task: AnyTask, found: Readonly<Record<string, string>>): string {
-  if (!tasks.has(task.name))
-    throw new MobileNetError('task', `task '${task.name}'`, 'a registered task (registerTask)', 'not registered');
-  const output = found[task.name];
-  if (output !== undefined) return output;
-  throw new MobileNetError('model-output', 'model', task.needs, 'none');
-}
