@@ -32,7 +32,16 @@ export async function* pipelineRows<Source>(
       const { batch, decodeMs, preprocessMs } = run;
       const failed = items.length - good;
       const postMs = performance.now() - t2;
-      plan.onBatch?.({ images: items.length, failed, batch, waitMs: t1 - t0, runMs: t2 - t1, postMs, decodeMs, preprocessMs });
+      plan.onBatch?.({
+        images: items.length,
+        failed,
+        batch,
+        waitMs: t1 - t0,
+        runMs: t2 - t1,
+        postMs,
+        decodeMs,
+        preprocessMs,
+      });
     }
   } finally {
     ahead.clear();

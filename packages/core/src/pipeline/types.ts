@@ -4,7 +4,9 @@ export type Prepared =
   | { readonly name: string; readonly error: string };
 
 /** One image's row of the model's output, or its error. */
-export type Row = { readonly name: string; readonly row: Float32Array } | { readonly name: string; readonly error: string };
+export type Row =
+  | { readonly name: string; readonly row: Float32Array }
+  | { readonly name: string; readonly error: string };
 
 export type Sources<Source> = Iterable<Source> | AsyncIterable<Source>;
 

@@ -138,12 +138,7 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   const classes = logits?.shape[1];
   if (logits?.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-    throw new MobileNetError(
-      'model-output',
-      `model '${source}'`,
-      classifyTask.needs,
-      got || 'no outputs',
-    );
+    throw new MobileNetError('model-output', `model '${source}'`, classifyTask.needs, got || 'no outputs');
   }
   const maxClasses = options.maxClasses ?? MAX_CLASSES;
   if (!Number.isSafeInteger(classes) || classes < 1 || classes > maxClasses) {
