@@ -46,6 +46,7 @@ const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> 
   maxBatch: 16,
   read: readModelFile,
   images: (o) => ({ name: imageName, decode: (image, name) => decodeImage(image, name, o) }),
+  pretrained: { is: isWeightsName, load: (name, o) => loadPretrained(name, { batch: 'dynamic' }, o.hub) },
 };
 
 /**
@@ -53,11 +54,7 @@ const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> 
  * torchvision's for a foreign model), checks the input is [N, 3, H, H], and starts the backend.
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
-  const model =
-    typeof source === 'string' && isWeightsName(source)
-      ? await loadPretrained(source, { batch: 'dynamic' }, options.hub)
-      : source;
-  const { session, engineSession } = await openSession(engine, model, options);
+  const { session, engineSession } = await openSession(engine, source, options);
   // The session's limits are the pipeline's defaults.
   const defaults: PipelineOptions = {
     ...(options.maxPixels && { maxPixels: options.maxPixels }),

@@ -46,6 +46,7 @@ const engine: Engine<WebImage, string | Blob, WebSessionOptions, WebEngineSessio
   maxBatch: 8,
   read: readModel,
   images: () => ({ name: webImageName, decode: decodeWebImage }),
+  pretrained: { is: isPretrainedName, load: (name, o) => loadPretrained(name, { batch: 'dynamic' }, o.hub) },
 };
 
 /** A session on onnxruntime-web. */
@@ -58,11 +59,7 @@ export type WebSession = ImageModelSession<WebImage> & {
 /** Creates a session in the browser (or in Node, WASM only, for tests): same API as @mobilenet/runtime-node. */
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   allowedThreads(options); // checks threads / wasmThreads before anything loads
-  const model =
-    typeof source === 'string' && isPretrainedName(source)
-      ? await loadPretrained(source, { batch: 'dynamic' }, options.hub)
-      : source;
-  const { session, engineSession } = await openSession(engine, model, options);
+  const { session, engineSession } = await openSession(engine, source, options);
   return Object.assign(session, {
     ortSession: engineSession.session,
     wasm: threadsInEffect(engineSession.ort, options),
