@@ -13,6 +13,10 @@ const CORE_LAYERS = {
   models: ['ir', 'weights'],
   pretrained: ['ir', 'models', 'weights', 'runtime'],
   runtime: ['ir', 'models', 'onnx'],
+  tasks: ['ir'],
+  image: ['ir', 'models', 'runtime'],
+  pipeline: ['ir', 'tasks'],
+  session: ['ir', 'models', 'onnx', 'runtime', 'image', 'tasks'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
