@@ -43,9 +43,6 @@ export interface PipelineOptions {
 
 export type ImageSources = Iterable<ImageInput> | AsyncIterable<ImageInput>;
 
-/** A session the pipeline runs: the shared facade (a `NodeSession` is one). */
-type PipelineSession = ImageModelSession<ImageInput>;
-
 /**
  * Most images per run and decodes in flight: a batch of 1e7 would allocate its input (150 GB at 224) before
  * failing with a raw RangeError. The CLI's profile takes batches up to the same 1024.
@@ -116,7 +113,7 @@ function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<I
 }
 
 /** Batch sizes (timed, see BatchSizer) and read-ahead: two batches and the decoders' worth. */
-function nodePlan(session: PipelineSession, o: PipelineOptions): PipelinePlan {
+function nodePlan(session: ImageModelSession<ImageInput>, o: PipelineOptions): PipelinePlan {
   const maxBatch = session.fixedBatch ?? o.batch ?? o.maxBatch ?? 16;
   const decoders = decodersFor(o);
   return {
@@ -127,7 +124,7 @@ function nodePlan(session: PipelineSession, o: PipelineOptions): PipelinePlan {
 }
 
 /** The pipeline's runtime parts for Node, made once the task and options are checked. */
-function nodeRun(session: PipelineSession, sources: ImageSources, o: PipelineOptions) {
+function nodeRun(session: ImageModelSession<ImageInput>, sources: ImageSources, o: PipelineOptions) {
   return {
     decoder: () => {
       checkOptions(o);
@@ -138,9 +135,9 @@ function nodeRun(session: PipelineSession, sources: ImageSources, o: PipelineOpt
   };
 }
 
-/** Top-k classes for each image of `sources`, in input order, as an async iterator. */
+/** Top-k classes for each image of `sources` (a `NodeSession`, or any session of the shared facade), in input order, as an async iterator. */
 export async function* classifyAll(
-  session: PipelineSession,
+  session: ImageModelSession<ImageInput>,
   sources: ImageSources,
   o: PipelineOptions = {},
 ): AsyncGenerator<ClassifyResult> {
@@ -153,7 +150,7 @@ export async function* classifyAll(
 
 /** The embedding of each image of `sources`, in input order, as an async iterator. */
 export async function* embedAll(
-  session: PipelineSession,
+  session: ImageModelSession<ImageInput>,
   sources: ImageSources,
   o: PipelineOptions = {},
 ): AsyncGenerator<EmbedResult> {
