@@ -16,7 +16,7 @@ const CORE_LAYERS = {
   tasks: ['ir'],
   image: ['ir', 'models', 'runtime'],
   pipeline: ['ir', 'tasks'],
-  session: ['ir', 'models', 'onnx', 'runtime', 'image', 'tasks'],
+  session: ['ir', 'models', 'onnx', 'runtime', 'image', 'tasks', 'pipeline'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({

@@ -22,7 +22,12 @@ export class ReadAhead<Source> {
     while (!this.exhausted && this.queue.length < ahead) {
       const next = await this.iterator.next();
       if (next.done) this.exhausted = true;
-      else this.queue.push(this.decoder.prepare(next.value, this.index++));
+      else {
+        const prepared = this.decoder.prepare(next.value, this.index++);
+        // A decoder whose `prepare` rejects (a naming error) fails the batch that reaches it; the others are not unhandled.
+        prepared.catch(() => {});
+        this.queue.push(prepared);
+      }
     }
   }
 

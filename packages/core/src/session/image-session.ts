@@ -1,10 +1,10 @@
 import { MobileNetError } from '../ir/errors.js';
-import { escapeControls } from '../ir/quote.js';
 import { type RgbImage, preprocess } from '../image/preprocess.js';
 import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
 import { type EmbedResult, embedTask } from '../tasks/embed.js';
-import { nonFinite } from '../tasks/postprocess.js';
-import { outputFor } from '../tasks/registry.js';
+import { BatchSizer } from '../pipeline/batch-sizer.js';
+import { pipelineResults } from '../pipeline/results.js';
+import type { PipelineDecoder, PipelinePlan, Prepared } from '../pipeline/types.js';
 import type { Task, TaskResult } from '../tasks/task.js';
 import type { BackendName, EngineSession } from './backend.js';
 import type { MobileNetSession, ModelInfo } from './model-info.js';
@@ -27,8 +27,6 @@ export interface OpenedModel {
   readonly maxBatch: number;
   readonly session: EngineSession;
 }
-
-type Row = { name: string; row: Float32Array } | { name: string; error: string };
 
 /**
  * The session facade both runtimes share: decode and preprocess each image (a failure stays with its image), run
@@ -84,51 +82,29 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     images: readonly Image[],
     options: Options,
   ): Promise<TaskResult<Fields>[]> {
-    task.check?.(options);
-    const output = outputFor(task, this.info.taskOutputs);
-    return (await this.forward(images, output)).map((r) =>
-      'row' in r
-        ? { image: r.name, ok: true, ...task.postprocess(r.row, this.info, options) }
-        : { image: r.name, ok: false, error: r.error },
-    );
+    const results: TaskResult<Fields>[] = [];
+    for await (const r of pipelineResults(this, images, task, options, this.allAtOnce())) results.push(r);
+    return results;
   }
 
-  private async forward(images: readonly Image[], output: string): Promise<Row[]> {
+  /**
+   * The shared pipeline set for an array in memory: every image decodes at once (the caller holds them all
+   * already), in batches the model accepts.
+   */
+  private allAtOnce(): { decoder: () => PipelineDecoder<Image>; plan: PipelinePlan } {
     const pre = this.info.preprocessing;
     const n = 3 * pre.size * pre.size;
-    const prepared = await Promise.all(
-      images.map(async (img, i) => {
-        const name = this.images.name(img, i);
-        try {
-          return { name, tensor: preprocess(await this.images.decode(img, name), pre, new Float32Array(n)) };
-        } catch (e) {
-          return { name, error: (e as Error).message };
-        }
-      }),
-    );
-    const good = prepared.filter((p) => p.tensor);
-    const rows: Float32Array[] = [];
+    const prepare = async (img: Image, i: number): Promise<Prepared> => {
+      const name = this.images.name(img, i);
+      try {
+        return { name, tensor: preprocess(await this.images.decode(img, name), pre, new Float32Array(n)) };
+      } catch (e) {
+        return { name, error: (e as Error).message };
+      }
+    };
     const step = this.fixedBatch ?? Math.max(1, this.opened.maxBatch);
-    for (let i = 0; i < good.length; i += step) {
-      const chunk = good.slice(i, i + step);
-      const batch = this.fixedBatch ?? chunk.length;
-      const input = new Float32Array(batch * n);
-      chunk.forEach((p, j) => {
-        input.set(p.tensor!, j * n);
-      });
-      const out = await this.runBatch(input, batch, output);
-      const width = out.length / batch;
-      chunk.forEach((_, j) => {
-        rows.push(out.slice(j * width, (j + 1) * width));
-      });
-    }
-    let k = 0;
-    return prepared.map((p) => {
-      if (!p.tensor) return { name: p.name, error: p.error! };
-      const row = rows[k++]!;
-      const bad = nonFinite(row, output);
-      return bad ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` } : { name: p.name, row };
-    });
+    const plan = { sizer: new BatchSizer(this.fixedBatch, step, step), ahead: () => Number.POSITIVE_INFINITY };
+    return { decoder: () => ({ prepare }), plan };
   }
 
   release(): Promise<void> {
