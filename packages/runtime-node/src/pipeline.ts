@@ -10,7 +10,7 @@ import {
   type PipelineDecoder,
   type PipelinePlan,
   type Preprocessing,
-  type Prepared,
+  type PreparedImage,
   Slots,
   classifyTask,
   embedTask,
@@ -94,7 +94,7 @@ function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<I
   const limits = o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels };
   const n = 3 * pre.size * pre.size;
   const pool: Float32Array[] = [];
-  const prepare = async (source: ImageInput, index: number): Promise<Prepared> => {
+  const prepare = async (source: ImageInput, index: number): Promise<PreparedImage> => {
     const name = imageName(source, index);
     await slots.acquire();
     try {

@@ -1,11 +1,11 @@
-import { MobileNetError, type Preprocessing, type Prepared } from '@mobilenet/core';
+import { MobileNetError, type Preprocessing, type PreparedImage } from '@mobilenet/core';
 import type { WebDecodeMode } from './decode-fast.js';
 import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 
 /** Workers answering requests by id; a worker that fails to load fails every image it holds, by name. */
 export class DecodeWorkers {
   private readonly workers: Worker[];
-  private readonly pending = new Map<number, { name: string; done: (p: Prepared) => void; worker: number }>();
+  private readonly pending = new Map<number, { name: string; done: (p: PreparedImage) => void; worker: number }>();
   private readonly load: number[];
   private nextId = 0;
 
@@ -25,7 +25,7 @@ export class DecodeWorkers {
     this.load = this.workers.map(() => 0);
   }
 
-  prepare(image: Blob, name: string, pre: Preprocessing, mode: WebDecodeMode): Promise<Prepared> {
+  prepare(image: Blob, name: string, pre: Preprocessing, mode: WebDecodeMode): Promise<PreparedImage> {
     const worker = this.load.indexOf(Math.min(...this.load));
     const id = this.nextId++;
     this.load[worker]!++;

@@ -4,7 +4,7 @@ import {
   MobileNetError,
   type PipelineDecoder,
   type Preprocessing,
-  type Prepared,
+  type PreparedImage,
   classifyTask,
   pipelineResults,
   preprocess,
@@ -50,7 +50,7 @@ function checkOptions(o: WebPipelineOptions): WebDecodeMode {
 function canvasDecoder(pre: Preprocessing, mode: WebDecodeMode, workerCount: number): PipelineDecoder<WebImage> {
   const workers = workerCount ? new DecodeWorkers(workerCount) : null;
   const n = 3 * pre.size * pre.size;
-  const prepare = async (image: WebImage, index: number): Promise<Prepared> => {
+  const prepare = async (image: WebImage, index: number): Promise<PreparedImage> => {
     const name = webImageName(image, index);
     if (workers && image instanceof Blob) return workers.prepare(image, name, pre, mode);
     try {

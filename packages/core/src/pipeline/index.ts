@@ -7,7 +7,7 @@ export type {
   PipelineDecoder,
   PipelineModel,
   PipelinePlan,
-  Prepared,
-  Row,
-  Sources,
+  PreparedImage,
+  PipelineRow,
+  PipelineSources,
 } from './types.js';

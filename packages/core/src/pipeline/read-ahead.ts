@@ -1,14 +1,14 @@
-import type { PipelineDecoder, Prepared, Sources } from './types.js';
+import type { PipelineDecoder, PreparedImage, PipelineSources } from './types.js';
 
 /** The images of a stream, prepared in input order, a bounded number ahead of the one taken. */
 export class ReadAhead<Source> {
   private readonly iterator: Iterator<Source> | AsyncIterator<Source>;
-  private readonly queue: Promise<Prepared>[] = [];
+  private readonly queue: Promise<PreparedImage>[] = [];
   private index = 0;
   private exhausted = false;
 
   constructor(
-    sources: Sources<Source>,
+    sources: PipelineSources<Source>,
     private readonly decoder: PipelineDecoder<Source>,
   ) {
     this.iterator =
@@ -32,8 +32,8 @@ export class ReadAhead<Source> {
   }
 
   /** The next `size` good images and the failures between them, in input order (fewer at the end of the stream). */
-  async take(size: number, ahead: number): Promise<{ items: Prepared[]; good: number }> {
-    const items: Prepared[] = [];
+  async take(size: number, ahead: number): Promise<{ items: PreparedImage[]; good: number }> {
+    const items: PreparedImage[] = [];
     let good = 0;
     while (good < size) {
       await this.fill(ahead);

@@ -1,7 +1,7 @@
 import { outputFor } from '../tasks/registry.js';
 import type { AnyTask, Task, TaskModel, TaskResult } from '../tasks/task.js';
 import { pipelineRows } from './rows.js';
-import type { PipelineDecoder, PipelineModel, PipelinePlan, Row, Sources } from './types.js';
+import type { PipelineDecoder, PipelineModel, PipelinePlan, PipelineRow, PipelineSources } from './types.js';
 
 /** A model the pipeline can ask a task of: the facts a task reads, and which output each task takes. */
 export interface TaskPipelineModel extends PipelineModel {
@@ -14,10 +14,10 @@ export interface TaskPipelineModel extends PipelineModel {
  */
 export async function* pipelineResults<Source, Options, Fields>(
   model: TaskPipelineModel,
-  sources: Sources<Source>,
+  sources: PipelineSources<Source>,
   task: Task<Options, Fields>,
   options: Options,
-  run: { decoder: () => PipelineDecoder<Source>; plan: PipelinePlan; onRow?: (row: Row) => void },
+  run: { decoder: () => PipelineDecoder<Source>; plan: PipelinePlan; onRow?: (row: PipelineRow) => void },
 ): AsyncGenerator<TaskResult<Fields>> {
   const output = outputFor(task as AnyTask, model.info.taskOutputs);
   task.check?.(options);

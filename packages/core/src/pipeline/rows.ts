@@ -1,7 +1,14 @@
 import { escapeControls } from '../ir/quote.js';
 import { nonFinite } from '../tasks/postprocess.js';
 import { ReadAhead } from './read-ahead.js';
-import type { PipelineDecoder, PipelineModel, PipelinePlan, Prepared, Row, Sources } from './types.js';
+import type {
+  PipelineDecoder,
+  PipelineModel,
+  PipelinePlan,
+  PreparedImage,
+  PipelineRow,
+  PipelineSources,
+} from './types.js';
 
 /**
  * Images in, one row of `output` per image out, in input order: the batching pipeline both runtimes share.
@@ -10,11 +17,11 @@ import type { PipelineDecoder, PipelineModel, PipelinePlan, Prepared, Row, Sourc
  */
 export async function* pipelineRows<Source>(
   model: PipelineModel,
-  sources: Sources<Source>,
+  sources: PipelineSources<Source>,
   decoder: PipelineDecoder<Source>,
   output: string,
   plan: PipelinePlan,
-): AsyncGenerator<Row> {
+): AsyncGenerator<PipelineRow> {
   const input = new BatchInput(3 * model.info.inputSize * model.info.inputSize);
   const ahead = new ReadAhead(sources, decoder);
   try {
@@ -66,7 +73,7 @@ class BatchInput {
 /** Copies the good images of a batch into one tensor and runs it; the tensors go back to the decoder. */
 async function runGood<Source>(
   model: PipelineModel,
-  items: readonly Prepared[],
+  items: readonly PreparedImage[],
   good: number,
   output: string,
   input: BatchInput,
@@ -90,7 +97,12 @@ async function runGood<Source>(
 }
 
 /** Each item's row of the batch's output (the good ones in order), or its error; a non-finite row is an error. */
-function* rowsOf(items: readonly Prepared[], out: Float32Array | null, batch: number, output: string): Generator<Row> {
+function* rowsOf(
+  items: readonly PreparedImage[],
+  out: Float32Array | null,
+  batch: number,
+  output: string,
+): Generator<PipelineRow> {
   const width = out ? out.length / batch : 0;
   let j = 0;
   for (const p of items) {

@@ -1,21 +1,21 @@
 /** An image decoded and preprocessed into its [3, S, S] tensor, or the error that stopped it (named). */
-export type Prepared =
+export type PreparedImage =
   | { readonly name: string; readonly tensor: Float32Array; readonly decodeMs?: number; readonly preprocessMs?: number }
   | { readonly name: string; readonly error: string };
 
 /** One image's row of the model's output, or its error. */
-export type Row =
+export type PipelineRow =
   | { readonly name: string; readonly row: Float32Array }
   | { readonly name: string; readonly error: string };
 
-export type Sources<Source> = Iterable<Source> | AsyncIterable<Source>;
+export type PipelineSources<Source> = Iterable<Source> | AsyncIterable<Source>;
 
 /**
  * What a runtime supplies to the pipeline: how one image becomes a tensor (its decoder: sharp, canvases, workers).
- * `prepare` never rejects: a failure is a `Prepared` error.
+ * `prepare` never rejects: a failure is a `PreparedImage` error.
  */
 export interface PipelineDecoder<Source> {
-  prepare(source: Source, index: number): Promise<Prepared>;
+  prepare(source: Source, index: number): Promise<PreparedImage>;
   /** Takes a tensor back once it is copied into a batch, to fill again. */
   recycle?(tensor: Float32Array): void;
   /** Stops what the decoder started (workers), after the last batch or an early `break`. */

@@ -4,7 +4,7 @@ import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../task
 import { type EmbedResult, embedTask } from '../tasks/embed.js';
 import { BatchSizer } from '../pipeline/batch-sizer.js';
 import { pipelineResults } from '../pipeline/results.js';
-import type { PipelineDecoder, PipelinePlan, Prepared } from '../pipeline/types.js';
+import type { PipelineDecoder, PipelinePlan, PreparedImage } from '../pipeline/types.js';
 import type { Task, TaskResult } from '../tasks/task.js';
 import type { BackendName, EngineSession } from './backend.js';
 import type { MobileNetSession, ModelInfo } from './model-info.js';
@@ -94,7 +94,7 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
   private allAtOnce(): { decoder: () => PipelineDecoder<Image>; plan: PipelinePlan } {
     const pre = this.info.preprocessing;
     const n = 3 * pre.size * pre.size;
-    const prepare = async (img: Image, i: number): Promise<Prepared> => {
+    const prepare = async (img: Image, i: number): Promise<PreparedImage> => {
       const name = this.images.name(img, i);
       try {
         return { name, tensor: preprocess(await this.images.decode(img, name), pre, new Float32Array(n)) };
