@@ -12,7 +12,7 @@ export type PipelineSources<Source> = Iterable<Source> | AsyncIterable<Source>;
 
 /**
  * What a runtime supplies to the pipeline: how one image becomes a tensor (its decoder: sharp, canvases, workers).
- * `prepare` never rejects: a failure is a `PreparedImage` error.
+ * A failure to decode is a `PreparedImage` error, and the others go on; a rejected `prepare` fails the whole run.
  */
 export interface PipelineDecoder<Source> {
   prepare(source: Source, index: number): Promise<PreparedImage>;
