@@ -2,20 +2,13 @@ import './ort-env.js';
 import {
   type ClassifyResult,
   type EmbedResult,
-  type Engine,
-  type ModelBytes,
-  type ModelInput,
   type ImageModelSession,
-  MobileNetError,
-  isWeightsName,
+  type ModelInput,
   openSession,
-  quotePath,
 } from '@mobilenet/core';
-import { loadPretrained } from './hub/index.js';
 import type * as ort from 'onnxruntime-node';
-import { type NodeEngineSession, backends } from './backends.js';
-import { FILE_CAPS, FileError, readRegular } from './files.js';
-import { type ImageInput, decodeImage, imageName } from './image.js';
+import { engine } from './engine.js';
+import type { ImageInput } from './image.js';
 import { int8KernelsHere } from './int8-kernels.js';
 import type { NodeSessionOptions } from './options.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
@@ -28,26 +21,6 @@ export type { NodeSessionOptions } from './options.js';
  * weights, preprocessing and labels.
  */
 export type ModelSource = ModelInput<string>;
-
-/** The I/O part of loading a model in Node: a file path, through the guarded reader (regular files, 1 GiB). */
-async function readModelFile(path: string): Promise<ModelBytes> {
-  try {
-    return { bytes: await readRegular(path, { what: 'an .onnx file', maxBytes: FILE_CAPS.model }), name: path };
-  } catch (e) {
-    if (!(e instanceof FileError)) throw e;
-    throw new MobileNetError('model-file', `model file ${quotePath(path)}`, 'a readable .onnx file', e.detail);
-  }
-}
-
-/** onnxruntime-node as an engine of the shared API. */
-const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> = {
-  backends,
-  defaultBackend: 'cpu',
-  maxBatch: 16,
-  read: readModelFile,
-  images: (o) => ({ name: imageName, decode: (image, name) => decodeImage(image, name, o) }),
-  pretrained: { is: isWeightsName, load: (name, o) => loadPretrained(name, { batch: 'dynamic' }, o.hub) },
-};
 
 /**
  * Creates a session for a MobileNet: reads the model's preprocessing and labels from its metadata (or uses
