@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Arch, torchvisionPreprocessing } from '@mobilenet/core';
 // runtime-web's e2e harness page: its stages() and throughput() are this measurement's.
-import { openHarness } from '../../../../packages/runtime-web/e2e/page.js';
+import { openHarness } from '@mobilenet/runtime-web/harness';
 import { median } from '../../src/shared/stats.js';
 
 const { values } = parseArgs({

@@ -1,21 +1,11 @@
-// The shape of the detection task to come: types only. No model here has a detection head yet; the task that
-// reads one lands as a file like classify.ts, registered in builtin.ts, with a `detect` method on the session.
+// The shape of the detection task to come (issue 26): types only, on core/detection's postprocessing types. The
+// task itself lands as a file like classify.ts, listed in builtin.ts, with a `detect` method on the session facade.
+// What the seam still needs for it: an SSD head has two outputs (box regression and class logits), so `Task.output`
+// becomes a list and the engine's `run` returns several; and the postprocessing reads each image's original size.
+import type { DetectionOptions, Detections } from '../detection/postprocess.js';
 import type { TaskResult } from './task.js';
 
-export interface DetectOptions {
-  /** Lowest score kept. */
-  readonly minScore?: number;
-  /** Most boxes per image, highest score first. */
-  readonly maxBoxes?: number;
-}
+export type DetectOptions = DetectionOptions;
 
-/** One object found: its class and a box in the input image's pixels. */
-export interface Detection {
-  readonly index: number;
-  readonly label: string;
-  readonly score: number;
-  /** Left, top, width, height. */
-  readonly box: readonly [number, number, number, number];
-}
-
-export type DetectResult = TaskResult<{ readonly detections: readonly Detection[] }>;
+/** One image's detections, best first, in its own pixels. */
+export type DetectResult = TaskResult<{ readonly detections: Detections }>;

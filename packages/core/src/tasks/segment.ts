@@ -1,7 +1,8 @@
-// The shape of the segmentation task to come: types only, as detect.ts.
+// The shape of the segmentation task to come: types only, as detect.ts (LRASPP / DeepLabV3 heads: one output of
+// class logits per pixel, resized to the image).
 import type { TaskResult } from './task.js';
 
-/** A class per pixel, row-major, at the model's output resolution. */
+/** A class per pixel, row-major, at the image's size. */
 export interface SegmentMask {
   readonly width: number;
   readonly height: number;
