@@ -13,9 +13,12 @@ const CORE_LAYERS = {
   passes: ['ir', 'metadata'],
   weights: ['ir', 'models'],
   models: ['ir', 'weights', 'metadata'],
-  pretrained: ['ir', 'models', 'weights', 'runtime', 'metadata'],
-  runtime: ['ir', 'models', 'onnx', 'metadata'],
+  pretrained: ['ir', 'models', 'weights', 'metadata'],
   detection: ['ir'],
+  tasks: ['ir', 'detection', 'metadata'],
+  image: ['ir', 'metadata'],
+  pipeline: ['ir', 'tasks'],
+  session: ['ir', 'onnx', 'metadata', 'image', 'tasks', 'pipeline'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
