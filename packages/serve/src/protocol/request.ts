@@ -403,7 +403,7 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
         );
       }
       const count = countLeaves(`${at}.data`, raw.data, datatype, n, limits.maxRank);
-      if (count !== n) fail(`${at}.data`, `holds ${count} elements, but shape [${shape.join(', ')}] needs ${n}`);
+      if (count !== n) fail(`${at}.data`, `holds ${count} element${count === 1 ? '' : 's'}, but shape [${shape.join(', ')}] needs ${n}`);
       data = fillFromJson(raw.data, datatype, n);
       if (datatype === 'BYTES') {
         let total = 0;
