@@ -58,3 +58,4 @@ export {
   validateTritonConfig,
   writeTritonRepository,
 } from './triton/config.js';
+export { checkRequestAgainstModel } from './protocol/model.js';

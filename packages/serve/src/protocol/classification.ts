@@ -82,11 +82,7 @@ function topK(row: ArrayLike<number | bigint>, k: number, float: boolean, labels
  * dimension is the batch, as Triton does for a model with max_batch_size > 0), else [min(k, elements)]. FP16,
  * BF16, BOOL and BYTES outputs are refused, as Triton refuses them.
  */
-export function classify(
-  output: Tensor,
-  k: number,
-  options: { batched: boolean; labels?: readonly string[] },
-): Tensor {
+export function classify(output: Tensor, k: number, options: { batched: boolean; labels?: readonly string[] }): Tensor {
   if (!NUMERIC.has(output.datatype)) {
     throw new ProtocolError(
       `outputs '${output.name}': class result not available for output due to unsupported type '${output.datatype}'`,

@@ -50,7 +50,7 @@ describe('the specification examples (inference_rest.md, "Inference Request Exam
   };
 
   it('refuses the printed example, whose input1 holds 1 element for shape [ 3 ], naming the field', () => {
-    expect(refusal(json(example)).message).toBe("inputs[1].data: holds 1 element, but shape [3] needs 3");
+    expect(refusal(json(example)).message).toBe('inputs[1].data: holds 1 element, but shape [3] needs 3');
   });
 
   it('parses the example with input1 made consistent', () => {
@@ -122,9 +122,9 @@ describe('the specification examples (inference_rest.md, "Inference Request Exam
     expect(r.inputs[0]!.data).toEqual(new Float32Array([1, 2, 3, 4]));
     expect(r.binaryDataOutput).toBe(true);
     expect(refusal(body, { headerLength: 0 }).message).toMatch(/needs a model with exactly one input/);
-    expect(
-      refusal(body, { headerLength: 0, rawInput: { name: 'in', datatype: 'FP32', shape: [3] } }).message,
-    ).toMatch(/4 elements, but input 'in' of shape \[3\] needs 3/);
+    expect(refusal(body, { headerLength: 0, rawInput: { name: 'in', datatype: 'FP32', shape: [3] } }).message).toMatch(
+      /4 elements, but input 'in' of shape \[3\] needs 3/,
+    );
   });
 });
 
@@ -193,32 +193,96 @@ describe('refusals name the field', () => {
     ],
     ['no inputs field', {}, 'inputs: expected an array of inputs, received undefined'],
     ['a body that is an array', [1], 'expected the inference request object, received an array'],
-    ['an unknown top-level field', { inputs: [], foo: 1 }, "unknown field 'foo'; expected only id, parameters, inputs, outputs, model_name, model_version"],
+    [
+      'an unknown top-level field',
+      { inputs: [], foo: 1 },
+      "unknown field 'foo'; expected only id, parameters, inputs, outputs, model_name, model_version",
+    ],
     ['an unknown input field', { inputs: [input({ dims: [2] })] }, /^inputs\[0\]: unknown field 'dims'/],
     ['an id that is a number', { id: 42, inputs: [] }, 'id: expected a string, received 42'],
-    ['a missing name', { inputs: [input({ name: undefined })] }, 'inputs[0].name: expected a non-empty string, received undefined'],
+    [
+      'a missing name',
+      { inputs: [input({ name: undefined })] },
+      'inputs[0].name: expected a non-empty string, received undefined',
+    ],
     ['a duplicate input', { inputs: [input(), input()] }, "inputs[1].name: 'x' is given twice"],
-    ['a negative dimension', { inputs: [input({ shape: [-1] })] }, 'inputs[0].shape[0]: expected a non-negative integer, received -1'],
-    ['a fractional dimension', { inputs: [input({ shape: [1.5] })] }, 'inputs[0].shape[0]: expected a non-negative integer, received 1.5'],
-    ['a shape that is not an array', { inputs: [input({ shape: 2 })] }, 'inputs[0].shape: expected an array of dimensions, received 2'],
+    [
+      'a negative dimension',
+      { inputs: [input({ shape: [-1] })] },
+      'inputs[0].shape[0]: expected a non-negative integer, received -1',
+    ],
+    [
+      'a fractional dimension',
+      { inputs: [input({ shape: [1.5] })] },
+      'inputs[0].shape[0]: expected a non-negative integer, received 1.5',
+    ],
+    [
+      'a shape that is not an array',
+      { inputs: [input({ shape: 2 })] },
+      'inputs[0].shape: expected an array of dimensions, received 2',
+    ],
     ['too few elements', { inputs: [input({ data: [1] })] }, 'inputs[0].data: holds 1 element, but shape [2] needs 2'],
-    ['too many elements', { inputs: [input({ data: [1, 2, 3] })] }, "inputs[0].data: holds more elements than the shape's 2"],
-    ['a string in FP32 data', { inputs: [input({ data: [1, '2'] })] }, "inputs[0].data[1]: expected a number for FP32, received '2'"],
-    ['a nested bad element', { inputs: [input({ shape: [2, 1], data: [[1], [true]] })] }, 'inputs[0].data[1][0]: expected a number for FP32, received true'],
-    ['an out-of-range UINT8', { inputs: [input({ datatype: 'UINT8', data: [1, 256] })] }, 'inputs[0].data[1]: expected an integer in [0, 255] for UINT8, received 256'],
-    ['a fraction in INT32', { inputs: [input({ datatype: 'INT32', data: [1, 0.5] })] }, /^inputs\[0\]\.data\[1\]: expected an integer in \[-2147483648, 2147483647\] for INT32, received 0.5$/],
-    ['an INT64 past 2^53', { inputs: [input({ datatype: 'INT64', data: [1, 2 ** 60] })] }, /JSON numbers are exact only to 2\^53; send wider values as binary data/],
+    [
+      'too many elements',
+      { inputs: [input({ data: [1, 2, 3] })] },
+      "inputs[0].data: holds more elements than the shape's 2",
+    ],
+    [
+      'a string in FP32 data',
+      { inputs: [input({ data: [1, '2'] })] },
+      "inputs[0].data[1]: expected a number for FP32, received '2'",
+    ],
+    [
+      'a nested bad element',
+      { inputs: [input({ shape: [2, 1], data: [[1], [true]] })] },
+      'inputs[0].data[1][0]: expected a number for FP32, received true',
+    ],
+    [
+      'an out-of-range UINT8',
+      { inputs: [input({ datatype: 'UINT8', data: [1, 256] })] },
+      'inputs[0].data[1]: expected an integer in [0, 255] for UINT8, received 256',
+    ],
+    [
+      'a fraction in INT32',
+      { inputs: [input({ datatype: 'INT32', data: [1, 0.5] })] },
+      /^inputs\[0\]\.data\[1\]: expected an integer in \[-2147483648, 2147483647\] for INT32, received 0.5$/,
+    ],
+    [
+      'an INT64 past 2^53',
+      { inputs: [input({ datatype: 'INT64', data: [1, 2 ** 60] })] },
+      /JSON numbers are exact only to 2\^53; send wider values as binary data/,
+    ],
     ['FP32 overflow', { inputs: [input({ data: [1, 1e39] })] }, "inputs[0].data[1]: 1e+39 is outside FP32's range"],
-    ['a number as BOOL', { inputs: [input({ datatype: 'BOOL', data: [1, 0] })] }, 'inputs[0].data[0]: expected true or false for BOOL, received 1'],
-    ['data that is not an array', { inputs: [input({ data: 'abc' })] }, "inputs[0].data: expected an array, received 'abc'"],
-    ['neither data nor binary_data_size', { inputs: [input({ data: undefined })] }, "inputs[0]: has neither 'data' nor 'parameters.binary_data_size'"],
+    [
+      'a number as BOOL',
+      { inputs: [input({ datatype: 'BOOL', data: [1, 0] })] },
+      'inputs[0].data[0]: expected true or false for BOOL, received 1',
+    ],
+    [
+      'data that is not an array',
+      { inputs: [input({ data: 'abc' })] },
+      "inputs[0].data: expected an array, received 'abc'",
+    ],
+    [
+      'neither data nor binary_data_size',
+      { inputs: [input({ data: undefined })] },
+      "inputs[0]: has neither 'data' nor 'parameters.binary_data_size'",
+    ],
     [
       'both data and binary_data_size',
       { inputs: [input({ parameters: { binary_data_size: 0 } })] },
       "inputs[0]: gives both 'data' and 'binary_data_size'; an input's data is one or the other",
     ],
-    ['an unknown request parameter', { parameters: { foo: 1 }, inputs: [] }, 'parameters.foo: unknown parameter; this server knows binary_data_output, timeout, priority'],
-    ['an unknown input parameter', { inputs: [input({ parameters: { foo: 'x' } })] }, 'inputs[0].parameters.foo: unknown parameter; this server knows binary_data_size'],
+    [
+      'an unknown request parameter',
+      { parameters: { foo: 1 }, inputs: [] },
+      'parameters.foo: unknown parameter; this server knows binary_data_output, timeout, priority',
+    ],
+    [
+      'an unknown input parameter',
+      { inputs: [input({ parameters: { foo: 'x' } })] },
+      'inputs[0].parameters.foo: unknown parameter; this server knows binary_data_size',
+    ],
     [
       'an unknown output parameter',
       { inputs: [], outputs: [{ name: 'y', parameters: { top_k: 5 } }] },
@@ -229,12 +293,36 @@ describe('refusals name the field', () => {
       { inputs: [input({ data: undefined, parameters: { shared_memory_region: 'r' } })] },
       'inputs[0].parameters.shared_memory_region: the shared-memory extension is not supported by this server',
     ],
-    ['sequence batching', { parameters: { sequence_id: 3 }, inputs: [] }, /^parameters\.sequence_id: sequence batching is not supported/],
-    ['a parameter value that is an object', { parameters: { timeout: {} }, inputs: [] }, 'parameters.timeout: expected a string, number or boolean, received an object'],
-    ['binary_data_output that is a string', { parameters: { binary_data_output: 'yes' }, inputs: [] }, "parameters.binary_data_output: expected a boolean, received 'yes'"],
-    ['a negative classification', { inputs: [], outputs: [{ name: 'y', parameters: { classification: -1 } }] }, 'outputs[0].parameters.classification: expected an integer from 0 to 4294967295, received -1'],
-    ['a duplicate output', { inputs: [], outputs: [{ name: 'y' }, { name: 'y' }] }, "outputs[1].name: 'y' is requested twice"],
-    ['binary_data_size with no header length', { inputs: [input({ data: undefined, parameters: { binary_data_size: 8 } })] }, 'inputs[0].parameters.binary_data_size: binary data needs the Inference-Header-Content-Length header'],
+    [
+      'sequence batching',
+      { parameters: { sequence_id: 3 }, inputs: [] },
+      /^parameters\.sequence_id: sequence batching is not supported/,
+    ],
+    [
+      'a parameter value that is an object',
+      { parameters: { timeout: {} }, inputs: [] },
+      'parameters.timeout: expected a string, number or boolean, received an object',
+    ],
+    [
+      'binary_data_output that is a string',
+      { parameters: { binary_data_output: 'yes' }, inputs: [] },
+      "parameters.binary_data_output: expected a boolean, received 'yes'",
+    ],
+    [
+      'a negative classification',
+      { inputs: [], outputs: [{ name: 'y', parameters: { classification: -1 } }] },
+      'outputs[0].parameters.classification: expected an integer from 0 to 4294967295, received -1',
+    ],
+    [
+      'a duplicate output',
+      { inputs: [], outputs: [{ name: 'y' }, { name: 'y' }] },
+      "outputs[1].name: 'y' is requested twice",
+    ],
+    [
+      'binary_data_size with no header length',
+      { inputs: [input({ data: undefined, parameters: { binary_data_size: 8 } })] },
+      'inputs[0].parameters.binary_data_size: binary data needs the Inference-Header-Content-Length header',
+    ],
   ];
   for (const [what, body, message] of cases) {
     it(what, () => {
@@ -293,7 +381,9 @@ describe('binary data refusals', () => {
   it('a binary_data_size that is huge, or not an integer', () => {
     for (const size of [2 ** 64, 1e308, -1, 1.5]) {
       const { body, headerLength } = binaryBody(header(size), u32);
-      expect(refusal(body, { headerLength }).message).toMatch(/^inputs\[0\]\.parameters\.binary_data_size: expected an integer from 0 to/);
+      expect(refusal(body, { headerLength }).message).toMatch(
+        /^inputs\[0\]\.parameters\.binary_data_size: expected an integer from 0 to/,
+      );
     }
   });
 

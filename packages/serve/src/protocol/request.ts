@@ -91,12 +91,11 @@ const describe = (v: unknown): string => {
   return String(v);
 };
 
-const fail = (path: string, message: string, status = 400): never => {
+function fail(path: string, message: string, status = 400): never {
   throw new ProtocolError(path ? `${path}: ${message}` : message, status);
-};
+}
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkFields(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(obj)) {
@@ -174,11 +173,7 @@ function elementCount(path: string, shape: unknown, limits: RequestLimits): { sh
   for (const d of dims) {
     n *= d;
     if (n > limits.maxElements) {
-      fail(
-        path,
-        `[${dims.join(', ')}] holds more than ${limits.maxElements} elements, the limit of one tensor`,
-        413,
-      );
+      fail(path, `[${dims.join(', ')}] holds more than ${limits.maxElements} elements, the limit of one tensor`, 413);
     }
   }
   return { shape: dims, n };
@@ -336,22 +331,23 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
     if (key === 'model_name') request.modelName = v as string;
     else request.modelVersion = v as string;
   }
-  request.binaryDataOutput =
-    readBool('parameters.binary_data_output', request.parameters.binary_data_output) ?? false;
+  request.binaryDataOutput = readBool('parameters.binary_data_output', request.parameters.binary_data_output) ?? false;
   const timeout = readCount('parameters.timeout', request.parameters.timeout);
   if (timeout !== undefined) request.timeoutMicroseconds = timeout;
   const priority = readCount('parameters.priority', request.parameters.priority);
   if (priority !== undefined) request.priority = priority;
 
   // Inputs, with the binary section consumed in their order.
-  if (!Array.isArray(json.inputs)) return fail('inputs', `expected an array of inputs, received ${describe(json.inputs)}`);
+  if (!Array.isArray(json.inputs))
+    return fail('inputs', `expected an array of inputs, received ${describe(json.inputs)}`);
   if (json.inputs.length > limits.maxTensors) fail('inputs', `more than ${limits.maxTensors} inputs`);
   const binary = body.subarray(headerLength);
   let offset = 0;
   const names = new Set<string>();
-  json.inputs.forEach((raw: unknown, i: number) => {
+  for (let i = 0; i < json.inputs.length; i++) {
+    const raw: unknown = json.inputs[i];
     const at = `inputs[${i}]`;
-    if (!isObject(raw)) return fail(at, `expected an input object, received ${describe(raw)}`);
+    if (!isObject(raw)) fail(at, `expected an input object, received ${describe(raw)}`);
     checkFields(at, raw, INPUT_FIELDS);
     if (typeof raw.name !== 'string' || raw.name === '') {
       fail(`${at}.name`, `expected a non-empty string, received ${describe(raw.name)}`);
@@ -368,11 +364,16 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
     const size = readCount(`${at}.parameters.binary_data_size`, parameters.binary_data_size);
     const fixed = datatype === 'BYTES' ? 0 : DATATYPE_SIZE[datatype];
     if (fixed && n * fixed > limits.maxTensorBytes) {
-      fail(`${at}.shape`, `[${shape.join(', ')}] of ${datatype} is ${n * fixed} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+      fail(
+        `${at}.shape`,
+        `[${shape.join(', ')}] of ${datatype} is ${n * fixed} bytes, more than the limit of ${limits.maxTensorBytes}`,
+        413,
+      );
     }
     let data: TensorData;
     if (size !== undefined) {
-      if (raw.data !== undefined) fail(at, "gives both 'data' and 'binary_data_size'; an input's data is one or the other");
+      if (raw.data !== undefined)
+        fail(at, "gives both 'data' and 'binary_data_size'; an input's data is one or the other");
       if (!hasHeader && size > 0) {
         fail(`${at}.parameters.binary_data_size`, 'binary data needs the Inference-Header-Content-Length header');
       }
@@ -389,7 +390,11 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
         );
       }
       if (!fixed && size > limits.maxTensorBytes) {
-        fail(`${at}.parameters.binary_data_size`, `${size} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+        fail(
+          `${at}.parameters.binary_data_size`,
+          `${size} bytes, more than the limit of ${limits.maxTensorBytes}`,
+          413,
+        );
       }
       data = decodeBinary(`${at} binary data`, datatype, binary.subarray(offset, offset + size), n);
       offset += size;
@@ -403,17 +408,22 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
         );
       }
       const count = countLeaves(`${at}.data`, raw.data, datatype, n, limits.maxRank);
-      if (count !== n) fail(`${at}.data`, `holds ${count} element${count === 1 ? '' : 's'}, but shape [${shape.join(', ')}] needs ${n}`);
+      if (count !== n)
+        fail(
+          `${at}.data`,
+          `holds ${count} element${count === 1 ? '' : 's'}, but shape [${shape.join(', ')}] needs ${n}`,
+        );
       data = fillFromJson(raw.data, datatype, n);
       if (datatype === 'BYTES') {
         let total = 0;
         for (const e of data as Uint8Array[]) total += 4 + e.length;
-        if (total > limits.maxTensorBytes) fail(`${at}.data`, `${total} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+        if (total > limits.maxTensorBytes)
+          fail(`${at}.data`, `${total} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
       }
     }
     const input: RequestInput = { name, datatype, shape, data, parameters };
     request.inputs.push(input);
-  });
+  }
   if (offset !== binary.length) {
     fail(
       '',
@@ -428,9 +438,10 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
     }
     if (json.outputs.length > limits.maxTensors) fail('outputs', `more than ${limits.maxTensors} outputs`);
     const seen = new Set<string>();
-    json.outputs.forEach((raw: unknown, i: number) => {
+    for (let i = 0; i < json.outputs.length; i++) {
+      const raw: unknown = json.outputs[i];
       const at = `outputs[${i}]`;
-      if (!isObject(raw)) return fail(at, `expected an output object, received ${describe(raw)}`);
+      if (!isObject(raw)) fail(at, `expected an output object, received ${describe(raw)}`);
       checkFields(at, raw, OUTPUT_FIELDS);
       if (typeof raw.name !== 'string' || raw.name === '') {
         fail(`${at}.name`, `expected a non-empty string, received ${describe(raw.name)}`);
@@ -446,7 +457,7 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
         parameters,
       };
       request.outputs.push(output);
-    });
+    }
   }
   return request;
 }
@@ -462,7 +473,10 @@ function parseRawRequest(
 ): InferRequest {
   const at = 'raw binary request';
   if (!input) {
-    return fail(at, 'Inference-Header-Content-Length: 0 sends only tensor bytes, which needs a model with exactly one input');
+    return fail(
+      at,
+      'Inference-Header-Content-Length: 0 sends only tensor bytes, which needs a model with exactly one input',
+    );
   }
   if (input.datatype === 'BYTES') {
     return fail(at, 'a BYTES input cannot be sent as a raw binary request here; send a JSON header');
@@ -472,12 +486,14 @@ function parseRawRequest(
   if (input.batched && shape[0] === -1) shape[0] = 1;
   const variable = shape.filter((d) => d === -1).length;
   if (variable > 1) fail(at, `input '${input.name}' has ${variable} variable dimensions; a raw request allows one`);
-  if (body.length > limits.maxTensorBytes) fail(at, `${body.length} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+  if (body.length > limits.maxTensorBytes)
+    fail(at, `${body.length} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
   if (body.length % size !== 0) fail(at, `${body.length} bytes is not a whole number of ${input.datatype} elements`);
   const n = body.length / size;
   const known = shape.reduce((a, d) => (d === -1 ? a : a * d), 1);
   if (variable === 1) {
-    if (known === 0 || n % known !== 0) fail(at, `${n} elements do not fit input '${input.name}' of shape [${input.shape.join(', ')}]`);
+    if (known === 0 || n % known !== 0)
+      fail(at, `${n} elements do not fit input '${input.name}' of shape [${input.shape.join(', ')}]`);
     shape[shape.indexOf(-1)] = n / known;
   } else if (known !== n) {
     fail(at, `${n} elements, but input '${input.name}' of shape [${shape.join(', ')}] needs ${known}`);
@@ -485,7 +501,15 @@ function parseRawRequest(
   return {
     parameters: {},
     binaryDataOutput: true,
-    inputs: [{ name: input.name, datatype: input.datatype, shape, data: decodeBinary(at, input.datatype, body, n), parameters: {} }],
+    inputs: [
+      {
+        name: input.name,
+        datatype: input.datatype,
+        shape,
+        data: decodeBinary(at, input.datatype, body, n),
+        parameters: {},
+      },
+    ],
     outputs: [],
   };
 }

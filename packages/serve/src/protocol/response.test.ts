@@ -6,14 +6,22 @@ import { ProtocolError, type InferResponse } from './types.js';
 
 const dec = new TextDecoder();
 const text = (b: Uint8Array) => dec.decode(b);
-const req = (outputs: { name: string; binary?: boolean; classification?: number }[] = [], binaryDataOutput = false) => ({
+const req = (
+  outputs: { name: string; binary?: boolean; classification?: number }[] = [],
+  binaryDataOutput = false,
+) => ({
   binaryDataOutput,
   outputs: outputs.map((o) => ({ binary: false, classification: 0, parameters: {}, ...o })),
 });
 const strings = (d: unknown) => (d as Uint8Array[]).map((b) => dec.decode(b));
 
 // The model of the specification's examples: output0 is FP32 [ 3, 2 ] = [ 1.0, 1.1, 2.0, 2.1, 3.0, 3.1 ].
-const output0 = { name: 'output0', datatype: 'FP32' as const, shape: [3, 2], data: new Float32Array([1, 1.1, 2, 2.1, 3, 3.1]) };
+const output0 = {
+  name: 'output0',
+  datatype: 'FP32' as const,
+  shape: [3, 2],
+  data: new Float32Array([1, 1.1, 2, 2.1, 3, 3.1]),
+};
 
 describe('the specification examples', () => {
   it('inference_rest.md: the JSON response to the example request', () => {
@@ -30,7 +38,10 @@ describe('the specification examples', () => {
   });
 
   it('extension_binary_data.md: the binary response, 24 bytes after the JSON', () => {
-    const r = encodeInferResponse({ model_name: 'mymodel', outputs: [output0] }, req([{ name: 'output0', binary: true }]));
+    const r = encodeInferResponse(
+      { model_name: 'mymodel', outputs: [output0] },
+      req([{ name: 'output0', binary: true }]),
+    );
     const n = Number(r.headers['Inference-Header-Content-Length']);
     expect(r.headers['Content-Type']).toBe('application/octet-stream');
     expect(r.body.length).toBe(n + 24);
@@ -41,7 +52,7 @@ describe('the specification examples', () => {
     expect(new Float32Array(r.body.slice(n).buffer)).toEqual(output0.data);
   });
 
-  it('extension_binary_data.md: the raw request\'s answer, two outputs as binary (12 bytes each)', () => {
+  it("extension_binary_data.md: the raw request's answer, two outputs as binary (12 bytes each)", () => {
     const o = (name: string) => ({ name, datatype: 'FP32' as const, shape: [3, 1], data: new Float32Array([1, 2, 3]) });
     const r = encodeInferResponse({ model_name: 'm', outputs: [o('output0'), o('output1')] }, req([], true));
     const n = Number(r.headers['Inference-Header-Content-Length']);
@@ -53,8 +64,16 @@ describe('the specification examples', () => {
   });
 
   it('extension_classification.md: output0 [ 1.1, 3.3, 0.5, 2.4 ] with classification 2', () => {
-    const out = { name: 'output0', datatype: 'FP32' as const, shape: [4], data: new Float32Array([1.1, 3.3, 0.5, 2.4]) };
-    const r = encodeInferResponse({ model_name: 'mymodel', id: '42', outputs: [out] }, req([{ name: 'output0', classification: 2 }]));
+    const out = {
+      name: 'output0',
+      datatype: 'FP32' as const,
+      shape: [4],
+      data: new Float32Array([1.1, 3.3, 0.5, 2.4]),
+    };
+    const r = encodeInferResponse(
+      { model_name: 'mymodel', id: '42', outputs: [out] },
+      req([{ name: 'output0', classification: 2 }]),
+    );
     // The document prints "3.3:1", "2.4:3" and datatype STRING; Triton's code (src/classification.cc,
     // src/http_server.cc) answers BYTES and std::to_string's "%f": "3.300000:1".
     expect(JSON.parse(text(r.body)).outputs).toEqual([
@@ -66,11 +85,16 @@ describe('the specification examples', () => {
       req([{ name: 'output0', classification: 2 }]),
       { labels: { output0: labels } },
     );
-    expect(JSON.parse(text(withLabels.body)).outputs[0].data).toEqual(['3.300000:1:index_1_label', '2.400000:3:index_3_label']);
+    expect(JSON.parse(text(withLabels.body)).outputs[0].data).toEqual([
+      '3.300000:1:index_1_label',
+      '2.400000:3:index_3_label',
+    ]);
   });
 
   it('extension_classification.md: the top-2 of [ 1, 5, 10, 4 ] by index is [ 2, 1 ] (integers print as integers)', () => {
-    const t = classify({ name: 'o', datatype: 'INT32', shape: [4], data: new Int32Array([1, 5, 10, 4]) }, 2, { batched: false });
+    const t = classify({ name: 'o', datatype: 'INT32', shape: [4], data: new Int32Array([1, 5, 10, 4]) }, 2, {
+      batched: false,
+    });
     expect(strings(t.data)).toEqual(['10:2', '5:1']);
   });
 });
@@ -95,9 +119,9 @@ describe('classification', () => {
 
   it('refuses the datatypes Triton refuses', () => {
     for (const datatype of ['FP16', 'BF16', 'BOOL', 'BYTES'] as const) {
-      expect(() => classify({ name: 'o', datatype, shape: [1], data: new Uint16Array(1) }, 1, { batched: false })).toThrow(
-        `outputs 'o': class result not available for output due to unsupported type '${datatype}'`,
-      );
+      expect(() =>
+        classify({ name: 'o', datatype, shape: [1], data: new Uint16Array(1) }, 1, { batched: false }),
+      ).toThrow(`outputs 'o': class result not available for output due to unsupported type '${datatype}'`);
     }
   });
 
@@ -109,7 +133,7 @@ describe('classification', () => {
       [0.0078125, '0.007812'], // 2^-7: an exact tie at the 6th decimal, to even
       [0.0234375, '0.023438'], // 3 * 2^-7: a tie, to even (up)
       [-1e-7, '-0.000000'],
-      [123456789.123456789, '123456789.123457'],
+      [123456789.12345679, '123456789.123457'],
       [1e21, '1000000000000000000000.000000'],
       [2 ** -1074, '0.000000'],
       [Number.POSITIVE_INFINITY, 'inf'],
@@ -145,7 +169,10 @@ describe('the encoder', () => {
   });
 
   it('mixes JSON and binary outputs; the binary ones follow the JSON in order', () => {
-    const r = encodeInferResponse(response, req([{ name: 'words', binary: true }, { name: 'flags' }, { name: 'big', binary: true }]));
+    const r = encodeInferResponse(
+      response,
+      req([{ name: 'words', binary: true }, { name: 'flags' }, { name: 'big', binary: true }]),
+    );
     const decoded = decodeInferResponse(r.body, r.headers['Inference-Header-Content-Length']);
     expect(decoded.outputs.map((o) => o.name)).toEqual(['words', 'flags', 'big']);
     expect(strings(decoded.outputs[0]!.data)).toEqual(['é', '']);
@@ -157,7 +184,8 @@ describe('the encoder', () => {
     expect(() => encodeInferResponse(response, req([{ name: 'nope' }]))).toThrow(
       "outputs[0].name: model 'm' has no output 'nope'; it has output0, big, flags, words",
     );
-    const one = (o: InferResponse['outputs'][number]) => () => encodeInferResponse({ model_name: 'm', outputs: [o] }, req());
+    const one = (o: InferResponse['outputs'][number]) => () =>
+      encodeInferResponse({ model_name: 'm', outputs: [o] }, req());
     expect(one({ name: 'h', datatype: 'FP16', shape: [1], data: new Uint16Array(1) })).toThrow(
       "output 'h' is FP16, which has no JSON form; request it with 'binary_data': true",
     );

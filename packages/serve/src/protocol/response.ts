@@ -1,7 +1,14 @@
 // Inference responses: the JSON form of inference_rest.md ("Inference Response JSON Object") and Triton's binary
 // tensor data extension (each output asked for as binary carries `binary_data_size`, its bytes follow the JSON
 // object in the order of `outputs`, and Inference-Header-Content-Length gives the JSON object's length).
-import { DATATYPE_SIZE, type FixedDatatype, type TensorData, fromLittleEndian, serializeBytes, toLittleEndian } from './datatypes.js';
+import {
+  DATATYPE_SIZE,
+  type FixedDatatype,
+  type TensorData,
+  fromLittleEndian,
+  serializeBytes,
+  toLittleEndian,
+} from './datatypes.js';
 import { classify } from './classification.js';
 import { deserializeBytes } from './request.js';
 import {
@@ -159,7 +166,9 @@ export function encodeInferResponse(
 /** The error answer: `{ "error": "..." }` with the error's status (500 for anything that is not a ProtocolError). */
 export function encodeError(error: unknown): EncodedResponse {
   const e =
-    error instanceof ProtocolError ? error : new ProtocolError(`internal error: ${(error as Error)?.message ?? error}`, 500);
+    error instanceof ProtocolError
+      ? error
+      : new ProtocolError(`internal error: ${(error as Error)?.message ?? error}`, 500);
   return {
     status: e.status,
     headers: { 'Content-Type': 'application/json' },
@@ -213,7 +222,12 @@ export function decodeInferResponse(body: Uint8Array, headerLength?: string | nu
             : Ctor.from(flat.map((v) => (typeof v === 'boolean' ? Number(v) : v)));
       }
     }
-    const out: ResponseOutput = { name: o.name, datatype: o.datatype as ResponseOutput['datatype'], shape: o.shape, data };
+    const out: ResponseOutput = {
+      name: o.name,
+      datatype: o.datatype as ResponseOutput['datatype'],
+      shape: o.shape,
+      data,
+    };
     if (o.parameters) out.parameters = o.parameters;
     return out;
   });

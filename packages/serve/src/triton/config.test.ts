@@ -64,13 +64,37 @@ describe('config.pbtxt', () => {
   });
 
   const refusals: [string, Partial<TritonModelConfig>, string][] = [
-    ['a negative max_batch_size', { maxBatchSize: -1 }, 'Triton config max_batch_size: expected an integer from 0 to 2147483647, received -1'],
-    ['a zero dim', { inputs: [{ name: 'input', datatype: 'FP32', dims: [3, 0, 224] }] }, 'Triton config input[0].dims[1]: expected an integer from 1 to 9007199254740991, received 0'],
+    [
+      'a negative max_batch_size',
+      { maxBatchSize: -1 },
+      'Triton config max_batch_size: expected an integer from 0 to 2147483647, received -1',
+    ],
+    [
+      'a zero dim',
+      { inputs: [{ name: 'input', datatype: 'FP32', dims: [3, 0, 224] }] },
+      'Triton config input[0].dims[1]: expected an integer from 1 to 9007199254740991, received 0',
+    ],
     ['no outputs', { outputs: [] }, 'Triton config output: at least one is needed'],
-    ['dynamic batching without batching', { maxBatchSize: 0 }, 'Triton config dynamic_batching: needs max_batch_size > 0 (a model that batches)'],
-    ['a preferred batch size over max_batch_size', { dynamicBatching: { preferredBatchSize: [64] } }, 'Triton config dynamic_batching.preferred_batch_size[0]: expected an integer from 1 to 32, received 64'],
-    ['an unknown instance kind', { instanceGroup: [{ count: 1, kind: 'KIND_TPU' as 'KIND_CPU' }] }, 'Triton config instance_group[0].kind: expected KIND_AUTO, KIND_GPU, KIND_CPU or KIND_MODEL, received KIND_TPU'],
-    ['gpus on a CPU group', { instanceGroup: [{ count: 1, kind: 'KIND_CPU', gpus: [0] }] }, 'Triton config instance_group[0].gpus: only KIND_GPU takes gpus'],
+    [
+      'dynamic batching without batching',
+      { maxBatchSize: 0 },
+      'Triton config dynamic_batching: needs max_batch_size > 0 (a model that batches)',
+    ],
+    [
+      'a preferred batch size over max_batch_size',
+      { dynamicBatching: { preferredBatchSize: [64] } },
+      'Triton config dynamic_batching.preferred_batch_size[0]: expected an integer from 1 to 32, received 64',
+    ],
+    [
+      'an unknown instance kind',
+      { instanceGroup: [{ count: 1, kind: 'KIND_TPU' as 'KIND_CPU' }] },
+      'Triton config instance_group[0].kind: expected KIND_AUTO, KIND_GPU, KIND_CPU or KIND_MODEL, received KIND_TPU',
+    ],
+    [
+      'gpus on a CPU group',
+      { instanceGroup: [{ count: 1, kind: 'KIND_CPU', gpus: [0] }] },
+      'Triton config instance_group[0].gpus: only KIND_GPU takes gpus',
+    ],
   ];
   for (const [what, over, message] of refusals) {
     it(`refuses ${what}`, () => {

@@ -77,9 +77,9 @@ export function pbtxtString(s: string): string {
   return `${out}"`;
 }
 
-const bad = (field: string, message: string): never => {
+function bad(field: string, message: string): never {
   throw new Error(`Triton config ${field}: ${message}`);
-};
+}
 
 const checkInt = (field: string, v: unknown, min: number, max: number): number => {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
@@ -117,18 +117,28 @@ export function validateTritonConfig(c: TritonModelConfig): void {
   const db = c.dynamicBatching;
   if (db) {
     if (c.maxBatchSize === 0) bad('dynamic_batching', 'needs max_batch_size > 0 (a model that batches)');
-    db.preferredBatchSize?.forEach((b, i) => checkInt(`dynamic_batching.preferred_batch_size[${i}]`, b, 1, c.maxBatchSize));
+    for (const [i, b] of (db.preferredBatchSize ?? []).entries()) {
+      checkInt(`dynamic_batching.preferred_batch_size[${i}]`, b, 1, c.maxBatchSize);
+    }
     if (db.maxQueueDelayMicroseconds !== undefined) {
-      checkInt('dynamic_batching.max_queue_delay_microseconds', db.maxQueueDelayMicroseconds, 0, Number.MAX_SAFE_INTEGER);
+      checkInt(
+        'dynamic_batching.max_queue_delay_microseconds',
+        db.maxQueueDelayMicroseconds,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      );
     }
   }
   c.instanceGroup?.forEach((g, i) => {
     checkInt(`instance_group[${i}].count`, g.count, 1, INT32_MAX);
     if (!['KIND_AUTO', 'KIND_GPU', 'KIND_CPU', 'KIND_MODEL'].includes(g.kind)) {
-      bad(`instance_group[${i}].kind`, `expected KIND_AUTO, KIND_GPU, KIND_CPU or KIND_MODEL, received ${String(g.kind)}`);
+      bad(
+        `instance_group[${i}].kind`,
+        `expected KIND_AUTO, KIND_GPU, KIND_CPU or KIND_MODEL, received ${String(g.kind)}`,
+      );
     }
     if (g.gpus && g.kind !== 'KIND_GPU') bad(`instance_group[${i}].gpus`, 'only KIND_GPU takes gpus');
-    g.gpus?.forEach((d, j) => checkInt(`instance_group[${i}].gpus[${j}]`, d, 0, INT32_MAX));
+    for (const [j, d] of (g.gpus ?? []).entries()) checkInt(`instance_group[${i}].gpus[${j}]`, d, 0, INT32_MAX);
   });
 }
 
@@ -176,7 +186,8 @@ export function tritonConfigText(c: TritonModelConfig): string {
     });
     lines.push(']');
   }
-  if (c.defaultModelFilename !== undefined) lines.push(`default_model_filename: ${pbtxtString(c.defaultModelFilename)}`);
+  if (c.defaultModelFilename !== undefined)
+    lines.push(`default_model_filename: ${pbtxtString(c.defaultModelFilename)}`);
   for (const [k, v] of Object.entries(c.metricTags ?? {})) {
     lines.push(`metric_tags {\n  key: ${pbtxtString(k)}\n  value: ${pbtxtString(v)}\n}`);
   }
@@ -219,17 +230,22 @@ export function writeTritonRepository(o: WriteRepositoryOptions): WrittenReposit
   const c = o.config;
   const text = tritonConfigText(c);
   if (!SAFE_NAME.test(c.name)) {
-    bad('name', `'${c.name}' cannot be a folder of a model repository (letters, digits, '_', '.', '-'; not starting with '.' or '-')`);
+    bad(
+      'name',
+      `'${c.name}' cannot be a folder of a model repository (letters, digits, '_', '.', '-'; not starting with '.' or '-')`,
+    );
   }
   const version = o.version ?? 1;
   checkInt('version', version, 1, Number.MAX_SAFE_INTEGER);
   const modelFile = c.defaultModelFilename ?? 'model.onnx';
   if (!SAFE_NAME.test(modelFile)) bad('default_model_filename', `'${modelFile}' is not a plain file name`);
   const labelFiles = [...new Set(c.outputs.flatMap((t) => (t.labelFilename === undefined ? [] : [t.labelFilename])))];
-  if (labelFiles.length > 1) bad('label_filename', `the outputs name ${labelFiles.length} files; one labels file is written`);
+  if (labelFiles.length > 1)
+    bad('label_filename', `the outputs name ${labelFiles.length} files; one labels file is written`);
   const labelFile = labelFiles[0];
   if (labelFile !== undefined && !o.labels) bad('label_filename', `'${labelFile}' is named but no labels were given`);
-  if (labelFile === undefined && o.labels) bad('label_filename', 'labels were given but no output names a label_filename');
+  if (labelFile === undefined && o.labels)
+    bad('label_filename', 'labels were given but no output names a label_filename');
   if (labelFile !== undefined) {
     if (!SAFE_NAME.test(labelFile) || labelFile === 'config.pbtxt' || labelFile === String(version)) {
       bad('label_filename', `'${labelFile}' is not a plain file name beside config.pbtxt`);
