@@ -28,8 +28,18 @@ describe('checkRequestAgainstModel', () => {
   });
 
   const cases: [string, Record<string, unknown>, unknown[] | undefined, string][] = [
-    ['an unknown input', { name: 'image' }, undefined, "inputs[0].name: model 'mobilenet' has no input 'image'; it takes input"],
-    ['a wrong datatype', { datatype: 'FP64' }, undefined, "inputs[0].datatype: model 'mobilenet' takes FP32 for 'input', received FP64"],
+    [
+      'an unknown input',
+      { name: 'image' },
+      undefined,
+      "inputs[0].name: model 'mobilenet' has no input 'image'; it takes input",
+    ],
+    [
+      'a wrong datatype',
+      { datatype: 'FP64' },
+      undefined,
+      "inputs[0].datatype: model 'mobilenet' takes FP32 for 'input', received FP64",
+    ],
     [
       'a wrong shape',
       { shape: [1, 2, 3, 2], data: new Array(12).fill(0) },
@@ -42,7 +52,12 @@ describe('checkRequestAgainstModel', () => {
       undefined,
       "inputs[0].shape: model 'mobilenet' takes [-1, 3, 2, 2] for 'input' (-1: any size), received [3, 2, 2]",
     ],
-    ['an unknown output', {}, [{ name: 'probs' }], "outputs[0].name: model 'mobilenet' has no output 'probs'; it has logits"],
+    [
+      'an unknown output',
+      {},
+      [{ name: 'probs' }],
+      "outputs[0].name: model 'mobilenet' has no output 'probs'; it has logits",
+    ],
   ];
   for (const [what, input, outputs, message] of cases) {
     it(`refuses ${what}`, () => {
