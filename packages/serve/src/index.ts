@@ -59,3 +59,4 @@ export {
   writeTritonRepository,
 } from './triton/config.js';
 export { checkRequestAgainstModel } from './protocol/model.js';
+export { EXTENSIONS, ROUTE_METHOD, type Route, matchRoute } from './protocol/routes.js';

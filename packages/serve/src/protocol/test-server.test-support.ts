@@ -5,6 +5,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { DATATYPES } from './datatypes.js';
 import { checkRequestAgainstModel } from './model.js';
+import { EXTENSIONS, matchRoute } from './routes.js';
 import { parseInferRequest } from './request.js';
 import { type EncodedResponse, encodeError, encodeInferResponse, encodeJson } from './response.js';
 import { type ModelMetadata, ProtocolError, type RequestInput, type ResponseOutput } from './types.js';
@@ -110,52 +111,36 @@ function readBody(req: IncomingMessage): Promise<Uint8Array> {
 }
 
 async function route(req: IncomingMessage, models: Record<string, DummyModel>): Promise<EncodedResponse> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] !== 'v2') throw new ProtocolError(`no route for ${url.pathname}`, 404);
-  if (req.method === 'GET' && parts.length === 1) {
-    return encodeJson({
-      name: 'mobilenet-serve-test',
-      version: '0',
-      extensions: ['binary_tensor_data', 'classification'],
-    });
+  const r = matchRoute(req.method ?? 'GET', req.url ?? '/');
+  switch (r.kind) {
+    case 'server-metadata':
+      return encodeJson({ name: 'mobilenet-serve-test', version: '0', extensions: [...EXTENSIONS] });
+    case 'server-live':
+      return encodeJson({ live: true });
+    case 'server-ready':
+      return encodeJson({ ready: true });
   }
-  if (req.method === 'GET' && parts[1] === 'health' && parts.length === 3) {
-    if (parts[2] === 'live') return encodeJson({ live: true });
-    if (parts[2] === 'ready') return encodeJson({ ready: true });
+  const model = models[r.model];
+  if (!model) throw new ProtocolError(`unknown model '${r.model}'`, 404);
+  if (r.version !== undefined && !model.metadata.versions?.includes(r.version)) {
+    throw new ProtocolError(
+      `model '${r.model}' has no version '${r.version}'; it has ${model.metadata.versions?.join(', ')}`,
+      404,
+    );
   }
-  if (parts[1] === 'models' && parts.length >= 3) {
-    const name = parts[2]!;
-    const model = models[name];
-    if (!model) throw new ProtocolError(`unknown model '${name}'`, 404);
-    let rest = parts.slice(3);
-    if (rest[0] === 'versions') {
-      const v = rest[1];
-      if (v === undefined || !model.metadata.versions?.includes(v)) {
-        throw new ProtocolError(
-          `model '${name}' has no version '${v}'; it has ${model.metadata.versions?.join(', ')}`,
-          404,
-        );
-      }
-      rest = rest.slice(2);
-    }
-    if (req.method === 'GET' && rest.length === 0) return encodeJson(model.metadata);
-    if (req.method === 'GET' && rest[0] === 'ready' && rest.length === 1) return encodeJson({ name, ready: true });
-    if (req.method === 'POST' && rest[0] === 'infer' && rest.length === 1) {
-      const body = await readBody(req);
-      const request = parseInferRequest(body, {
-        headerLength: req.headers['inference-header-content-length'] as string | undefined,
-      });
-      check(model, request);
-      const outputs = model.run(request.inputs);
-      return encodeInferResponse(
-        { model_name: name, model_version: '1', ...(request.id !== undefined ? { id: request.id } : {}), outputs },
-        request,
-        { batched: model.batched, ...(model.labels ? { labels: model.labels } : {}) },
-      );
-    }
-  }
-  throw new ProtocolError(`no route for ${req.method} ${url.pathname}`, 404);
+  if (r.kind === 'model-metadata') return encodeJson(model.metadata);
+  if (r.kind === 'model-ready') return encodeJson({ name: r.model, ready: true });
+  const body = await readBody(req);
+  const request = parseInferRequest(body, {
+    headerLength: req.headers['inference-header-content-length'] as string | undefined,
+  });
+  check(model, request);
+  const outputs = model.run(request.inputs);
+  return encodeInferResponse(
+    { model_name: r.model, model_version: '1', ...(request.id !== undefined ? { id: request.id } : {}), outputs },
+    request,
+    { batched: model.batched, ...(model.labels ? { labels: model.labels } : {}) },
+  );
 }
 
 export interface TestServer {
