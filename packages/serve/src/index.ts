@@ -1,0 +1,62 @@
+// @mobilenet/serve: the Open Inference Protocol (KServe v2) with Triton's binary-data and classification
+// extensions, and Triton model repositories.
+export {
+  DATATYPES,
+  DATATYPE_SIZE,
+  type Datatype,
+  type FixedDatatype,
+  type TensorData,
+  isDatatype,
+  serializeBytes,
+} from './protocol/datatypes.js';
+export {
+  type ErrorBody,
+  type InferRequest,
+  type InferResponse,
+  type MetadataTensor,
+  type ModelMetadata,
+  type ModelReady,
+  type Parameters,
+  ProtocolError,
+  type RequestInput,
+  type RequestOutput,
+  type ResponseOutput,
+  type ServerLive,
+  type ServerMetadata,
+  type ServerReady,
+  type Tensor,
+} from './protocol/types.js';
+export {
+  DEFAULT_REQUEST_LIMITS,
+  KNOWN_PARAMETERS,
+  type ParseRequestOptions,
+  type RequestLimits,
+  deserializeBytes,
+  parseHeaderLength,
+  parseInferRequest,
+} from './protocol/request.js';
+export {
+  type EncodeOptions,
+  type EncodedResponse,
+  decodeInferResponse,
+  encodeError,
+  encodeInferResponse,
+  encodeJson,
+  tensorBytes,
+} from './protocol/response.js';
+export { classify, formatFixed6 } from './protocol/classification.js';
+export {
+  type TritonDataType,
+  type TritonInstanceGroup,
+  type TritonModelConfig,
+  type TritonTensor,
+  type WriteRepositoryOptions,
+  type WrittenRepository,
+  pbtxtString,
+  tritonConfigText,
+  tritonDataType,
+  validateTritonConfig,
+  writeTritonRepository,
+} from './triton/config.js';
+export { checkRequestAgainstModel } from './protocol/model.js';
+export { EXTENSIONS, ROUTE_METHOD, type Route, matchRoute } from './protocol/routes.js';
