@@ -3,6 +3,7 @@ import type { Attr, AttrKind, Node } from './node.js';
 import { broadcast } from './shapes.js';
 import type { Initializer, TensorType } from './tensor.js';
 import {
+  type InferContext,
   input,
   same,
   inferConv,
@@ -29,13 +30,6 @@ import {
  * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
  */
 export type InputRole = 'weight' | 'bias' | 'stat' | 'const' | 'scale' | 'zero-point';
-
-export interface InferContext {
-  readonly node: Node;
-  readonly where: string;
-  readonly inputs: readonly (TensorType | undefined)[];
-  readonly constant: (name: string) => Initializer | undefined;
-}
 
 export interface OpSpec {
   readonly op: string;
