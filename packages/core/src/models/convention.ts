@@ -1,31 +1,14 @@
-import type { ConventionBase } from './family.js';
+import type { Convention, ConventionBase, Preprocessing } from './contract.js';
 
-/**
- * Where the reference implementations disagree, a convention picks one side, so that weights trained by each
- * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models). `timm-tf` is timm's
- * `tf_` models: TF's weights ported into timm's layout, built with TF's padding and BN epsilon.
- */
-export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm' | 'timm-tf';
+export type { Convention, Preprocessing } from './contract.js';
+
 export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm', 'timm-tf'];
 
-/** How an image becomes the input tensor; stored in the ONNX metadata so a runtime can follow it. */
-export interface Preprocessing {
-  /** Per-channel mean and std applied to pixels scaled to [0, 1] (RGB). [-1, 1] input is mean 0.5, std 0.5. */
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-  /**
-   * 'crop': resize the short side to `resize` then center-crop `size` (torchvision, timm, TF-slim eval);
-   * 'squash': resize straight to `size`, ignoring aspect (Keras load_img, tfjs).
-   */
-  readonly resizeMode: 'crop' | 'squash';
-  readonly resize: number;
-  readonly size: number;
-  readonly interpolation: 'bilinear' | 'bicubic';
-}
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-const HALF = [0.5, 0.5, 0.5] as const;
+/** ImageNet's per-channel mean and std (torchvision's, timm's IMAGENET_DEFAULT_*). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** [-1, 1] input: mean = std = 0.5 (TF-slim, Keras, timm's IMAGENET_INCEPTION_*). */
+export const HALF = [0.5, 0.5, 0.5] as const;
 
 /** Round to the nearest multiple of `divisor`, never below `min` nor more than 10% below `v` (TF-slim's rule). */
 export function makeDivisible(v: number, divisor = 8, min = divisor): number {
@@ -33,17 +16,19 @@ export function makeDivisible(v: number, divisor = 8, min = divisor): number {
   return r < 0.9 * v ? r + divisor : r;
 }
 
-const crop = (
+/** The eval transform of torchvision, timm and TF-slim: resize the short side to floor(size / cropPct), crop size. */
+export const crop = (
   mean: Preprocessing['mean'],
   std: Preprocessing['std'],
-  res: number,
+  size: number,
   interpolation: Preprocessing['interpolation'],
+  cropPct = 0.875,
 ): Preprocessing => ({
   mean,
   std,
   resizeMode: 'crop',
-  resize: Math.floor(res / 0.875),
-  size: res,
+  resize: Math.floor(size / cropPct),
+  size,
   interpolation,
 });
 

@@ -9,7 +9,8 @@ import { buildWithWeights } from '../weights/load.js';
 import { keyMap } from '../weights/mapping.js';
 import type { CheckpointTensor } from '../weights/tensor.js';
 import { buildModel } from './build.js';
-import { ARCHS, type Arch, archs, archsWithOption, familyOf, isArch, registerFamily } from './registry.js';
+import { ARCHS, type Arch, isArch } from './builtin.js';
+import { archs, archsWithOption, familyOf, registerFamily } from './registry.js';
 
 /** A checkpoint holding a graph's own parameters under their names (float32). */
 const checkpointOf = (

@@ -1,6 +1,6 @@
-import { type Preprocessing, makeDivisible } from './convention.js';
-import type { ConventionBase } from './family.js';
-import type { V4Arch } from './v4.js';
+import type { ConventionBase } from './contract.js';
+import { HALF, IMAGENET_MEAN, IMAGENET_STD, crop, makeDivisible } from './convention.js';
+import type { V4Arch } from './v4-specs.js';
 
 /**
  * Where timm's MobileNetV4 and the authors' TF code (tensorflow/models official/vision, `MobileNet` backbone with
@@ -23,10 +23,6 @@ export interface V4ConventionSpec extends ConventionBase<V4Arch> {
   /** GELU of Hybrid-L: timm's nn.GELU is exact (erf); TF's official gelu is the tanh approximation. */
   readonly gelu: 'none' | 'tanh';
 }
-
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-const HALF = [0.5, 0.5, 0.5] as const;
 
 /** The parts of a timm `pretrained_cfg` that preprocessing needs. */
 interface TimmCfg {
@@ -56,22 +52,6 @@ export function timmV4Name(arch: V4Arch, width: number): string | undefined {
   return Object.keys(TIMM_V4_CFGS).find((k) => TIMM_V4_CFGS[k]!.arch === arch && TIMM_V4_CFGS[k]!.width === width);
 }
 
-/** timm's eval transform: resize the short side to floor(size / crop_pct), center-crop size. */
-const crop = (
-  mean: Preprocessing['mean'],
-  std: Preprocessing['std'],
-  size: number,
-  cropPct: number,
-  interpolation: Preprocessing['interpolation'],
-): Preprocessing => ({
-  mean,
-  std,
-  resizeMode: 'crop',
-  resize: Math.floor(size / cropPct),
-  size,
-  interpolation,
-});
-
 export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
   timm: {
     classes: 1000,
@@ -85,7 +65,7 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
       // A width timm does not register takes the cfg of the arch's width-1 model.
       const cfg = TIMM_V4_CFGS[timmV4Name(arch, width) ?? timmV4Name(arch, 1)!]!;
       const [mean, std] = cfg.mean === 'inception' ? [HALF, HALF] : [IMAGENET_MEAN, IMAGENET_STD];
-      return crop(mean, std, resolution, cfg.cropPct, 'bicubic');
+      return crop(mean, std, resolution, 'bicubic', cfg.cropPct);
     },
   },
   reference: {
@@ -98,6 +78,6 @@ export const V4_CONVENTION: Readonly<Record<V4Convention, V4ConventionSpec>> = {
     head: (base, w) => (w > 1 ? makeDivisible(base * w) : base),
     gelu: 'tanh',
     // TF Model Garden's classification eval: ImageNet mean/std on [0, 1] pixels, center crop 0.875, bilinear.
-    preprocessing: ({ resolution }) => crop(IMAGENET_MEAN, IMAGENET_STD, resolution, 0.875, 'bilinear'),
+    preprocessing: ({ resolution }) => crop(IMAGENET_MEAN, IMAGENET_STD, resolution, 'bilinear'),
   },
 };

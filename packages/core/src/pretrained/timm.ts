@@ -1,7 +1,7 @@
 import { MobileNetError } from '../ir/errors.js';
 import type { Convention, Preprocessing } from '../models/convention.js';
-import type { Arch } from '../models/registry.js';
-import { TIMM_V4_CFGS } from '../models/v4-convention.js';
+import type { Arch } from '../models/builtin.js';
+import { TIMM_V4_CFGS } from '../models/builtin.js';
 import { describeValue, isTriple } from '../runtime/metadata.js';
 
 /**
