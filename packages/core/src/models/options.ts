@@ -61,6 +61,8 @@ export const MODEL_LIMITS = { resolution: 1024, classes: 32768 } as const;
  * A resolved config: every option checked and defaulted. The built-in families' options have their own fields
  * (as in `ModelOptions`); every family's, built-in or registered, are in `options` too.
  */
+type BuiltinOption = 'minimalistic' | 'reducedTail' | 'dilated' | 'depthMultiplier' | 'expansion';
+
 export interface ModelConfig extends ResolvedConfig<Arch> {
   readonly minimalistic: boolean;
   readonly reducedTail: boolean;
@@ -133,6 +135,8 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
   const options = familyOptionValues(o, family);
+  // The built-in families' option fields; builtin.ts registered their options, so each has a value.
+  const builtin = options as unknown as Pick<ModelConfig, BuiltinOption>;
   const bnEps = o.bnEps ?? spec.bnEps;
   check(isNum(bnEps) && bnEps > 0 && bnEps < 1, 'bn-eps', 'a number in (0, 1)', bnEps);
   return {
@@ -143,17 +147,17 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     convention,
     dropout,
     bnEps,
-    // The built-in families' option fields; builtin.ts registered them, so each has a value.
-    ...(options as unknown as Pick<
-      ModelConfig,
-      'minimalistic' | 'reducedTail' | 'dilated' | 'depthMultiplier' | 'expansion'
-    >),
-    options,
+    depthMultiplier: builtin.depthMultiplier,
+    expansion: builtin.expansion,
     includeTop: o.includeTop ?? true,
     embedding: o.embedding ?? false,
+    minimalistic: builtin.minimalistic,
+    reducedTail: builtin.reducedTail,
+    dilated: builtin.dilated,
     batch: resolveBatch(o.batch ?? 1),
     family,
     spec,
     preprocessing: spec.preprocessing({ arch: o.arch, width, resolution }),
+    options,
   };
 }
