@@ -230,7 +230,7 @@ export function inferTranspose(ctx: InferContext): TensorType[] {
  * Quantize/DequantizeLinear: y has x's shape. The scale is a scalar (per tensor) or one value per slice along
  * `axis` (per channel), and the zero point, when given, has the scale's shape.
  */
-export function checkQuantParams(ctx: InferContext): TensorType {
+function checkQuantParams(ctx: InferContext): TensorType {
   const x = input(ctx, 0);
   const scale = input(ctx, 1);
   const zero = ctx.inputs[2];

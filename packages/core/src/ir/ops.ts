@@ -1,7 +1,7 @@
 import { GraphError } from './errors.js';
 import type { Attr, AttrKind, Node } from './node.js';
 import { broadcast } from './shapes.js';
-import type { Initializer, TensorType } from './tensor.js';
+import type { TensorType } from './tensor.js';
 import {
   type InferContext,
   input,
@@ -225,7 +225,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();
 
-export function opSpec(node: Node, where: string): OpSpec {
+function opSpec(node: Node, where: string): OpSpec {
   const spec = OPS[node.op];
   if (!spec) throw new GraphError('unknown-op', where, `one of ${SUPPORTED_OPS.join(', ')}`, `op '${node.op}'`);
   return spec;

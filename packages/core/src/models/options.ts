@@ -1,5 +1,6 @@
 import { type BatchOption, resolveBatch } from '../ir/batch.js';
 import { OptionError } from '../ir/errors.js';
+import { isPositiveInteger } from '../ir/numbers.js';
 import type { ParamFiller } from '../ir/params.js';
 // Registers v1-v4 before any option is resolved, whichever module a caller imported first.
 import './builtin.js';
@@ -125,7 +126,7 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     resolution,
   );
   const classes = o.classes ?? spec.classes;
-  check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
+  check(isPositiveInteger(classes), 'classes', 'an integer >= 1', classes);
   check(
     o.allowLarge === true || classes <= MODEL_LIMITS.classes,
     'classes',

@@ -76,7 +76,7 @@ function depthwiseSeparable(
   return convBnAct(net, dw, `${name}.1`, { out, kernel: 1, act });
 }
 
-export function mobilenetV1(net: Net, input: Value, conv: V1Convention, _arch: 'v1', options: V1Options): void {
+function mobilenetV1(net: Net, input: Value, conv: V1Convention, _arch: 'v1', options: V1Options): void {
   const { cfg } = net;
   const ch = (c: number) => conv.channels(c, cfg.width);
   let x = convBnAct(net, input, 'features.0', { out: ch(32), kernel: 3, stride: 2, act: conv.activation });

@@ -18,8 +18,8 @@ export const V2_ROWS: readonly (readonly [t: 1 | 'T', c: number, n: number, s: n
   ['T', 160, 3, 2],
   ['T', 320, 1, 1],
 ];
-export const V2_STEM = 32;
-export const V2_HEAD = 1280;
+const V2_STEM = 32;
+const V2_HEAD = 1280;
 
 /**
  * The inverted residual with linear bottleneck (Table 1): 1x1 expand + ReLU6 (skipped when t = 1), 3x3 depthwise
@@ -42,7 +42,7 @@ export interface V2Options {
   readonly expansion: number;
 }
 
-export function mobilenetV2(net: Net, input: Value, _conv: unknown, _arch: 'v2', options: V2Options): void {
+function mobilenetV2(net: Net, input: Value, _conv: unknown, _arch: 'v2', options: V2Options): void {
   const { cfg } = net;
   const ch = (c: number) => makeDivisible(c * cfg.width);
   let x = convBnAct(net, input, 'features.0', { out: ch(V2_STEM), kernel: 3, stride: 2, act: 'relu6' });

@@ -42,7 +42,7 @@ export const V3_SMALL: readonly V3Row[] = [
   [5, 576, 96, true, 'HS', 1],
 ];
 
-export const V3_STEM = 16;
+const V3_STEM = 16;
 /**
  * The width of the last 1x1 conv before the classifier. Table 2 of the revised paper prints 1280 for Small, but
  * the authors' code (TF-slim `V3_SMALL`), torchvision, Keras and timm all use 1024, which also gives the
@@ -121,7 +121,7 @@ export interface V3Options {
   readonly dilated: boolean;
 }
 
-export function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, options: V3Options): void {
+function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, options: V3Options): void {
   const { cfg } = net;
   const ch = (c: number) => makeDivisible(c * cfg.width);
   const mini = options.minimalistic;

@@ -9,7 +9,7 @@ import { type V4Arch, V4_ARCHS, V4_SPECS } from './v4-specs.js';
 export { V4_ARCHS, V4_SPECS, type V4Arch, type V4Block, type V4Spec } from './v4-specs.js';
 
 /** Builds a MobileNetV4 from its table: stem, stages of blocks, efficient head (pool, 1x1 conv + BN + act, Linear). */
-export function mobilenetV4(net: Net, input: Value, conv: V4ConventionSpec, arch: V4Arch): void {
+function mobilenetV4(net: Net, input: Value, conv: V4ConventionSpec, arch: V4Arch): void {
   const spec = V4_SPECS[arch];
   const v4: V4Net = { ...net, spec, conv };
   const ch = (c: number) => makeDivisible(c * net.cfg.width);

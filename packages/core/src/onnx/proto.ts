@@ -4,7 +4,6 @@ import { OnnxFormatError } from '../ir/errors.js';
 
 export const onnx = onnxProto.onnx;
 export type ModelProto = onnxProto.onnx.ModelProto;
-export type IModelProto = onnxProto.onnx.IModelProto;
 export type ITensorProto = onnxProto.onnx.ITensorProto;
 export type IAttributeProto = onnxProto.onnx.IAttributeProto;
 export type IValueInfoProto = onnxProto.onnx.IValueInfoProto;

@@ -49,7 +49,7 @@ function typedArray(dtype: DType, bytes: Uint8Array, where: string, count: numbe
 }
 
 /** Elements in one tensor of a model: far above any MobileNet's largest, far below what exhausts memory. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+const MAX_TENSOR_ELEMENTS = 2 ** 28;
 
 /** Dims of a tensor or value: non-negative safe integers (a negative dim is not a size). */
 function checkDims(dims: readonly number[], where: string, what: string): void {

@@ -39,7 +39,7 @@ export const ALLOWED_GLOBALS = new Set([
 const MARK = Symbol('mark');
 
 /** The widest integer a state_dict needs is the legacy magic number (80 bits); 64 bytes leave room and no more. */
-export const MAX_LONG_BYTES = 64;
+const MAX_LONG_BYTES = 64;
 
 /** A little-endian two's-complement integer (pickle LONG1/LONG4), built from hex in one step, not byte by byte. */
 function long(b: Uint8Array): number | bigint {
