@@ -76,6 +76,12 @@ function check(ok: boolean, option: string, expected: string, value: unknown): v
   if (!ok) throw new OptionError(option, expected, value);
 }
 
+/** A value under its `MODEL_LIMITS` cap, unless `allowLarge` lifts it. */
+function capped(o: ModelOptions, option: keyof typeof MODEL_LIMITS, value: number): void {
+  const limit = MODEL_LIMITS[option];
+  check(o.allowLarge === true || value <= limit, option, `at most ${limit} (allowLarge lifts the cap)`, value);
+}
+
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
@@ -119,20 +125,10 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     'a multiple of 32, at least 32',
     resolution,
   );
-  check(
-    o.allowLarge === true || resolution <= MODEL_LIMITS.resolution,
-    'resolution',
-    `at most ${MODEL_LIMITS.resolution} (allowLarge lifts the cap)`,
-    resolution,
-  );
+  capped(o, 'resolution', resolution);
   const classes = o.classes ?? spec.classes;
   check(isPositiveInteger(classes), 'classes', 'an integer >= 1', classes);
-  check(
-    o.allowLarge === true || classes <= MODEL_LIMITS.classes,
-    'classes',
-    `at most ${MODEL_LIMITS.classes} (allowLarge lifts the cap)`,
-    classes,
-  );
+  capped(o, 'classes', classes);
   const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
   const options = familyOptionValues(o, family);

@@ -55,7 +55,7 @@ const V1_CONVENTION: Readonly<Record<Convention, V1Convention>> = {
 };
 
 /** v1's own option: Keras's `depth_multiplier`, the channels of each depthwise group. */
-export interface V1Options {
+interface V1Options {
   readonly depthMultiplier: number;
 }
 

@@ -38,7 +38,7 @@ function invertedResidual(net: Net, x: Value, name: string, t: number, out: numb
 }
 
 /** v2's own option: the expansion factor t of every bottleneck but the first. */
-export interface V2Options {
+interface V2Options {
   readonly expansion: number;
 }
 

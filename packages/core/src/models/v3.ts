@@ -115,7 +115,7 @@ function bneck(
 }
 
 /** v3's own options: the minimalistic models (TF-slim, Keras), and torchvision's detection and segmentation tails. */
-export interface V3Options {
+interface V3Options {
   readonly minimalistic: boolean;
   readonly reducedTail: boolean;
   readonly dilated: boolean;

@@ -83,35 +83,30 @@ class Machine {
     this.need(1);
     return this.bytes[this.p++]!;
   }
-  u16(): number {
-    this.need(2);
-    this.p += 2;
-    return this.dv.getUint16(this.p - 2, true);
-  }
-  u32(): number {
-    this.need(4);
-    this.p += 4;
-    return this.dv.getUint32(this.p - 4, true);
-  }
-  i32(): number {
-    this.need(4);
-    this.p += 4;
-    return this.dv.getInt32(this.p - 4, true);
-  }
-  f64(): number {
-    this.need(8);
-    this.p += 8;
-    return this.dv.getFloat64(this.p - 8, false);
-  }
-  u64(): number {
-    this.need(8);
-    this.p += 8;
-    return Number(this.dv.getBigUint64(this.p - 8, true));
-  }
-  raw(n: number): Uint8Array {
+  /** Moves the cursor past `n` bytes that must be there; returns where they start. */
+  private skip(n: number): number {
     this.need(n);
     this.p += n;
-    return this.bytes.subarray(this.p - n, this.p);
+    return this.p - n;
+  }
+  u16(): number {
+    return this.dv.getUint16(this.skip(2), true);
+  }
+  u32(): number {
+    return this.dv.getUint32(this.skip(4), true);
+  }
+  i32(): number {
+    return this.dv.getInt32(this.skip(4), true);
+  }
+  f64(): number {
+    return this.dv.getFloat64(this.skip(8), false);
+  }
+  u64(): number {
+    return Number(this.dv.getBigUint64(this.skip(8), true));
+  }
+  raw(n: number): Uint8Array {
+    const start = this.skip(n);
+    return this.bytes.subarray(start, this.p);
   }
   text(n: number): string {
     return new TextDecoder().decode(this.raw(n));
