@@ -3,7 +3,7 @@
 // in its folder (of a copy of the packages: npm rewrites package.json while it packs) and with `pnpm pack` (each package's prepack builds it; tools/prepack.mjs), lints each tarball with
 // publint, checks that both tools ship the same files and manifest, runs `pnpm publish -r --dry-run` (what
 // `changeset publish` runs), installs the npm tarballs with plain npm into a scratch project in a temp dir (no
-// workspace, no pnpm), and there runs an ESM import of core and runtime-node, tsc with skipLibCheck false, and the
+// workspace, no pnpm), and there runs an ESM import of core, runtime-node and tools, tsc with skipLibCheck false, and the
 // installed `mobilenet` binary. turbo builds dist/ first (`pnpm turbo run pack:check`), so the prepacks find it fresh.
 // Only the npm registry is needed: onnxruntime-node's CUDA download is skipped (ONNXRUNTIME_NODE_INSTALL=skip).
 import { execFileSync } from 'node:child_process';
@@ -98,13 +98,13 @@ async function main() {
     await step('npm install (scratch project)', () => install(app, tarballs));
     await step('tsc --noEmit (skipLibCheck false)', () => typecheck(app));
     const fromBin = await step('mobilenet bin', () => runBin(app));
-    await step('ESM import: core + runtime-node', () => runConsumer(app, fromBin));
+    await step('ESM import: core + runtime-node + tools', () => runConsumer(app, fromBin));
   } finally {
     if (keep) console.log(`pack-check: scratch kept in ${work}`);
     else rmSync(work, { recursive: true, force: true });
   }
   const total = times.reduce((s, [, t]) => s + t, 0);
-  for (const [name, t] of times) console.log(`  ${name.padEnd(36)} ${t.toFixed(1)} s`);
+  for (const [name, t] of times) console.log(`  ${name.padEnd(40)} ${t.toFixed(1)} s`);
   console.log(`pack-check: ok in ${total.toFixed(1)} s`);
 }
 
@@ -347,6 +347,13 @@ async function runConsumer(app, { info, classified }) {
     if (!got.webExports.includes(name))
       fail(`@mobilenet/runtime-web does not export ${name}: ${got.webExports.join(', ')}`);
   }
+  for (const name of ['calibrate', 'checkFloat16', 'checkInt8', 'compareModels', 'fidelity', 'profileModel']) {
+    if (!got.toolsExports.includes(name))
+      fail(`@mobilenet/tools does not export ${name}: ${got.toolsExports.join(', ')}`);
+  }
+  const same = got.toolsFidelity;
+  if (same.images !== 1 || same.top1Agreement !== 1 || same.maxAbsDiff !== 0)
+    fail(`@mobilenet/tools' fidelity of logits against themselves: ${JSON.stringify(same)}`);
 }
 
 main().catch((e) => {

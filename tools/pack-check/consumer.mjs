@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { analyze, buildModel, fromOnnx, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
+import * as tools from '@mobilenet/tools';
 
 const [modelPath, imagePath] = process.argv.slice(2);
 if (!modelPath || !imagePath) throw new Error('usage: node consumer.mjs MODEL.onnx IMAGE');
@@ -19,6 +20,10 @@ const session = await createSession(modelPath, { backend: 'cpu' });
 const [result] = await session.classify([imagePath], { topK: 5 });
 await session.release();
 
+// tools: the fidelity of logits against themselves (identical: every image agrees, nothing differs).
+const logits = [Float32Array.from({ length: 10 }, (_, i) => Math.sin(i))];
+const same = tools.fidelity(logits, logits);
+
 // runtime-web is importable in Node too (onnxruntime-web's package root); browsers are tested in apps/demo.
 const web = await import('@mobilenet/runtime-web');
 
@@ -32,5 +37,7 @@ console.log(
     summaryOpset: summary.opset,
     classify: result,
     webExports: Object.keys(web).sort(),
+    toolsExports: Object.keys(tools).sort(),
+    toolsFidelity: { images: same.images, top1Agreement: same.top1Agreement, maxAbsDiff: same.maxAbsDiff },
   }),
 );

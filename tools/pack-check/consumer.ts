@@ -4,6 +4,7 @@ import { analyze, buildModel, toOnnx, type Analysis, type Graph, type ModelOptio
 import { createSession, type NodeSession } from '@mobilenet/runtime-node';
 import { createSession as createWebSession, type WebSession } from '@mobilenet/runtime-web';
 import { main } from '@mobilenet/cli';
+import { type Fidelity, type ModelProfile, fidelity, profileModel } from '@mobilenet/tools';
 
 const options: ModelOptions = { arch: 'v2', width: 0.5, convention: 'torchvision', weights: 1 };
 const graph: Graph = buildModel(options).graph;
@@ -19,3 +20,6 @@ export async function run(): Promise<[number, string | undefined]> {
 
 export const web: (bytes: Uint8Array) => Promise<WebSession> = (b) => createWebSession(b, { backend: 'wasm' });
 export const cli: (argv: string[]) => Promise<number> = main;
+export const agree: (a: Float32Array[], b: Float32Array[]) => Fidelity = fidelity;
+export const profile: typeof profileModel = profileModel;
+export type Profile = ModelProfile;

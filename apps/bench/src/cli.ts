@@ -12,7 +12,8 @@ import { describeMachine, machine } from './machine.js';
 import { outputPaths, render, writeOutputs } from './output.js';
 import { PEAK_SIZES, type Peak, describePeak, measurePeak } from './peak.js';
 import { bestPeaks, quietLine, runWarnings } from './quiet.js';
-import { type Row, percentile, ratios, table } from './report.js';
+import { type Row, ratios, table } from './report.js';
+import { percentile } from './shared/stats.js';
 import { CALIBRATION, PRECISION_ENGINES, type Precision } from './precision.js';
 import { type PrecisionSet, calibrationFolder, stem, writePrecisions } from './precision-files.js';
 import { type PrecisionRefs, precisionRows, timedRow, withPeakShares } from './rows.js';
@@ -34,7 +35,7 @@ function matrix(o: Options): Cell[] {
   return cells;
 }
 
-function runWorker(cell: Cell): Promise<CellResult & { error?: string }> {
+function runWorker(cell: Cell): Promise<WorkerResult> {
   const worker = join(import.meta.dirname, 'worker.ts');
   const child = spawn(
     process.execPath,
@@ -59,7 +60,7 @@ function runWorker(cell: Cell): Promise<CellResult & { error?: string }> {
               .find((l) => /Error/.test(l)) ??
             err.trim().split('\n').pop() ??
             'worker crashed',
-        } as CellResult & { error: string });
+        } as WorkerResult);
       }
     }),
   );
@@ -82,9 +83,30 @@ const processIo: Io = {
 
 /** Runs the benchmark; returns the exit code (0 ok, 1 a cell failed or disagreed with CPU, 2 usage error). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  let o: Options;
+  const o = parseOrExplain(argv, io);
+  if (typeof o === 'number') return o;
+  if (o.help) return (io.out(HELP), 0);
+  if (o.render) {
+    for (const line of render(o.render, o)) io.err(`${line}\n`);
+    return 0;
+  }
+  const run: RunStart = { date: new Date().toISOString(), machine: machine(), loadStart: os.loadavg() };
+  const cells = matrix(o);
+  // The precision files first: calibration and writing do not run between timed cells, and a bad folder stops here.
+  const precision = await precisionFiles(cells, o, io);
+  if (!precision) return 1;
+  const peaksBefore = await measurePeaks(cells, o.smoke);
+  io.err(`machine: ${describeMachine(run.machine)}; measured fp32 peak: ${peaksBefore.map(describePeak).join(', ')}\n`);
+  const rows = await runCells(cells, o, precision.refs, io);
+  // The peak again after the rows: a peak that moved says the machine's speed did too; shares use the higher.
+  const peaksAfter = await measurePeaks(cells, o.smoke);
+  return finish({ ...run, cells, options: o, precision, peaksBefore, peaksAfter, rows }, io);
+}
+
+/** The options, or the exit code after a usage error was printed (2); other errors are thrown. */
+function parseOrExplain(argv: string[], io: Io): Options | number {
   try {
-    o = parse(argv);
+    return parse(argv);
   } catch (e) {
     if (
       e instanceof Usage ||
@@ -96,72 +118,75 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     }
     throw e;
   }
-  if (o.help) return (io.out(HELP), 0);
-  if (o.render) {
-    for (const line of render(o.render, o)) io.err(`${line}\n`);
-    return 0;
-  }
-  const date = new Date().toISOString();
-  const m = machine();
-  const load = { start: os.loadavg() };
-  const cells = matrix(o);
-  // The precision files first: calibration and writing do not run between timed cells, and a bad folder stops here.
-  const precisionRefs = new Map<string, PrecisionRefs & { set: PrecisionSet }>();
+}
+
+/** What a run records when it starts. */
+interface RunStart {
+  readonly date: string;
+  readonly machine: ReturnType<typeof machine>;
+  readonly loadStart: number[];
+}
+
+type PrecisionRef = PrecisionRefs & { set: PrecisionSet };
+
+/** --precisions: each model's files and CPU logits, by modelKey; undefined after printing why they could not be made. */
+async function precisionFiles(
+  cells: readonly Cell[],
+  o: Options,
+  io: Io,
+): Promise<{ refs: Map<string, PrecisionRef>; calibration: string | undefined } | undefined> {
+  const refs = new Map<string, PrecisionRef>();
   let calibration: string | undefined;
   try {
     if (o.precisions?.includes('int8')) calibration = calibrationFolder(o.calibrate, io.err);
     for (const cell of cells)
-      if (o.precisions && PRECISION_ENGINES.has(cell.engine) && !precisionRefs.has(modelKey(cell)))
-        precisionRefs.set(modelKey(cell), await precisionReference(cell, o.precisions, o.modelDir, calibration, io));
+      if (o.precisions && PRECISION_ENGINES.has(cell.engine) && !refs.has(modelKey(cell)))
+        refs.set(modelKey(cell), await precisionReference(cell, o.precisions, o.modelDir, calibration, io));
   } catch (e) {
     io.err(`bench: --precisions: ${(e as Error).message.split('\n')[0]}\n`);
-    return 1;
+    return undefined;
   }
-  const peaksBefore = await measurePeaks(cells, o.smoke);
-  io.err(`machine: ${describeMachine(m)}; measured fp32 peak: ${peaksBefore.map(describePeak).join(', ')}\n`);
-  const refs = new Map<string, { logits: Float32Array; params: number; macs: number }>();
-  let browser: BrowserRunner | undefined;
-  const noBrowser = browserUnavailable();
+  return { refs, calibration };
+}
+
+/** onnxruntime-node CPU's fp32 logits for the fixed input (first image), and the model's size: what a cell must match. */
+interface Reference {
+  readonly logits: Float32Array;
+  readonly params: number;
+  readonly macs: number;
+}
+
+async function fp32Reference(cell: Cell): Promise<Reference> {
+  const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
+  const s = await createSession(model);
+  const logits = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
+  await s.release();
+  const a = analyze(model.graph);
+  return { logits: logits.subarray(0, logits.length / cell.batch), params: a.params, macs: a.macs };
+}
+
+type WorkerResult = CellResult & { error?: string };
+
+/** Runs every cell in order, printing progress; one row per cell (per precision with --precisions). */
+async function runCells(
+  cells: readonly Cell[],
+  o: Options,
+  precisionRefs: ReadonlyMap<string, PrecisionRef>,
+  io: Io,
+): Promise<Row[]> {
+  const refs = new Map<string, Reference>();
+  const browser = browserCells();
   const rows: Row[] = [];
   const started = performance.now();
   for (const [i, cell] of cells.entries()) {
     const key = modelKey(cell);
-    if (!refs.has(key)) {
-      const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
-      const s = await createSession(model);
-      const logits = await s.logits(fixedInput(cell.batch, cell.resolution), cell.batch);
-      await s.release();
-      const a = analyze(model.graph);
-      refs.set(key, { logits: logits.subarray(0, logits.length / cell.batch), params: a.params, macs: a.macs });
-    }
+    if (!refs.has(key)) refs.set(key, await fp32Reference(cell));
     const ref = refs.get(key)!;
     const pref = PRECISION_ENGINES.has(cell.engine) ? precisionRefs.get(key) : undefined;
     const label = `[${i + 1}/${cells.length}] ${cell.arch} ${cell.width}/${cell.resolution} b${cell.batch} ${cell.engine} x${cell.threads}`;
     const elapsed = ((performance.now() - started) / 1000).toFixed(0);
     io.err(io.isTTY ? `\r${progress(i, cells.length)} ${elapsed}s ${label}\x1b[K` : `${label}\n`);
-    let r: (CellResult & { error?: string }) | undefined;
-    let skip: string | undefined;
-    if (cell.engine === 'webgpu' || cell.engine === 'wasm-browser') {
-      if (noBrowser) skip = noBrowser;
-      else {
-        try {
-          browser ??= await startBrowser();
-          r = await browser.run(cell);
-        } catch (e) {
-          r = { error: (e as Error).message.split('\n')[0]! } as CellResult & { error: string };
-        }
-      }
-    } else
-      r = await runWorker(
-        pref
-          ? {
-              ...cell,
-              files: pref.set.files
-                .filter((f) => o.precisions!.includes(f.precision))
-                .map(({ precision, path }) => ({ precision, path })),
-            }
-          : cell,
-      );
+    const r = await runCell(cell, pref, o, browser);
     const base: Row = {
       ...cell,
       params: ref.params,
@@ -169,66 +194,98 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       status: 'skipped',
       ...(o.precisions && { precision: 'fp32' as const }),
     };
-    if (skip || r?.error) {
-      const why = skip ?? r!.error!;
-      rows.push({ ...base, status: skip || UNAVAILABLE.test(why) ? 'skipped' : 'failed', reason: why });
-      continue;
-    }
-    if (pref) {
-      rows.push(...precisionRows(base, r!, pref));
-      continue;
-    }
-    const row = timedRow(base, ref.logits, r!);
-    if (row.p50 === undefined) {
-      rows.push(row);
-      continue;
-    }
-    rows.push({
-      ...row,
-      // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
-      ...(r!.bareLatencies?.length && {
-        overhead:
-          percentile(
-            r!.oursInterleaved!.map((v, k) => v - r!.bareLatencies![k]!),
-            0.5,
-          ) / percentile(r!.bareLatencies, 0.5),
-        bareP50: percentile(r!.bareLatencies, 0.5),
-        pairs: r!.bareLatencies.length,
-      }),
-    });
+    rows.push(...rowsOf(base, ref, r, pref));
   }
-  await browser?.close();
+  await browser.close();
   if (io.isTTY)
     io.err(`\r${progress(cells.length, cells.length)} ${((performance.now() - started) / 1000).toFixed(0)}s\x1b[K\n`);
-  // The peak again after the rows: a peak that moved says the machine's speed did too; shares use the higher.
-  const peaksAfter = await measurePeaks(cells, o.smoke);
-  const loadAverage = { start: load.start, end: os.loadavg() };
-  const peaks = bestPeaks(peaksBefore, peaksAfter);
-  const shared = withPeakShares(rows, peaks, CPU_ENGINES);
+  return rows;
+}
+
+/** The browser cells' Chromium, started by the first cell that needs it; `skip` says why none can run here. */
+function browserCells(): { skip: string | null; start(): Promise<BrowserRunner>; close(): Promise<void> } {
+  let browser: BrowserRunner | undefined;
+  return {
+    skip: browserUnavailable(),
+    start: async () => (browser ??= await startBrowser()),
+    close: async () => void (await browser?.close()),
+  };
+}
+
+/** One cell's result: in Chromium for the browser engines, else in a worker process; `skip` when it cannot run. */
+async function runCell(
+  cell: Cell,
+  pref: PrecisionRef | undefined,
+  o: Options,
+  browser: ReturnType<typeof browserCells>,
+): Promise<WorkerResult | { skip: string }> {
+  if (cell.engine === 'webgpu' || cell.engine === 'wasm-browser') {
+    if (browser.skip) return { skip: browser.skip };
+    try {
+      return await (await browser.start()).run(cell);
+    } catch (e) {
+      return { error: (e as Error).message.split('\n')[0]! } as WorkerResult;
+    }
+  }
+  if (!pref) return runWorker(cell);
+  const files = pref.set.files
+    .filter((f) => o.precisions!.includes(f.precision))
+    .map(({ precision, path }) => ({ precision, path }));
+  return runWorker({ ...cell, files });
+}
+
+/** A cell's rows: skipped or failed, one per precision, or one timed row with the wrapper's overhead. */
+function rowsOf(base: Row, ref: Reference, r: WorkerResult | { skip: string }, pref: PrecisionRef | undefined): Row[] {
+  if ('skip' in r) return [{ ...base, status: 'skipped', reason: r.skip }];
+  if (r.error) return [{ ...base, status: UNAVAILABLE.test(r.error) ? 'skipped' : 'failed', reason: r.error }];
+  if (pref) return precisionRows(base, r, pref);
+  const row = timedRow(base, ref.logits, r);
+  if (row.p50 === undefined || !r.bareLatencies?.length) return [row];
+  // Paired: each of ours is timed next to a bare run, so drift and spinning cancel out of the differences.
+  const bareP50 = percentile(r.bareLatencies, 0.5);
+  const overhead =
+    percentile(
+      r.oursInterleaved!.map((v, k) => v - r.bareLatencies![k]!),
+      0.5,
+    ) / bareP50;
+  return [{ ...row, overhead, bareP50, pairs: r.bareLatencies.length }];
+}
+
+interface Finished extends RunStart {
+  readonly cells: readonly Cell[];
+  readonly options: Options;
+  readonly precision: { refs: ReadonlyMap<string, PrecisionRef>; calibration: string | undefined };
+  readonly peaksBefore: Peak[];
+  readonly peaksAfter: Peak[];
+  readonly rows: Row[];
+}
+
+/** Prints the table, ratios and the run's conditions, writes the outputs; the exit code (1 when a row is bad). */
+function finish(f: Finished, io: Io): number {
+  const o = f.options;
+  const m = f.machine;
+  const loadAverage = { start: f.loadStart, end: os.loadavg() };
+  const peaks = bestPeaks(f.peaksBefore, f.peaksAfter);
+  const shared = withPeakShares(f.rows, peaks, CPU_ENGINES);
   const warnings = runWarnings({
     cores: m.cores,
     load: loadAverage,
-    threads: Math.max(...cells.map((c) => c.threads)),
-    peaksBefore,
-    peaksAfter,
+    threads: Math.max(...f.cells.map((c) => c.threads)),
+    peaksBefore: f.peaksBefore,
+    peaksAfter: f.peaksAfter,
   });
-  const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}; before the rows ${peaksBefore.map(gmacsAt).join(', ')}, after ${peaksAfter.map(gmacsAt).join(', ')}`;
-  const loadLine = `load average (1 min) ${loadAverage.start[0]!.toFixed(2)} at the start, ${loadAverage.end[0]!.toFixed(2)} at the end, on ${m.cores} cores`;
-  const images = [...precisionRefs.values()].find((p) => p.set.images)?.set.images;
-  const precisionOpts = o.precisions
-    ? `; --precisions ${o.precisions.join(',')}: ${PRECISION_ENGINES_TEXT}${images ? `; int8 calibrated on ${images} images from ${calibration} (${CALIBRATION.method} ${CALIBRATION.percentile})` : ''}; files in ${o.modelDir}`
-    : '';
-  const opts = `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning${precisionOpts}; ${loadLine}`;
+  const machineLine = `${describeMachine(m)}; measured fp32 peak: ${peaks.map(describePeak).join(', ')}; before the rows ${f.peaksBefore.map(gmacsAt).join(', ')}, after ${f.peaksAfter.map(gmacsAt).join(', ')}`;
+  const opts = optionsLine(o, f.precision, loadAverage, m.cores);
   io.out(
     `\n${table(shared)}\n\n${ratios(shared).join('\n')}\n\nMachine: ${machineLine}\n${opts}\n${quietLine(warnings)}\n`,
   );
   for (const w of warnings) io.err(`bench: not a quiet run: ${w}\n`);
   const results = {
-    date,
+    date: f.date,
     machine: m,
     peaks,
-    peaksBefore,
-    peaksAfter,
+    peaksBefore: f.peaksBefore,
+    peaksAfter: f.peaksAfter,
     loadAverage,
     warnings,
     machineLine,
@@ -240,6 +297,21 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const bad = shared.filter((r) => r.status === 'mismatch' || r.status === 'failed');
   for (const b of bad) io.err(`bench: ${b.arch} ${b.engine}: ${b.status}: ${b.reason}\n`);
   return bad.length ? 1 : 0;
+}
+
+/** How the run was made: runs, weights, input, spinning, the precisions' files and the load average. */
+function optionsLine(
+  o: Options,
+  precision: Finished['precision'],
+  loadAverage: { start: number[]; end: number[] },
+  cores: number,
+): string {
+  const loadLine = `load average (1 min) ${loadAverage.start[0]!.toFixed(2)} at the start, ${loadAverage.end[0]!.toFixed(2)} at the end, on ${cores} cores`;
+  const images = [...precision.refs.values()].find((p) => p.set.images)?.set.images;
+  const precisionOpts = o.precisions
+    ? `; --precisions ${o.precisions.join(',')}: ${PRECISION_ENGINES_TEXT}${images ? `; int8 calibrated on ${images} images from ${precision.calibration} (${CALIBRATION.method} ${CALIBRATION.percentile})` : ''}; files in ${o.modelDir}`
+    : '';
+  return `runs ${o.runs} after ${o.warmup} warm-up, seeded weights (fan-in init; torchvision convention, v4 timm's), fixed input, onnxruntime default spinning${precisionOpts}; ${loadLine}`;
 }
 
 const modelKey = (c: Cell) => `${c.arch}/${c.width}/${c.resolution}/${c.batch}`;
@@ -254,7 +326,7 @@ async function precisionReference(
   dir: string,
   calibration: string | undefined,
   io: Io,
-): Promise<PrecisionRefs & { set: PrecisionSet }> {
+): Promise<PrecisionRef> {
   const model = buildModel({ ...modelOptions(cell), weights: fanInFill(0) });
   const set = await writePrecisions(model.graph, precisions, dir, stem(cell), calibration, io.err);
   const logits = new Map<Precision, Float32Array>();

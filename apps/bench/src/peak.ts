@@ -2,6 +2,7 @@
 // machines of the same kind and are not the boost clock, so cores x GHz x MACs/cycle is not a ceiling.
 import { GraphBuilder, toOnnx } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
+import { cpuOptions } from './shared/ort-options.js';
 
 /** The best rate of one onnxruntime-node Gemm at a thread count: the ceiling "% of peak" is measured against. */
 export interface Peak {
@@ -25,10 +26,7 @@ async function gemm(n: number, threads: number, runs: number): Promise<Peak> {
   });
   b.output(b.linear(b.input('a', [n, n]), 'y', n));
   // Spinning left on (onnxruntime's default), as in the benchmark's cells.
-  const s = await ort.InferenceSession.create(toOnnx(b.build()), {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-  });
+  const s = await ort.InferenceSession.create(toOnnx(b.build()), cpuOptions({ threads }));
   try {
     const a = new ort.Tensor(
       'float32',

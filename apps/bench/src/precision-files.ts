@@ -1,11 +1,11 @@
 // The model at each precision for `pnpm bench --precisions`: core's toFloat16 and quantize, the int8 file calibrated
-// on photographs through runtime-node's calibrate (the model's own preprocessing), written as .onnx files.
+// on photographs through @mobilenet/tools' calibrate (the model's own preprocessing), written as .onnx files.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { type Graph, quantize, toFloat16, toOnnx } from '@mobilenet/core';
-import { calibrate } from '@mobilenet/runtime-node';
+import { calibrate } from '@mobilenet/tools';
 import type { Cell } from './cell.js';
 import { CALIBRATION, PRECISIONS, type Precision } from './precision.js';
 

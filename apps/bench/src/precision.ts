@@ -37,14 +37,3 @@ export const TOLERANCE = { fp32: 1e-3, fp16: 1e-3 } as const;
  * while int8 itself is 8.6 dB from fp32. An engine's int8 SQNR against fp32 may be at most this far below CPU's.
  */
 export const INT8_SQNR_MARGIN_DB = 3;
-
-/** Signal over the difference, in dB: how close a precision's logits stay to fp32's. */
-export function sqnr(ref: ArrayLike<number>, x: ArrayLike<number>): number {
-  let signal = 0;
-  let noise = 0;
-  for (let i = 0; i < ref.length; i++) {
-    signal += ref[i]! ** 2;
-    noise += (ref[i]! - x[i]!) ** 2;
-  }
-  return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
-}

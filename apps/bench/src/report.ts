@@ -48,11 +48,6 @@ export interface Row extends Cell {
   readonly sqnr?: number;
 }
 
-export function percentile(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 /** Throughput's column says how it was measured; JSON written before the timed window was kept holds 1000/p50. */
 const IMAGES_HEAD = 'img/s (wall)';
 const LEGACY_IMAGES_HEAD = 'img/s (1000/p50)';

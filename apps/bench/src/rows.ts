@@ -1,9 +1,11 @@
 // Rows from a worker's result: each engine's logits checked against onnxruntime-node CPU before its times count.
 import { int8KernelsHere } from '@mobilenet/runtime-node';
 import type { CellResult, PrecisionTiming } from './cell.js';
-import { INT8_SQNR_MARGIN_DB, type Precision, TOLERANCE, sqnr } from './precision.js';
+import { INT8_SQNR_MARGIN_DB, type Precision, TOLERANCE } from './precision.js';
 import type { Peak } from './peak.js';
-import { type Row, percentile } from './report.js';
+import type { Row } from './report.js';
+import { sqnr } from './shared/fidelity.js';
+import { percentile } from './shared/stats.js';
 
 /**
  * Images per second over the timed window: every image timed over the wall time of the timed runs. 1000 / p50

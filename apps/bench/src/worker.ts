@@ -3,6 +3,7 @@
 import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { readFileSync } from 'node:fs';
 import { type Cell, type CellResult, type PrecisionTiming, fixedInput, modelOptions } from './cell.js';
+import { cpuOptions } from './shared/ort-options.js';
 
 type Runner = {
   run: () => Promise<Float32Array>;
@@ -29,10 +30,7 @@ async function runner(cell: Cell): Promise<Runner> {
     }
     case 'ort': {
       const ort = await import('onnxruntime-node');
-      const s = await ort.InferenceSession.create(toOnnx(model.graph), {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: cell.threads,
-      });
+      const s = await ort.InferenceSession.create(toOnnx(model.graph), cpuOptions({ threads: cell.threads }));
       const run = async () => {
         const out = await s.run({ input: new ort.Tensor('float32', x, [cell.batch, 3, r, r]) });
         return out.logits!.data as Float32Array;

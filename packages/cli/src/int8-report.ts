@@ -1,5 +1,5 @@
 import { type Graph, type Int8Target, MobileNetError } from '@mobilenet/core';
-import { type Int8Check, type LayerFidelity, checkInt8, worstLayer } from '@mobilenet/runtime-node';
+import { type Int8Check, type LayerFidelity, checkInt8, worstLayer } from '@mobilenet/tools';
 import type { Io } from './io.js';
 
 /** What the self-check needs of the export's options. */

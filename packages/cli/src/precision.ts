@@ -12,14 +12,8 @@ import {
   quantize,
   toFloat16,
 } from '@mobilenet/core';
-import {
-  type Float16Check,
-  calibrate,
-  checkFloat16,
-  preprocessingOf,
-  probeInputs,
-  readImageFolder,
-} from '@mobilenet/runtime-node';
+import { preprocessingOf, readImageFolder } from '@mobilenet/runtime-node';
+import { type Float16Check, calibrate, checkFloat16, probeInputs } from '@mobilenet/tools';
 import { readCalibrationCache } from './calibration-cache.js';
 import { checkedInt8 } from './int8-report.js';
 import { optionError, quote } from './errors.js';

@@ -10,7 +10,7 @@ import { createSession } from './index.js';
 const skip = useSwiftShader();
 
 // fanInFill with variance 1 / fan_in and LayerScale in [0.3, 0.9], as core's formula weights: fanInFill as it is
-// grows the hybrids' activations beyond float16 (float16-check.test.ts).
+// grows the hybrids' activations beyond float16 (@mobilenet/tools' float16-check.test.ts).
 const base = fanInFill(3);
 const conditioned: ParamFiller = (req) => {
   const v = base(req)!;

@@ -25,7 +25,6 @@ export {
   readRegular,
   readRegularSync,
 } from './files.js';
-export { calibrate, type CalibrateOptions, type Calibration } from './calibrate.js';
 export {
   displayName,
   entryOf,
@@ -36,14 +35,10 @@ export {
   type ImageFolder,
   isFolder,
   readImageFolder,
+  tooFewImages,
 } from './image-folder.js';
-export { fidelity, type Fidelity } from './fidelity.js';
-export { compareModels, logitsOf } from './compare.js';
-export { checkFloat16, probeInputs, type Float16Check, type Float16CheckOptions } from './float16-check.js';
-export { checkInt8, int8KernelsHere, worstLayer, type Int8Check, type LayerFidelity } from './int8-check.js';
+export { int8KernelsHere } from './int8-kernels.js';
 export { classifyAll, embedAll, type BatchStats, type ImageSources, type PipelineOptions } from './pipeline.js';
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
-export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';
-export { formatProfile, shareChart, stagesChart } from './profile-chart.js';
 export { preprocessingOf } from './model-preprocessing.js';
 export * from './hub/index.js';

@@ -17,7 +17,7 @@ import type * as ort from 'onnxruntime-node';
 import { type NodeEngineSession, backends } from './backends.js';
 import { FILE_CAPS, FileError, readRegular } from './files.js';
 import { type ImageInput, decodeImage, imageName } from './image.js';
-import { int8KernelsHere } from './int8-check.js';
+import { int8KernelsHere } from './int8-kernels.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
 export interface NodeSessionOptions extends SessionOptions {

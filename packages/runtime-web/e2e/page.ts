@@ -1,5 +1,5 @@
 // Builds the harness page (vite), serves it on 127.0.0.1 with its COOP/COEP headers and opens it in headless
-// Chromium: what browser.test.ts and bench/pipeline-worker.ts share.
+// Chromium: what browser.test.ts and apps/bench/scripts/web/pipeline-worker.ts share.
 import { join, resolve } from 'node:path';
 import { launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
 import type { Page } from 'playwright-core';

@@ -1,7 +1,8 @@
 // Quantized (QDQ int8) and half-precision files run in onnxruntime-web's WASM backend (in Node) as in onnxruntime-node.
 import { join } from 'node:path';
 import { buildModel, fanInFill, quantize, toFloat16, toOnnx } from '@mobilenet/core';
-import { calibrate, createSession as createNodeSession } from '@mobilenet/runtime-node';
+import { createSession as createNodeSession } from '@mobilenet/runtime-node';
+import { calibrate } from '@mobilenet/tools';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 

@@ -1,4 +1,5 @@
-import { FILE_CAPS, compareModels } from '@mobilenet/runtime-node';
+import { FILE_CAPS } from '@mobilenet/runtime-node';
+import { compareModels } from '@mobilenet/tools';
 import { parse } from '../args.js';
 import { EXIT, UsageError, optionError, quotePath } from '../errors.js';
 import { type Io, readInput } from '../io.js';

@@ -8,16 +8,8 @@ import {
   summarizeOnnx,
   toOnnx,
 } from '@mobilenet/core';
-import {
-  type BatchStats,
-  FILE_CAPS,
-  type ImageInput,
-  createSession,
-  formatProfile,
-  profileModel,
-  shareChart,
-  stagesChart,
-} from '@mobilenet/runtime-node';
+import { type BatchStats, FILE_CAPS, type ImageInput, createSession } from '@mobilenet/runtime-node';
+import { formatProfile, profileModel, shareChart, stagesChart } from '@mobilenet/tools';
 import { MODEL_OPTIONS, SEED_OPTION, initialiser, modelHelp, modelOptions, parse } from '../args.js';
 import { IMAGE_EXTENSIONS, listImages } from '../collection.js';
 import { NAMES_HELP, OFFLINE_OPTION, isWeightsName, loadNamed } from '../pretrained.js';

@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Graph, MobileNetError, buildModel, fanInFill, quotePath } from '@mobilenet/core';
-import { FileError, calibrate } from '@mobilenet/runtime-node';
+import { FileError } from '@mobilenet/runtime-node';
 import { RUNS, checkAsync, mutated } from '@mobilenet/test-support/fuzz';
+import { calibrate } from '@mobilenet/tools';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCalibrationCache } from '../calibration-cache.js';

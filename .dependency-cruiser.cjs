@@ -1,0 +1,84 @@
+/**
+ * The import graph's rules, checked by `pnpm test` (turbo task //#deps): no circles (type-only imports count: one
+ * value import in the wrong place turns a type circle into a load-order crash), no package reaching into another's
+ * folder (packages meet through their names and `exports`), and core's folders in one direction (CORE_LAYERS).
+ */
+
+/** What each folder of packages/core/src may import (besides itself). A folder not listed here is refused. */
+const CORE_LAYERS = {
+  ir: [],
+  onnx: ['ir', 'passes'],
+  passes: ['ir'],
+  weights: ['ir', 'models'],
+  models: ['ir', 'weights'],
+  pretrained: ['ir', 'models', 'weights', 'runtime'],
+  runtime: ['ir', 'models', 'onnx'],
+  detection: ['ir'],
+};
+
+const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
+  name: `core-${folder}-imports-only-${allowed.join('-') || 'itself'}`,
+  comment: `packages/core/src/${folder} may import only ${allowed.join(', ') || 'itself'} (see docs/design.md)`,
+  severity: 'error',
+  from: { path: `^packages/core/src/${folder}/`, pathNot: '\\.test\\.ts$' },
+  to: { path: '^packages/core/src/', pathNot: `^packages/core/src/(${[folder, ...allowed].join('|')})/` },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import circle, type-only included. Move the shared piece down (a contract module) instead.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-reaching-into-another-package',
+      severity: 'error',
+      comment: 'Import another package by its name (its exports), never by a relative path into its folder.',
+      from: { path: '^(packages|apps)/([^/]+)/' },
+      to: { path: '^(packages|apps)/', pathNot: '^$1/$2/', dependencyTypes: ['local'] },
+    },
+    {
+      name: 'no-reaching-into-a-package-from-tools',
+      severity: 'error',
+      comment: "Scripts under tools/ import the packages by name, never a file under a package's src.",
+      from: { path: '^tools/' },
+      to: { path: '^packages/[^/]+/src/', dependencyTypes: ['local'] },
+    },
+    {
+      name: 'no-core-top-files-from-folders',
+      severity: 'error',
+      comment: "core's folders never import core's entry point or its top-level files (they sit above every folder).",
+      from: { path: '^packages/core/src/[^/]+/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^packages/core/src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'core-folder-unknown',
+      severity: 'error',
+      comment:
+        'A new folder in packages/core/src gets its place in CORE_LAYERS (.dependency-cruiser.cjs) and docs/design.md.',
+      from: {
+        path: '^packages/core/src/[^/]+/',
+        pathNot: `^packages/core/src/(${Object.keys(CORE_LAYERS).join('|')}|fixtures|fuzz)/`,
+      },
+      to: {},
+    },
+    ...folderRules,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|dist|artifacts|out)/' },
+    tsPreCompilationDeps: true,
+    // TypeScript 7 has no JavaScript API for dependency-cruiser to parse with; swc parses type-only imports too.
+    parser: 'swc',
+    tsConfig: { fileName: 'tsconfig.base.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['source', 'import', 'types', 'node', 'default'],
+      extensions: ['.ts', '.js', '.mjs', '.json'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
