@@ -29,6 +29,6 @@ export {
   type FamilyWeights,
   defineFamily,
 } from './family.js';
-export type { Net, ResolvedConfig } from './contract.js';
+export type { Net, OptionSpecs, OptionValues, ResolvedConfig } from './contract.js';
 // The built-in families' public names (V1-V4, their tables and conventions), gathered where they are registered.
 export * from './builtin.js';
