@@ -1,6 +1,6 @@
 // The architecture registry: a family added from one file builds, analyses, exports, runs, loads weights and is
 // refused options it does not take, like a built-in one; and the built-in families' facts come from the registry.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { analyze } from '../analysis.js';
 import { TINY, TINY_CHANNELS } from '../fixtures/tiny-family.js';
 import { toOnnx } from '../onnx/write.js';
@@ -158,6 +158,15 @@ describe('a family declares its own options', () => {
 });
 
 describe('the built-in families, from the registry', () => {
+  it('are registered before any lookup, whichever module is imported first', async () => {
+    for (const first of ['./options.js', '../weights/mapping.js', '../weights/load.js', '../pretrained/index.js']) {
+      vi.resetModules();
+      await import(first);
+      const fresh = await import('./registry.js');
+      expect([first, fresh.archs()]).toEqual([first, ARCHS]);
+    }
+  });
+
   it('lists every arch, v4 included, and which take each family option', () => {
     expect(ARCHS).toEqual([
       'v1',
