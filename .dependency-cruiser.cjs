@@ -14,6 +14,10 @@ const CORE_LAYERS = {
   pretrained: ['ir', 'models', 'weights', 'runtime'],
   runtime: ['ir', 'models', 'onnx'],
   detection: ['ir'],
+  tasks: ['ir', 'detection'],
+  image: ['ir', 'models', 'runtime'],
+  pipeline: ['ir', 'tasks'],
+  session: ['ir', 'models', 'onnx', 'runtime', 'image', 'tasks', 'pipeline'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({

@@ -13,7 +13,7 @@ import {
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
 import { cudaPrecondition, tryProvider, tryWebGpu, useWebGpuEnv, vulkanLoaderMissing } from './probes.js';
-import type { NodeSessionOptions } from './session.js';
+import type { NodeSessionOptions } from './options.js';
 
 /** A backend of onnxruntime-node: `start` creates the onnxruntime session (`ortOptions` gives its settings). */
 export type NodeBackend = Backend<NodeSessionOptions, ort.InferenceSession>;
@@ -33,11 +33,14 @@ function engineSession(s: ort.InferenceSession): NodeEngineSession {
     ort: s,
     async run(input, dims, inputName, output) {
       const tensor = new ort.Tensor('float32', input, dims);
-      const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
-      const data = out.data as Float32Array;
-      tensor.dispose();
-      out.dispose();
-      return data;
+      try {
+        const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
+        const data = out.data as Float32Array;
+        out.dispose();
+        return data;
+      } finally {
+        tensor.dispose();
+      }
     },
     release: () => s.release(),
   };

@@ -2,34 +2,18 @@ import './ort-env.js';
 import {
   type ClassifyResult,
   type EmbedResult,
-  type Engine,
-  type ModelBytes,
-  type ModelInput,
-  type SessionOptions,
   type ImageModelSession,
-  MobileNetError,
-  isWeightsName,
+  type ModelInput,
   openSession,
-  quotePath,
 } from '@mobilenet/core';
-import { type HubOptions, loadPretrained } from './hub/index.js';
 import type * as ort from 'onnxruntime-node';
-import { type NodeEngineSession, backends } from './backends.js';
-import { FILE_CAPS, FileError, readRegular } from './files.js';
-import { type ImageInput, decodeImage, imageName } from './image.js';
+import { engine } from './engine.js';
+import type { ImageInput } from './image.js';
 import { int8KernelsHere } from './int8-kernels.js';
+import type { NodeSessionOptions } from './options.js';
 import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
 
-export interface NodeSessionOptions extends SessionOptions {
-  /** onnxruntime's intra-op thread spinning: lower latency alone, but steals CPU from other sessions. Default on. */
-  readonly spinning?: boolean;
-  /** Largest batch run at once for models with a dynamic batch. Default 16. */
-  readonly maxBatch?: number;
-  /** Largest image decoded, in pixels (width x height); also the budget of pixels decoded at once. Default 100 M. */
-  readonly maxPixels?: number;
-  /** For a pretrained name: offline mode, caches, endpoints, progress (default: the environment's). */
-  readonly hub?: HubOptions;
-}
+export type { NodeSessionOptions } from './options.js';
 
 /**
  * A model for `createSession`: a core model, ONNX bytes, the path of an .onnx file, or a pretrained name
@@ -38,35 +22,12 @@ export interface NodeSessionOptions extends SessionOptions {
  */
 export type ModelSource = ModelInput<string>;
 
-/** The I/O part of loading a model in Node: a file path, through the guarded reader (regular files, 1 GiB). */
-async function readModelFile(path: string): Promise<ModelBytes> {
-  try {
-    return { bytes: await readRegular(path, { what: 'an .onnx file', maxBytes: FILE_CAPS.model }), name: path };
-  } catch (e) {
-    if (!(e instanceof FileError)) throw e;
-    throw new MobileNetError('model-file', `model file ${quotePath(path)}`, 'a readable .onnx file', e.detail);
-  }
-}
-
-/** onnxruntime-node as an engine of the shared API. */
-const engine: Engine<ImageInput, string, NodeSessionOptions, NodeEngineSession> = {
-  backends,
-  defaultBackend: 'cpu',
-  maxBatch: 16,
-  read: readModelFile,
-  images: (o) => ({ name: imageName, decode: (image, name) => decodeImage(image, name, o) }),
-};
-
 /**
  * Creates a session for a MobileNet: reads the model's preprocessing and labels from its metadata (or uses
  * torchvision's for a foreign model), checks the input is [N, 3, H, H], and starts the backend.
  */
 export async function createSession(source: ModelSource, options: NodeSessionOptions = {}): Promise<NodeSession> {
-  const model =
-    typeof source === 'string' && isWeightsName(source)
-      ? await loadPretrained(source, { batch: 'dynamic' }, options.hub)
-      : source;
-  const { session, engineSession } = await openSession(engine, model, options);
+  const { session, engineSession } = await openSession(engine, source, options);
   // The session's limits are the pipeline's defaults.
   const defaults: PipelineOptions = {
     ...(options.maxPixels && { maxPixels: options.maxPixels }),

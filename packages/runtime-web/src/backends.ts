@@ -10,7 +10,7 @@ import {
 } from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { type Ort, loadOrt } from './ort.js';
-import type { WebSessionOptions } from './session.js';
+import type { WebSessionOptions } from './options.js';
 
 /** A session a web backend started, and the onnxruntime-web build that runs it (its tensors must come from the same build). */
 export interface WebStarted {

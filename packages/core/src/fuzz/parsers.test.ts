@@ -6,7 +6,7 @@ import { fromOnnx } from '../onnx/read.js';
 import { onnx } from '../onnx/proto.js';
 import { summarizeOnnx } from '../onnx/summary.js';
 import { toOnnx } from '../onnx/write.js';
-import { modelInfo } from '../runtime/session.js';
+import { modelInfo } from '../session/model-info.js';
 import { makeZip } from '../testing.js';
 import { readCheckpoint } from '../weights/index.js';
 import { unpickle } from '../weights/pickle.js';

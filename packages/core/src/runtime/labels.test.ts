@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
 import { metadataLabels, withLabels } from './labels.js';
-import { modelInfo, graphIO } from './session.js';
+import { modelInfo, graphIO } from '../session/model-info.js';
 
 describe('class names in a model file', () => {
   const graph = buildModel({ arch: 'v3-small', width: 0.35, resolution: 32, classes: 3, weights: null }).graph;

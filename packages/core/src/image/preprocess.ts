@@ -1,6 +1,6 @@
 import { MobileNetError } from '../ir/errors.js';
 import type { Preprocessing } from '../models/convention.js';
-import { checkPreprocessing } from './metadata.js';
+import { checkPreprocessing } from '../runtime/metadata.js';
 import { type WasmResampler, wasmResampler } from './resample-wasm.js';
 
 /** Decoded pixels, row-major, interleaved RGB or RGBA (alpha is ignored, as PIL's convert('RGB') does). */

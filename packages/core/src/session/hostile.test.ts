@@ -6,7 +6,7 @@ import { summarizeOnnx } from '../onnx/summary.js';
 import { toOnnx } from '../onnx/write.js';
 import { BackendRegistry, type EngineSession } from './backend.js';
 import { type Engine, openSession } from './open.js';
-import { type ModelIO, type SessionOptions, modelInfo } from './session.js';
+import { type ModelIO, type SessionOptions, modelInfo } from './model-info.js';
 
 // Regression tests for hostile ONNX files and metadata (issue 11): each is refused at read or session open,
 // naming the file and what was expected, quickly and without building per-class or per-pixel data first.

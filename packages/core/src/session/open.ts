@@ -4,8 +4,8 @@ import { type ModelSummary, summarizeOnnx } from '../onnx/summary.js';
 import { checkModelOps } from './model-check.js';
 import { toOnnx } from '../onnx/write.js';
 import { type BackendRegistry, type EngineSession, backendOptions } from './backend.js';
-import { type ImageDecoder, ImageModelSession } from './classifier.js';
-import { type SessionOptions, graphIO, modelInfo } from './session.js';
+import { type ImageDecoder, ImageModelSession } from './image-session.js';
+import { type SessionOptions, graphIO, modelInfo } from './model-info.js';
 
 /** ONNX bytes with the name messages call them by, and the graph when they were just written from one. */
 export interface ModelBytes {
@@ -30,6 +30,11 @@ export interface Engine<Image, Source, Options extends SessionOptions, S extends
   /** The I/O part of loading a model: a file path (Node), a URL or a Blob (browsers). */
   read(source: Source): Promise<ModelBytes>;
   images(options: Options): ImageDecoder<Image>;
+  /** The runtime's pretrained names ('torchvision:...', 'hf-hub:...'): which strings are one, and how one is built with its weights. */
+  readonly pretrained?: {
+    is(name: string): boolean;
+    load(name: string, options: Options): Promise<{ readonly graph: Graph }>;
+  };
 }
 
 /** Turns any model input into bytes and a name: the shared cases here, the runtime's own through `read`. */
@@ -126,6 +131,8 @@ export async function openSession<
   source: ModelInput<Source>,
   options: O,
 ): Promise<{ session: ImageModelSession<Image>; engineSession: S }> {
+  if (typeof source === 'string' && engine.pretrained?.is(source))
+    return openSession(engine, await engine.pretrained.load(source, options), options);
   // A thread count of 1e9 made onnxruntime throw std::bad_alloc: the CLI's cap, 256, is the library's too.
   if (
     options.threads !== undefined &&

@@ -2,11 +2,13 @@ import { MobileNetError } from '../ir/errors.js';
 import { type Preprocessing, torchvisionPreprocessing } from '../models/convention.js';
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
-import { IMAGENET_LABELS } from './imagenet-labels.js';
-import { checkLabels, metadataLabels } from './labels.js';
-import { checkPreprocessing, classLabels, parsePreprocessing } from './metadata.js';
+import { IMAGENET_LABELS } from '../runtime/imagenet-labels.js';
+import { checkLabels, metadataLabels } from '../runtime/labels.js';
+import { checkPreprocessing, classLabels, parsePreprocessing } from '../runtime/metadata.js';
+import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
+import type { EmbedResult } from '../tasks/embed.js';
+import { taskOutputs } from '../tasks/registry.js';
 import type { BackendName } from './backend.js';
-import type { Prediction } from './postprocess.js';
 
 /**
  * The runtime API shared by @mobilenet/runtime-node and @mobilenet/runtime-web: types and model facts only,
@@ -51,6 +53,8 @@ export interface ModelInfo {
   readonly outputName: string;
   /** Present when the model has an 'embedding' output (models exported with `embedding: true`). */
   readonly embeddingName?: string;
+  /** The output each registered task reads in this model ('classify' -> 'logits', ...): the tasks it can do. */
+  readonly taskOutputs: Readonly<Record<string, string>>;
   readonly inputSize: number;
   readonly classes: number;
   readonly labels: readonly string[];
@@ -72,14 +76,6 @@ function int8TargetOf(metadata: Readonly<Record<string, string>>): 'portable' | 
   }
 }
 
-export type ClassifyResult =
-  | { readonly image: string; readonly ok: true; readonly top: readonly Prediction[] }
-  | { readonly image: string; readonly ok: false; readonly error: string };
-
-export type EmbedResult =
-  | { readonly image: string; readonly ok: true; readonly embedding: Float32Array }
-  | { readonly image: string; readonly ok: false; readonly error: string };
-
 export interface MobileNetSession<Image> {
   /** The backend actually running the model. */
   readonly backend: BackendName;
@@ -88,7 +84,7 @@ export interface MobileNetSession<Image> {
   readonly fallbackReason?: string;
   readonly info: ModelInfo;
   /** Top-k classes per image; one bad image is reported by name and does not lose the others' results. */
-  classify(images: readonly Image[], options?: { topK?: number }): Promise<ClassifyResult[]>;
+  classify(images: readonly Image[], options?: ClassifyOptions): Promise<ClassifyResult[]>;
   /** The pooled feature vector per image (the model's 'embedding' output). */
   embed(images: readonly Image[]): Promise<EmbedResult[]>;
   /** Raw logits for a preprocessed [batch, 3, size, size] tensor. */
@@ -138,16 +134,11 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
       `${h}`,
     );
   }
-  const logits = summary.outputs.find((o) => o.name === 'logits') ?? summary.outputs[0];
+  const logits = classifyTask.output(summary.outputs);
   const classes = logits?.shape[1];
   if (logits?.shape.length !== 2 || typeof classes !== 'number') {
     const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-    throw new MobileNetError(
-      'model-output',
-      `model '${source}'`,
-      'a logits output of shape [N, classes]',
-      got || 'no outputs',
-    );
+    throw new MobileNetError('model-output', `model '${source}'`, classifyTask.needs, got || 'no outputs');
   }
   const maxClasses = options.maxClasses ?? MAX_CLASSES;
   if (!Number.isSafeInteger(classes) || classes < 1 || classes > maxClasses) {
@@ -176,13 +167,14 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
       : `model '${source}': metadata 'mobilenet.preprocessing'.size`;
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
-  const embedding = summary.outputs.find((o) => o.name === 'embedding');
+  const outputs = taskOutputs(summary.outputs);
   const int8Target = int8TargetOf(summary.metadata);
   return {
     ...(int8Target && { int8Target }),
     inputName: input!.name,
     outputName: logits.name,
-    ...(embedding && { embeddingName: embedding.name }),
+    ...(outputs.embed !== undefined && { embeddingName: outputs.embed }),
+    taskOutputs: outputs,
     inputSize: h,
     classes,
     labels,

@@ -1,0 +1,13 @@
+export { BatchSizer } from './batch-sizer.js';
+export { pipelineResults, type TaskPipelineModel } from './results.js';
+export { pipelineRows } from './rows.js';
+export { Slots } from './slots.js';
+export type {
+  BatchStats,
+  PipelineDecoder,
+  PipelineModel,
+  PipelinePlan,
+  PreparedImage,
+  PipelineRow,
+  PipelineSources,
+} from './types.js';

@@ -1,0 +1,53 @@
+/** An image decoded and preprocessed into its [3, S, S] tensor, or the error that stopped it (named). */
+export type PreparedImage =
+  | { readonly name: string; readonly tensor: Float32Array; readonly decodeMs?: number; readonly preprocessMs?: number }
+  | { readonly name: string; readonly error: string };
+
+/** One image's row of the model's output, or its error. */
+export type PipelineRow =
+  | { readonly name: string; readonly row: Float32Array }
+  | { readonly name: string; readonly error: string };
+
+export type PipelineSources<Source> = Iterable<Source> | AsyncIterable<Source>;
+
+/**
+ * What a runtime supplies to the pipeline: how one image becomes a tensor (its decoder: sharp, canvases, workers).
+ * A failure to decode is a `PreparedImage` error, and the others go on; a rejected `prepare` fails the whole run.
+ */
+export interface PipelineDecoder<Source> {
+  prepare(source: Source, index: number): Promise<PreparedImage>;
+  /** Takes a tensor back once it is copied into a batch, to fill again. */
+  recycle?(tensor: Float32Array): void;
+  /** Stops what the decoder started (workers), after the last batch or an early `break`. */
+  close?(): void;
+}
+
+/** The model as the pipeline runs it: the session facade's backend run (which disposes its tensors). */
+export interface PipelineModel {
+  readonly fixedBatch: number | null;
+  readonly info: { readonly inputSize: number };
+  runBatch(input: Float32Array, batch: number, output: string): Promise<Float32Array>;
+}
+
+/** One model run: how many images, and milliseconds spent waiting for inputs, running, and postprocessing. */
+export interface BatchStats {
+  readonly images: number;
+  readonly failed: number;
+  readonly batch: number;
+  readonly waitMs: number;
+  readonly runMs: number;
+  readonly postMs: number;
+  /** Decode and preprocess time of this batch's images (overlapping the previous run where the CPU allows). */
+  readonly decodeMs: number;
+  readonly preprocessMs: number;
+}
+
+/** How the pipeline sizes its batches and how far it decodes ahead. */
+export interface PipelinePlan {
+  /** The next batch's size, and what a run of a full batch took (see BatchSizer). */
+  readonly sizer: { readonly next: number; record(size: number, ms: number): void };
+  /** Images kept in flight while a batch of `size` runs. */
+  ahead(size: number): number;
+  /** Called after each model run with the time each stage took. */
+  readonly onBatch?: (stats: BatchStats) => void;
+}
