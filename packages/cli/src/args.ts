@@ -1,14 +1,12 @@
 import {
   CONVENTIONS,
   type Convention,
-  FAMILY_OPTIONS,
-  type FamilyOption,
   type ParamFiller,
   type ModelOptions,
   allFamilies,
   archs,
-  archsWithOption,
-  familyOf,
+  familyFor,
+  familyOptions,
   fanInFill,
   isArch,
   torchvisionFill,
@@ -70,13 +68,10 @@ function archHelp(): string {
 
 /** The family options' lines, from the registry: which archs take each, and what it does there. */
 function familyOptionsHelp(): string {
-  return (Object.keys(FAMILY_OPTIONS) as FamilyOption[])
-    .flatMap((key) => {
-      const families = allFamilies().filter((f) => f.options[key]);
-      if (!families.length) return [];
-      const option: { readonly name: string; readonly value?: string } = FAMILY_OPTIONS[key];
-      const flag = option.value ? `--${option.name} ${option.value}` : `--${option.name}`;
-      return [line(flag, `${families.map((f) => f.name).join(', ')} only: ${families[0]!.options[key]!.help}`)];
+  return familyOptions()
+    .map(({ spec, families }) => {
+      const flag = spec.value ? `--${spec.name} ${spec.value}` : `--${spec.name}`;
+      return line(flag, `${families.map((f) => f.name).join(', ')} only: ${spec.help}`);
     })
     .join('\n');
 }
@@ -130,13 +125,12 @@ function oneOf<T extends string>(option: string, raw: string | undefined, allowe
 
 /** Options only some families take, refused (naming the option, the archs that take it and the arch given). */
 function familyOnly(values: ModelValues, arch: string): void {
-  const family = familyOf(arch)!;
-  for (const key of Object.keys(FAMILY_OPTIONS) as FamilyOption[]) {
-    const { name } = FAMILY_OPTIONS[key];
+  const family = familyFor(arch);
+  for (const { key, spec, families } of familyOptions()) {
     // A boolean flag is true or absent; a valued one is its text. Either way, present means given.
-    const given = values[name] !== undefined;
+    const given = (values as Readonly<Record<string, unknown>>)[spec.name] !== undefined;
     if (given && !family.options[key])
-      throw optionError(`--${name}`, `--arch ${archsWithOption(key).join(' or ')}`, `--arch ${arch}`);
+      throw optionError(`--${spec.name}`, `--arch ${families.flatMap((f) => f.archs).join(' or ')}`, `--arch ${arch}`);
   }
 }
 
@@ -206,18 +200,4 @@ export function initialiser(
   const seed = integer('seed', values.seed, between(0, 2 ** 32 - 1)) ?? 0;
   const init = oneOf('init', values.init, ['torchvision', 'fan-in'] as const) ?? fallback;
   return init === 'torchvision' ? torchvisionFill(seed) : fanInFill(seed);
-}
-
-/** An integer option within [min, max]; undefined when not given. */
-export function integerOption(
-  name: string,
-  raw: string | undefined,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  return integer(
-    name,
-    raw,
-    max === Number.MAX_SAFE_INTEGER ? { min, max, rule: `an integer >= ${min}` } : between(min, max),
-  );
 }

@@ -365,6 +365,3 @@ export function wasmResampler(): WasmResampler | null {
   }
   return cached;
 }
-
-/** For tests: the module's bytes, to validate on their own. */
-export const resamplerModule = moduleBytes;

@@ -38,3 +38,15 @@ export class OnnxFormatError extends MobileNetError {
     this.name = 'OnnxFormatError';
   }
 }
+
+/** A model option with a value outside what is allowed; the message names the option, the value and the rule. */
+export class OptionError extends MobileNetError {
+  constructor(
+    readonly option: string,
+    expected: string,
+    received: unknown,
+  ) {
+    super('option', `option ${option}`, expected, typeof received === 'string' ? `'${received}'` : String(received));
+    this.name = 'OptionError';
+  }
+}

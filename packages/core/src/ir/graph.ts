@@ -78,7 +78,7 @@ export class TypeScope {
   }
 }
 
-export function assertFinite(data: Float32Array, where: string): void {
+function assertFinite(data: Float32Array, where: string): void {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!))
       throw new GraphError('not-finite', where, 'finite values', `${data[i]} at flat index ${i}`);

@@ -2,8 +2,24 @@
 import { GraphError, ShapeError } from './errors.js';
 import { type Node, attrInt, attrInts } from './node.js';
 import { broadcast, product, requireRank, windowOut } from './shapes.js';
-import { type Dim, type DType, type TensorType, concreteDim, dtypeOfCode, formatShape, numel } from './tensor.js';
-import type { InferContext } from './ops.js';
+import {
+  type DType,
+  type Dim,
+  type Initializer,
+  type TensorType,
+  concreteDim,
+  dtypeOfCode,
+  formatShape,
+  numel,
+} from './tensor.js';
+
+/** What an op's shape inference sees: its node, where it is (for errors), its input types and the graph's constants. */
+export interface InferContext {
+  readonly node: Node;
+  readonly where: string;
+  readonly inputs: readonly (TensorType | undefined)[];
+  readonly constant: (name: string) => Initializer | undefined;
+}
 
 export const input = (ctx: InferContext, i: number): TensorType => {
   const t = ctx.inputs[i];
@@ -214,7 +230,7 @@ export function inferTranspose(ctx: InferContext): TensorType[] {
  * Quantize/DequantizeLinear: y has x's shape. The scale is a scalar (per tensor) or one value per slice along
  * `axis` (per channel), and the zero point, when given, has the scale's shape.
  */
-export function checkQuantParams(ctx: InferContext): TensorType {
+function checkQuantParams(ctx: InferContext): TensorType {
   const x = input(ctx, 0);
   const scale = input(ctx, 1);
   const zero = ctx.inputs[2];

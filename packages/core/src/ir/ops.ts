@@ -1,8 +1,9 @@
 import { GraphError } from './errors.js';
 import type { Attr, AttrKind, Node } from './node.js';
 import { broadcast } from './shapes.js';
-import type { Initializer, TensorType } from './tensor.js';
+import type { TensorType } from './tensor.js';
 import {
+  type InferContext,
   input,
   same,
   inferConv,
@@ -29,13 +30,6 @@ import {
  * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
  */
 export type InputRole = 'weight' | 'bias' | 'stat' | 'const' | 'scale' | 'zero-point';
-
-export interface InferContext {
-  readonly node: Node;
-  readonly where: string;
-  readonly inputs: readonly (TensorType | undefined)[];
-  readonly constant: (name: string) => Initializer | undefined;
-}
 
 export interface OpSpec {
   readonly op: string;
@@ -231,7 +225,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();
 
-export function opSpec(node: Node, where: string): OpSpec {
+function opSpec(node: Node, where: string): OpSpec {
   const spec = OPS[node.op];
   if (!spec) throw new GraphError('unknown-op', where, `one of ${SUPPORTED_OPS.join(', ')}`, `op '${node.op}'`);
   return spec;

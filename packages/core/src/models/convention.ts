@@ -1,22 +1,16 @@
 import {
-  type Preprocessing,
   HALF_RANGE,
   IMAGENET_MEAN,
   IMAGENET_STD,
   centerCrop,
   torchvisionPreprocessing,
 } from '../metadata/preprocessing.js';
-import type { ConventionBase } from './family.js';
+import type { Convention, ConventionBase, Preprocessing } from './contract.js';
 
-/**
- * Where the reference implementations disagree, a convention picks one side, so that weights trained by each
- * can be loaded unchanged. `reference` is the authors' own code (TF-slim, tensorflow/models). `timm-tf` is timm's
- * `tf_` models: TF's weights ported into timm's layout, built with TF's padding and BN epsilon.
- */
-export type Convention = 'reference' | 'torchvision' | 'keras' | 'timm' | 'timm-tf';
+export type { Convention, Preprocessing } from './contract.js';
+
 export const CONVENTIONS: readonly Convention[] = ['reference', 'torchvision', 'keras', 'timm', 'timm-tf'];
 
-export type { Preprocessing } from '../metadata/preprocessing.js';
 export { torchvisionPreprocessing } from '../metadata/preprocessing.js';
 
 /** Round to the nearest multiple of `divisor`, never below `min` nor more than 10% below `v` (TF-slim's rule). */

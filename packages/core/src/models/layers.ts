@@ -1,14 +1,10 @@
-import type { GraphBuilder } from '../ir/builder.js';
+// The shared pieces of every MobileNet: conv-BN-activation, SE, the classifier head. Families build with these.
 import type { Value } from '../ir/tensor.js';
-import type { ModelConfig } from './options.js';
+import type { Net } from './contract.js';
+
+export type { Net } from './contract.js';
 
 export type Activation = 'relu' | 'relu6' | 'hswish' | 'none';
-
-/** The shared pieces of every MobileNet: conv-BN-activation, SE, the classifier head. */
-export interface Net {
-  readonly b: GraphBuilder;
-  readonly cfg: ModelConfig;
-}
 
 export function activate(net: Net, x: Value, act: Activation, name: string): Value {
   switch (act) {
@@ -36,20 +32,20 @@ function pads(net: Net, x: Value, kernel: number, stride: number, dilation: numb
   return [before, before, total - before, total - before];
 }
 
-export interface CnaOptions {
+/** A conv's shape: out channels, kernel, stride, groups, dilation. */
+export interface ConvShape {
   readonly out: number;
   readonly kernel: number;
   readonly stride?: number;
   readonly group?: number;
   readonly dilation?: number;
-  readonly act: Activation;
 }
 
-/** torchvision's Conv2dNormActivation: `${name}.0` conv (no bias), `${name}.1` BN, `${name}.2` activation. */
-export function convBnAct(net: Net, x: Value, name: string, o: CnaOptions): Value {
+/** A conv (no bias, padded as the convention pads) at `conv`, then BN at `bn`: every family's conv-BN, named its way. */
+export function convThenBn(net: Net, x: Value, conv: string, bn: string, o: ConvShape): Value {
   const stride = o.stride ?? 1;
   const dilation = o.dilation ?? 1;
-  const y = net.b.conv(x, `${name}.0`, {
+  const y = net.b.conv(x, conv, {
     out: o.out,
     kernel: o.kernel,
     stride,
@@ -57,12 +53,21 @@ export function convBnAct(net: Net, x: Value, name: string, o: CnaOptions): Valu
     group: o.group ?? 1,
     pads: pads(net, x, o.kernel, stride, dilation),
   });
-  return activate(net, net.b.batchNorm(y, `${name}.1`, net.cfg.bnEps), o.act, `${name}.2`);
+  return net.b.batchNorm(y, bn, net.cfg.bnEps);
+}
+
+export interface CnaOptions extends ConvShape {
+  readonly act: Activation;
+}
+
+/** torchvision's Conv2dNormActivation: `${name}.0` conv (no bias), `${name}.1` BN, `${name}.2` activation. */
+export function convBnAct(net: Net, x: Value, name: string, o: CnaOptions): Value {
+  return activate(net, convThenBn(net, x, `${name}.0`, `${name}.1`, o), o.act, `${name}.2`);
 }
 
 /** A conv followed by BN and no activation (the linear bottleneck's projection), at `${conv}` and `${bn}`. */
 export function convBn(net: Net, x: Value, conv: string, bn: string, out: number): Value {
-  return net.b.batchNorm(net.b.conv(x, conv, { out, kernel: 1 }), bn, net.cfg.bnEps);
+  return convThenBn(net, x, conv, bn, { out, kernel: 1 });
 }
 
 /** Squeeze-and-excite with a hard-sigmoid gate (torchvision's SqueezeExcitation: fc1, ReLU, fc2, gate). */
@@ -90,8 +95,7 @@ export function finish(net: Net, features: Value, top: (pooled: Value) => Value)
   const { b, cfg } = net;
   const convHead = cfg.spec.convHead;
   if (!cfg.includeTop) {
-    const map = b.globalAveragePool(b.output(b.rename(features, 'features')), 'avgpool');
-    b.output(b.flatten(map, 'flatten', 'embedding'));
+    headless(net, features, 'avgpool');
     return;
   }
   const map = b.globalAveragePool(features, 'avgpool');
@@ -100,4 +104,11 @@ export function finish(net: Net, features: Value, top: (pooled: Value) => Value)
   const y = top(convHead ? map : vector!);
   b.output(convHead ? b.flatten(y, 'logits.flatten', 'logits') : b.rename(y, 'logits'));
   if (vector && cfg.embedding) b.output(vector);
+}
+
+/** The model without a classifier: outputs the last feature map ('features') and its pool at `pool` ('embedding'). */
+export function headless(net: Net, features: Value, pool: string): void {
+  const { b } = net;
+  const map = b.globalAveragePool(b.output(b.rename(features, 'features')), pool);
+  b.output(b.flatten(map, 'flatten', 'embedding'));
 }

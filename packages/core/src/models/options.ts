@@ -1,9 +1,15 @@
-import { type BatchOption, type DYNAMIC_BATCH, resolveBatch } from '../ir/batch.js';
-import { MobileNetError } from '../ir/errors.js';
+import { type BatchOption, resolveBatch } from '../ir/batch.js';
+import { OptionError } from '../ir/errors.js';
+import { isPositiveInteger } from '../ir/numbers.js';
 import type { ParamFiller } from '../ir/params.js';
-import { CONVENTIONS, type Convention, type Preprocessing } from './convention.js';
-import { type ConventionBase, FAMILY_OPTIONS, type Family, type FamilyOption } from './family.js';
-import { type Arch, archs, archsWithOption, familyOf } from './registry.js';
+// Registers v1-v4 before any option is resolved, whichever module a caller imported first.
+import './builtin.js';
+import type { Arch } from './builtin.js';
+import type { Convention, FamilyOptionValue, ResolvedConfig } from './contract.js';
+import { CONVENTIONS } from './convention.js';
+import { familyFor, familyOptions } from './registry.js';
+
+export { OptionError } from '../ir/errors.js';
 
 export interface ModelOptions {
   readonly arch: Arch;
@@ -52,76 +58,60 @@ export interface ModelOptions {
  */
 export const MODEL_LIMITS = { resolution: 1024, classes: 32768 } as const;
 
-export interface ModelConfig {
-  readonly arch: Arch;
-  readonly width: number;
-  readonly resolution: number;
-  readonly classes: number;
-  readonly convention: Convention;
-  readonly dropout: number;
-  readonly includeTop: boolean;
-  readonly embedding: boolean;
+/**
+ * A resolved config: every option checked and defaulted. The built-in families' options have their own fields
+ * (as in `ModelOptions`); every family's, built-in or registered, are in `options` too.
+ */
+type BuiltinOption = 'minimalistic' | 'reducedTail' | 'dilated' | 'depthMultiplier' | 'expansion';
+
+export interface ModelConfig extends ResolvedConfig<Arch> {
   readonly minimalistic: boolean;
   readonly reducedTail: boolean;
   readonly dilated: boolean;
   readonly depthMultiplier: number;
   readonly expansion: number;
-  readonly bnEps: number;
-  readonly batch: number | typeof DYNAMIC_BATCH;
-  /** The arch's family in the registry: its builder, options and weight layout. */
-  readonly family: Family;
-  /** The convention's choices for this family, resolved once: padding, head, defaults. */
-  readonly spec: ConventionBase;
-  /** How images become input for this model (stored in the ONNX metadata). */
-  readonly preprocessing: Preprocessing;
-}
-
-/** A model option with a value outside what is allowed; the message names the option, the value and the rule. */
-export class OptionError extends MobileNetError {
-  constructor(
-    readonly option: string,
-    expected: string,
-    received: unknown,
-  ) {
-    super('option', `option ${option}`, expected, typeof received === 'string' ? `'${received}'` : String(received));
-    this.name = 'OptionError';
-  }
 }
 
 function check(ok: boolean, option: string, expected: string, value: unknown): void {
   if (!ok) throw new OptionError(option, expected, value);
 }
 
+/** A value under its `MODEL_LIMITS` cap, unless `allowLarge` lifts it. */
+function capped(o: ModelOptions, option: keyof typeof MODEL_LIMITS, value: number): void {
+  const limit = MODEL_LIMITS[option];
+  check(o.allowLarge === true || value <= limit, option, `at most ${limit} (allowLarge lifts the cap)`, value);
+}
+
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
- * The options only some families take: given (not at its neutral value) to another family, refused naming the
- * archs that take it; given to its family, checked by the family's rule.
+ * The options only some families take, each declared by its family: given (not at its neutral value) to another
+ * family, refused naming the archs that take it; given to its family, checked by the family's rule. Returns every
+ * registered option's value, given or neutral.
  */
-function familyOptions(
-  o: ModelOptions,
-  options: Partial<Record<FamilyOption, { readonly check?: { ok: (v: number) => boolean; expected: string } }>>,
-) {
-  for (const key of Object.keys(FAMILY_OPTIONS) as FamilyOption[]) {
-    const { name, neutral } = FAMILY_OPTIONS[key];
-    const value = o[key] ?? neutral;
-    const own = options[key];
+function familyOptionValues(o: ModelOptions, family: ResolvedConfig['family']): Record<string, FamilyOptionValue> {
+  const given = o as unknown as Readonly<Record<string, FamilyOptionValue | undefined>>;
+  const values: Record<string, FamilyOptionValue> = {};
+  for (const { key, spec, families } of familyOptions()) {
+    const value = given[key] ?? spec.neutral;
+    const own = family.options[key];
     if (!own)
       check(
-        value === neutral,
-        name,
-        `to be used with ${archsWithOption(key).join(' or ')} only`,
+        value === spec.neutral,
+        spec.name,
+        `to be used with ${families.flatMap((f) => f.archs).join(' or ')} only`,
         `${value} with ${o.arch}`,
       );
     else if (own.check && typeof value === 'number')
-      check(isNum(value) && own.check.ok(value), name, own.check.expected, value);
+      check(isNum(value) && own.check.ok(value), spec.name, own.check.expected, value);
+    values[key] = value;
   }
+  return values;
 }
 
 /** Validates options at the edge and fills defaults; every model function takes only a resolved config. */
 export function resolveOptions(o: ModelOptions): ModelConfig {
-  const family = familyOf(o.arch);
-  if (!family) throw new OptionError('arch', `one of ${archs().join(', ')}`, o.arch);
+  const family = familyFor(o.arch);
   const convention = o.convention ?? family.defaultConvention;
   check(CONVENTIONS.includes(convention), 'convention', `one of ${CONVENTIONS.join(', ')}`, convention);
   const spec = family.spec(convention);
@@ -135,23 +125,15 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     'a multiple of 32, at least 32',
     resolution,
   );
-  check(
-    o.allowLarge === true || resolution <= MODEL_LIMITS.resolution,
-    'resolution',
-    `at most ${MODEL_LIMITS.resolution} (allowLarge lifts the cap)`,
-    resolution,
-  );
+  capped(o, 'resolution', resolution);
   const classes = o.classes ?? spec.classes;
-  check(Number.isInteger(classes) && classes >= 1, 'classes', 'an integer >= 1', classes);
-  check(
-    o.allowLarge === true || classes <= MODEL_LIMITS.classes,
-    'classes',
-    `at most ${MODEL_LIMITS.classes} (allowLarge lifts the cap)`,
-    classes,
-  );
+  check(isPositiveInteger(classes), 'classes', 'an integer >= 1', classes);
+  capped(o, 'classes', classes);
   const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
-  familyOptions(o, family.options);
+  const options = familyOptionValues(o, family);
+  // The built-in families' option fields; builtin.ts registered their options, so each has a value.
+  const builtin = options as unknown as Pick<ModelConfig, BuiltinOption>;
   const bnEps = o.bnEps ?? spec.bnEps;
   check(isNum(bnEps) && bnEps > 0 && bnEps < 1, 'bn-eps', 'a number in (0, 1)', bnEps);
   return {
@@ -162,16 +144,17 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
     convention,
     dropout,
     bnEps,
-    depthMultiplier: o.depthMultiplier ?? FAMILY_OPTIONS.depthMultiplier.neutral,
-    expansion: o.expansion ?? FAMILY_OPTIONS.expansion.neutral,
+    depthMultiplier: builtin.depthMultiplier,
+    expansion: builtin.expansion,
     includeTop: o.includeTop ?? true,
     embedding: o.embedding ?? false,
-    minimalistic: o.minimalistic ?? false,
-    reducedTail: o.reducedTail ?? false,
-    dilated: o.dilated ?? false,
+    minimalistic: builtin.minimalistic,
+    reducedTail: builtin.reducedTail,
+    dilated: builtin.dilated,
     batch: resolveBatch(o.batch ?? 1),
     family,
     spec,
     preprocessing: spec.preprocessing({ arch: o.arch, width, resolution }),
+    options,
   };
 }

@@ -1,6 +1,6 @@
 // The architecture registry: a family added from one file builds, analyses, exports, runs, loads weights and is
 // refused options it does not take, like a built-in one; and the built-in families' facts come from the registry.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { analyze } from '../analysis.js';
 import { TINY, TINY_CHANNELS } from '../fixtures/tiny-family.js';
 import { toOnnx } from '../onnx/write.js';
@@ -9,7 +9,12 @@ import { buildWithWeights } from '../weights/load.js';
 import { keyMap } from '../weights/mapping.js';
 import type { CheckpointTensor } from '../weights/tensor.js';
 import { buildModel } from './build.js';
-import { ARCHS, type Arch, archs, archsWithOption, familyOf, isArch, registerFamily } from './registry.js';
+import { CONVENTION } from './convention.js';
+import { defineFamily } from './family.js';
+import { convBnAct, finish } from './layers.js';
+import type { ModelOptions } from './options.js';
+import { ARCHS, type Arch, isArch } from './builtin.js';
+import { archs, archsWithOption, familyOf, familyOptions, registerFamily } from './registry.js';
 
 /** A checkpoint holding a graph's own parameters under their names (float32). */
 const checkpointOf = (
@@ -88,7 +93,80 @@ describe('a family registered from one file', () => {
   });
 });
 
+describe('a family declares its own options', () => {
+  // No list in core names this option: the family's declaration is all there is.
+  const WIDE = defineFamily({
+    name: 'wide',
+    archs: ['wide'],
+    help: 'a one-conv test network whose channels are an option',
+    conventions: { torchvision: CONVENTION.torchvision },
+    defaultConvention: 'torchvision',
+    options: {
+      stemChannels: {
+        name: 'stem-channels',
+        neutral: 8,
+        value: 'C',
+        help: 'channels of the one conv, 1 to 64',
+        check: { ok: (c) => Number.isInteger(c) && c >= 1 && c <= 64, expected: 'an integer from 1 to 64' },
+      },
+    },
+    resolution: () => 32,
+    dropout: 0,
+    weights: { native: 'torchvision', classifier: { torchvision: 'fc' } },
+    build: (net, input, _conv, _arch, options: { readonly stemChannels: number }) => {
+      const x = convBnAct(net, input, 'stem', { out: options.stemChannels, kernel: 3, stride: 2, act: 'relu' });
+      finish(net, x, (pooled) => net.b.linear(pooled, 'fc', net.cfg.classes));
+    },
+  });
+  registerFamily(WIDE);
+  const wide = (o: Partial<ModelOptions> & { stemChannels?: number }) =>
+    ({ arch: 'wide', weights: null, ...o }) as ModelOptions;
+
+  it('is listed with the archs that take it, and builds from its value (given or neutral)', () => {
+    const option = familyOptions().find((o) => o.key === 'stemChannels');
+    expect([option?.spec.name, option?.families.map((f) => f.name)]).toEqual(['stem-channels', ['wide']]);
+    expect(archsWithOption('stemChannels')).toEqual(['wide']);
+    const given = buildModel(wide({ stemChannels: 16 }));
+    expect(given.config.options.stemChannels).toBe(16);
+    expect(given.graph.initializers.find((i) => i.name === 'stem.0.weight')?.dims).toEqual([16, 3, 3, 3]);
+    expect(buildModel(wide({})).config.options.stemChannels).toBe(8);
+  });
+
+  it('is checked by its rule, and refused by every other family', () => {
+    expect(() => buildModel(wide({ stemChannels: 0 }))).toThrow(
+      'option stem-channels: expected an integer from 1 to 64, received 0',
+    );
+    expect(() => buildModel({ arch: 'v2', stemChannels: 4, weights: null } as ModelOptions)).toThrow(
+      "option stem-channels: expected to be used with wide only, received '4 with v2'",
+    );
+    expect(() => buildModel(wide({ expansion: 4 }))).toThrow(
+      "option expansion: expected to be used with v2 only, received '4 with wide'",
+    );
+  });
+
+  it('may be shared only with the same name and neutral value', () => {
+    const clash = {
+      ...WIDE,
+      name: 'clash',
+      archs: ['clash'],
+      options: { stemChannels: { ...WIDE.options.stemChannels!, neutral: 4 } },
+    };
+    expect(() => registerFamily(clash)).toThrow(
+      'registerFamily clash: option stemChannels is already registered as --stem-channels',
+    );
+  });
+});
+
 describe('the built-in families, from the registry', () => {
+  it('are registered before any lookup, whichever module is imported first', async () => {
+    for (const first of ['./options.js', '../weights/mapping.js', '../weights/load.js', '../pretrained/index.js']) {
+      vi.resetModules();
+      await import(first);
+      const fresh = await import('./registry.js');
+      expect([first, fresh.archs()]).toEqual([first, ARCHS]);
+    }
+  });
+
   it('lists every arch, v4 included, and which take each family option', () => {
     expect(ARCHS).toEqual([
       'v1',

@@ -1,7 +1,8 @@
 import type { Value } from '../ir/tensor.js';
-import { CONVENTION, type Convention, halfRangePreprocessing, makeDivisible } from './convention.js';
-import { type ConventionBase, type Family, defineFamily } from './family.js';
-import { type Net, convBnAct, dense, finish } from './layers.js';
+import type { Convention, ConventionBase, Family, Net } from './contract.js';
+import { CONVENTION, halfRangePreprocessing, makeDivisible } from './convention.js';
+import { defineFamily } from './family.js';
+import { convBnAct, dense, finish } from './layers.js';
 
 /**
  * MobileNet v1, Table 1 of arXiv 1704.04861: after the 3x3 stem conv (32 channels, stride 2), thirteen depthwise
@@ -53,26 +54,35 @@ const V1_CONVENTION: Readonly<Record<Convention, V1Convention>> = {
   'timm-tf': v1('timm-tf', divisible),
 };
 
-/** A depthwise separable layer: 3x3 depthwise conv-BN-act (`.0`), then 1x1 pointwise conv-BN-act (`.1`). */
+/** v1's own option: Keras's `depth_multiplier`, the channels of each depthwise group. */
+interface V1Options {
+  readonly depthMultiplier: number;
+}
+
+/**
+ * A depthwise separable layer: 3x3 depthwise conv-BN-act (`.0`) with `multiplier` channels per group, then 1x1
+ * pointwise conv-BN-act (`.1`).
+ */
 function depthwiseSeparable(
   net: Net,
   x: Value,
   name: string,
-  out: number,
-  stride: number,
+  layer: { out: number; stride: number; multiplier: number },
   act: V1Convention['activation'],
 ): Value {
   const c = x.type.shape[1] as number;
-  const dw = convBnAct(net, x, `${name}.0`, { out: c * net.cfg.depthMultiplier, kernel: 3, stride, group: c, act });
+  const { out, stride, multiplier } = layer;
+  const dw = convBnAct(net, x, `${name}.0`, { out: c * multiplier, kernel: 3, stride, group: c, act });
   return convBnAct(net, dw, `${name}.1`, { out, kernel: 1, act });
 }
 
-export function mobilenetV1(net: Net, input: Value, conv: V1Convention): void {
+function mobilenetV1(net: Net, input: Value, conv: V1Convention, _arch: 'v1', options: V1Options): void {
   const { cfg } = net;
   const ch = (c: number) => conv.channels(c, cfg.width);
   let x = convBnAct(net, input, 'features.0', { out: ch(32), kernel: 3, stride: 2, act: conv.activation });
-  V1_LAYERS.forEach(([c, s], i) => {
-    x = depthwiseSeparable(net, x, `features.${i + 1}`, ch(c), s, conv.activation);
+  V1_LAYERS.forEach(([c, stride], i) => {
+    const layer = { out: ch(c), stride, multiplier: options.depthMultiplier };
+    x = depthwiseSeparable(net, x, `features.${i + 1}`, layer, conv.activation);
   });
   finish(net, x, (pooled) => dense(net, pooled, 'classifier.1', cfg.classes));
 }
@@ -85,6 +95,9 @@ export const V1: Family<'v1'> = defineFamily({
   defaultConvention: 'reference',
   options: {
     depthMultiplier: {
+      name: 'depth-multiplier',
+      neutral: 1,
+      value: 'D',
       help: 'channels per depthwise group, 1 to 8 (default 1)',
       check: { ok: (d) => Number.isInteger(d) && d >= 1 && d <= 8, expected: 'an integer from 1 to 8' },
     },

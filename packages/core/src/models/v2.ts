@@ -1,7 +1,8 @@
 import type { Value } from '../ir/tensor.js';
+import type { Family, Net } from './contract.js';
 import { CONVENTION, makeDivisible } from './convention.js';
-import { type Family, defineFamily } from './family.js';
-import { type Net, convBn, convBnAct, dense, finish } from './layers.js';
+import { defineFamily } from './family.js';
+import { convBn, convBnAct, dense, finish } from './layers.js';
 
 /**
  * MobileNetV2, Table 2 of arXiv 1801.04381: after a 3x3 stem conv (32 channels, stride 2), rows of
@@ -17,8 +18,8 @@ export const V2_ROWS: readonly (readonly [t: 1 | 'T', c: number, n: number, s: n
   ['T', 160, 3, 2],
   ['T', 320, 1, 1],
 ];
-export const V2_STEM = 32;
-export const V2_HEAD = 1280;
+const V2_STEM = 32;
+const V2_HEAD = 1280;
 
 /**
  * The inverted residual with linear bottleneck (Table 1): 1x1 expand + ReLU6 (skipped when t = 1), 3x3 depthwise
@@ -36,14 +37,19 @@ function invertedResidual(net: Net, x: Value, name: string, t: number, out: numb
   return stride === 1 && inp === out ? net.b.add(x, y, `${name}.add`) : y;
 }
 
-export function mobilenetV2(net: Net, input: Value): void {
+/** v2's own option: the expansion factor t of every bottleneck but the first. */
+interface V2Options {
+  readonly expansion: number;
+}
+
+function mobilenetV2(net: Net, input: Value, _conv: unknown, _arch: 'v2', options: V2Options): void {
   const { cfg } = net;
   const ch = (c: number) => makeDivisible(c * cfg.width);
   let x = convBnAct(net, input, 'features.0', { out: ch(V2_STEM), kernel: 3, stride: 2, act: 'relu6' });
   let index = 1;
   for (const [t, c, n, s] of V2_ROWS) {
     for (let r = 0; r < n; r++) {
-      x = invertedResidual(net, x, `features.${index++}`, t === 'T' ? cfg.expansion : t, ch(c), r === 0 ? s : 1);
+      x = invertedResidual(net, x, `features.${index++}`, t === 'T' ? options.expansion : t, ch(c), r === 0 ? s : 1);
     }
   }
   // "we apply width multiplier to all layers except the very last convolutional layer" (for widths below 1)
@@ -61,6 +67,9 @@ export const V2: Family<'v2'> = defineFamily({
   defaultConvention: 'reference',
   options: {
     expansion: {
+      name: 'expansion',
+      neutral: 6,
+      value: 'T',
       help: 'bottleneck expansion factor, 1 to 16 (default 6)',
       check: { ok: (t) => t >= 1 && t <= 16, expected: 'a number from 1 to 16' },
     },

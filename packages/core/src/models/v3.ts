@@ -1,7 +1,8 @@
 import type { Value } from '../ir/tensor.js';
-import { CONVENTION, type Convention, makeDivisible } from './convention.js';
-import { type ConventionBase, type Family, defineFamily } from './family.js';
-import { type Activation, type Net, activate, convBnAct, dense, finish, squeezeExcite } from './layers.js';
+import type { Convention, ConventionBase, Family, Net } from './contract.js';
+import { CONVENTION, makeDivisible } from './convention.js';
+import { defineFamily } from './family.js';
+import { type Activation, activate, convBnAct, dense, finish, squeezeExcite } from './layers.js';
 
 type Nl = 'RE' | 'HS';
 /** One bneck row as the paper prints it: [kernel, exp size, #out, SE, NL, s]. Input channels are the previous row's. */
@@ -41,7 +42,7 @@ export const V3_SMALL: readonly V3Row[] = [
   [5, 576, 96, true, 'HS', 1],
 ];
 
-export const V3_STEM = 16;
+const V3_STEM = 16;
 /**
  * The width of the last 1x1 conv before the classifier. Table 2 of the revised paper prints 1280 for Small, but
  * the authors' code (TF-slim `V3_SMALL`), torchvision, Keras and timm all use 1024, which also gives the
@@ -113,24 +114,31 @@ function bneck(
   return row.s === 1 && inp === row.out ? net.b.add(x, y, `${name}.add`) : y;
 }
 
-export function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch): void {
+/** v3's own options: the minimalistic models (TF-slim, Keras), and torchvision's detection and segmentation tails. */
+interface V3Options {
+  readonly minimalistic: boolean;
+  readonly reducedTail: boolean;
+  readonly dilated: boolean;
+}
+
+function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, options: V3Options): void {
   const { cfg } = net;
   const ch = (c: number) => makeDivisible(c * cfg.width);
-  const mini = cfg.minimalistic;
+  const mini = options.minimalistic;
   // Minimalistic models: ReLU instead of h-swish, 3x3 kernels only, no squeeze-excite.
   const nl = (a: Nl): Activation => (a === 'HS' && !mini ? 'hswish' : 'relu');
   let x = convBnAct(net, input, 'features.0', { out: conv.stem(cfg.width), kernel: 3, stride: 2, act: nl('HS') });
   const rows = arch === 'v3-small' ? V3_SMALL : V3_LARGE;
   // The last stage (from the last stride-2 row on) is what `reducedTail` halves and `dilated` dilates.
   const tail = rows.length - 1 - [...rows].reverse().findIndex((r) => r[5] === 2);
-  const rd = cfg.reducedTail ? 2 : 1;
+  const rd = options.reducedTail ? 2 : 1;
   let paperIn = V3_STEM;
   rows.forEach(([k, paperExp, paperOut, se, a, s], i) => {
     const exp = i > tail ? paperExp / rd : paperExp;
     const out = i >= tail ? paperOut / rd : paperOut;
     const inp = x.type.shape[1] as number;
     const e = conv.expansionFromRatio ? makeDivisible((inp * exp) / paperIn) : ch(exp);
-    const d = cfg.dilated && i >= tail ? 2 : 1;
+    const d = options.dilated && i >= tail ? 2 : 1;
     x = bneck(net, x, `features.${i + 1}`, {
       k: mini ? 3 : k,
       exp: e,
@@ -158,9 +166,17 @@ export const V3: Family<V3Arch> = defineFamily({
   conventions: V3_CONVENTION,
   defaultConvention: 'reference',
   options: {
-    minimalistic: { help: 'no SE, no h-swish, 3x3 kernels' },
-    reducedTail: { help: 'halve the last stage and head (torchvision, for detection)' },
-    dilated: { help: 'dilation 2 in the last stage, output stride 16 (for segmentation)' },
+    minimalistic: { name: 'minimalistic', neutral: false, help: 'no SE, no h-swish, 3x3 kernels' },
+    reducedTail: {
+      name: 'reduced-tail',
+      neutral: false,
+      help: 'halve the last stage and head (torchvision, for detection)',
+    },
+    dilated: {
+      name: 'dilated',
+      neutral: false,
+      help: 'dilation 2 in the last stage, output stride 16 (for segmentation)',
+    },
   },
   resolution: () => 224,
   dropout: 0.2,

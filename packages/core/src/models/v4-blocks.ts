@@ -1,9 +1,10 @@
 import { int, str } from '../ir/node.js';
 import type { Value } from '../ir/tensor.js';
+import type { Net } from './contract.js';
 import { makeDivisible } from './convention.js';
-import type { Net } from './layers.js';
-import type { V4Block, V4Spec } from './v4.js';
+import { convThenBn, headless } from './layers.js';
 import type { V4ConventionSpec } from './v4-convention.js';
+import type { V4Block, V4Spec } from './v4-specs.js';
 
 /** The MobileNetV4 blocks, one function per kind. Module names are timm's, so its state_dict loads by identity. */
 export interface V4Net extends Net {
@@ -18,16 +19,6 @@ function act(net: V4Net, x: Value, name: string): Value {
   return net.b.node('Gelu', name, [x.name], { approximate: str(net.conv.gelu) });
 }
 
-/** Symmetric (k-1)/2 (timm), or TF 'SAME': for stride 2 on an even size, one less before than after. */
-function pads(net: V4Net, x: Value, k: number, s: number): [number, number, number, number] {
-  const p = (k - 1) >> 1;
-  if (!net.conv.tfSamePadding || s === 1) return [p, p, p, p];
-  const size = x.type.shape[2] as number;
-  const total = Math.max((Math.ceil(size / s) - 1) * s + k - size, 0);
-  const before = total >> 1;
-  return [before, before, total - before, total - before];
-}
-
 interface ConvBn {
   readonly out: number;
   readonly k: number;
@@ -38,13 +29,8 @@ interface ConvBn {
 
 /** Conv (no bias) at `${conv}`, BN at `${bn}`, optional activation at `${bn}.act`. */
 function convBnAct(net: V4Net, x: Value, conv: string, bn: string, o: ConvBn): Value {
-  const s = o.s ?? 1;
   const group = o.depthwise ? channels(x) : 1;
-  const y = net.b.batchNorm(
-    net.b.conv(x, conv, { out: o.out, kernel: o.k, stride: s, group, pads: pads(net, x, o.k, s) }),
-    bn,
-    net.cfg.bnEps,
-  );
+  const y = convThenBn(net, x, conv, bn, { out: o.out, kernel: o.k, stride: o.s ?? 1, group });
   return o.act ? act(net, y, `${bn}.act`) : y;
 }
 
@@ -78,8 +64,7 @@ export function stemAndHead(net: V4Net, input: Value, body: (stem: Value) => Val
   });
   const features = body(stem);
   if (!cfg.includeTop) {
-    const map = b.globalAveragePool(b.output(b.rename(features, 'features')), 'global_pool');
-    b.output(b.flatten(map, 'flatten', 'embedding'));
+    headless(net, features, 'global_pool');
     return;
   }
   const pooled = b.globalAveragePool(features, 'global_pool');

@@ -1,7 +1,7 @@
 import { HALF_RANGE, IMAGENET_MEAN, IMAGENET_STD, centerCrop } from '../metadata/preprocessing.js';
+import type { ConventionBase } from './contract.js';
 import { makeDivisible } from './convention.js';
-import type { ConventionBase } from './family.js';
-import type { V4Arch } from './v4.js';
+import type { V4Arch } from './v4-specs.js';
 
 /**
  * Where timm's MobileNetV4 and the authors' TF code (tensorflow/models official/vision, `MobileNet` backbone with

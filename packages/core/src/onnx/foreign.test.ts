@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analysis.js';
 import { buildModel } from '../models/build.js';
-import type { Arch } from '../models/registry.js';
+import type { Arch } from '../models/builtin.js';
 import { maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
 import { fromOnnx } from './read.js';
 import { summarizeOnnx } from './summary.js';

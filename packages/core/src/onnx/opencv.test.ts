@@ -13,7 +13,7 @@ import { float } from '../ir/node.js';
 import type { Value } from '../ir/tensor.js';
 import { buildModel } from '../models/build.js';
 import type { Convention } from '../models/convention.js';
-import type { Arch } from '../models/registry.js';
+import type { Arch } from '../models/builtin.js';
 import { REPO, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
 import { summarizeOnnx } from './summary.js';
 import { type Target, lowerForTarget } from './targets.js';

@@ -1,27 +1,13 @@
 // The only module that touches protobuf: onnx-proto's generated code over protobufjs.
 import onnxProto from 'onnx-proto';
 import { OnnxFormatError } from '../ir/errors.js';
-import type { DType } from '../ir/tensor.js';
 
 export const onnx = onnxProto.onnx;
 export type ModelProto = onnxProto.onnx.ModelProto;
-export type IModelProto = onnxProto.onnx.IModelProto;
 export type ITensorProto = onnxProto.onnx.ITensorProto;
 export type IAttributeProto = onnxProto.onnx.IAttributeProto;
 export type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
 export type INodeProto = onnxProto.onnx.INodeProto;
-
-const T = onnx.TensorProto.DataType;
-export const DTYPE_TO_ONNX: Record<DType, number> = {
-  float32: T.FLOAT,
-  float16: T.FLOAT16,
-  int64: T.INT64,
-  int32: T.INT32,
-  int8: T.INT8,
-  uint8: T.UINT8,
-  bool: T.BOOL,
-};
-export const ONNX_TO_DTYPE = new Map<number, DType>(Object.entries(DTYPE_TO_ONNX).map(([k, v]) => [v, k as DType]));
 
 /** protobufjs gives int64 fields as Long objects (or numbers); the IR uses numbers. */
 export function toNumber(v: number | { toNumber(): number } | null | undefined): number {

@@ -3,7 +3,7 @@ import { type Graph, checkGraph } from '../ir/graph.js';
 import type { Attr, Node } from '../ir/node.js';
 import { OPS, SUPPORTED_OPS } from '../ir/ops.js';
 import type { Dim, DType, Initializer, TensorData, Value } from '../ir/tensor.js';
-import { BYTES_PER_ELEMENT } from '../ir/tensor.js';
+import { BYTES_PER_ELEMENT, dtypeOfCode } from '../ir/tensor.js';
 import { raiseReduceMean } from './opset.js';
 // Proto types stay in function bodies and private helpers: this file's declarations are public, and onnx-proto's
 // types do not type-check in a consumer's project (they need protobufjs's `Long` global).
@@ -12,7 +12,6 @@ import {
   type INodeProto,
   type ITensorProto,
   type IValueInfoProto,
-  ONNX_TO_DTYPE,
   decodeModel,
   defaultOpset,
   onnx,
@@ -50,7 +49,7 @@ function typedArray(dtype: DType, bytes: Uint8Array, where: string, count: numbe
 }
 
 /** Elements in one tensor of a model: far above any MobileNet's largest, far below what exhausts memory. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+const MAX_TENSOR_ELEMENTS = 2 ** 28;
 
 /** Dims of a tensor or value: non-negative safe integers (a negative dim is not a size). */
 function checkDims(dims: readonly number[], where: string, what: string): void {
@@ -63,7 +62,7 @@ function checkDims(dims: readonly number[], where: string, what: string): void {
 }
 
 function readTensor(t: ITensorProto, where: string): Initializer {
-  const dtype = ONNX_TO_DTYPE.get(t.dataType ?? 0);
+  const dtype = dtypeOfCode(t.dataType ?? 0);
   if (!dtype)
     throw new OnnxFormatError(
       where,
@@ -119,7 +118,7 @@ function readAttr(a: IAttributeProto, where: string): Attr {
 
 function readValue(v: IValueInfoProto, where: string): Value {
   const t = v.type?.tensorType;
-  const dtype = ONNX_TO_DTYPE.get(t?.elemType ?? 0);
+  const dtype = dtypeOfCode(t?.elemType ?? 0);
   if (!t || !dtype)
     throw new OnnxFormatError(`${where} '${v.name}'`, 'a tensor type we support', JSON.stringify(v.type ?? null));
   const shape: Dim[] = (t.shape?.dim ?? []).map((d, i) =>

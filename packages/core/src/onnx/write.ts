@@ -2,11 +2,11 @@ import { type BatchOption, resolveBatch } from '../ir/batch.js';
 import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import type { Attr } from '../ir/node.js';
-import type { Dim, Initializer, TensorData, Value } from '../ir/tensor.js';
+import { DTYPE_CODE, type Dim, type Initializer, type TensorData, type Value } from '../ir/tensor.js';
 import { lowerToOpset } from '../passes/lower-opset.js';
 import { DEFAULT_OPSET, irVersionFor } from './opset.js';
 import { type Target, lowerForTarget } from './targets.js';
-import { DTYPE_TO_ONNX, type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
+import { type IAttributeProto, type ITensorProto, type IValueInfoProto, onnx } from './proto.js';
 
 export interface WriteOptions {
   /** Default opset import version (13-21); default 17. */
@@ -40,7 +40,7 @@ function tensorProto(init: Initializer): ITensorProto {
       'none (graph was built for analysis only)',
     );
   }
-  return { name: init.name, dims: [...init.dims], dataType: DTYPE_TO_ONNX[init.dtype], rawData: rawBytes(init.data) };
+  return { name: init.name, dims: [...init.dims], dataType: DTYPE_CODE[init.dtype], rawData: rawBytes(init.data) };
 }
 
 function attrProto(name: string, a: Attr): IAttributeProto {
@@ -63,7 +63,7 @@ function valueInfo(v: Value): IValueInfoProto {
   const dim = (d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
   return {
     name: v.name,
-    type: { tensorType: { elemType: DTYPE_TO_ONNX[v.type.dtype], shape: { dim: v.type.shape.map(dim) } } },
+    type: { tensorType: { elemType: DTYPE_CODE[v.type.dtype], shape: { dim: v.type.shape.map(dim) } } },
   };
 }
 

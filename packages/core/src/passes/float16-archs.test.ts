@@ -3,7 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
-import { ARCHS, type Arch } from '../models/registry.js';
+import { ARCHS, type Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing } from '../testing.js';
 import { formulaFill, formulaInput } from '../testing-formula.js';

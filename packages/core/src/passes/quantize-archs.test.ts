@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Graph } from '../ir/graph.js';
 import { buildModel } from '../models/build.js';
-import { ARCHS, type Arch } from '../models/registry.js';
+import { ARCHS, type Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
 import { onnxCheck, pythonOnnxMissing } from '../testing.js';
 import { formulaFill, formulaInput, formulaUniform } from '../testing-formula.js';

@@ -1,9 +1,10 @@
 import { MobileNetError } from '../ir/errors.js';
-import type { Convention } from '../models/convention.js';
-import type { Arch } from '../models/registry.js';
-import { TIMM_V4_CFGS } from '../models/v4-convention.js';
+import { isPositiveInteger } from '../ir/numbers.js';
 import { describeValue, isTriple } from '../metadata/describe.js';
 import { IMAGENET_MEAN, IMAGENET_STD, type Preprocessing } from '../metadata/preprocessing.js';
+import type { Convention } from '../models/convention.js';
+import type { Arch } from '../models/builtin.js';
+import { TIMM_V4_CFGS } from '../models/builtin.js';
 
 /**
  * timm's architecture names that we build, as data: the `architecture` of a Hugging Face repository's config.json
@@ -124,7 +125,7 @@ function triple(v: unknown, where: string, positive: boolean): [number, number, 
  */
 export function timmPreprocessing(cfg: Record<string, unknown>, where: string): Preprocessing {
   const input = cfg.input_size ?? [3, 224, 224];
-  const ok = Array.isArray(input) && input.length === 3 && input.every((x) => Number.isSafeInteger(x) && x > 0);
+  const ok = Array.isArray(input) && input.length === 3 && input.every(isPositiveInteger);
   if (!ok) fail(`${where}.input_size`, '[3, H, W] with positive integers', kind(input));
   const [c, h, w] = input as number[];
   if (c !== 3 || h !== w || h! > 4096)
@@ -174,7 +175,7 @@ export function readTimmConfig(text: string, where: string): TimmConfig {
   const cfg = v.pretrained_cfg ?? {};
   if (!isObject(cfg)) return fail(`${where}: pretrained_cfg`, 'an object', kind(cfg));
   const numClasses = v.num_classes ?? cfg.num_classes ?? 1000;
-  if (!Number.isSafeInteger(numClasses) || (numClasses as number) < 1 || (numClasses as number) > 1 << 20)
+  if (!isPositiveInteger(numClasses) || numClasses > 1 << 20)
     fail(`${where}: num_classes`, 'a positive integer', kind(numClasses));
   const labels = labelNames(v.label_names ?? cfg.label_names, numClasses as number, where);
   return {

@@ -1,5 +1,5 @@
 import { IMAGENET_MEAN, IMAGENET_STD, type Preprocessing } from '../metadata/preprocessing.js';
-import type { Arch } from '../models/registry.js';
+import type { Arch } from '../models/builtin.js';
 
 /**
  * torchvision's MobileNet weights, as data: each row is one value of a `*_Weights` enum (torchvision 0.14,

@@ -1,9 +1,8 @@
 import type { ParamRequest } from '../ir/params.js';
 import { type Model, buildModel } from '../models/build.js';
-import type { Convention } from '../models/convention.js';
-import type { Family } from '../models/family.js';
-import { type ModelOptions, OptionError } from '../models/options.js';
-import { archs, familyOf } from '../models/registry.js';
+import type { Convention, Family } from '../models/contract.js';
+import type { ModelOptions } from '../models/options.js';
+import { familyFor } from '../models/registry.js';
 import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap, mappedLayout } from './mapping.js';
 import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
 
@@ -105,8 +104,7 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
       'pass the format explicitly if the keys are right',
     );
   }
-  const family = familyOf(options.arch);
-  if (!family) throw new OptionError('arch', `one of ${archs().join(', ')}`, options.arch);
+  const family = familyFor(options.arch);
   const headKey = classifierKey(format, family);
   const head = ckpt.get(headKey);
   const classes = head?.shape[0];

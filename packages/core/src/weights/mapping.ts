@@ -1,11 +1,11 @@
 import type { Graph } from '../ir/graph.js';
 import { OPS } from '../ir/ops.js';
-import type { Convention } from '../models/convention.js';
-import type { Family } from '../models/family.js';
-import { familyOf } from '../models/registry.js';
+// Registers v1-v4 before `keyMap` looks an arch up, whichever module a caller imported first.
+import '../models/builtin.js';
+import type { Convention, Family, WeightsFormat } from '../models/contract.js';
+import { familyFor } from '../models/registry.js';
 
-/** Key layouts of the checkpoints users have. Our parameter names are torchvision's, so that map is the identity. */
-export type WeightsFormat = 'torchvision' | 'timm';
+export type { WeightsFormat } from '../models/contract.js';
 export const WEIGHTS_FORMATS: readonly WeightsFormat[] = ['torchvision', 'timm'];
 
 /**
@@ -74,8 +74,7 @@ export function mappedLayout(family: Family, format: WeightsFormat): WeightsForm
  * grouping, from the family's stage lengths, for v1-v3.
  */
 export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<string, string> {
-  const family = familyOf(arch);
-  if (!family) throw new Error(`keyMap: no architecture '${arch}' is registered`);
+  const family = familyFor(arch);
   const mods = modules(graph);
   const map = new Map<string, string>();
   const add = (ours: string, theirs: string) => {

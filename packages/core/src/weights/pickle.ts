@@ -39,7 +39,7 @@ export const ALLOWED_GLOBALS = new Set([
 const MARK = Symbol('mark');
 
 /** The widest integer a state_dict needs is the legacy magic number (80 bits); 64 bytes leave room and no more. */
-export const MAX_LONG_BYTES = 64;
+const MAX_LONG_BYTES = 64;
 
 /** A little-endian two's-complement integer (pickle LONG1/LONG4), built from hex in one step, not byte by byte. */
 function long(b: Uint8Array): number | bigint {
@@ -59,270 +59,267 @@ export function unpickle(bytes: Uint8Array, source: string, offset = 0): { value
   return guarded(source, 'a pickle', () => parse(bytes, source, offset));
 }
 
-function parse(bytes: Uint8Array, source: string, offset: number): { value: unknown; end: number } {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const stack: unknown[] = [];
-  const memo = new Map<number, unknown>();
-  let p = offset;
-  const fail = (expected: string, received: string): never => {
-    throw new CheckpointError(`${source}: pickle at byte ${p}`, expected, received);
-  };
-  const need = (n: number) =>
-    p + n <= bytes.length ? undefined : fail(`${n} more bytes`, `end of data (truncated file)`);
-  const u8 = () => (need(1), bytes[p++]!);
-  const u16 = () => (need(2), (p += 2), dv.getUint16(p - 2, true));
-  const u32 = () => (need(4), (p += 4), dv.getUint32(p - 4, true));
-  const raw = (n: number) => (need(n), (p += n), bytes.subarray(p - n, p));
-  const text = (n: number) => new TextDecoder().decode(raw(n));
-  const line = () => {
-    const end = bytes.indexOf(0x0a, p);
-    if (end < 0) fail('a newline-terminated argument', 'end of data');
-    const s = new TextDecoder().decode(bytes.subarray(p, end));
-    p = end + 1;
+/** The unpickler's state (the bytes and a cursor, the stack, the memo) and the reads every opcode shares. */
+class Machine {
+  readonly dv: DataView;
+  readonly stack: unknown[] = [];
+  readonly memo = new Map<number, unknown>();
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly source: string,
+    public p: number,
+  ) {
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  fail(expected: string, received: string): never {
+    throw new CheckpointError(`${this.source}: pickle at byte ${this.p}`, expected, received);
+  }
+  need(n: number): void {
+    if (this.p + n > this.bytes.length) this.fail(`${n} more bytes`, `end of data (truncated file)`);
+  }
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.p++]!;
+  }
+  /** Moves the cursor past `n` bytes that must be there; returns where they start. */
+  private skip(n: number): number {
+    this.need(n);
+    this.p += n;
+    return this.p - n;
+  }
+  u16(): number {
+    return this.dv.getUint16(this.skip(2), true);
+  }
+  u32(): number {
+    return this.dv.getUint32(this.skip(4), true);
+  }
+  i32(): number {
+    return this.dv.getInt32(this.skip(4), true);
+  }
+  f64(): number {
+    return this.dv.getFloat64(this.skip(8), false);
+  }
+  u64(): number {
+    return Number(this.dv.getBigUint64(this.skip(8), true));
+  }
+  raw(n: number): Uint8Array {
+    const start = this.skip(n);
+    return this.bytes.subarray(start, this.p);
+  }
+  text(n: number): string {
+    return new TextDecoder().decode(this.raw(n));
+  }
+  /** A newline-terminated argument (the text protocol's opcodes). */
+  line(): string {
+    const end = this.bytes.indexOf(0x0a, this.p);
+    if (end < 0) this.fail('a newline-terminated argument', 'end of data');
+    const s = new TextDecoder().decode(this.bytes.subarray(this.p, end));
+    this.p = end + 1;
     return s;
-  };
-  const pop = () => (stack.length ? stack.pop() : fail('a value on the stack', 'an empty stack'));
-  const popMark = (): unknown[] => {
-    const i = stack.lastIndexOf(MARK);
-    if (i < 0) fail('a MARK on the stack', 'none');
-    const items = stack.splice(i);
-    return items.slice(1);
-  };
-  const top = () => (stack.length ? stack[stack.length - 1] : fail('a value on the stack', 'an empty stack'));
-  const list = (): unknown[] => {
-    const t = top();
-    return Array.isArray(t) ? t : fail('a list to append to', describe(t));
-  };
-  const memoGet = (i: number) => (memo.has(i) ? memo.get(i) : fail(`memo entry ${i}`, 'none was stored'));
-  const bigLong = (n: number) =>
-    n <= MAX_LONG_BYTES
-      ? long(raw(n))
-      : fail(`an integer of at most ${MAX_LONG_BYTES} bytes (state_dicts need no more)`, `${n} bytes`);
-  const decimal = (s: string) => {
+  }
+  decimal(s: string): number {
     const v = Number(s.trim().replace(/L$/, ''));
-    return Number.isSafeInteger(v) ? v : fail('a decimal integer argument', `a line of ${s.length} characters`);
-  };
-  const call = (fn: unknown, args: unknown): unknown => {
-    if (!(fn instanceof Global) || !Array.isArray(args))
-      return fail('an allowed global called with a tuple', `${describe(fn)} called with ${describe(args)}`);
-    return fn.name === 'collections.OrderedDict' ? new Map() : new Reduced(fn.name, args);
-  };
-  const global = (name: string) => {
+    return Number.isSafeInteger(v) ? v : this.fail('a decimal integer argument', `a line of ${s.length} characters`);
+  }
+  bigLong(n: number): number | bigint {
+    return n <= MAX_LONG_BYTES
+      ? long(this.raw(n))
+      : this.fail(`an integer of at most ${MAX_LONG_BYTES} bytes (state_dicts need no more)`, `${n} bytes`);
+  }
+
+  push(v: unknown): void {
+    this.stack.push(v);
+  }
+  pop(): unknown {
+    return this.stack.length ? this.stack.pop() : this.fail('a value on the stack', 'an empty stack');
+  }
+  top(): unknown {
+    return this.stack.length ? this.stack[this.stack.length - 1] : this.fail('a value on the stack', 'an empty stack');
+  }
+  /** The items above the topmost MARK, which goes too. */
+  popMark(): unknown[] {
+    const i = this.stack.lastIndexOf(MARK);
+    if (i < 0) this.fail('a MARK on the stack', 'none');
+    return this.stack.splice(i).slice(1);
+  }
+  list(): unknown[] {
+    const t = this.top();
+    return Array.isArray(t) ? t : this.fail('a list to append to', describe(t));
+  }
+  memoGet(i: number): unknown {
+    return this.memo.has(i) ? this.memo.get(i) : this.fail(`memo entry ${i}`, 'none was stored');
+  }
+  setItems(target: unknown, kv: unknown[]): void {
+    if (!(target instanceof Map)) this.fail('a dict to set items on', typeof target);
+    if (kv.length % 2) this.fail('key-value pairs', `${kv.length} items`);
+    for (let i = 0; i + 1 < kv.length; i += 2) (target as Map<unknown, unknown>).set(kv[i], kv[i + 1]);
+  }
+  /** A global by name: only the allowed ones, as data; nothing is imported. */
+  global(name: string): Global {
     if (!ALLOWED_GLOBALS.has(name)) {
-      if (name.length > 200) fail('a global name of at most 200 characters', `${name.length} characters`);
+      if (name.length > 200) this.fail('a global name of at most 200 characters', `${name.length} characters`);
       throw new CheckpointError(
-        `${source}: pickle global '${name}'`,
+        `${this.source}: pickle global '${name}'`,
         `only state_dict contents (${[...ALLOWED_GLOBALS].slice(0, 5).join(', ')}, typed storages)`,
         `'${name}', which is refused: a checkpoint must not run code`,
       );
     }
     return new Global(name);
-  };
-  const setItems = (target: unknown, kv: unknown[]) => {
-    if (!(target instanceof Map)) fail('a dict to set items on', typeof target);
-    if (kv.length % 2) fail('key-value pairs', `${kv.length} items`);
-    for (let i = 0; i + 1 < kv.length; i += 2) (target as Map<unknown, unknown>).set(kv[i], kv[i + 1]);
-  };
+  }
+  /** REDUCE and NEWOBJ: an OrderedDict becomes a Map; any other allowed global a `Reduced` record, never a call. */
+  call(fn: unknown, args: unknown): unknown {
+    if (!(fn instanceof Global) || !Array.isArray(args))
+      return this.fail('an allowed global called with a tuple', `${describe(fn)} called with ${describe(args)}`);
+    return fn.name === 'collections.OrderedDict' ? new Map() : new Reduced(fn.name, args);
+  }
+}
+
+/** One opcode's effect on the machine. */
+type Handler = (m: Machine) => void;
+
+/** Framing and stack shuffling: PROTO, FRAME, MARK, POP, POP_MARK, DUP. */
+const FRAMING: Record<number, Handler> = {
+  128: (m) => m.u8(),
+  149: (m) => m.raw(8),
+  40: (m) => m.push(MARK),
+  48: (m) => m.pop(),
+  49: (m) => m.popMark(),
+  50: (m) => m.push(m.top()),
+};
+
+/** None, booleans and numbers: NONE, NEWTRUE, NEWFALSE, BININT(1, 2), LONG1, LONG4, INT, LONG, BINFLOAT. */
+const SCALARS: Record<number, Handler> = {
+  78: (m) => m.push(null),
+  136: (m) => m.push(true),
+  137: (m) => m.push(false),
+  74: (m) => m.push(m.i32()),
+  75: (m) => m.push(m.u8()),
+  77: (m) => m.push(m.u16()),
+  138: (m) => m.push(m.bigLong(m.u8())),
+  139: (m) => m.push(m.bigLong(m.u32())),
+  73: (m) => {
+    const s = m.line();
+    m.push(s === '01' ? true : s === '00' ? false : m.decimal(s));
+  },
+  76: (m) => m.push(m.decimal(m.line())),
+  71: (m) => m.push(m.f64()),
+};
+
+/** Strings and bytes: BINUNICODE(8), SHORT_BINUNICODE, BINSTRING, SHORT_BINSTRING, BINBYTES, SHORT_BINBYTES. */
+const STRINGS: Record<number, Handler> = {
+  88: (m) => m.push(m.text(m.u32())),
+  140: (m) => m.push(m.text(m.u8())),
+  141: (m) => {
+    const n = m.u64();
+    m.need(n);
+    m.push(m.text(n));
+  },
+  84: (m) => m.push(m.text(m.u32())),
+  85: (m) => m.push(m.text(m.u8())),
+  66: (m) => m.push(m.raw(m.u32())),
+  67: (m) => m.push(m.raw(m.u8())),
+};
+
+/** Tuples, lists and dicts: EMPTY_TUPLE, TUPLE(1-3), EMPTY_LIST, LIST, APPEND(S), EMPTY_DICT, DICT, SETITEM(S). */
+const CONTAINERS: Record<number, Handler> = {
+  41: (m) => m.push([]),
+  116: (m) => m.push(m.popMark()),
+  133: (m) => m.push([m.pop()]),
+  134: (m) => {
+    const b = m.pop();
+    m.push([m.pop(), b]);
+  },
+  135: (m) => {
+    const c = m.pop();
+    const b = m.pop();
+    m.push([m.pop(), b, c]);
+  },
+  93: (m) => m.push([]),
+  108: (m) => m.push(m.popMark()),
+  97: (m) => {
+    const v = m.pop();
+    m.list().push(v);
+  },
+  101: (m) => {
+    const vs = m.popMark();
+    const l = m.list();
+    for (const v of vs) l.push(v);
+  },
+  125: (m) => m.push(new Map()),
+  100: (m) => {
+    const d = new Map();
+    m.setItems(d, m.popMark());
+    m.push(d);
+  },
+  115: (m) => {
+    const v = m.pop();
+    const k = m.pop();
+    m.setItems(m.top(), [k, v]);
+  },
+  117: (m) => {
+    const kv = m.popMark();
+    m.setItems(m.top(), kv);
+  },
+};
+
+/** Globals, calls and storages: GLOBAL, STACK_GLOBAL, REDUCE, BUILD, NEWOBJ, BINPERSID, PERSID. */
+const OBJECTS: Record<number, Handler> = {
+  99: (m) => {
+    const mod = m.line();
+    m.push(m.global(`${mod}.${m.line()}`));
+  },
+  147: (m) => {
+    const name = m.pop();
+    const mod = m.pop();
+    if (typeof name !== 'string' || typeof mod !== 'string')
+      m.fail('a module and a name as strings', `${describe(mod)} and ${describe(name)}`);
+    m.push(m.global(`${mod}.${name}`));
+  },
+  82: (m) => {
+    const args = m.pop();
+    m.push(m.call(m.pop(), args));
+  },
+  // BUILD: the state of an OrderedDict (_metadata) or a tensor; not needed.
+  98: (m) => m.pop(),
+  129: (m) => {
+    const args = m.pop();
+    m.push(m.call(m.pop(), args));
+  },
+  81: (m) => m.push(new PersistentId(m.pop())),
+  80: (m) => m.push(new PersistentId(m.line())),
+};
+
+/** The memo: BINPUT, LONG_BINPUT, PUT, MEMOIZE, BINGET, LONG_BINGET, GET. */
+const MEMO: Record<number, Handler> = {
+  113: (m) => m.memo.set(m.u8(), m.top()),
+  114: (m) => m.memo.set(m.u32(), m.top()),
+  112: (m) => m.memo.set(m.decimal(m.line()), m.top()),
+  148: (m) => m.memo.set(m.memo.size, m.top()),
+  104: (m) => m.push(m.memoGet(m.u8())),
+  106: (m) => m.push(m.memoGet(m.u32())),
+  103: (m) => m.push(m.memoGet(m.decimal(m.line()))),
+};
+
+/** Every opcode a state_dict uses, by byte; any other is refused. */
+const OPCODES: readonly (Handler | undefined)[] = (() => {
+  const table: (Handler | undefined)[] = new Array(256);
+  for (const group of [FRAMING, SCALARS, STRINGS, CONTAINERS, OBJECTS, MEMO])
+    for (const [op, handler] of Object.entries(group)) table[Number(op)] = handler;
+  return table;
+})();
+
+const STOP = 0x2e;
+
+function parse(bytes: Uint8Array, source: string, offset: number): { value: unknown; end: number } {
+  const m = new Machine(bytes, source, offset);
   for (;;) {
-    const op = u8();
-    switch (op) {
-      case 0x80:
-        u8();
-        break; // PROTO
-      case 0x95:
-        raw(8);
-        break; // FRAME
-      case 0x2e:
-        return { value: pop(), end: p }; // STOP
-      case 0x28:
-        stack.push(MARK);
-        break;
-      case 0x30:
-        pop();
-        break; // POP
-      case 0x31:
-        popMark();
-        break; // POP_MARK
-      case 0x32:
-        stack.push(top());
-        break; // DUP
-      case 0x4e:
-        stack.push(null);
-        break; // NONE
-      case 0x88:
-        stack.push(true);
-        break;
-      case 0x89:
-        stack.push(false);
-        break;
-      case 0x4a:
-        need(4);
-        stack.push(dv.getInt32(p, true));
-        p += 4;
-        break; // BININT
-      case 0x4b:
-        stack.push(u8());
-        break; // BININT1
-      case 0x4d:
-        stack.push(u16());
-        break; // BININT2
-      case 0x8a:
-        stack.push(bigLong(u8()));
-        break; // LONG1
-      case 0x8b:
-        stack.push(bigLong(u32()));
-        break; // LONG4
-      case 0x49: {
-        const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : decimal(s));
-        break;
-      } // INT
-      case 0x4c:
-        stack.push(decimal(line()));
-        break; // LONG
-      case 0x47:
-        need(8);
-        stack.push(dv.getFloat64(p, false));
-        p += 8;
-        break; // BINFLOAT
-      case 0x58:
-        stack.push(text(u32()));
-        break; // BINUNICODE
-      case 0x8c:
-        stack.push(text(u8()));
-        break; // SHORT_BINUNICODE
-      case 0x8d: {
-        need(8);
-        const n = Number(dv.getBigUint64(p, true));
-        p += 8;
-        need(n);
-        stack.push(text(n));
-        break;
-      } // BINUNICODE8
-      case 0x54:
-        stack.push(text(u32()));
-        break; // BINSTRING
-      case 0x55:
-        stack.push(text(u8()));
-        break; // SHORT_BINSTRING
-      case 0x42:
-        stack.push(raw(u32()));
-        break; // BINBYTES
-      case 0x43:
-        stack.push(raw(u8()));
-        break; // SHORT_BINBYTES
-      case 0x29:
-        stack.push([]);
-        break; // EMPTY_TUPLE
-      case 0x74:
-        stack.push(popMark());
-        break; // TUPLE
-      case 0x85:
-        stack.push([pop()]);
-        break; // TUPLE1
-      case 0x86: {
-        const b = pop();
-        stack.push([pop(), b]);
-        break;
-      } // TUPLE2
-      case 0x87: {
-        const c = pop();
-        const b = pop();
-        stack.push([pop(), b, c]);
-        break;
-      } // TUPLE3
-      case 0x5d:
-        stack.push([]);
-        break; // EMPTY_LIST
-      case 0x6c:
-        stack.push(popMark());
-        break; // LIST
-      case 0x61: {
-        const v = pop();
-        list().push(v);
-        break;
-      } // APPEND
-      case 0x65: {
-        const vs = popMark();
-        const l = list();
-        for (const v of vs) l.push(v);
-        break;
-      } // APPENDS
-      case 0x7d:
-        stack.push(new Map());
-        break; // EMPTY_DICT
-      case 0x64: {
-        const m = new Map();
-        setItems(m, popMark());
-        stack.push(m);
-        break;
-      } // DICT
-      case 0x73: {
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      } // SETITEM
-      case 0x75: {
-        const kv = popMark();
-        setItems(top(), kv);
-        break;
-      } // SETITEMS
-      case 0x63: {
-        const mod = line();
-        stack.push(global(`${mod}.${line()}`));
-        break;
-      } // GLOBAL
-      case 0x93: {
-        const name = pop();
-        const mod = pop();
-        if (typeof name !== 'string' || typeof mod !== 'string')
-          fail('a module and a name as strings', `${describe(mod)} and ${describe(name)}`);
-        stack.push(global(`${mod}.${name}`));
-        break;
-      } // STACK_GLOBAL
-      case 0x52: {
-        const args = pop();
-        stack.push(call(pop(), args));
-        break;
-      } // REDUCE
-      case 0x62:
-        pop();
-        break; // BUILD: state of an OrderedDict (_metadata) or a tensor; not needed
-      case 0x81: {
-        const args = pop();
-        stack.push(call(pop(), args));
-        break;
-      } // NEWOBJ
-      case 0x71:
-        memo.set(u8(), top());
-        break; // BINPUT
-      case 0x72:
-        memo.set(u32(), top());
-        break; // LONG_BINPUT
-      case 0x70:
-        memo.set(decimal(line()), top());
-        break; // PUT
-      case 0x94:
-        memo.set(memo.size, top());
-        break; // MEMOIZE
-      case 0x68:
-        stack.push(memoGet(u8()));
-        break; // BINGET
-      case 0x6a:
-        stack.push(memoGet(u32()));
-        break; // LONG_BINGET
-      case 0x67:
-        stack.push(memoGet(decimal(line())));
-        break; // GET
-      case 0x51:
-        stack.push(new PersistentId(pop()));
-        break; // BINPERSID
-      case 0x50:
-        stack.push(new PersistentId(line()));
-        break; // PERSID
-      default:
-        fail('a pickle opcode used by state_dicts', `opcode 0x${op.toString(16).padStart(2, '0')}, refused`);
-    }
+    const op = m.u8();
+    if (op === STOP) return { value: m.pop(), end: m.p };
+    const handler =
+      OPCODES[op] ??
+      m.fail('a pickle opcode used by state_dicts', `opcode 0x${op.toString(16).padStart(2, '0')}, refused`);
+    handler(m);
   }
 }

@@ -78,15 +78,15 @@ function lazyTensor(dtype: CheckpointDType, shape: number[], make: () => Uint8Ar
   };
 }
 
+/** A tensor's window on its storage, in elements: where it starts, its shape and the step of each dimension. */
+interface View {
+  readonly offset: number;
+  readonly size: readonly number[];
+  readonly stride: readonly number[];
+}
+
 /** Checks that a strided view stays inside its storage: every element it reaches exists. */
-function checkView(
-  data: Uint8Array,
-  esize: number,
-  offset: number,
-  size: readonly number[],
-  stride: readonly number[],
-  where: string,
-): void {
+function checkView(data: Uint8Array, esize: number, { offset, size, stride }: View, where: string): void {
   const storageElems = Math.floor(data.length / esize);
   const empty = size.some((d) => d === 0);
   const end = empty ? offset : size.reduce((a, s, i) => a + (s - 1) * stride[i]!, offset) + 1;
@@ -103,15 +103,9 @@ function checkView(
  * Copies a strided view into row-major bytes (a plain view when already contiguous). The storage must hold every
  * element the view reaches, and the result must stay under MAX_TENSOR_BYTES.
  */
-function materialize(
-  data: Uint8Array,
-  esize: number,
-  offset: number,
-  size: readonly number[],
-  stride: readonly number[],
-  where: string,
-): Uint8Array {
-  checkView(data, esize, offset, size, stride, where);
+function materialize(data: Uint8Array, esize: number, view: View, where: string): Uint8Array {
+  checkView(data, esize, view, where);
+  const { offset, size, stride } = view;
   const n = size.reduce((a, b) => a * b, 1);
   const outBytes = n * esize;
   if (outBytes > MAX_TENSOR_BYTES)
@@ -187,10 +181,11 @@ function tensors(root: unknown, storage: (ref: StorageRef, where: string) => Uin
     const data = storage(ref, where);
     const esize = DTYPE_BYTES[ref.dtype];
     // Bounds are checked now; the copy is made on use.
-    checkView(data, esize, start, shape, strides, where);
+    const view = { offset: start, size: shape, stride: strides };
+    checkView(data, esize, view, where);
     out.set(
       name,
-      lazyTensor(ref.dtype, shape, () => materialize(data, esize, start, shape, strides, where)),
+      lazyTensor(ref.dtype, shape, () => materialize(data, esize, view, where)),
     );
   }
   if (out.size === 0) throw new CheckpointError(source, 'a state_dict with tensors', 'no tensors');

@@ -10,7 +10,7 @@ import {
 } from './tensor.js';
 
 /** The reference implementation's limit on the JSON header (100 MB). */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 /** True when the bytes start like safetensors: a header length that fits the file, then '{' (or padding). */
 export function looksLikeSafetensors(bytes: Uint8Array): boolean {

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Arch } from '../models/registry.js';
+import type { Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
 import { runOrt } from '../testing.js';
 import { type FormulaLogits, formulaCheckpoint, formulaInput, formulaTensor, relError } from '../testing-formula.js';

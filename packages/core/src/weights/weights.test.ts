@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
 import type { Convention } from '../models/convention.js';
-import type { Arch } from '../models/registry.js';
+import type { Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
 import { analyze } from '../analysis.js';
 import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';

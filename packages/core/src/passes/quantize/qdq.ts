@@ -121,15 +121,16 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
   return { ...graph, nodes };
 }
 
+type Options = Required<QuantizeOptions>;
+
+/** The lowest code of the activation type: the zero point of a range that starts at 0. */
+const lowest = (o: Options): number => (o.activations === 'uint8' ? 0 : -128);
+
 /**
- * Static post-training quantization to a QDQ graph, in the placement onnxruntime fuses into QLinearConv, QGemm,
- * QLinearAdd, QLinearMul and QLinearGlobalAveragePool: each quantized activation T becomes T -> QuantizeLinear ->
- * DequantizeLinear (the DQ keeps T's name, so readers do not change); each Conv/Gemm weight is stored int8 per output
- * channel and read through a DequantizeLinear, its bias int32 with scale input_scale * weight_scale. BatchNorm is
- * folded first. `ranges` are those of the graph as given (before folding), from calibration.
+ * Stage 1, the graph int8 goes on: BatchNorm folded, depthwise channels padded, ReLU/Clip absorbed into the convs
+ * before them; and which nodes stay float (the `keepFloat` regions).
  */
-export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
-  const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
+function prepare(graph: Graph, o: Options): { g: Graph; float: (n: Node) => boolean } {
   const unpadded = checkGraph(foldBatchNorm(graph));
   const folded = o.padDepthwise > 1 ? padDepthwiseChannels(unpadded, o.padDepthwise) : unpadded;
   const { classifier, squeezeExcite, stem, attention } = regions(folded);
@@ -138,32 +139,55 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     (!!o.keepFloat.squeezeExcite && squeezeExcite.has(n.name)) ||
     (!!o.keepFloat.stem && stem.has(n.name)) ||
     (!!o.keepFloat.attention && attention.has(n.name));
-  const g = checkGraph(absorbActivations(folded, float));
+  return { g: checkGraph(absorbActivations(folded, float)), float };
+}
+
+/** What stage 2 decides: which nodes run quantized, and which tensors get a Q/DQ pair. */
+interface Plan {
+  readonly g: Graph;
+  /** The initializers by name; stage 3 shifts the biases of the convs that feed a gate. */
+  readonly inits: Map<string, Initializer>;
+  readonly types: ReadonlyMap<string, TensorType>;
+  readonly quantized: (n: Node) => boolean;
+  /** Float activations that a quantized node reads or writes. */
+  readonly wanted: ReadonlySet<string>;
+}
+
+/** Stage 2: a node is quantized when onnxruntime fuses it, it is not kept float, and its constants are parameters. */
+function plan(g: Graph, float: (n: Node) => boolean): Plan {
   const inits = new Map(g.initializers.map((i) => [i.name, i]));
   const types = new Map<string, TensorType>([...g.inputs, ...g.values, ...g.outputs].map((v) => [v.name, v.type]));
-  const quantized = (n: Node) =>
-    (FUSED.has(n.op) || BETWEEN.has(n.op)) && !float(n) && n.inputs.every((i) => !inits.has(i) || isParam(n, i));
   const isParam = (n: Node, i: string) =>
     ((n.op === 'Conv' || n.op === 'Gemm') && n.inputs.indexOf(i) > 0) ||
     ((n.op === 'Clip' || n.op === 'Reshape') && n.inputs.indexOf(i) > 0);
-
-  // Tensors to quantize: float activations that a quantized node reads or writes.
+  const quantized = (n: Node) =>
+    (FUSED.has(n.op) || BETWEEN.has(n.op)) && !float(n) && n.inputs.every((i) => !inits.has(i) || isParam(n, i));
   const wanted = new Set<string>();
   for (const n of g.nodes) {
     if (!quantized(n)) continue;
     for (const t of [...n.inputs, ...n.outputs])
       if (t && !inits.has(t) && types.get(t)?.dtype === 'float32') wanted.add(t);
   }
-  const shifted = shiftedGates(g, quantized, wanted);
-  const qmin = o.activations === 'uint8' ? 0 : -128;
-  const params = new Map<string, { scale: number; zero: number }>();
+  return { g, inits, types, quantized, wanted };
+}
+
+type Shifted = ReturnType<typeof shiftedGates>;
+type Params = Map<string, { scale: number; zero: number }>;
+
+/**
+ * Stage 3, each wanted tensor's scale and zero point: from its calibrated range; for a gate's input, from the
+ * gate's own [0, 1/alpha] (its conv's bias takes the shift); for a Softmax output, in the scale QLinearSoftmax uses.
+ */
+function activationScales(p: Plan, calibration: CalibrationRanges, o: Options): { shifted: Shifted; params: Params } {
+  const shifted = shiftedGates(p.g, p.quantized, p.wanted);
+  const params: Params = new Map();
   for (const [z, { conv, alpha, beta }] of shifted) {
     // The conv computes z + beta/alpha; its QuantizeLinear over [0, 1/alpha] clips: the gate needs no calibration.
-    const b = inits.get(conv.inputs[2]!)!;
-    inits.set(b.name, { ...b, data: (b.data as Float32Array).map((v) => v + beta / alpha) });
-    params.set(z, { scale: Math.fround(1 / alpha / 255), zero: qmin });
+    const b = p.inits.get(conv.inputs[2]!)!;
+    p.inits.set(b.name, { ...b, data: (b.data as Float32Array).map((v) => v + beta / alpha) });
+    params.set(z, { scale: Math.fround(1 / alpha / 255), zero: lowest(o) });
   }
-  for (const t of wanted) {
+  for (const t of p.wanted) {
     if (shifted.has(t)) continue;
     const r = calibration.ranges[t];
     if (!r)
@@ -176,58 +200,73 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
     params.set(t, activationParams(r, o.activations));
   }
   // Softmax outputs in the scale onnxruntime's QLinearSoftmax can compute (softmax.ts).
-  for (const [t, d] of softmaxAxes(g, types)) {
+  for (const [t, d] of softmaxAxes(p.g, p.types)) {
     const r = calibration.ranges[t];
     if (r && params.has(t)) params.set(t, softmaxOutputParams(r, d, o.activations));
   }
+  return { shifted, params };
+}
 
-  const extra: Initializer[] = [];
-  let adjusted = 0;
-  let total = 0;
-  const dropInits = new Set<string>();
+/** Stage 4's writer of new nodes and initializers: Q/DQ pairs, int8 weights, gates, and the counts for the record. */
+class Emitter {
+  readonly extra: Initializer[] = [];
+  readonly dropInits = new Set<string>();
   // Zero points are shared by value (and weights' all-zero vectors by length): a model has a few distinct ones, and
   // one initializer each keeps small models within 27% of fp32's size.
-  const zeros = new Map<string, string>();
-  const zeroPoint = (dtype: 'int8' | 'uint8', v: number, channels?: number): string => {
+  private readonly zeros = new Set<string>();
+  adjusted = 0;
+  total = 0;
+
+  constructor(
+    readonly o: Options,
+    private readonly inits: ReadonlyMap<string, Initializer>,
+    readonly params: Params,
+  ) {}
+
+  zeroPoint(dtype: 'int8' | 'uint8', v: number, channels?: number): string {
     const name = channels === undefined ? `zero_point.${dtype}.${v}` : `zero_point.${dtype}.x${channels}`;
-    if (!zeros.has(name)) {
-      zeros.set(name, name);
+    if (!this.zeros.has(name)) {
+      this.zeros.add(name);
       const data = dtype === 'int8' ? new Int8Array(channels ?? 1).fill(v) : new Uint8Array(channels ?? 1).fill(v);
-      extra.push({ name, dtype, dims: channels === undefined ? [] : [channels], data });
+      this.extra.push({ name, dtype, dims: channels === undefined ? [] : [channels], data });
     }
     return name;
-  };
-  const scalarInit = (name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string => {
+  }
+
+  scalarInit(name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string {
     const data = dtype === 'float32' ? Float32Array.of(v) : dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v);
-    extra.push({ name, dtype, dims: [], data });
+    this.extra.push({ name, dtype, dims: [], data });
     return name;
-  };
-  const qdq = (t: string, from: string, to: string): Node[] => {
-    const p = params.get(t)!;
-    const s = scalarInit(`${t}.scale`, 'float32', p.scale);
-    const z = zeroPoint(o.activations, p.zero);
+  }
+
+  /** T's QuantizeLinear from `from` and DequantizeLinear to `to`, with T's scale and zero point. */
+  qdq(t: string, from: string, to: string): Node[] {
+    const p = this.params.get(t)!;
+    const s = this.scalarInit(`${t}.scale`, 'float32', p.scale);
+    const z = this.zeroPoint(this.o.activations, p.zero);
     return [
       { name: `${t}.quantize`, op: 'QuantizeLinear', inputs: [from, s, z], outputs: [`${t}.q`], attrs: {} },
       { name: `${t}.dequantize`, op: 'DequantizeLinear', inputs: [`${t}.q`, s, z], outputs: [to], attrs: {} },
     ];
-  };
+  }
+
   /** The weight and bias of a quantized Conv or Gemm, replaced by int8/int32 tensors read through DQ nodes. */
-  const weights = (n: Node): Node[] => {
+  weights(n: Node): Node[] {
     const [x, wName, bName] = n.inputs as [string, string, string | undefined];
-    const w = inits.get(wName)!;
+    const w = this.inits.get(wName)!;
     const transB = n.op === 'Gemm' ? attrInt(n, 'transB', 0) : 1;
     const axis = n.op === 'Gemm' && !transB ? 1 : 0;
     const layout = n.op === 'Gemm' ? gemmLayout(w.dims, !!transB) : convLayout(w.dims);
     const channels = layout.channels;
     // Depthwise convs run on kernels that accumulate in 32 bits: nothing to make safe there.
     const depthwise = n.op === 'Conv' && attrInt(n, 'group', 1) > 1;
-    const q = quantizeWeight(w.data as Float32Array, layout, depthwise ? 'vnni' : o.target);
-    adjusted += q.adjusted;
-    total += channels;
-    dropInits.add(wName);
-    extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
-    extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
-    const wz = zeroPoint('int8', 0, channels);
+    const q = quantizeWeight(w.data as Float32Array, layout, depthwise ? 'vnni' : this.o.target);
+    this.adjusted += q.adjusted;
+    this.total += channels;
+    this.dropInits.add(wName);
+    this.extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
+    this.extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
+    const wz = this.zeroPoint('int8', 0, channels);
     const out: Node[] = [
       {
         name: `${wName}.dequantize`,
@@ -237,26 +276,28 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
         attrs: { axis: int(axis) },
       },
     ];
-    const b = bName ? inits.get(bName) : undefined;
-    if (b?.data && params.has(x)) {
-      const sx = params.get(x)!.scale;
-      const bs = q.scales.map((s) => Math.fround(sx * s));
-      const bq = Int32Array.from(b.data as Float32Array, (v, c) =>
-        Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))),
-      );
-      dropInits.add(bName!);
-      extra.push({ name: `${bName}.q`, dtype: 'int32', dims: b.dims, data: bq });
-      extra.push({ name: `${bName}.scale`, dtype: 'float32', dims: [channels], data: bs });
-      out.push({
-        name: `${bName}.dequantize`,
-        op: 'DequantizeLinear',
-        inputs: [`${bName}.q`, `${bName}.scale`],
-        outputs: [bName!],
-        attrs: { axis: int(0) },
-      });
-    }
+    const b = bName ? this.inits.get(bName) : undefined;
+    if (b?.data && this.params.has(x)) out.push(this.bias(bName!, b, this.params.get(x)!.scale, q.scales, channels));
     return out;
-  };
+  }
+
+  /** A bias as int32 with scale input_scale * weight_scale per channel, read through a DequantizeLinear. */
+  private bias(name: string, b: Initializer, sx: number, weightScales: Float32Array, channels: number): Node {
+    const bs = weightScales.map((s) => Math.fround(sx * s));
+    const bq = Int32Array.from(b.data as Float32Array, (v, c) =>
+      Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))),
+    );
+    this.dropInits.add(name);
+    this.extra.push({ name: `${name}.q`, dtype: 'int32', dims: b.dims, data: bq });
+    this.extra.push({ name: `${name}.scale`, dtype: 'float32', dims: [channels], data: bs });
+    return {
+      name: `${name}.dequantize`,
+      op: 'DequantizeLinear',
+      inputs: [`${name}.q`, `${name}.scale`],
+      outputs: [name],
+      attrs: { axis: int(0) },
+    };
+  }
 
   /**
    * HardSigmoid(z) = clip(z + beta/alpha, 0, 1/alpha) * alpha, and HardSwish(x) = x * HardSigmoid(x; 1/6, 1/2).
@@ -265,21 +306,22 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
    * of a QuantizeLinear over [0, 1/alpha], the factor alpha is in its DequantizeLinear's scale, and HardSwish's
    * product is a QLinearMul: all in int8. The gate is exact to 1/255.
    */
-  const gate = (n: Node, z: string, alpha: number, beta: number, out: string): Node[] => {
+  gate(n: Node, z: string, alpha: number, beta: number, out: string): Node[] {
+    const { o } = this;
     const shift = beta / alpha;
     const top = 1 / alpha;
     const c = `${n.name}.shift`;
     // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
-    const cs = scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
-    const cz = zeroPoint(o.activations, qmin);
-    extra.push(
+    const cs = this.scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
+    const cz = this.zeroPoint(o.activations, lowest(o));
+    this.extra.push(
       o.activations === 'uint8'
         ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) }
         : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) },
     );
-    const s = scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
-    const sz = zeroPoint(o.activations, qmin);
-    const ds = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+    const s = this.scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
+    const sz = this.zeroPoint(o.activations, lowest(o));
+    const ds = this.scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
     return [
       { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
       { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
@@ -298,8 +340,16 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
         attrs: {},
       },
     ];
-  };
+  }
+}
 
+/**
+ * Stage 4, the new node list: Q/DQ pairs on the graph inputs and after each wanted tensor's producer, int8 weights
+ * in front of quantized Conv/Gemm, HardSigmoid/HardSwish as int8 gates; float nodes read float-made tensors before
+ * their Q/DQ pair.
+ */
+function rewrite(p: Plan, shifted: Shifted, emit: Emitter): Node[] {
+  const { g, inits, quantized, wanted } = p;
   const nodes: Node[] = [];
   const floatMade = new Set(
     g.nodes.filter((n) => !quantized(n)).flatMap((n) => n.outputs.filter((t) => wanted.has(t))),
@@ -308,7 +358,7 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
   for (const i of g.inputs)
     if (wanted.has(i.name)) {
       rename.set(i.name, `${i.name}.dq`);
-      nodes.push(...qdq(i.name, i.name, `${i.name}.dq`));
+      nodes.push(...emit.qdq(i.name, i.name, `${i.name}.dq`));
     }
   for (const n of g.nodes) {
     // A float node reads a float-produced tensor before its Q/DQ pair: no rounding, and no DequantizeLinear
@@ -318,50 +368,65 @@ export function quantize(graph: Graph, calibration: CalibrationRanges, options: 
       const w = inits.get(n.inputs[1]!);
       if (!w?.data || w.dtype !== 'float32')
         throw new GraphError('unsupported', nodeWhere(n), 'a float32 weight initializer', `'${n.inputs[1]}'`);
-      nodes.push(...weights({ ...n, inputs }));
+      nodes.push(...emit.weights({ ...n, inputs }));
     }
     const outs = n.outputs.map((t) => (wanted.has(t) ? `${t}.f` : t));
-    const x = inputs[0]!;
     const z = shifted.get(n.inputs[0]!);
     if (z?.gate === n) {
-      // The conv before wrote the clipped, shifted gate already: only the factor alpha is left, in this DQ's scale.
-      const unit = scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
-      const zp = zeroPoint(o.activations, params.get(n.inputs[0]!)!.zero);
-      const dq = { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', attrs: {} };
-      nodes.push({ ...dq, inputs: [`${n.inputs[0]}.q`, unit, zp], outputs: [n.outputs[0]!] });
+      nodes.push(shiftedGate(n, emit));
       continue;
     }
-    if (
-      quantized(n) &&
-      (n.op === 'HardSwish' || n.op === 'HardSigmoid') &&
-      wanted.has(n.inputs[0]!) &&
-      wanted.has(n.outputs[0]!)
-    ) {
-      const swish = n.op === 'HardSwish';
-      const y = n.outputs[0]!;
-      // HardSigmoid's output is the gate itself, already quantized: no second Q/DQ pair.
-      nodes.push(
-        ...gate(
-          n,
-          x,
-          swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2),
-          swish ? 0.5 : attrFloat(n, 'beta', 0.5),
-          swish ? `${n.name}.gate` : y,
-        ),
-      );
-      if (!swish) continue;
-      nodes.push({ name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} });
+    const gated = quantized(n) && (n.op === 'HardSwish' || n.op === 'HardSigmoid');
+    if (gated && wanted.has(n.inputs[0]!) && wanted.has(n.outputs[0]!)) {
+      nodes.push(...hardGate(n, inputs[0]!, outs, emit));
+      if (n.op === 'HardSigmoid') continue;
     } else nodes.push({ ...n, inputs, outputs: outs });
-    for (const t of n.outputs) if (wanted.has(t)) nodes.push(...qdq(t, `${t}.f`, t).slice(0, shifted.has(t) ? 1 : 2));
+    for (const t of n.outputs)
+      if (wanted.has(t)) nodes.push(...emit.qdq(t, `${t}.f`, t).slice(0, shifted.has(t) ? 1 : 2));
   }
+  return nodes;
+}
+
+/** A gate whose conv wrote the clipped, shifted value already: only the factor alpha is left, in this DQ's scale. */
+function shiftedGate(n: Node, emit: Emitter): Node {
+  const unit = emit.scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
+  const zp = emit.zeroPoint(emit.o.activations, emit.params.get(n.inputs[0]!)!.zero);
+  const dq = { name: `${n.name}.gate.dequantize`, op: 'DequantizeLinear', attrs: {} };
+  return { ...dq, inputs: [`${n.inputs[0]}.q`, unit, zp], outputs: [n.outputs[0]!] };
+}
+
+/** HardSigmoid as an int8 gate (its output is the gate, already quantized), HardSwish as x times that gate. */
+function hardGate(n: Node, x: string, outs: string[], emit: Emitter): Node[] {
+  const swish = n.op === 'HardSwish';
+  const alpha = swish ? 1 / 6 : attrFloat(n, 'alpha', 0.2);
+  const beta = swish ? 0.5 : attrFloat(n, 'beta', 0.5);
+  const gate = emit.gate(n, x, alpha, beta, swish ? `${n.name}.gate` : n.outputs[0]!);
+  if (!swish) return gate;
+  return [...gate, { name: n.name, op: 'Mul', inputs: [x, `${n.name}.gate`], outputs: outs, attrs: {} }];
+}
+
+/**
+ * Static post-training quantization to a QDQ graph, in the placement onnxruntime fuses into QLinearConv, QGemm,
+ * QLinearAdd, QLinearMul and QLinearGlobalAveragePool: each quantized activation T becomes T -> QuantizeLinear ->
+ * DequantizeLinear (the DQ keeps T's name, so readers do not change); each Conv/Gemm weight is stored int8 per output
+ * channel and read through a DequantizeLinear, its bias int32 with scale input_scale * weight_scale. BatchNorm is
+ * folded first. `ranges` are those of the graph as given (before folding), from calibration.
+ */
+export function quantize(graph: Graph, calibration: CalibrationRanges, options: QuantizeOptions = {}): Graph {
+  const o = { ...QUANTIZE_DEFAULTS, ...options, keepFloat: { ...QUANTIZE_DEFAULTS.keepFloat, ...options.keepFloat } };
+  const { g, float } = prepare(graph, o);
+  const p = plan(g, float);
+  const { shifted, params } = activationScales(p, calibration, o);
+  const emit = new Emitter(o, p.inits, params);
+  const nodes = rewrite(p, shifted, emit);
   // Absorbed Clips leave their bounds behind: pruned.
-  const initializers = [...g.initializers.filter((i) => !dropInits.has(i.name)), ...extra];
+  const initializers = [...g.initializers.filter((i) => !emit.dropInits.has(i.name)), ...emit.extra];
   const record: Int8Record = {
     target: o.target,
     weights: 'int8 symmetric per output channel',
     activations: o.activations,
-    adjustedChannels: adjusted,
-    channels: total,
+    adjustedChannels: emit.adjusted,
+    channels: emit.total,
   };
   const metadata = { ...g.metadata, ...precisionMetadata('int8', record) };
   return checkGraph(pruneInitializers({ ...g, nodes, initializers, metadata, values: [] }));

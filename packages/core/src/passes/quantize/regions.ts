@@ -56,7 +56,7 @@ export function regions(graph: Graph): {
 export function shiftedGates(
   g: Graph,
   quantized: (n: Node) => boolean,
-  wanted: Set<string>,
+  wanted: ReadonlySet<string>,
 ): Map<string, { conv: Node; gate: Node; alpha: number; beta: number }> {
   const from = producers(g);
   const readers = new Map<string, number>();

@@ -42,7 +42,7 @@ export function gemmLayout(dims: readonly number[], transB: boolean): WeightLayo
 }
 
 /** The largest same-signed |a| + |b| over the K pairs (2j, 2j+1) of one channel's values in K order. */
-export function worstPair(v: ArrayLike<number>): number {
+function worstPair(v: ArrayLike<number>): number {
   let worst = 0;
   for (let j = 0; j + 1 < v.length; j += 2) {
     const a = v[j]!;
@@ -91,10 +91,7 @@ const STEPS = 6;
  * squared error once the pairs still over the limit are brought within it. Only channels with a pair over the limit
  * change, and they lose less than a bit.
  */
-export function quantizeChannel(
-  v: Float64Array,
-  target: Int8Target,
-): { codes: Int8Array; scale: number; adjusted: boolean } {
+function quantizeChannel(v: Float64Array, target: Int8Target): { codes: Int8Array; scale: number; adjusted: boolean } {
   let m = 0;
   for (const x of v) m = Math.max(m, Math.abs(x));
   const plain = Math.fround(m > 0 ? m / 127 : 1);
@@ -135,15 +132,4 @@ export function quantizeWeight(
     if (changed) adjusted++;
   }
   return { data, scales, adjusted };
-}
-
-/** The largest same-signed pair sum of codes in a quantized weight, over all channels: > PAIR_LIMIT can saturate. */
-export function worstCodePair(data: Int8Array, layout: WeightLayout): number {
-  const v = new Int8Array(layout.k);
-  let worst = 0;
-  for (let o = 0; o < layout.channels; o++) {
-    for (let k = 0; k < layout.k; k++) v[k] = data[layout.offset(o, k)]!;
-    worst = Math.max(worst, worstPair(v));
-  }
-  return worst;
 }

@@ -1,0 +1,43 @@
+// The built-in families, registered. The only module that imports v1-v4: the package entry, options.ts and the
+// weight loaders import it, so the built-ins are in the registry before any lookup, whichever module came first.
+import type { Convention } from './contract.js';
+import { familyOf, registerFamily } from './registry.js';
+import { V1 } from './v1.js';
+import { V2 } from './v2.js';
+import { V3 } from './v3.js';
+import { V4 } from './v4.js';
+
+export { V1, V1_LAYERS, type V1Convention } from './v1.js';
+export { V2, V2_ROWS } from './v2.js';
+export { V3, V3_LARGE, V3_SMALL, V3_HEAD, type V3Arch, type V3Convention, type V3Row } from './v3.js';
+export { V4, V4_ARCHS, V4_SPECS, type V4Arch, type V4Block, type V4Spec } from './v4.js';
+export {
+  V4_CONVENTION,
+  V4_CONVENTIONS,
+  type V4ConventionSpec,
+  TIMM_V4_CFGS,
+  timmV4Name,
+  type V4Convention,
+} from './v4-convention.js';
+
+const BUILT_IN = [V1, V2, V3, V4] as const;
+for (const family of BUILT_IN) registerFamily(family);
+
+/** The architectures this package builds, e.g. 'v3-small', 'v4-hybrid-medium'. */
+export type Arch = (typeof BUILT_IN)[number]['archs'][number];
+
+/** The built-in architectures. */
+export const ARCHS: readonly Arch[] = BUILT_IN.flatMap((f): readonly Arch[] => f.archs);
+
+/**
+ * Whether a name is a registered architecture. A family registered at run time (`registerFamily`) is outside the
+ * `Arch` union the compiler knows, but is as buildable as the built-in ones: this guard is where that is admitted.
+ */
+export function isArch(name: string): name is Arch {
+  return familyOf(name) !== undefined;
+}
+
+/** The built-in architectures that exist in a convention, e.g. 'torchvision' -> v1 ... v3-small. */
+export function archsWithConvention(convention: Convention): readonly Arch[] {
+  return BUILT_IN.filter((f) => f.conventions.includes(convention)).flatMap((f): readonly Arch[] => f.archs);
+}
