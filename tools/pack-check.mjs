@@ -30,7 +30,7 @@ import { checkTarball, readTarball } from './pack-check/tarball.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HERE = join(ROOT, 'tools', 'pack-check');
-const IMAGE = join(ROOT, 'packages', 'runtime-node', 'src', 'fixtures', 'scene.jpg');
+const IMAGE = join(ROOT, 'packages', 'runtime-node', 'test', 'fixtures', 'scene.jpg');
 const requireRoot = createRequire(join(ROOT, 'package.json'));
 const times = [];
 

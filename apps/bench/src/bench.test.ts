@@ -146,7 +146,7 @@ describe('pnpm bench', () => {
     // Calibration images: runtime-node's decoding fixtures (photographs and graphics; at least 8 are needed).
     const images = mkdtempSync(join(os.tmpdir(), 'bench-calib-'));
     dirs.push(images);
-    const fixtures = join(import.meta.dirname, '../../../packages/runtime-node/src/fixtures');
+    const fixtures = join(import.meta.dirname, '../../../packages/runtime-node/test/fixtures');
     const names = ['cmyk.jpg', 'gray.png', 'gray16.png', 'rgba.png', 'scene.jpg', 'scene.png', 'tall.png', 'tiny.png'];
     for (const f of names) copyFileSync(join(fixtures, f), join(images, f));
     const models = join(images, 'models');

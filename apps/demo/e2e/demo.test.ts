@@ -18,9 +18,9 @@ import type { PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { chromiumMissing, launchChromium, servePreview, within } from '@mobilenet/test-support/chromium';
-import { formulaCheckpoint, formulaTensor } from '../../../packages/core/src/testing-formula.js';
+import { formulaCheckpoint, formulaTensor } from '@mobilenet/core/testing';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
-import { startFakeHub } from '../../../packages/runtime-node/src/hub/fake-hub.test-support.js';
+import { startFakeHub } from '@mobilenet/test-support/fake-hub';
 
 // The built demo (dist/, from `vite build` in this package's test script), served with its COOP/COEP headers.
 const DEMO = resolve(import.meta.dirname, '..');
@@ -29,7 +29,7 @@ const missing = skipUnless('Chromium', chromiumMissing());
 const ARTIFACTS = join(DEMO, 'artifacts');
 // timm's own state_dict keys and shapes for its MobileNetV4s, and timm's fixture for Conv-S (its probes are values of
 // the formula weights as timm's side made them): committed by tools/fixtures/timm_v4.py.
-const TIMM_V4 = join(DEMO, '../../packages/core/src/fixtures/timm-v4');
+const TIMM_V4 = join(DEMO, '../../packages/core/test/fixtures/timm-v4');
 
 type Top = readonly { index: number; probability: number }[];
 type DemoWindow = {
@@ -125,7 +125,7 @@ describe.skipIf(missing !== null)(`demo in headless Chromium ${missing ? `(skipp
   });
 
   it('loads a timm checkpoint in the page (safetensors, float16) and classifies like onnxruntime-node with the same weights', async () => {
-    const file = join(DEMO, '../../packages/core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+    const file = join(DEMO, '../../packages/core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
     await page.locator('#arch').selectOption('v3-small');
     await page.locator('#width').selectOption('0.5');
     await page.locator('#resolution').selectOption('96');
@@ -405,7 +405,7 @@ describe.skipIf(missing !== null)('demo with pretrained names', () => {
     const home = mkdtempSync(join(tmpdir(), 'mobilenet-demo-hub-'));
     try {
       const weights = readFileSync(
-        join(DEMO, '../../packages/core/src/fixtures/timm/mobilenetv3_small_050.safetensors'),
+        join(DEMO, '../../packages/core/test/fixtures/timm/mobilenetv3_small_050.safetensors'),
       );
       const config = {
         architecture: 'mobilenetv3_small_050',

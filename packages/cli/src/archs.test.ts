@@ -4,13 +4,13 @@
 import { join, resolve } from 'node:path';
 import { registerFamily } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TINY } from '../../core/src/fixtures/tiny-family.js';
-import { cleanTmp, run, tmp } from './testing.js';
+import { TINY } from '@mobilenet/core/testing';
+import { cleanTmp, run, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 
-const SCENE = resolve(import.meta.dirname, '../../runtime-node/src/fixtures/scene.png');
-const V3_TIMM = resolve(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+const SCENE = resolve(import.meta.dirname, '../../runtime-node/test/fixtures/scene.png');
+const V3_TIMM = resolve(import.meta.dirname, '../../core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
 const V4 = ['v4-conv-small', 'v4-conv-medium', 'v4-conv-large', 'v4-hybrid-medium', 'v4-hybrid-large'];
 
 describe('mobilenet with --arch v4-*', () => {

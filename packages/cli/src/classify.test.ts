@@ -2,12 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GraphBuilder, fanInFill, summarizeOnnx, toOnnx } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { blankPng, cleanTmp, run, runMeasured, tmp } from './testing.js';
+import { blankPng, cleanTmp, run, runMeasured, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 
-const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
-const TIMM = resolve(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+const FIX = resolve(import.meta.dirname, '../../runtime-node/test/fixtures');
+const TIMM = resolve(import.meta.dirname, '../../core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
 const MB = 2 ** 20;
 const tiny = ['--arch', 'v3-small', '--resolution', '32', '--width', '0.35'];
 

@@ -156,9 +156,9 @@ describe('mobilenet export', () => {
   });
 });
 
-const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
+const FIX = resolve(import.meta.dirname, '../../runtime-node/test/fixtures');
 
-const TIMM = resolve(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+const TIMM = resolve(import.meta.dirname, '../../core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
 
 describe('mobilenet export --weights', () => {
   it('loads a timm checkpoint (auto-detected, said), folds BN, and the file gives the same logits', async () => {

@@ -2,10 +2,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, watch, 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listImages, nameOf } from './collection.js';
-import { BIN, ROOT, blankPng, cleanTmp, run, spawnTsx, tmp } from './testing.js';
+import { BIN, ROOT, blankPng, cleanTmp, run, spawnTsx, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
 /** The result lines of a JSON-lines OUT (its first line, the header, checked and left out). */
 const lines = (file: string) => {
   const [header, ...rest] = readFileSync(file, 'utf8').split('\n').filter(Boolean);

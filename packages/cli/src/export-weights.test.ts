@@ -93,7 +93,7 @@ describe('mobilenet export --weights: the convention follows the checkpoint unle
   );
 
   it("export --arch v1 --width 0.25 --weights (timm's MobileNetV1): timm's convention, said, and timm's logits", async () => {
-    const fixtures = join(REPO, 'packages/core/src/fixtures/timm');
+    const fixtures = join(REPO, 'packages/core/test/fixtures/timm');
     const weights = join(fixtures, 'mobilenetv1_025.safetensors');
     const out = join(dir, 'v1.onnx');
     const r = await run(

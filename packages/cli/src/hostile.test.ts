@@ -21,10 +21,10 @@ import { join } from 'node:path';
 import { type Graph, buildModel, fanInFill, toOnnx } from '@mobilenet/core';
 import { handOnnx, manyScanJpeg, svgEmbeddingPng } from '@mobilenet/test-support/hostile';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ROOT, cleanTmp, run, runMeasured, tmp } from './testing.js';
+import { ROOT, cleanTmp, run, runMeasured, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
 const tiny = ['--arch', 'v3-small', '--convention', 'torchvision', '--resolution', '32', '--width', '0.35'];
 /** Within this each refusal must come, on a loaded 2-core machine; alone they take milliseconds. */
 const QUICK_MS = 5000;

@@ -13,7 +13,7 @@ import {
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { writeFileAtomic } from './io.js';
-import { ROOT, cleanTmp, run, spawnTsx, tmp } from './testing.js';
+import { ROOT, cleanTmp, run, spawnTsx, tmp } from '../test/testing.js';
 
 // The temporary name's random part, fixed by a test to force a collision with a planted link.
 const fixedRandom = vi.hoisted(() => ({ bytes: undefined as Buffer | undefined }));

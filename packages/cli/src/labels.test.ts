@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { summarizeOnnx } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanTmp, run, tmp } from './testing.js';
+import { ROOT, cleanTmp, run, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 
-const IMAGE = join(ROOT, 'packages/runtime-node/src/fixtures/scene.jpg');
+const IMAGE = join(ROOT, 'packages/runtime-node/test/fixtures/scene.jpg');
 const tiny = ['--arch', 'v3-small', '--width', '0.35', '--resolution', '32', '--init', 'fan-in'];
 const NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 

@@ -3,16 +3,16 @@
 // progress without a made-up rate, summaries after --jsonl and profile --svg, small samples said.
 import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeZip } from '../../core/src/testing.js';
-import { cudaPrecondition } from '../../runtime-node/src/probes.js';
+import { makeZip } from '@mobilenet/core/testing';
 import { writeSafetensors } from '@mobilenet/core';
+import { availableBackends } from '@mobilenet/runtime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Progress } from './progress.js';
-import { ROOT, cleanTmp, run, tmp } from './testing.js';
+import { ROOT, cleanTmp, run, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
 const IMAGE = join(FIX, 'scene.jpg');
 const tiny = ['--arch', 'v3-small', '--width', '0.35', '--resolution', '32', '--init', 'fan-in'];
 
@@ -83,8 +83,10 @@ describe('a checkpoint where an ONNX file belongs', () => {
   });
 });
 
+// Why CUDA cannot start here, as runtime-node's own check says it (null where it can).
+const cuda = (await availableBackends()).find((b) => b.backend === 'cuda')?.reason ?? null;
+
 describe('an unavailable backend is a failure of the machine (exit 1), said in words', () => {
-  const cuda = cudaPrecondition();
   it.skipIf(cuda === null)('classify --backend cuda without CUDA: "CUDA is not available here: <why>"', async () => {
     const model = join(tmp(), 'm.onnx');
     expect((await run('export', ...tiny, '-o', model)).code).toBe(0);

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WORKSPACE_PACKAGES, scriptCwd } from './script-cwd.js';
-import { BIN, ROOT } from './testing.js';
+import { BIN, ROOT } from '../test/testing.js';
 
 const PNPM = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager as string;
 

@@ -26,7 +26,7 @@ const dir = mkdtempSync(join(tmpdir(), 'mobilenet-precision-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // The runtime's test pictures (decodable by sharp in every mode), copied under new names: 8 or more are needed.
-const FIX = resolve(import.meta.dirname, '../../runtime-node/src/fixtures');
+const FIX = resolve(import.meta.dirname, '../../runtime-node/test/fixtures');
 const PICTURES = [
   'scene.png',
   'scene.jpg',

@@ -1,4 +1,4 @@
-// Pretrained names as a user types them, against the local hub (packages/runtime-node/src/hub/fake-hub.test-support.ts):
+// Pretrained names as a user types them, against the local hub (packages/test-support/src/fake-hub.ts):
 // `classify --model torchvision:mobilenet_v3_large` gives PyTorch's top-5 for the same weights with torchvision's
 // own transforms (resize 232), hf-hub names need no --arch, export records the weights, offline works from the cache.
 import { spawnSync } from 'node:child_process';
@@ -9,12 +9,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TORCHVISION_WEIGHTS, registerTorchvisionWeights, summarizeOnnx } from '@mobilenet/core';
 import { skipUnless } from '@mobilenet/test-support';
-import { type FakeHub, startFakeHub } from '../../runtime-node/src/hub/fake-hub.test-support.js';
-import { ROOT, run } from './testing.js';
+import { type FakeHub, startFakeHub } from '@mobilenet/test-support/fake-hub';
+import { ROOT, run } from '../test/testing.js';
 
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
 const PHOTO = join(ROOT, 'apps/demo/public/samples/chelsea.jpg');
-const TIMM = resolve(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+const TIMM = resolve(import.meta.dirname, '../../core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-cli-pretrained-'));
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const ENV = [

@@ -36,15 +36,15 @@ import {
 import { join } from 'node:path';
 import { ARCHS, type CheckpointTensor, writeSafetensors } from '@mobilenet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { P, stateDictPickle } from '../../core/src/fuzz/pickles.js';
-import { formulaCheckpoint } from '../../core/src/testing-formula.js';
-import { makeZip } from '../../core/src/testing.js';
+import { P, stateDictPickle } from '@mobilenet/core/testing';
+import { formulaCheckpoint } from '@mobilenet/core/testing';
+import { makeZip } from '@mobilenet/core/testing';
 import { STEP_TIMEOUT_MS } from '../../../vitest.shared.js';
-import { ROOT } from './testing.js';
+import { ROOT } from '../test/testing.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
-const CORE_FIX = join(ROOT, 'packages/core/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
+const CORE_FIX = join(ROOT, 'packages/core/test/fixtures');
 
 /** The README's commands: each line of a ```sh block (its `# comment` dropped) and each inline `npx -y ...` span. */
 function readmeCommands(markdown: string): string[] {

@@ -4,14 +4,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors } from '@mobilenet/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formulaCheckpoint } from '../../core/src/testing-formula.js';
-import { ROOT, cleanTmp, run, tmp } from './testing.js';
+import { formulaCheckpoint } from '@mobilenet/core/testing';
+import { ROOT, cleanTmp, run, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 
-const IMAGES = ['scene.jpg', 'tall.png'].map((f) => join(ROOT, 'packages/runtime-node/src/fixtures', f));
+const IMAGES = ['scene.jpg', 'tall.png'].map((f) => join(ROOT, 'packages/runtime-node/test/fixtures', f));
 const KEYS = (
-  JSON.parse(readFileSync(join(ROOT, 'packages/core/src/fixtures/torchvision-keys.json'), 'utf8')) as Record<
+  JSON.parse(readFileSync(join(ROOT, 'packages/core/test/fixtures/torchvision-keys.json'), 'utf8')) as Record<
     string,
     { keys: Record<string, number[]> }
   >

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanTmp, run, tmp } from './testing.js';
+import { ROOT, cleanTmp, run, tmp } from '../test/testing.js';
 
 afterAll(cleanTmp);
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeFor } from './decode-fast.js';
 import { type ImageInput, createSession, decodeImage } from './index.js';
 
-const fix = (f: string) => join(import.meta.dirname, 'fixtures', f);
+const fix = (f: string) => join(import.meta.dirname, '../test/fixtures', f);
 const model = (batch: 'dynamic' | 1 = 'dynamic') =>
   buildModel({
     arch: 'v3-small',

@@ -4,7 +4,7 @@ import { type Preprocessing, type RgbImage, preprocess, preprocessKernels, resiz
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeImage } from './index.js';
 
-const fix = (f: string) => join(import.meta.dirname, 'fixtures', f);
+const fix = (f: string) => join(import.meta.dirname, '../test/fixtures', f);
 const REF = JSON.parse(readFileSync(fix('reference.json'), 'utf8')) as {
   mean: [number, number, number];
   std: [number, number, number];

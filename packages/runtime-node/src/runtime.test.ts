@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff, skipUnless } from '@mobilenet/test-support';
 import { availableBackends, createSession, decodeImage, ortBinaryDir } from './index.js';
 
-const FIX = join(import.meta.dirname, 'fixtures');
+const FIX = join(import.meta.dirname, '../test/fixtures');
 const fix = (f: string) => join(FIX, f);
 // torchvision's transforms on the same decoded pixels: tools/fixtures/images.py.
 const REF = JSON.parse(readFileSync(fix('reference.json'), 'utf8')) as {

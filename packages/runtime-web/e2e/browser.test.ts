@@ -29,7 +29,7 @@ const sent = (file: string, dir = FIX): SentImage => ({
   base64: readFileSync(join(dir, file)).toString('base64'),
 });
 // A file that is not an image, from runtime-node's fixtures: it must come back as its own named error.
-const NODE_FIX = join(E2E, '../../runtime-node/src/fixtures');
+const NODE_FIX = join(E2E, '../../runtime-node/test/fixtures');
 const floats = (b64: string) => {
   const b = Buffer.from(b64, 'base64');
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));

@@ -6,7 +6,7 @@ import { decodeImage } from '@mobilenet/runtime-node';
 import { describe, expect, it } from 'vitest';
 import { type WebImage, classifyAll, createSession } from './index.js';
 
-const FIX = join(import.meta.dirname, '../../runtime-node/src/fixtures');
+const FIX = join(import.meta.dirname, '../../runtime-node/test/fixtures');
 
 describe('classifyAll (runtime-web, in Node)', () => {
   it('yields in input order what classify gives, across batches, with a bad image named and the rest going on', async () => {

@@ -6,7 +6,7 @@ import { calibrate } from '@mobilenet/tools';
 import { describe, expect, it } from 'vitest';
 import { createSession } from './index.js';
 
-const FIXTURES = join(import.meta.dirname, '../../runtime-node/src/fixtures');
+const FIXTURES = join(import.meta.dirname, '../../runtime-node/test/fixtures');
 
 const sqnr = (ref: ArrayLike<number>, cand: ArrayLike<number>) => {
   let s = 0;

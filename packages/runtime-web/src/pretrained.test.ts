@@ -9,11 +9,11 @@ import { TORCHVISION_WEIGHTS, buildModel, registerTorchvisionWeights, writeSafet
 import { loadPretrained as loadNode } from '@mobilenet/runtime-node';
 import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formulaFill } from '../../core/src/testing-formula.js';
-import { type FakeHub, startFakeHub } from '../../runtime-node/src/hub/fake-hub.test-support.js';
+import { formulaFill } from '@mobilenet/core/testing';
+import { type FakeHub, startFakeHub } from '@mobilenet/test-support/fake-hub';
 import { type WebHubOptions, createSession, loadPretrained } from './index.js';
 
-const TIMM = join(import.meta.dirname, '../../core/src/fixtures/timm/mobilenetv3_small_050.safetensors');
+const TIMM = join(import.meta.dirname, '../../core/test/fixtures/timm/mobilenetv3_small_050.safetensors');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-web-pretrained-'));
 let hub: FakeHub;

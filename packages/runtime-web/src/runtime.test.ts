@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { maxAbs, maxAbsDiff } from '@mobilenet/test-support';
 import { availableBackends, createSession } from './index.js';
 
-const SCENE = join(import.meta.dirname, '../../runtime-node/src/fixtures/scene.png');
+const SCENE = join(import.meta.dirname, '../../runtime-node/test/fixtures/scene.png');
 
 describe('runtime-web (WASM in Node) equals runtime-node', () => {
   it.each(['v2', 'v3-small'] as const)('%s at 96: equal logits and the same top-5 for the same image', async (arch) => {

@@ -12,7 +12,7 @@ const COUNT = Number(values.count ?? 10_000);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const MiB = (n: number) => (n / 2 ** 20).toFixed(1);
 // runtime-node's test photo (320x240).
-const image = join(import.meta.dirname, '../../../../packages/runtime-node/src/fixtures/scene.jpg');
+const image = join(import.meta.dirname, '../../../../packages/runtime-node/test/fixtures/scene.jpg');
 
 const session = await createSession(
   buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }),

@@ -18,7 +18,7 @@ import {
   writeSafetensors,
 } from '@mobilenet/core';
 import { createSession, hubSettings, resolveWeights } from '@mobilenet/runtime-node';
-import { formulaFill } from '../../../../packages/core/src/testing-formula.js';
+import { formulaFill } from '@mobilenet/core/testing';
 import { median } from '../../src/shared/stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string' }, name: { type: 'string' } } });

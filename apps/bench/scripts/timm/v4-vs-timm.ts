@@ -1,5 +1,5 @@
 // Our MobileNetV4 exports against timm's, exported by torch.onnx at the same opset, in onnxruntime-node CPU: both
-// files hold the same formula weights (packages/core/src/testing-formula.ts and its Python twin) at timm's input
+// files hold the same formula weights (packages/core/test/testing-formula.ts and its Python twin) at timm's input
 // size, are checked to compute the same logits, then timed in one process, interleaved run by run (2 intra-op
 // threads, spinning off so the two sessions do not steal each other's cores, batch 1). Prints the median of each
 // and the median paired ratio ours/timm per model (below 1: ours is faster).
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type Arch, buildWithWeights, readCheckpoint, toOnnx, writeSafetensors } from '@mobilenet/core';
-import { formulaCheckpoint, formulaInput, relError } from '../../../../packages/core/src/testing-formula.js';
+import { formulaCheckpoint, formulaInput, relError } from '@mobilenet/core/testing';
 import { cpuOptions } from '../../src/shared/ort-options.js';
 import { median } from '../../src/shared/stats.js';
 
@@ -19,7 +19,7 @@ const REPO = resolve(import.meta.dirname, '../../../..');
 const RUNS = Number(process.argv[2] ?? 100);
 const ONLY = process.argv.slice(3);
 const OPSET = 17;
-const KEYS = JSON.parse(readFileSync(join(REPO, 'packages/core/src/fixtures/timm-v4/timm-v4-keys.json'), 'utf8')) as {
+const KEYS = JSON.parse(readFileSync(join(REPO, 'packages/core/test/fixtures/timm-v4/timm-v4-keys.json'), 'utf8')) as {
   models: Record<string, { arch: Arch; width: number; keys: Record<string, number[]> }>;
 };
 

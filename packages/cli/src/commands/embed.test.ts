@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel, fanInFill, summarizeOnnx } from '@mobilenet/core';
 import { createSession } from '@mobilenet/runtime-node';
-import { BIN, ROOT, cleanTmp, run, spawnTsx, tmp } from '../testing.js';
+import { BIN, ROOT, cleanTmp, run, spawnTsx, tmp } from '../../test/testing.js';
 import { readMatrix } from '../matrix-file.js';
 
 afterAll(cleanTmp);
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
 const model = ['--arch', 'v3-small', '--convention', 'torchvision', '--resolution', '64'];
 const PY = '/usr/bin/python3';
 // Needs Debian's numpy (an independent reader); in CI its absence is a failure, not a skip.

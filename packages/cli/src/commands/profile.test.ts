@@ -13,7 +13,7 @@ async function run(...argv: string[]) {
 
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-profile-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const fixture = (f: string) => join(import.meta.dirname, '../../../runtime-node/src/fixtures', f);
+const fixture = (f: string) => join(import.meta.dirname, '../../../runtime-node/test/fixtures', f);
 
 describe('mobilenet profile', () => {
   it('prints op and block tables, writes SVG charts, and times the pipeline stages over a folder', async () => {

@@ -14,12 +14,12 @@ import { readCalibrationCache } from '../calibration-cache.js';
 import { type JsonlHeader, JsonlSink } from '../collection.js';
 import { UsageError } from '../errors.js';
 import { MatrixWriter } from '../matrix-file.js';
-import { ROOT, run } from '../testing.js';
+import { ROOT, run } from '../../test/testing.js';
 
 const TIMEOUT = Math.max(120_000, RUNS * 40);
 const dir = mkdtempSync(join(tmpdir(), 'mobilenet-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const FIX = join(ROOT, 'packages/runtime-node/src/fixtures');
+const FIX = join(ROOT, 'packages/runtime-node/test/fixtures');
 const tiny = ['--arch', 'v3-small', '--convention', 'torchvision', '--resolution', '32', '--width', '0.35'];
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type F32Record, f32, readFixture } from '../fixtures/detection/read.js';
+import { type F32Record, f32, readFixture } from '../../test/fixtures/detection/read.js';
 import {
   type DefaultBoxOptions,
   defaultBoxes,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type F32Record, f32, type HeadInputs, headOutputs, readFixture } from '../fixtures/detection/read.js';
+import { type F32Record, f32, type HeadInputs, headOutputs, readFixture } from '../../test/fixtures/detection/read.js';
 import { defaultBoxes, SSDLITE_DEFAULT_BOXES, SSDLITE320_GRIDS, SSDLITE320_INPUT_SIZE } from './anchors.js';
 import { BBOX_XFORM_CLIP, clipBoxes, decodeBoxes, SSD_BOX_CODER_WEIGHTS } from './box-coder.js';
 

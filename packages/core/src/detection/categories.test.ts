@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFixture } from '../fixtures/detection/read.js';
+import { readFixture } from '../../test/fixtures/detection/read.js';
 import { COCO_CATEGORIES, VOC_CATEGORIES } from './categories.js';
 
 const { data, missing } = readFixture<{ coco: string[]; voc: string[] }>('categories.json');

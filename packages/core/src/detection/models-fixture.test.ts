@@ -1,7 +1,7 @@
 // The record the model builders of issue 26 will be checked against (fixtures/detection/models.json): here only
 // that it describes the models the issue names, so a later mismatch is the builder's and not the record's.
 import { describe, expect, it } from 'vitest';
-import { readFixture } from '../fixtures/detection/read.js';
+import { readFixture } from '../../test/fixtures/detection/read.js';
 import { defaultBoxesPerLocation, SSDLITE_DEFAULT_BOXES } from './anchors.js';
 
 interface ModelRecord {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type F32Record, f32, readFixture } from '../fixtures/detection/read.js';
+import { type F32Record, f32, readFixture } from '../../test/fixtures/detection/read.js';
 import { torchSortDescending, torchStableSortRange, torchTopk } from './torch-order.js';
 
 interface SortFixture {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dumpGraph } from '../analysis.js';
 import { toOnnx } from '../onnx/write.js';
-import { onnxCheckStream, pythonOnnxMissing, runOrt } from '../testing.js';
+import { onnxCheckStream, pythonOnnxMissing, runOrt } from '../../test/testing.js';
 import { buildModel } from './build.js';
 import { V1 } from './v1.js';
 import { V2 } from './v2.js';

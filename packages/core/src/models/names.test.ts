@@ -6,10 +6,9 @@ import { buildModel } from './build.js';
 import type { ModelOptions } from './options.js';
 
 // Made by tools/fixtures/torchvision_keys.py from torchvision itself.
-const TV = JSON.parse(readFileSync(new URL('../fixtures/torchvision-keys.json', import.meta.url), 'utf8')) as Record<
-  string,
-  { keys: Record<string, number[]>; params: number }
->;
+const TV = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/torchvision-keys.json', import.meta.url), 'utf8'),
+) as Record<string, { keys: Record<string, number[]>; params: number }>;
 
 const CASES: Record<string, ModelOptions> = {
   v2: { arch: 'v2' },

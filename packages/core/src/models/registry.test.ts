@@ -2,9 +2,9 @@
 // refused options it does not take, like a built-in one; and the built-in families' facts come from the registry.
 import { describe, expect, it, vi } from 'vitest';
 import { analyze } from '../analysis.js';
-import { TINY, TINY_CHANNELS } from '../fixtures/tiny-family.js';
+import { TINY, TINY_CHANNELS } from '../../test/fixtures/tiny-family.js';
 import { toOnnx } from '../onnx/write.js';
-import { runOrt } from '../testing.js';
+import { runOrt } from '../../test/testing.js';
 import { buildWithWeights } from '../weights/load.js';
 import { keyMap } from '../weights/mapping.js';
 import type { CheckpointTensor } from '../weights/tensor.js';

@@ -13,8 +13,14 @@ import { GraphBuilder } from '../ir/builder.js';
 import { ints, str } from '../ir/node.js';
 import { fromOnnx } from '../onnx/read.js';
 import { toOnnx } from '../onnx/write.js';
-import { onnxCheck, pythonOnnxMissing, runFixtureScript, runOrt } from '../testing.js';
-import { type FormulaLogits, formulaCheckpoint, formulaInput, formulaTensor, relError } from '../testing-formula.js';
+import { onnxCheck, pythonOnnxMissing, runFixtureScript, runOrt } from '../../test/testing.js';
+import {
+  type FormulaLogits,
+  formulaCheckpoint,
+  formulaInput,
+  formulaTensor,
+  relError,
+} from '../../test/testing-formula.js';
 import { type Checkpoint, readCheckpoint, readSafetensors, writeSafetensors } from '../weights/index.js';
 import { buildWithWeights } from '../weights/load.js';
 import { buildModel } from './build.js';
@@ -22,7 +28,9 @@ import type { ModelOptions } from './options.js';
 import { V4_ARCHS, type V4Arch } from './v4.js';
 import { TIMM_V4_CFGS } from './v4-convention.js';
 
-const TIMM = JSON.parse(readFileSync(new URL('../fixtures/timm-v4/timm-v4-keys.json', import.meta.url), 'utf8')) as {
+const TIMM = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/timm-v4/timm-v4-keys.json', import.meta.url), 'utf8'),
+) as {
   timm: string;
   models: Record<
     string,
@@ -212,7 +220,7 @@ describe('v4 options and conventions', () => {
   });
 
   it('a v3 checkpoint given to a v4 arch names the first missing and unexpected keys', () => {
-    const file = new URL('../fixtures/timm/mobilenetv3_small_050.safetensors', import.meta.url).pathname;
+    const file = new URL('../../test/fixtures/timm/mobilenetv3_small_050.safetensors', import.meta.url).pathname;
     const { tensors } = readSafetensors(readFileSync(file), 'v3.safetensors');
     expect(() => buildWithWeights({ arch: 'v4-conv-small' }, tensors, { source: 'v3.safetensors' })).toThrow(
       /^v3\.safetensors: expected the 232 timm keys of v4-conv-small width 1, received 208 missing \(blocks\.0\.0\.conv\.weight, .*\); 186 unexpected \(blocks\.0\.0\.bn2\.bias, /,
@@ -263,7 +271,7 @@ describe('the IR ops attention and GELU need', () => {
 
 // timm's logits for formula weights (testing-formula.ts; its Python twin tools/fixtures/formula_weights.py), made by
 // `tools/fixtures/timm_v4.py logits` with timm 1.0.29 and committed: CI has no timm, and needs none to check against it.
-const LOGITS = new URL('../fixtures/timm-v4/logits/', import.meta.url).pathname;
+const LOGITS = new URL('../../test/fixtures/timm-v4/logits/', import.meta.url).pathname;
 type V4Logits = FormulaLogits & { arch: V4Arch; width: number };
 const committed = (name: string): V4Logits => JSON.parse(readFileSync(join(LOGITS, `${name}.json`), 'utf8'));
 const NAMES = Object.keys(TIMM.models);

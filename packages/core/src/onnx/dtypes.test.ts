@@ -3,7 +3,7 @@ import { checkGraph, type Graph } from '../ir/graph.js';
 import { int } from '../ir/node.js';
 import { DTYPE_CODE, type Initializer } from '../ir/tensor.js';
 import { analyze } from '../analysis.js';
-import { maxAbsDiff, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
+import { maxAbsDiff, onnxCheck, pythonOnnxMissing, runOrt } from '../../test/testing.js';
 import { fromOnnx } from './read.js';
 import { toOnnx } from './write.js';
 

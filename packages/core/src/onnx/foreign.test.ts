@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analysis.js';
 import { buildModel } from '../models/build.js';
 import type { Arch } from '../models/builtin.js';
-import { maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../../test/testing.js';
 import { fromOnnx } from './read.js';
 import { summarizeOnnx } from './summary.js';
 import { toOnnx } from './write.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import type { ParamFiller } from '../ir/params.js';
 import type { Value } from '../ir/tensor.js';
-import { maxAbsDiff, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
+import { maxAbsDiff, onnxCheck, pythonOnnxMissing, runOrt } from '../../test/testing.js';
 import { fromOnnx } from './read.js';
 import { summarizeOnnx } from './summary.js';
 import { toOnnx } from './write.js';
@@ -15,10 +15,9 @@ interface Case {
   bn_eps: Record<string, number>;
 }
 // Made by tools/fixtures/small_graphs.py with PyTorch (an independent implementation of every op).
-const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/small-graphs.json', import.meta.url), 'utf8')) as Record<
-  string,
-  Case
->;
+const FIXTURE = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/small-graphs.json', import.meta.url), 'utf8'),
+) as Record<string, Case>;
 
 const fromFixture =
   (c: Case): ParamFiller =>

@@ -14,7 +14,7 @@ import type { Value } from '../ir/tensor.js';
 import { buildModel } from '../models/build.js';
 import type { Convention } from '../models/convention.js';
 import type { Arch } from '../models/builtin.js';
-import { REPO, onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
+import { REPO, onnxCheck, pythonOnnxMissing, runOrt } from '../../test/testing.js';
 import { summarizeOnnx } from './summary.js';
 import { type Target, lowerForTarget } from './targets.js';
 import { toOnnx } from './write.js';

@@ -6,7 +6,7 @@ import { float } from '../ir/node.js';
 import { buildModel } from '../models/build.js';
 import { fanInFill } from '../models/fill.js';
 import { toOnnx } from '../onnx/write.js';
-import { runOrt } from '../testing.js';
+import { runOrt } from '../../test/testing.js';
 import { foldBatchNorm } from './fold-batch-norm.js';
 import { type Pass, sequence } from './pass.js';
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../models/build.js';
 import { ARCHS, type Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
-import { onnxCheck, pythonOnnxMissing } from '../testing.js';
-import { formulaFill, formulaInput } from '../testing-formula.js';
+import { onnxCheck, pythonOnnxMissing } from '../../test/testing.js';
+import { formulaFill, formulaInput } from '../../test/testing-formula.js';
 import { toFloat16 } from './float16.js';
 
 const RES = 64;

@@ -5,7 +5,7 @@ import { buildModel } from '../models/build.js';
 import { fanInFill } from '../models/fill.js';
 import { fromOnnx } from '../onnx/read.js';
 import { toOnnx } from '../onnx/write.js';
-import { onnxCheck, pythonOnnxMissing, runOrt } from '../testing.js';
+import { onnxCheck, pythonOnnxMissing, runOrt } from '../../test/testing.js';
 import { FLOAT16_MAX, fromHalfBits, float16Hazards, toFloat16, toHalfBits } from './float16.js';
 
 describe('float16 bits', () => {

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { skipUnless } from '@mobilenet/test-support';
 import { IMAGENET_LABELS } from '../data/imagenet-labels.js';
 import { toOnnx } from '../onnx/write.js';
-import { runOrt } from '../testing.js';
-import { type FormulaLogits, formulaCheckpoint, formulaInput, relError } from '../testing-formula.js';
+import { runOrt } from '../../test/testing.js';
+import { type FormulaLogits, formulaCheckpoint, formulaInput, relError } from '../../test/testing-formula.js';
 import { writeSafetensors, readCheckpoint } from '../weights/index.js';
 import {
   TIMM_ARCHITECTURES,
@@ -25,7 +25,7 @@ import {
 } from './index.js';
 
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
-const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const FIXTURES = new URL('../../test/fixtures/', import.meta.url).pathname;
 const json = (p: string) => JSON.parse(readFileSync(FIXTURES + p, 'utf8'));
 
 /** torchvision 0.14's own enums, as JSON: url, transforms, meta, and each enum's DEFAULT. */

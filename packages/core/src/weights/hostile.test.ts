@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MobileNetError } from '../ir/errors.js';
-import { P, f32bytes, pickle, stateDictPickle } from '../fuzz/pickles.js';
-import { makeZip } from '../testing.js';
+import { P, f32bytes, pickle, stateDictPickle } from '../../test/fuzz/pickles.js';
+import { makeZip } from '../../test/testing.js';
 import { readCheckpoint } from './index.js';
 import { buildWithWeights } from './load.js';
 import { unpickle } from './pickle.js';
@@ -48,7 +48,7 @@ const tensor = (extra: Partial<Parameters<typeof stateDictPickle>[0][string]>) =
 
 describe('PyTorch-written fixtures read as torch.load reads them (strided, expanded, sliced, every dtype)', () => {
   const expected = JSON.parse(
-    readFileSync(new URL('../fixtures/checkpoints/values.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../test/fixtures/checkpoints/values.json', import.meta.url), 'utf8'),
   ) as { tensors: Record<string, { shape: number[]; values: number[] }> };
   const values = (t: CheckpointTensor) => {
     if (t.dtype === 'I64') return Array.from(new BigInt64Array(t.bytes.slice().buffer), Number);

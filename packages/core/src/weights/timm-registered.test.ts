@@ -7,12 +7,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
-import { runOrt } from '../testing.js';
-import { type FormulaLogits, formulaCheckpoint, formulaInput, formulaTensor, relError } from '../testing-formula.js';
+import { runOrt } from '../../test/testing.js';
+import {
+  type FormulaLogits,
+  formulaCheckpoint,
+  formulaInput,
+  formulaTensor,
+  relError,
+} from '../../test/testing-formula.js';
 import { readCheckpoint, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
 
-const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const FIXTURES = new URL('../../test/fixtures/', import.meta.url).pathname;
 const KEYS = JSON.parse(readFileSync(join(FIXTURES, 'timm/timm-keys.json'), 'utf8')) as {
   timm: string;
   models: Record<string, { keys: Record<string, number[]> }>;

@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOnnx } from '../onnx/write.js';
-import { pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { pythonTorchMissing, runFixtureScript, runOrt } from '../../test/testing.js';
 import { readCheckpoint } from './index.js';
 import { buildWithWeights } from './load.js';
 import { type Checkpoint, DTYPE_BYTES } from './tensor.js';

@@ -7,7 +7,7 @@ import type { Convention } from '../models/convention.js';
 import type { Arch } from '../models/builtin.js';
 import { toOnnx } from '../onnx/write.js';
 import { analyze } from '../analysis.js';
-import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../testing.js';
+import { makeZip, maxAbsDiff, pythonTorchMissing, runFixtureScript, runOrt } from '../../test/testing.js';
 import { readCheckpoint, readPth, readSafetensors, writeSafetensors } from './index.js';
 import { buildWithWeights } from './load.js';
 import { foldBatchNorm } from '../passes/fold-batch-norm.js';
@@ -99,7 +99,7 @@ describe('torchvision checkpoints against PyTorch (tools/fixtures/torchvision_ch
 });
 
 // timm's own key layout, pretrained_cfg and logits, made by tools/fixtures/timm_fixtures.py with timm 1.0.29.
-const TIMM_DIR = new URL('../fixtures/timm/', import.meta.url).pathname;
+const TIMM_DIR = new URL('../../test/fixtures/timm/', import.meta.url).pathname;
 const TIMM = JSON.parse(readFileSync(join(TIMM_DIR, 'timm-keys.json'), 'utf8')) as {
   models: Record<
     string,

@@ -1,5 +1,5 @@
 // The real download code against a local server that answers as download.pytorch.org and the Hugging Face hub do
-// (fake-hub.test-support.ts): caches in torch.hub's and huggingface_hub's layouts, verification, resume, locks,
+// (@mobilenet/test-support/fake-hub): caches in torch.hub's and huggingface_hub's layouts, verification, resume, locks,
 // offline mode, and each fault the issue lists. Nothing here reaches outside 127.0.0.1.
 import { createHash } from 'node:crypto';
 import {
@@ -29,11 +29,11 @@ import {
   writeSafetensors,
 } from '@mobilenet/core';
 import * as ort from 'onnxruntime-node';
-import { formulaCheckpoint, formulaFill, formulaInput, relError } from '../../../core/src/testing-formula.js';
-import { type FakeHub, cdnPath, startFakeHub } from './fake-hub.test-support.js';
+import { formulaCheckpoint, formulaFill, formulaInput, relError } from '@mobilenet/core/testing';
+import { type FakeHub, cdnPath, startFakeHub } from '@mobilenet/test-support/fake-hub';
 import { HubError, type HubOptions, listPretrained, loadPretrained, resolveWeights } from './index.js';
 
-const CORE_FIXTURES = new URL('../../../core/src/fixtures/', import.meta.url).pathname;
+const CORE_FIXTURES = new URL('../../../core/test/fixtures/', import.meta.url).pathname;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const dirs: string[] = [];
 const tmp = () => {

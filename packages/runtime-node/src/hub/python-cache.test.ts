@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipUnless } from '@mobilenet/test-support';
-import { type FakeHub, cdnPath, startFakeHub } from './fake-hub.test-support.js';
+import { type FakeHub, cdnPath, startFakeHub } from '@mobilenet/test-support/fake-hub';
 import { resolveWeights } from './index.js';
 
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';

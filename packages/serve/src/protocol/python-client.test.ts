@@ -10,7 +10,7 @@ import { skipUnless } from '@mobilenet/test-support';
 import { DATATYPES, type Datatype } from './datatypes.js';
 import { parseInferRequest } from './request.js';
 import { encodeInferResponse } from './response.js';
-import { startTestServer } from './test-server.test-support.js';
+import { startTestServer } from '../../test/test-server.js';
 import type { ResponseOutput, Tensor } from './types.js';
 
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';

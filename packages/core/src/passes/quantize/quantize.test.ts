@@ -7,7 +7,7 @@ import { buildModel } from '../../models/build.js';
 import { fanInFill } from '../../models/fill.js';
 import { fromOnnx } from '../../onnx/read.js';
 import { toOnnx } from '../../onnx/write.js';
-import { onnxCheck, pythonOnnxMissing } from '../../testing.js';
+import { onnxCheck, pythonOnnxMissing } from '../../../test/testing.js';
 import { observeActivations } from './observe.js';
 import { foldBatchNorm } from '../fold-batch-norm.js';
 import { padDepthwiseChannels } from './pad-channels.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createDeflate, crc32 } from 'node:zlib';
-import { main } from './index.js';
+import { main } from '../src/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 // tsx's loader in this node process, not the tsx command: the command relays a signal to its child and, when the

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MobileNetError } from '../ir/errors.js';
+import { MobileNetError } from '../../src/ir/errors.js';
 
 /** Cases per parser: a few hundred in the default test run, FUZZ_RUNS (e.g. 10000) in `pnpm fuzz`. */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 300);

@@ -3,12 +3,12 @@
 // real `mobilenet serve` (runtime-node, dynamic batching, onnxruntime) is built on the same codec.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DATATYPES } from './datatypes.js';
-import { checkRequestAgainstModel } from './model.js';
-import { EXTENSIONS, matchRoute } from './routes.js';
-import { parseInferRequest } from './request.js';
-import { type EncodedResponse, encodeError, encodeInferResponse, encodeJson } from './response.js';
-import { type ModelMetadata, ProtocolError, type RequestInput, type ResponseOutput } from './types.js';
+import { DATATYPES } from '../src/protocol/datatypes.js';
+import { checkRequestAgainstModel } from '../src/protocol/model.js';
+import { EXTENSIONS, matchRoute } from '../src/protocol/routes.js';
+import { parseInferRequest } from '../src/protocol/request.js';
+import { type EncodedResponse, encodeError, encodeInferResponse, encodeJson } from '../src/protocol/response.js';
+import { type ModelMetadata, ProtocolError, type RequestInput, type ResponseOutput } from '../src/protocol/types.js';
 
 export interface DummyModel {
   metadata: ModelMetadata;

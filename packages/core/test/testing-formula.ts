@@ -9,8 +9,8 @@
 //   u    = (h + 0.5) / 2^32                                   in (0, 1)
 //   v    = float32(lo + (hi - lo) * u)                        [lo, hi] from the key's role, below
 // Every step is integer arithmetic or one correctly rounded double operation, so both languages give the same bits.
-import type { ParamFiller, ParamKind } from './ir/params.js';
-import type { CheckpointTensor } from './weights/index.js';
+import type { ParamFiller, ParamKind } from '../src/ir/params.js';
+import type { CheckpointTensor } from '../src/weights/index.js';
 
 /** FNV-1a over the UTF-8 bytes of a string (keys are ASCII). */
 export function fnv1a32(text: string): number {

@@ -1,7 +1,7 @@
 // The test helpers are what other tests' verdicts rest on: they must be able to say "different" and "invalid".
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from './ir/builder.js';
-import { toOnnx } from './onnx/write.js';
+import { GraphBuilder } from '../src/ir/builder.js';
+import { toOnnx } from '../src/onnx/write.js';
 import { onnxCheck, onnxCheckStream, pythonOnnxMissing } from './testing.js';
 
 const missing = pythonOnnxMissing();
