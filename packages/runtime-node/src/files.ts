@@ -54,7 +54,10 @@ export const FILE_CAPS = {
   image: 64 << 20,
 } as const;
 
-/** What a path is, in words, for an error message. */
+/**
+ * What a path is, in words, for an error message.
+ * @internal
+ */
 export function kindOf(s: Stats): string {
   if (s.isSymbolicLink()) return 'a symbolic link';
   if (s.isDirectory()) return 'a directory';
@@ -113,7 +116,10 @@ function checkOpened(path: string, s: Stats, rules: FileRules): void {
   if (s.size > rules.maxBytes) throw tooLarge(path, s.size, rules);
 }
 
-/** Opens `path` for reading after the checks above; the caller closes the descriptor. */
+/**
+ * Opens `path` for reading after the checks above; the caller closes the descriptor.
+ * @internal
+ */
 export function openRegularSync(path: string | Buffer, rules: FileRules): number {
   const name = String(path);
   try {
@@ -262,6 +268,7 @@ const lineTooLong = (path: string, number: number, maxLine: number) =>
  * Removes `path` (a temporary folder) if SIGINT or SIGTERM arrives before the returned function is called, so that
  * Ctrl-C leaves nothing behind; then the signal does what it would have done: with no other handler, its default
  * (the process ends, 130 or 143), else what the other handlers decide.
+ * @internal
  */
 export function removeOnSignal(path: string): () => void {
   const handler = (signal: NodeJS.Signals) => {

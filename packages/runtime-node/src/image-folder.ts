@@ -20,6 +20,7 @@ export interface FolderEntry {
 /**
  * A file name as bytes, shown on one line: UTF-8 as it is, and when it is not valid UTF-8, each byte that is not
  * printable ASCII as \xNN (a name that is not UTF-8 still names its file, instead of a U+FFFD that matches nothing on disk).
+ * @internal
  */
 export function displayName(name: Buffer): string {
   const text = name.toString('utf8');
@@ -33,6 +34,7 @@ export function displayName(name: Buffer): string {
 /**
  * A name from `readdir` (as bytes) in `folder` as a path to open: a string when the folder and the name are UTF-8,
  * else bytes (the string Node would make of them names no file). `shown` is the folder as messages name it.
+ * @internal
  */
 export function entryOf(folder: string | Buffer, name: Buffer, shown = displayName(Buffer.from(folder))): FolderEntry {
   const text = name.toString('utf8');
@@ -53,6 +55,7 @@ function trimmed(folder: Buffer): number {
 /**
  * The files of a folder (not recursive), sorted by name: everything but folders, links followed. A FIFO, a device
  * or a link to one is listed too, so that its decode refuses it by name instead of it vanishing from the count.
+ * @internal
  */
 export function folderEntries(folder: string): FolderEntry[] {
   let names: Buffer[];
@@ -106,7 +109,10 @@ export async function* folderImages(
   }
 }
 
-/** Too few readable images in a folder: the error names the folder, the count and the files that failed. */
+/**
+ * Too few readable images in a folder: the error names the folder, the count and the files that failed.
+ * @internal
+ */
 export function tooFewImages(
   folder: string,
   minimum: number,

@@ -41,4 +41,16 @@ export { int8KernelsHere } from './int8-kernels.js';
 export { classifyAll, embedAll, type BatchStats, type ImageSources, type PipelineOptions } from './pipeline.js';
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
 export { preprocessingOf } from '@mobilenet/core';
-export * from './hub/index.js';
+export {
+  type DownloadProgress,
+  HubError,
+  type HubErrorCode,
+  type HubOptions,
+  hubSettings,
+  listPretrained,
+  loadPretrained,
+  type PretrainedEntry,
+  type PretrainedModel,
+  type ResolvedWeights,
+  resolveWeights,
+} from './hub/index.js';

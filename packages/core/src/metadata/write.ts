@@ -39,7 +39,10 @@ export function precisionMetadata(precision: 'fp16' | 'int8', int8?: object): Re
   };
 }
 
-/** What the CLI's int8 export adds: the calibration it used and its self-check against float32. */
+/**
+ * What the CLI's int8 export adds: the calibration it used and its self-check against float32.
+ * @internal
+ */
 export function int8CheckMetadata(calibration: object, check: object): Record<string, string> {
   return {
     [METADATA_KEYS.calibration]: JSON.stringify(calibration),

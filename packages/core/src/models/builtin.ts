@@ -1,5 +1,7 @@
 // The built-in families, registered. The only module that imports v1-v4: the package entry, options.ts and the
 // weight loaders import it, so the built-ins are in the registry before any lookup, whichever module came first.
+// Registering is this module's side effect: package.json's `sideEffects` names it, so bundlers keep it (a browser
+// bundle without it has an empty registry).
 import type { Convention } from './contract.js';
 import { familyOf, registerFamily } from './registry.js';
 import { V1 } from './v1.js';

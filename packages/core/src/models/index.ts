@@ -31,4 +31,33 @@ export {
 } from './family.js';
 export type { Net, OptionSpecs, OptionValues, ResolvedConfig } from './contract.js';
 // The built-in families' public names (V1-V4, their tables and conventions), gathered where they are registered.
-export * from './builtin.js';
+export {
+  type Arch,
+  ARCHS,
+  archsWithConvention,
+  isArch,
+  TIMM_V4_CFGS,
+  timmV4Name,
+  V1,
+  V1_LAYERS,
+  type V1Convention,
+  V2,
+  V2_ROWS,
+  V3,
+  V3_HEAD,
+  V3_LARGE,
+  V3_SMALL,
+  type V3Arch,
+  type V3Convention,
+  type V3Row,
+  V4,
+  V4_ARCHS,
+  V4_CONVENTION,
+  V4_CONVENTIONS,
+  V4_SPECS,
+  type V4Arch,
+  type V4Block,
+  type V4Convention,
+  type V4ConventionSpec,
+  type V4Spec,
+} from './builtin.js';

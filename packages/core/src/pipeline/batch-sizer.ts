@@ -2,6 +2,7 @@
  * Chooses how many images to run at once. A fixed-batch model gets its batch; a requested size is used as is;
  * otherwise sizes 1, 2, 4, ... are each timed on the real stream (best of two runs, the first run at a size warms
  * it up) and doubling stops once the time per image improves by less than `gain`, or at `max`.
+ * @internal
  */
 export class BatchSizer {
   private size: number;

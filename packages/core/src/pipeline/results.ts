@@ -3,7 +3,10 @@ import type { AnyTask, Task, TaskModel, TaskResult } from '../tasks/task.js';
 import { pipelineRows } from './rows.js';
 import type { PipelineDecoder, PipelineModel, PipelinePlan, PipelineRow, PipelineSources } from './types.js';
 
-/** A model the pipeline can ask a task of: the facts a task reads, and which output each task takes. */
+/**
+ * A model the pipeline can ask a task of: the facts a task reads, and which output each task takes.
+ * @internal
+ */
 export interface TaskPipelineModel extends PipelineModel {
   readonly info: PipelineModel['info'] & TaskModel & { readonly taskOutputs: Readonly<Record<string, string>> };
 }
@@ -11,6 +14,7 @@ export interface TaskPipelineModel extends PipelineModel {
 /**
  * One task's answers for a stream of images, in input order: the task's output found in the model (an error when
  * it has none, before any image is decoded), each row through the task's postprocessing.
+ * @internal
  */
 export async function* pipelineResults<Source, Options, Fields>(
   model: TaskPipelineModel,

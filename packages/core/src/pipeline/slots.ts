@@ -1,4 +1,7 @@
-/** Counts slots; `acquire` waits while all are taken. Bounds the decoded pixels held at once. */
+/**
+ * Counts slots; `acquire` waits while all are taken. Bounds the decoded pixels held at once.
+ * @internal
+ */
 export class Slots {
   private waiting: (() => void)[] = [];
   constructor(private free: number) {}

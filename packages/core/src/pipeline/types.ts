@@ -1,18 +1,26 @@
-/** An image decoded and preprocessed into its [3, S, S] tensor, or the error that stopped it (named). */
+/**
+ * An image decoded and preprocessed into its [3, S, S] tensor, or the error that stopped it (named).
+ * @internal
+ */
 export type PreparedImage =
   | { readonly name: string; readonly tensor: Float32Array; readonly decodeMs?: number; readonly preprocessMs?: number }
   | { readonly name: string; readonly error: string };
 
-/** One image's row of the model's output, or its error. */
+/**
+ * One image's row of the model's output, or its error.
+ * @internal
+ */
 export type PipelineRow =
   | { readonly name: string; readonly row: Float32Array }
   | { readonly name: string; readonly error: string };
 
+/** @internal */
 export type PipelineSources<Source> = Iterable<Source> | AsyncIterable<Source>;
 
 /**
  * What a runtime supplies to the pipeline: how one image becomes a tensor (its decoder: sharp, canvases, workers).
  * A failure to decode is a `PreparedImage` error, and the others go on; a rejected `prepare` fails the whole run.
+ * @internal
  */
 export interface PipelineDecoder<Source> {
   prepare(source: Source, index: number): Promise<PreparedImage>;
@@ -22,7 +30,10 @@ export interface PipelineDecoder<Source> {
   close?(): void;
 }
 
-/** The model as the pipeline runs it: the session facade's backend run (which disposes its tensors). */
+/**
+ * The model as the pipeline runs it: the session facade's backend run (which disposes its tensors).
+ * @internal
+ */
 export interface PipelineModel {
   readonly fixedBatch: number | null;
   readonly info: { readonly inputSize: number };
@@ -42,7 +53,10 @@ export interface BatchStats {
   readonly preprocessMs: number;
 }
 
-/** How the pipeline sizes its batches and how far it decodes ahead. */
+/**
+ * How the pipeline sizes its batches and how far it decodes ahead.
+ * @internal
+ */
 export interface PipelinePlan {
   /** The next batch's size, and what a run of a full batch took (see BatchSizer). */
   readonly sizer: { readonly next: number; record(size: number, ms: number): void };

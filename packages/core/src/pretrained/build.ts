@@ -29,7 +29,10 @@ export interface PretrainedSpec {
   readonly record: WeightsRecord;
 }
 
-/** The metadata key of the weights' record. */
+/**
+ * The metadata key of the weights' record.
+ * @internal
+ */
 export const WEIGHTS_METADATA_KEY = METADATA_KEYS.weights;
 /** The metadata key of class names a model carries itself (a JSON list of strings): the runtime's LABELS_KEY. */
 export const LABELS_METADATA_KEY = LABELS_KEY;

@@ -128,7 +128,10 @@ function hfHub(name: string, rest: string): WeightsName {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** Whether a URL's host is this machine (where plain http:// cannot be read or changed on the way). */
+/**
+ * Whether a URL's host is this machine (where plain http:// cannot be read or changed on the way).
+ * @internal
+ */
 export const isLoopback = (url: URL): boolean =>
   LOOPBACK.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 

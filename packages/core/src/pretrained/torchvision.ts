@@ -191,6 +191,7 @@ export const TORCHVISION_DEFAULTS: Readonly<Record<string, string>> = {
 /**
  * The SHA-256 prefix in a torchvision file name, as torch.hub's `HASH_REGEX = r'-([a-f0-9]*)\.'` reads it
  * (the first match): 'mobilenet_v2-b0353104.pth' -> 'b0353104'. Undefined when the name has none.
+ * @internal
  */
 export function hashPrefixOf(file: string): string | undefined {
   const m = /-([a-f0-9]*)\./.exec(file);

@@ -48,7 +48,10 @@ export function wrapStart<Options, A, B>(backend: Backend<Options, A>, wrap: (st
   };
 }
 
-/** The options a backend starts with: its `defaults` under the caller's options (an option set to undefined is unset). */
+/**
+ * The options a backend starts with: its `defaults` under the caller's options (an option set to undefined is unset).
+ * @internal
+ */
 export function backendOptions<Options extends object>(
   backend: Pick<Backend<Options, unknown>, 'defaults'> | undefined,
   options: Options,

@@ -9,7 +9,17 @@ export {
 } from './backend.js';
 export { ImageModelSession, type ImageDecoder, type OpenedModel } from './image-session.js';
 export { checkModelOps, MAX_NODES, MODEL_OPS, type ModelCheckOptions } from './model-check.js';
-export * from './model-info.js';
+export {
+  graphIO,
+  type GraphOptimization,
+  MAX_CLASSES,
+  MAX_INPUT_SIZE,
+  type MobileNetSession,
+  type ModelInfo,
+  modelInfo,
+  type ModelIO,
+  type SessionOptions,
+} from './model-info.js';
 export {
   type Engine,
   firstLine,

@@ -49,7 +49,10 @@ export interface SessionOptions {
   readonly maxNodes?: number;
 }
 
-/** Default caps on what a model file may declare: far above any real classifier, far below exhausting memory. */
+/**
+ * Default caps on what a model file may declare: far above any real classifier, far below exhausting memory.
+ * @internal
+ */
 export const MAX_INPUT_SIZE = 4096;
 export const MAX_CLASSES = 100_000;
 
@@ -98,6 +101,7 @@ export function graphIO(graph: Graph): ModelIO {
 /**
  * What a runtime needs to feed and read a model, from its ONNX summary: the input must be [N, 3, H, H]; the
  * preprocessing comes from our metadata, else torchvision's (ImageNet mean/std, resize H/0.875, crop H).
+ * @internal
  */
 export function modelInfo(summary: ModelIO, source: string, options: SessionOptions = {}): ModelInfo {
   const input = summary.inputs[0];

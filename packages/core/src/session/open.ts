@@ -94,6 +94,7 @@ async function startBackend<O extends SessionOptions & object, S extends EngineS
  * An engine's error as one line: onnxruntime's C++ exceptions begin with the source file and the throwing
  * function's signature ('/onnxruntime_src/...h:46 void onnxruntime::...(const std::...&, int) ONNX Runtime only...'),
  * which say nothing to a user: the message is what follows.
+ * @internal
  */
 export const firstLine = (e: unknown): string =>
   String((e as Error)?.message ?? e)

@@ -75,7 +75,10 @@ function baseUrl(raw: string, what: string): URL {
   throw new Error(`${what}: expected an http(s) URL, received '${raw.slice(0, 100)}'`);
 }
 
-/** The settings in effect: options first, then the environment PyTorch and huggingface_hub read, then defaults. */
+/**
+ * The settings in effect: options first, then the environment PyTorch and huggingface_hub read, then defaults.
+ * @internal
+ */
 export function hubSettings(o: HubOptions = {}): HubSettings {
   const env = o.env ?? process.env;
   const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');

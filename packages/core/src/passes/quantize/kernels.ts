@@ -44,7 +44,10 @@ export function int8Kernels(flags: readonly string[], arch: string): Int8Kernels
   return { path, saturates: path === 'avx2' || path === 'avx512', description: DESCRIPTIONS[path] };
 }
 
-/** The first `flags` (x86) or `Features` (ARM) line of a /proc/cpuinfo text, split into words. */
+/**
+ * The first `flags` (x86) or `Features` (ARM) line of a /proc/cpuinfo text, split into words.
+ * @internal
+ */
 export function cpuFlags(cpuinfo: string): string[] {
   const line = cpuinfo.split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
   return line
