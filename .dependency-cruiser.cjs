@@ -14,6 +14,7 @@ const CORE_LAYERS = {
   pretrained: ['ir', 'models', 'weights', 'runtime'],
   runtime: ['ir', 'models', 'onnx'],
   detection: ['ir'],
+  train: ['ir'],
 };
 
 const folderRules = Object.entries(CORE_LAYERS).map(([folder, allowed]) => ({
