@@ -99,13 +99,14 @@ export function trainAdam(
     for (let start = 0; start < order.length; start += options.batchSize) {
       const batch = order.subarray(start, Math.min(order.length, start + options.batchSize));
       const loss = model.lossGrad(theta, grad, batch, { ...options.terms, scale: 1 / batch.length });
-      if (!Number.isFinite(loss)) diverged(options.lr, epoch, batches + 1, loss);
+      if (!Number.isFinite(loss)) diverged(options.lr, `epoch ${epoch}, batch ${batches + 1}`, loss, 'training loss');
       adam.step(theta, grad);
       sum += loss;
       batches++;
     }
     const v = val.length > 0 ? evaluate(model, theta, data, val) : { loss: Number.NaN, accuracy: Number.NaN };
-    if (val.length > 0 && !Number.isFinite(v.loss)) diverged(options.lr, epoch, batches, v.loss, 'validation loss');
+    if (val.length > 0 && !Number.isFinite(v.loss))
+      diverged(options.lr, `epoch ${epoch}, validation`, v.loss, 'validation loss');
     const record: EpochRecord = { epoch, loss: sum / batches, valLoss: v.loss, valAccuracy: v.accuracy };
     history.push(record);
     options.onEpoch?.(record);
@@ -125,10 +126,10 @@ export function trainAdam(
   return { theta: val.length > 0 ? best : theta, history, bestEpoch, stoppedEarly: false };
 }
 
-function diverged(lr: number, epoch: number, batch: number, loss: number, what = 'training loss'): never {
+function diverged(lr: number, where: string, loss: number, what: string): never {
   throw new TrainError(
     'train-diverged',
-    `epoch ${epoch}, batch ${batch}`,
+    where,
     `a finite ${what}`,
     String(loss),
     `the learning rate ${lr} is too high for these embeddings: try lr ${lr / 10}`,
