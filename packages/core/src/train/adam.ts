@@ -14,6 +14,9 @@ export class Adam {
   private readonly m: Float64Array;
   private readonly v: Float64Array;
   private t = 0;
+  /** beta1^t and beta2^t as running products (exact same bits in every engine, unlike Math.pow). */
+  private b1t = 1;
+  private b2t = 1;
 
   constructor(
     size: number,
@@ -29,8 +32,10 @@ export class Adam {
   step(theta: Float64Array, grad: Float64Array): void {
     this.t++;
     const { m, v, beta1, beta2, eps, lr } = this;
-    const c1 = 1 - beta1 ** this.t;
-    const c2 = 1 - beta2 ** this.t;
+    this.b1t *= beta1;
+    this.b2t *= beta2;
+    const c1 = 1 - this.b1t;
+    const c2 = 1 - this.b2t;
     for (let i = 0; i < theta.length; i++) {
       const g = grad[i]!;
       m[i] = beta1 * m[i]! + (1 - beta1) * g;

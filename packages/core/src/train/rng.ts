@@ -24,12 +24,12 @@ export class Rng {
 
   /** A float in [0, 1) with 24 random bits (exact in float32). */
   nextFloat(): number {
-    return (this.nextU32() >>> 8) * 2 ** -24;
+    return (this.nextU32() >>> 8) * 5.9604644775390625e-8;
   }
 
   /** An integer in [0, n), n < 2^32 (multiply-shift: bias below 2^-32 * n, the same everywhere). */
   below(n: number): number {
-    return Math.floor((this.nextU32() * n) / 2 ** 32);
+    return Math.floor((this.nextU32() * n) / 4294967296);
   }
 
   /** Fisher-Yates shuffle in place (from the last element down). */

@@ -1,3 +1,5 @@
+import { exp, log } from './fmath.js';
+
 /** The data every head trains on: n rows of `dim` float32 features (row-major) and a class index per row. */
 export interface Rows {
   x: Float32Array;
@@ -45,11 +47,11 @@ export function softmaxCrossEntropy(
   for (let c = 1; c < k; c++) if (z[c]! > m) m = z[c]!;
   let s = 0;
   for (let c = 0; c < k; c++) {
-    const e = Math.exp(z[c]! - m);
+    const e = exp(z[c]! - m);
     dz[c] = e;
     s += e;
   }
-  const lse = m + Math.log(s);
+  const lse = m + log(s);
   const off = smoothing / k;
   const on = 1 - smoothing + off;
   let tz = 0;
@@ -67,7 +69,7 @@ export function softmaxInPlace(z: Float64Array, k: number): void {
   for (let c = 1; c < k; c++) if (z[c]! > m) m = z[c]!;
   let s = 0;
   for (let c = 0; c < k; c++) {
-    const e = Math.exp(z[c]! - m);
+    const e = exp(z[c]! - m);
     z[c] = e;
     s += e;
   }
