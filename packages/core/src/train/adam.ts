@@ -13,7 +13,6 @@ export const SHUFFLE_STREAM = 2;
 export class Adam {
   private readonly m: Float64Array;
   private readonly v: Float64Array;
-  private t = 0;
   /** beta1^t and beta2^t as running products (exact same bits in every engine, unlike Math.pow). */
   private b1t = 1;
   private b2t = 1;
@@ -30,7 +29,6 @@ export class Adam {
   }
 
   step(theta: Float64Array, grad: Float64Array): void {
-    this.t++;
     const { m, v, beta1, beta2, eps, lr } = this;
     this.b1t *= beta1;
     this.b2t *= beta2;

@@ -15,7 +15,7 @@ for (let i = 1; i <= 1022; i++) POW2[1022 - i] = POW2[1023 - i]! * 0.5;
 
 const LN2_HI = 0.6931471803691238;
 const LN2_LO = 1.9082149292705877e-10;
-const INV_LN2 = 1.4426950408889634;
+const INV_LN2 = Math.LOG2E; // 1.4426950408889634, fdlibm's invln2
 const P1 = 0.16666666666666602;
 const P2 = -0.0027777777777015593;
 const P3 = 6.613756321437934e-5;
@@ -34,8 +34,8 @@ export function exp(x: number): number {
   let hi = 0;
   let lo = 0;
   let k = 0;
-  if (ax > 0.5 * 0.6931471805599453) {
-    if (ax < 1.5 * 0.6931471805599453) {
+  if (ax > 0.5 * Math.LN2) {
+    if (ax < 1.5 * Math.LN2) {
       if (x >= 0) {
         hi = x - LN2_HI;
         lo = LN2_LO;
