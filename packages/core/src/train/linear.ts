@@ -11,9 +11,33 @@ export function linearModel(data: Rows): Trainable {
   const bOff = k * dim;
   const z = new Float64Array(k);
   const dz = new Float64Array(k);
+  let dzAll = new Float64Array(0);
+  // Four classes per pass over the row, then one at a time (each logit still sums over j in order, from its bias).
   const logits = (theta: Float64Array, row: number, out: Float64Array): void => {
     const xo = row * dim;
-    for (let c = 0; c < k; c++) {
+    let c = 0;
+    for (; c + 3 < k; c += 4) {
+      const w0 = c * dim;
+      const w1 = w0 + dim;
+      const w2 = w1 + dim;
+      const w3 = w2 + dim;
+      let s0 = theta[bOff + c]!;
+      let s1 = theta[bOff + c + 1]!;
+      let s2 = theta[bOff + c + 2]!;
+      let s3 = theta[bOff + c + 3]!;
+      for (let j = 0; j < dim; j++) {
+        const v = x[xo + j]!;
+        s0 += theta[w0 + j]! * v;
+        s1 += theta[w1 + j]! * v;
+        s2 += theta[w2 + j]! * v;
+        s3 += theta[w3 + j]! * v;
+      }
+      out[c] = s0;
+      out[c + 1] = s1;
+      out[c + 2] = s2;
+      out[c + 3] = s3;
+    }
+    for (; c < k; c++) {
       const wo = c * dim;
       let s = theta[bOff + c]!;
       for (let j = 0; j < dim; j++) s += theta[wo + j]! * x[xo + j]!;
@@ -24,20 +48,44 @@ export function linearModel(data: Rows): Trainable {
     size: k * dim + k,
     logits,
     lossGrad(theta, grad, rows, terms: LossTerms) {
-      if (grad) grad.fill(0);
+      const n = rows.length;
+      if (grad && dzAll.length < n * k) dzAll = new Float64Array(n * k);
       let data = 0;
-      for (let i = 0; i < rows.length; i++) {
+      for (let i = 0; i < n; i++) {
         const r = rows[i]!;
         const y = labels[r]!;
         logits(theta, r, z);
         data += softmaxCrossEntropy(z, k, y, terms.smoothing, terms.classWeight ? terms.classWeight[y]! : 1, dz);
-        if (!grad) continue;
-        const xo = r * dim;
+        if (grad) for (let c = 0; c < k; c++) dzAll[i * k + c] = terms.scale * dz[c]!;
+      }
+      if (grad) {
+        // dL/dW[c] = sum over rows of dz[i, c] x_i, four rows per pass over the class's gradient row, rows in order.
         for (let c = 0; c < k; c++) {
-          const g = terms.scale * dz[c]!;
-          grad[bOff + c] = grad[bOff + c]! + g;
           const wo = c * dim;
-          for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+          for (let j = 0; j < dim; j++) grad[wo + j] = 0;
+          let gb = 0;
+          let i = 0;
+          for (; i + 3 < n; i += 4) {
+            const g0 = dzAll[i * k + c]!;
+            const g1 = dzAll[(i + 1) * k + c]!;
+            const g2 = dzAll[(i + 2) * k + c]!;
+            const g3 = dzAll[(i + 3) * k + c]!;
+            gb = gb + g0 + g1 + g2 + g3;
+            const x0 = rows[i]! * dim;
+            const x1 = rows[i + 1]! * dim;
+            const x2 = rows[i + 2]! * dim;
+            const x3 = rows[i + 3]! * dim;
+            for (let j = 0; j < dim; j++) {
+              grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
+            }
+          }
+          for (; i < n; i++) {
+            const g = dzAll[i * k + c]!;
+            gb += g;
+            const xo = rows[i]! * dim;
+            for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+          }
+          grad[bOff + c] = gb;
         }
       }
       let norm2 = 0;

@@ -15,54 +15,107 @@ export function mlpModel(data: Rows, hidden: number): Trainable {
   const oW2 = oB1 + h;
   const oB2 = oW2 + k * h;
   const size = oB2 + k;
-  const act = new Float64Array(h);
-  const dh = new Float64Array(h);
   const z = new Float64Array(k);
   const dz = new Float64Array(k);
-  const forward = (theta: Float64Array, row: number, out: Float64Array): void => {
+  let actAll = new Float64Array(h);
+  let dhAll = new Float64Array(0);
+  /** The row's hidden activations into actAll[at..at+h), then its logits into out. */
+  const forward = (theta: Float64Array, row: number, out: Float64Array, at = 0): void => {
     const xo = row * dim;
-    for (let u = 0; u < h; u++) {
+    // Four hidden units per pass over the row (each sum still runs over j in order, from its bias).
+    let u = 0;
+    for (; u + 3 < h; u += 4) {
+      const w0 = u * dim;
+      const w1 = w0 + dim;
+      const w2 = w1 + dim;
+      const w3 = w2 + dim;
+      let s0 = theta[oB1 + u]!;
+      let s1 = theta[oB1 + u + 1]!;
+      let s2 = theta[oB1 + u + 2]!;
+      let s3 = theta[oB1 + u + 3]!;
+      for (let j = 0; j < dim; j++) {
+        const v = x[xo + j]!;
+        s0 += theta[w0 + j]! * v;
+        s1 += theta[w1 + j]! * v;
+        s2 += theta[w2 + j]! * v;
+        s3 += theta[w3 + j]! * v;
+      }
+      actAll[at + u] = Math.max(s0, 0);
+      actAll[at + u + 1] = Math.max(s1, 0);
+      actAll[at + u + 2] = Math.max(s2, 0);
+      actAll[at + u + 3] = Math.max(s3, 0);
+    }
+    for (; u < h; u++) {
       const wo = u * dim;
       let s = theta[oB1 + u]!;
       for (let j = 0; j < dim; j++) s += theta[wo + j]! * x[xo + j]!;
-      act[u] = Math.max(s, 0);
+      actAll[at + u] = Math.max(s, 0);
     }
     for (let c = 0; c < k; c++) {
       const wo = oW2 + c * h;
       let s = theta[oB2 + c]!;
-      for (let u = 0; u < h; u++) s += theta[wo + u]! * act[u]!;
+      for (let v = 0; v < h; v++) s += theta[wo + v]! * actAll[at + v]!;
       out[c] = s;
     }
   };
   return {
     size,
-    logits: forward,
+    logits: (theta, row, out) => forward(theta, row, out, 0),
     lossGrad(theta, grad, rows, terms: LossTerms) {
+      const n = rows.length;
+      if (grad && actAll.length < n * h) actAll = new Float64Array(n * h);
+      if (grad && dhAll.length < n * h) dhAll = new Float64Array(n * h);
       if (grad) grad.fill(0);
       let data = 0;
-      for (let i = 0; i < rows.length; i++) {
+      for (let i = 0; i < n; i++) {
         const r = rows[i]!;
         const y = labels[r]!;
-        forward(theta, r, z);
+        const at = grad ? i * h : 0;
+        forward(theta, r, z, at);
         data += softmaxCrossEntropy(z, k, y, terms.smoothing, terms.classWeight ? terms.classWeight[y]! : 1, dz);
         if (!grad) continue;
-        dh.fill(0);
+        // Output layer: W2 and b2 gradients row by row; dh = W2^T dz where the unit is active.
+        for (let u = 0; u < h; u++) dhAll[at + u] = 0;
         for (let c = 0; c < k; c++) {
           const g = terms.scale * dz[c]!;
           grad[oB2 + c] = grad[oB2 + c]! + g;
           const wo = oW2 + c * h;
           for (let u = 0; u < h; u++) {
-            grad[wo + u] = grad[wo + u]! + g * act[u]!;
-            dh[u] = dh[u]! + g * theta[wo + u]!;
+            grad[wo + u] = grad[wo + u]! + g * actAll[at + u]!;
+            dhAll[at + u] = dhAll[at + u]! + g * theta[wo + u]!;
           }
         }
-        const xo = r * dim;
+        for (let u = 0; u < h; u++) if (!(actAll[at + u]! > 0)) dhAll[at + u] = 0;
+      }
+      if (grad) {
+        // Hidden layer: dL/dW1[u] = sum over rows of dh[i, u] x_i, four rows per pass, rows in order.
         for (let u = 0; u < h; u++) {
-          if (!(act[u]! > 0)) continue;
-          const g = dh[u]!;
-          grad[oB1 + u] = grad[oB1 + u]! + g;
           const wo = u * dim;
-          for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+          let gb = 0;
+          let i = 0;
+          for (; i + 3 < n; i += 4) {
+            const g0 = dhAll[i * h + u]!;
+            const g1 = dhAll[(i + 1) * h + u]!;
+            const g2 = dhAll[(i + 2) * h + u]!;
+            const g3 = dhAll[(i + 3) * h + u]!;
+            gb = gb + g0 + g1 + g2 + g3;
+            if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+            const x0 = rows[i]! * dim;
+            const x1 = rows[i + 1]! * dim;
+            const x2 = rows[i + 2]! * dim;
+            const x3 = rows[i + 3]! * dim;
+            for (let j = 0; j < dim; j++) {
+              grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
+            }
+          }
+          for (; i < n; i++) {
+            const g = dhAll[i * h + u]!;
+            gb += g;
+            if (g === 0) continue;
+            const xo = rows[i]! * dim;
+            for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+          }
+          grad[oB1 + u] = gb;
         }
       }
       let norm2 = 0;
