@@ -90,6 +90,9 @@ describe('trainHead refuses bad input with a message that names the problem', ()
   it('predict checks the embedding size and the weights', () => {
     const head = trainHead(base);
     expect(() => predict(head, new Float32Array(4))).toThrow(/a multiple of the head's 3 inputs, received 4 values/);
+    expect(() => predict(head, Float32Array.from([0, 1, Number.NaN]))).toThrow(
+      /embeddings\[2\] \(example 0, feature 2\): expected a finite number, received NaN/,
+    );
     expect(() => predict({ ...head, weights: { ...head.weights, b: new Float32Array(3) } }, embeddings)).toThrow(
       /head.weights.b: expected a Float32Array of 2, received a Float32Array of 3/,
     );

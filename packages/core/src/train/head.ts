@@ -303,6 +303,17 @@ export function predict(head: Head, embeddings: Float32Array): Prediction {
       `${embeddings.length} values`,
     );
   }
+  for (let i = 0; i < embeddings.length; i++) {
+    if (!Number.isFinite(embeddings[i]!)) {
+      const row = Math.floor(i / dim);
+      throw new TrainError(
+        'train-input',
+        `embeddings[${i}] (example ${row}, feature ${i - row * dim})`,
+        'a finite number',
+        String(embeddings[i]),
+      );
+    }
+  }
   const w = head.weights;
   const hidden = head.kind === 'mlp' ? (head.hidden ?? w.b.length) : 0;
   const expect = (name: string, a: Float32Array | undefined, len: number): Float32Array => {
