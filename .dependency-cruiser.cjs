@@ -12,6 +12,8 @@ const CORE_LAYERS = {
   // the model file's metadata format (keys, writer, validated reader, preprocessing); detection maths
   metadata: ['ir', 'data'],
   detection: ['ir'],
+  // training a head on embeddings (pure arithmetic: runs in Node and in a page's worker)
+  train: ['ir'],
   // graph passes, architectures, image kernels, tasks (what a model is for and how its outputs are read)
   passes: ['ir', 'metadata'],
   models: ['ir', 'metadata'],

@@ -1,0 +1,136 @@
+import { type LbfgsResult, minimizeLbfgs } from './lbfgs.js';
+import { type LossTerms, type Rows, softmaxCrossEntropy, type Trainable } from './softmax.js';
+
+/**
+ * Multinomial logistic regression: z = W x + b, W [K, D] row-major ([out, in], as PyTorch's nn.Linear and ONNX Gemm
+ * with transB = 1), b [K]. Parameters are one Float64Array theta = [W (K * D), b (K)], the layout of
+ * scikit-learn's coef_ followed by intercept_.
+ */
+export function linearModel(data: Rows): Trainable {
+  const { x, dim, labels, classCount: k } = data;
+  const bOff = k * dim;
+  const z = new Float64Array(k);
+  const dz = new Float64Array(k);
+  let dzAll = new Float64Array(0);
+  // Four classes per pass over the row, then one at a time (each logit still sums over j in order, from its bias).
+  const logits = (theta: Float64Array, row: number, out: Float64Array): void => {
+    const xo = row * dim;
+    let c = 0;
+    for (; c + 3 < k; c += 4) {
+      const w0 = c * dim;
+      const w1 = w0 + dim;
+      const w2 = w1 + dim;
+      const w3 = w2 + dim;
+      let s0 = theta[bOff + c]!;
+      let s1 = theta[bOff + c + 1]!;
+      let s2 = theta[bOff + c + 2]!;
+      let s3 = theta[bOff + c + 3]!;
+      for (let j = 0; j < dim; j++) {
+        const v = x[xo + j]!;
+        s0 += theta[w0 + j]! * v;
+        s1 += theta[w1 + j]! * v;
+        s2 += theta[w2 + j]! * v;
+        s3 += theta[w3 + j]! * v;
+      }
+      out[c] = s0;
+      out[c + 1] = s1;
+      out[c + 2] = s2;
+      out[c + 3] = s3;
+    }
+    for (; c < k; c++) {
+      const wo = c * dim;
+      let s = theta[bOff + c]!;
+      for (let j = 0; j < dim; j++) s += theta[wo + j]! * x[xo + j]!;
+      out[c] = s;
+    }
+  };
+  return {
+    size: k * dim + k,
+    logits,
+    lossGrad(theta, grad, rows, terms: LossTerms) {
+      const n = rows.length;
+      if (grad && dzAll.length < n * k) dzAll = new Float64Array(n * k);
+      let data = 0;
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        const y = labels[r]!;
+        logits(theta, r, z);
+        data += softmaxCrossEntropy(z, k, y, terms.smoothing, terms.classWeight ? terms.classWeight[y]! : 1, dz);
+        if (grad) for (let c = 0; c < k; c++) dzAll[i * k + c] = terms.scale * dz[c]!;
+      }
+      if (grad) {
+        // dL/dW[c] = sum over rows of dz[i, c] x_i, four rows per pass over the class's gradient row, rows in order.
+        for (let c = 0; c < k; c++) {
+          const wo = c * dim;
+          for (let j = 0; j < dim; j++) grad[wo + j] = 0;
+          let gb = 0;
+          let i = 0;
+          for (; i + 3 < n; i += 4) {
+            const g0 = dzAll[i * k + c]!;
+            const g1 = dzAll[(i + 1) * k + c]!;
+            const g2 = dzAll[(i + 2) * k + c]!;
+            const g3 = dzAll[(i + 3) * k + c]!;
+            gb = gb + g0 + g1 + g2 + g3;
+            const x0 = rows[i]! * dim;
+            const x1 = rows[i + 1]! * dim;
+            const x2 = rows[i + 2]! * dim;
+            const x3 = rows[i + 3]! * dim;
+            for (let j = 0; j < dim; j++) {
+              grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
+            }
+          }
+          for (; i < n; i++) {
+            const g = dzAll[i * k + c]!;
+            gb += g;
+            const xo = rows[i]! * dim;
+            for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+          }
+          grad[bOff + c] = gb;
+        }
+      }
+      let norm2 = 0;
+      for (let i = 0; i < bOff; i++) norm2 += theta[i]! * theta[i]!;
+      if (grad && terms.l2 !== 0) for (let i = 0; i < bOff; i++) grad[i] = grad[i]! + terms.l2 * theta[i]!;
+      return terms.scale * data + 0.5 * terms.l2 * norm2;
+    },
+  };
+}
+
+export interface LbfgsFitOptions {
+  /** Inverse L2 strength, scikit-learn's C (default 1). */
+  C?: number;
+  /** A weight per class (scikit-learn's class_weight as an array), default none. */
+  classWeight?: Float64Array | null;
+  /** Stop when max |gradient| <= tol (scipy's gtol; scikit-learn's tol, default 1e-4). */
+  tol?: number;
+  /** Iteration limit (scikit-learn's max_iter, default 100). */
+  maxIter?: number;
+}
+
+export interface LbfgsFit extends LbfgsResult {
+  /** [K, D] row-major. */
+  W: Float64Array;
+  b: Float64Array;
+}
+
+/**
+ * Fits the multinomial logistic regression that scikit-learn 1.2's
+ * LogisticRegression(multi_class='multinomial', solver='lbfgs', C, tol, max_iter, class_weight) fits: minimizes
+ *     sum_i w[y_i] * (logsumexp(z_i) - z_i[y_i]) + 1 / (2C) * ||W||^2      (intercepts not penalized)
+ * over the rows, from zero, with L-BFGS (m = 10, scipy's stopping rules). Deterministic: fixed float order.
+ */
+export function fitLinearLbfgs(data: Rows, rows: Int32Array, options: LbfgsFitOptions = {}): LbfgsFit {
+  const C = options.C ?? 1;
+  const model = linearModel(data);
+  const terms: LossTerms = { scale: 1, l2: 1 / C, smoothing: 0, classWeight: options.classWeight ?? null };
+  const result = minimizeLbfgs(
+    (theta, grad) => model.lossGrad(theta, grad, rows, terms),
+    new Float64Array(model.size),
+    {
+      gtol: options.tol ?? 1e-4,
+      maxIter: options.maxIter ?? 100,
+    },
+  );
+  const kd = data.classCount * data.dim;
+  return { ...result, W: result.x.slice(0, kd), b: result.x.slice(kd) };
+}
