@@ -17,6 +17,7 @@ export { GraphError, MobileNetError, OnnxFormatError, OptionError, ShapeError } 
 export { escapeControls, quote, quotePath } from './ir/quote.js';
 export { type Attr, type AttrKind, type Node, int, float, ints, floats, str } from './ir/node.js';
 export { OPS, SUPPORTED_OPS, type OpSpec, type InputRole } from './ir/ops.js';
+export type { InferContext } from './ir/infer.js';
 export { type Graph, checkGraph } from './ir/graph.js';
 export { type BatchOption, DYNAMIC_BATCH, resolveBatch } from './ir/batch.js';
 export { GraphBuilder, type BuilderOptions, type ConvOptions } from './ir/builder.js';
@@ -88,6 +89,7 @@ export {
   ARCHS,
   archsWithConvention,
   archsWithOption,
+  BUILT_IN,
   buildModel,
   CONVENTION,
   type Convention,
@@ -118,6 +120,7 @@ export {
   type ResolvedConfig,
   resolveOptions,
   TIMM_V4_CFGS,
+  type TimmV4Cfg,
   timmV4Name,
   V1,
   V1_LAYERS,
@@ -130,6 +133,7 @@ export {
   V3_SMALL,
   type V3Arch,
   type V3Convention,
+  type V3Nonlinearity,
   type V3Row,
   V4,
   V4_ARCHS,
@@ -140,7 +144,9 @@ export {
   type V4Block,
   type V4Convention,
   type V4ConventionSpec,
+  type V4DwKernel,
   type V4Spec,
+  type V4Stride,
 } from './models/index.js';
 export {
   checkLabels,

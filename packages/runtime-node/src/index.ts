@@ -12,6 +12,7 @@ export {
   readImageFile,
 } from './image.js';
 export { DECODED_FORMATS, IMAGE_LIMITS, TIFF_COMPRESSIONS } from './image-policy.js';
+export type { HeaderFormat, Sniffed } from './image-header.js';
 export { removeOnSignal } from './files.js';
 export {
   FILE_CAPS,
@@ -47,6 +48,8 @@ export {
   type HubErrorCode,
   type HubOptions,
   hubSettings,
+  type HubSettings,
+  type HttpSettings,
   listPretrained,
   loadPretrained,
   type PretrainedEntry,

@@ -8,7 +8,7 @@ export {
   webgpuUnavailable,
 } from './backends.js';
 export { decodeWebImage, MAX_DECODE_SIDE, type WebImage } from './image.js';
-export { loadOrt, type OrtSettings, type WasmPaths, type WasmThreads } from './ort.js';
+export { type Build, loadOrt, type Ort, type OrtSettings, type WasmPaths, type WasmThreads } from './ort.js';
 export { decodeTarget, decodeWebFor, type WebDecodeMode } from './decode-fast.js';
 export { classifyAll, type WebImageSources, type WebPipelineOptions } from './pipeline.js';
 export { loadPretrained, isPretrainedName, type WebHubOptions, type WebPretrainedModel } from './pretrained.js';

@@ -3,7 +3,7 @@
 // @mobilenet/runtime-node's; these build on them.
 export { calibrate, type CalibrateOptions, type Calibration } from './calibrate.js';
 export { fidelity, type Fidelity } from './fidelity.js';
-export { compareModels, logitsOf } from './compare.js';
+export { type CompareOptions, compareModels, logitsOf } from './compare.js';
 export { checkFloat16, probeInputs, type Float16Check, type Float16CheckOptions } from './float16-check.js';
 export { checkInt8, worstLayer, type Int8Check, type LayerFidelity } from './int8-check.js';
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';

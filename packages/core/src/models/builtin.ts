@@ -11,18 +11,30 @@ import { V4 } from './v4.js';
 
 export { V1, V1_LAYERS, type V1Convention } from './v1.js';
 export { V2, V2_ROWS } from './v2.js';
-export { V3, V3_LARGE, V3_SMALL, V3_HEAD, type V3Arch, type V3Convention, type V3Row } from './v3.js';
+export {
+  V3,
+  V3_LARGE,
+  V3_SMALL,
+  V3_HEAD,
+  type V3Arch,
+  type V3Convention,
+  type V3Row,
+  type Nl as V3Nonlinearity,
+} from './v3.js';
 export { V4, V4_ARCHS, V4_SPECS, type V4Arch, type V4Block, type V4Spec } from './v4.js';
+export type { DwKernel as V4DwKernel, Stride as V4Stride } from './v4-specs.js';
 export {
   V4_CONVENTION,
   V4_CONVENTIONS,
   type V4ConventionSpec,
   TIMM_V4_CFGS,
+  type TimmCfg as TimmV4Cfg,
   timmV4Name,
   type V4Convention,
 } from './v4-convention.js';
 
-const BUILT_IN = [V1, V2, V3, V4] as const;
+/** The built-in families, in registration order (`Arch` is their union). @internal */
+export const BUILT_IN = [V1, V2, V3, V4] as const;
 for (const family of BUILT_IN) registerFamily(family);
 
 /** The architectures this package builds, e.g. 'v3-small', 'v4-hybrid-medium'. */

@@ -4,7 +4,7 @@ import { CONVENTION, makeDivisible } from './convention.js';
 import { defineFamily } from './family.js';
 import { type Activation, activate, convBnAct, dense, finish, squeezeExcite } from './layers.js';
 
-type Nl = 'RE' | 'HS';
+export type Nl = 'RE' | 'HS';
 /** One bneck row as the paper prints it: [kernel, exp size, #out, SE, NL, s]. Input channels are the previous row's. */
 export type V3Row = readonly [kernel: 3 | 5, exp: number, out: number, se: boolean, nl: Nl, stride: 1 | 2];
 

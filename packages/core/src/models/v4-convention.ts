@@ -26,7 +26,7 @@ export interface V4ConventionSpec extends ConventionBase<V4Arch> {
 }
 
 /** The parts of a timm `pretrained_cfg` that preprocessing needs. */
-interface TimmCfg {
+export interface TimmCfg {
   readonly input: number;
   readonly cropPct: number;
   readonly mean: 'imagenet' | 'inception';

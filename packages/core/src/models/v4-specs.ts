@@ -14,9 +14,9 @@ export const V4_ARCHS: readonly V4Arch[] = [
   'v4-hybrid-large',
 ];
 
-type Stride = 1 | 2;
+export type Stride = 1 | 2;
 /** A depthwise kernel of a UIB; 0 = that depthwise conv is absent. */
-type DwKernel = 0 | 3 | 5;
+export type DwKernel = 0 | 3 | 5;
 
 /** One row of a MobileNetV4 table. `out` is the paper's output width (scaled by the width multiplier). */
 export type V4Block =

@@ -1,5 +1,6 @@
 export { HubError, type HubErrorCode } from './errors.js';
-export { type HubOptions, hubSettings } from './settings.js';
+export { type HubOptions, type HubSettings, hubSettings } from './settings.js';
+export type { HttpSettings } from './http.js';
 export type { Progress as DownloadProgress } from './download.js';
 export {
   type ResolvedWeights,
