@@ -1,3 +1,4 @@
+import { affine } from './affine.js';
 import { type LbfgsResult, minimizeLbfgs } from './lbfgs.js';
 import { type LossTerms, type Rows, softmaxCrossEntropy, type Trainable } from './softmax.js';
 
@@ -12,38 +13,8 @@ export function linearModel(data: Rows): Trainable {
   const z = new Float64Array(k);
   const dz = new Float64Array(k);
   let dzAll = new Float64Array(0);
-  // Four classes per pass over the row, then one at a time (each logit still sums over j in order, from its bias).
-  const logits = (theta: Float64Array, row: number, out: Float64Array): void => {
-    const xo = row * dim;
-    let c = 0;
-    for (; c + 3 < k; c += 4) {
-      const w0 = c * dim;
-      const w1 = w0 + dim;
-      const w2 = w1 + dim;
-      const w3 = w2 + dim;
-      let s0 = theta[bOff + c]!;
-      let s1 = theta[bOff + c + 1]!;
-      let s2 = theta[bOff + c + 2]!;
-      let s3 = theta[bOff + c + 3]!;
-      for (let j = 0; j < dim; j++) {
-        const v = x[xo + j]!;
-        s0 += theta[w0 + j]! * v;
-        s1 += theta[w1 + j]! * v;
-        s2 += theta[w2 + j]! * v;
-        s3 += theta[w3 + j]! * v;
-      }
-      out[c] = s0;
-      out[c + 1] = s1;
-      out[c + 2] = s2;
-      out[c + 3] = s3;
-    }
-    for (; c < k; c++) {
-      const wo = c * dim;
-      let s = theta[bOff + c]!;
-      for (let j = 0; j < dim; j++) s += theta[wo + j]! * x[xo + j]!;
-      out[c] = s;
-    }
-  };
+  const logits = (theta: Float64Array, row: number, out: Float64Array): void =>
+    affine(theta, 0, bOff, k, x, row * dim, dim, out, 0);
   return {
     size: k * dim + k,
     logits,

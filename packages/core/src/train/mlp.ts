@@ -1,3 +1,4 @@
+import { affine } from './affine.js';
 import { Rng } from './rng.js';
 import { type LossTerms, type Rows, softmaxCrossEntropy, type Trainable } from './softmax.js';
 
@@ -21,36 +22,8 @@ export function mlpModel(data: Rows, hidden: number): Trainable {
   let dhAll = new Float64Array(0);
   /** The row's hidden activations into actAll[at..at+h), then its logits into out. */
   const forward = (theta: Float64Array, row: number, out: Float64Array, at = 0): void => {
-    const xo = row * dim;
-    // Four hidden units per pass over the row (each sum still runs over j in order, from its bias).
-    let u = 0;
-    for (; u + 3 < h; u += 4) {
-      const w0 = u * dim;
-      const w1 = w0 + dim;
-      const w2 = w1 + dim;
-      const w3 = w2 + dim;
-      let s0 = theta[oB1 + u]!;
-      let s1 = theta[oB1 + u + 1]!;
-      let s2 = theta[oB1 + u + 2]!;
-      let s3 = theta[oB1 + u + 3]!;
-      for (let j = 0; j < dim; j++) {
-        const v = x[xo + j]!;
-        s0 += theta[w0 + j]! * v;
-        s1 += theta[w1 + j]! * v;
-        s2 += theta[w2 + j]! * v;
-        s3 += theta[w3 + j]! * v;
-      }
-      actAll[at + u] = Math.max(s0, 0);
-      actAll[at + u + 1] = Math.max(s1, 0);
-      actAll[at + u + 2] = Math.max(s2, 0);
-      actAll[at + u + 3] = Math.max(s3, 0);
-    }
-    for (; u < h; u++) {
-      const wo = u * dim;
-      let s = theta[oB1 + u]!;
-      for (let j = 0; j < dim; j++) s += theta[wo + j]! * x[xo + j]!;
-      actAll[at + u] = Math.max(s, 0);
-    }
+    affine(theta, 0, oB1, h, x, row * dim, dim, actAll, at);
+    for (let u = 0; u < h; u++) actAll[at + u] = Math.max(actAll[at + u]!, 0);
     for (let c = 0; c < k; c++) {
       const wo = oW2 + c * h;
       let s = theta[oB2 + c]!;
