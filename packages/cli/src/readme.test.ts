@@ -297,10 +297,12 @@ describe('README.md: every command runs as shown', () => {
       if (out) expect(existsSync(join(cwd, out)), `${out} written`).toBe(true);
       if (isTarballs(command))
         expect(readdirSync(join(cwd, 'tarballs')).sort()).toEqual(
-          ['cli', 'core', 'runtime-node', 'runtime-web'].map(
-            (p) =>
-              `mobilenet-${p}-${JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8')).version}.tgz`,
-          ),
+          // One tarball per published package (every package folder whose package.json is not private).
+          readdirSync(join(ROOT, 'packages'))
+            .map((p) => ({ p, m: JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8')) }))
+            .filter(({ m }) => m.private !== true)
+            .map(({ p, m }) => `mobilenet-${p}-${m.version}.tgz`)
+            .sort(),
         );
     });
   }

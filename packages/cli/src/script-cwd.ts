@@ -4,6 +4,8 @@ export const WORKSPACE_PACKAGES: ReadonlySet<string> = new Set([
   '@mobilenet/core',
   '@mobilenet/runtime-node',
   '@mobilenet/runtime-web',
+  '@mobilenet/tools',
+  '@mobilenet/serve',
   '@mobilenet/cli',
   '@mobilenet/test-support',
   'demo',

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { HeaderError, readHeader } from './image-header.js';
 import { decodeImage } from './image.js';
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url));
 
 /** A small image with some structure (so that encoders do not special-case it), `frames` pages stacked. */
 function pixels(width: number, height: number, frames = 1) {

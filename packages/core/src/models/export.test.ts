@@ -66,7 +66,7 @@ describe('determinism and golden dumps', () => {
   for (const arch of ARCHS) {
     it(`${arch}: op list and shapes match the golden dump`, async () => {
       await expect(dumpGraph(buildModel({ arch, weights: null }).graph)).toMatchFileSnapshot(
-        `../fixtures/golden/${arch}.txt`,
+        `../../test/fixtures/golden/${arch}.txt`,
       );
     });
   }

@@ -43,3 +43,46 @@ export function affine(
     out[at + o] = s;
   }
 }
+
+/**
+ * The gradient of one output's weight row: grad[wo + j] += sum_i coef[i * stride + col] * x[rows[i] * dim + j], four
+ * rows per pass and rows in order; returns sum_i coef[i * stride + col] (the bias gradient). A group of rows whose
+ * coefficients are all zero is skipped: adding zeros changes no value, and ReLU zeroes most of a hidden layer's.
+ */
+export function accumulateRows(
+  grad: Float64Array,
+  wo: number,
+  coef: Float64Array,
+  stride: number,
+  col: number,
+  rows: ArrayLike<number>,
+  n: number,
+  x: ArrayLike<number>,
+  dim: number,
+): number {
+  let gb = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const g0 = coef[i * stride + col]!;
+    const g1 = coef[(i + 1) * stride + col]!;
+    const g2 = coef[(i + 2) * stride + col]!;
+    const g3 = coef[(i + 3) * stride + col]!;
+    gb = gb + g0 + g1 + g2 + g3;
+    if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
+    const x0 = rows[i]! * dim;
+    const x1 = rows[i + 1]! * dim;
+    const x2 = rows[i + 2]! * dim;
+    const x3 = rows[i + 3]! * dim;
+    for (let j = 0; j < dim; j++) {
+      grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
+    }
+  }
+  for (; i < n; i++) {
+    const g = coef[i * stride + col]!;
+    gb += g;
+    if (g === 0) continue;
+    const xo = rows[i]! * dim;
+    for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
+  }
+  return gb;
+}

@@ -1,4 +1,4 @@
-import { affine } from './affine.js';
+import { accumulateRows, affine } from './affine.js';
 import { type LbfgsResult, minimizeLbfgs } from './lbfgs.js';
 import { type LossTerms, type Rows, softmaxCrossEntropy, type Trainable } from './softmax.js';
 
@@ -32,31 +32,8 @@ export function linearModel(data: Rows): Trainable {
       if (grad) {
         // dL/dW[c] = sum over rows of dz[i, c] x_i, four rows per pass over the class's gradient row, rows in order.
         for (let c = 0; c < k; c++) {
-          const wo = c * dim;
-          for (let j = 0; j < dim; j++) grad[wo + j] = 0;
-          let gb = 0;
-          let i = 0;
-          for (; i + 3 < n; i += 4) {
-            const g0 = dzAll[i * k + c]!;
-            const g1 = dzAll[(i + 1) * k + c]!;
-            const g2 = dzAll[(i + 2) * k + c]!;
-            const g3 = dzAll[(i + 3) * k + c]!;
-            gb = gb + g0 + g1 + g2 + g3;
-            const x0 = rows[i]! * dim;
-            const x1 = rows[i + 1]! * dim;
-            const x2 = rows[i + 2]! * dim;
-            const x3 = rows[i + 3]! * dim;
-            for (let j = 0; j < dim; j++) {
-              grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
-            }
-          }
-          for (; i < n; i++) {
-            const g = dzAll[i * k + c]!;
-            gb += g;
-            const xo = rows[i]! * dim;
-            for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
-          }
-          grad[bOff + c] = gb;
+          grad.fill(0, c * dim, (c + 1) * dim);
+          grad[bOff + c] = accumulateRows(grad, c * dim, dzAll, k, c, rows, n, x, dim);
         }
       }
       let norm2 = 0;

@@ -1,4 +1,4 @@
-import { affine } from './affine.js';
+import { accumulateRows, affine } from './affine.js';
 import { Rng } from './rng.js';
 import { type LossTerms, type Rows, softmaxCrossEntropy, type Trainable } from './softmax.js';
 
@@ -62,34 +62,7 @@ export function mlpModel(data: Rows, hidden: number): Trainable {
       }
       if (grad) {
         // Hidden layer: dL/dW1[u] = sum over rows of dh[i, u] x_i, four rows per pass, rows in order.
-        for (let u = 0; u < h; u++) {
-          const wo = u * dim;
-          let gb = 0;
-          let i = 0;
-          for (; i + 3 < n; i += 4) {
-            const g0 = dhAll[i * h + u]!;
-            const g1 = dhAll[(i + 1) * h + u]!;
-            const g2 = dhAll[(i + 2) * h + u]!;
-            const g3 = dhAll[(i + 3) * h + u]!;
-            gb = gb + g0 + g1 + g2 + g3;
-            if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
-            const x0 = rows[i]! * dim;
-            const x1 = rows[i + 1]! * dim;
-            const x2 = rows[i + 2]! * dim;
-            const x3 = rows[i + 3]! * dim;
-            for (let j = 0; j < dim; j++) {
-              grad[wo + j] = grad[wo + j]! + (g0 * x[x0 + j]! + g1 * x[x1 + j]! + g2 * x[x2 + j]! + g3 * x[x3 + j]!);
-            }
-          }
-          for (; i < n; i++) {
-            const g = dhAll[i * h + u]!;
-            gb += g;
-            if (g === 0) continue;
-            const xo = rows[i]! * dim;
-            for (let j = 0; j < dim; j++) grad[wo + j] = grad[wo + j]! + g * x[xo + j]!;
-          }
-          grad[oB1 + u] = gb;
-        }
+        for (let u = 0; u < h; u++) grad[oB1 + u] = accumulateRows(grad, u * dim, dhAll, h, u, rows, n, x, dim);
       }
       let norm2 = 0;
       for (let i = 0; i < oB1; i++) norm2 += theta[i]! * theta[i]!;

@@ -14,7 +14,7 @@ import { readZip } from './zip.js';
 // One regression test per class of hostile checkpoint found by the adversarial probe (issue 11). Each must be
 // answered with our error, naming the file (and tensor), quickly and without a memory spike.
 const fixture = (name: string) =>
-  new Uint8Array(readFileSync(new URL(`../fixtures/checkpoints/${name}`, import.meta.url)));
+  new Uint8Array(readFileSync(new URL(`../../test/fixtures/checkpoints/${name}`, import.meta.url)));
 const pth = (pkl: Uint8Array, data: Record<string, Uint8Array> = { 'archive/data/0': f32bytes([1, 2, 3, 4, 5, 6]) }) =>
   makeZip({ 'archive/data.pkl': pkl, ...data });
 

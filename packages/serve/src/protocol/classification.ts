@@ -5,7 +5,7 @@
 // document's own example shortens it to "3.3"), then ":" and the label where the model has one for that index.
 // Triton compares with the output's own datatype and sorts with std::sort (ties in no set order); here ties go to
 // the lower index, and NaN sorts last.
-import type { Datatype, TensorData } from './datatypes.js';
+import { DATATYPES, type Datatype, type TensorData } from './datatypes.js';
 import { ProtocolError, type Tensor } from './types.js';
 
 const utf8 = new TextEncoder();
@@ -45,18 +45,8 @@ export function formatFixed6(x: number): string {
   return `${negative ? '-' : ''}${digits.slice(0, -6)}.${digits.slice(-6)}`;
 }
 
-const NUMERIC = new Set<Datatype>([
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP32',
-  'FP64',
-]);
+// What Triton classifies: every datatype read as numbers in JSON (not BOOL, BYTES, or the binary-only FP16/BF16).
+const NUMERIC = new Set<Datatype>(DATATYPES.filter((d) => !['BOOL', 'FP16', 'BF16', 'BYTES'].includes(d)));
 
 /** The Triton strings of the top `k` of one row. */
 function topK(row: ArrayLike<number | bigint>, k: number, float: boolean, labels?: readonly string[]): string[] {
