@@ -81,7 +81,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist|artifacts|out)/' },
+    exclude: { path: '(^|/)(node_modules|dist|artifacts|out|tmp|tarballs|coverage|bench-results|\\.turbo|\\.cache)/' },
     tsPreCompilationDeps: true,
     // TypeScript 7 has no JavaScript API for dependency-cruiser to parse with; swc parses type-only imports too.
     parser: 'swc',
