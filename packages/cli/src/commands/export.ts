@@ -27,8 +27,9 @@ import { type Io, checkOutputPath, readInput, writeFileAtomic } from '../io.js';
 import { LABELS_HELP, LABELS_OPTION, readLabels } from '../labels.js';
 import { between, integer } from '../numbers.js';
 import { PRECISION_HELP, PRECISION_OPTIONS, type Precision, applyPrecision, precisionPlan } from '../precision.js';
+import { TRITON_HELP, TRITON_OPTIONS, tritonChoice, writeTriton } from '../triton.js';
 
-export const EXPORT_HELP = `Usage: mobilenet export (--arch A [model options] | --weights NAME) -o OUT.onnx [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
+export const EXPORT_HELP = `Usage: mobilenet export (--arch A [model options] | --weights NAME) (-o OUT.onnx | --triton REPO) [--opset N] [--seed N] [--batch N|dynamic] [--target T] [--force]
 
 Writes the model as an ONNX file, atomically. Weights: torchvision's initialisation, seeded (same seed, same bytes).
   -o, --output FILE   the .onnx file to write (its folder must exist)
@@ -50,6 +51,7 @@ ${LABELS_HELP}: stored in the
   --no-embedding      output only 'logits' (by default the file also outputs the pooled features as 'embedding',
                       for mobilenet embed; not for --target opencv)
 ${PRECISION_HELP}
+${TRITON_HELP}
 
 ${NAMES_HELP}
 
@@ -71,6 +73,7 @@ const EXPORT_OPTIONS = {
   'no-embedding': { type: 'boolean' },
   ...LABELS_OPTION,
   ...PRECISION_OPTIONS,
+  ...TRITON_OPTIONS,
 } as const satisfies OptionSpec;
 
 export async function exportModel(argv: string[], io: Io): Promise<number> {
@@ -86,7 +89,9 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
       : integer('batch', values.batch, { ...between(1, 65536), rule: "an integer from 1 to 65536 or 'dynamic'" });
   const target = TARGETS.find((t) => t === (values.target ?? 'onnxruntime'));
   if (target === undefined) throw optionError('--target', `one of ${TARGETS.join(', ')}`, quote(values.target!));
-  if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
+  const triton = tritonChoice(values);
+  if (triton) checkTriton(values, target);
+  else if (out === undefined) throw optionError('-o/--output', 'the .onnx file to write (required)', 'nothing');
   // Every value is checked whether or not it is used: a mistyped one must not pass silently.
   const format = weightsFormat(values['weights-format']);
   const seeded = initialiser(values, 'torchvision');
@@ -100,10 +105,15 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
         );
   } else if (values['weights-format'] !== undefined)
     throw optionError('--weights-format', '--weights FILE to go with it', 'no --weights');
-  checkOutputPath(out, values.force === true, '-o');
+  if (out !== undefined) checkOutputPath(out, values.force === true, '-o');
   const precision = precisionPlan(values);
   const t0 = performance.now();
-  const full = { ...options, embedding: withEmbedding(values, target), ...(batch !== undefined && { batch }) };
+  const batchAxis = triton ? 'dynamic' : batch;
+  const full = {
+    ...options,
+    embedding: withEmbedding(values, target),
+    ...(batchAxis !== undefined && { batch: batchAxis }),
+  };
   if (named && format !== 'auto')
     throw optionError('--weights-format', 'auto (or nothing) with a pretrained name', quote(values['weights-format']!));
   const model = named
@@ -116,7 +126,11 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
   const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(withNames) : withNames, precision, io);
   const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };
   const bytes = toOnnx(graph, { opset: chosen.opset, target });
-  await writeFileAtomic(out, bytes, { signals: true });
+  const where = triton
+    ? writeTriton(graph, bytes, triton, config.arch, values.force === true)
+        .map(escapeControls)
+        .join(', ')
+    : (await writeFileAtomic(out!, bytes, { signals: true }), escapeControls(out!));
   const a = analyze(graph);
   const ms = (performance.now() - t0).toFixed(0);
   const weights =
@@ -124,10 +138,32 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
       ? `trained weights from ${escapeControls(values.weights)}`
       : `seeded weights (${values.init ?? 'torchvision'} init, seed ${values.seed ?? 0}; the labels carry no meaning: --weights FILE for trained ones)`;
   io.err(
-    `wrote ${escapeControls(out)}: ${escapeControls(graph.name)} (${config.convention}), ${weights}, ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
+    `wrote ${where}: ${escapeControls(graph.name)} (${config.convention}), ${weights}, ${(a.params / 1e6).toFixed(2)} M params, ${(a.macs / 1e6).toFixed(1)} M MACs, ` +
       `opset ${chosen.opset}${chosen.why ? ` (${chosen.why})` : ''}, ${precision.precision}${target === 'onnxruntime' ? '' : `, for ${target}`}, ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${ms} ms\n`,
   );
   return 0;
+}
+
+/** --triton's companions: no -o (the repository is the output), a dynamic batch axis, the onnxruntime target. */
+function checkTriton(values: { output?: string; batch?: string }, target: Target): void {
+  if (values.output !== undefined)
+    throw optionError(
+      '-o/--output',
+      'no -o with --triton (the model goes to REPO/NAME/1/model.onnx)',
+      quote(values.output),
+    );
+  if (values.batch !== undefined && values.batch !== 'dynamic')
+    throw optionError(
+      '--batch',
+      "'dynamic' or nothing with --triton (Triton batches on the first axis)",
+      quote(values.batch),
+    );
+  if (target !== 'onnxruntime')
+    throw optionError(
+      '--target',
+      'onnxruntime with --triton (Triton runs it on its onnxruntime backend)',
+      quote(target),
+    );
 }
 
 /**
