@@ -31,10 +31,10 @@ export {
   KNOWN_PARAMETERS,
   type ParseRequestOptions,
   type RequestLimits,
-  deserializeBytes,
   parseHeaderLength,
   parseInferRequest,
 } from './protocol/request.js';
+export { deserializeBytes } from './protocol/tensor-data.js';
 export {
   type EncodeOptions,
   type EncodedResponse,

@@ -7,24 +7,10 @@
 // the header length is checked against the body, shapes are multiplied against a limit before anything is
 // allocated, JSON data is counted before it is copied, nesting is bounded by the tensor rank limit, and binary
 // sizes must fit in what the body holds.
-import {
-  DATATYPES,
-  DATATYPE_SIZE,
-  type Datatype,
-  type FixedDatatype,
-  type TensorData,
-  allocate,
-  fromLittleEndian,
-  isDatatype,
-} from './datatypes.js';
-import {
-  type InferRequest,
-  type MetadataTensor,
-  type Parameters,
-  ProtocolError,
-  type RequestInput,
-  type RequestOutput,
-} from './types.js';
+import { DATATYPES, DATATYPE_SIZE, type Datatype, type TensorData, isDatatype } from './datatypes.js';
+import { checkFields, describe, fail, isObject, readBool, readCount } from './fields.js';
+import { countLeaves, decodeBinary, elementCount, fillFromJson } from './tensor-data.js';
+import type { InferRequest, MetadataTensor, Parameters, RequestInput, RequestOutput } from './types.js';
 
 /** Bounds on one request, each refused with a clear error (HTTP 413 for sizes, 400 for the rest). */
 export interface RequestLimits {
@@ -83,30 +69,7 @@ const REQUEST_FIELDS = ['id', 'parameters', 'inputs', 'outputs', 'model_name', '
 const INPUT_FIELDS = ['name', 'shape', 'datatype', 'parameters', 'data'];
 const OUTPUT_FIELDS = ['name', 'parameters'];
 
-const describe = (v: unknown): string => {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 40)}...` : v}'`;
-  if (typeof v === 'object') return 'an object';
-  return String(v);
-};
-
-function fail(path: string, message: string, status = 400): never {
-  throw new ProtocolError(path ? `${path}: ${message}` : message, status);
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function checkFields(path: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      fail(path, `unknown field '${key}'; expected only ${allowed.join(', ')}`);
-    }
-  }
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
 
 /** Parses the Inference-Header-Content-Length header: digits only, no more than the body holds. */
 export function parseHeaderLength(value: string | number, bodyLength: number): number {
@@ -140,157 +103,6 @@ function readParameters(path: string, value: unknown, known: readonly string[], 
   return out;
 }
 
-function readBool(path: string, v: string | number | boolean | undefined): boolean | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') fail(path, `expected a boolean, received ${describe(v)}`);
-  return v as boolean;
-}
-
-function readCount(path: string, v: string | number | boolean | undefined, max = Number.MAX_SAFE_INTEGER) {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
-    fail(path, `expected an integer from 0 to ${max}, received ${describe(v)}`);
-  }
-  return v as number;
-}
-
-/** Elements in a shape, refused before the product can exceed the limit. */
-function elementCount(path: string, shape: unknown, limits: RequestLimits): { shape: number[]; n: number } {
-  if (!Array.isArray(shape)) return fail(path, `expected an array of dimensions, received ${describe(shape)}`);
-  if (shape.length > limits.maxRank) {
-    fail(path, `${shape.length} dimensions, more than the limit of ${limits.maxRank}`);
-  }
-  const dims: number[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    const d = shape[i];
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      fail(`${path}[${i}]`, `expected a non-negative integer, received ${describe(d)}`);
-    }
-    dims.push(d as number);
-  }
-  if (dims.includes(0)) return { shape: dims, n: 0 };
-  let n = 1;
-  for (const d of dims) {
-    n *= d;
-    if (n > limits.maxElements) {
-      fail(path, `[${dims.join(', ')}] holds more than ${limits.maxElements} elements, the limit of one tensor`, 413);
-    }
-  }
-  return { shape: dims, n };
-}
-
-const INT_RANGE: Partial<Record<Datatype, [number, number]>> = {
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-};
-const FP32_MAX = 3.4028234663852886e38;
-
-/** Checks one JSON element against the datatype; returns an error message or null. */
-function checkElement(datatype: Datatype, v: unknown): string | null {
-  switch (datatype) {
-    case 'BOOL':
-      return typeof v === 'boolean' ? null : `expected true or false for BOOL, received ${describe(v)}`;
-    case 'BYTES':
-      return typeof v === 'string' ? null : `expected a string for BYTES, received ${describe(v)}`;
-    case 'FP32':
-      if (typeof v !== 'number') return `expected a number for FP32, received ${describe(v)}`;
-      return Math.abs(v) <= FP32_MAX ? null : `${v} is outside FP32's range`;
-    case 'FP64':
-      return typeof v === 'number' ? null : `expected a number for FP64, received ${describe(v)}`;
-    default: {
-      const [lo, hi] = INT_RANGE[datatype]!;
-      if (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi) return null;
-      const wide = datatype === 'INT64' || datatype === 'UINT64';
-      return (
-        `expected an integer in [${lo}, ${hi}] for ${datatype}, received ${describe(v)}` +
-        (wide ? ' (JSON numbers are exact only to 2^53; send wider values as binary data)' : '')
-      );
-    }
-  }
-}
-
-/**
- * Counts and checks the leaves of JSON tensor data, in its natural nested form or flattened (both are allowed:
- * "Tensor Data"). Stops as soon as more leaves than `expected` are seen; nesting is bounded by `maxDepth`.
- */
-function countLeaves(path: string, data: unknown[], datatype: Datatype, expected: number, maxDepth: number): number {
-  let count = 0;
-  const walk = (arr: unknown[], at: string, depth: number): void => {
-    if (depth > maxDepth) fail(at, `nested deeper than ${maxDepth} levels`);
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i];
-      if (Array.isArray(v)) {
-        walk(v, `${at}[${i}]`, depth + 1);
-        continue;
-      }
-      if (++count > expected) {
-        fail(path, `holds more elements than the shape's ${expected}`);
-      }
-      const why = checkElement(datatype, v);
-      if (why) fail(`${at}[${i}]`, why);
-    }
-  };
-  walk(data, path, 1);
-  return count;
-}
-
-function fillFromJson(data: unknown[], datatype: Datatype, n: number): TensorData {
-  const leaves: unknown[] = [];
-  const walk = (arr: unknown[]): void => {
-    for (const v of arr) {
-      if (Array.isArray(v)) walk(v);
-      else leaves.push(v);
-    }
-  };
-  walk(data);
-  if (datatype === 'BYTES') return leaves.map((s) => utf8Encoder.encode(s as string));
-  const out = allocate(datatype as FixedDatatype, n);
-  if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
-    for (let i = 0; i < n; i++) out[i] = BigInt(leaves[i] as number);
-  } else if (datatype === 'BOOL') {
-    for (let i = 0; i < n; i++) out[i] = leaves[i] ? 1 : 0;
-  } else {
-    const o = out as Float64Array;
-    for (let i = 0; i < n; i++) o[i] = leaves[i] as number;
-  }
-  return out;
-}
-
-/** Splits BYTES binary data into its elements (views into `bytes`), exactly `n` of them. */
-export function deserializeBytes(path: string, bytes: Uint8Array, n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 0;
-  while (at < bytes.length) {
-    if (out.length >= n) fail(path, `holds more than the shape's ${n} BYTES elements`);
-    if (at + 4 > bytes.length) fail(path, `element ${out.length}: its 4-byte length is cut off at byte ${at}`);
-    const len = view.getUint32(at, true);
-    if (len > bytes.length - at - 4) {
-      fail(path, `element ${out.length}: length ${len} runs past the end of its ${bytes.length} bytes`);
-    }
-    out.push(bytes.subarray(at + 4, at + 4 + len));
-    at += 4 + len;
-  }
-  if (out.length !== n) fail(path, `holds ${out.length} BYTES elements, the shape needs ${n}`);
-  return out;
-}
-
-function decodeBinary(path: string, datatype: Datatype, bytes: Uint8Array, n: number): TensorData {
-  if (datatype === 'BYTES') return deserializeBytes(path, bytes, n);
-  const data = fromLittleEndian(datatype, bytes);
-  if (datatype === 'BOOL') {
-    const bad = (data as Uint8Array).findIndex((b) => b > 1);
-    if (bad >= 0) fail(path, `BOOL element ${bad} is byte ${data[bad]}; true is 1 and false is 0`);
-  }
-  return data;
-}
-
 /** Parses and validates an inference request body (JSON, or JSON header then binary tensors). */
 export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions = {}): InferRequest {
   const limits: RequestLimits = { ...DEFAULT_REQUEST_LIMITS, ...options.limits };
@@ -298,10 +110,33 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
   const hasHeader = options.headerLength !== undefined && options.headerLength !== null;
   const headerLength = hasHeader ? parseHeaderLength(options.headerLength!, body.length) : body.length;
   if (hasHeader && headerLength === 0) return parseRawRequest(body, options.rawInput, limits);
+  const json = readJson(body.subarray(0, headerLength));
+  const request = readRequestFields(json, allow);
+  const binary = { bytes: body.subarray(headerLength), offset: 0, hasHeader };
+  request.inputs = readInputs(json.inputs, binary, limits, allow);
+  if (binary.offset !== binary.bytes.length) {
+    fail(
+      '',
+      `${binary.bytes.length - binary.offset} bytes of binary data follow the last binary input (the inputs' binary_data_size add up to ${binary.offset} of ${binary.bytes.length})`,
+    );
+  }
+  if (json.outputs !== undefined) request.outputs = readOutputs(json.outputs, request.binaryDataOutput, limits, allow);
+  return request;
+}
 
+type Allowed = NonNullable<ParseRequestOptions['allowParameters']>;
+/** The binary section after the JSON header, consumed input by input in their order. */
+interface BinarySection {
+  readonly bytes: Uint8Array;
+  offset: number;
+  readonly hasHeader: boolean;
+}
+
+/** The JSON header: UTF-8, JSON, an object. */
+function readJson(header: Uint8Array): Record<string, unknown> {
   let text: string;
   try {
-    text = utf8.decode(body.subarray(0, headerLength));
+    text = utf8.decode(header);
   } catch {
     return fail('', 'the request header is not valid UTF-8');
   }
@@ -313,7 +148,11 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
   }
   if (!isObject(json)) return fail('', `expected the inference request object, received ${describe(json)}`);
   checkFields('', json, REQUEST_FIELDS);
+  return json;
+}
 
+/** The request's own fields and parameters (inputs and outputs are read apart). */
+function readRequestFields(json: Record<string, unknown>, allow: Allowed): InferRequest {
   const request: InferRequest = {
     parameters: readParameters('parameters', json.parameters, KNOWN_PARAMETERS.request, allow.request),
     binaryDataOutput: false,
@@ -336,130 +175,138 @@ export function parseInferRequest(body: Uint8Array, options: ParseRequestOptions
   if (timeout !== undefined) request.timeoutMicroseconds = timeout;
   const priority = readCount('parameters.priority', request.parameters.priority);
   if (priority !== undefined) request.priority = priority;
+  return request;
+}
 
-  // Inputs, with the binary section consumed in their order.
-  if (!Array.isArray(json.inputs))
-    return fail('inputs', `expected an array of inputs, received ${describe(json.inputs)}`);
-  if (json.inputs.length > limits.maxTensors) fail('inputs', `more than ${limits.maxTensors} inputs`);
-  const binary = body.subarray(headerLength);
-  let offset = 0;
-  const names = new Set<string>();
-  for (let i = 0; i < json.inputs.length; i++) {
-    const raw: unknown = json.inputs[i];
-    const at = `inputs[${i}]`;
-    if (!isObject(raw)) fail(at, `expected an input object, received ${describe(raw)}`);
-    checkFields(at, raw, INPUT_FIELDS);
-    if (typeof raw.name !== 'string' || raw.name === '') {
-      fail(`${at}.name`, `expected a non-empty string, received ${describe(raw.name)}`);
-    }
-    const name = raw.name as string;
-    if (names.has(name)) fail(`${at}.name`, `'${name}' is given twice`);
-    names.add(name);
-    if (!isDatatype(raw.datatype)) {
-      fail(`${at}.datatype`, `expected one of ${DATATYPES.join(', ')}, received ${describe(raw.datatype)}`);
-    }
-    const datatype = raw.datatype as Datatype;
-    const { shape, n } = elementCount(`${at}.shape`, raw.shape, limits);
-    const parameters = readParameters(`${at}.parameters`, raw.parameters, KNOWN_PARAMETERS.input, allow.input);
-    const size = readCount(`${at}.parameters.binary_data_size`, parameters.binary_data_size);
-    const fixed = datatype === 'BYTES' ? 0 : DATATYPE_SIZE[datatype];
-    if (fixed && n * fixed > limits.maxTensorBytes) {
-      fail(
-        `${at}.shape`,
-        `[${shape.join(', ')}] of ${datatype} is ${n * fixed} bytes, more than the limit of ${limits.maxTensorBytes}`,
-        413,
-      );
-    }
-    let data: TensorData;
-    if (size !== undefined) {
-      if (raw.data !== undefined)
-        fail(at, "gives both 'data' and 'binary_data_size'; an input's data is one or the other");
-      if (!hasHeader && size > 0) {
-        fail(`${at}.parameters.binary_data_size`, 'binary data needs the Inference-Header-Content-Length header');
-      }
-      if (size > binary.length - offset) {
-        fail(
-          `${at}.parameters.binary_data_size`,
-          `${size} bytes, but only ${binary.length - offset} of the body's ${binary.length} bytes of binary data are left`,
-        );
-      }
-      if (fixed && size !== n * fixed) {
-        fail(
-          `${at}.parameters.binary_data_size`,
-          `shape [${shape.join(', ')}] of ${datatype} needs ${n * fixed} bytes, received ${size}`,
-        );
-      }
-      if (!fixed && size > limits.maxTensorBytes) {
-        fail(
-          `${at}.parameters.binary_data_size`,
-          `${size} bytes, more than the limit of ${limits.maxTensorBytes}`,
-          413,
-        );
-      }
-      data = decodeBinary(`${at} binary data`, datatype, binary.subarray(offset, offset + size), n);
-      offset += size;
-    } else {
-      if (raw.data === undefined) fail(at, "has neither 'data' nor 'parameters.binary_data_size'");
-      if (!Array.isArray(raw.data)) return fail(`${at}.data`, `expected an array, received ${describe(raw.data)}`);
-      if (datatype === 'FP16' || datatype === 'BF16') {
-        fail(
-          `${at}.data`,
-          `${datatype} has no JSON form (the specification: "fp16 and bf16 are problematic to communicate explicitly"); send it as binary data with 'binary_data_size'`,
-        );
-      }
-      const count = countLeaves(`${at}.data`, raw.data, datatype, n, limits.maxRank);
-      if (count !== n)
-        fail(
-          `${at}.data`,
-          `holds ${count} element${count === 1 ? '' : 's'}, but shape [${shape.join(', ')}] needs ${n}`,
-        );
-      data = fillFromJson(raw.data, datatype, n);
-      if (datatype === 'BYTES') {
-        let total = 0;
-        for (const e of data as Uint8Array[]) total += 4 + e.length;
-        if (total > limits.maxTensorBytes)
-          fail(`${at}.data`, `${total} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
-      }
-    }
-    const input: RequestInput = { name, datatype, shape, data, parameters };
-    request.inputs.push(input);
+/** A tensor's name: a non-empty string not given before (`twice` says how a repeat is worded). */
+function readName(at: string, raw: Record<string, unknown>, names: Set<string>, twice: string): string {
+  if (typeof raw.name !== 'string' || raw.name === '') {
+    fail(`${at}.name`, `expected a non-empty string, received ${describe(raw.name)}`);
   }
-  if (offset !== binary.length) {
+  const name = raw.name as string;
+  if (names.has(name)) fail(`${at}.name`, `'${name}' is ${twice}`);
+  names.add(name);
+  return name;
+}
+
+function readInputs(raw: unknown, binary: BinarySection, limits: RequestLimits, allow: Allowed): RequestInput[] {
+  if (!Array.isArray(raw)) return fail('inputs', `expected an array of inputs, received ${describe(raw)}`);
+  if (raw.length > limits.maxTensors) fail('inputs', `more than ${limits.maxTensors} inputs`);
+  const names = new Set<string>();
+  return raw.map((input: unknown, i) => readInput(`inputs[${i}]`, input, names, binary, limits, allow));
+}
+
+function readInput(
+  at: string,
+  raw: unknown,
+  names: Set<string>,
+  binary: BinarySection,
+  limits: RequestLimits,
+  allow: Allowed,
+): RequestInput {
+  if (!isObject(raw)) fail(at, `expected an input object, received ${describe(raw)}`);
+  checkFields(at, raw, INPUT_FIELDS);
+  const name = readName(at, raw, names, 'given twice');
+  if (!isDatatype(raw.datatype)) {
+    fail(`${at}.datatype`, `expected one of ${DATATYPES.join(', ')}, received ${describe(raw.datatype)}`);
+  }
+  const datatype = raw.datatype as Datatype;
+  const { shape, n } = elementCount(`${at}.shape`, raw.shape, limits);
+  const parameters = readParameters(`${at}.parameters`, raw.parameters, KNOWN_PARAMETERS.input, allow.input);
+  const size = readCount(`${at}.parameters.binary_data_size`, parameters.binary_data_size);
+  const fixed = datatype === 'BYTES' ? 0 : DATATYPE_SIZE[datatype];
+  if (fixed && n * fixed > limits.maxTensorBytes) {
     fail(
-      '',
-      `${binary.length - offset} bytes of binary data follow the last binary input (the inputs' binary_data_size add up to ${offset} of ${binary.length})`,
+      `${at}.shape`,
+      `[${shape.join(', ')}] of ${datatype} is ${n * fixed} bytes, more than the limit of ${limits.maxTensorBytes}`,
+      413,
     );
   }
+  const tensor = { at, datatype, shape, n, fixed };
+  const data =
+    size !== undefined ? binaryData(tensor, size, raw.data, binary, limits) : jsonData(tensor, raw.data, limits);
+  return { name, datatype, shape, data, parameters };
+}
 
-  // Requested outputs.
-  if (json.outputs !== undefined) {
-    if (!Array.isArray(json.outputs)) {
-      return fail('outputs', `expected an array of outputs, received ${describe(json.outputs)}`);
-    }
-    if (json.outputs.length > limits.maxTensors) fail('outputs', `more than ${limits.maxTensors} outputs`);
-    const seen = new Set<string>();
-    for (let i = 0; i < json.outputs.length; i++) {
-      const raw: unknown = json.outputs[i];
-      const at = `outputs[${i}]`;
-      if (!isObject(raw)) fail(at, `expected an output object, received ${describe(raw)}`);
-      checkFields(at, raw, OUTPUT_FIELDS);
-      if (typeof raw.name !== 'string' || raw.name === '') {
-        fail(`${at}.name`, `expected a non-empty string, received ${describe(raw.name)}`);
-      }
-      const name = raw.name as string;
-      if (seen.has(name)) fail(`${at}.name`, `'${name}' is requested twice`);
-      seen.add(name);
-      const parameters = readParameters(`${at}.parameters`, raw.parameters, KNOWN_PARAMETERS.output, allow.output);
-      const output: RequestOutput = {
-        name,
-        binary: readBool(`${at}.parameters.binary_data`, parameters.binary_data) ?? request.binaryDataOutput,
-        classification: readCount(`${at}.parameters.classification`, parameters.classification, 0xffffffff) ?? 0,
-        parameters,
-      };
-      request.outputs.push(output);
-    }
+interface TensorAt {
+  readonly at: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+  readonly n: number;
+  /** Bytes per element; 0 for BYTES. */
+  readonly fixed: number;
+}
+
+/** An input's `binary_data_size` bytes from the binary section. */
+function binaryData(t: TensorAt, size: number, data: unknown, binary: BinarySection, limits: RequestLimits) {
+  const { at, datatype, shape, n, fixed } = t;
+  const left = binary.bytes.length - binary.offset;
+  if (data !== undefined) fail(at, "gives both 'data' and 'binary_data_size'; an input's data is one or the other");
+  if (!binary.hasHeader && size > 0) {
+    fail(`${at}.parameters.binary_data_size`, 'binary data needs the Inference-Header-Content-Length header');
   }
-  return request;
+  if (size > left) {
+    fail(
+      `${at}.parameters.binary_data_size`,
+      `${size} bytes, but only ${left} of the body's ${binary.bytes.length} bytes of binary data are left`,
+    );
+  }
+  if (fixed && size !== n * fixed) {
+    fail(
+      `${at}.parameters.binary_data_size`,
+      `shape [${shape.join(', ')}] of ${datatype} needs ${n * fixed} bytes, received ${size}`,
+    );
+  }
+  if (!fixed && size > limits.maxTensorBytes) {
+    fail(`${at}.parameters.binary_data_size`, `${size} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+  }
+  const bytes = binary.bytes.subarray(binary.offset, binary.offset + size);
+  binary.offset += size;
+  return decodeBinary(`${at} binary data`, datatype, bytes, n);
+}
+
+/** An input's JSON `data`, nested or flat, checked leaf by leaf before it is copied. */
+function jsonData(t: TensorAt, raw: unknown, limits: RequestLimits): TensorData {
+  const { at, datatype, shape, n } = t;
+  if (raw === undefined) fail(at, "has neither 'data' nor 'parameters.binary_data_size'");
+  if (!Array.isArray(raw)) return fail(`${at}.data`, `expected an array, received ${describe(raw)}`);
+  if (datatype === 'FP16' || datatype === 'BF16') {
+    fail(
+      `${at}.data`,
+      `${datatype} has no JSON form (the specification: "fp16 and bf16 are problematic to communicate explicitly"); send it as binary data with 'binary_data_size'`,
+    );
+  }
+  const count = countLeaves(`${at}.data`, raw, datatype, n, limits.maxRank);
+  if (count !== n)
+    fail(`${at}.data`, `holds ${count} element${count === 1 ? '' : 's'}, but shape [${shape.join(', ')}] needs ${n}`);
+  const data = fillFromJson(raw, datatype, n);
+  if (datatype === 'BYTES') {
+    let total = 0;
+    for (const e of data as Uint8Array[]) total += 4 + e.length;
+    if (total > limits.maxTensorBytes)
+      fail(`${at}.data`, `${total} bytes, more than the limit of ${limits.maxTensorBytes}`, 413);
+  }
+  return data;
+}
+
+/** The requested outputs: names, `binary_data` (default: the request's), `classification`. */
+function readOutputs(raw: unknown, binaryDefault: boolean, limits: RequestLimits, allow: Allowed): RequestOutput[] {
+  if (!Array.isArray(raw)) return fail('outputs', `expected an array of outputs, received ${describe(raw)}`);
+  if (raw.length > limits.maxTensors) fail('outputs', `more than ${limits.maxTensors} outputs`);
+  const seen = new Set<string>();
+  return raw.map((output: unknown, i) => {
+    const at = `outputs[${i}]`;
+    if (!isObject(output)) fail(at, `expected an output object, received ${describe(output)}`);
+    checkFields(at, output, OUTPUT_FIELDS);
+    const name = readName(at, output, seen, 'requested twice');
+    const parameters = readParameters(`${at}.parameters`, output.parameters, KNOWN_PARAMETERS.output, allow.output);
+    return {
+      name,
+      binary: readBool(`${at}.parameters.binary_data`, parameters.binary_data) ?? binaryDefault,
+      classification: readCount(`${at}.parameters.classification`, parameters.classification, 0xffffffff) ?? 0,
+      parameters,
+    };
+  });
 }
 
 /**

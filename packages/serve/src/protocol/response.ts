@@ -10,7 +10,7 @@ import {
   toLittleEndian,
 } from './datatypes.js';
 import { classify } from './classification.js';
-import { deserializeBytes } from './request.js';
+import { deserializeBytes } from './tensor-data.js';
 import {
   type InferRequest,
   type InferResponse,
