@@ -1,6 +1,6 @@
 import { GraphError } from '../../ir/errors.js';
 import { type Graph, checkGraph, nodeWhere } from '../../ir/graph.js';
-import { type Node, attrFloat, attrInt, int } from '../../ir/node.js';
+import { type Node, attrFloat } from '../../ir/node.js';
 import type { Initializer, TensorType } from '../../ir/tensor.js';
 import { METADATA_KEYS } from '../../metadata/keys.js';
 import { precisionMetadata } from '../../metadata/write.js';
@@ -10,7 +10,8 @@ import { padDepthwiseChannels } from './pad-channels.js';
 import { regions, shiftedGates } from './regions.js';
 import { softmaxAxes, softmaxOutputParams } from './softmax.js';
 import { CalibrationError, type CalibrationRanges, type TensorRange } from './ranges.js';
-import { type Int8Target, convLayout, gemmLayout, quantizeWeight } from './weights.js';
+import type { Int8Target } from './weights.js';
+import { Emitter, type Params, lowest, roundEven } from './emit.js';
 
 /** The parts of a MobileNet that `quantize` can leave in float32. */
 export interface KeepFloat {
@@ -74,11 +75,6 @@ const FUSED = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'GlobalAveragePoo
 /** Elementwise ops that sit between quantized layers: their input and output are quantized too. */
 const BETWEEN = new Set(['Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Flatten', 'Reshape']);
 
-const roundEven = (v: number): number => {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-};
-
 /** Per-tensor asymmetric parameters of a range (always containing 0, so that zero padding is exact). */
 export function activationParams(r: TensorRange, type: 'uint8' | 'int8'): { scale: number; zero: number } {
   const lo = Math.min(r.min, 0);
@@ -122,9 +118,6 @@ function absorbActivations(graph: Graph, keep: (n: Node) => boolean): Graph {
 }
 
 type Options = Required<QuantizeOptions>;
-
-/** The lowest code of the activation type: the zero point of a range that starts at 0. */
-const lowest = (o: Options): number => (o.activations === 'uint8' ? 0 : -128);
 
 /**
  * Stage 1, the graph int8 goes on: BatchNorm folded, depthwise channels padded, ReLU/Clip absorbed into the convs
@@ -172,7 +165,6 @@ function plan(g: Graph, float: (n: Node) => boolean): Plan {
 }
 
 type Shifted = ReturnType<typeof shiftedGates>;
-type Params = Map<string, { scale: number; zero: number }>;
 
 /**
  * Stage 3, each wanted tensor's scale and zero point: from its calibrated range; for a gate's input, from the
@@ -205,142 +197,6 @@ function activationScales(p: Plan, calibration: CalibrationRanges, o: Options): 
     if (r && params.has(t)) params.set(t, softmaxOutputParams(r, d, o.activations));
   }
   return { shifted, params };
-}
-
-/** Stage 4's writer of new nodes and initializers: Q/DQ pairs, int8 weights, gates, and the counts for the record. */
-class Emitter {
-  readonly extra: Initializer[] = [];
-  readonly dropInits = new Set<string>();
-  // Zero points are shared by value (and weights' all-zero vectors by length): a model has a few distinct ones, and
-  // one initializer each keeps small models within 27% of fp32's size.
-  private readonly zeros = new Set<string>();
-  adjusted = 0;
-  total = 0;
-
-  constructor(
-    readonly o: Options,
-    private readonly inits: ReadonlyMap<string, Initializer>,
-    readonly params: Params,
-  ) {}
-
-  zeroPoint(dtype: 'int8' | 'uint8', v: number, channels?: number): string {
-    const name = channels === undefined ? `zero_point.${dtype}.${v}` : `zero_point.${dtype}.x${channels}`;
-    if (!this.zeros.has(name)) {
-      this.zeros.add(name);
-      const data = dtype === 'int8' ? new Int8Array(channels ?? 1).fill(v) : new Uint8Array(channels ?? 1).fill(v);
-      this.extra.push({ name, dtype, dims: channels === undefined ? [] : [channels], data });
-    }
-    return name;
-  }
-
-  scalarInit(name: string, dtype: 'float32' | 'int8' | 'uint8', v: number): string {
-    const data = dtype === 'float32' ? Float32Array.of(v) : dtype === 'int8' ? Int8Array.of(v) : Uint8Array.of(v);
-    this.extra.push({ name, dtype, dims: [], data });
-    return name;
-  }
-
-  /** T's QuantizeLinear from `from` and DequantizeLinear to `to`, with T's scale and zero point. */
-  qdq(t: string, from: string, to: string): Node[] {
-    const p = this.params.get(t)!;
-    const s = this.scalarInit(`${t}.scale`, 'float32', p.scale);
-    const z = this.zeroPoint(this.o.activations, p.zero);
-    return [
-      { name: `${t}.quantize`, op: 'QuantizeLinear', inputs: [from, s, z], outputs: [`${t}.q`], attrs: {} },
-      { name: `${t}.dequantize`, op: 'DequantizeLinear', inputs: [`${t}.q`, s, z], outputs: [to], attrs: {} },
-    ];
-  }
-
-  /** The weight and bias of a quantized Conv or Gemm, replaced by int8/int32 tensors read through DQ nodes. */
-  weights(n: Node): Node[] {
-    const [x, wName, bName] = n.inputs as [string, string, string | undefined];
-    const w = this.inits.get(wName)!;
-    const transB = n.op === 'Gemm' ? attrInt(n, 'transB', 0) : 1;
-    const axis = n.op === 'Gemm' && !transB ? 1 : 0;
-    const layout = n.op === 'Gemm' ? gemmLayout(w.dims, !!transB) : convLayout(w.dims);
-    const channels = layout.channels;
-    // Depthwise convs run on kernels that accumulate in 32 bits: nothing to make safe there.
-    const depthwise = n.op === 'Conv' && attrInt(n, 'group', 1) > 1;
-    const q = quantizeWeight(w.data as Float32Array, layout, depthwise ? 'vnni' : this.o.target);
-    this.adjusted += q.adjusted;
-    this.total += channels;
-    this.dropInits.add(wName);
-    this.extra.push({ name: `${wName}.q`, dtype: 'int8', dims: w.dims, data: q.data });
-    this.extra.push({ name: `${wName}.scale`, dtype: 'float32', dims: [channels], data: q.scales });
-    const wz = this.zeroPoint('int8', 0, channels);
-    const out: Node[] = [
-      {
-        name: `${wName}.dequantize`,
-        op: 'DequantizeLinear',
-        inputs: [`${wName}.q`, `${wName}.scale`, wz],
-        outputs: [wName],
-        attrs: { axis: int(axis) },
-      },
-    ];
-    const b = bName ? this.inits.get(bName) : undefined;
-    if (b?.data && this.params.has(x)) out.push(this.bias(bName!, b, this.params.get(x)!.scale, q.scales, channels));
-    return out;
-  }
-
-  /** A bias as int32 with scale input_scale * weight_scale per channel, read through a DequantizeLinear. */
-  private bias(name: string, b: Initializer, sx: number, weightScales: Float32Array, channels: number): Node {
-    const bs = weightScales.map((s) => Math.fround(sx * s));
-    const bq = Int32Array.from(b.data as Float32Array, (v, c) =>
-      Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, roundEven(v / bs[c]!))),
-    );
-    this.dropInits.add(name);
-    this.extra.push({ name: `${name}.q`, dtype: 'int32', dims: b.dims, data: bq });
-    this.extra.push({ name: `${name}.scale`, dtype: 'float32', dims: [channels], data: bs });
-    return {
-      name: `${name}.dequantize`,
-      op: 'DequantizeLinear',
-      inputs: [`${name}.q`, `${name}.scale`],
-      outputs: [name],
-      attrs: { axis: int(0) },
-    };
-  }
-
-  /**
-   * HardSigmoid(z) = clip(z + beta/alpha, 0, 1/alpha) * alpha, and HardSwish(x) = x * HardSigmoid(x; 1/6, 1/2).
-   * onnxruntime has no quantized HardSigmoid or HardSwish: left in float they cost a DequantizeLinear, two float
-   * passes and a QuantizeLinear each. Here the shift is a quantized Add (QLinearAdd), the clip is the saturation
-   * of a QuantizeLinear over [0, 1/alpha], the factor alpha is in its DequantizeLinear's scale, and HardSwish's
-   * product is a QLinearMul: all in int8. The gate is exact to 1/255.
-   */
-  gate(n: Node, z: string, alpha: number, beta: number, out: string): Node[] {
-    const { o } = this;
-    const shift = beta / alpha;
-    const top = 1 / alpha;
-    const c = `${n.name}.shift`;
-    // The shift as a quantized constant: the top code of a [0, shift] range is exactly the shift.
-    const cs = this.scalarInit(`${c}.scale`, 'float32', Math.fround(shift / 255));
-    const cz = this.zeroPoint(o.activations, lowest(o));
-    this.extra.push(
-      o.activations === 'uint8'
-        ? { name: `${c}.q`, dtype: 'uint8', dims: [], data: Uint8Array.of(255) }
-        : { name: `${c}.q`, dtype: 'int8', dims: [], data: Int8Array.of(127) },
-    );
-    const s = this.scalarInit(`${n.name}.gate.scale`, 'float32', Math.fround(top / 255));
-    const sz = this.zeroPoint(o.activations, lowest(o));
-    const ds = this.scalarInit(`${n.name}.gate.unit_scale`, 'float32', Math.fround(1 / 255));
-    return [
-      { name: `${c}.dequantize`, op: 'DequantizeLinear', inputs: [`${c}.q`, cs, cz], outputs: [c], attrs: {} },
-      { name: `${n.name}.add`, op: 'Add', inputs: [z, c], outputs: [`${n.name}.shifted`], attrs: {} },
-      {
-        name: `${n.name}.clip`,
-        op: 'QuantizeLinear',
-        inputs: [`${n.name}.shifted`, s, sz],
-        outputs: [`${n.name}.gate.q`],
-        attrs: {},
-      },
-      {
-        name: `${n.name}.gate.dequantize`,
-        op: 'DequantizeLinear',
-        inputs: [`${n.name}.gate.q`, ds, sz],
-        outputs: [out],
-        attrs: {},
-      },
-    ];
-  }
 }
 
 /**
