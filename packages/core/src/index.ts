@@ -82,43 +82,43 @@ export {
   toHalfBits,
 } from './passes/index.js';
 export { analyze, dumpGraph, formatAnalysis, type Analysis, type LayerStats } from './analysis.js';
+// The models: builders, options, conventions, the family registry (builtin.ts registers v1-v4 when first imported).
+export { buildModel, modelName, type Model } from './models/build.js';
+export { type ModelOptions, type ModelConfig, MODEL_LIMITS, resolveOptions } from './models/options.js';
+export {
+  CONVENTIONS,
+  CONVENTION,
+  makeDivisible,
+  type Convention,
+} from './models/convention.js';
 export {
   allFamilies,
-  type Arch,
   archs,
-  ARCHS,
-  archsWithConvention,
   archsWithOption,
-  BUILT_IN,
-  buildModel,
-  CONVENTION,
-  type Convention,
-  type ConventionBase,
   conventionFor,
-  CONVENTIONS,
-  defineFamily,
-  type Family,
-  type FamilyDefinition,
   familyFor,
   familyOf,
   familyOptions,
+  registerFamily,
+  type RegisteredOption,
+} from './models/registry.js';
+export {
+  type ConventionBase,
+  type Family,
+  type FamilyDefinition,
   type FamilyOptionSpec,
   type FamilyOptionValue,
   type FamilyWeights,
+  defineFamily,
+} from './models/family.js';
+export type { Net, OptionSpecs, OptionValues, ResolvedConfig } from './models/contract.js';
+// The built-in families' public names (V1-V4, their tables and conventions), gathered where they are registered.
+export {
+  type Arch,
+  ARCHS,
+  archsWithConvention,
+  BUILT_IN,
   isArch,
-  makeDivisible,
-  type Model,
-  MODEL_LIMITS,
-  type ModelConfig,
-  modelName,
-  type ModelOptions,
-  type Net,
-  type OptionSpecs,
-  type OptionValues,
-  type RegisteredOption,
-  registerFamily,
-  type ResolvedConfig,
-  resolveOptions,
   TIMM_V4_CFGS,
   type TimmV4Cfg,
   timmV4Name,
@@ -147,7 +147,7 @@ export {
   type V4DwKernel,
   type V4Spec,
   type V4Stride,
-} from './models/index.js';
+} from './models/builtin.js';
 export {
   checkLabels,
   checkPreprocessing,
