@@ -94,9 +94,12 @@ describe('pnpm bench', () => {
     for (const e of timed) expectSaneTiming(r.by[e]!);
     for (const e of ['cpu', 'wasm', 'ort', 'tfjs-wasm', 'tfjs-cpu']) {
       const row = r.by[e]!;
-      // Against the measured peak at the same thread count; no engine beats a large Gemm.
+      // Against the measured peak at the same thread count; no engine beats a large Gemm. That holds only when
+      // nothing else shares the cores: under load the peak and the cell are timed at different moments of it (a
+      // busy core during this test once gave ort 1.09 of a depressed peak), and the run says it was not quiet.
       expect(row.peakShare!, e).toBeCloseTo(row.gmacs! / peak.gmacs, 9);
-      expect(row.peakShare!, e).toBeLessThan(1);
+      if (r.json.warnings.length === 0) expect(row.peakShare!, e).toBeLessThan(1);
+      else expect(row.peakShare!, e).toBeGreaterThan(0);
       // A Node process with onnxruntime or tfjs loaded: tens to hundreds of MiB.
       expect(row.peakRssMiB!, e).toBeGreaterThan(50);
       expect(row.peakRssMiB!, e).toBeLessThan(4096);
