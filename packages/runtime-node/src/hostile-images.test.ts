@@ -146,12 +146,27 @@ describe('sizes that cost time without pixels', () => {
   }, 30_000);
 
   it('a decode past its time budget is stopped and named', async () => {
-    // Within every structural limit (20 scans over 100 megapixels), but about 3 s of decoding here.
+    // Within every structural limit (20 scans over 100 megapixels), but 1.1-1.6 s of decoding on a quiet AMD EPYC
+    // and about 3 s on a Xeon: past a 1 s budget.
     const bytes = manyScanJpeg(10000, 9999, 20);
     const t0 = performance.now();
-    await expect(decodeImage({ name: 'slow.jpg', bytes }, 'slow.jpg', { decodeSeconds: 1 })).rejects.toThrow(
-      /^slow\.jpg: cannot decode: decoding took more than the 1 s allowed \(stopped at \d+% complete\)$/,
+    const error = await decodeImage({ name: 'slow.jpg', bytes }, 'slow.jpg', { decodeSeconds: 1 }).then(
+      () => new Error('decoded'),
+      (e: Error) => e,
     );
-    expect(performance.now() - t0).toBeLessThan(QUICK_MS);
-  }, 60_000);
+    const stopped = performance.now() - t0;
+    const done =
+      /^slow\.jpg: cannot decode: decoding took more than the 1 s allowed \(stopped at (\d+)% complete\)$/.exec(
+        error.message,
+      );
+    expect(done, error.message).not.toBeNull();
+    expect(Number(done?.[1])).toBeLessThan(100); // stopped, not run to its end
+    // libvips checks the budget between strips, so how long a stop takes moves with the load on the cores: the hang
+    // guard is relative to the same decode run to its end now, not a fixed time a busy CI core exceeds (5.5 s was
+    // seen under a second job).
+    const t1 = performance.now();
+    await decodeImage({ name: 'slow.jpg', bytes }, 'slow.jpg', { decodeSeconds: 120 });
+    const full = performance.now() - t1;
+    expect(stopped).toBeLessThan(Math.max(QUICK_MS, 2 * full));
+  }, 120_000);
 });
