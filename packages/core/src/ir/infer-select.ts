@@ -1,4 +1,4 @@
-// Shape inference of the selection and indexing ops (Slice, Concat, Where, TopK, Gather, GatherND, ScatterND,
+// Shape inference of the selection and indexing ops (Slice, Where, TopK, Gather, GatherND, ScatterND,
 // NonMaxSuppression, ReduceSum, comparisons) that SSD's postprocessing in the graph needs
 // (detection/graph-postprocess.ts). A size that only the data decides (NMS's selected count, a top-k whose k is a
 // run-time input) becomes a symbolic dim named after the node, so the file says which node decides it.
@@ -60,27 +60,6 @@ export function inferSlice(ctx: InferContext): TensorType[] {
     shape[a] = Math.max(0, clamp(ends[i]!) - clamp(starts[i]!));
   });
   return [{ dtype: x.dtype, shape }];
-}
-
-export function inferConcat(ctx: InferContext): TensorType[] {
-  const ins = ctx.node.inputs.map((_, i) => input(ctx, i));
-  const first = ins[0]!;
-  const a = axisOf(ctx, attrInt(ctx.node, 'axis', 0), first.shape.length);
-  let total: Dim = 0;
-  for (const t of ins) {
-    const same = t.shape.length === first.shape.length && t.shape.every((d, i) => i === a || d === first.shape[i]);
-    if (!same || t.dtype !== first.dtype)
-      throw new ShapeError(
-        ctx.where,
-        `inputs equal except on axis ${a}`,
-        ins.map((x) => `${x.dtype} ${formatShape(x.shape)}`).join(', '),
-      );
-    const d = t.shape[a]!;
-    total = typeof total === 'number' && typeof d === 'number' ? total + d : `${ctx.node.name}:${a}`;
-  }
-  const shape = [...first.shape];
-  shape[a] = total;
-  return [{ dtype: first.dtype, shape }];
 }
 
 /** TopK: values and int64 indices, k along `axis` (a number when K is a constant, else named after the node). */

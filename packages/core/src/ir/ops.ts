@@ -27,7 +27,6 @@ import {
 } from './infer.js';
 import {
   inferCompare,
-  inferConcat,
   inferGather,
   inferGatherND,
   inferNms,
@@ -37,6 +36,7 @@ import {
   inferTopK,
   inferWhere,
 } from './infer-select.js';
+import { inferConcat, inferResize } from './infer-dense.js';
 /**
  * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
  * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
@@ -233,6 +233,39 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     requiredAttrs: ['to'],
     infer: inferCast,
   },
+  // --- Dense prediction (issue 26: SSDLite heads, LRASPP and DeepLabV3 decoders) ---
+  // Resize in its opset-13 form (X, roi, scales, sizes); the models write `scales` (batch-free, so a dynamic batch
+  // needs no computed sizes) with mode linear and half_pixel: torch's F.interpolate(bilinear, align_corners=False).
+  Resize: {
+    op: 'Resize',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 4,
+    attrs: {
+      mode: 'string',
+      coordinate_transformation_mode: 'string',
+      nearest_mode: 'string',
+      cubic_coeff_a: 'float',
+      exclude_outside: 'int',
+      extrapolation_value: 'float',
+    },
+    onnxDefaults: {
+      mode: { kind: 'string', value: 'nearest' },
+      coordinate_transformation_mode: { kind: 'string', value: 'half_pixel' },
+    },
+    roles: { 1: 'const', 2: 'const', 3: 'const' },
+    infer: inferResize,
+  },
+  Concat: {
+    op: 'Concat',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 2 ** 16,
+    attrs: { axis: 'int' },
+    requiredAttrs: ['axis'],
+    infer: inferConcat,
+  },
+  // --- end of dense prediction ---
   // SSD's postprocessing in the graph (detection/graph-postprocess.ts): box decode, per-class threshold and top-k,
   // NonMaxSuppression, the best detections per image and their padding. Constant index inputs are 'const'.
   Sub: binary('Sub'),
@@ -248,15 +281,6 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     attrs: {},
     roles: { 1: 'const', 2: 'const', 3: 'const', 4: 'const' },
     infer: inferSlice,
-  },
-  Concat: {
-    op: 'Concat',
-    since: 13,
-    minInputs: 1,
-    maxInputs: Number.MAX_SAFE_INTEGER,
-    attrs: { axis: 'int' },
-    requiredAttrs: ['axis'],
-    infer: inferConcat,
   },
   TopK: {
     op: 'TopK',
