@@ -217,8 +217,13 @@ function postprocessChoice(raw: string | undefined, target: Target, triton: bool
       'none with --target opencv (OpenCV 4.6 DNN cannot create TopK, NonMaxSuppression, Where, GatherND, ScatterND)',
       quote(raw),
     );
+  // writeTriton's config batches every input on its first axis: the [1] thresholds would become [batch].
   if (raw === 'graph' && triton)
-    throw optionError('--postprocess', 'none with --triton (its outputs have a data-dependent size)', quote(raw));
+    throw optionError(
+      '--postprocess',
+      "none with --triton (Triton batches every input; the graph's thresholds are one [1] tensor per run)",
+      quote(raw),
+    );
   return raw;
 }
 

@@ -59,15 +59,19 @@ export async function runDetectionGraph(
   };
 }
 
-/** IoU of two x1 y1 x2 y2 boxes; 1 when both are the same degenerate (or NaN) box. */
+/**
+ * IoU of two x1 y1 x2 y2 boxes. Where it is undefined (two zero-area boxes, NaN coordinates) the boxes agree when
+ * every coordinate does to 1e-3 px (NaN with NaN): 1, else 0.
+ */
 export function iou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const same = [0, 1, 2, 3].every((i) => Object.is(a[i], b[i]) || a[i] === b[i]);
-  if (same) return 1;
   const w = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
   const h = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
   const inter = Math.max(0, w) * Math.max(0, h);
   const area = (x: ArrayLike<number>) => (x[2]! - x[0]!) * (x[3]! - x[1]!);
-  return inter / (area(a) + area(b) - inter);
+  const union = area(a) + area(b) - inter;
+  if (union > 0) return inter / union;
+  const close = [0, 1, 2, 3].every((i) => Object.is(a[i], b[i]) || Math.abs(a[i]! - b[i]!) <= 1e-3);
+  return close ? 1 : 0;
 }
 
 export interface ReferenceOptions {
@@ -121,24 +125,25 @@ export function perClassReference(
 }
 
 export interface Comparison {
+  /** Same count, and in every run of tied detections (below) the same labels, as a multiset. */
   labelsEqual: boolean;
-  /** Smallest IoU of a detection with its expected box (within a run of equal score and label: the best match). */
+  /** Smallest IoU of a detection with its expected box (within a run of ties: the best unmatched box of its label). */
   minIou: number;
   maxScoreError: number;
-  /** The same over detections whose (score, label) no other expected detection shares. */
+  /** The same over detections tied with no other. */
   minIouUntied: number;
 }
 
+type DetectionLists = { boxes: number[][]; scores: number[]; labels: number[] };
+
 /**
- * Compares detections in order. Within a run of equal (score, label) the expected order is the reference's tie
- * order, which the graph need not share: there boxes are matched as a set.
+ * Compares detections in order. A run of expected detections whose scores are within `tie` of the run's first
+ * (equal scores by default; an ulp or two where two softmax implementations may order them differently) may come
+ * in any order: inside it, each detection is matched to an unmatched expected one of its label.
  */
-export function compareDetections(
-  ours: { boxes: number[][]; scores: number[]; labels: number[] },
-  expected: { boxes: number[][]; scores: number[]; labels: number[] },
-): Comparison {
+export function compareDetections(ours: DetectionLists, expected: DetectionLists, tie = 0): Comparison {
   const r: Comparison = {
-    labelsEqual: ours.labels.length === expected.labels.length && ours.labels.every((l, i) => l === expected.labels[i]),
+    labelsEqual: ours.labels.length === expected.labels.length,
     minIou: 1,
     maxScoreError: 0,
     minIouUntied: 1,
@@ -146,21 +151,24 @@ export function compareDetections(
   const n = Math.min(ours.labels.length, expected.labels.length);
   for (let start = 0; start < n; ) {
     let end = start + 1;
-    while (
-      end < n &&
-      expected.scores[end] === expected.scores[start] &&
-      expected.labels[end] === expected.labels[start]
-    )
-      end++;
-    const pool = expected.boxes.slice(start, end);
+    const tied = (i: number) =>
+      Math.abs(expected.scores[i]! - expected.scores[start]!) <= tie &&
+      (tie > 0 || expected.labels[i] === expected.labels[start]);
+    while (end < n && tied(end)) end++;
+    const pool = Array.from({ length: end - start }, (_, j) => start + j);
     for (let i = start; i < end; i++) {
       r.maxScoreError = Math.max(r.maxScoreError, Math.abs(ours.scores[i]! - expected.scores[i]!));
       let best = -1;
       let bestIou = Number.NEGATIVE_INFINITY;
-      pool.forEach((b, j) => {
-        const v = iou(ours.boxes[i]!, b);
-        if (v > bestIou || best < 0) [best, bestIou] = [j, v];
-      });
+      for (const [j, e] of pool.entries()) {
+        if (expected.labels[e] !== ours.labels[i]) continue;
+        const v = iou(ours.boxes[i]!, expected.boxes[e]!);
+        if (best < 0 || v > bestIou) [best, bestIou] = [j, v];
+      }
+      if (best < 0) {
+        r.labelsEqual = false;
+        continue;
+      }
       r.minIou = Math.min(r.minIou, bestIou);
       if (end - start === 1) r.minIouUntied = Math.min(r.minIouUntied, bestIou);
       pool.splice(best, 1);
