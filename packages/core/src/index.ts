@@ -202,6 +202,24 @@ export {
   withLabels,
 } from './metadata/index.js';
 export {
+  COCO_CATEGORIES,
+  defaultBoxes,
+  type DefaultBoxOptions,
+  type DetectionLayout,
+  type DetectionOptions,
+  type Detections,
+  postprocessDetections,
+  resolveDetectionOptions,
+  SSD_IOU_THRESHOLD,
+  SSD_MAX_DETECTIONS,
+  SSD_SCORE_THRESHOLD,
+  SSD_TOPK_CANDIDATES,
+  SSDLITE_DEFAULT_BOXES,
+  SSDLITE320_GRIDS,
+  SSDLITE320_INPUT_SIZE,
+  VOC_CATEGORIES,
+} from './detection/index.js';
+export {
   checkRgbImage,
   preprocess,
   preprocessKernels,
