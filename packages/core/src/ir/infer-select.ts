@@ -46,6 +46,12 @@ export function inferSlice(ctx: InferContext): TensorType[] {
   if (!starts || !ends) throw new GraphError('unsupported', ctx.where, 'constant starts and ends', 'computed ones');
   const axes = constInts(ctx, 3) ?? starts.map((_, i) => i);
   const steps = constInts(ctx, 4) ?? starts.map(() => 1);
+  if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length)
+    throw new ShapeError(
+      ctx.where,
+      'starts, ends, axes and steps of one length',
+      `${starts.length}, ${ends.length}, ${axes.length}, ${steps.length}`,
+    );
   const shape: Dim[] = [...x.shape];
   axes.forEach((axis, i) => {
     const a = axisOf(ctx, axis, x.shape.length);
