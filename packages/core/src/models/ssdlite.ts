@@ -157,6 +157,7 @@ const SSDLITE_CONVENTION: ConventionBase<'ssdlite320-v3-large'> = {
   }),
 };
 
+/** SSDLite320 on MobileNetV3-Large (torchvision `ssdlite320_mobilenet_v3_large`), ending at the raw head outputs. */
 export const SSDLITE: Family<'ssdlite320-v3-large'> = defineFamily({
   name: 'ssdlite',
   archs: ['ssdlite320-v3-large'],
