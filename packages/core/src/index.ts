@@ -111,14 +111,33 @@ export {
   type FamilyWeights,
   defineFamily,
 } from './models/family.js';
-export type { Net, OptionSpecs, OptionValues, ResolvedConfig } from './models/contract.js';
+export type {
+  DenseTask,
+  Net,
+  OptionSpecs,
+  OptionValues,
+  ResolutionRule,
+  ResolvedConfig,
+} from './models/contract.js';
 // The built-in families' public names (V1-V4, their tables and conventions), gathered where they are registered.
 export {
   type Arch,
   ARCHS,
   archsWithConvention,
+  ASPP,
   BUILT_IN,
+  DEEPLABV3,
+  DENSE_ARCHS,
+  DENSE_BUILT_IN,
+  type DenseArch,
   isArch,
+  LRASPP,
+  LRASPP_INTER,
+  SEGMENTATION_RESOLUTION,
+  SSDLITE,
+  SSDLITE_EXTRAS,
+  SSDLITE_RESOLUTION,
+  ssdliteGrids,
   TIMM_V4_CFGS,
   type TimmV4Cfg,
   timmV4Name,
@@ -149,9 +168,16 @@ export {
   type V4Stride,
 } from './models/builtin.js';
 export {
+  type AnchorRecord,
   checkLabels,
   checkPreprocessing,
   type ConfigRecord,
+  type DetectionMetadata,
+  detectionMetadata,
+  readDetectionMetadata,
+  readSegmentationMetadata,
+  type SegmentationMetadata,
+  segmentationMetadata,
   HALF_RANGE,
   IMAGENET_LABELS,
   IMAGENET_MEAN,
@@ -175,6 +201,24 @@ export {
   weightsKind,
   withLabels,
 } from './metadata/index.js';
+export {
+  COCO_CATEGORIES,
+  defaultBoxes,
+  type DefaultBoxOptions,
+  type DetectionLayout,
+  type DetectionOptions,
+  type Detections,
+  postprocessDetections,
+  resolveDetectionOptions,
+  SSD_IOU_THRESHOLD,
+  SSD_MAX_DETECTIONS,
+  SSD_SCORE_THRESHOLD,
+  SSD_TOPK_CANDIDATES,
+  SSDLITE_DEFAULT_BOXES,
+  SSDLITE320_GRIDS,
+  SSDLITE320_INPUT_SIZE,
+  VOC_CATEGORIES,
+} from './detection/index.js';
 export {
   checkRgbImage,
   preprocess,
@@ -298,3 +342,10 @@ export {
   type WeightsName,
   type WeightsRecord,
 } from './pretrained/index.js';
+// SSD's postprocessing as ONNX nodes (issue 26, `export --postprocess graph`).
+export {
+  appendSsdPostprocess,
+  DETECTION_GRAPH_NAMES,
+  type GraphPostprocessOptions,
+} from './detection/graph-postprocess.js';
+export { withGraphPostprocess } from './tasks/detection-graph.js';

@@ -25,6 +25,18 @@ import {
   gemmMacs,
   matMulMacs,
 } from './infer.js';
+import {
+  inferCompare,
+  inferGather,
+  inferGatherND,
+  inferNms,
+  inferReduceSum,
+  inferScatterND,
+  inferSlice,
+  inferTopK,
+  inferWhere,
+} from './infer-select.js';
+import { inferConcat, inferResize } from './infer-dense.js';
 /**
  * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
  * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
@@ -42,6 +54,8 @@ export interface OpSpec {
   readonly requiredAttrs?: readonly string[];
   /** ONNX's defaults for those, filled in when reading a file that leaves them out. */
   readonly onnxDefaults?: Readonly<Record<string, Attr>>;
+  /** Inputs whose type ONNX fixes as float32 whatever the data's (Resize's scales): precision passes leave them. */
+  readonly float32Inputs?: readonly number[];
   /** Roles of constant inputs by position, for parameter counting. */
   readonly roles?: Readonly<Record<number, InputRole>>;
   readonly infer: (ctx: InferContext) => TensorType[];
@@ -220,6 +234,93 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     attrs: { to: 'int', saturate: 'int' },
     requiredAttrs: ['to'],
     infer: inferCast,
+  },
+  // --- Dense prediction (issue 26: SSDLite heads, LRASPP and DeepLabV3 decoders) ---
+  // Resize in its opset-13 form (X, roi, scales, sizes); the models write `scales` (batch-free, so a dynamic batch
+  // needs no computed sizes) with mode linear and half_pixel: torch's F.interpolate(bilinear, align_corners=False).
+  Resize: {
+    op: 'Resize',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 4,
+    attrs: {
+      mode: 'string',
+      coordinate_transformation_mode: 'string',
+      nearest_mode: 'string',
+      cubic_coeff_a: 'float',
+      exclude_outside: 'int',
+      extrapolation_value: 'float',
+    },
+    onnxDefaults: {
+      mode: { kind: 'string', value: 'nearest' },
+      coordinate_transformation_mode: { kind: 'string', value: 'half_pixel' },
+    },
+    roles: { 1: 'const', 2: 'const', 3: 'const' },
+    float32Inputs: [2],
+    infer: inferResize,
+  },
+  Concat: {
+    op: 'Concat',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 2 ** 16,
+    attrs: { axis: 'int' },
+    requiredAttrs: ['axis'],
+    infer: inferConcat,
+  },
+  // --- end of dense prediction ---
+  // SSD's postprocessing in the graph (detection/graph-postprocess.ts): box decode, per-class threshold and top-k,
+  // NonMaxSuppression, the best detections per image and their padding. Constant index inputs are 'const'.
+  Sub: binary('Sub'),
+  Exp: elementwise('Exp'),
+  Greater: { ...binary('Greater'), infer: inferCompare },
+  Less: { ...binary('Less'), infer: inferCompare },
+  Where: { op: 'Where', since: 9, minInputs: 3, maxInputs: 3, attrs: {}, infer: inferWhere },
+  Slice: {
+    op: 'Slice',
+    since: 13,
+    minInputs: 3,
+    maxInputs: 5,
+    attrs: {},
+    roles: { 1: 'const', 2: 'const', 3: 'const', 4: 'const' },
+    infer: inferSlice,
+  },
+  TopK: {
+    op: 'TopK',
+    since: 11,
+    minInputs: 2,
+    maxInputs: 2,
+    attrs: { axis: 'int', largest: 'int', sorted: 'int' },
+    roles: { 1: 'const' },
+    infer: inferTopK,
+  },
+  Gather: { op: 'Gather', since: 13, minInputs: 2, maxInputs: 2, attrs: { axis: 'int' }, infer: inferGather },
+  GatherND: {
+    op: 'GatherND',
+    since: 12,
+    minInputs: 2,
+    maxInputs: 2,
+    attrs: { batch_dims: 'int' },
+    infer: inferGatherND,
+  },
+  ScatterND: { op: 'ScatterND', since: 13, minInputs: 3, maxInputs: 3, attrs: {}, infer: inferScatterND },
+  NonMaxSuppression: {
+    op: 'NonMaxSuppression',
+    since: 11,
+    minInputs: 2,
+    maxInputs: 5,
+    attrs: { center_point_box: 'int' },
+    roles: { 2: 'const', 3: 'const', 4: 'const' },
+    infer: inferNms,
+  },
+  ReduceSum: {
+    op: 'ReduceSum',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 2,
+    attrs: { keepdims: 'int', noop_with_empty_axes: 'int' },
+    roles: { 1: 'const' },
+    infer: inferReduceSum,
   },
 };
 

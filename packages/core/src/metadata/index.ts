@@ -23,4 +23,13 @@ export {
 } from './labels.js';
 export { type ConfigRecord, readConfig, type WeightsKind, weightsKind } from './config.js';
 export { int8CheckMetadata, modelMetadata, precisionMetadata, weightsMetadata } from './write.js';
+export {
+  type AnchorRecord,
+  type DetectionMetadata,
+  detectionMetadata,
+  readDetectionMetadata,
+  readSegmentationMetadata,
+  type SegmentationMetadata,
+  segmentationMetadata,
+} from './dense.js';
 export { IMAGENET_LABELS } from '../data/imagenet-labels.js';

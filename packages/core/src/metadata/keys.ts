@@ -19,6 +19,10 @@ export const METADATA_KEYS = {
   calibration: 'mobilenet.calibration',
   /** The export's self-check of an int8 file against its float32 model (JSON). */
   int8Check: 'mobilenet.int8.check',
+  /** A detector's raw outputs, anchors and postprocessing defaults (JSON `DetectionMetadata`). */
+  detection: 'mobilenet.detection',
+  /** A segmenter's logits output and input size (JSON `SegmentationMetadata`). */
+  segmentation: 'mobilenet.segmentation',
 } as const;
 
 /** The metadata key of a model's class names (`METADATA_KEYS.labels`). */
