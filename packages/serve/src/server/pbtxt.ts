@@ -79,7 +79,9 @@ export function parseTextProto(text: string, where: string): TextMessage {
       at++;
       if (tokens[at]?.text === ':') at++;
       let values: TextValue[];
-      if (tokens[at]?.text === '[') {
+      const isList = tokens[at]?.kind === 'punct' && tokens[at]?.text === '[';
+      // `[...]` is a list even of one element; a field repeated without brackets becomes one too.
+      if (isList) {
         at++;
         values = [];
         while (tokens[at]?.text !== ']') {
@@ -90,7 +92,8 @@ export function parseTextProto(text: string, where: string): TextMessage {
         at++;
       } else values = [scalar()];
       const prior = m[t.text];
-      m[t.text] = prior === undefined && values.length === 1 ? values[0]! : [...(prior === undefined ? [] : Array.isArray(prior) ? prior : [prior]), ...values];
+      m[t.text] =
+        prior === undefined && !isList ? values[0]! : [...(prior === undefined ? [] : list(prior)), ...values];
       if (tokens[at]?.text === ',' || tokens[at]?.text === ';') at++;
     }
   };

@@ -45,10 +45,12 @@ function readModel(repo: string, name: string): RepositoryModel {
   if (maxBatch < 1) throw new Error(`${file}: max_batch_size: expected at least 1 (this server batches on the first axis), received ${maxBatch}`);
   const dynamic = config.dynamic_batching as TextMessage | undefined;
   const delay = dynamic ? integerField(dynamic, 'max_queue_delay_microseconds', file) : undefined;
+  const file_ = typeof config.default_model_filename === 'string' ? config.default_model_filename : 'model.onnx';
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(file_)) throw new Error(`${file}: default_model_filename: expected a plain file name, received ${JSON.stringify(file_)}`);
   const versions = readdirSync(join(repo, name))
-    .filter((d) => /^[0-9]+$/.test(d) && existsSync(join(repo, name, d, 'model.onnx')))
+    .filter((d) => /^[0-9]+$/.test(d) && existsSync(join(repo, name, d, file_)))
     .sort((a, b) => Number(b) - Number(a));
-  if (versions.length === 0) throw new Error(`${join(repo, name)}: no version folder holds model.onnx (expected ${join(repo, name, '1', 'model.onnx')})`);
+  if (versions.length === 0) throw new Error(`${join(repo, name)}: no version folder holds ${file_} (expected ${join(repo, name, '1', file_)})`);
   const labelFile = list(config.output)
     .map((o) => (o as TextMessage).label_filename)
     .find((l) => typeof l === 'string') as string | undefined;
@@ -58,7 +60,7 @@ function readModel(repo: string, name: string): RepositoryModel {
   return {
     name,
     version: versions[0]!,
-    onnxPath: join(repo, name, versions[0]!, 'model.onnx'),
+    onnxPath: join(repo, name, versions[0]!, file_),
     maxBatch,
     ...(delay !== undefined ? { maxQueueDelayUs: delay } : {}),
     ...(labels ? { labels } : {}),
