@@ -28,11 +28,18 @@ export function answerOf(socket: Socket, started = performance.now()): Promise<R
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return false;
       const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       const length = Number(headers['content-length'] ?? Number.NaN);
       const body = text.slice(end + 4);
       if (!(body.length >= length)) return false;
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: body.slice(0, length), ms: performance.now() - started });
+      resolve({
+        status: Number(statusLine!.split(' ')[1]),
+        headers,
+        body: body.slice(0, length),
+        ms: performance.now() - started,
+      });
       return true;
     };
     socket.on('data', (c: Buffer) => {
@@ -40,7 +47,10 @@ export function answerOf(socket: Socket, started = performance.now()): Promise<R
       done();
     });
     socket.on('close', () => {
-      if (!done()) reject(new Error(`the socket closed before a whole answer: ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`));
+      if (!done())
+        reject(
+          new Error(`the socket closed before a whole answer: ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`),
+        );
     });
     socket.on('error', () => {});
   });

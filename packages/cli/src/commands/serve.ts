@@ -65,8 +65,10 @@ const OPTIONS = {
 
 /** The model files or the repository, as models to open: name, file, labels and batching. */
 function modelsToOpen(files: string[], repo: string | undefined) {
-  if (repo !== undefined && files.length > 0) throw optionError('argument MODEL', 'model files or --repo, not both', `both (${quote(files[0]!)} and --repo)`);
-  if (repo === undefined && files.length === 0) throw optionError('argument MODEL', 'at least one .onnx file, or --repo REPO', 'none');
+  if (repo !== undefined && files.length > 0)
+    throw optionError('argument MODEL', 'model files or --repo, not both', `both (${quote(files[0]!)} and --repo)`);
+  if (repo === undefined && files.length === 0)
+    throw optionError('argument MODEL', 'at least one .onnx file, or --repo REPO', 'none');
   if (repo !== undefined) return readRepository(repo).map((m) => ({ ...m, path: m.onnxPath }));
   const names = new Set<string>();
   return files.map((path) => {
@@ -101,12 +103,23 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   const wanted = modelsToOpen(positionals, values.repo);
   const models: ServedModel[] = [];
   for (const m of wanted) {
-    const session = await openSession(m.path, { name: m.path, ...(threads && { threads }), ...(m.labels && { labels: m.labels }), maxPixels }, 'serve runs on the cpu backend');
-    const batching = { ...(m.maxBatch !== undefined && { maxBatch: m.maxBatch }), ...(m.maxQueueDelayUs !== undefined && { maxQueueDelayUs: m.maxQueueDelayUs }), ...(maxBatch !== undefined && { maxBatch }), ...(maxQueueDelayUs !== undefined && { maxQueueDelayUs }) };
+    const session = await openSession(
+      m.path,
+      { name: m.path, ...(threads && { threads }), ...(m.labels && { labels: m.labels }), maxPixels },
+      'serve runs on the cpu backend',
+    );
+    const batching = {
+      ...(m.maxBatch !== undefined && { maxBatch: m.maxBatch }),
+      ...(m.maxQueueDelayUs !== undefined && { maxQueueDelayUs: m.maxQueueDelayUs }),
+      ...(maxBatch !== undefined && { maxBatch }),
+      ...(maxQueueDelayUs !== undefined && { maxQueueDelayUs }),
+    };
     models.push(await sessionModel(session, { name: m.name, version: m.version, maxPixels, batching }));
   }
   const server = await startServer(models, options);
-  io.out(`${JSON.stringify({ time: new Date().toISOString(), event: 'listening', url: server.url, models: models.map((m) => `${m.name}/${m.version}`) })}\n`);
+  io.out(
+    `${JSON.stringify({ time: new Date().toISOString(), event: 'listening', url: server.url, models: models.map((m) => `${m.name}/${m.version}`) })}\n`,
+  );
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -11,7 +11,10 @@ import { IMAGES, type Served, serveTestModel, writeTestModel } from '../../test/
 
 const PYTHON = process.env.MOBILENET_PYTHON ?? '/usr/bin/python3';
 const CLIENT = resolve(import.meta.dirname, '../../../../tools/fixtures/oip_conformance.py');
-const skip = skipUnless('python3', spawnSync(PYTHON, ['-c', 'import json, struct, urllib.request']).status === 0 ? null : `${PYTHON} cannot run`);
+const skip = skipUnless(
+  'python3',
+  spawnSync(PYTHON, ['-c', 'import json, struct, urllib.request']).status === 0 ? null : `${PYTHON} cannot run`,
+);
 
 const softmax = (row: number[]) => {
   const max = Math.max(...row);

@@ -10,7 +10,9 @@ const INFER = '/v2/models/tiny/infer';
 
 /** A valid JSON request of one 3x64x64 row. */
 const oneRow = () =>
-  JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3, 64, 64], data: new Array(3 * 64 * 64).fill(0.25) }] });
+  JSON.stringify({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3, 64, 64], data: new Array(3 * 64 * 64).fill(0.25) }],
+  });
 
 describe('faults', () => {
   const model = writeTestModel();
@@ -27,8 +29,12 @@ describe('faults', () => {
     await served?.close();
     model.remove();
   });
-  const post = (body: string | Uint8Array, path = INFER, headers: Record<string, string> = {}) =>
-    fetch(served.url + path, { method: 'POST', body, headers: { 'Content-Type': 'application/json', ...headers } });
+  const post = (body: string | Buffer, path = INFER, headers: Record<string, string> = {}) =>
+    fetch(served.url + path, {
+      method: 'POST',
+      body: body as BodyInit,
+      headers: { 'Content-Type': 'application/json', ...headers },
+    });
   const errorOf = async (r: Response) => {
     const body = (await r.json()) as { error: string };
     expect(Object.keys(body)).toEqual(['error']);
@@ -99,7 +105,9 @@ describe('faults', () => {
   });
 
   it('data whose length disagrees with its shape: 400 naming the input (JSON and binary)', async () => {
-    const json = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3, 64, 64], data: [1, 2, 3] }] });
+    const json = JSON.stringify({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3, 64, 64], data: [1, 2, 3] }],
+    });
     const r = await post(json);
     expect(r.status).toBe(400);
     expect(await errorOf(r)).toBe('inputs[0].data: holds 3 elements, but shape [1, 3, 64, 64] needs 12288');
@@ -113,7 +121,12 @@ describe('faults', () => {
   });
 
   it('an unknown model or version: 404 on metadata, ready and infer', async () => {
-    for (const path of ['/v2/models/nope', '/v2/models/nope/ready', '/v2/models/tiny/versions/7', '/v2/models/tiny/versions/7/ready']) {
+    for (const path of [
+      '/v2/models/nope',
+      '/v2/models/nope/ready',
+      '/v2/models/tiny/versions/7',
+      '/v2/models/tiny/versions/7/ready',
+    ]) {
       const r = await fetch(served.url + path);
       expect(r.status, path).toBe(404);
       expect(await errorOf(r)).toMatch(/unknown model 'nope'|no version '7'/);
@@ -135,7 +148,8 @@ describe('faults', () => {
 
   it('/metrics counts what happened, with Triton names', async () => {
     const text = await (await fetch(`${served.url}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^${name}\\{model="tiny",version="1"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{model="tiny",version="1"\\} (\\d+)$`, 'm').exec(text)?.[1]);
     expect(value('nv_inference_request_success')).toBeGreaterThanOrEqual(2);
     expect(value('nv_inference_request_failure')).toBeGreaterThanOrEqual(4);
     expect(value('nv_inference_exec_count')).toBeGreaterThanOrEqual(2);

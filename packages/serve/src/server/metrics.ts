@@ -55,7 +55,7 @@ export class ModelMetrics {
   ) {}
 }
 
-const escape = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeLabel = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 /** Every metric of a server: per model version, and HTTP answers by status. */
 export class Metrics {
@@ -79,17 +79,19 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const m of this.models) out.push(`${name}{${labelsOf(m)}} ${values(m)}`);
     };
-    const labelsOf = (m: ModelMetrics) => `model="${escape(m.model)}",version="${escape(m.version)}"`;
+    const labelsOf = (m: ModelMetrics) => `model="${escapeLabel(m.model)}",version="${escapeLabel(m.version)}"`;
     family('nv_inference_request_success', 'counter', 'Number of successful inference requests', (m) => m.success);
     family('nv_inference_request_failure', 'counter', 'Number of failed inference requests', (m) => m.failure);
-    family('nv_inference_count', 'counter', 'Number of inferences performed (a batch of n counts n)', (m) => m.inferences);
+    family(
+      'nv_inference_count',
+      'counter',
+      'Number of inferences performed (a batch of n counts n)',
+      (m) => m.inferences,
+    );
     family('nv_inference_exec_count', 'counter', 'Number of model executions (batches)', (m) => m.executions);
     family('nv_inference_pending_request_count', 'gauge', 'Requests waiting in the queue', (m) => m.pending());
-    family(
-      'nv_inference_request_duration_us',
-      'counter',
-      'Cumulative end-to-end request handling time',
-      (m) => Math.round(m.requestUs),
+    family('nv_inference_request_duration_us', 'counter', 'Cumulative end-to-end request handling time', (m) =>
+      Math.round(m.requestUs),
     );
     family('nv_inference_queue_duration_us', 'counter', 'Cumulative time in the batching queue', (m) =>
       Math.round(m.queueUs),
@@ -107,7 +109,10 @@ export class Metrics {
       '# TYPE mobilenet_request_duration_ms histogram',
     );
     for (const m of this.models) out.push(...m.latencyMs.lines('mobilenet_request_duration_ms', labelsOf(m)));
-    out.push('# HELP mobilenet_http_responses_total HTTP responses by status', '# TYPE mobilenet_http_responses_total counter');
+    out.push(
+      '# HELP mobilenet_http_responses_total HTTP responses by status',
+      '# TYPE mobilenet_http_responses_total counter',
+    );
     for (const [status, n] of [...this.statuses].sort((a, b) => a[0] - b[0])) {
       out.push(`mobilenet_http_responses_total{code="${status}"} ${n}`);
     }

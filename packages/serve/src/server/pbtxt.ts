@@ -74,7 +74,7 @@ export function parseTextProto(text: string, where: string): TextMessage {
     for (;;) {
       const t = tokens[at];
       if (!t) return close === null ? m : fail(`'${close}' is missing`);
-      if (t.kind === 'punct' && t.text === close) return at++, m;
+      if (t.kind === 'punct' && t.text === close) return (at++, m);
       if (t.kind !== 'ident') fail(`expected a field name, found '${t.text}'`);
       at++;
       if (tokens[at]?.text === ':') at++;

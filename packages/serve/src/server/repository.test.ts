@@ -64,8 +64,24 @@ output [
       name: 'densenet_onnx',
       platform: 'onnxruntime_onnx',
       max_batch_size: 0,
-      input: [{ name: 'data_0', data_type: 'TYPE_FP32', format: 'FORMAT_NCHW', dims: [3, 224, 224], reshape: { shape: [1, 3, 224, 224] } }],
-      output: [{ name: 'fc6_1', data_type: 'TYPE_FP32', dims: [1000], reshape: { shape: [1, 1000, 1, 1] }, label_filename: 'densenet_labels.txt' }],
+      input: [
+        {
+          name: 'data_0',
+          data_type: 'TYPE_FP32',
+          format: 'FORMAT_NCHW',
+          dims: [3, 224, 224],
+          reshape: { shape: [1, 3, 224, 224] },
+        },
+      ],
+      output: [
+        {
+          name: 'fc6_1',
+          data_type: 'TYPE_FP32',
+          dims: [1000],
+          reshape: { shape: [1, 1000, 1, 1] },
+          label_filename: 'densenet_labels.txt',
+        },
+      ],
     });
   });
 
@@ -79,11 +95,15 @@ output [
     };
     const file = (repo: string) => join(repo, 'x', 'config.pbtxt');
     const tf = put('tf', 'platform: "tensorflow_savedmodel"\nmax_batch_size: 8');
-    expect(() => readRepository(tf)).toThrow(`${file(tf)}: platform: expected "onnxruntime_onnx" (this server runs ONNX models), received "tensorflow_savedmodel"`);
+    expect(() => readRepository(tf)).toThrow(
+      `${file(tf)}: platform: expected "onnxruntime_onnx" (this server runs ONNX models), received "tensorflow_savedmodel"`,
+    );
     const nb = put('nb', 'platform: "onnxruntime_onnx"\nmax_batch_size: 0');
     expect(() => readRepository(nb)).toThrow('max_batch_size: expected at least 1');
     const named = put('named', 'name: "y"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 2');
-    expect(() => readRepository(named)).toThrow(`name: expected 'x' (the folder's name, as Triton requires), received "y"`);
+    expect(() => readRepository(named)).toThrow(
+      `name: expected 'x' (the folder's name, as Triton requires), received "y"`,
+    );
     const broken = put('broken', 'platform: "onnxruntime_onnx"\ninput [ { name: "a" ');
     expect(() => readRepository(broken)).toThrow(`${file(broken)}:end: '}' is missing`);
     expect(() => readRepository(join(dir, 'none'))).toThrow('not a folder');

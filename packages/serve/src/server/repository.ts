@@ -35,27 +35,39 @@ function readModel(repo: string, name: string): RepositoryModel {
   const file = where(repo, name);
   const config = parseTextProto(readFileSync(file, 'utf8'), file);
   if (config.name !== undefined && config.name !== name) {
-    throw new Error(`${file}: name: expected '${name}' (the folder's name, as Triton requires), received ${JSON.stringify(config.name)}`);
+    throw new Error(
+      `${file}: name: expected '${name}' (the folder's name, as Triton requires), received ${JSON.stringify(config.name)}`,
+    );
   }
   const platform = config.platform ?? config.backend;
   if (platform !== 'onnxruntime_onnx' && platform !== 'onnxruntime') {
-    throw new Error(`${file}: platform: expected "onnxruntime_onnx" (this server runs ONNX models), received ${JSON.stringify(platform)}`);
+    throw new Error(
+      `${file}: platform: expected "onnxruntime_onnx" (this server runs ONNX models), received ${JSON.stringify(platform)}`,
+    );
   }
   const maxBatch = integerField(config, 'max_batch_size', file) ?? 0;
-  if (maxBatch < 1) throw new Error(`${file}: max_batch_size: expected at least 1 (this server batches on the first axis), received ${maxBatch}`);
+  if (maxBatch < 1)
+    throw new Error(
+      `${file}: max_batch_size: expected at least 1 (this server batches on the first axis), received ${maxBatch}`,
+    );
   const dynamic = config.dynamic_batching as TextMessage | undefined;
   const delay = dynamic ? integerField(dynamic, 'max_queue_delay_microseconds', file) : undefined;
   const file_ = typeof config.default_model_filename === 'string' ? config.default_model_filename : 'model.onnx';
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(file_)) throw new Error(`${file}: default_model_filename: expected a plain file name, received ${JSON.stringify(file_)}`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(file_))
+    throw new Error(`${file}: default_model_filename: expected a plain file name, received ${JSON.stringify(file_)}`);
   const versions = readdirSync(join(repo, name))
     .filter((d) => /^[0-9]+$/.test(d) && existsSync(join(repo, name, d, file_)))
     .sort((a, b) => Number(b) - Number(a));
-  if (versions.length === 0) throw new Error(`${join(repo, name)}: no version folder holds ${file_} (expected ${join(repo, name, '1', file_)})`);
+  if (versions.length === 0)
+    throw new Error(`${join(repo, name)}: no version folder holds ${file_} (expected ${join(repo, name, '1', file_)})`);
   const labelFile = list(config.output)
     .map((o) => (o as TextMessage).label_filename)
     .find((l) => typeof l === 'string') as string | undefined;
   const labels = labelFile
-    ? readFileSync(join(repo, name, labelFile), 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l, i, all) => l !== '' || i < all.length - 1)
+    ? readFileSync(join(repo, name, labelFile), 'utf8')
+        .split('\n')
+        .map((l) => l.replace(/\r$/, ''))
+        .filter((l, i, all) => l !== '' || i < all.length - 1)
     : undefined;
   return {
     name,

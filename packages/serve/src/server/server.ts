@@ -4,7 +4,7 @@
 // (stop accepting, answer every request already accepted, then stop).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import { parseInferRequest } from '../protocol/request.js';
 import { type EncodedResponse, encodeError, encodeInferResponse, encodeJson } from '../protocol/response.js';
 import { EXTENSIONS, type Route, matchRoute } from '../protocol/routes.js';
@@ -14,6 +14,8 @@ import { ClientGone, checkDeclaredLength, readBody } from './body.js';
 import { Metrics, type ModelMetrics } from './metrics.js';
 import type { ServedModel } from './model.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './options.js';
+
+const netClose = NetServer.prototype.close;
 
 /** The server's name and version in GET /v2. */
 const SERVER_NAME = 'mobilenet-serve';
@@ -39,7 +41,10 @@ type LogFields = Record<string, string | number | boolean>;
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
 /** Starts a server for `models` (resolved once it listens). */
-export async function startServer(models: readonly ServedModel[], given: Partial<ServerOptions> = {}): Promise<RunningServer> {
+export async function startServer(
+  models: readonly ServedModel[],
+  given: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
   const o: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...given };
   const metrics = new Metrics();
   const entries = new Map<string, Entry>();
@@ -64,7 +69,6 @@ export async function startServer(models: readonly ServedModel[], given: Partial
   }
   let draining = false;
   let active = 0;
-  let idle: (() => void) | undefined;
   const tokenHash = o.token !== undefined ? sha(o.token) : undefined;
 
   const find = (name: string, version: string | undefined): Entry => {
@@ -96,9 +100,16 @@ export async function startServer(models: readonly ServedModel[], given: Partial
       if (request.id !== undefined) fields.id = request.id;
       const { rows, count } = await entry.model.prepare(request, signal);
       if (signal.aborted) throw signal.reason;
-      const wanted = request.outputs.length ? request.outputs.map((r) => r.name) : Object.keys(entry.model.outputWidths);
+      const wanted = request.outputs.length
+        ? request.outputs.map((r) => r.name)
+        : Object.keys(entry.model.outputWidths);
       const done = await entry.batcher.submit(rows, count, wanted, signal);
-      Object.assign(fields, { rows: count, batch: done.batchSize, queue_us: Math.round(done.queueUs), compute_us: Math.round(done.computeUs) });
+      Object.assign(fields, {
+        rows: count,
+        batch: done.batchSize,
+        queue_us: Math.round(done.queueUs),
+        compute_us: Math.round(done.computeUs),
+      });
       const outputs = wanted.map((name) => ({
         name,
         datatype: 'FP32' as const,
@@ -183,16 +194,16 @@ export async function startServer(models: readonly ServedModel[], given: Partial
     const fields: LogFields = {};
     const abort = new AbortController();
     let answered = false;
-    const finish = () => {
-      active--;
-      if (active === 0) idle?.();
-    };
     const answer = (r: EncodedResponse, error?: string) => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
       metrics.answered(r.status);
-      const headers: Record<string, string> = { ...r.headers, ...corsHeaders(), 'Content-Length': String(r.body.length) };
+      const headers: Record<string, string> = {
+        ...r.headers,
+        ...corsHeaders(),
+        'Content-Length': String(r.body.length),
+      };
       if (draining) headers.Connection = 'close';
       res.writeHead(r.status, headers).end(r.body);
       log(r.status, error, r.body.length);
@@ -230,7 +241,7 @@ export async function startServer(models: readonly ServedModel[], given: Partial
         abort.abort(new ClientGone());
         log(499, 'the client closed the connection before the answer', 0);
       }
-      finish();
+      active--;
     });
     route(req, abort.signal, fields).then(
       (r) => answer(r),
@@ -247,10 +258,18 @@ export async function startServer(models: readonly ServedModel[], given: Partial
   }
 
   const server: Server = createServer(
-    { requestTimeout: o.timeoutMs + 1000, headersTimeout: Math.min(o.timeoutMs, 60_000), connectionsCheckingInterval: 1000 },
+    {
+      requestTimeout: o.timeoutMs + 1000,
+      headersTimeout: Math.min(o.timeoutMs, 60_000),
+      connectionsCheckingInterval: 1000,
+    },
     handle,
   );
   server.maxConnections = o.maxConnections;
+  let connections = 0;
+  let requests = 0;
+  server.on('connection', () => connections++);
+  server.on('request', () => requests++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());
@@ -263,14 +282,19 @@ export async function startServer(models: readonly ServedModel[], given: Partial
     metrics,
     async close(graceMs = o.timeoutMs + 1000) {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (active > 0) {
-        await new Promise<void>((resolve) => {
-          idle = resolve;
-          setTimeout(resolve, graceMs).unref();
-        });
+      // Stop listening, but not as http.Server.close() does: it also closes every connection without a request in
+      // progress, and a connection accepted a moment ago whose request this busy loop has not parsed yet looks
+      // exactly like that. Those requests were accepted: they are answered (with Connection: close) like the rest.
+      const closed = new Promise<void>((resolve) => netClose.call(server, () => resolve()));
+      const deadline = performance.now() + graceMs;
+      let quiet = 0;
+      while (quiet < 3 && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        quiet = active === 0 ? quiet + 1 : 0;
       }
+      o.log(
+        JSON.stringify({ time: new Date().toISOString(), event: 'drained', in_flight: active, connections, requests }),
+      );
       server.closeAllConnections();
       await closed;
       for (const e of entries.values()) e.batcher.close();

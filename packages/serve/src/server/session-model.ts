@@ -29,7 +29,12 @@ async function outputWidths(session: NodeSession, rowSize: number): Promise<Reco
 }
 
 /** The metadata a client reads: the input tensor with a variable batch, every output [-1, width]. */
-function metadataOf(name: string, version: string, session: NodeSession, widths: Record<string, number>): ModelMetadata {
+function metadataOf(
+  name: string,
+  version: string,
+  session: NodeSession,
+  widths: Record<string, number>,
+): ModelMetadata {
   const s = session.info.inputSize;
   return {
     name,
