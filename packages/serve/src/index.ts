@@ -68,7 +68,7 @@ export {
   OverloadedError,
   type RunBatch,
 } from './server/batcher.js';
-export { Metrics, ModelMetrics } from './server/metrics.js';
+export { Histogram, Metrics, ModelMetrics } from './server/metrics.js';
 export type { PreparedRows, ServedModel } from './server/model.js';
 export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './server/options.js';
 export { type TextMessage, type TextValue, parseTextProto } from './server/pbtxt.js';

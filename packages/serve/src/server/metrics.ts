@@ -10,7 +10,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 /** Upper bounds of the request latency histogram's buckets, in milliseconds. */
 const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
 
-class Histogram {
+/** A Prometheus histogram: cumulative bucket counts, the sum and the count. */
+export class Histogram {
   readonly counts: number[];
   sum = 0;
   count = 0;
