@@ -15,7 +15,13 @@ import { createSession } from '@mobilenet/runtime-node';
 import sharp from 'sharp';
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string' }, clients: { type: 'string' }, threads: { type: 'string' }, modes: { type: 'string' }, delay: { type: 'string' } },
+  options: {
+    requests: { type: 'string' },
+    clients: { type: 'string' },
+    threads: { type: 'string' },
+    modes: { type: 'string' },
+    delay: { type: 'string' },
+  },
 });
 const REQUESTS = Number(values.requests ?? 2000);
 const CLIENTS = Number(values.clients ?? 32);
@@ -53,9 +59,26 @@ function body(jpeg: Buffer): { data: Buffer; header: string } {
 
 function startServer(model: string, extra: string[]): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', BIN, 'serve', model, '--port', '0', '--quiet', '--threads', String(THREADS), ...extra], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=source',
+        BIN,
+        'serve',
+        model,
+        '--port',
+        '0',
+        '--quiet',
+        '--threads',
+        String(THREADS),
+        ...extra,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
@@ -77,7 +100,8 @@ const selfCpu = () => {
 };
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const metric = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)![1]);
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function served(model: string, images: Buffer[], extra: string[]) {
   const { child, url } = await startServer(model, extra);
@@ -147,17 +171,30 @@ async function inProcess(model: string, images: Buffer[]) {
 const dir = mkdtempSync(join(os.tmpdir(), 'serve-load-'));
 try {
   const model = join(dir, 'model.onnx');
-  writeFileSync(model, toOnnx(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }).graph, { batch: 'dynamic' }));
+  writeFileSync(
+    model,
+    toOnnx(buildModel({ arch: 'v3-small', convention: 'torchvision', weights: fanInFill(0) }).graph, {
+      batch: 'dynamic',
+    }),
+  );
   const images = await jpegs();
-  console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}, load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`v3-small 224, 16 JPEGs 500x375, ${CLIENTS} clients, ${REQUESTS} requests per mode, onnxruntime threads ${THREADS}`);
+  console.log(
+    `machine: ${os.cpus()[0]?.model} x${os.cpus().length}, Node ${process.version}, load average before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `v3-small 224, 16 JPEGs 500x375, ${CLIENTS} clients, ${REQUESTS} requests per mode, onnxruntime threads ${THREADS}`,
+  );
   const base = await inProcess(model, images);
   console.log(
     `in process: classifyAll (batch 32) ${base.perSecond.toFixed(1)} images/s, ${base.perCpuSecond.toFixed(1)} per CPU-second, over ${base.images} images`,
   );
   const results: Record<string, unknown> = { inProcess: base };
   for (const mode of MODES) {
-    const extra = mode === 'off' ? ['--max-batch', '1'] : ['--max-batch', '32', '--max-queue-delay-us', String(DELAY_US)];
+    const extra =
+      mode === 'off' ? ['--max-batch', '1'] : ['--max-batch', '32', '--max-queue-delay-us', String(DELAY_US)];
     const r = await served(model, images, extra);
     results[mode] = r;
     console.log(
@@ -168,7 +205,12 @@ try {
         `${(100 * r.clientCpuShare).toFixed(0)}%, ${r.failures} failures, server RSS MiB at ${r.rssMiB.join(', ')}`,
     );
   }
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(JSON.stringify(results));
 } finally {
   rmSync(dir, { recursive: true, force: true });
