@@ -1,5 +1,6 @@
 // `mobilenet serve`: the Open Inference Protocol (KServe v2) over HTTP with dynamic batching, for .onnx files or
 // a Triton model repository (what `export --triton` writes), through @mobilenet/serve's server.
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { DEFAULT_MAX_PIXELS } from '@mobilenet/runtime-node';
 import {
@@ -39,7 +40,9 @@ SIGTERM or Ctrl-C stops accepting, answers every accepted request, then exits 0.
   --timeout-ms T           each request's whole time: body, queue, run; 408/504 past it (default ${D.timeoutMs})
   --max-body BYTES         largest request body (default ${D.maxBodyBytes}); larger: 413, before reading it
   --max-pixels N           largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS}, as classify)
-  --threads N              onnxruntime intra-op threads per model (default: onnxruntime's choice)
+  --threads N              onnxruntime intra-op threads per model (default: the CPUs less one, at least 1: the
+                           server decodes images while the model runs, and on 2 cores a model on both wastes
+                           about half the CPU fighting the decoders; docs/benchmarks.md)
   --token TOKEN            require 'Authorization: Bearer TOKEN' on every endpoint but /v2/health/*
                            (or set MOBILENET_SERVE_TOKEN, which ps does not show)
   --cors ORIGIN            allow browsers at ORIGIN ('*' for any) to call; default: no CORS headers
@@ -86,7 +89,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   if (values.help) return (io.out(SERVE_HELP), 0);
   const maxBatch = integer('max-batch', values['max-batch'], between(1, 1024));
   const maxQueueDelayUs = integer('max-queue-delay-us', values['max-queue-delay-us'], between(0, 10_000_000));
-  const threads = integer('threads', values.threads, between(1, 256));
+  const threads = integer('threads', values.threads, between(1, 256)) ?? Math.max(1, availableParallelism() - 1);
   const maxPixels = integer('max-pixels', values['max-pixels'], between(1, 2 ** 32)) ?? DEFAULT_MAX_PIXELS;
   const token = values.token ?? process.env.MOBILENET_SERVE_TOKEN;
   if (token !== undefined && token.trim() === '') throw optionError('--token', 'a non-empty bearer token', "''");
@@ -105,7 +108,8 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   for (const m of wanted) {
     const session = await openSession(
       m.path,
-      { name: m.path, ...(threads && { threads }), ...(m.labels && { labels: m.labels }), maxPixels },
+      // Spinning off: a spinning intra-op thread would steal the CPU the decoders need between runs.
+      { name: m.path, threads, spinning: false, ...(m.labels && { labels: m.labels }), maxPixels },
       'serve runs on the cpu backend',
     );
     const batching = {
