@@ -158,6 +158,18 @@ describe('dynamic batching', () => {
     });
   });
 
+  it('a tensor over the limits is refused (413) before it is allocated, naming the input', async () => {
+    await withServer({ limits: { maxElements: 4 } }, async (s, g) => {
+      const big = JSON.stringify({
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [3, 2], data: [1, 2, 3, 4, 5, 6] }],
+      });
+      const r = await fetch(`${s.url}/v2/models/gated/infer`, { method: 'POST', body: big });
+      expect(r.status).toBe(413);
+      expect(((await r.json()) as { error: string }).error).toMatch(/^inputs\[0\]/);
+      expect(g.batches).toEqual([]);
+    });
+  });
+
   it('CORS when asked: the origin on answers, preflight 204', async () => {
     await withServer({ cors: 'https://example.com' }, async (s) => {
       const pre = await fetch(`${s.url}/v2/models/gated/infer`, { method: 'OPTIONS' });
