@@ -118,6 +118,38 @@ describe('mobilenet serve', () => {
     }
   }, 60_000);
 
+  it('serves .onnx files under their names, with the token from MOBILENET_SERVE_TOKEN', async () => {
+    const dir = tmp();
+    const file = join(dir, 'tiny_v3.onnx');
+    const e = await run(
+      'export',
+      '--arch',
+      'v3-small',
+      '--width',
+      '0.35',
+      '--resolution',
+      '64',
+      '--batch',
+      'dynamic',
+      '-o',
+      file,
+    );
+    expect(e.code, e.err).toBe(0);
+    process.env.MOBILENET_SERVE_TOKEN = 'tok';
+    const s = await startServe([file, '--port', '0', '--max-batch', '4']).finally(() => {
+      delete process.env.MOBILENET_SERVE_TOKEN;
+    });
+    try {
+      expect((await fetch(`${s.url}/v2/models/tiny_v3`)).status).toBe(401);
+      const r = await fetch(`${s.url}/v2/models/tiny_v3/ready`, { headers: { Authorization: 'Bearer tok' } });
+      expect(await r.json()).toEqual({ name: 'tiny_v3', ready: true });
+      s.child.kill('SIGTERM');
+      expect(await s.exit).toBe(0);
+    } finally {
+      s.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   it('refuses bad command lines with usage errors', async () => {
     expect((await run('serve')).err).toContain(
       'argument MODEL: expected at least one .onnx file, or --repo REPO, received none',
