@@ -120,6 +120,14 @@ describe('faults', () => {
     expect(await errorOf(b)).toMatch(/inputs\[0\]/);
   });
 
+  it('an empty batch is refused (400), not run', async () => {
+    const r = await post(
+      JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [0, 3, 64, 64], data: [] }] }),
+    );
+    expect(r.status).toBe(400);
+    expect(await errorOf(r)).toBe('inputs[0].shape: the batch dimension is 0; send at least one row');
+  });
+
   it('an unknown model or version: 404 on metadata, ready and infer', async () => {
     for (const path of [
       '/v2/models/nope',

@@ -100,6 +100,7 @@ export async function startServer(
       if (request.id !== undefined) fields.id = request.id;
       const { rows, count } = await entry.model.prepare(request, signal);
       if (signal.aborted) throw signal.reason;
+      if (count === 0) throw new ProtocolError('inputs[0].shape: the batch dimension is 0; send at least one row');
       const wanted = request.outputs.length
         ? request.outputs.map((r) => r.name)
         : Object.keys(entry.model.outputWidths);
