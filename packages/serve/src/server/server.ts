@@ -40,13 +40,8 @@ type LogFields = Record<string, string | number | boolean>;
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
-/** Starts a server for `models` (resolved once it listens). */
-export async function startServer(
-  models: readonly ServedModel[],
-  given: Partial<ServerOptions> = {},
-): Promise<RunningServer> {
-  const o: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...given };
-  const metrics = new Metrics();
+/** One batching queue per model, its metrics fed by each batch. */
+function queues(models: readonly ServedModel[], o: ServerOptions, metrics: Metrics): Map<string, Entry> {
   const entries = new Map<string, Entry>();
   for (const model of models) {
     if (entries.has(model.name)) throw new Error(`two models are named '${model.name}'`);
@@ -67,6 +62,41 @@ export async function startServer(
     };
     entries.set(model.name, { model, batcher, metrics: m });
   }
+  return entries;
+}
+
+/** Refuses a request without the bearer token (401, answered with WWW-Authenticate); no token set: no check. */
+function authorize(req: IncomingMessage, tokenHash: Buffer | undefined): void {
+  if (!tokenHash) return;
+  const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+  if (!m || !timingSafeEqual(sha(m[1]!), tokenHash)) {
+    throw Object.assign(new ProtocolError('a bearer token is required (Authorization: Bearer TOKEN)', 401), {
+      challenge: true,
+    });
+  }
+}
+
+/** CORS headers for `origin`; none (browsers refuse cross-origin calls) when it is not set. */
+function corsHeaders(origin: string | undefined): Record<string, string> {
+  if (origin === undefined) return {};
+  return {
+    'Access-Control-Allow-Origin': origin,
+    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Headers': 'Content-Type, Authorization, Inference-Header-Content-Length',
+    'Access-Control-Expose-Headers': 'Inference-Header-Content-Length',
+    'Access-Control-Max-Age': '600',
+    ...(origin !== '*' ? { Vary: 'Origin' } : {}),
+  };
+}
+
+/** Starts a server for `models` (resolved once it listens). */
+export async function startServer(
+  models: readonly ServedModel[],
+  given: Partial<ServerOptions> = {},
+): Promise<RunningServer> {
+  const o: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...given };
+  const metrics = new Metrics();
+  const entries = queues(models, o, metrics);
   let draining = false;
   let active = 0;
   const tokenHash = o.token !== undefined ? sha(o.token) : undefined;
@@ -146,14 +176,14 @@ export async function startServer(
     if (o.cors !== undefined && req.method === 'OPTIONS') return { status: 204, headers: {}, body: new Uint8Array(0) };
     if (path.split('?')[0] === '/metrics') {
       if (req.method !== 'GET') throw new ProtocolError(`/metrics takes GET, received ${req.method}`, 405);
-      authorize(req);
+      authorize(req, tokenHash);
       const body = new TextEncoder().encode(metrics.text());
       return { status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4' }, body };
     }
     const r = matchRoute(req.method ?? 'GET', path);
     if (r.kind === 'server-live') return encodeJson({ live: true });
     if (r.kind === 'server-ready') return encodeJson({ ready: !draining }, draining ? 503 : 200);
-    authorize(req);
+    authorize(req, tokenHash);
     switch (r.kind) {
       case 'server-metadata':
         return encodeJson({ name: SERVER_NAME, version: '1', extensions: [...EXTENSIONS] });
@@ -165,28 +195,6 @@ export async function startServer(
       case 'infer':
         return infer(req, r, signal, fields);
     }
-  }
-
-  function authorize(req: IncomingMessage): void {
-    if (!tokenHash) return;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m || !timingSafeEqual(sha(m[1]!), tokenHash)) {
-      throw Object.assign(new ProtocolError('a bearer token is required (Authorization: Bearer TOKEN)', 401), {
-        challenge: true,
-      });
-    }
-  }
-
-  function corsHeaders(): Record<string, string> {
-    if (o.cors === undefined) return {};
-    return {
-      'Access-Control-Allow-Origin': o.cors,
-      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-      'Access-Control-Allow-Headers': 'Content-Type, Authorization, Inference-Header-Content-Length',
-      'Access-Control-Expose-Headers': 'Inference-Header-Content-Length',
-      'Access-Control-Max-Age': '600',
-      ...(o.cors !== '*' ? { Vary: 'Origin' } : {}),
-    };
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -202,7 +210,7 @@ export async function startServer(
       metrics.answered(r.status);
       const headers: Record<string, string> = {
         ...r.headers,
-        ...corsHeaders(),
+        ...corsHeaders(o.cors),
         'Content-Length': String(r.body.length),
       };
       if (draining) headers.Connection = 'close';
