@@ -6,6 +6,7 @@ import { serializeBytes } from '../protocol/datatypes.js';
 import type { ModelMetadata } from '../protocol/types.js';
 import type { ServedModel } from './model.js';
 import type { ServerOptions } from './options.js';
+import { open, postHead } from '../../test/raw.js';
 import { type RunningServer, startServer } from './server.js';
 
 /** A model of one input [-1, 2] whose output is its input doubled; each run waits until `release()`. */
@@ -127,6 +128,23 @@ describe('dynamic batching', () => {
         g.release();
       }
       expect((await Promise.all([running, ...waiting])).map((r) => r.status)).toEqual([200, 200, 200]);
+    });
+  });
+
+  it('requests in progress per model are bounded before their bodies are read (503), so memory is', async () => {
+    // --max-queue 1, --max-batch 1: at most 1 + 2 x 1 admitted; three clients sending half a body hold them all
+    await withServer({ maxBatch: 1, maxQueue: 1, timeoutMs: 5000 }, async (s) => {
+      const sockets = await Promise.all([0, 1, 2].map(() => open(s.url)));
+      for (const sock of sockets) sock.write(`${postHead('/v2/models/gated/infer', 1000)}{"inputs": [`);
+      await until(() => s.metrics.models[0]!.failure === 0 && sockets.every((k) => k.bytesWritten > 0), 'sent');
+      await sleep(100);
+      const r = await fetch(`${s.url}/v2/models/gated/infer`, { method: 'POST', body: row(1) });
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(((await r.json()) as { error: string }).error).toBe(
+        "model 'gated' has 3 requests in progress, its limit; try again",
+      );
+      for (const sock of sockets) sock.destroy();
     });
   });
 

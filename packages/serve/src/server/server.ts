@@ -33,6 +33,10 @@ interface Entry {
   model: ServedModel;
   batcher: Batcher;
   metrics: ModelMetrics;
+  /** Requests of this model between admission (before the body is read) and their answer. */
+  admitted: number;
+  /** At most this many admitted: the queue, plus what runs or is being read and decoded meanwhile. */
+  maxAdmitted: number;
 }
 
 /** What one request's log line carries besides method, path, status and time. */
@@ -60,7 +64,14 @@ function queues(models: readonly ServedModel[], o: ServerOptions, metrics: Metri
       m.inferences += r.rows;
       m.batchSize.observe(r.rows);
     };
-    entries.set(model.name, { model, batcher, metrics: m });
+    const batch = model.batching?.maxBatch ?? o.maxBatch;
+    entries.set(model.name, {
+      model,
+      batcher,
+      metrics: m,
+      admitted: 0,
+      maxAdmitted: o.maxQueue + 2 * batch * o.maxInFlight,
+    });
   }
   return entries;
 }
@@ -119,6 +130,14 @@ export async function startServer(
     const entry = find(route.model, route.version);
     const started = performance.now();
     fields.model = entry.model.name;
+    // Bodies and decoded images are held from here to the answer: bounded per model, so memory is too.
+    if (entry.admitted >= entry.maxAdmitted) {
+      entry.metrics.failure++;
+      throw new OverloadedError(
+        `model '${entry.model.name}' has ${entry.admitted} requests in progress, its limit; try again`,
+      );
+    }
+    entry.admitted++;
     try {
       checkDeclaredLength(req, o.maxBodyBytes);
       const body = await readBody(req, o.maxBodyBytes);
@@ -168,6 +187,8 @@ export async function startServer(
     } catch (e) {
       entry.metrics.failure++;
       throw e;
+    } finally {
+      entry.admitted--;
     }
   }
 
