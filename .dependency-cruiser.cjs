@@ -77,6 +77,14 @@ module.exports = {
       },
       to: {},
     },
+    {
+      name: 'serve-codec-imports-nothing',
+      severity: 'error',
+      comment:
+        "@mobilenet/serve's protocol codec and Triton config (src/protocol, src/triton) import neither its server nor any runtime (docs/design.md)",
+      from: { path: '^packages/serve/src/(protocol|triton)/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^packages/(serve/src/server/|runtime-|core/)|onnxruntime|sharp' },
+    },
     ...folderRules,
   ],
   options: {

@@ -41,6 +41,14 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
     },
   ],
   [
+    'serve',
+    {
+      run: (a, io) => import('./commands/serve.js').then((m) => m.serve(a, io)),
+      summary: 'serve models over HTTP: Open Inference Protocol (KServe v2), dynamic batching, /metrics',
+      help: 'Run mobilenet serve --help',
+    },
+  ],
+  [
     'weights',
     {
       run: (a, io) => import('./commands/weights.js').then((m) => m.weights(a, io)),

@@ -13,7 +13,7 @@
 // - `... && npx -y pnpm@... bench` takes about 3 minutes: it runs with `--smoke` appended (the same harness, every
 //   default engine, one small model), and must print its table.
 // - `npx -y pnpm@... --filter demo dev` is a server that runs until stopped: it must serve the page within
-//   STEP_TIMEOUT_MS, then it is stopped.
+//   STEP_TIMEOUT_MS, then it is stopped. `mobilenet serve` likewise: it must answer GET /v2/health/ready.
 // - Lines whose `# comment` says "network" are skipped, by name: they download pretrained weights (torchvision's,
 //   checked against the hash in their file name, which no local server can serve) and CI has no network. Each must
 //   name a pretrained name (`torchvision:`, `hf-hub:`), so no other line can dodge the test that way; the CLI's
@@ -135,7 +135,7 @@ function kill(child: ChildProcess): void {
 }
 
 /** A server command: resolves with its first http URL and its output so far, then stops it (and its children). */
-function serve(line: string, cwd: string): Promise<{ url: string | undefined; page: string; out: string }> {
+function serve(line: string, cwd: string, path = ''): Promise<{ url: string | undefined; page: string; out: string }> {
   return new Promise((done, fail) => {
     const child = spawn('bash', ['-c', line], {
       cwd,
@@ -151,7 +151,7 @@ function serve(line: string, cwd: string): Promise<{ url: string | undefined; pa
       clearTimeout(timer);
       let page = '';
       try {
-        if (url) page = await (await fetch(url)).text();
+        if (url) page = await (await fetch(new URL(path, url))).text();
       } finally {
         kill(child);
       }
@@ -228,7 +228,7 @@ const network = networkCommands(README);
 const PNPM = 'npx -y pnpm@';
 const isTest = (c: string) => / test$/.test(c) && c.includes(PNPM);
 const isBench = (c: string) => / bench$/.test(c) && c.includes(PNPM);
-const isServer = (c: string) => / dev$/.test(c);
+const isServer = (c: string) => / dev$/.test(c) || / mobilenet serve /.test(c);
 const isDemo = (c: string) => / demo$/.test(c) && c.startsWith(PNPM);
 const isMobilenet = (c: string) => / mobilenet /.test(c);
 const isTarballs = (c: string) => / tarballs( |$)/.test(c) && c.startsWith(PNPM);
@@ -267,9 +267,11 @@ describe('README.md: every command runs as shown', () => {
   for (const command of commands.filter((c) => !isTest(c) && !network.has(c))) {
     it(`$ ${command}${isBench(command) ? ' --smoke' : ''}`, async () => {
       if (isServer(command)) {
-        const r = await serve(command, ROOT);
+        // `mobilenet serve` runs where the lines before it wrote models/; it must answer its readiness probe.
+        const model = / mobilenet serve /.test(command);
+        const r = await serve(command, model ? scratch : ROOT, model ? 'v2/health/ready' : '');
         expect(r.url, r.out).toBeDefined();
-        expect(r.page).toContain('<html');
+        expect(r.page).toContain(model ? '{"ready":true}' : '<html');
         return;
       }
       if (isBench(command)) {

@@ -60,3 +60,18 @@ export {
 } from './triton/config.js';
 export { checkRequestAgainstModel } from './protocol/model.js';
 export { EXTENSIONS, ROUTE_METHOD, type Route, matchRoute } from './protocol/routes.js';
+export {
+  Batcher,
+  type BatcherOptions,
+  type BatchReport,
+  type BatchResult,
+  OverloadedError,
+  type RunBatch,
+} from './server/batcher.js';
+export { Histogram, Metrics, ModelMetrics } from './server/metrics.js';
+export type { PreparedRows, ServedModel } from './server/model.js';
+export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './server/options.js';
+export { type TextMessage, type TextValue, parseTextProto } from './server/pbtxt.js';
+export { type RepositoryModel, readRepository } from './server/repository.js';
+export { type RunningServer, startServer } from './server/server.js';
+export { IMAGE_INPUT, type SessionModelOptions, sessionModel } from './server/session-model.js';

@@ -48,18 +48,40 @@ export function formatFixed6(x: number): string {
 // What Triton classifies: every datatype read as numbers in JSON (not BOOL, BYTES, or the binary-only FP16/BF16).
 const NUMERIC = new Set<Datatype>(DATATYPES.filter((d) => !['BOOL', 'FP16', 'BF16', 'BYTES'].includes(d)));
 
+/** Whether element `a` ranks before `b`: higher value first, ties to the lower index, NaN last. */
+function before(row: ArrayLike<number | bigint>, a: number, b: number): boolean {
+  const va = row[a]!;
+  const vb = row[b]!;
+  const na = typeof va === 'number' && Number.isNaN(va);
+  const nb = typeof vb === 'number' && Number.isNaN(vb);
+  if (na || nb) return na === nb ? a < b : nb;
+  return va > vb || (va === vb && a < b);
+}
+
+/**
+ * The indices of the top `k` of a row, in rank order. A few classes of a thousand are kept in a short sorted list
+ * (one pass, each element compared with the last kept), not by sorting all of them: this runs per request.
+ */
+function topIndices(row: ArrayLike<number | bigint>, k: number): number[] {
+  const n = Math.min(k, row.length);
+  if (n > 64) {
+    const all = Array.from({ length: row.length }, (_, i) => i);
+    return all.sort((a, b) => (before(row, a, b) ? -1 : 1)).slice(0, n);
+  }
+  const best: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    if (best.length === n && !before(row, i, best[n - 1]!)) continue;
+    let at = best.length === n ? n - 1 : best.length;
+    while (at > 0 && before(row, i, best[at - 1]!)) at--;
+    best.splice(at, 0, i);
+    if (best.length > n) best.pop();
+  }
+  return best;
+}
+
 /** The Triton strings of the top `k` of one row. */
 function topK(row: ArrayLike<number | bigint>, k: number, float: boolean, labels?: readonly string[]): string[] {
-  const idx = Array.from({ length: row.length }, (_, i) => i);
-  idx.sort((a, b) => {
-    const va = row[a]!;
-    const vb = row[b]!;
-    const na = typeof va === 'number' && Number.isNaN(va);
-    const nb = typeof vb === 'number' && Number.isNaN(vb);
-    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
-    return va > vb ? -1 : va < vb ? 1 : a - b;
-  });
-  return idx.slice(0, Math.min(k, row.length)).map((i) => {
+  return topIndices(row, k).map((i) => {
     const v = row[i]!;
     const value = float ? formatFixed6(v as number) : String(v);
     const label = labels?.[i];
