@@ -147,6 +147,11 @@ describe('option rules', () => {
       'option resolution: expected a multiple of 32, at least 32, received 100',
     );
   });
+  it('a detector or segmenter has no top to leave out', () => {
+    expect(error({ arch: 'lraspp-v3-large', includeTop: false })).toBe(
+      "option no-top: expected a classifier arch (this model has no top), received 'lraspp-v3-large'",
+    );
+  });
   it('aux belongs to DeepLabV3; a classifier option to the classifiers', () => {
     expect(error({ arch: 'lraspp-v3-large', aux: true })).toBe(
       "option aux: expected to be used with deeplabv3-v3-large only, received 'true with lraspp-v3-large'",

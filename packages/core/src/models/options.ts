@@ -138,6 +138,9 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   capped(o, 'classes', classes);
   const dropout = o.dropout ?? family.dropout;
   check(isNum(dropout) && dropout >= 0 && dropout < 1, 'dropout', 'a number in [0, 1)', dropout);
+  // A detector's or segmenter's outputs are its heads: there is no classifier to leave out (the pooled
+  // `embedding` is a classifier's output too; those families do not add it).
+  check(!(family.dense && o.includeTop === false), 'no-top', 'a classifier arch (this model has no top)', o.arch);
   const options = familyOptionValues(o, family);
   // The built-in families' option fields; builtin.ts registered their options, so each has a value.
   const builtin = options as unknown as Pick<ModelConfig, BuiltinOption>;
