@@ -29,6 +29,7 @@ import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
+import { QUEUE_HELP, QUEUE_OPTIONS, queueOnly } from './fleet-options.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT [options]
 
@@ -50,11 +51,13 @@ and --resume goes on from them, for the same model only. OUT.lock keeps a second
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
   --allow-any-op      accept a model with ops beyond an image classifier's (only for a model you trust)
+${QUEUE_HELP}
 
 ${modelHelp('--model FILE|NAME')}
 `;
 
 const EMBED_OPTIONS = {
+  ...QUEUE_OPTIONS,
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
   output: { type: 'string', short: 'o', expects: 'a .npy or .safetensors file to write' },
@@ -155,6 +158,8 @@ function keptNames(list: string, rows: number): string[] {
 export async function embed(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, EMBED_OPTIONS, true);
   if (values.help) return (io.out(EMBED_HELP), 0);
+  queueOnly(values);
+  if (values.queue !== undefined) return (await import('./fleet.js')).produce('embed', values, positionals, io);
   if (positionals.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image or folder', 'none');
   if (values.output === undefined) throw optionError('-o', 'a .npy or .safetensors file to write', 'nothing');
   const out = values.output;
