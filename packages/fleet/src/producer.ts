@@ -85,28 +85,33 @@ export async function enqueueRun(redis: Redis, queue: Queue, keys: Keys, spec: R
     redis,
     hashed.map((x) => keys.result(modelKey, x.hash)),
   );
-  // One job per chunk of distinct images without a result, in input order.
+  // Chunks of the run's distinct images in input order, the same on every run of the producer (so the same job
+  // IDs); a chunk is enqueued unless all its images have a result.
   const seen = new Set<string>();
-  const todo: ChunkItem[] = [];
+  const distinct: { item: ChunkItem; known: boolean }[] = [];
   hashed.forEach((x, k) => {
-    if (have[k] !== null || seen.has(x.hash)) return;
+    if (seen.has(x.hash)) return;
     seen.add(x.hash);
-    todo.push({ name: spec.images[x.i]!.name, path: spec.images[x.i]!.path, hash: x.hash });
+    distinct.push({
+      item: { name: spec.images[x.i]!.name, path: spec.images[x.i]!.path, hash: x.hash },
+      known: have[k] !== null,
+    });
   });
+  const chunks: ChunkItem[][] = [];
+  for (let c = 0; c < distinct.length; c += spec.chunk) {
+    const chunk = distinct.slice(c, c + spec.chunk);
+    if (chunk.some((x) => !x.known)) chunks.push(chunk.map((x) => x.item));
+  }
   let added = 0;
   let jobs = 0;
-  for (let at = 0; at < todo.length; at += spec.chunk * 200) {
-    const batch: { id: string; items: ChunkItem[] }[] = [];
-    for (let c = at; c < Math.min(todo.length, at + spec.chunk * 200); c += spec.chunk) {
-      const chunk = todo.slice(c, c + spec.chunk);
-      batch.push({
-        id: jobIdOf(
-          modelKey,
-          chunk.map((x) => x.hash),
-        ),
-        items: chunk,
-      });
-    }
+  for (let at = 0; at < chunks.length; at += 200) {
+    const batch = chunks.slice(at, at + 200).map((items) => ({
+      id: jobIdOf(
+        modelKey,
+        items.map((x) => x.hash),
+      ),
+      items,
+    }));
     const before = await Promise.all(batch.map((b) => queue.getJobState(b.id)));
     await queue.addBulk(
       batch.map((b) => ({

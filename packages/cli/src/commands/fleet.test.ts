@@ -181,6 +181,93 @@ describe('mobilenet classify --queue', () => {
     expect(lines(out)).toEqual(lines(local));
     expect(workers.some((w) => /reconnected to Redis/.test(w.log))).toBe(true);
   });
+
+  it('re-running the producer enqueues nothing; --detach, queue status and queue collect come back to a run', async () => {
+    const queue = 'restart'; // its workers are still up, and its run of this folder is done
+    const again = await run(
+      'classify',
+      images,
+      '--model',
+      model,
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queue,
+      '--chunk',
+      '25',
+      '--detach',
+    );
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(new RegExp(`${IMAGES + 1} images, ${IMAGES + 1} with a result already, 0 chunks`));
+    const runId = again.out.trim();
+    const status = await run('queue', 'status', '--queue', redis.url, '--queue-name', queue, '--json');
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.out) as {
+      workers: number;
+      runs: { run: string; total: number; done: number; failed: number }[];
+    };
+    expect(s.workers).toBe(3);
+    expect(s.runs.find((r) => r.run === runId)).toMatchObject({ total: IMAGES + 1, done: IMAGES, failed: 1 });
+    const out = join(dir, 'collected.jsonl');
+    const c = await run(
+      'queue',
+      'collect',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queue,
+      '--run',
+      runId,
+      '--jsonl',
+      out,
+    );
+    expect(c.code).toBe(1);
+    expect(lines(out)).toEqual(lines(local));
+  });
+
+  it('embed --queue: shards merged into the same .npy, list and .meta.json as a local embed; SIGTERM finishes the chunk in hand', async () => {
+    const queue = 'restart';
+    const localNpy = join(dir, 'local.npy');
+    expect((await run('embed', images, '--model', model, '-o', localNpy)).code).toBe(1);
+    const out = join(dir, 'fleet.npy');
+    const args = [
+      'embed',
+      images,
+      '--model',
+      model,
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queue,
+      '--chunk',
+      '25',
+      '-o',
+      out,
+    ];
+    const first = await run(...args, '--detach');
+    expect(first.code).toBe(0);
+    const jobs = Number(/(\d+) chunks of up to 25 \((\d+) new\)/.exec(first.err)?.[2]);
+    expect(jobs).toBe(Math.ceil((IMAGES + 1) / 25));
+    // SIGTERM to a worker in the middle of a chunk: it finishes that chunk, then exits 143.
+    const busy = await (async () => {
+      for (let tries = 0; tries < 400; tries++) {
+        const w = workers.find((x) => x.child.exitCode === null && inChunk(x.log));
+        if (w) return w;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('no worker was seen in a chunk');
+    })();
+    const exited = new Promise<number | null>((r) => busy.child.once('exit', (code) => r(code)));
+    busy.child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(busy.log).toMatch(/SIGTERM: finishing the chunk in hand/);
+    expect(inChunk(busy.log)).toBe(false);
+    const r = await run(...args, '--force');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/ \(0 new\) /); // the detached run's chunks, not enqueued twice
+    for (const f of ['.npy', '.files.txt', '.meta.json'])
+      expect(readFileSync(out.replace('.npy', f)).equals(readFileSync(localNpy.replace('.npy', f)))).toBe(true);
+  });
 });
 
 /** The worker's log says it started a chunk that it has not finished. */
