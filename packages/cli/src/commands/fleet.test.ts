@@ -2,10 +2,11 @@
 // processes forked here, the producer run in this process; everything started is stopped in afterAll, and every
 // wait is bounded.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type TestRedis, startRedis, writeJpegs } from '@mobilenet/fleet/testing';
+import { REDIS_SERVER, type TestRedis, startRedis, writeJpegs } from '@mobilenet/fleet/testing';
+import { skipUnless } from '@mobilenet/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, cleanTmp, run, tmp } from '../../test/testing.js';
 
@@ -13,6 +14,8 @@ import { BIN, ROOT, cleanTmp, run, tmp } from '../../test/testing.js';
 const IMAGES = Number(process.env.FLEET_IMAGES ?? 400);
 const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const STEP_MS = 120_000;
+// .ci/run installs Debian's redis-server; elsewhere these tests skip and say why.
+const skip = skipUnless('redis-server', existsSync(REDIS_SERVER) ? null : `no ${REDIS_SERVER} (apt-get install redis-server)`);
 
 interface WorkerProcess {
   readonly child: ChildProcess;
@@ -71,6 +74,7 @@ const stopAll = async () => {
 };
 
 beforeAll(async () => {
+  if (skip) return;
   redis = await startRedis();
   dir = tmp();
   images = join(dir, 'images');
@@ -105,7 +109,7 @@ afterAll(async () => {
 
 const lines = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n');
 
-describe('mobilenet classify --queue', () => {
+describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, () => {
   it('loses and repeats nothing when workers are killed (kill -9) mid-chunk twice: the output equals a local run', async () => {
     const queue = 'kill';
     for (let i = 0; i < 3; i++) startWorker(queue);
