@@ -29,6 +29,7 @@ import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
+import { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
 import { QUEUE_HELP, QUEUE_OPTIONS, queueOnly } from './fleet-options.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT [options]
@@ -71,13 +72,8 @@ const EMBED_OPTIONS = {
   'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-/** The list beside OUT: 'emb.npy' -> 'emb.files.txt'. */
-export const fileListPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.files.txt`;
-
-/** The identity beside OUT: 'emb.npy' -> 'emb.meta.json'. */
-export const metaPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.meta.json`;
-
-export const EMBED_FORMAT = 'mobilenet-embed/1';
+// The names of OUT's companions live in embed-files.ts, which the fleet's producer shares (no import circle).
+export { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
 
 /** What OUT.meta.json says: the model (a content hash) whose rows OUT holds, so --resume adds only that model's. */
 interface EmbedMeta {

@@ -34,7 +34,7 @@ import { type OptionSpec, parse } from '../parse.js';
 import { loadNamed } from '../pretrained.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
-import { EMBED_FORMAT, fileListPath, metaPath } from './embed.js';
+import { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
 import { QUEUE_OPTIONS } from './fleet-options.js';
 
 /** Results, runs and finished jobs stay in Redis this long: a week to come back with `queue collect`. */
