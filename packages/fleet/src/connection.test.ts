@@ -3,7 +3,10 @@ import { skipUnless } from '@mobilenet/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_SERVER, freePort, startRedis } from '../test/redis.js';
 
-const skip = skipUnless('redis-server', existsSync(REDIS_SERVER) ? null : `no ${REDIS_SERVER} (apt-get install redis-server)`);
+const skip = skipUnless(
+  'redis-server',
+  existsSync(REDIS_SERVER) ? null : `no ${REDIS_SERVER} (apt-get install redis-server)`,
+);
 import { backoffMs, connect, parseQueueAddress, ready } from './connection.js';
 
 describe('parseQueueAddress', () => {

@@ -1,4 +1,12 @@
-export { type QueueAddress, QueueAddressError, backoffMs, connect, parseQueueAddress, ready } from './connection.js';
+export {
+  type ConnectOptions,
+  type QueueAddress,
+  QueueAddressError,
+  backoffMs,
+  connect,
+  parseQueueAddress,
+  ready,
+} from './connection.js';
 export { type ChunkData, type ChunkItem, CHUNK_JOB } from './job.js';
 export { BULL_PREFIX, type Keys, jobIdOf, keysOf, modelKeyOf, sha256 } from './keys.js';
 export { type ModelRef, type Task, ModelCache, ModelMismatchError, modelBytes } from './model-ref.js';

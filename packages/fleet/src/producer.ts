@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CHUNK_JOB, type ChunkData, type ChunkItem } from './job.js';
 import { BULL_PREFIX, type Keys, jobIdOf, modelKeyOf, sha256 } from './keys.js';
 import type { ModelRef } from './model-ref.js';
 import { readResults } from './results.js';
+import { readImage } from './files.js';
 import { type RunItem, type RunRecord, readRun } from './run.js';
 
 export interface RunSpec {
@@ -43,7 +43,7 @@ async function hashAll(spec: RunSpec): Promise<RunItem[]> {
     for (let i = next++; i < spec.images.length; i = next++) {
       const { name, path } = spec.images[i]!;
       try {
-        items[i] = [name, sha256(await readFile(path))];
+        items[i] = [name, sha256(await readImage(path))];
       } catch (e) {
         items[i] = [name, null, `${name}: cannot read: ${(e as Error).message}`];
       }

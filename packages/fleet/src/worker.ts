@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { EmbedResult, ClassifyResult } from '@mobilenet/core';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -7,6 +6,7 @@ import { CHUNK_JOB, type ChunkData, type ChunkItem } from './job.js';
 import { BULL_PREFIX, keysOf, sha256 } from './keys.js';
 import { ModelCache, ModelMismatchError, sessionsOn } from './model-ref.js';
 import { type StoredResult, readResults, storeResults } from './results.js';
+import { readImage } from './files.js';
 import { writeShard } from './shards.js';
 
 export interface WorkerOptions {
@@ -124,7 +124,7 @@ async function computeChunk(job: Job<ChunkData>, c: Context): Promise<number> {
     for (const item of todo) {
       let bytes: Uint8Array;
       try {
-        bytes = await readFile(item.path);
+        bytes = await readImage(item.path);
       } catch (e) {
         unread.push({ item, error: `${item.name}: cannot read on worker ${c.id}: ${(e as Error).message}` });
         continue;
