@@ -15,7 +15,10 @@ const IMAGES = Number(process.env.FLEET_IMAGES ?? 400);
 const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const STEP_MS = 120_000;
 // .ci/run installs Debian's redis-server; elsewhere these tests skip and say why.
-const skip = skipUnless('redis-server', existsSync(REDIS_SERVER) ? null : `no ${REDIS_SERVER} (apt-get install redis-server)`);
+const skip = skipUnless(
+  'redis-server',
+  existsSync(REDIS_SERVER) ? null : `no ${REDIS_SERVER} (apt-get install redis-server)`,
+);
 
 interface WorkerProcess {
   readonly child: ChildProcess;
@@ -271,6 +274,49 @@ describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, (
     expect(r.err).toMatch(/ \(0 new\) /); // the detached run's chunks, not enqueued twice
     for (const f of ['.npy', '.files.txt', '.meta.json'])
       expect(readFileSync(out.replace('.npy', f)).equals(readFileSync(localNpy.replace('.npy', f)))).toBe(true);
+  });
+});
+
+describe('fleet options', () => {
+  it('are refused with a line naming the option, what is expected and what was received', async () => {
+    const q = ['--queue', 'redis://127.0.0.1:1/0'];
+    const cases: [string[], RegExp][] = [
+      [
+        ['classify', 'x.jpg', '--arch', 'v2', ...q, '--jsonl', 'o.jsonl'],
+        /--arch: expected --model FILE\.onnx .* received --arch v2/,
+      ],
+      [
+        ['classify', 'x.jpg', '--model', 'm.onnx', ...q, '--json'],
+        /--json: expected no --json with --queue \(write --jsonl OUT\)/,
+      ],
+      [
+        ['classify', 'x.jpg', '--model', 'm.onnx', '--chunk', '8'],
+        /--chunk: expected --queue URL to go with it, received no --queue/,
+      ],
+      [
+        ['classify', 'x.jpg', '--model', 'm.onnx', '--queue', 'localhost:6379'],
+        /--queue: expected redis:\/\/HOST:PORT\/DB, received 'localhost:6379'/,
+      ],
+      [
+        ['classify', 'x.jpg', '--model', 'm.onnx', ...q],
+        /--jsonl: expected a file to write with --queue \(or --detach\), received nothing/,
+      ],
+      [
+        ['embed', 'x.jpg', '--model', 'm.onnx', ...q, '--detach'],
+        /-o: expected a file to write with --queue \(its shards go beside it\), received nothing/,
+      ],
+      [
+        ['worker', '--queue', 'redis://h/99'],
+        /--queue: expected redis:\/\/HOST:PORT\/DB, received 'redis:\/\/h\/99' .*database '99'/,
+      ],
+      [['worker', '--queue', 'redis://h/0', '--concurrency', '0'], /--concurrency: expected an integer from 1 to 64/],
+      [['queue', 'stats', ...q], /subcommand: expected status or collect, received 'stats'/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await run(...argv);
+      expect(r.err, argv.join(' ')).toMatch(message);
+      expect(r.code, argv.join(' ')).toBe(2);
+    }
   });
 });
 

@@ -73,6 +73,15 @@ async function open(a: QueueAddress, io: Io, command: string): Promise<Redis> {
   return redis;
 }
 
+/** Options of a local run that a fleet does not carry to its workers: refused rather than silently dropped. */
+const NOT_WITH_QUEUE = ['resume', 'json', 'labels', 'threads', 'backend', 'fallback', 'max-pixels', 'allow-any-op'];
+const WHY_NOT: Record<string, string> = {
+  resume: 'results already in Redis are kept: run it again',
+  json: 'write --jsonl OUT',
+  backend: "give it to each 'mobilenet worker'",
+  threads: 'workers use all their cores',
+};
+
 export interface ProducerValues {
   readonly queue?: string;
   readonly 'queue-name'?: string;
@@ -97,8 +106,13 @@ export async function produce(task: Task, values: ProducerValues, positionals: s
   const chunk = integer('chunk', values.chunk, between(1, 10_000)) ?? 64;
   const maxAttempts = integer('max-attempts', values['max-attempts'], between(1, 100)) ?? 3;
   const top = task === 'classify' ? (integer('top', values.top, between(1, 1000)) ?? 5) : 0;
-  if (values.resume)
-    throw optionError('--resume', 'no --resume with --queue (results already in Redis are kept)', '--resume');
+  const local = NOT_WITH_QUEUE.find((k) => (values as Record<string, unknown>)[k] !== undefined);
+  if (local)
+    throw optionError(
+      `--${local}`,
+      `no --${local} with --queue (${WHY_NOT[local] ?? 'a local run only'})`,
+      `--${local}`,
+    );
   const out = task === 'classify' ? values.jsonl : values.output;
   const outOption = task === 'classify' ? '--jsonl' : '-o';
   if (out === undefined && !(task === 'classify' && values.detach))
