@@ -38,8 +38,9 @@ export async function startWorker(o: WorkerOptions): Promise<FleetWorker> {
   const store = connect(o.address, { onState: () => {} });
   const models = new ModelCache(sessionsOn(o.backend ?? 'cpu'));
   const keys = keysOf(o.queue);
+  const batches = new Map<string, number>();
   const id = `${hostname()}:${process.pid}`;
-  const worker = new Worker<ChunkData>(o.queue, (job) => runChunk(job, { models, store, keys, log, id }), {
+  const worker = new Worker<ChunkData>(o.queue, (job) => runChunk(job, { models, store, keys, log, id, batches }), {
     connection,
     prefix: BULL_PREFIX,
     // CLIENT SETNAME refuses spaces: a name with one would hide the worker from getWorkers (workers alive).
@@ -71,6 +72,8 @@ interface Context {
   readonly keys: ReturnType<typeof keysOf>;
   readonly log: (text: string) => void;
   readonly id: string;
+  /** Batch size per model hash, learned on the worker's first chunk of that model. */
+  readonly batches: Map<string, number>;
 }
 
 /** One chunk: its images that have no result yet are run through the pipeline; each result is written once. */
@@ -85,8 +88,9 @@ async function runChunk(job: Job<ChunkData>, c: Context): Promise<{ fresh: numbe
   }
   c.log(`chunk ${job.id} started (${d.items.length} images, attempt ${job.attemptsStarted})`);
   try {
+    const t0 = performance.now();
     const fresh = await computeChunk(job, c);
-    c.log(`chunk ${job.id} finished (${fresh} new results)`);
+    c.log(`chunk ${job.id} finished (${fresh} new results in ${((performance.now() - t0) / 1000).toFixed(2)} s)`);
     return { fresh };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
@@ -140,8 +144,15 @@ async function computeChunk(job: Job<ChunkData>, c: Context): Promise<number> {
   const out: { key: string; hash: string; value: StoredResult }[] = [];
   const rows: { item: ChunkItem; embedding: Float32Array }[] = [];
   let n = 0;
+  // The pipeline sizes its batches by timing runs from batch 1 up; a chunk of 64 would spend half its images
+  // finding the size again. The size a worker's first chunk settled on is kept for the model's next chunks.
+  const learned = c.batches.get(d.model.sha256);
+  const sizes: number[] = [];
+  const options = { ...(learned && { batch: learned }), onBatch: (b: { batch: number }) => void sizes.push(b.batch) };
   const results: AsyncIterable<ClassifyResult | EmbedResult> =
-    d.model.task === 'classify' ? session.classifyAll(inputs(), { topK: d.top }) : session.embedAll(inputs());
+    d.model.task === 'classify'
+      ? session.classifyAll(inputs(), { topK: d.top, ...options })
+      : session.embedAll(inputs(), options);
   for await (const r of results) {
     const item = fed[n++]!;
     if (!r.ok) out.push({ key: keyOf(item), hash: item.hash, value: { ok: false, error: r.error } });
@@ -149,6 +160,8 @@ async function computeChunk(job: Job<ChunkData>, c: Context): Promise<number> {
     else rows.push({ item, embedding: r.embedding });
     if (n % 16 === 0) await job.updateProgress(n);
   }
+  // The last full batch (the one before the chunk's tail) is the size the pipeline had reached.
+  if (!learned && sizes.length >= 3) c.batches.set(d.model.sha256, sizes[sizes.length - 2]!);
   for (const u of unread) out.push({ key: keyOf(u.item), hash: u.item.hash, value: { ok: false, error: u.error } });
   if (rows.length) {
     const name = `${c.id.replace(/[^\w.-]/g, '_')}-${job.id}-${job.attemptsStarted}`;

@@ -12,7 +12,17 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { connect, keysOf, parseQueueAddress, ready } from '@mobilenet/fleet';
+import {
+  BULL_PREFIX,
+  type Redis,
+  connect,
+  keysOf,
+  parseQueueAddress,
+  readResults,
+  ready,
+  storeResults,
+} from '@mobilenet/fleet';
+import { Queue, Worker } from 'bullmq';
 import { freePort, writeJpegs } from '@mobilenet/fleet/testing';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
@@ -25,6 +35,8 @@ const { values } = parseArgs({
     resolution: { type: 'string', default: '224' },
     chunk: { type: 'string', default: '64' },
     workers: { type: 'string', default: '1,2,4' },
+    concurrency: { type: 'string', default: '1' },
+    'scaling-only': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench-results/fleet.json') },
   },
 });
@@ -95,6 +107,8 @@ try {
     model,
   ]);
 
+  const warmup = join(work, 'warmup');
+  await writeJpegs(warmup, 16, { seed: 7, size: 64 });
   const rows: Record<string, number | string>[] = [];
   const local = await timed(['classify', images, '--model', model, '--jsonl', join(work, 'local.jsonl')]);
   const localIn = Number(/in ([\d.]+) s/.exec(local.err)?.[1]);
@@ -109,8 +123,29 @@ try {
 
   for (const n of values.workers!.split(',').map(Number)) {
     const queue = `bench-${n}`;
-    const workers = Array.from({ length: n }, () => mobilenet(['worker', '--queue', url, '--queue-name', queue]));
+    const workers = Array.from({ length: n }, () =>
+      mobilenet(['worker', '--queue', url, '--queue-name', queue, '--concurrency', values.concurrency!]),
+    );
     started.push(...workers);
+    // Workers live long and load a model once: a warm-up run of other images in jobs of 1 makes each load it
+    // before the timed run (as the local figure is taken after the model is open).
+    const warm = await timed([
+      'classify',
+      warmup,
+      '--model',
+      model,
+      '--queue',
+      url,
+      '--queue-name',
+      queue,
+      '--chunk',
+      '1',
+      '--top',
+      '1',
+      '--jsonl',
+      join(work, `warm-${n}.jsonl`),
+    ]);
+    if (warm.code !== 0) throw new Error(`warm-up failed: ${warm.err}`);
     const out = join(work, `fleet-${n}.jsonl`);
     const r = await timed([
       'classify',
@@ -140,56 +175,63 @@ try {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map(finished));
   }
-  // The queue's overhead per job: the same 256 images on one worker in jobs of 1 and in jobs of 64; the difference
-  // in time over the difference in jobs. (Another --top gives each its own results, so both compute everything.)
-  const subset = join(work, 'subset');
-  mkdirSync(subset);
-  const few = Math.min(256, IMAGES);
-  for (let i = 0; i < few; i++) {
-    const name = `img-${String(i).padStart(5, '0')}.jpg`;
-    writeFileSync(join(subset, name), readFileSync(join(images, name)));
-  }
-  const worker = mobilenet(['worker', '--queue', url, '--queue-name', 'overhead']);
-  started.push(worker);
-  const per: Record<number, number> = {};
+  if (values['scaling-only']) console.table(rows);
+  else await extras(rows, { redis, images, model, url, localIn });
+  redis.disconnect();
+} finally {
+  await stopAll();
+}
+
+/** Overhead per job, Redis CPU per job, Redis memory per queued image and per result; writes the JSON summary. */
+async function extras(
+  rows: Record<string, number | string>[],
+  o: { redis: Redis; images: string; model: string; url: string; localIn: number },
+): Promise<void> {
+  const { redis, model, url } = o;
+  // 1. The queue alone: jobs that do what a worker does around its compute (read which results exist, write 64
+  // results with their events, complete), with no model: the time per job is the queue's overhead.
+  const queue = new Queue('bare', { connection: redis, prefix: BULL_PREFIX });
+  const keys = keysOf('bare');
+  const JOBS = 300;
   const redisCpu = async () => {
     const info = await redis.info('cpu');
     return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
   };
-  let cpuAt1 = 0;
-  for (const [chunk, top] of [
-    [64, 4],
-    [1, 3],
-  ] as const) {
-    if (chunk === 1) cpuAt1 = await redisCpu();
-    const r = await timed([
-      'classify',
-      subset,
-      '--model',
-      model,
-      '--queue',
-      url,
-      '--queue-name',
-      'overhead',
-      '--chunk',
-      String(chunk),
-      '--top',
-      String(top),
-      '--jsonl',
-      join(work, `overhead-${chunk}.jsonl`),
-    ]);
-    per[chunk] = Number(/in ([\d.]+) s;/.exec(r.err)?.[1]);
-  }
-  const cpu1 = await redisCpu();
-  // Redis' own CPU per job of one image (the whole run in jobs of 1: take, lock, result, event, complete).
-  const redisCpuPerJobMs = ((cpu1 - cpuAt1) / few) * 1000;
-  worker.kill('SIGTERM');
-  await finished(worker);
-  const overheadMs = ((per[1]! - per[64]!) / (few - Math.ceil(few / 64))) * 1000;
-  rows.push({ run: `overhead: ${few} images in jobs of 64`, measured_s: per[64]!, load1: loadavg()[0]! });
-  rows.push({ run: `overhead: ${few} images in jobs of 1`, measured_s: per[1]!, load1: loadavg()[0]! });
+  let done = 0;
+  const worker = new Worker(
+    'bare',
+    async (job) => {
+      const hashes = Array.from({ length: 64 }, (_, i) => `${job.id}-${i}`);
+      await readResults(
+        redis,
+        hashes.map((h) => keys.result('m', h)),
+      );
+      await storeResults(
+        redis,
+        keys.events('bare'),
+        600,
+        hashes.map((h) => ({
+          key: keys.result('m', h),
+          hash: h,
+          value: { ok: true, top: [{ index: 1, label: 'tench', probability: 0.5 }] },
+        })),
+      );
+      done++;
+    },
+    { connection: redis.duplicate({ maxRetriesPerRequest: null }), prefix: BULL_PREFIX, concurrency: 1 },
+  );
+  const cpu0 = await redisCpu();
+  const t0 = performance.now();
+  await queue.addBulk(
+    Array.from({ length: JOBS }, (_, i) => ({ name: 'chunk', data: {}, opts: { jobId: `bare-${i}` } })),
+  );
+  while (done < JOBS) await new Promise((r) => setTimeout(r, 20));
+  const perJobMs = (performance.now() - t0) / JOBS;
+  const redisCpuPerJobMs = ((await redisCpu()) - cpu0) * (1000 / JOBS);
+  await worker.close();
+  await queue.close();
 
-  // Redis memory: 10,000 queued images (files with distinct bytes: only their hashes and paths reach Redis).
+  // 2. Redis memory for 10,000 queued images (files with distinct bytes: only their hashes and paths reach Redis).
   const queued = join(work, 'queued');
   mkdirSync(queued);
   for (let i = 0; i < 10_000; i++) writeFileSync(join(queued, `photo-${String(i).padStart(5, '0')}.jpg`), `image ${i}`);
@@ -210,23 +252,23 @@ try {
   ]);
   if (d.code !== 0) throw new Error(`the detached producer failed: ${d.err}`);
   const queuedBytes = (await used()) - before;
-  // A stored top-5 result: MEMORY USAGE of the result keys of the 1-worker run.
-  const keys = await redis.keys(
+  // 3. A stored top-5 result: MEMORY USAGE of the result keys of the 1-worker run.
+  const resultKeys = await redis.keys(
     `${keysOf('bench-1')
       .result('*', '*')
       .replace(/\*:\*$/, '*')}`,
   );
   let sample = 0;
-  for (const k of keys.slice(0, 200)) sample += Number(await redis.memory('USAGE', k));
-  const perResult = sample / Math.min(200, keys.length);
-  redis.disconnect();
+  for (const k of resultKeys.slice(0, 200)) sample += Number(await redis.memory('USAGE', k));
+  const perResult = sample / Math.min(200, resultKeys.length);
 
+  const { cpus } = await import('node:os');
   const summary = {
-    machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores (${(await import('node:os')).cpus()[0]?.model})`,
+    machine: `${process.arch}, ${cpus().length} cores (${cpus()[0]?.model})`,
     images: IMAGES,
     chunk: CHUNK,
     rows,
-    queueOverheadPerJobMs: overheadMs,
+    queueOverheadPerJobMs: perJobMs,
     redisCpuPerJobMs,
     redisBytesPer10kQueued: queuedBytes,
     redisBytesPerTop5Result: perResult,
@@ -236,7 +278,7 @@ try {
   writeFileSync(values.out!, `${JSON.stringify(summary, null, 1)}\n`);
   console.table(rows);
   console.log(
-    `queue overhead per job (${few} images in jobs of 1 minus in jobs of 64, per extra job): ${overheadMs.toFixed(1)} ms`,
+    `queue overhead per job of 64 images (no model; take, check, 64 results + events, complete): ${perJobMs.toFixed(2)} ms, of which Redis CPU ${redisCpuPerJobMs.toFixed(3)} ms`,
   );
   console.log(
     `Redis memory for 10,000 queued images: ${(queuedBytes / 2 ** 20).toFixed(2)} MiB (${(queuedBytes / 1e4).toFixed(0)} bytes each)`,
@@ -244,7 +286,10 @@ try {
   console.log(
     `Redis memory per top-5 result: ${perResult.toFixed(0)} bytes (${summary.redisMiBPerMillionTop5Results.toFixed(0)} MiB per million)`,
   );
+  console.log(
+    `load average after: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`wrote ${values.out}`);
-} finally {
-  await stopAll();
 }
