@@ -9,6 +9,8 @@ import { type StoredResult, readResults, storeResults } from './results.js';
 import { readImage } from './files.js';
 import { writeShard } from './shards.js';
 
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed/;
+
 export interface WorkerOptions {
   readonly address: QueueAddress;
   readonly queue: string;
@@ -52,7 +54,10 @@ export async function startWorker(o: WorkerOptions): Promise<FleetWorker> {
     maxStalledCount: 1000,
     autorun: true,
   });
-  worker.on('error', (e) => log(`queue error: ${e.message}`));
+  // A lost connection is told once by connect() (and again when it is back), not once per retry by BullMQ.
+  worker.on('error', (e) => {
+    if (!CONNECTION_ERROR.test(e.message)) log(`queue error: ${e.message}`);
+  });
   let done!: () => void;
   const closed = new Promise<void>((r) => (done = r));
   const finish = async (force: boolean) => {
