@@ -198,6 +198,7 @@ async function extras(
     return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
   };
   let done = 0;
+  const bareConnection = redis.duplicate({ maxRetriesPerRequest: null });
   const worker = new Worker(
     'bare',
     async (job) => {
@@ -218,7 +219,7 @@ async function extras(
       );
       done++;
     },
-    { connection: redis.duplicate({ maxRetriesPerRequest: null }), prefix: BULL_PREFIX, concurrency: 1 },
+    { connection: bareConnection, prefix: BULL_PREFIX, concurrency: 1 },
   );
   const cpu0 = await redisCpu();
   const t0 = performance.now();
@@ -230,6 +231,7 @@ async function extras(
   const redisCpuPerJobMs = ((await redisCpu()) - cpu0) * (1000 / JOBS);
   await worker.close();
   await queue.close();
+  bareConnection.disconnect();
 
   // 2. Redis memory for 10,000 queued images (files with distinct bytes: only their hashes and paths reach Redis).
   const queued = join(work, 'queued');
