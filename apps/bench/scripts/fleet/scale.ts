@@ -61,6 +61,35 @@ async function timed(args: string[]): Promise<{ s: number; err: string; code: nu
   return { s: (performance.now() - t0) / 1000, err, code };
 }
 
+/**
+ * Runs `mobilenet ARGS` in a child that reports its own CPU time (user + system, process.resourceUsage) at exit:
+ * on a machine others load, CPU time per image is steadier than wall time.
+ */
+async function cpuTimed(args: string[]): Promise<{ s: number; err: string; cpuS: number }> {
+  const script = `const { main } = await import(${JSON.stringify(join(ROOT, 'packages/cli/src/index.ts'))});
+process.exitCode = await main(${JSON.stringify(args)});
+const u = process.resourceUsage();
+process.stderr.write('\\ncpu-us ' + (u.userCPUTime + u.systemCPUTime) + '\\n');`;
+  let err = '';
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', TSX, '--conditions=source', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (d) => void (err += d));
+  await finished(child);
+  const cpu = /cpu-us (\d+)/.exec(err);
+  if (!cpu) throw new Error(`no cpu-us line from mobilenet ${args.join(' ')}: ${err.slice(-2000)}`);
+  return { s: (performance.now() - t0) / 1000, err, cpuS: Number(cpu[1]) / 1e6 };
+}
+
+/** CPU seconds a live process has used so far (Linux: /proc/PID/stat, utime + stime in clock ticks of 1/100 s). */
+const procCpuS = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 const work = mkdtempSync(join(tmpdir(), 'mobilenet-fleet-bench-'));
 const port = await freePort();
 const redisDir = join(work, 'redis');
@@ -110,13 +139,17 @@ try {
   const warmup = join(work, 'warmup');
   await writeJpegs(warmup, 16, { seed: 7, size: 64 });
   const rows: Record<string, number | string>[] = [];
-  const local = await timed(['classify', images, '--model', model, '--jsonl', join(work, 'local.jsonl')]);
+  // CPU per image of the local run: its CPU time less that of a run of 16 small images (start-up, model load).
+  const base = await cpuTimed(['classify', warmup, '--model', model, '--jsonl', join(work, 'base.jsonl')]);
+  const local = await cpuTimed(['classify', images, '--model', model, '--jsonl', join(work, 'local.jsonl')]);
+  const localCpuMs = ((local.cpuS - base.cpuS) / (IMAGES - 16)) * 1000;
   const localIn = Number(/in ([\d.]+) s/.exec(local.err)?.[1]);
   rows.push({
     run: 'local pipeline',
     wall_s: local.s,
     measured_s: localIn,
     images_per_s: IMAGES / localIn,
+    cpu_ms_per_image: localCpuMs,
     load1: loadavg()[0]!,
   });
   const expected = readFileSync(join(work, 'local.jsonl'), 'utf8');
@@ -147,6 +180,7 @@ try {
     ]);
     if (warm.code !== 0) throw new Error(`warm-up failed: ${warm.err}`);
     const out = join(work, `fleet-${n}.jsonl`);
+    const cpu0 = workers.map((w) => procCpuS(w.pid!));
     const r = await timed([
       'classify',
       images,
@@ -162,6 +196,7 @@ try {
       out,
     ]);
     const followed = Number(/in ([\d.]+) s;/.exec(r.err)?.[1]);
+    const workerCpuMs = (workers.reduce((t, w, i) => t + procCpuS(w.pid!) - cpu0[i]!, 0) / IMAGES) * 1000;
     const same = readFileSync(out, 'utf8') === expected;
     rows.push({
       run: `fleet, ${n} worker${n > 1 ? 's' : ''}`,
@@ -169,6 +204,7 @@ try {
       measured_s: followed,
       images_per_s: IMAGES / followed,
       vs_local: localIn / followed,
+      cpu_ms_per_image: workerCpuMs,
       same_output: String(same),
       load1: loadavg()[0]!,
     });
