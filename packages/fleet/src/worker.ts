@@ -61,7 +61,14 @@ export async function startWorker(o: WorkerOptions): Promise<FleetWorker> {
   let done!: () => void;
   const closed = new Promise<void>((r) => (done = r));
   const finish = async (force: boolean) => {
-    await worker.close(force);
+    // Forced: Redis may be the reason (unreachable), so nothing waits on it: connections are dropped first and the
+    // chunk in hand keeps its lock until it expires, then another worker takes it.
+    if (force) {
+      store.disconnect();
+      connection.disconnect();
+    }
+    const closing = worker.close(force).catch(() => {});
+    await (force ? Promise.race([closing, new Promise((r) => setTimeout(r, 2000).unref())]) : closing);
     await models.close();
     store.disconnect();
     connection.disconnect();

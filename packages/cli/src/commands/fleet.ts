@@ -362,7 +362,7 @@ export async function worker(argv: string[], io: Io): Promise<number> {
       io.err(
         `mobilenet worker: ${s} again: stopping now; the chunk in hand goes back to the queue when its lock expires\n`,
       );
-      void w.kill();
+      void w.kill().then(() => process.exit(s === 'SIGINT' ? EXIT.sigint : EXIT.sigterm));
       return;
     }
     stop = s;
