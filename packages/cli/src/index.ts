@@ -49,6 +49,22 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
     },
   ],
   [
+    'worker',
+    {
+      run: (a, io) => import('./commands/fleet.js').then((m) => m.worker(a, io)),
+      summary: 'take chunks of images from a fleet queue (Redis) and run them',
+      help: 'Run mobilenet worker --help',
+    },
+  ],
+  [
+    'queue',
+    {
+      run: (a, io) => import('./commands/fleet.js').then((m) => m.queueCommand(a, io)),
+      summary: "a fleet queue's status; collect a run's results",
+      help: 'Run mobilenet queue --help',
+    },
+  ],
+  [
     'weights',
     {
       run: (a, io) => import('./commands/weights.js').then((m) => m.weights(a, io)),

@@ -31,6 +31,7 @@ import { NAMES_HELP, OFFLINE_OPTION, loadNamed } from '../pretrained.js';
 import { openSession } from '../session.js';
 import { SignalCheck } from '../signal.js';
 import { version } from '../version.js';
+import { QUEUE_HELP, QUEUE_OPTIONS, queueOnly } from './fleet-options.js';
 
 const MAX_THREADS = 256;
 const MAX_PIXELS = 2 ** 32;
@@ -62,6 +63,7 @@ ${LABELS_HELP}
   --force             with --jsonl: overwrite OUT
   --allow-any-op      accept a model with ops beyond an image classifier's (control flow, custom domains): only
                       for a model you trust (a Loop can run forever)
+${QUEUE_HELP}
 
 ${NAMES_HELP}
 
@@ -69,6 +71,7 @@ ${modelHelp('--model FILE|NAME')}
 `;
 
 const CLASSIFY_OPTIONS = {
+  ...QUEUE_OPTIONS,
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
   model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
@@ -90,6 +93,8 @@ const CLASSIFY_OPTIONS = {
 export async function classify(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, CLASSIFY_OPTIONS, true);
   if (values.help) return (io.out(CLASSIFY_HELP), 0);
+  queueOnly(values);
+  if (values.queue !== undefined) return (await import('./fleet.js')).produce('classify', values, positionals, io);
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
   const backend = backendOption(values.backend);
   const top = integer('top', values.top, between(1, 1000)) ?? 5;

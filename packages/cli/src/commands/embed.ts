@@ -29,6 +29,8 @@ import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
+import { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
+import { QUEUE_HELP, QUEUE_OPTIONS, queueOnly } from './fleet-options.js';
 
 export const EMBED_HELP = `Usage: mobilenet embed IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT [options]
 
@@ -50,11 +52,13 @@ and --resume goes on from them, for the same model only. OUT.lock keeps a second
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
   --allow-any-op      accept a model with ops beyond an image classifier's (only for a model you trust)
+${QUEUE_HELP}
 
 ${modelHelp('--model FILE|NAME')}
 `;
 
 const EMBED_OPTIONS = {
+  ...QUEUE_OPTIONS,
   ...MODEL_OPTIONS,
   ...SEED_OPTION,
   output: { type: 'string', short: 'o', expects: 'a .npy or .safetensors file to write' },
@@ -68,13 +72,8 @@ const EMBED_OPTIONS = {
   'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-/** The list beside OUT: 'emb.npy' -> 'emb.files.txt'. */
-export const fileListPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.files.txt`;
-
-/** The identity beside OUT: 'emb.npy' -> 'emb.meta.json'. */
-export const metaPath = (out: string): string => `${out.replace(/\.(npy|safetensors)$/i, '')}.meta.json`;
-
-export const EMBED_FORMAT = 'mobilenet-embed/1';
+// The names of OUT's companions live in embed-files.ts, which the fleet's producer shares (no import circle).
+export { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
 
 /** What OUT.meta.json says: the model (a content hash) whose rows OUT holds, so --resume adds only that model's. */
 interface EmbedMeta {
@@ -155,6 +154,8 @@ function keptNames(list: string, rows: number): string[] {
 export async function embed(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, EMBED_OPTIONS, true);
   if (values.help) return (io.out(EMBED_HELP), 0);
+  queueOnly(values);
+  if (values.queue !== undefined) return (await import('./fleet.js')).produce('embed', values, positionals, io);
   if (positionals.length === 0) throw optionError('argument IMAGE|DIR', 'at least one image or folder', 'none');
   if (values.output === undefined) throw optionError('-o', 'a .npy or .safetensors file to write', 'nothing');
   const out = values.output;
