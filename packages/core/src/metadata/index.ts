@@ -24,3 +24,11 @@ export {
 export { type ConfigRecord, readConfig, type WeightsKind, weightsKind } from './config.js';
 export { int8CheckMetadata, modelMetadata, precisionMetadata, weightsMetadata } from './write.js';
 export { IMAGENET_LABELS } from '../data/imagenet-labels.js';
+export {
+  type DetectionMetadata,
+  detectionMetadata,
+  readDetectionMetadata,
+  readSegmentationMetadata,
+  type SegmentationMetadata,
+  segmentationMetadata,
+} from './dense.js';

@@ -19,6 +19,10 @@ export const METADATA_KEYS = {
   calibration: 'mobilenet.calibration',
   /** The export's self-check of an int8 file against its float32 model (JSON). */
   int8Check: 'mobilenet.int8.check',
+  /** An SSD detector's anchors, box coder and postprocessing defaults (JSON `DetectionMetadata`, dense.ts). */
+  detection: 'mobilenet.detection',
+  /** A segmenter's input size and output (JSON `SegmentationMetadata`, dense.ts). */
+  segmentation: 'mobilenet.segmentation',
 } as const;
 
 /** The metadata key of a model's class names (`METADATA_KEYS.labels`). */
