@@ -49,7 +49,9 @@ describe('session.detect', () => {
       const clip = (v: number) => Math.min(320, Math.max(0, v));
       const a = Array.from(anchors.subarray(p.anchor * 4, p.anchor * 4 + 4), clip);
       const want = [a[0]! * 2, a[1]! * 1.5, a[2]! * 2, a[3]! * 1.5];
-      r.detections[k]!.box.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 3));
+      r.detections[k]!.box.forEach((v, i) => {
+        expect(v).toBeCloseTo(want[i]!, 3);
+      });
       // softmax of (20 background, the planted logit, 89 zeros)
       const score = Math.exp(p.logit) / (Math.exp(p.logit) + Math.exp(20) + 89);
       expect(r.detections[k]!.score).toBeCloseTo(score, 6);

@@ -21,7 +21,8 @@ describe('runtime-web (WASM in Node) detects and segments as runtime-node (CPU)'
     expect(w.detections.map((d) => d.labelIndex)).toEqual(n.detections.map((d) => d.labelIndex));
     w.detections.forEach((d, i) => {
       const m = n.detections[i]!;
-      d.box.forEach((v, k) => expect(Math.abs(v - m.box[k]!)).toBeLessThan(1e-3 * Math.max(scene.width, scene.height)));
+      for (const [k, v] of d.box.entries())
+        expect(Math.abs(v - m.box[k]!)).toBeLessThan(1e-3 * Math.max(scene.width, scene.height));
       expect(d.score).toBeCloseTo(m.score, 5);
     });
     await expect(web.detect([scene], { iouThreshold: 2 })).rejects.toThrow('option iouThreshold');
