@@ -21,7 +21,6 @@ import { type WebDecodeMode, decodeWebFor } from './decode-fast.js';
 import { DecodeWorkers } from './decode-workers.js';
 import { type WebImage, webImageName } from './image.js';
 import { PostprocessWorker, canPostprocessOffThread, detectOn, segmentOn } from './postprocess-workers.js';
-type WebSession = ImageModelSession<WebImage>;
 
 export interface WebPipelineOptions {
   /** Images per model run. Default: the model's fixed batch, else 8. */
@@ -84,7 +83,7 @@ function canvasDecoder(pre: Preprocessing, mode: WebDecodeMode, workerCount: num
  * fails yields its error, named, and the rest go on.
  */
 export async function* classifyAll(
-  session: WebSession,
+  session: ImageModelSession<WebImage>,
   sources: WebImageSources,
   o: WebPipelineOptions = {},
 ): AsyncGenerator<ClassifyResult> {
@@ -99,7 +98,7 @@ export async function* classifyAll(
  * when the stream ends or the caller breaks off. Images decode exactly: boxes and masks are in their own pixels.
  */
 async function* dense<O extends object, F>(
-  session: WebSession,
+  session: ImageModelSession<WebImage>,
   sources: WebImageSources,
   o: WebPipelineOptions & O,
   local: Task<O, F>,
@@ -122,7 +121,7 @@ async function* dense<O extends object, F>(
 
 /** SSD's detections for each image, in input order, in its own pixels (postprocessing on a worker in a page). */
 export function detectAll(
-  session: WebSession,
+  session: ImageModelSession<WebImage>,
   sources: WebImageSources,
   o: WebPipelineOptions & DetectOptions = {},
 ): AsyncGenerator<DetectResult> {
@@ -131,7 +130,7 @@ export function detectAll(
 
 /** A class per pixel of each image (and probabilities when asked), in input order, at its own size. */
 export function segmentAll(
-  session: WebSession,
+  session: ImageModelSession<WebImage>,
   sources: WebImageSources,
   o: WebPipelineOptions & SegmentOptions = {},
 ): AsyncGenerator<SegmentResult> {
