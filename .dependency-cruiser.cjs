@@ -16,7 +16,7 @@ const CORE_LAYERS = {
   train: ['ir'],
   // graph passes, architectures, image kernels, tasks (what a model is for and how its outputs are read)
   passes: ['ir', 'metadata'],
-  models: ['ir', 'metadata'],
+  models: ['ir', 'metadata', 'detection'],
   image: ['ir', 'metadata'],
   tasks: ['ir', 'metadata', 'detection'],
   // ONNX serialization (applies passes), checkpoints and their key maps (onto models), the batching pipeline

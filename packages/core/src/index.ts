@@ -111,14 +111,33 @@ export {
   type FamilyWeights,
   defineFamily,
 } from './models/family.js';
-export type { Net, OptionSpecs, OptionValues, ResolvedConfig } from './models/contract.js';
+export type {
+  DenseTask,
+  Net,
+  OptionSpecs,
+  OptionValues,
+  ResolutionRule,
+  ResolvedConfig,
+} from './models/contract.js';
 // The built-in families' public names (V1-V4, their tables and conventions), gathered where they are registered.
 export {
   type Arch,
   ARCHS,
   archsWithConvention,
+  ASPP,
   BUILT_IN,
+  DEEPLABV3,
+  DENSE_ARCHS,
+  DENSE_BUILT_IN,
+  type DenseArch,
   isArch,
+  LRASPP,
+  LRASPP_INTER,
+  SEGMENTATION_RESOLUTION,
+  SSDLITE,
+  SSDLITE_EXTRAS,
+  SSDLITE_RESOLUTION,
+  ssdliteGrids,
   TIMM_V4_CFGS,
   type TimmV4Cfg,
   timmV4Name,
@@ -149,9 +168,16 @@ export {
   type V4Stride,
 } from './models/builtin.js';
 export {
+  type AnchorRecord,
   checkLabels,
   checkPreprocessing,
   type ConfigRecord,
+  type DetectionMetadata,
+  detectionMetadata,
+  readDetectionMetadata,
+  readSegmentationMetadata,
+  type SegmentationMetadata,
+  segmentationMetadata,
   HALF_RANGE,
   IMAGENET_LABELS,
   IMAGENET_MEAN,
@@ -174,14 +200,6 @@ export {
   type WeightsKind,
   weightsKind,
   withLabels,
-} from './metadata/index.js';
-export {
-  type DetectionMetadata,
-  detectionMetadata,
-  readDetectionMetadata,
-  readSegmentationMetadata,
-  type SegmentationMetadata,
-  segmentationMetadata,
 } from './metadata/index.js';
 export {
   COCO_CATEGORIES,

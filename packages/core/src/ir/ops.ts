@@ -25,6 +25,7 @@ import {
   gemmMacs,
   matMulMacs,
 } from './infer.js';
+import { inferConcat, inferResize } from './infer-dense.js';
 /**
  * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
  * zero point that map a quantized tensor to real values (QuantizeLinear / DequantizeLinear), which are neither.
@@ -221,6 +222,39 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     requiredAttrs: ['to'],
     infer: inferCast,
   },
+  // --- Dense prediction (issue 26: SSDLite heads, LRASPP and DeepLabV3 decoders) ---
+  // Resize in its opset-13 form (X, roi, scales, sizes); the models write `scales` (batch-free, so a dynamic batch
+  // needs no computed sizes) with mode linear and half_pixel: torch's F.interpolate(bilinear, align_corners=False).
+  Resize: {
+    op: 'Resize',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 4,
+    attrs: {
+      mode: 'string',
+      coordinate_transformation_mode: 'string',
+      nearest_mode: 'string',
+      cubic_coeff_a: 'float',
+      exclude_outside: 'int',
+      extrapolation_value: 'float',
+    },
+    onnxDefaults: {
+      mode: { kind: 'string', value: 'nearest' },
+      coordinate_transformation_mode: { kind: 'string', value: 'half_pixel' },
+    },
+    roles: { 1: 'const', 2: 'const', 3: 'const' },
+    infer: inferResize,
+  },
+  Concat: {
+    op: 'Concat',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 2 ** 16,
+    attrs: { axis: 'int' },
+    requiredAttrs: ['axis'],
+    infer: inferConcat,
+  },
+  // --- end of dense prediction ---
 };
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();

@@ -1,24 +1,27 @@
-// The metadata of the dense tasks (issue 26): what an SSD detector needs beyond its raw head outputs (the anchors
-// are rebuilt from these few numbers by core/detection's `defaultBoxes`, not stored as 3,234 x 4 floats) and what a
-// segmenter says of its output. Written by the model builders, read (checked) by the sessions: nobody else parses it.
+// The metadata of detection and segmentation models (issue 26): what a runtime needs to turn their raw outputs into
+// boxes or masks. Written by models/ (ssdlite.ts, segmentation.ts), read back here with every field checked: a file
+// that is not ours, or was edited, may carry anything under these keys.
 import { MobileNetError } from '../ir/errors.js';
 import { describeValue } from './describe.js';
 import { METADATA_KEYS } from './keys.js';
 
-/** `mobilenet.detection`: an SSD head, its anchors and torchvision's postprocessing defaults. */
+/** SSD's anchors as torchvision's `DefaultBoxGenerator` takes them; the runtime rebuilds the boxes from these. */
+export interface AnchorRecord {
+  readonly aspectRatios: readonly (readonly number[])[];
+  readonly minRatio: number;
+  readonly maxRatio: number;
+  readonly clip: boolean;
+}
+
+/** `mobilenet.detection`: an SSD's raw outputs and torchvision's postprocessing defaults. */
 export interface DetectionMetadata {
   readonly kind: 'ssd';
-  /** 'none': raw `bbox_regression` / `cls_logits`, decoded by the runtime; 'graph': `detection_*` outputs. */
+  /** 'none': the file ends at `bbox_regression` / `cls_logits`; 'graph': decode and NMS are in the file. */
   readonly postprocess: 'none' | 'graph';
-  /** The network input, [height, width]. */
+  /** [height, width] of the network input. */
   readonly inputSize: readonly [number, number];
-  readonly anchors: {
-    readonly aspectRatios: readonly (readonly number[])[];
-    readonly minRatio: number;
-    readonly maxRatio: number;
-    readonly clip: boolean;
-  };
-  /** Each feature map's [rows, columns], in the head's row order. */
+  readonly anchors: AnchorRecord;
+  /** [height, width] of each feature map the heads read, in the outputs' row order. */
   readonly grids: readonly (readonly [number, number])[];
   readonly boxCoderWeights: readonly [number, number, number, number];
   readonly scoreThreshold: number;
@@ -27,118 +30,126 @@ export interface DetectionMetadata {
   readonly maxDetections: number;
 }
 
-/** `mobilenet.segmentation`: a per-pixel classifier whose `output` is [N, classes, H, W] at the input size. */
+/** `mobilenet.segmentation`: which output holds the per-class logits at the input size. */
 export interface SegmentationMetadata {
   readonly kind: 'segmentation';
   readonly inputSize: readonly [number, number];
   readonly output: string;
+  /** Whether the file also outputs the auxiliary head's logits ('aux'). */
+  readonly aux?: boolean;
 }
 
-const fail = (where: string, expected: string, received: unknown): never => {
-  throw new MobileNetError('metadata', where, expected, describeValue(received));
+/** The metadata entry of a detection model. */
+export function detectionMetadata(record: DetectionMetadata): Record<string, string> {
+  return { [METADATA_KEYS.detection]: JSON.stringify(record) };
+}
+
+/** The metadata entry of a segmentation model. */
+export function segmentationMetadata(record: SegmentationMetadata): Record<string, string> {
+  return { [METADATA_KEYS.segmentation]: JSON.stringify(record) };
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+
+const fail = (where: string, expected: string, v: unknown): never => {
+  throw new MobileNetError('metadata', where, expected, describeValue(v));
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function numberIn(v: unknown, where: string, lo: number, hi: number): number {
-  return typeof v === 'number' && v >= lo && v <= hi ? v : fail(where, `a number from ${lo} to ${hi}`, v);
+function object(v: unknown, where: string, expected: string): Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : fail(where, expected, v);
 }
 
-function count(v: unknown, where: string, max: number): number {
-  return Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max
-    ? (v as number)
-    : fail(where, `an integer from 1 to ${max}`, v);
+function number(v: unknown, where: string, ok: (x: number) => boolean, rule: string): number {
+  return typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : fail(where, rule, v);
 }
 
-/** [a, b] of integers from 1 to `max`. */
-function pair(v: unknown, where: string, max: number): [number, number] {
-  if (!Array.isArray(v) || v.length !== 2) return fail(where, '[height, width]', v);
-  return [count(v[0], `${where}[0]`, max), count(v[1], `${where}[1]`, max)];
+const positiveInt = (v: unknown, where: string) =>
+  number(v, where, (x) => Number.isSafeInteger(x) && x >= 1, 'an integer >= 1');
+const unit = (v: unknown, where: string) => number(v, where, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+
+function list(v: unknown, where: string, min: number, max: number): readonly unknown[] {
+  return Array.isArray(v) && v.length >= min && v.length <= max ? v : fail(where, `a list of ${min} to ${max}`, v);
 }
 
-/** Largest side and most feature maps accepted: far above SSD's (320, 6), far below exhausting memory. */
-const MAX_SIDE = 4096;
-const MAX_MAPS = 16;
+function size(v: unknown, where: string): [number, number] {
+  const [h, w] = list(v, where, 2, 2);
+  return [positiveInt(h, `${where}[0]`), positiveInt(w, `${where}[1]`)];
+}
 
-function parse(metadata: Readonly<Record<string, string>>, key: string, where: string): unknown {
+/** Parses a key's JSON, or says which file and key hold something else. */
+function parsed(metadata: Readonly<Record<string, string>>, key: string, model: string): Obj | undefined {
   const raw = Object.hasOwn(metadata, key) ? metadata[key] : undefined;
-  if (!raw) return undefined;
+  if (raw === undefined || raw === '') return undefined;
+  const where = `${model}: metadata '${key}'`;
   try {
-    return JSON.parse(raw);
-  } catch {
-    return fail(where, 'JSON', `${raw.length} characters that do not parse`);
+    return object(JSON.parse(raw), where, 'a JSON object');
+  } catch (e) {
+    if (e instanceof MobileNetError) throw e;
+    throw new MobileNetError('metadata', where, 'a JSON object', `invalid JSON (${raw.length} characters)`);
   }
 }
 
-function anchorsOf(v: unknown, where: string): DetectionMetadata['anchors'] {
-  if (!isObject(v)) return fail(where, 'an object {aspectRatios, minRatio, maxRatio, clip}', v);
-  const ratios = v.aspectRatios;
-  if (!Array.isArray(ratios) || ratios.length < 1 || ratios.length > MAX_MAPS)
-    return fail(`${where}.aspectRatios`, `a list of 1 to ${MAX_MAPS} lists (one per feature map)`, ratios);
-  const aspectRatios = ratios.map((r, i) =>
-    Array.isArray(r) && r.length <= 8 && r.every((x) => typeof x === 'number' && x > 0 && x <= 100)
-      ? (r as number[])
-      : fail(`${where}.aspectRatios[${i}]`, 'up to 8 numbers in (0, 100]', r),
+function anchors(v: unknown, where: string, maps: number): AnchorRecord {
+  const o = object(v, where, 'an object {aspectRatios, minRatio, maxRatio, clip}');
+  const ratios = list(o.aspectRatios, `${where}.aspectRatios`, maps, maps).map((r, k) =>
+    list(r, `${where}.aspectRatios[${k}]`, 0, 16).map((a, i) =>
+      number(a, `${where}.aspectRatios[${k}][${i}]`, (x) => x > 0, 'a number above 0'),
+    ),
   );
-  const minRatio = numberIn(v.minRatio, `${where}.minRatio`, 0, 1);
-  const maxRatio = numberIn(v.maxRatio, `${where}.maxRatio`, minRatio, 1);
-  if (typeof v.clip !== 'boolean') fail(`${where}.clip`, 'true or false', v.clip);
-  return { aspectRatios, minRatio, maxRatio, clip: v.clip as boolean };
+  const minRatio = number(o.minRatio, `${where}.minRatio`, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+  const maxRatio = number(o.maxRatio, `${where}.maxRatio`, (x) => x >= minRatio && x <= 1, `a number in [minRatio, 1]`);
+  if (typeof o.clip !== 'boolean') fail(`${where}.clip`, 'true or false', o.clip);
+  return { aspectRatios: ratios, minRatio, maxRatio, clip: o.clip as boolean };
 }
 
-/** The detection metadata of a model, checked; undefined when it has none. `model` names it in messages. */
+/**
+ * A model's `mobilenet.detection`, checked field by field; undefined when it has none (not a detector of ours).
+ * `model` is how messages name the model, e.g. "model 'ssd.onnx'".
+ */
 export function readDetectionMetadata(
   metadata: Readonly<Record<string, string>>,
   model: string,
 ): DetectionMetadata | undefined {
+  const o = parsed(metadata, METADATA_KEYS.detection, model);
+  if (!o) return undefined;
   const where = `${model}: metadata '${METADATA_KEYS.detection}'`;
-  const v = parse(metadata, METADATA_KEYS.detection, where);
-  if (v === undefined) return undefined;
-  if (!isObject(v) || v.kind !== 'ssd') return fail(where, "an object with kind 'ssd'", isObject(v) ? v.kind : v);
-  if (v.postprocess !== 'none' && v.postprocess !== 'graph')
-    fail(`${where}.postprocess`, "'none' or 'graph'", v.postprocess);
-  const anchors = anchorsOf(v.anchors, `${where}.anchors`);
-  const grids = Array.isArray(v.grids) ? v.grids : fail(`${where}.grids`, 'a list of [rows, columns]', v.grids);
-  if (grids.length !== anchors.aspectRatios.length)
-    fail(`${where}.grids`, `${anchors.aspectRatios.length} maps (one per aspect-ratio list)`, grids);
-  const w = v.boxCoderWeights;
-  if (!Array.isArray(w) || w.length !== 4 || !w.every((x) => typeof x === 'number' && x > 0 && Number.isFinite(x)))
-    fail(`${where}.boxCoderWeights`, '4 positive numbers', w);
+  if (o.kind !== 'ssd') fail(`${where}.kind`, "'ssd'", o.kind);
+  if (o.postprocess !== 'none' && o.postprocess !== 'graph')
+    fail(`${where}.postprocess`, "'none' or 'graph'", o.postprocess);
+  const grids = list(o.grids, `${where}.grids`, 1, 32).map((g, k) => size(g, `${where}.grids[${k}]`));
+  const weights = list(o.boxCoderWeights, `${where}.boxCoderWeights`, 4, 4).map((w, i) =>
+    number(w, `${where}.boxCoderWeights[${i}]`, (x) => x > 0, 'a number above 0'),
+  );
   return {
     kind: 'ssd',
-    postprocess: v.postprocess as DetectionMetadata['postprocess'],
-    inputSize: pair(v.inputSize, `${where}.inputSize`, MAX_SIDE),
-    anchors,
-    grids: grids.map((g, i) => pair(g, `${where}.grids[${i}]`, MAX_SIDE)),
-    boxCoderWeights: w as unknown as DetectionMetadata['boxCoderWeights'],
-    scoreThreshold: numberIn(v.scoreThreshold, `${where}.scoreThreshold`, 0, 1),
-    iouThreshold: numberIn(v.iouThreshold, `${where}.iouThreshold`, 0, 1),
-    topkCandidates: count(v.topkCandidates, `${where}.topkCandidates`, 1_000_000),
-    maxDetections: count(v.maxDetections, `${where}.maxDetections`, 1_000_000),
+    postprocess: o.postprocess as DetectionMetadata['postprocess'],
+    inputSize: size(o.inputSize, `${where}.inputSize`),
+    anchors: anchors(o.anchors, `${where}.anchors`, grids.length),
+    grids,
+    boxCoderWeights: weights as unknown as DetectionMetadata['boxCoderWeights'],
+    scoreThreshold: unit(o.scoreThreshold, `${where}.scoreThreshold`),
+    iouThreshold: unit(o.iouThreshold, `${where}.iouThreshold`),
+    topkCandidates: positiveInt(o.topkCandidates, `${where}.topkCandidates`),
+    maxDetections: positiveInt(o.maxDetections, `${where}.maxDetections`),
   };
 }
 
-/** The segmentation metadata of a model, checked; undefined when it has none. */
+/** A model's `mobilenet.segmentation`, checked; undefined when it has none. */
 export function readSegmentationMetadata(
   metadata: Readonly<Record<string, string>>,
   model: string,
 ): SegmentationMetadata | undefined {
+  const o = parsed(metadata, METADATA_KEYS.segmentation, model);
+  if (!o) return undefined;
   const where = `${model}: metadata '${METADATA_KEYS.segmentation}'`;
-  const v = parse(metadata, METADATA_KEYS.segmentation, where);
-  if (v === undefined) return undefined;
-  if (!isObject(v) || v.kind !== 'segmentation')
-    return fail(where, "an object with kind 'segmentation'", isObject(v) ? v.kind : v);
-  const output =
-    typeof v.output === 'string' && v.output !== '' ? v.output : fail(`${where}.output`, 'a name', v.output);
-  return { kind: 'segmentation', inputSize: pair(v.inputSize, `${where}.inputSize`, MAX_SIDE), output };
+  if (o.kind !== 'segmentation') fail(`${where}.kind`, "'segmentation'", o.kind);
+  if (typeof o.output !== 'string' || o.output === '' || o.output.length > 256)
+    fail(`${where}.output`, 'an output name', o.output);
+  if (o.aux !== undefined && typeof o.aux !== 'boolean') fail(`${where}.aux`, 'true or false', o.aux);
+  return {
+    kind: 'segmentation',
+    inputSize: size(o.inputSize, `${where}.inputSize`),
+    output: o.output as string,
+    ...(o.aux !== undefined && { aux: o.aux as boolean }),
+  };
 }
-
-/** The metadata entry of a detector (what a builder merges into its graph's metadata). */
-export const detectionMetadata = (d: DetectionMetadata): Record<string, string> => ({
-  [METADATA_KEYS.detection]: JSON.stringify(d),
-});
-
-/** The metadata entry of a segmenter. */
-export const segmentationMetadata = (s: SegmentationMetadata): Record<string, string> => ({
-  [METADATA_KEYS.segmentation]: JSON.stringify(s),
-});

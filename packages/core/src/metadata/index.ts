@@ -23,8 +23,8 @@ export {
 } from './labels.js';
 export { type ConfigRecord, readConfig, type WeightsKind, weightsKind } from './config.js';
 export { int8CheckMetadata, modelMetadata, precisionMetadata, weightsMetadata } from './write.js';
-export { IMAGENET_LABELS } from '../data/imagenet-labels.js';
 export {
+  type AnchorRecord,
   type DetectionMetadata,
   detectionMetadata,
   readDetectionMetadata,
@@ -32,3 +32,4 @@ export {
   type SegmentationMetadata,
   segmentationMetadata,
 } from './dense.js';
+export { IMAGENET_LABELS } from '../data/imagenet-labels.js';

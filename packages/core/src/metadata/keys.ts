@@ -19,9 +19,9 @@ export const METADATA_KEYS = {
   calibration: 'mobilenet.calibration',
   /** The export's self-check of an int8 file against its float32 model (JSON). */
   int8Check: 'mobilenet.int8.check',
-  /** An SSD detector's anchors, box coder and postprocessing defaults (JSON `DetectionMetadata`, dense.ts). */
+  /** A detector's raw outputs, anchors and postprocessing defaults (JSON `DetectionMetadata`). */
   detection: 'mobilenet.detection',
-  /** A segmenter's input size and output (JSON `SegmentationMetadata`, dense.ts). */
+  /** A segmenter's logits output and input size (JSON `SegmentationMetadata`). */
   segmentation: 'mobilenet.segmentation',
 } as const;
 

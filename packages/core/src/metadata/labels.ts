@@ -1,7 +1,7 @@
 import { IMAGENET_LABELS } from '../data/imagenet-labels.js';
 import { MobileNetError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
-import { LABELS_KEY, logitsOutput } from './keys.js';
+import { LABELS_KEY, METADATA_KEYS, logitsOutput } from './keys.js';
 
 /** Longest class name accepted (a name is printed in a table; a megabyte of one is a mistake). */
 export const MAX_LABEL_LENGTH = 1000;
@@ -40,10 +40,25 @@ export function labelsMarker(classes: number): (typeof MARKERS)[number] {
  * as the labels of `classify`. The count must match the model's classes.
  */
 export function withLabels(graph: Graph, labels: readonly string[], source = 'labels'): Graph {
-  const n = logitsOutput(graph.outputs)?.type.shape[1];
+  const n = classCount(graph);
   if (typeof n !== 'number') return fail(`model '${graph.name}'`, "a 'logits' output [N, classes]", 'none');
   checkLabels(labels, n, source);
   return { ...graph, metadata: { ...graph.metadata, [LABELS_KEY]: JSON.stringify(labels) } };
+}
+
+/**
+ * A graph's class count: its config's `classes` for a detector or segmenter (whose outputs are boxes or maps, marked
+ * by `mobilenet.detection` / `mobilenet.segmentation`), else the width of its logits.
+ */
+function classCount(graph: Graph): number | undefined {
+  const dense = METADATA_KEYS.detection in graph.metadata || METADATA_KEYS.segmentation in graph.metadata;
+  const raw = graph.metadata[METADATA_KEYS.config];
+  if (dense && raw) {
+    const classes = (JSON.parse(raw) as { classes?: unknown }).classes;
+    if (typeof classes === 'number') return classes;
+  }
+  const n = logitsOutput(graph.outputs)?.type.shape[1];
+  return typeof n === 'number' ? n : undefined;
 }
 
 /**

@@ -20,7 +20,9 @@ function paramFiller(weights: ModelOptions['weights']): ParamFiller {
 function metadata(cfg: ModelConfig, weights: 'trained' | 'seeded' | 'none'): Record<string, string> {
   const { arch, width, resolution, classes, convention, minimalistic, reducedTail, dilated, dropout, bnEps } = cfg;
   const config = { arch, width, resolution, classes, convention, minimalistic, reducedTail, dilated, dropout, bnEps };
-  return modelMetadata({ ...config, weights }, cfg.preprocessing);
+  const dense = cfg.family.dense;
+  if (!dense) return modelMetadata({ ...config, weights }, cfg.preprocessing);
+  return { ...modelMetadata({ ...config, ...dense.config(cfg), weights }, cfg.preprocessing), ...dense.metadata(cfg) };
 }
 
 export function modelName(cfg: ModelConfig): string {
@@ -28,12 +30,15 @@ export function modelName(cfg: ModelConfig): string {
   return `mobilenet_${cfg.arch.replace(/-/g, '_')}${mini}_${cfg.width}_${cfg.resolution}`;
 }
 
-/** Builds a MobileNet as an IR graph with input 'input' [batch, 3, R, R] and output 'logits' [batch, classes]. */
+/**
+ * Builds a MobileNet as an IR graph with input 'input' [batch, 3, R, R] and output 'logits' [batch, classes]; a
+ * detection or segmentation family names its own input and outputs (its `dense` entry).
+ */
 export function buildModel(options: ModelOptions): Model {
   const cfg = resolveOptions(options);
   const b = new GraphBuilder(modelName(cfg), { fill: paramFiller(options.weights) });
   Object.assign(b.metadata, metadata(cfg, options.weights === null ? 'none' : options.trained ? 'trained' : 'seeded'));
-  const input = b.input('input', [cfg.batch, 3, cfg.resolution, cfg.resolution]);
+  const input = b.input(cfg.family.dense?.input ?? 'input', [cfg.batch, 3, cfg.resolution, cfg.resolution]);
   cfg.family.build({ b, cfg }, input);
   return { config: cfg, graph: b.build() };
 }

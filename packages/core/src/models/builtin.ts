@@ -1,4 +1,5 @@
-// The built-in families, registered. The only module that imports v1-v4: the package entry, options.ts and the
+// The built-in families, registered. The only module that imports v1-v4 and the detection and segmentation
+// families: the package entry, options.ts and the
 // weight loaders import it, so the built-ins are in the registry before any lookup, whichever module came first.
 // Registering is this module's side effect: package.json's `sideEffects` names it, so bundlers keep it (a browser
 // bundle without it has an empty registry).
@@ -8,6 +9,8 @@ import { V1 } from './v1.js';
 import { V2 } from './v2.js';
 import { V3 } from './v3.js';
 import { V4 } from './v4.js';
+import { SSDLITE } from './ssdlite.js';
+import { DEEPLABV3, LRASPP } from './segmentation.js';
 
 export { V1, V1_LAYERS, type V1Convention } from './v1.js';
 export { V2, V2_ROWS } from './v2.js';
@@ -21,6 +24,8 @@ export {
   type V3Row,
   type Nl as V3Nonlinearity,
 } from './v3.js';
+export { SSDLITE, SSDLITE_EXTRAS, SSDLITE_RESOLUTION, ssdliteGrids } from './ssdlite.js';
+export { ASPP, DEEPLABV3, LRASPP, LRASPP_INTER, SEGMENTATION_RESOLUTION } from './segmentation.js';
 export { V4, V4_ARCHS, V4_SPECS, type V4Arch, type V4Block, type V4Spec } from './v4.js';
 export type { DwKernel as V4DwKernel, Stride as V4Stride } from './v4-specs.js';
 export {
@@ -33,15 +38,21 @@ export {
   type V4Convention,
 } from './v4-convention.js';
 
-/** The built-in families, in registration order (`Arch` is their union). @internal */
+/** The built-in image classifiers, in registration order (`Arch` is their union). @internal */
 export const BUILT_IN = [V1, V2, V3, V4] as const;
-for (const family of BUILT_IN) registerFamily(family);
+/** The built-in detection and segmentation families (issue 26), registered after the classifiers. @internal */
+export const DENSE_BUILT_IN = [SSDLITE, LRASPP, DEEPLABV3] as const;
+for (const family of [...BUILT_IN, ...DENSE_BUILT_IN]) registerFamily(family);
 
-/** The architectures this package builds, e.g. 'v3-small', 'v4-hybrid-medium'. */
+/** The image classifiers this package builds, e.g. 'v3-small', 'v4-hybrid-medium'. */
 export type Arch = (typeof BUILT_IN)[number]['archs'][number];
+/** The detectors and segmenters this package builds on MobileNetV3: 'ssdlite320-v3-large', 'lraspp-v3-large', ... */
+export type DenseArch = (typeof DENSE_BUILT_IN)[number]['archs'][number];
 
-/** The built-in architectures. */
+/** The built-in image classifiers (what classify, embed, quantize and the bench iterate over). */
 export const ARCHS: readonly Arch[] = BUILT_IN.flatMap((f): readonly Arch[] => f.archs);
+/** The built-in detectors and segmenters: their outputs are boxes or maps, not logits. */
+export const DENSE_ARCHS: readonly DenseArch[] = DENSE_BUILT_IN.flatMap((f): readonly DenseArch[] => f.archs);
 
 /**
  * Whether a name is a registered architecture. A family registered at run time (`registerFamily`) is outside the

@@ -66,11 +66,38 @@ export interface FamilyWeights {
   /** The classifier's module in each layout the family ships in; its weight's rows give the class count. */
   readonly classifier: Partial<Record<WeightsFormat, string>>;
   /** timm's layout of a family named after torchvision: `blocks.{stage}.{index}`, and its head's modules. */
+  /**
+   * Rows of the classifier's weight per class (default 1): SSD's classification conv has anchors x classes rows,
+   * 6 x 91 = 546 for SSDLite's first map.
+   */
+  readonly rowsPerClass?: number;
+  /** Family options a checkpoint's keys decide (DeepLabV3's `aux` head), given whether a key is present. */
+  readonly optionsFromKeys?: (has: (key: string) => boolean) => Readonly<Record<string, FamilyOptionValue>>;
   readonly timm?: {
     readonly stages: (arch: string) => readonly number[];
     /** [ours, timm's] module pairs after the blocks; `next` is the index of our first module after them. */
     readonly head: (next: number) => readonly (readonly [ours: string, theirs: string])[];
   };
+}
+
+/** A family's own rule for the input size (the default: a multiple of 32, at least 32). */
+export interface ResolutionRule {
+  readonly ok: (resolution: number) => boolean;
+  /** The rule as an error states it, e.g. '320 (SSDLite320 is built for one input size)'. */
+  readonly expected: string;
+}
+
+/**
+ * What a family that is not an image classifier adds to the classifiers' contract: its input's name, its own
+ * input-size rule, and the metadata its task needs (detection anchors, segmentation outputs, class names).
+ */
+export interface DenseTask {
+  readonly input: string;
+  readonly resolution: ResolutionRule;
+  /** Metadata entries beside `mobilenet.config` and `mobilenet.preprocessing` (they may replace the labels). */
+  readonly metadata: (cfg: ResolvedConfig) => Readonly<Record<string, string>>;
+  /** The family options recorded in `mobilenet.config` beside the shared fields (DeepLabV3's `aux`). */
+  readonly config: (cfg: ResolvedConfig) => Readonly<Record<string, FamilyOptionValue>>;
 }
 
 /** A model's options, checked and with every default filled: what a family builds from. */
@@ -126,6 +153,8 @@ export interface FamilyDefinition<
   readonly resolution: (arch: A) => number;
   readonly dropout: number;
   readonly weights: FamilyWeights;
+  /** Set by detection and segmentation families: what differs from an image classifier. */
+  readonly dense?: DenseTask;
   /** Builds the body and head on `net`, given the resolved convention, the arch and the family's option values. */
   readonly build: (net: Net, input: Value, conv: C, arch: A, options: O) => void;
 }
@@ -143,6 +172,7 @@ export interface Family<A extends string = string> {
   readonly weights: FamilyWeights;
   /** The family's choices under a convention, or undefined when its models do not exist in that convention. */
   readonly spec: (convention: Convention) => ConventionBase | undefined;
+  readonly dense?: DenseTask;
   /** Builds a model whose config was resolved for this family (`net.cfg.spec` came from `spec`). */
   readonly build: (net: Net, input: Value) => void;
 }

@@ -33,6 +33,7 @@ export function defineFamily<A extends string, C extends ConventionBase<A>, O ex
     resolution: (a) => f.resolution(arch(a)),
     dropout: f.dropout,
     weights: f.weights,
+    ...(f.dense && { dense: f.dense }),
     spec: (c) => f.conventions[c] as ConventionBase | undefined,
     build: (net, input) =>
       f.build(net, input, net.cfg.spec as unknown as C, arch(net.cfg.arch), net.cfg.options as unknown as O),

@@ -4,18 +4,21 @@ import { isPositiveInteger } from '../ir/numbers.js';
 import type { ParamFiller } from '../ir/params.js';
 // Registers v1-v4 before any option is resolved, whichever module a caller imported first.
 import './builtin.js';
-import type { Arch } from './builtin.js';
-import type { Convention, FamilyOptionValue, ResolvedConfig } from './contract.js';
+import type { Arch, DenseArch } from './builtin.js';
+import type { Convention, FamilyOptionValue, ResolutionRule, ResolvedConfig } from './contract.js';
 import { CONVENTIONS } from './convention.js';
 import { familyFor, familyOptions } from './registry.js';
 
 export { OptionError } from '../ir/errors.js';
 
 export interface ModelOptions {
-  readonly arch: Arch;
+  readonly arch: Arch | DenseArch;
   /** Width multiplier (alpha). Default 1. */
   readonly width?: number;
-  /** Input height and width: a multiple of 32 from 32 up. Default: the paper's for the arch (224 for v1-v3). */
+  /**
+   * Input height and width: a multiple of 32 from 32 up (the segmentation archs take any size from 32, SSDLite320
+   * only 320). Default: the paper's for the arch (224 for v1-v3), 320 for SSDLite, 520 for segmentation.
+   */
   readonly resolution?: number;
   /** Output classes. Default from the convention: 1001 (reference, with background) or 1000. */
   readonly classes?: number;
@@ -33,6 +36,8 @@ export interface ModelOptions {
   readonly reducedTail?: boolean;
   /** v3 only: dilation 2 instead of stride 2 in the last stage, output stride 16 (torchvision `dilated`, for segmentation). */
   readonly dilated?: boolean;
+  /** deeplabv3-v3-large only: also output the FCN auxiliary head's logits ('aux'). Default false. */
+  readonly aux?: boolean;
   /** v1 only: channel multiplier of the depthwise convs (Keras `depth_multiplier`). Default 1. */
   readonly depthMultiplier?: number;
   /** v2 only: expansion factor t of every bottleneck but the first. Default 6. */
@@ -64,13 +69,19 @@ export const MODEL_LIMITS = { resolution: 1024, classes: 32768 } as const;
  */
 type BuiltinOption = 'minimalistic' | 'reducedTail' | 'dilated' | 'depthMultiplier' | 'expansion';
 
-export interface ModelConfig extends ResolvedConfig<Arch> {
+export interface ModelConfig extends ResolvedConfig<Arch | DenseArch> {
   readonly minimalistic: boolean;
   readonly reducedTail: boolean;
   readonly dilated: boolean;
   readonly depthMultiplier: number;
   readonly expansion: number;
 }
+
+/** The classifiers' input sizes: five stride-2 stages, so a multiple of 32. */
+const MULTIPLE_OF_32: ResolutionRule = {
+  ok: (r) => r >= 32 && r % 32 === 0,
+  expected: 'a multiple of 32, at least 32',
+};
 
 function check(ok: boolean, option: string, expected: string, value: unknown): void {
   if (!ok) throw new OptionError(option, expected, value);
@@ -119,12 +130,8 @@ export function resolveOptions(o: ModelOptions): ModelConfig {
   const width = o.width ?? 1;
   check(isNum(width) && width > 0 && width <= 4, 'width', 'a number greater than 0 and at most 4', width);
   const resolution = o.resolution ?? family.resolution(o.arch);
-  check(
-    Number.isInteger(resolution) && resolution >= 32 && resolution % 32 === 0,
-    'resolution',
-    'a multiple of 32, at least 32',
-    resolution,
-  );
+  const rule = family.dense?.resolution ?? MULTIPLE_OF_32;
+  check(Number.isInteger(resolution) && rule.ok(resolution), 'resolution', rule.expected, resolution);
   capped(o, 'resolution', resolution);
   const classes = o.classes ?? spec.classes;
   check(isPositiveInteger(classes), 'classes', 'an integer >= 1', classes);

@@ -70,7 +70,7 @@ const widenOnly = (base: number, w: number): number => (w > 1 ? makeDivisible(ba
 const scaled = (base: number, w: number): number => makeDivisible(base * w);
 const timmStem = (w: number): number => (w < 0.75 ? 16 : makeDivisible(16 * w));
 
-const V3_CONVENTION: Readonly<Record<Convention, V3Convention>> = {
+export const V3_CONVENTION: Readonly<Record<Convention, V3Convention>> = {
   reference: { ...CONVENTION.reference, head: widenOnly, expansionFromRatio: true, stem: (w) => scaled(16, w) },
   // torchvision's MobileNetV3 uses BatchNorm eps 0.001 (v1 and v2 keep PyTorch's 1e-5).
   torchvision: {
@@ -85,23 +85,34 @@ const V3_CONVENTION: Readonly<Record<Convention, V3Convention>> = {
   'timm-tf': { ...CONVENTION['timm-tf'], head: (base) => base, expansionFromRatio: true, stem: timmStem },
 };
 
+/** Where a bneck's layers are named: its sub-layer j (torchvision's `block.{j}`) and its residual add. */
+export interface BneckNames {
+  readonly sub: (j: number) => string;
+  readonly add: string;
+}
+
+/** torchvision's names of the bneck at `features.{i}`. */
+const bneckNames = (name: string): BneckNames => ({ sub: (j) => `${name}.block.${j}`, add: `${name}.add` });
+
 /**
  * The bneck block: 1x1 expand (skipped when exp = in), k x k depthwise, optional squeeze-excite with
  * make_divisible(exp / 4, 8) channels, linear 1x1 project; residual when stride 1 and channels unchanged.
- * Names follow torchvision: `${name}.block.{j}` in order.
+ * Names follow torchvision: `${name}.block.{j}` in order. Returns the output and the expansion's output (C4 of
+ * SSDLite taps it), or undefined when there is none.
  */
 function bneck(
   net: Net,
   x: Value,
-  name: string,
+  names: BneckNames,
   row: { k: number; exp: number; out: number; se: boolean; act: Activation; s: number; d: number },
-): Value {
+): { out: Value; expanded: Value | undefined } {
   const inp = x.type.shape[1] as number;
   let y = x;
   let j = 0;
-  if (row.exp !== inp) y = convBnAct(net, y, `${name}.block.${j++}`, { out: row.exp, kernel: 1, act: row.act });
+  let expanded: Value | undefined;
+  if (row.exp !== inp) y = expanded = convBnAct(net, y, names.sub(j++), { out: row.exp, kernel: 1, act: row.act });
   // A dilated block keeps the resolution: stride 1, dilation d (torchvision: `stride = 1 if dilation > 1`).
-  y = convBnAct(net, y, `${name}.block.${j++}`, {
+  y = convBnAct(net, y, names.sub(j++), {
     out: row.exp,
     kernel: row.k,
     stride: row.d > 1 ? 1 : row.s,
@@ -109,28 +120,82 @@ function bneck(
     group: row.exp,
     act: row.act,
   });
-  if (row.se) y = squeezeExcite(net, y, `${name}.block.${j++}`, makeDivisible(row.exp / 4));
-  y = convBnAct(net, y, `${name}.block.${j}`, { out: row.out, kernel: 1, act: 'none' });
-  return row.s === 1 && inp === row.out ? net.b.add(x, y, `${name}.add`) : y;
+  if (row.se) y = squeezeExcite(net, y, names.sub(j++), makeDivisible(row.exp / 4));
+  y = convBnAct(net, y, names.sub(j), { out: row.out, kernel: 1, act: 'none' });
+  return { out: row.s === 1 && inp === row.out ? net.b.add(x, y, names.add) : y, expanded };
 }
 
 /** v3's own options: the minimalistic models (TF-slim, Keras), and torchvision's detection and segmentation tails. */
-interface V3Options {
+export interface V3Options {
   readonly minimalistic: boolean;
   readonly reducedTail: boolean;
   readonly dilated: boolean;
 }
 
-function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, options: V3Options): void {
+/** Where the body's layers are named: `features.{i}` in the classifier; detection and segmentation move them. */
+export interface V3Names {
+  /** The stem (i = 0), the bnecks (1 ... rows) and the last 1x1 conv (rows + 1). */
+  readonly layer: (i: number) => BneckNames & { readonly name: string };
+}
+
+const FEATURES: V3Names = { layer: (i) => ({ name: `features.${i}`, ...bneckNames(`features.${i}`) }) };
+
+const v3Rows = (arch: V3Arch): readonly V3Row[] => (arch === 'v3-small' ? V3_SMALL : V3_LARGE);
+
+/**
+ * The `features` index of the last stage's first block (the last stride-2 row): torchvision's C4,
+ * `stage_indices[-2]`, whose expansion SSDLite taps and from which `reducedTail` and `dilated` act.
+ */
+export function v3LastStage(arch: V3Arch): number {
+  const rows = v3Rows(arch);
+  return rows.length - [...rows].reverse().findIndex((r) => r[5] === 2);
+}
+
+/**
+ * torchvision's `stage_indices` of a v3 body: the stem, each block whose row has stride 2 (C1 ... C4, dilated or
+ * not: `_is_cn` reads the row) and the last conv (C5). Segmentation heads pick their taps from it.
+ */
+export function v3StageIndices(arch: V3Arch): number[] {
+  const rows = v3Rows(arch);
+  return [0, ...rows.flatMap((r, i) => (r[5] === 2 ? [i + 1] : [])), rows.length + 1];
+}
+
+/** What the body gives the heads built on it: each `features.{i}` output, and each bneck's expansion output. */
+export interface V3Body {
+  readonly features: readonly Value[];
+  readonly expansions: readonly (Value | undefined)[];
+  /** Index of the first row of the last stage (torchvision's C4 block, `stage_indices[-2]`). */
+  readonly tail: number;
+}
+
+/**
+ * The stem, the bneck rows and the last 1x1 conv (torchvision's `features`). `reducedTail` halves the last stage
+ * and `dilated` dilates it instead of striding, as torchvision's `_mobilenet_v3_conf` does.
+ */
+export function mobilenetV3Body(
+  net: Net,
+  input: Value,
+  conv: V3Convention,
+  arch: V3Arch,
+  options: V3Options,
+  names: V3Names = FEATURES,
+): V3Body {
   const { cfg } = net;
   const ch = (c: number) => makeDivisible(c * cfg.width);
   const mini = options.minimalistic;
   // Minimalistic models: ReLU instead of h-swish, 3x3 kernels only, no squeeze-excite.
   const nl = (a: Nl): Activation => (a === 'HS' && !mini ? 'hswish' : 'relu');
-  let x = convBnAct(net, input, 'features.0', { out: conv.stem(cfg.width), kernel: 3, stride: 2, act: nl('HS') });
-  const rows = arch === 'v3-small' ? V3_SMALL : V3_LARGE;
+  let x = convBnAct(net, input, names.layer(0).name, {
+    out: conv.stem(cfg.width),
+    kernel: 3,
+    stride: 2,
+    act: nl('HS'),
+  });
+  const features: Value[] = [x];
+  const expansions: (Value | undefined)[] = [undefined];
+  const rows = v3Rows(arch);
   // The last stage (from the last stride-2 row on) is what `reducedTail` halves and `dilated` dilates.
-  const tail = rows.length - 1 - [...rows].reverse().findIndex((r) => r[5] === 2);
+  const tail = v3LastStage(arch) - 1;
   const rd = options.reducedTail ? 2 : 1;
   let paperIn = V3_STEM;
   rows.forEach(([k, paperExp, paperOut, se, a, s], i) => {
@@ -139,7 +204,7 @@ function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, o
     const inp = x.type.shape[1] as number;
     const e = conv.expansionFromRatio ? makeDivisible((inp * exp) / paperIn) : ch(exp);
     const d = options.dilated && i >= tail ? 2 : 1;
-    x = bneck(net, x, `features.${i + 1}`, {
+    const block = bneck(net, x, names.layer(i + 1), {
       k: mini ? 3 : k,
       exp: e,
       out: ch(out),
@@ -148,11 +213,23 @@ function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, o
       s,
       d,
     });
+    x = block.out;
+    features.push(x);
+    expansions.push(block.expanded);
     paperIn = out;
   });
   const last = 6 * (x.type.shape[1] as number);
-  x = convBnAct(net, x, `features.${rows.length + 1}`, { out: last, kernel: 1, act: nl('HS') });
-  finish(net, x, (pooled) => {
+  features.push(convBnAct(net, x, names.layer(rows.length + 1).name, { out: last, kernel: 1, act: nl('HS') }));
+  return { features, expansions, tail: tail + 1 };
+}
+
+function mobilenetV3(net: Net, input: Value, conv: V3Convention, arch: V3Arch, options: V3Options): void {
+  const { cfg } = net;
+  const mini = options.minimalistic;
+  const nl = (a: Nl): Activation => (a === 'HS' && !mini ? 'hswish' : 'relu');
+  const body = mobilenetV3Body(net, input, conv, arch, options);
+  const rd = options.reducedTail ? 2 : 1;
+  finish(net, body.features.at(-1)!, (pooled) => {
     const h = dense(net, pooled, 'classifier.0', conv.head(V3_HEAD[arch] / rd, cfg.width));
     const y = net.b.dropout(activate(net, h, nl('HS'), 'classifier.1'));
     return dense(net, y, 'classifier.3', cfg.classes);

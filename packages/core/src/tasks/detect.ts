@@ -64,7 +64,8 @@ function rawOutputs(outputs: readonly ModelOutput[], d: DetectionMetadata | unde
   if (!raw || !d) return undefined;
   const rows = raw[0]!.shape[1];
   const anchors = anchorCount(d);
-  if (typeof rows === 'number' && rows !== anchors)
+  // Checked before any anchor is built: hostile metadata could otherwise ask for billions of them.
+  if (rows !== anchors)
     throw new MobileNetError(
       'model-output',
       "model output 'bbox_regression'",

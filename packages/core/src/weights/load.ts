@@ -3,7 +3,14 @@ import { type Model, buildModel } from '../models/build.js';
 import type { Convention, Family } from '../models/contract.js';
 import type { ModelOptions } from '../models/options.js';
 import { familyFor } from '../models/registry.js';
-import { LAYOUT_CONVENTIONS, type WeightsFormat, detectFormat, keyMap, mappedLayout } from './mapping.js';
+import {
+  LAYOUT_CONVENTIONS,
+  type WeightsFormat,
+  detectFormat,
+  formatEvidence,
+  keyMap,
+  mappedLayout,
+} from './mapping.js';
 import { type Checkpoint, CheckpointError, toFloat32 } from './tensor.js';
 
 export interface LoadOptions {
@@ -93,7 +100,8 @@ function classifierKey(format: WeightsFormat, family: Family): string {
  */
 export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: LoadOptions = {}): LoadedModel {
   const source = load.source ?? 'checkpoint';
-  const detectedFormat = detectFormat(ckpt.keys());
+  const family = familyFor(options.arch);
+  const detectedFormat = detectFormat(ckpt.keys(), family);
   const format = !load.format || load.format === 'auto' ? detectedFormat : load.format;
   if (!format) {
     const some = [...ckpt.keys()].slice(0, 3).join(', ');
@@ -104,10 +112,11 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
       'pass the format explicitly if the keys are right',
     );
   }
-  const family = familyFor(options.arch);
   const headKey = classifierKey(format, family);
   const head = ckpt.get(headKey);
-  const classes = head?.shape[0];
+  const rows = head?.shape[0];
+  const perClass = family.weights.rowsPerClass ?? 1;
+  const classes = rows !== undefined && rows % perClass === 0 ? rows / perClass : undefined;
   if (options.classes !== undefined && classes !== undefined && options.classes !== classes) {
     throw new CheckpointError(
       `${source}: tensor '${headKey}'`,
@@ -116,7 +125,14 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     );
   }
   const choice = chooseConvention(options.convention, format, family, source);
-  const opts: ModelOptions = { ...options, convention: choice.convention, ...(classes !== undefined && { classes }) };
+  // Options the keys decide (DeepLabV3's aux head) unless given: a given one that disagrees fails the key check.
+  const fromKeys = family.weights.optionsFromKeys?.((k) => ckpt.has(k)) ?? {};
+  const opts: ModelOptions = {
+    ...fromKeys,
+    ...options,
+    convention: choice.convention,
+    ...(classes !== undefined && { classes }),
+  };
   const skeleton = buildModel({ ...opts, weights: null });
   const map = keyMap(skeleton.graph, skeleton.config.arch, format);
   const shapes = new Map(skeleton.graph.initializers.map((i) => [i.name, i.dims]));
@@ -167,7 +183,7 @@ export function buildWithWeights(options: ModelOptions, ckpt: Checkpoint, load: 
     ...model,
     format,
     ...(detectedFormat && {
-      detected: `${detectedFormat} (found ${detectedFormat === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight'})`,
+      detected: `${detectedFormat} (found ${formatEvidence(detectedFormat, family)})`,
     }),
     conventionFrom: choice.from,
     conventionNote: choice.note,

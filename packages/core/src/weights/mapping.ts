@@ -105,10 +105,21 @@ export function keyMap(graph: Graph, arch: string, format: WeightsFormat): Map<s
   return map;
 }
 
-/** Guesses the key layout of a checkpoint from its names. */
-export function detectFormat(keys: Iterable<string>): WeightsFormat | null {
+/**
+ * Guesses the key layout of a checkpoint from its names: a classifier's first conv, timm's stem, or (given the
+ * family) the family's classifier in its native layout (a detector's or segmenter's keys start elsewhere).
+ */
+export function detectFormat(keys: Iterable<string>, family?: Family): WeightsFormat | null {
   const set = new Set(keys);
   if (set.has('features.0.0.weight')) return 'torchvision';
   if (set.has('conv_stem.weight')) return 'timm';
+  if (family && set.has(formatEvidence(family.weights.native, family))) return family.weights.native;
   return null;
+}
+
+/** The key whose presence says a layout: the classifiers' stems, or a detection or segmentation family's head. */
+export function formatEvidence(format: WeightsFormat, family: Family): string {
+  const own = family.weights.classifier[format];
+  if (family.dense && own) return `${own}.weight`;
+  return format === 'timm' ? 'conv_stem.weight' : 'features.0.0.weight';
 }
