@@ -55,6 +55,7 @@ export const MODEL_OPS: ReadonlySet<string> = new Set([
   'ReduceSum',
   'Relu',
   'Reshape',
+  'Resize',
   'Shape',
   'Sigmoid',
   'Slice',

@@ -18,7 +18,13 @@ import {
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
-import { type DetectOptions, type DetectResult, detectionLabels, detectTask } from '../tasks/detect.js';
+import {
+  type DetectOptions,
+  type DetectResult,
+  detectionInputs,
+  detectionLabels,
+  detectTask,
+} from '../tasks/detect.js';
 import type { EmbedResult } from '../tasks/embed.js';
 import { type SegmentOptions, type SegmentResult, segmentationLabels, segmentTask } from '../tasks/segment.js';
 import { taskOutputs } from '../tasks/registry.js';
@@ -125,7 +131,9 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   const input = summary.inputs[0];
   const shape = input?.shape ?? [];
   const [, c, h, w] = shape;
-  if (summary.inputs.length !== 1 || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
+  const fed = detectionInputs(summary.metadata);
+  const others = summary.inputs.slice(1).every((i) => fed.includes(i.name));
+  if (!input || !others || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
     const got = summary.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ');
     throw new MobileNetError(
       'model-input',

@@ -43,6 +43,14 @@ const GRAPH_FEEDS = {
   maxDetections: 'max_detections',
 };
 
+/**
+ * The inputs a model of `metadata` takes beside the image: a detector ending in NMS reads its thresholds at run time
+ * (fed on every run, with the metadata's defaults when the caller sets none).
+ */
+export function detectionInputs(metadata: Readonly<Record<string, string>>): readonly string[] {
+  return readDetectionMetadata(metadata, 'model')?.postprocess === 'graph' ? Object.values(GRAPH_FEEDS) : [];
+}
+
 const NEEDS =
   "SSD outputs: 'bbox_regression' and 'cls_logits' with metadata 'mobilenet.detection' (mobilenet export of " +
   "ssdlite320-v3-large), or 'detection_boxes', 'detection_scores', 'detection_labels', 'detection_count' " +
