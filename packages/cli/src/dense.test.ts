@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defaultBoxes, toOnnx } from '@mobilenet/core';
+import { buildModel, defaultBoxes, fanInFill, toOnnx } from '@mobilenet/core';
 import { SSD_METADATA, tinyDetector, tinySegmenter } from '@mobilenet/core/testing';
 import { createSession } from '@mobilenet/runtime-node';
 import sharp from 'sharp';
@@ -123,5 +123,37 @@ describe('mobilenet segment', () => {
       const overlay = await sharp(x.overlay).metadata();
       expect([overlay.width, overlay.height]).toEqual([res.mask.width, res.mask.height]);
     }
+  });
+});
+
+describe('the real architectures, seeded (--arch)', () => {
+  it('detect --arch ssdlite320-v3-large and segment --arch lraspp-v3-large answer as the library does', async () => {
+    const input = photos();
+    const jsonl = join(tmp(), 'ssd.jsonl');
+    const r = await run('detect', input, '--arch', 'ssdlite320-v3-large', '--jsonl', jsonl, '--score-threshold', '0.5');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('seeded random weights');
+    const lines = readFileSync(jsonl, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => JSON.parse(l));
+    const graph = buildModel({ arch: 'ssdlite320-v3-large', weights: fanInFill(0), batch: 'dynamic' }).graph;
+    const session = await createSession({ graph });
+    const want = [];
+    for await (const x of session.detectAll(
+      NAMES.map((n) => join(input, n)),
+      { scoreThreshold: 0.5 },
+    ))
+      want.push(x);
+    await session.release();
+    expect(lines).toEqual(JSON.parse(JSON.stringify(want)));
+    expect(lines.every((l) => l.detections.length > 0)).toBe(true);
+    const out = tmp();
+    const s = await run('segment', input, '--arch', 'lraspp-v3-large', '--resolution', '128', '-o', out, '--json');
+    expect(s.code).toBe(0);
+    const report = JSON.parse(s.out) as { width: number; height: number; classes: Record<string, number> }[];
+    expect(report.map((x) => [x.width, x.height])).toEqual(NAMES.map((n) => sizes[n as keyof typeof sizes]));
+    for (const x of report) expect(Object.values(x.classes).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
   });
 });
