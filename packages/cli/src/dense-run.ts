@@ -1,7 +1,7 @@
 // What `detect` and `segment` share: the model (a file, a pretrained name, or --arch with seeded weights), and the
 // output files planned before any work, so that nothing the user gave is overwritten (an input image never, even
 // with --force; any other existing file only with --force).
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { buildModel, readConfig, summarizeOnnx, toOnnx, weightsKind } from '@mobilenet/core';
 import { MODEL_OPTIONS, type ModelValues, initialiser, modelOptions } from './args.js';
@@ -60,7 +60,7 @@ const realOrResolved = (path: string | Buffer): string => {
 
 /**
  * Where each image's outputs go in `dir` (`suffixes(stem, ext)` names them): checked before the run. The folder
- * must exist; an output that is one of the input images is refused even with --force (drawing into the folder the
+ * is made when missing (its parent must exist); an output that is one of the input images is refused even with --force (drawing into the folder the
  * images came from would replace them); another existing file is refused unless `force`. Two images of the same
  * name (from different folders) get 'name-2', 'name-3', ...
  */
@@ -71,11 +71,15 @@ export function planOutputs(
   force: boolean,
   option: string,
 ): string[][] {
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {}
-  if (!isDir) throw new UsageError(`option ${option}: ${quotePath(dir)} is not a folder (create it first)`);
+  if (!existsSync(dir)) {
+    // A new folder overwrites nothing; its parent must exist (a typo does not make a tree).
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      throw new UsageError(`option ${option}: cannot create the folder ${quotePath(dir)}: ${(e as NodeJS.ErrnoException).code}`);
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`option ${option}: ${quotePath(dir)} is not a folder`);
   const inputs = new Set(files.map((f) => realOrResolved(typeof f === 'string' ? f : f.path)));
   const taken = new Set<string>();
   return files.map((f) => {

@@ -29,7 +29,8 @@ threshold and top-k, batched NMS); one with --postprocess graph ends in its own 
   --score-threshold S   keep a box of a class when its score is above S, 0 to 1 (default: the model's, 0.001)
   --iou-threshold T     NMS drops a box overlapping a better one of its class by more than T, 0 to 1 (default 0.55)
   --max-detections N    at most N boxes per image, 1 to 100000 (default 300)
-  --draw OUT_DIR        a copy of each image with its boxes and labels, as OUT_DIR/NAME (JPEG for a JPEG, else PNG);
+  --draw OUT_DIR        a copy of each image with its boxes and labels, as OUT_DIR/NAME (JPEG for a JPEG, else PNG;
+                        OUT_DIR made if missing);
                         never over an input image; an existing file only with --force
   --jsonl OUT           one JSON line per image as it is done, after a first line naming the model (sha256) and
                         thresholds

@@ -24,7 +24,7 @@ image's own size (the model's logits resized bilinearly, then argmax), on onnxru
                             grayscale beyond 256 classes)
   OUT_DIR/NAME.overlay.png  the image with the classes' colours blended in (background left as it is)
 and one line per image with the share of pixels of each class found.
-  -o, --output OUT_DIR  an existing folder; an input image is never overwritten, another file only with --force
+  -o, --output OUT_DIR  a folder (made if missing); an input image is never overwritten, another file only with --force
   --model FILE|NAME     an .onnx segmenter, or a pretrained name (below)
   --offline             a pretrained NAME from the cache only
   --arch A              build the model instead (seeded random weights: the classes carry no meaning)
