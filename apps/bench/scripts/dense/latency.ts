@@ -54,7 +54,7 @@ const rows: string[] = [];
 for (const [arch, name] of MODELS) {
   const ckpt = readCheckpoint(readFileSync(join(DIR, `${name}.pth`)), `${name}.pth`);
   const graph = buildWithWeights({ arch, batch: 1 }, ckpt, { source: `${name}.pth` }).graph;
-  const ours = await createSession({ graph }, { threads: 2 });
+  const ours = await createSession({ graph }, { threads: 2, spinning: false });
   const tv = await ort.InferenceSession.create(join(DIR, `${name}.onnx`), cpuOptions({ threads: 2, spinning: false }));
   const detect = arch.startsWith('ssd');
   const pre = ours.info.preprocessing;
@@ -66,7 +66,8 @@ for (const [arch, name] of MODELS) {
     torchvision: async () => {
       if (detect) return tv.run({ image: unitTensor() });
       // The segmenters take the same preprocessing (not in torchvision's model) and the same resize + argmax.
-      const out = await tv.run({ images: x });
+      const t = new ort.Tensor('float32', preprocess(image, pre), [1, 3, pre.size, pre.size]);
+      const out = await tv.run({ images: t });
       return resizeArgmax(out.out!.data as Float32Array, 21, pre.size, pre.size, image.height, image.width);
     },
   };
