@@ -360,3 +360,10 @@ export {
   type WeightsName,
   type WeightsRecord,
 } from './pretrained/index.js';
+// SSD's postprocessing as ONNX nodes (issue 26, `export --postprocess graph`).
+export {
+  appendSsdPostprocess,
+  DETECTION_GRAPH_NAMES,
+  type GraphPostprocessOptions,
+} from './detection/graph-postprocess.js';
+export { withGraphPostprocess } from './tasks/detection-graph.js';

@@ -10,6 +10,7 @@ import {
   resizeArgmax,
   SSDLITE_DEFAULT_BOXES,
   toOnnx,
+  withGraphPostprocess,
 } from '@mobilenet/core';
 import { SSD_METADATA, tinyDetector, tinySegmenter } from '@mobilenet/core/testing';
 import * as ort from 'onnxruntime-node';
@@ -114,6 +115,38 @@ describe('session.detect', () => {
     await expect(session.classify(img)).rejects.toThrow('a logits output of shape [N, classes]');
     await expect(session.segment(img)).rejects.toThrow("an 'out' output");
     await session.release();
+  });
+});
+
+describe('session.detect on a file that ends in its own NMS (export --postprocess graph)', () => {
+  it("gives the TypeScript postprocessing's boxes, with thresholds fed at run time", async () => {
+    const raw = tinyDetector({ seed: 3 });
+    const [ts, graph] = [
+      await createSession({ graph: raw }),
+      await createSession({ graph: withGraphPostprocess(raw) }),
+    ];
+    expect(graph.info.taskOutputs.detect).toEqual([
+      'detection_boxes',
+      'detection_scores',
+      'detection_labels',
+      'detection_count',
+    ]);
+    const images = [picture(500, 200, 1), picture(90, 260, 2)];
+    for (const options of [{ scoreThreshold: 0.2, iouThreshold: 0.5, maxDetections: 50 }, { scoreThreshold: 0.6 }]) {
+      const [a, b] = [await ts.detect(images, options), await graph.detect(images, options)];
+      for (const [i, r] of a.entries()) {
+        const g = b[i]!;
+        if (!r.ok || !g.ok) throw new Error('a detection failed');
+        expect(g.detections.length).toBe(r.detections.length);
+        expect(g.detections.map((d) => d.labelIndex)).toEqual(r.detections.map((d) => d.labelIndex));
+        for (const [k, d] of g.detections.entries()) {
+          expect(d.score).toBeCloseTo(r.detections[k]!.score, 5);
+          for (const [j, v] of d.box.entries()) expect(Math.abs(v - r.detections[k]!.box[j]!)).toBeLessThan(0.05);
+        }
+      }
+    }
+    await expect(graph.detect(images, { scoreThreshold: 7 })).rejects.toThrow('option scoreThreshold');
+    await Promise.all([ts.release(), graph.release()]);
   });
 });
 

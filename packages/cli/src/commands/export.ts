@@ -14,8 +14,10 @@ import {
   buildWithWeights,
   escapeControls,
   foldBatchNorm,
+  METADATA_KEYS,
   readCheckpoint,
   toOnnx,
+  withGraphPostprocess,
   withLabels,
 } from '@mobilenet/core';
 import { FILE_CAPS } from '@mobilenet/runtime-node';
@@ -48,6 +50,10 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
 ${LABELS_HELP}: stored in the
                       file's metadata, where classify reads them (default: ImageNet's for 1000 or 1001 classes)
+  --postprocess P     graph|none, detection models only (ssdlite320-v3-large; default none): graph puts SSD's
+                      decode, score threshold, per-class top-k and NonMaxSuppression in the file (outputs
+                      detection_boxes/scores/labels/count; inputs score_threshold, iou_threshold, max_detections
+                      fed at run time); none ends at the raw heads bbox_regression and cls_logits
   --no-embedding      output only 'logits' (by default the file also outputs the pooled features as 'embedding',
                       for mobilenet embed; not for --target opencv)
 ${PRECISION_HELP}
@@ -71,6 +77,7 @@ const EXPORT_OPTIONS = {
   'weights-format': { type: 'string', expects: `one of ${WEIGHTS_FORMATS.join(', ')}, auto` },
   'fold-bn': { type: 'boolean' },
   'no-embedding': { type: 'boolean' },
+  postprocess: { type: 'string', expects: 'graph or none' },
   ...LABELS_OPTION,
   ...PRECISION_OPTIONS,
   ...TRITON_OPTIONS,
@@ -107,6 +114,7 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
     throw optionError('--weights-format', '--weights FILE to go with it', 'no --weights');
   if (out !== undefined) checkOutputPath(out, values.force === true, '-o');
   const precision = precisionPlan(values);
+  const postprocess = postprocessChoice(values.postprocess, target, triton !== undefined);
   const t0 = performance.now();
   const batchAxis = triton ? 'dynamic' : batch;
   const full = {
@@ -122,8 +130,11 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
       ? withWeights(full as ModelOptions, values.weights, format, io)
       : buildModel({ ...(full as ModelOptions), weights: seeded });
   const { config } = model;
+  if (postprocess !== undefined && model.graph.metadata[METADATA_KEYS.detection] === undefined)
+    throw optionError('--postprocess', '--arch ssdlite320-v3-large (a detection model)', `--arch ${config.arch}`);
   const withNames = values.labels !== undefined ? labelled(model, values.labels) : model.graph;
-  const graph = await applyPrecision(values['fold-bn'] ? foldBatchNorm(withNames) : withNames, precision, io);
+  const lowered = await applyPrecision(values['fold-bn'] ? foldBatchNorm(withNames) : withNames, precision, io);
+  const graph = postprocess === 'graph' ? withGraphPostprocess(lowered, `--arch ${config.arch}`) : lowered;
   const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };
   const bytes = toOnnx(graph, { opset: chosen.opset, target });
   const where = triton
@@ -194,6 +205,26 @@ function withEmbedding(values: { embedding?: true; 'no-embedding'?: true }, targ
   if (values.embedding && values['no-embedding'])
     throw optionError('--embedding/--no-embedding', 'one of them', 'both');
   return values.embedding === true || (values['no-embedding'] !== true && target !== 'opencv');
+}
+
+/** --postprocess's value: graph or none; graph is for onnxruntime files (OpenCV 4.6 has no TopK, NMS, Where). */
+function postprocessChoice(raw: string | undefined, target: Target, triton: boolean): 'graph' | 'none' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw !== 'graph' && raw !== 'none') throw optionError('--postprocess', 'graph or none', quote(raw));
+  if (raw === 'graph' && target !== 'onnxruntime')
+    throw optionError(
+      '--postprocess',
+      'none with --target opencv (OpenCV 4.6 DNN cannot create TopK, NonMaxSuppression, Where, GatherND, ScatterND)',
+      quote(raw),
+    );
+  // writeTriton's config batches every input on its first axis: the [1] thresholds would become [batch].
+  if (raw === 'graph' && triton)
+    throw optionError(
+      '--postprocess',
+      "none with --triton (Triton batches every input; the graph's thresholds are one [1] tensor per run)",
+      quote(raw),
+    );
+  return raw;
 }
 
 /** --weights-format's value (default auto), checked even without --weights. */

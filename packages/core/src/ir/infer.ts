@@ -147,7 +147,15 @@ export function inferReshape(ctx: InferContext): TensorType[] {
   if (minus >= 0) {
     const total = product(x.shape);
     const rest = numel(known);
-    out[minus] = typeof x.shape[0] === 'string' && out[0] !== x.shape[0] ? x.shape[0] : total / rest;
+    const merged = total / rest;
+    // A symbolic batch the target does not keep is absorbed by the -1; merged with other sizes (N x 90 boxes
+    // lists) it gets a name of its own, so a writer that fixes the batch leaves it alone.
+    out[minus] =
+      typeof x.shape[0] === 'string' && out[0] !== x.shape[0]
+        ? merged === 1
+          ? x.shape[0]
+          : `${x.shape[0]}*${merged}`
+        : merged;
   }
   return [{ dtype: x.dtype, shape: out }];
 }

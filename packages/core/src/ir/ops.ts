@@ -25,6 +25,17 @@ import {
   gemmMacs,
   matMulMacs,
 } from './infer.js';
+import {
+  inferCompare,
+  inferGather,
+  inferGatherND,
+  inferNms,
+  inferReduceSum,
+  inferScatterND,
+  inferSlice,
+  inferTopK,
+  inferWhere,
+} from './infer-select.js';
 import { inferConcat, inferResize } from './infer-dense.js';
 /**
  * The role of a constant input: trainable parameters vs running statistics vs plain constants, and the scale and
@@ -255,6 +266,59 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
     infer: inferConcat,
   },
   // --- end of dense prediction ---
+  // SSD's postprocessing in the graph (detection/graph-postprocess.ts): box decode, per-class threshold and top-k,
+  // NonMaxSuppression, the best detections per image and their padding. Constant index inputs are 'const'.
+  Sub: binary('Sub'),
+  Exp: elementwise('Exp'),
+  Greater: { ...binary('Greater'), infer: inferCompare },
+  Less: { ...binary('Less'), infer: inferCompare },
+  Where: { op: 'Where', since: 9, minInputs: 3, maxInputs: 3, attrs: {}, infer: inferWhere },
+  Slice: {
+    op: 'Slice',
+    since: 13,
+    minInputs: 3,
+    maxInputs: 5,
+    attrs: {},
+    roles: { 1: 'const', 2: 'const', 3: 'const', 4: 'const' },
+    infer: inferSlice,
+  },
+  TopK: {
+    op: 'TopK',
+    since: 11,
+    minInputs: 2,
+    maxInputs: 2,
+    attrs: { axis: 'int', largest: 'int', sorted: 'int' },
+    roles: { 1: 'const' },
+    infer: inferTopK,
+  },
+  Gather: { op: 'Gather', since: 13, minInputs: 2, maxInputs: 2, attrs: { axis: 'int' }, infer: inferGather },
+  GatherND: {
+    op: 'GatherND',
+    since: 12,
+    minInputs: 2,
+    maxInputs: 2,
+    attrs: { batch_dims: 'int' },
+    infer: inferGatherND,
+  },
+  ScatterND: { op: 'ScatterND', since: 13, minInputs: 3, maxInputs: 3, attrs: {}, infer: inferScatterND },
+  NonMaxSuppression: {
+    op: 'NonMaxSuppression',
+    since: 11,
+    minInputs: 2,
+    maxInputs: 5,
+    attrs: { center_point_box: 'int' },
+    roles: { 2: 'const', 3: 'const', 4: 'const' },
+    infer: inferNms,
+  },
+  ReduceSum: {
+    op: 'ReduceSum',
+    since: 13,
+    minInputs: 1,
+    maxInputs: 2,
+    attrs: { keepdims: 'int', noop_with_empty_axes: 'int' },
+    roles: { 1: 'const' },
+    infer: inferReduceSum,
+  },
 };
 
 export const SUPPORTED_OPS = Object.keys(OPS).sort();

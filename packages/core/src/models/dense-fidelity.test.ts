@@ -15,6 +15,7 @@ import { toOnnx } from '../onnx/write.js';
 import { readCheckpoint } from '../weights/index.js';
 import { buildWithWeights } from '../weights/load.js';
 import { onnxCheck, pythonOnnxMissing, pythonTorchMissing, runFixtureScript, skipUnless } from '../../test/testing.js';
+import { withGraphPostprocess } from '../tasks/detection-graph.js';
 import type { ModelOptions } from './options.js';
 
 interface Stored {
@@ -150,6 +151,51 @@ describe.skipIf(missing !== null)(
             `placed differently among scores closer than 1e-4`,
         );
         expect(ours.scores.length, `image ${i}`).toBe(theirs.scores.length);
+        expect(m.unmatched, `image ${i}: torchvision detections without a match`).toEqual([]);
+        expect(m.minIou).toBeGreaterThan(0.99);
+        expect(m.maxScoreDiff).toBeLessThan(SCORE_TOL);
+      });
+    });
+
+    it('SSDLite320 with its postprocessing in the graph (export --postprocess graph) gives torchvision detections', async () => {
+      const rec = record('ssdlite');
+      const ckpt = readCheckpoint(readFileSync(join(dir, 'ssdlite.pth')), 'ssdlite.pth');
+      // Built with a dynamic batch (not rebatched by the writer, which would also turn the [1] thresholds into [N]).
+      const model = buildWithWeights({ arch: 'ssdlite320-v3-large', batch: 'dynamic' }, ckpt);
+      const graph = withGraphPostprocess(model.graph);
+      const meta = readDetectionMetadata(graph.metadata, 'ssdlite')!;
+      expect(graph.inputs.map((v) => v.type.shape)).toEqual([['batch', 3, 320, 320], [1], [1], [1]]);
+      const session = await ort.InferenceSession.create(toOnnx(graph), { intraOpNumThreads: 2 });
+      const out = await session.run({
+        images: new ort.Tensor('float32', read(rec.input.file), rec.input.shape),
+        score_threshold: new ort.Tensor('float32', Float32Array.of(meta.scoreThreshold), [1]),
+        iou_threshold: new ort.Tensor('float32', Float32Array.of(meta.iouThreshold), [1]),
+        max_detections: new ort.Tensor('int64', BigInt64Array.of(BigInt(meta.maxDetections)), [1]),
+      });
+      await session.release();
+      const rows = out.detection_scores!.dims[1]!;
+      const f = Math.fround;
+      rec.detections!.forEach((theirs, i) => {
+        const count = Number((out.detection_count!.data as BigInt64Array)[i]);
+        const [h, w] = rec.originalSizes![i]!;
+        // The graph's boxes are in the 320x320 input's pixels; resize_boxes' float32 ratios map them back.
+        const [rw, rh] = [f(f(w) / f(meta.inputSize[1])), f(f(h) / f(meta.inputSize[0]))];
+        const boxes = (out.detection_boxes!.data as Float32Array).slice(i * rows * 4, (i * rows + count) * 4);
+        for (let k = 0; k < boxes.length; k++) boxes[k] = f(boxes[k]! * (k % 2 === 0 ? rw : rh));
+        const ours: Detections = {
+          boxes,
+          scores: (out.detection_scores!.data as Float32Array).slice(i * rows, i * rows + count),
+          labels: Int32Array.from(
+            (out.detection_labels!.data as BigInt64Array).slice(i * rows, i * rows + count),
+            Number,
+          ),
+        };
+        const m = matchDetections(ours, theirs);
+        console.log(
+          `ssdlite (graph postprocessing) image ${i}: ${count} detections (torchvision ${theirs.scores.length}), ` +
+            `min IoU ${m.minIou.toFixed(7)}, max score diff ${m.maxScoreDiff.toExponential(2)}, ${m.moved} moved`,
+        );
+        expect(count, `image ${i}`).toBe(theirs.scores.length);
         expect(m.unmatched, `image ${i}: torchvision detections without a match`).toEqual([]);
         expect(m.minIou).toBeGreaterThan(0.99);
         expect(m.maxScoreDiff).toBeLessThan(SCORE_TOL);

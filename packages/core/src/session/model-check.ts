@@ -4,7 +4,8 @@ import type { ModelSummary } from '../onnx/summary.js';
 
 /**
  * The ONNX ops a model given to a session may hold: those our exports write and those torchvision's and timm's
- * exports of MobileNets use (shape arithmetic included). Control flow (Loop, If, Scan) is not on it: a Loop of 2^62
+ * exports of MobileNets use (shape arithmetic included), and SSD's postprocessing in the graph (TopK, NMS: bounded
+ * by their inputs' sizes). Control flow (Loop, If, Scan) is not on it: a Loop of 2^62
  * trips runs forever in a classifier's place. Custom domains (com.microsoft, ...) are not either. `allowAnyOp`
  * lifts the list for a model the user trusts.
  */
@@ -30,21 +31,25 @@ export const MODEL_OPS: ReadonlySet<string> = new Set([
   'Flatten',
   'Floor',
   'Gather',
+  'GatherND',
   'Gelu',
   'Gemm',
   'GlobalAveragePool',
   'GlobalMaxPool',
+  'Greater',
   'HardSigmoid',
   'HardSwish',
   'Identity',
   'LayerNormalization',
   'LeakyRelu',
+  'Less',
   'MatMul',
   'Max',
   'MaxPool',
   'Min',
   'Mul',
   'Neg',
+  'NonMaxSuppression',
   'Pad',
   'Pow',
   'PRelu',
@@ -56,6 +61,7 @@ export const MODEL_OPS: ReadonlySet<string> = new Set([
   'Relu',
   'Reshape',
   'Resize',
+  'ScatterND',
   'Shape',
   'Sigmoid',
   'Slice',
@@ -65,6 +71,7 @@ export const MODEL_OPS: ReadonlySet<string> = new Set([
   'Squeeze',
   'Sub',
   'Tanh',
+  'TopK',
   'Transpose',
   'Unsqueeze',
   'Where',
