@@ -5,7 +5,7 @@
 // sessions do not take each other's cores). The postprocessing is also timed alone; the boxes that survive the
 // threshold are counted for both. WASM: runtime-web's onnxruntime-web in Node, end to end.
 // Run: /usr/bin/python3 apps/bench/scripts/dense/torchvision_export.py DIR 300 451
-//      pnpm exec tsx --conditions=source apps/bench/scripts/dense/latency.ts DIR [rounds]
+//      npx -y pnpm@12.4.2 --filter bench bench:dense DIR [rounds]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {

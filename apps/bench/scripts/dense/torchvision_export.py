@@ -9,10 +9,11 @@ Writes, per model (ssdlite320_mobilenet_v3_large, lraspp_mobilenet_v3_large, dee
              the segmenters on [1, 3, 520, 520] (normalised outside, as torchvision's eval does), output 'out'.
 Nothing is downloaded (weights=None, weights_backbone=None).
 """
-import sys, torch, torchvision
+import os, sys, torch, torchvision
 from torchvision.models import detection, segmentation
 
 out, height, width = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(2)
 
