@@ -127,7 +127,7 @@ describe('mobilenet export', () => {
     [['--arch', 'v2', '--classes', '0'], "option --classes: expected an integer from 1 to 32768, received '0'"],
     [
       ['--arch', 'v9'],
-      "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v9'",
+      "option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, ssdlite320-v3-large, lraspp-v3-large, deeplabv3-v3-large, received 'v9'",
     ],
     [
       ['--arch', 'v1', '--minimalistic'],

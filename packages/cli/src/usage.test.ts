@@ -66,11 +66,11 @@ const BAD: [string[], string][] = [
   ],
   [
     ['info', '--arch'],
-    'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received nothing',
+    'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, ssdlite320-v3-large, lraspp-v3-large, deeplabv3-v3-large, received nothing',
   ],
   [
     ['info', '--width', '1'],
-    'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large (required), received nothing',
+    'option --arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, ssdlite320-v3-large, lraspp-v3-large, deeplabv3-v3-large (required), received nothing',
   ],
   [['info', '--arch', 'v2', '--json=yes'], "option --json: expected no value (it is a switch), received 'yes'"],
   [
