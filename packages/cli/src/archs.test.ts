@@ -84,7 +84,7 @@ describe('a family registered from one file', () => {
       'mobilenet info: option --expansion: expected --arch v2, received --arch tiny\n',
     ]);
     expect((await run('info', '--arch', 'tinyy')).err).toContain(
-      'expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, tiny, received',
+      'expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, ssdlite320-v3-large, lraspp-v3-large, deeplabv3-v3-large, tiny, received',
     );
   });
 });
