@@ -42,6 +42,7 @@ export const MODEL_OPTIONS = {
   minimalistic: { type: 'boolean' },
   'reduced-tail': { type: 'boolean' },
   dilated: { type: 'boolean' },
+  aux: { type: 'boolean' },
   'depth-multiplier': { type: 'string', expects: 'an integer from 1 to 8' },
   expansion: { type: 'string', expects: 'a number from 1 to 16' },
   'bn-eps': { type: 'string', expects: 'a number from 1e-12 to 0.5' },
@@ -162,7 +163,9 @@ function optionValues(values: ModelValues): Partial<ModelOptions> {
     lift: LIFT,
   };
   const resolution = integer('resolution', values.resolution, resolutionRange);
-  if (resolution !== undefined && resolution % 32 !== 0)
+  // A detection or segmentation family states its own size rule (core checks it); the classifiers take multiples of 32.
+  const ownRule = arch !== undefined && familyFor(arch).dense !== undefined;
+  if (resolution !== undefined && resolution % 32 !== 0 && !ownRule)
     throw optionError('--resolution', resolutionRange.rule, quote(values.resolution!));
   if (arch !== undefined) familyOnly(values, arch);
   const o: { -readonly [K in keyof ModelOptions]?: ModelOptions[K] } = {
@@ -187,6 +190,7 @@ function optionValues(values: ModelValues): Partial<ModelOptions> {
   if (values.minimalistic) o.minimalistic = true;
   if (values['reduced-tail']) o.reducedTail = true;
   if (values.dilated) o.dilated = true;
+  if (values.aux) o.aux = true;
   if (values['no-top']) o.includeTop = false;
   if (values.embedding) o.embedding = true;
   return o;

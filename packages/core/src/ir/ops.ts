@@ -54,6 +54,8 @@ export interface OpSpec {
   readonly requiredAttrs?: readonly string[];
   /** ONNX's defaults for those, filled in when reading a file that leaves them out. */
   readonly onnxDefaults?: Readonly<Record<string, Attr>>;
+  /** Inputs whose type ONNX fixes as float32 whatever the data's (Resize's scales): precision passes leave them. */
+  readonly float32Inputs?: readonly number[];
   /** Roles of constant inputs by position, for parameter counting. */
   readonly roles?: Readonly<Record<number, InputRole>>;
   readonly infer: (ctx: InferContext) => TensorType[];
@@ -254,6 +256,7 @@ export const OPS: Readonly<Record<string, OpSpec>> = {
       coordinate_transformation_mode: { kind: 'string', value: 'half_pixel' },
     },
     roles: { 1: 'const', 2: 'const', 3: 'const' },
+    float32Inputs: [2],
     infer: inferResize,
   },
   Concat: {

@@ -7,23 +7,30 @@ import { METADATA_KEYS } from './keys.js';
 
 /** SSD's anchors as torchvision's `DefaultBoxGenerator` takes them; the runtime rebuilds the boxes from these. */
 export interface AnchorRecord {
+  /** Per feature map, the aspect ratios beyond 1 (each adds two boxes per location): SSDLite's [2, 3] x 6. */
   readonly aspectRatios: readonly (readonly number[])[];
+  /** The smallest and largest box scale, as fractions of the input (0.2 and 0.95). */
   readonly minRatio: number;
   readonly maxRatio: number;
+  /** Whether box widths and heights are clipped to [0, 1] of the input. */
   readonly clip: boolean;
 }
 
 /** `mobilenet.detection`: an SSD's raw outputs and torchvision's postprocessing defaults. */
 export interface DetectionMetadata {
+  /** The detector family: 'ssd' (SSDLite320). */
   readonly kind: 'ssd';
   /** 'none': the file ends at `bbox_regression` / `cls_logits`; 'graph': decode and NMS are in the file. */
   readonly postprocess: 'none' | 'graph';
   /** [height, width] of the network input. */
   readonly inputSize: readonly [number, number];
+  /** How `defaultBoxes` rebuilds the anchors (one per output row, torchvision's order). */
   readonly anchors: AnchorRecord;
   /** [height, width] of each feature map the heads read, in the outputs' row order. */
   readonly grids: readonly (readonly [number, number])[];
+  /** The box coder's (wx, wy, ww, wh): SSD's (10, 10, 5, 5). */
   readonly boxCoderWeights: readonly [number, number, number, number];
+  /** torchvision's postprocessing defaults: score > 0.001 per class, NMS at IoU 0.55, top 300 per class, keep 300. */
   readonly scoreThreshold: number;
   readonly iouThreshold: number;
   readonly topkCandidates: number;
@@ -33,7 +40,9 @@ export interface DetectionMetadata {
 /** `mobilenet.segmentation`: which output holds the per-class logits at the input size. */
 export interface SegmentationMetadata {
   readonly kind: 'segmentation';
+  /** [height, width] of the network input and of its logits. */
   readonly inputSize: readonly [number, number];
+  /** The output of per-class logits [N, classes, H, W]: 'out'. */
   readonly output: string;
   /** Whether the file also outputs the auxiliary head's logits ('aux'). */
   readonly aux?: boolean;

@@ -3,7 +3,7 @@
 // weight loaders import it, so the built-ins are in the registry before any lookup, whichever module came first.
 // Registering is this module's side effect: package.json's `sideEffects` names it, so bundlers keep it (a browser
 // bundle without it has an empty registry).
-import type { Convention } from './contract.js';
+import type { Convention, Family } from './contract.js';
 import { familyOf, registerFamily } from './registry.js';
 import { V1 } from './v1.js';
 import { V2 } from './v2.js';
@@ -41,13 +41,13 @@ export {
 /** The built-in image classifiers, in registration order (`Arch` is their union). @internal */
 export const BUILT_IN = [V1, V2, V3, V4] as const;
 /** The built-in detection and segmentation families (issue 26), registered after the classifiers. @internal */
-export const DENSE_BUILT_IN = [SSDLITE, LRASPP, DEEPLABV3] as const;
+export const DENSE_BUILT_IN: readonly [Family<DenseArch>, ...Family<DenseArch>[]] = [SSDLITE, LRASPP, DEEPLABV3];
 for (const family of [...BUILT_IN, ...DENSE_BUILT_IN]) registerFamily(family);
 
 /** The image classifiers this package builds, e.g. 'v3-small', 'v4-hybrid-medium'. */
 export type Arch = (typeof BUILT_IN)[number]['archs'][number];
 /** The detectors and segmenters this package builds on MobileNetV3: 'ssdlite320-v3-large', 'lraspp-v3-large', ... */
-export type DenseArch = (typeof DENSE_BUILT_IN)[number]['archs'][number];
+export type DenseArch = 'ssdlite320-v3-large' | 'lraspp-v3-large' | 'deeplabv3-v3-large';
 
 /** The built-in image classifiers (what classify, embed, quantize and the bench iterate over). */
 export const ARCHS: readonly Arch[] = BUILT_IN.flatMap((f): readonly Arch[] => f.archs);

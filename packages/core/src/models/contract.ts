@@ -92,7 +92,9 @@ export interface ResolutionRule {
  * input-size rule, and the metadata its task needs (detection anchors, segmentation outputs, class names).
  */
 export interface DenseTask {
+  /** The graph input's name: 'images' (a classifier's is 'input'). */
   readonly input: string;
+  /** Which input sizes the family builds: SSDLite320 one, the segmenters any from 32. */
   readonly resolution: ResolutionRule;
   /** Metadata entries beside `mobilenet.config` and `mobilenet.preprocessing` (they may replace the labels). */
   readonly metadata: (cfg: ResolvedConfig) => Readonly<Record<string, string>>;
@@ -172,6 +174,7 @@ export interface Family<A extends string = string> {
   readonly weights: FamilyWeights;
   /** The family's choices under a convention, or undefined when its models do not exist in that convention. */
   readonly spec: (convention: Convention) => ConventionBase | undefined;
+  /** Set by detection and segmentation families: what differs from an image classifier. */
   readonly dense?: DenseTask;
   /** Builds a model whose config was resolved for this family (`net.cfg.spec` came from `spec`). */
   readonly build: (net: Net, input: Value) => void;

@@ -134,7 +134,7 @@ describe('options are checked at the edge', () => {
     [{ arch: 'v2', classes: 0 }, 'option classes: expected an integer >= 1, received 0'],
     [
       { arch: 'v4' },
-      "option arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, received 'v4'",
+      "option arch: expected one of v1, v2, v3-large, v3-small, v4-conv-small, v4-conv-medium, v4-conv-large, v4-hybrid-medium, v4-hybrid-large, ssdlite320-v3-large, lraspp-v3-large, deeplabv3-v3-large, received 'v4'",
     ],
     [
       { arch: 'v2', minimalistic: true },

@@ -127,6 +127,7 @@ const dense = (auxOf: (cfg: ResolvedConfig) => boolean): DenseTask => ({
   config: (cfg): Record<string, FamilyOptionValue> => (auxOf(cfg) ? { aux: true } : {}),
 });
 
+/** LR-ASPP on dilated MobileNetV3-Large (torchvision `lraspp_mobilenet_v3_large`): logits 'out' at the input size. */
 export const LRASPP: Family<'lraspp-v3-large'> = defineFamily({
   name: 'lraspp',
   archs: ['lraspp-v3-large'],
@@ -145,6 +146,7 @@ interface DeeplabOptions {
   readonly aux: boolean;
 }
 
+/** DeepLabV3 on dilated MobileNetV3-Large (torchvision `deeplabv3_mobilenet_v3_large`); `aux` adds the FCN head. */
 export const DEEPLABV3: Family<'deeplabv3-v3-large'> = defineFamily({
   name: 'deeplabv3',
   archs: ['deeplabv3-v3-large'],

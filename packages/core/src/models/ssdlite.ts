@@ -80,7 +80,7 @@ function scoringHead(net: Net, maps: readonly Value[], name: string, columns: nu
     const y = predictionBlock(net, x, `${name}.module_list.${k}`, perLocation[k]! * columns);
     return flattenAnchors(net, y, `${name}.module_list.${k}.flatten`, columns);
   });
-  return net.b.output(net.b.rename(concat(net, rows, `${name}.cat`, 1), output));
+  return net.b.rename(concat(net, rows, `${name}.cat`, 1), output);
 }
 
 /** SSDLite320: the six maps, then the box and class heads (outputs `bbox_regression` and `cls_logits`). */
@@ -92,8 +92,11 @@ function buildSsdlite(net: Net, input: Value): void {
   SSDLITE_EXTRAS.forEach((out, k) => {
     maps.push(extraBlock(net, maps.at(-1)!, `backbone.extra.${k}`, out));
   });
-  scoringHead(net, maps, 'head.regression_head', 4, 'bbox_regression');
-  scoringHead(net, maps, 'head.classification_head', net.cfg.classes, 'cls_logits');
+  // torchvision's state_dict has the classification head first; its outputs dict has the boxes first.
+  const logits = scoringHead(net, maps, 'head.classification_head', net.cfg.classes, 'cls_logits');
+  const boxes = scoringHead(net, maps, 'head.regression_head', 4, 'bbox_regression');
+  net.b.output(boxes);
+  net.b.output(logits);
 }
 
 /** The feature maps' sizes of a built graph's heads, for the metadata: torchvision's 20, 10, 5, 3, 2, 1 at 320. */
@@ -154,6 +157,7 @@ const SSDLITE_CONVENTION: ConventionBase<'ssdlite320-v3-large'> = {
   }),
 };
 
+/** SSDLite320 on MobileNetV3-Large (torchvision `ssdlite320_mobilenet_v3_large`), ending at the raw head outputs. */
 export const SSDLITE: Family<'ssdlite320-v3-large'> = defineFamily({
   name: 'ssdlite',
   archs: ['ssdlite320-v3-large'],

@@ -1,6 +1,7 @@
 import { GraphError } from '../ir/errors.js';
 import { type Graph, checkGraph } from '../ir/graph.js';
 import { type Node, int } from '../ir/node.js';
+import { OPS } from '../ir/ops.js';
 import { DTYPE_CODE, type Initializer } from '../ir/tensor.js';
 import { precisionMetadata } from '../metadata/write.js';
 
@@ -128,8 +129,10 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
   const outputs = new Set(g.outputs.map((o) => o.name));
   for (const n of g.nodes) {
     const want = keep.has(n.name) ? 'float32' : 'float16';
-    const inputs = n.inputs.map((t) => {
+    const fixed = OPS[n.op]?.float32Inputs ?? [];
+    const inputs = n.inputs.map((t, k) => {
       const init = inits.get(t);
+      if (init && fixed.includes(k)) return t;
       if (init) return weight(init, want);
       if (!isFloat.has(t)) return t;
       return precision.get(t) === want ? t : cast(t, want);
