@@ -76,7 +76,9 @@ export function planOutputs(
     try {
       mkdirSync(dir);
     } catch (e) {
-      throw new UsageError(`option ${option}: cannot create the folder ${quotePath(dir)}: ${(e as NodeJS.ErrnoException).code}`);
+      throw new UsageError(
+        `option ${option}: cannot create the folder ${quotePath(dir)}: ${(e as NodeJS.ErrnoException).code}`,
+      );
     }
   }
   if (!statSync(dir).isDirectory()) throw new UsageError(`option ${option}: ${quotePath(dir)} is not a folder`);
