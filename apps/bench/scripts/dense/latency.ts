@@ -18,7 +18,7 @@ import {
   readCheckpoint,
   readDetectionMetadata,
   resizeArgmax,
-  toOnnx,
+  withGraphPostprocess,
 } from '@mobilenet/core';
 import { createSession, decodeImage } from '@mobilenet/runtime-node';
 import { createSession as createWebSession } from '@mobilenet/runtime-web';
@@ -51,6 +51,36 @@ function unitTensor(): ort.Tensor {
 }
 
 const rows: string[] = [];
+
+/**
+ * The same SSDLite with its postprocessing in the graph (`export --postprocess graph`): end to end, paired with the
+ * raw file + TypeScript postprocessing on CPU, and on WASM; the last column says which path is faster where.
+ */
+async function graphRow(raw: Parameters<typeof withGraphPostprocess>[0], tsCpu: number, tsWasm: number) {
+  const graph = withGraphPostprocess(raw);
+  const cpu = await createSession({ graph }, { threads: 2, spinning: false });
+  const rawCpu = await createSession({ graph: raw }, { threads: 2, spinning: false });
+  const ms = { graph: [] as number[], ts: [] as number[] };
+  for (let i = 0; i < 3; i++) {
+    await cpu.detect([image]);
+    await rawCpu.detect([image]);
+  }
+  for (let i = 0; i < ROUNDS; i++)
+    for (const k of (i % 2 ? ['graph', 'ts'] : ['ts', 'graph']) as ('graph' | 'ts')[])
+      ms[k].push((await time(() => (k === 'graph' ? cpu : rawCpu).detect([image])))[0]);
+  const ratio = median(ms.graph.map((g, i) => g / ms.ts[i]!));
+  const [kept] = await cpu.detect([image]);
+  const web = await createWebSession({ graph });
+  const webMs: number[] = [];
+  for (let i = 0; i < 2; i++) await web.detect([image]);
+  for (let i = 0; i < Math.max(3, ROUNDS >> 2); i++) webMs.push((await time(() => web.detect([image])))[0]);
+  await Promise.all([cpu.release(), rawCpu.release(), web.release()]);
+  const f = (v: number) => v.toFixed(1);
+  const faster = (g: number, t: number) => (g < t ? 'graph' : 'TypeScript');
+  const row = `| ssdlite320-v3-large, NMS in the graph | ${f(median(ms.graph))} | - | - | - | graph / TypeScript ${ratio.toFixed(2)} (paired) | ${f(median(webMs))} | ${kept?.ok ? kept.detections.length : -1} at 0.001; faster: CPU ${faster(median(ms.graph), tsCpu)}, WASM ${faster(median(webMs), tsWasm)} |`;
+  console.error(row);
+  return row;
+}
 for (const [arch, name] of MODELS) {
   const ckpt = readCheckpoint(readFileSync(join(DIR, `${name}.pth`)), `${name}.pth`);
   const graph = buildWithWeights({ arch, batch: 1 }, ckpt, { source: `${name}.pth` }).graph;
@@ -113,6 +143,7 @@ for (const [arch, name] of MODELS) {
   for (let i = 0; i < 2; i++) await webRun();
   for (let i = 0; i < Math.max(3, ROUNDS >> 2); i++) webMs.push((await time(webRun))[0]);
   await Promise.all([ours.release(), tv.release(), web.release()]);
+  if (detect) rows.push(await graphRow(graph, median(ms.ours), median(webMs)));
   const f = (v: number) => v.toFixed(1);
   rows.push(
     `| ${arch} | ${f(median(ms.ours))} | ${f(median(model))} | ${f(median(post))} | ${f(median(ms.torchvision))} | ${ratio.toFixed(2)} | ${f(median(webMs))} (${web.wasm.threads} thr) | ${boxes || '-'} |`,
