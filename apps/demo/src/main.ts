@@ -10,6 +10,7 @@ import {
 } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare, provenanceLine } from './app.js';
+import './dense-ui.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 // Photographs from scikit-image's sample data, public domain or CC0 (public/samples/ATTRIBUTION.md).
@@ -148,6 +149,7 @@ function useImage(blob: Blob, name: string): void {
   if (preview.src) URL.revokeObjectURL(preview.src);
   preview.src = URL.createObjectURL(blob);
   preview.hidden = false;
+  window.dispatchEvent(new CustomEvent('demo:image', { detail: { blob, name } }));
   run();
 }
 

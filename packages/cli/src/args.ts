@@ -115,7 +115,7 @@ export const MODEL_HELP = modelHelp();
 /** The model options' help for commands that take a model file or --arch. */
 export const MODEL_HELP_OR_FILE = modelHelp('--model FILE');
 
-type ModelValues = Values<typeof MODEL_OPTIONS>;
+export type ModelValues = Values<typeof MODEL_OPTIONS>;
 
 function oneOf<T extends string>(option: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
   if (raw === undefined) return undefined;

@@ -149,14 +149,15 @@ export class JsonlSink {
   static async open(
     path: string,
     mode: { force: boolean; resume: boolean },
-    header: JsonlHeader,
+    /** classify's header (resumable); another command's own first line (`format` naming it) with resume false. */
+    header: JsonlHeader | { readonly format: string },
     option = '--jsonl',
   ): Promise<JsonlSink> {
     const exists = existsSync(path);
     checkOutputPath(path, mode.force || mode.resume, option);
     const unlock = lockOutput(path, option);
     try {
-      const resumed = exists && mode.resume ? await keepResults(path, header) : undefined;
+      const resumed = exists && mode.resume ? await keepResults(path, header as JsonlHeader) : undefined;
       const fd = openOutput(path, resumed ? 'append' : 'truncate');
       if (!resumed) writeAll(fd, Buffer.from(`${JSON.stringify(header)}\n`), path);
       return new JsonlSink(path, fd, unlock, resumed?.done ?? new Set(), resumed?.failed ?? new Set());

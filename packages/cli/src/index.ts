@@ -33,6 +33,22 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
     },
   ],
   [
+    'detect',
+    {
+      run: (a, io) => import('./commands/detect.js').then((m) => m.detect(a, io)),
+      summary: 'SSD boxes of images or folders, drawn on copies with --draw (onnxruntime-node)',
+      help: 'Run mobilenet detect --help',
+    },
+  ],
+  [
+    'segment',
+    {
+      run: (a, io) => import('./commands/segment.js').then((m) => m.segment(a, io)),
+      summary: 'a class per pixel of images or folders: PNG masks and overlays (onnxruntime-node)',
+      help: 'Run mobilenet segment --help',
+    },
+  ],
+  [
     'profile',
     {
       run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)),

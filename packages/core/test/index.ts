@@ -29,3 +29,4 @@ export {
   runFixtureScript,
   runOrt,
 } from './testing.js';
+export { type Planted, SSD_ANCHORS, SSD_METADATA, tinyDetector, tinySegmenter } from './dense-models.js';

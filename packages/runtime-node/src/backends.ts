@@ -31,19 +31,31 @@ export function registerBackend(backend: NodeBackend): void {
 function engineSession(s: ort.InferenceSession): NodeEngineSession {
   return {
     ort: s,
-    async run(input, dims, inputName, output) {
-      const tensor = new ort.Tensor('float32', input, dims);
+    async run(input, dims, inputName, outputs, feeds = {}) {
+      const inputs: Record<string, ort.Tensor> = { [inputName]: new ort.Tensor('float32', input, dims) };
+      for (const [name, f] of Object.entries(feeds)) inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
       try {
-        const out = (await s.run({ [inputName]: tensor }, [output]))[output]!;
-        const data = out.data as Float32Array;
-        out.dispose();
-        return data;
+        const out = await s.run(inputs, outputs as string[]);
+        return outputs.map((name) => {
+          const t = out[name]!;
+          const data = asFloat32(t.data);
+          t.dispose();
+          return data;
+        });
       } finally {
-        tensor.dispose();
+        for (const t of Object.values(inputs)) t.dispose();
       }
     },
     release: () => s.release(),
   };
+}
+
+/** An output as float32: a detector's int64 labels and counts are small integers, exact in float32. */
+function asFloat32(data: ort.Tensor['data']): Float32Array {
+  if (data instanceof Float32Array) return data;
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+  return out;
 }
 
 /**

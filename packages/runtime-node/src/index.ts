@@ -39,7 +39,15 @@ export {
   tooFewImages,
 } from './image-folder.js';
 export { int8KernelsHere } from './int8-kernels.js';
-export { classifyAll, embedAll, type BatchStats, type ImageSources, type PipelineOptions } from './pipeline.js';
+export {
+  classifyAll,
+  detectAll,
+  embedAll,
+  segmentAll,
+  type BatchStats,
+  type ImageSources,
+  type PipelineOptions,
+} from './pipeline.js';
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
 export { preprocessingOf } from '@mobilenet/core';
 export {

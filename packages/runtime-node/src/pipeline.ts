@@ -13,7 +13,13 @@ import {
   type PreparedImage,
   Slots,
   classifyTask,
+  type DetectOptions,
+  type DetectResult,
+  detectTask,
   embedTask,
+  type SegmentOptions,
+  type SegmentResult,
+  segmentTask,
   pipelineResults,
   preprocess,
 } from '@mobilenet/core';
@@ -102,7 +108,8 @@ function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<I
       const img = await decodeFor(source, name, pre, mode, limits);
       const t1 = performance.now();
       const tensor = preprocess(img, pre, pool.pop() ?? new Float32Array(n));
-      return { name, tensor, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
+      const size = { width: img.width, height: img.height };
+      return { name, tensor, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
     } catch (e) {
       return { name, error: (e as Error).message };
     } finally {
@@ -144,7 +151,7 @@ export async function* classifyAll(
   const onLogits = o.onLogits;
   yield* pipelineResults(session, sources, classifyTask, o, {
     ...nodeRun(session, sources, o),
-    ...(onLogits && { onRow: (r) => 'row' in r && onLogits(r.name, r.row) }),
+    ...(onLogits && { onRow: (r) => 'rows' in r && onLogits(r.name, r.rows[0]!) }),
   });
 }
 
@@ -155,4 +162,27 @@ export async function* embedAll(
   o: PipelineOptions = {},
 ): AsyncGenerator<EmbedResult> {
   yield* pipelineResults(session, sources, embedTask, {}, nodeRun(session, sources, o));
+}
+
+/**
+ * Detections of each image of `sources`, in input order, in its own pixels. Images decode exactly ('shrink-on-load'
+ * would change the size the boxes are given in).
+ */
+export async function* detectAll(
+  session: ImageModelSession<ImageInput>,
+  sources: ImageSources,
+  o: PipelineOptions & DetectOptions = {},
+): AsyncGenerator<DetectResult> {
+  const exact = { ...o, decode: 'exact' } as const;
+  yield* pipelineResults(session, sources, detectTask, o, nodeRun(session, sources, exact));
+}
+
+/** A class per pixel of each image of `sources` (and probabilities when asked), in input order, at its own size. */
+export async function* segmentAll(
+  session: ImageModelSession<ImageInput>,
+  sources: ImageSources,
+  o: PipelineOptions & SegmentOptions = {},
+): AsyncGenerator<SegmentResult> {
+  const exact = { ...o, decode: 'exact' } as const;
+  yield* pipelineResults(session, sources, segmentTask, o, nodeRun(session, sources, exact));
 }

@@ -1,7 +1,11 @@
 import './ort-env.js';
 import {
   type ClassifyResult,
+  type DetectOptions,
+  type DetectResult,
   type EmbedResult,
+  type SegmentOptions,
+  type SegmentResult,
   type ImageModelSession,
   type ModelInput,
   openSession,
@@ -11,7 +15,7 @@ import { engine } from './engine.js';
 import type { ImageInput } from './image.js';
 import { int8KernelsHere } from './int8-kernels.js';
 import type { NodeSessionOptions } from './options.js';
-import { type ImageSources, type PipelineOptions, classifyAll, embedAll } from './pipeline.js';
+import { type ImageSources, type PipelineOptions, classifyAll, detectAll, embedAll, segmentAll } from './pipeline.js';
 
 export type { NodeSessionOptions } from './options.js';
 
@@ -38,6 +42,10 @@ export async function createSession(source: ModelSource, options: NodeSessionOpt
     ortSession: engineSession.ort,
     classifyAll: (sources: ImageSources, o?: PipelineOptions) => classifyAll(node, sources, { ...defaults, ...o }),
     embedAll: (sources: ImageSources, o?: PipelineOptions) => embedAll(node, sources, { ...defaults, ...o }),
+    detectAll: (sources: ImageSources, o?: PipelineOptions & DetectOptions) =>
+      detectAll(node, sources, { ...defaults, ...o }),
+    segmentAll: (sources: ImageSources, o?: PipelineOptions & SegmentOptions) =>
+      segmentAll(node, sources, { ...defaults, ...o }),
   });
   return node;
 }
@@ -62,4 +70,8 @@ export type NodeSession = ImageModelSession<ImageInput> & {
   classifyAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<ClassifyResult>;
   /** Embeddings of a whole collection, in input order, decoding ahead while the model runs. */
   embedAll(sources: ImageSources, options?: PipelineOptions): AsyncGenerator<EmbedResult>;
+  /** Detections of a whole collection, in input order, in each image's pixels (a detector: ssdlite320-v3-large). */
+  detectAll(sources: ImageSources, options?: PipelineOptions & DetectOptions): AsyncGenerator<DetectResult>;
+  /** Class maps of a whole collection, in input order, at each image's size (lraspp-v3-large, deeplabv3-v3-large). */
+  segmentAll(sources: ImageSources, options?: PipelineOptions & SegmentOptions): AsyncGenerator<SegmentResult>;
 };

@@ -149,4 +149,72 @@ describe.skipIf(missing !== null)(`runtime-web in headless Chromium ${missing ? 
       expect(fast.results.map((r) => r.top![0]!.index)).toEqual(ref.map((r) => (r.ok ? r.top[0]!.index : -1)));
     }
   });
+
+  // Issue 26: a seeded SSDLite320 and LRASPP on the same pixels (sharp's) in the page (WASM, postprocessing on a
+  // worker) and in onnxruntime-node (CPU): the same boxes and masks.
+  it('detects and segments as onnxruntime-node CPU does, postprocessing on a worker', async () => {
+    const photos = await Promise.all(PHOTOS.map(async (p) => ({ ...(await decodeImage(join(FIX, p), p)), name: p })));
+    const pixels = photos.map((p) => ({
+      name: p.name,
+      width: p.width,
+      height: p.height,
+      base64: Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength).toString('base64'),
+    }));
+    type Box = { box: number[]; labelIndex: number; score: number };
+    type Detected = { image: string; ok: boolean; detections: Box[] };
+    const ssd: ModelChoice = { arch: 'ssdlite320-v3-large', resolution: 320, seed: 1, threads: 1 };
+    const options = { scoreThreshold: 0.3, maxDetections: 20 };
+    const web = await h.call<{ results: Detected[]; workers: number }>('dense', [pixels, ssd, 'detect', options]);
+    expect(web.workers).toBe(1);
+    const graph = buildModel({ arch: ssd.arch, resolution: 320, weights: fanInFill(1), batch: 'dynamic' });
+    const node = await createNodeSession(graph);
+    const want = await node.detect(photos, options);
+    await node.release();
+    const iou = (a: number[], b: number[]) => {
+      const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+      const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+      const area = (x: number[]) => (x[2]! - x[0]!) * (x[3]! - x[1]!);
+      return (w * h) / (area(a) + area(b) - w * h);
+    };
+    // Fan-in random weights (no trained BN statistics) make an ill-conditioned net: WASM's and the CPU's kernels'
+    // roundings reach the boxes (measured: 4 px of a 333 px box, scores 7e-5 apart). So: IoU > 0.95 (or within a
+    // pixel, for the zero-area boxes such weights make) and scores within 1e-3.
+    const same = (a: number[], b: number[]) => iou(a, b) > 0.95 || a.every((v, k) => Math.abs(v - b[k]!) < 1);
+    for (const [i, r] of web.results.entries()) {
+      const n = want[i]!;
+      if (!n.ok || !r.ok) throw new Error(`${r.image} failed`);
+      expect(r.detections.length).toBeGreaterThan(0);
+      // Each box clear of the threshold (WASM's and the CPU's kernels round differently) has its twin.
+      for (const [mine, theirs] of [
+        [r.detections, n.detections],
+        [n.detections, r.detections],
+      ] as const)
+        for (const d of mine.filter((d) => d.score > options.scoreThreshold + 1e-3))
+          expect(
+            theirs.some(
+              (t) =>
+                t.labelIndex === d.labelIndex && Math.abs(t.score - d.score) < 1e-3 && same([...t.box], [...d.box]),
+            ),
+            `${r.image}: ${JSON.stringify(d)}`,
+          ).toBe(true);
+    }
+    const seg: ModelChoice = { arch: 'lraspp-v3-large', resolution: 256, seed: 2, threads: 1 };
+    type Segmented = { image: string; width: number; height: number; classes: string };
+    const masks = await h.call<{ results: Segmented[]; workers: number }>('dense', [pixels, seg, 'segment', {}]);
+    expect(masks.workers).toBe(1);
+    const segNode = await createNodeSession(
+      buildModel({ arch: seg.arch, resolution: 256, weights: fanInFill(2), batch: 'dynamic' }),
+    );
+    const mine = await segNode.segment(photos);
+    await segNode.release();
+    for (const [i, m] of masks.results.entries()) {
+      const n = mine[i]!;
+      if (!n.ok) throw new Error(n.error);
+      const classes = floats(m.classes);
+      expect([m.width, m.height]).toEqual([n.mask.width, n.mask.height]);
+      const same = n.mask.classes.reduce((k, c, j) => k + (c === classes[j] ? 1 : 0), 0);
+      expect(same / classes.length, m.image).toBeGreaterThanOrEqual(0.999);
+      expect(new Set(n.mask.classes).size).toBeGreaterThan(1);
+    }
+  });
 });

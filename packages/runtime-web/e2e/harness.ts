@@ -2,8 +2,16 @@
 // createImageBitmap/OffscreenCanvas paths, preprocesses, classifies, and times a folder's worth of images with the
 // decoding on this thread or on a worker.
 /// <reference types="vite/client" />
-import { type Arch, type Preprocessing, buildModel, fanInFill, preprocess } from '@mobilenet/core';
-import { type WebDecodeMode, type WebSession, classifyAll, createSession, decodeWebFor } from '@mobilenet/runtime-web';
+import { type Arch, type DenseArch, type Preprocessing, buildModel, fanInFill, preprocess } from '@mobilenet/core';
+import {
+  type WebDecodeMode,
+  type WebSession,
+  classifyAll,
+  createSession,
+  decodeWebFor,
+  detectAll,
+  segmentAll,
+} from '@mobilenet/runtime-web';
 import wasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import wasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 
@@ -14,7 +22,7 @@ export interface SentImage {
 }
 
 export interface ModelChoice {
-  readonly arch: Arch;
+  readonly arch: Arch | DenseArch;
   readonly resolution: number;
   readonly width?: number;
   readonly seed: number;
@@ -139,5 +147,64 @@ const harness = {
   },
 };
 
-(window as unknown as { harness: typeof harness }).harness = harness;
+/** Decoded pixels as the test sends them (sharp's, so both runtimes see the same ones). */
+export interface SentPixels {
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly base64: string;
+}
+
+/** Module workers the page started whose script is the dense postprocessing's (to see the work left this thread). */
+let postprocessWorkers = 0;
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
+  constructor(url: string | URL, options?: WorkerOptions) {
+    super(url, options);
+    if (String(url).includes('postprocess-worker')) postprocessWorkers++;
+  }
+};
+
+const denseHarness = {
+  /**
+   * A seeded detector or segmenter (built in the page) on `images`: detectAll's boxes, or segmentAll's class maps
+   * (Uint16, base64), with the postprocessing on a worker as a page does it; and how many such workers started.
+   */
+  async dense(images: SentPixels[], c: ModelChoice, task: 'detect' | 'segment', options: object) {
+    const model = buildModel({ arch: c.arch, resolution: c.resolution, weights: fanInFill(c.seed), batch: 'dynamic' });
+    const session = await createSession(model, {
+      backend: 'wasm',
+      threads: c.threads,
+      wasmPaths: { wasm: { mjs: wasmMjs, wasm: wasmWasm } },
+    });
+    const pixels = images.map((i) => {
+      const bin = atob(i.base64);
+      const data = new Uint8Array(bin.length);
+      for (let k = 0; k < bin.length; k++) data[k] = bin.charCodeAt(k);
+      return { name: i.name, data, width: i.width, height: i.height, channels: 3 as const };
+    });
+    const before = postprocessWorkers;
+    const results: unknown[] = [];
+    try {
+      if (task === 'detect') for await (const r of detectAll(session, pixels, options)) results.push(r);
+      else
+        for await (const r of segmentAll(session, pixels, options))
+          results.push(
+            r.ok
+              ? {
+                  image: r.image,
+                  width: r.mask.width,
+                  height: r.mask.height,
+                  classes: base64Of(new Float32Array(Float32Array.from(r.mask.classes))),
+                }
+              : r,
+          );
+    } finally {
+      await session.release();
+    }
+    return { results, workers: postprocessWorkers - before };
+  },
+};
+
+(window as unknown as { harness: typeof harness & typeof denseHarness }).harness = { ...harness, ...denseHarness };
 document.body.dataset.ready = 'true';

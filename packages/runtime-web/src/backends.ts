@@ -35,14 +35,31 @@ function engineSession({ ort, session }: WebStarted): WebEngineSession {
   return {
     ort,
     session,
-    async run(input, dims, inputName, output) {
-      const out = (await session.run({ [inputName]: new ort.Tensor('float32', input, dims) }, [output]))[output]!;
-      const data = (await out.getData()) as Float32Array;
-      out.dispose();
-      return data;
+    async run(input, dims, inputName, outputs, feeds = {}) {
+      const inputs: Record<string, InstanceType<Ort['Tensor']>> = {
+        [inputName]: new ort.Tensor('float32', input, dims),
+      };
+      for (const [name, f] of Object.entries(feeds)) inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
+      const out = await session.run(inputs, outputs as string[]);
+      const result: Float32Array[] = [];
+      for (const name of outputs) {
+        const t = out[name]!;
+        result.push(asFloat32(await t.getData()));
+        t.dispose();
+      }
+      return result;
     },
     release: () => session.release(),
   };
+}
+
+/** An output as float32: a detector's int64 labels and counts are small integers, exact in float32. */
+function asFloat32(data: unknown): Float32Array {
+  if (data instanceof Float32Array) return data;
+  const a = data as ArrayLike<number | bigint>;
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Number(a[i]);
+  return out;
 }
 
 /** Why WebGPU cannot run here, or null. */

@@ -14,7 +14,7 @@ export interface DecodeRequest {
 
 /** What the worker answers, for the request with the same id. */
 export type DecodeReply =
-  | { readonly id: number; readonly tensor: Float32Array<ArrayBuffer> }
+  | { readonly id: number; readonly tensor: Float32Array<ArrayBuffer>; readonly width: number; readonly height: number }
   | { readonly id: number; readonly error: string };
 
 const scope = globalThis as unknown as {
@@ -26,8 +26,9 @@ scope.onmessage = async (e) => {
   const { id, image, name, pre, mode } = e.data;
   try {
     const tensor = new Float32Array(3 * pre.size ** 2);
-    preprocess(await decodeWebFor(image, name, pre, mode), pre, tensor);
-    scope.postMessage({ id, tensor }, [tensor.buffer]);
+    const rgb = await decodeWebFor(image, name, pre, mode);
+    preprocess(rgb, pre, tensor);
+    scope.postMessage({ id, tensor, width: rgb.width, height: rgb.height }, [tensor.buffer]);
   } catch (err) {
     scope.postMessage({ id, error: (err as Error).message });
   }

@@ -41,7 +41,11 @@ export class DecodeWorkers {
     if (!p) return;
     this.pending.delete(reply.id);
     this.load[p.worker]!--;
-    p.done('tensor' in reply ? { name: p.name, tensor: reply.tensor } : { name: p.name, error: reply.error });
+    p.done(
+      'tensor' in reply
+        ? { name: p.name, tensor: reply.tensor, width: reply.width, height: reply.height }
+        : { name: p.name, error: reply.error },
+    );
   }
 
   private failWorker(worker: number, why: string): void {

@@ -1,18 +1,26 @@
 import {
   BatchSizer,
+  type ImageModelSession,
   type ClassifyResult,
   MobileNetError,
   type PipelineDecoder,
   type Preprocessing,
   type PreparedImage,
   classifyTask,
+  type DetectOptions,
+  type DetectResult,
+  detectTask,
   pipelineResults,
+  type SegmentOptions,
+  type SegmentResult,
+  segmentTask,
+  type Task,
   preprocess,
 } from '@mobilenet/core';
 import { type WebDecodeMode, decodeWebFor } from './decode-fast.js';
 import { DecodeWorkers } from './decode-workers.js';
 import { type WebImage, webImageName } from './image.js';
-import type { WebSession } from './session.js';
+import { PostprocessWorker, canPostprocessOffThread, detectOn, segmentOn } from './postprocess-workers.js';
 
 export interface WebPipelineOptions {
   /** Images per model run. Default: the model's fixed batch, else 8. */
@@ -27,6 +35,11 @@ export interface WebPipelineOptions {
   readonly workers?: number;
   /** Classes per image. Default 5. */
   readonly topK?: number;
+  /**
+   * detectAll / segmentAll: run the postprocessing (SSD's decode and NMS, the mask's resize) on a Web Worker, off
+   * the page's main thread. Default: true in a page, false where there are no workers (Node).
+   */
+  readonly postprocessWorker?: boolean;
 }
 
 export type WebImageSources = Iterable<WebImage> | AsyncIterable<WebImage>;
@@ -54,7 +67,8 @@ function canvasDecoder(pre: Preprocessing, mode: WebDecodeMode, workerCount: num
     const name = webImageName(image, index);
     if (workers && image instanceof Blob) return workers.prepare(image, name, pre, mode);
     try {
-      return { name, tensor: preprocess(await decodeWebFor(image, name, pre, mode), pre, new Float32Array(n)) };
+      const rgb = await decodeWebFor(image, name, pre, mode);
+      return { name, tensor: preprocess(rgb, pre, new Float32Array(n)), width: rgb.width, height: rgb.height };
     } catch (e) {
       return { name, error: (e as Error).message };
     }
@@ -69,7 +83,7 @@ function canvasDecoder(pre: Preprocessing, mode: WebDecodeMode, workerCount: num
  * fails yields its error, named, and the rest go on.
  */
 export async function* classifyAll(
-  session: WebSession,
+  session: ImageModelSession<WebImage>,
   sources: WebImageSources,
   o: WebPipelineOptions = {},
 ): AsyncGenerator<ClassifyResult> {
@@ -77,4 +91,48 @@ export async function* classifyAll(
   const decoder = () => canvasDecoder(session.info.preprocessing, checkOptions(o), o.workers ?? 0);
   const plan = { sizer: new BatchSizer(session.fixedBatch, size, size), ahead: (n: number) => 2 * n };
   yield* pipelineResults(session, sources, classifyTask, o, { decoder, plan });
+}
+
+/**
+ * A dense task over `sources` with its postprocessing on a worker when asked (and possible), the worker stopped
+ * when the stream ends or the caller breaks off. Images decode exactly: boxes and masks are in their own pixels.
+ */
+async function* dense<O extends object, F>(
+  session: ImageModelSession<WebImage>,
+  sources: WebImageSources,
+  o: WebPipelineOptions & O,
+  local: Task<O, F>,
+  onWorker: (w: PostprocessWorker) => Task<O, F>,
+) {
+  if (o.postprocessWorker !== undefined && typeof o.postprocessWorker !== 'boolean')
+    throw new MobileNetError('option', 'option postprocessWorker', 'true or false', String(o.postprocessWorker));
+  const off = o.postprocessWorker ?? canPostprocessOffThread();
+  const worker = off ? new PostprocessWorker() : null;
+  const size = session.fixedBatch ?? o.batch ?? 8;
+  const exact = { ...o, decode: 'exact' as const };
+  const decoder = () => canvasDecoder(session.info.preprocessing, checkOptions(exact), o.workers ?? 0);
+  const plan = { sizer: new BatchSizer(session.fixedBatch, size, size), ahead: (n: number) => 2 * n };
+  try {
+    yield* pipelineResults(session, sources, worker ? onWorker(worker) : local, o, { decoder, plan });
+  } finally {
+    worker?.terminate();
+  }
+}
+
+/** SSD's detections for each image, in input order, in its own pixels (postprocessing on a worker in a page). */
+export function detectAll(
+  session: ImageModelSession<WebImage>,
+  sources: WebImageSources,
+  o: WebPipelineOptions & DetectOptions = {},
+): AsyncGenerator<DetectResult> {
+  return dense(session, sources, o, detectTask, detectOn);
+}
+
+/** A class per pixel of each image (and probabilities when asked), in input order, at its own size. */
+export function segmentAll(
+  session: ImageModelSession<WebImage>,
+  sources: WebImageSources,
+  o: WebPipelineOptions & SegmentOptions = {},
+): AsyncGenerator<SegmentResult> {
+  return dense(session, sources, o, segmentTask, segmentOn);
 }

@@ -1,9 +1,16 @@
-import { type ImageModelSession, type ModelInput, openSession } from '@mobilenet/core';
+import {
+  type DetectOptions,
+  type ImageModelSession,
+  type ModelInput,
+  openSession,
+  type SegmentOptions,
+} from '@mobilenet/core';
 import type { InferenceSession } from 'onnxruntime-web';
 import { engine } from './engine.js';
 import type { WebImage } from './image.js';
 import type { WebSessionOptions } from './options.js';
 import { type WasmThreads, allowedThreads, threadsInEffect } from './ort.js';
+import { detectAll, segmentAll } from './pipeline.js';
 
 export type { WebSessionOptions } from './options.js';
 
@@ -24,8 +31,18 @@ export type WebSession = ImageModelSession<WebImage> & {
 export async function createSession(source: WebModelSource, options: WebSessionOptions = {}): Promise<WebSession> {
   allowedThreads(options); // checks threads / wasmThreads before anything loads
   const { session, engineSession } = await openSession(engine, source, options);
-  return Object.assign(session, {
+  const web: WebSession = Object.assign(session, {
     ortSession: engineSession.session,
     wasm: threadsInEffect(engineSession.ort, options),
+    // In a page, detect and segment postprocess on a worker (the pipeline's), not on the main thread.
+    detect: (images: readonly WebImage[], o: DetectOptions = {}) => collect(detectAll(web, images, o)),
+    segment: (images: readonly WebImage[], o: SegmentOptions = {}) => collect(segmentAll(web, images, o)),
   });
+  return web;
+}
+
+async function collect<T>(results: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const r of results) out.push(r);
+  return out;
 }

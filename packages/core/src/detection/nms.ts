@@ -141,6 +141,32 @@ function batchedNmsShifted(
   return nms(shifted, scores, iouThreshold);
 }
 
+/** Most distinct label values a counting sort takes (SSD's are class indices: 91 for COCO). */
+const COUNTING_LABELS = 1 << 16;
+
+/**
+ * The indices 0..n-1 ordered by label, then by index: a counting sort when the labels are small non-negative
+ * integers (class indices: linear, no comparator; a comparator sort of 27,000 candidates was most of SSD's
+ * postprocessing), else a comparator sort with the same order.
+ */
+function groupByLabel(labels: ArrayLike<number>, n: number): Int32Array {
+  const out = new Int32Array(n);
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const l = labels[i] as number;
+    if (!(Number.isInteger(l) && l >= 0 && l < COUNTING_LABELS)) {
+      for (let k = 0; k < n; k++) out[k] = k;
+      return out.sort((a, b) => (labels[a] as number) - (labels[b] as number) || a - b);
+    }
+    if (l > max) max = l;
+  }
+  const start = new Int32Array(max + 2);
+  for (let i = 0; i < n; i++) start[(labels[i] as number) + 1]!++;
+  for (let l = 1; l <= max + 1; l++) start[l]! += start[l - 1] as number;
+  for (let i = 0; i < n; i++) out[start[labels[i] as number]!++] = i;
+  return out;
+}
+
 /** `_batched_nms_vanilla`: nms per label (ascending), kept indices ascending, then torch's sort by score. */
 function batchedNmsPerClass(
   boxes: Float32Array,
@@ -150,9 +176,7 @@ function batchedNmsPerClass(
 ): Int32Array {
   const n = scores.length;
   // Indices grouped by label, ascending within each label (torch.where(idxs == class_id) keeps index order).
-  const byLabel = new Int32Array(n);
-  for (let i = 0; i < n; i++) byLabel[i] = i;
-  byLabel.sort((a, b) => (labels[a] as number) - (labels[b] as number) || a - b);
+  const byLabel = groupByLabel(labels, n);
   const areas = boxAreas(boxes, n);
   const suppressed = new Uint8Array(n);
   const keepMask = new Uint8Array(n);

@@ -8,6 +8,7 @@ export type {
   PipelineModel,
   PipelinePlan,
   PreparedImage,
+  PipelineRead,
   PipelineRow,
   PipelineSources,
 } from './types.js';

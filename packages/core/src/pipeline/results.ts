@@ -1,5 +1,7 @@
-import { outputFor } from '../tasks/registry.js';
+import { outputsFor } from '../tasks/registry.js';
 import type { AnyTask, Task, TaskModel, TaskResult } from '../tasks/task.js';
+import { MobileNetError } from '../ir/errors.js';
+import { escapeControls } from '../ir/quote.js';
 import { pipelineRows } from './rows.js';
 import type { PipelineDecoder, PipelineModel, PipelinePlan, PipelineRow, PipelineSources } from './types.js';
 
@@ -8,12 +10,13 @@ import type { PipelineDecoder, PipelineModel, PipelinePlan, PipelineRow, Pipelin
  * @internal
  */
 export interface TaskPipelineModel extends PipelineModel {
-  readonly info: PipelineModel['info'] & TaskModel & { readonly taskOutputs: Readonly<Record<string, string>> };
+  readonly info: PipelineModel['info'] &
+    TaskModel & { readonly taskOutputs: Readonly<Record<string, readonly string[]>> };
 }
 
 /**
- * One task's answers for a stream of images, in input order: the task's output found in the model (an error when
- * it has none, before any image is decoded), each row through the task's postprocessing.
+ * One task's answers for a stream of images, in input order: the task's outputs found in the model (an error when
+ * it has none, before any image is decoded), each image's rows through the task's postprocessing.
  * @internal
  */
 export async function* pipelineResults<Source, Options, Fields>(
@@ -23,12 +26,22 @@ export async function* pipelineResults<Source, Options, Fields>(
   options: Options,
   run: { decoder: () => PipelineDecoder<Source>; plan: PipelinePlan; onRow?: (row: PipelineRow) => void },
 ): AsyncGenerator<TaskResult<Fields>> {
-  const output = outputFor(task as AnyTask, model.info.taskOutputs);
+  const outputs = outputsFor(task as AnyTask, model.info.taskOutputs);
   task.check?.(options);
-  for await (const r of pipelineRows(model, sources, run.decoder(), output, run.plan)) {
+  const read = { outputs, feeds: task.feeds?.(options, model.info) ?? {}, finite: task.nonFinite !== 'accept' };
+  for await (const r of pipelineRows(model, sources, run.decoder(), read, run.plan)) {
     run.onRow?.(r);
-    yield 'row' in r
-      ? { image: r.name, ok: true, ...task.postprocess(r.row, model.info, options) }
-      : { image: r.name, ok: false, error: r.error };
+    if (!('rows' in r)) {
+      yield { image: r.name, ok: false, error: r.error };
+      continue;
+    }
+    try {
+      const size = { width: r.width, height: r.height };
+      yield { image: r.name, ok: true, ...(await task.postprocess(r.rows, model.info, options, size)) };
+    } catch (e) {
+      // A row the task cannot read (a hostile model's shape, an option too big for this image) fails its image only.
+      if (!(e instanceof MobileNetError)) throw e;
+      yield { image: r.name, ok: false, error: `${escapeControls(r.name)}: ${e.message}` };
+    }
   }
 }

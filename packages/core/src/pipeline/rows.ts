@@ -5,13 +5,14 @@ import type {
   PipelineDecoder,
   PipelineModel,
   PipelinePlan,
+  PipelineRead,
   PreparedImage,
   PipelineRow,
   PipelineSources,
 } from './types.js';
 
 /**
- * Images in, one row of `output` per image out, in input order: the batching pipeline both runtimes share.
+ * Images in, one row of each output of `read` per image out, in input order: the batching pipeline both runtimes share.
  * Decoding runs ahead while the model runs; at most `plan.ahead(size)` images are in flight, so memory stays flat
  * however many images come. A bad image yields its error, named, and the rest go on.
  */
@@ -19,7 +20,7 @@ export async function* pipelineRows<Source>(
   model: PipelineModel,
   sources: PipelineSources<Source>,
   decoder: PipelineDecoder<Source>,
-  output: string,
+  read: PipelineRead,
   plan: PipelinePlan,
 ): AsyncGenerator<PipelineRow> {
   const input = new BatchInput(3 * model.info.inputSize * model.info.inputSize);
@@ -32,10 +33,10 @@ export async function* pipelineRows<Source>(
       if (items.length === 0) return;
       await ahead.fill(plan.ahead(size)); // start the next batch's decodes before the run blocks this thread
       const t1 = performance.now();
-      const run = await runGood(model, items, good, output, input, decoder);
+      const run = await runGood(model, items, good, read, input, decoder);
       const t2 = good > 0 ? performance.now() : t1;
       if (good > 0) plan.sizer.record(good, t2 - t1);
-      yield* rowsOf(items, run.out, run.batch, output);
+      yield* rowsOf(items, run.out, run.batch, read);
       const { batch, decodeMs, preprocessMs } = run;
       const failed = items.length - good;
       const postMs = performance.now() - t2;
@@ -75,10 +76,10 @@ async function runGood<Source>(
   model: PipelineModel,
   items: readonly PreparedImage[],
   good: number,
-  output: string,
+  read: PipelineRead,
   input: BatchInput,
   decoder: PipelineDecoder<Source>,
-): Promise<{ out: Float32Array | null; batch: number; decodeMs: number; preprocessMs: number }> {
+): Promise<{ out: Float32Array[] | null; batch: number; decodeMs: number; preprocessMs: number }> {
   const batch = model.fixedBatch ?? good;
   let decodeMs = 0;
   let preprocessMs = 0;
@@ -93,26 +94,31 @@ async function runGood<Source>(
     preprocessMs += p.preprocessMs ?? 0;
     decoder.recycle?.(p.tensor);
   }
-  return { out: await model.runBatch(data, batch, output), batch, decodeMs, preprocessMs };
+  return { out: await model.runBatch(data, batch, read.outputs, read.feeds), batch, decodeMs, preprocessMs };
 }
 
-/** Each item's row of the batch's output (the good ones in order), or its error; a non-finite row is an error. */
+/**
+ * Each item's rows of the batch's outputs (the good ones in order), or its error; a non-finite row is an error
+ * unless the task copes with one.
+ */
 function* rowsOf(
   items: readonly PreparedImage[],
-  out: Float32Array | null,
+  out: Float32Array[] | null,
   batch: number,
-  output: string,
+  read: PipelineRead,
 ): Generator<PipelineRow> {
-  const width = out ? out.length / batch : 0;
+  const widths = out ? out.map((o) => o.length / batch) : [];
   let j = 0;
   for (const p of items) {
     if (!('tensor' in p)) {
       yield { name: p.name, error: p.error };
       continue;
     }
-    const row = out!.slice(j * width, (j + 1) * width);
+    const rows = out!.map((o, k) => o.slice(j * widths[k]!, (j + 1) * widths[k]!));
     j++;
-    const bad = nonFinite(row, output);
-    yield bad ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` } : { name: p.name, row };
+    const bad = read.finite ? rows.map((r, k) => nonFinite(r, read.outputs[k]!)).find((b) => b) : undefined;
+    yield bad
+      ? { name: p.name, error: `${escapeControls(p.name)}: ${bad}` }
+      : { name: p.name, rows, width: p.width ?? 0, height: p.height ?? 0 };
   }
 }

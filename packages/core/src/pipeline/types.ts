@@ -1,18 +1,38 @@
+import type { ExtraFeed } from '../tasks/task.js';
+
 /**
  * An image decoded and preprocessed into its [3, S, S] tensor, or the error that stopped it (named).
  * @internal
  */
 export type PreparedImage =
-  | { readonly name: string; readonly tensor: Float32Array; readonly decodeMs?: number; readonly preprocessMs?: number }
+  | {
+      readonly name: string;
+      readonly tensor: Float32Array;
+      /** The decoded image's size, which detection and segmentation answer in (0 when the decoder does not say). */
+      readonly width?: number;
+      readonly height?: number;
+      readonly decodeMs?: number;
+      readonly preprocessMs?: number;
+    }
   | { readonly name: string; readonly error: string };
 
 /**
- * One image's row of the model's output, or its error.
+ * One image's rows of the outputs asked (in their order) and its decoded size, or its error.
  * @internal
  */
 export type PipelineRow =
-  | { readonly name: string; readonly row: Float32Array }
+  | { readonly name: string; readonly rows: readonly Float32Array[]; readonly width: number; readonly height: number }
   | { readonly name: string; readonly error: string };
+
+/**
+ * What one run reads: the outputs, the inputs beside the image, and whether a non-finite value fails its image.
+ * @internal
+ */
+export interface PipelineRead {
+  readonly outputs: readonly string[];
+  readonly feeds?: Readonly<Record<string, ExtraFeed>>;
+  readonly finite: boolean;
+}
 
 /** @internal */
 export type PipelineSources<Source> = Iterable<Source> | AsyncIterable<Source>;
@@ -37,7 +57,13 @@ export interface PipelineDecoder<Source> {
 export interface PipelineModel {
   readonly fixedBatch: number | null;
   readonly info: { readonly inputSize: number };
-  runBatch(input: Float32Array, batch: number, output: string): Promise<Float32Array>;
+  /** One array per output of `outputs`, row-major, `batch` rows each. */
+  runBatch(
+    input: Float32Array,
+    batch: number,
+    outputs: readonly string[],
+    feeds?: Readonly<Record<string, ExtraFeed>>,
+  ): Promise<Float32Array[]>;
 }
 
 /** One model run: how many images, and milliseconds spent waiting for inputs, running, and postprocessing. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackendRegistry, type EngineSession, backendOptions } from './backend.js';
 
-const session: EngineSession = { run: async () => new Float32Array(1), release: async () => {} };
+const session: EngineSession = { run: async () => [new Float32Array(1)], release: async () => {} };
 const start = async () => session;
 
 describe('BackendRegistry', () => {

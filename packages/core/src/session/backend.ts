@@ -1,3 +1,4 @@
+import type { ExtraFeed } from '../tasks/task.js';
 import { MobileNetError } from '../ir/errors.js';
 
 /**
@@ -15,8 +16,17 @@ export interface BackendStatus {
 
 /** A model started on one backend, as the shared session logic runs it. */
 export interface EngineSession {
-  /** Runs the model on [batch, 3, S, S] and returns one output, row-major. */
-  run(input: Float32Array, dims: readonly number[], inputName: string, output: string): Promise<Float32Array>;
+  /**
+   * Runs the model on [batch, 3, S, S] (and `feeds`, the inputs a task sets beside the image) and returns each of
+   * `outputs`, row-major, as float32 (an int64 output, a detector's labels, converted).
+   */
+  run(
+    input: Float32Array,
+    dims: readonly number[],
+    inputName: string,
+    outputs: readonly string[],
+    feeds?: Readonly<Record<string, ExtraFeed>>,
+  ): Promise<Float32Array[]>;
   release(): Promise<void>;
 }
 

@@ -139,7 +139,7 @@ describe('a model onnxruntime refuses is reported as the model, not as the backe
         start: async () => {
           const why = fail(name);
           if (why) throw new Error(why);
-          return { run: async () => new Float32Array(10), release: async () => {} };
+          return { run: async () => [new Float32Array(10)], release: async () => {} };
         },
       });
     }

@@ -5,7 +5,9 @@ import { type EmbedResult, embedTask } from '../tasks/embed.js';
 import { BatchSizer } from '../pipeline/batch-sizer.js';
 import { pipelineResults } from '../pipeline/results.js';
 import type { PipelineDecoder, PipelinePlan, PreparedImage } from '../pipeline/types.js';
-import type { Task, TaskResult } from '../tasks/task.js';
+import { type DetectOptions, type DetectResult, detectTask } from '../tasks/detect.js';
+import { type SegmentOptions, type SegmentResult, segmentTask } from '../tasks/segment.js';
+import type { ExtraFeed, Task, TaskResult } from '../tasks/task.js';
 import type { BackendName, EngineSession } from './backend.js';
 import type { MobileNetSession, ModelInfo } from './model-info.js';
 
@@ -50,8 +52,13 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     this.fixedBatch = opened.fixedBatch;
   }
 
-  /** Runs a preprocessed [batch, 3, S, S] tensor through the backend and returns `output`, [batch, width] row-major. */
-  runBatch(input: Float32Array, batch: number, output: string): Promise<Float32Array> {
+  /** Runs a preprocessed [batch, 3, S, S] tensor through the backend and returns each of `outputs`, row-major. */
+  runBatch(
+    input: Float32Array,
+    batch: number,
+    outputs: readonly string[],
+    feeds?: Readonly<Record<string, ExtraFeed>>,
+  ): Promise<Float32Array[]> {
     const s = this.info.inputSize;
     if (input.length !== batch * 3 * s * s) {
       throw new MobileNetError(
@@ -61,11 +68,11 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
         `${input.length}`,
       );
     }
-    return this.opened.session.run(input, [batch, 3, s, s], this.info.inputName, output);
+    return this.opened.session.run(input, [batch, 3, s, s], this.info.inputName, outputs, feeds);
   }
 
-  logits(input: Float32Array, batch: number): Promise<Float32Array> {
-    return this.runBatch(input, batch, this.info.outputName);
+  async logits(input: Float32Array, batch: number): Promise<Float32Array> {
+    return (await this.runBatch(input, batch, [this.info.outputName]))[0]!;
   }
 
   classify(images: readonly Image[], options: ClassifyOptions = {}): Promise<ClassifyResult[]> {
@@ -74,6 +81,16 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
 
   embed(images: readonly Image[]): Promise<EmbedResult[]> {
     return this.perform(embedTask, images, {});
+  }
+
+  /** SSD's boxes per image, in its own pixels, best first (thresholds default to the model's, torchvision's). */
+  detect(images: readonly Image[], options: DetectOptions = {}): Promise<DetectResult[]> {
+    return this.perform(detectTask, images, options);
+  }
+
+  /** A class per pixel per image, at its own size (and the per-class probabilities when asked). */
+  segment(images: readonly Image[], options: SegmentOptions = {}): Promise<SegmentResult[]> {
+    return this.perform(segmentTask, images, options);
   }
 
   /** Any registered task on `images`: the output it reads, through its postprocessing (what each task method calls). */
@@ -97,7 +114,8 @@ export class ImageModelSession<Image> implements MobileNetSession<Image> {
     const prepare = async (img: Image, i: number): Promise<PreparedImage> => {
       const name = this.images.name(img, i);
       try {
-        return { name, tensor: preprocess(await this.images.decode(img, name), pre, new Float32Array(n)) };
+        const rgb = await this.images.decode(img, name);
+        return { name, tensor: preprocess(rgb, pre, new Float32Array(n)), width: rgb.width, height: rgb.height };
       } catch (e) {
         return { name, error: (e as Error).message };
       }

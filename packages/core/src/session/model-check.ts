@@ -60,6 +60,7 @@ export const MODEL_OPS: ReadonlySet<string> = new Set([
   'ReduceSum',
   'Relu',
   'Reshape',
+  'Resize',
   'ScatterND',
   'Shape',
   'Sigmoid',

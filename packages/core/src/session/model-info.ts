@@ -1,6 +1,13 @@
 import { MobileNetError } from '../ir/errors.js';
 import { int8TargetOf } from '../metadata/int8.js';
-import { checkLabels, modelLabels } from '../metadata/labels.js';
+import {
+  readDetectionMetadata,
+  readSegmentationMetadata,
+  type DetectionMetadata,
+  type SegmentationMetadata,
+} from '../metadata/dense.js';
+import { LABELS_KEY } from '../metadata/keys.js';
+import { checkLabels, metadataLabels, modelLabels } from '../metadata/labels.js';
 import {
   type Preprocessing,
   checkPreprocessing,
@@ -11,7 +18,15 @@ import {
 import type { Graph } from '../ir/graph.js';
 import type { ModelSummary } from '../onnx/summary.js';
 import { type ClassifyOptions, type ClassifyResult, classifyTask } from '../tasks/classify.js';
+import {
+  type DetectOptions,
+  type DetectResult,
+  detectionInputs,
+  detectionLabels,
+  detectTask,
+} from '../tasks/detect.js';
 import type { EmbedResult } from '../tasks/embed.js';
+import { type SegmentOptions, type SegmentResult, segmentationLabels, segmentTask } from '../tasks/segment.js';
 import { taskOutputs } from '../tasks/registry.js';
 import type { BackendName } from './backend.js';
 
@@ -58,11 +73,16 @@ export const MAX_CLASSES = 100_000;
 
 export interface ModelInfo {
   readonly inputName: string;
+  /** The classifier's logits; for a detector or a segmenter, the first output its task reads. */
   readonly outputName: string;
   /** Present when the model has an 'embedding' output (models exported with `embedding: true`). */
   readonly embeddingName?: string;
-  /** The output each registered task reads in this model ('classify' -> 'logits', ...): the tasks it can do. */
-  readonly taskOutputs: Readonly<Record<string, string>>;
+  /** The outputs each registered task reads in this model ('classify' -> ['logits'], ...): the tasks it can do. */
+  readonly taskOutputs: Readonly<Record<string, readonly string[]>>;
+  /** A detector's anchors and defaults (metadata 'mobilenet.detection'), when it can detect. */
+  readonly detection?: DetectionMetadata;
+  /** A segmenter's facts (metadata 'mobilenet.segmentation'), when it has them. */
+  readonly segmentation?: SegmentationMetadata;
   readonly inputSize: number;
   readonly classes: number;
   readonly labels: readonly string[];
@@ -84,6 +104,10 @@ export interface MobileNetSession<Image> {
   classify(images: readonly Image[], options?: ClassifyOptions): Promise<ClassifyResult[]>;
   /** The pooled feature vector per image (the model's 'embedding' output). */
   embed(images: readonly Image[]): Promise<EmbedResult[]>;
+  /** SSD's boxes per image in its own pixels, best first (a detector: ssdlite320-v3-large). */
+  detect(images: readonly Image[], options?: DetectOptions): Promise<DetectResult[]>;
+  /** A class per pixel per image at its own size (a segmenter: lraspp-v3-large, deeplabv3-v3-large). */
+  segment(images: readonly Image[], options?: SegmentOptions): Promise<SegmentResult[]>;
   /** Raw logits for a preprocessed [batch, 3, size, size] tensor. */
   logits(input: Float32Array, batch: number): Promise<Float32Array>;
   release(): Promise<void>;
@@ -107,7 +131,9 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   const input = summary.inputs[0];
   const shape = input?.shape ?? [];
   const [, c, h, w] = shape;
-  if (summary.inputs.length !== 1 || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
+  const fed = detectionInputs(summary.metadata);
+  const others = summary.inputs.slice(1).every((i) => fed.includes(i.name));
+  if (!input || !others || shape.length !== 4 || c !== 3 || typeof h !== 'number' || h !== w) {
     const got = summary.inputs.map((i) => `${i.name} [${i.shape.join(', ')}]`).join(', ');
     throw new MobileNetError(
       'model-input',
@@ -125,17 +151,13 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
       `${h}`,
     );
   }
-  const logits = classifyTask.output(summary.outputs);
-  const classes = logits?.shape[1];
-  if (logits?.shape.length !== 2 || typeof classes !== 'number') {
-    const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
-    throw new MobileNetError('model-output', `model '${source}'`, classifyTask.needs, got || 'no outputs');
-  }
+  const outputs = taskOutputs(summary.outputs, summary.metadata);
+  const { output, classes, defaultLabels } = classesOf(summary, outputs, source);
   const maxClasses = options.maxClasses ?? MAX_CLASSES;
   if (!Number.isSafeInteger(classes) || classes < 1 || classes > maxClasses) {
     throw new MobileNetError(
       'model-output',
-      `model '${source}': output '${logits.name}'`,
+      `model '${source}': output '${output}'`,
       `from 1 to ${maxClasses} classes (option maxClasses raises the cap)`,
       `${classes}`,
     );
@@ -147,25 +169,82 @@ export function modelInfo(summary: ModelIO, source: string, options: SessionOpti
   // Given names first, then what the file's metadata says (its own, else ImageNet's for 1000 or 1001 classes).
   const labels = options.labels
     ? checkLabels(options.labels, classes, 'option labels')
-    : modelLabels(summary.metadata, classes, source);
+    : (defaultLabels?.(metadataLabels(summary.metadata, classes, source)) ??
+      modelLabels(summary.metadata, classes, source));
   if (preprocessing.size !== h) {
     const where = options.preprocessing
       ? 'option preprocessing.size'
       : `${preprocessingWhere(`model '${source}'`)}.size`;
     throw new MobileNetError('preprocessing', where, `${h} (the model's input size)`, `${preprocessing.size}`);
   }
-  const outputs = taskOutputs(summary.outputs);
+  const detection = readDetectionMetadata(summary.metadata, `model '${source}'`);
+  const segmentation = readSegmentationMetadata(summary.metadata, `model '${source}'`);
   const int8Target = int8TargetOf(summary.metadata);
   return {
     ...(int8Target && { int8Target }),
     inputName: input!.name,
-    outputName: logits.name,
-    ...(outputs.embed !== undefined && { embeddingName: outputs.embed }),
+    outputName: output,
+    ...(outputs.embed !== undefined && { embeddingName: outputs.embed[0]! }),
     taskOutputs: outputs,
     inputSize: h,
     classes,
     labels,
     preprocessing,
     preprocessingSource: options.preprocessing ? 'option' : meta ? 'metadata' : 'default',
+    ...(detection && outputs.detect && { detection }),
+    ...(segmentation && outputs.segment && { segmentation }),
   };
+}
+
+/**
+ * The model's main output and its class count: a classifier's logits [N, classes], else a detector's
+ * `cls_logits` [N, anchors, classes] (or, for one that ends in NMS, its labels' count), else a segmenter's
+ * `out` [N, classes, H, W]. `defaultLabels` gives a dense model's built-in names (COCO's 91, VOC's 21) when its
+ * metadata names none.
+ */
+function classesOf(
+  summary: ModelIO,
+  outputs: Readonly<Record<string, readonly string[]>>,
+  source: string,
+): {
+  output: string;
+  classes: number;
+  defaultLabels?: (own: readonly string[] | undefined) => readonly string[] | undefined;
+} {
+  const shapeOf = (name: string) => summary.outputs.find((o) => o.name === name)!.shape;
+  const refuse = (): never => {
+    const got = summary.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ');
+    throw new MobileNetError(
+      'model-output',
+      `model '${source}'`,
+      `${classifyTask.needs}; or ${detectTask.needs}; or ${segmentTask.needs}`,
+      got || 'no outputs',
+    );
+  };
+  const [logits] = outputs.classify ?? [];
+  if (logits !== undefined) {
+    const shape = shapeOf(logits);
+    return shape.length === 2 && typeof shape[1] === 'number' ? { output: logits, classes: shape[1] } : refuse();
+  }
+  const detect = outputs.detect;
+  if (detect) {
+    const classes = detect.length === 2 ? shapeOf(detect[1]!)[2] : labelCount(summary.metadata);
+    if (typeof classes !== 'number') return refuse();
+    return { output: detect[0]!, classes, defaultLabels: (own) => own ?? detectionLabels(classes) };
+  }
+  const [out] = outputs.segment ?? [];
+  if (out === undefined) return refuse();
+  const classes = shapeOf(out)[1];
+  if (typeof classes !== 'number') return refuse();
+  return { output: out, classes, defaultLabels: (own) => own ?? segmentationLabels(classes) };
+}
+
+/** How many names the metadata's labels hold (a detector ending in NMS has no output that says its classes). */
+function labelCount(metadata: Readonly<Record<string, string>>): number | undefined {
+  try {
+    const v: unknown = JSON.parse(metadata[LABELS_KEY] ?? '');
+    return Array.isArray(v) ? v.length : undefined;
+  } catch {
+    return undefined;
+  }
 }

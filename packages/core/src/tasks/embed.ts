@@ -9,9 +9,12 @@ const NEEDS = "an 'embedding' output (export with embedding: true / --embedding)
 /** The pooled feature vector: the model's 'embedding' output, as it is. */
 export const embedTask: Task<object, { readonly embedding: Float32Array }> = {
   name: 'embed',
-  output: embeddingOutputOf,
+  outputs: (outputs) => {
+    const o = embeddingOutputOf(outputs);
+    return o && [o];
+  },
   needs: NEEDS,
-  postprocess: (row) => ({ embedding: row }),
+  postprocess: ([row]) => ({ embedding: row! }),
 };
 
 /** The model's 'embedding' output, or an error saying how to export one. */

@@ -17,18 +17,24 @@ export function registerTask(task: AnyTask): void {
 /** The registered tasks, in registration order. */
 export const registeredTasks = (): AnyTask[] => [...tasks.values()];
 
-/** Which output of a model each registered task reads: task name -> output name (tasks the model cannot do are absent). */
-export function taskOutputs(outputs: readonly ModelOutput[]): Record<string, string> {
-  const found: Record<string, string> = {};
+/**
+ * Which outputs of a model each registered task reads: task name -> output names (tasks the model cannot do are
+ * absent). `metadata` is the model file's (a detector's anchors are there).
+ */
+export function taskOutputs(
+  outputs: readonly ModelOutput[],
+  metadata: Readonly<Record<string, string>> = {},
+): Record<string, readonly string[]> {
+  const found: Record<string, readonly string[]> = {};
   for (const task of tasks.values()) {
-    const output = task.output(outputs);
-    if (output) found[task.name] = output.name;
+    const read = task.outputs(outputs, metadata);
+    if (read) found[task.name] = read.map((o) => o.name);
   }
   return found;
 }
 
-/** The output `task` reads in a model whose task outputs are `found`, or the error saying what the model lacks. */
-export function outputFor(task: AnyTask, found: Readonly<Record<string, string>>): string {
+/** The outputs `task` reads in a model whose task outputs are `found`, or the error saying what the model lacks. */
+export function outputsFor(task: AnyTask, found: Readonly<Record<string, readonly string[]>>): readonly string[] {
   if (!tasks.has(task.name))
     throw new MobileNetError('task', `task '${task.name}'`, 'a registered task (registerTask)', 'not registered');
   const output = found[task.name];

@@ -13,10 +13,13 @@ import type { Task, TaskResult } from './task.js';
 // The one file: a task reading the 'embedding' output and answering its L2 norm.
 const normTask: Task<{ readonly squared?: boolean }, { readonly norm: number }> = {
   name: 'dummy-norm',
-  output: (outputs) => outputs.find((o) => o.name === 'embedding'),
+  outputs: (outputs) => {
+    const embedding = outputs.find((o) => o.name === 'embedding');
+    return embedding && [embedding];
+  },
   needs: "an 'embedding' output",
-  postprocess: (row, _model, o) => {
-    const sum = row.reduce((s, v) => s + v * v, 0);
+  postprocess: ([row], _model, o) => {
+    const sum = row!.reduce((s, v) => s + v * v, 0);
     return { norm: o.squared ? sum : Math.sqrt(sum) };
   },
 };
@@ -42,12 +45,13 @@ const WITH_EMBEDDING = io([
 
 /** A backend whose rows are [3, 4, 0, ...] for the embedding and [0, 1, 2] logits for every image. */
 const engine: EngineSession = {
-  run: async (_input, dims, _name, output) => {
-    const width = output === 'embedding' ? 4 : 3;
-    const out = new Float32Array(dims[0]! * width);
-    for (let b = 0; b < dims[0]!; b++) out.set(output === 'embedding' ? [3, 4, 0, 0] : [0, 1, 2], b * width);
-    return out;
-  },
+  run: async (_input, dims, _name, outputs) =>
+    outputs.map((output) => {
+      const width = output === 'embedding' ? 4 : 3;
+      const out = new Float32Array(dims[0]! * width);
+      for (let b = 0; b < dims[0]!; b++) out.set(output === 'embedding' ? [3, 4, 0, 0] : [0, 1, 2], b * width);
+      return out;
+    }),
   release: async () => {},
 };
 
@@ -70,11 +74,13 @@ function open(summary: ModelIO) {
 describe('tasks', () => {
   it('a model says which output each registered task reads', () => {
     expect(modelInfo(WITH_EMBEDDING, 'm.onnx').taskOutputs).toEqual({
-      classify: 'logits',
-      embed: 'embedding',
-      'dummy-norm': 'embedding',
+      classify: ['logits'],
+      embed: ['embedding'],
+      'dummy-norm': ['embedding'],
     });
-    expect(modelInfo(io([{ name: 'scores', shape: ['N', 3] }]), 'm.onnx').taskOutputs).toEqual({ classify: 'scores' });
+    expect(modelInfo(io([{ name: 'scores', shape: ['N', 3] }]), 'm.onnx').taskOutputs).toEqual({
+      classify: ['scores'],
+    });
   });
 
   it('a dummy task runs through the session facade and the shared pipeline', async () => {

@@ -1,0 +1,152 @@
+import { type SegmentResult, escapeControls } from '@mobilenet/core';
+import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
+import { MODEL_OPTIONS, SEED_OPTION, modelHelp, parse } from '../args.js';
+import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
+import { denseModel, planOutputs } from '../dense-run.js';
+import { maskPng, overlayPng } from '../draw.js';
+import { EXIT, optionError } from '../errors.js';
+import { backendOption, failedCount, reportSkipped } from '../image-run.js';
+import { type Io, writeFileAtomic } from '../io.js';
+import { between, integer } from '../numbers.js';
+import type { OptionSpec } from '../parse.js';
+import { NAMES_HELP, OFFLINE_OPTION } from '../pretrained.js';
+import { Progress } from '../progress.js';
+import { openSession } from '../session.js';
+
+const MAX_THREADS = 256;
+const MAX_PIXELS = 2 ** 32;
+
+export const SEGMENT_HELP = `Usage: mobilenet segment IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT_DIR [options]
+
+A class for every pixel of each image (lraspp-v3-large, deeplabv3-v3-large: VOC's 21 classes, or your own), at the
+image's own size (the model's logits resized bilinearly, then argmax), on onnxruntime-node. For each image NAME:
+  OUT_DIR/NAME.mask.png     the class index of each pixel (an indexed PNG with VOC's colours as its palette; 16-bit
+                            grayscale beyond 256 classes)
+  OUT_DIR/NAME.overlay.png  the image with the classes' colours blended in (background left as it is)
+and one line per image with the share of pixels of each class found.
+  -o, --output OUT_DIR  a folder (made if missing); an input image is never overwritten, another file only with --force
+  --model FILE|NAME     an .onnx segmenter, or a pretrained name (below)
+  --offline             a pretrained NAME from the cache only
+  --arch A              build the model instead (seeded random weights: the classes carry no meaning)
+  --seed N              weight seed with --arch (default 0)
+  --json                one JSON array: [{image, ok, width, height, mask, overlay, classes: {label: share}} | error]
+  --force               overwrite existing outputs
+  --backend B           ${backendNames().join('|')} (default cpu)
+  --threads N           intra-op threads, 1 to ${MAX_THREADS}
+  --max-pixels N        largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS})
+  --recursive           also the images in subfolders of a DIR
+  --allow-any-op        accept a model with ops beyond those listed (only for a model you trust)
+
+${NAMES_HELP}
+
+${modelHelp('--model FILE|NAME')}
+`;
+
+export const SEGMENT_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...SEED_OPTION,
+  output: { type: 'string', short: 'o', expects: 'a folder to write masks and overlays into' },
+  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
+  ...OFFLINE_OPTION,
+  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
+  threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
+  'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
+  json: { type: 'boolean' },
+  force: { type: 'boolean' },
+  recursive: { type: 'boolean' },
+  'allow-any-op': { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+const outputNames = (stem: string) => [`${stem}.mask.png`, `${stem}.overlay.png`];
+
+/** Each class found and its share of the pixels, most first. */
+function shares(r: SegmentResult & { ok: true }): Record<string, number> {
+  const counts = new Map<number, number>();
+  for (const c of r.mask.classes) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const n = r.mask.classes.length;
+  return Object.fromEntries(
+    [...counts]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .map(([c, k]) => [r.mask.labels[c] ?? `class ${c}`, Math.round((k / n) * 1e4) / 1e4]),
+  );
+}
+
+export async function segment(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(argv, SEGMENT_OPTIONS, true);
+  if (values.help) return (io.out(SEGMENT_HELP), EXIT.ok);
+  if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
+  if (values.output === undefined) throw optionError('-o', 'a folder to write masks and overlays into', 'none');
+  const backend = backendOption(values.backend);
+  const threads = integer('threads', values.threads, between(1, MAX_THREADS));
+  const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
+  const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
+  const outputs = planOutputs(files, values.output, outputNames, values.force === true, '-o');
+  const model = await denseModel(values, io, 'segment');
+  const session = await openSession(
+    model.bytes,
+    {
+      backend,
+      name: model.name,
+      allowAnyOp: values['allow-any-op'] === true,
+      ...(threads && { threads }),
+      ...(maxPixels && { maxPixels }),
+    },
+    'mobilenet backends says what each backend needs',
+  );
+  if (model.seeded) io.err('mobilenet segment: seeded random weights: the classes carry no meaning\n');
+  reportSkipped(io, 'segment', skipped);
+  const report: object[] = [];
+  const progress = new Progress(io, files.length, 'segment');
+  let failed = 0;
+  try {
+    let i = 0;
+    for await (const r of session.segmentAll(files)) {
+      const [mask, overlay] = outputs[i]!;
+      const file = files[i++]!;
+      if (!r.ok) {
+        failed++;
+        io.err(`${io.isTty ? '\n' : ''}mobilenet segment: ${r.error}\n`);
+        report.push(r);
+      } else {
+        await write(file, r, mask!, overlay!, maxPixels);
+        const found = shares(r);
+        report.push({
+          image: r.image,
+          ok: true,
+          width: r.mask.width,
+          height: r.mask.height,
+          mask,
+          overlay,
+          classes: found,
+        });
+        if (!values.json) {
+          const list = Object.entries(found).map(([l, s]) => `${escapeControls(l)} ${(s * 100).toFixed(1)}%`);
+          io.out(`${escapeControls(r.image)}: ${list.join(', ')}\n`);
+        }
+      }
+      progress.tick(1);
+    }
+  } finally {
+    progress.finish();
+    await session.release();
+  }
+  if (values.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+  const bad = failed + skipped.length;
+  io.err(`mobilenet segment: ${files.length - failed} masks and overlays in ${escapeControls(values.output)}\n`);
+  if (bad) io.err(`mobilenet segment: ${failedCount(bad, files.length + skipped.length)}\n`);
+  return bad ? EXIT.failure : EXIT.ok;
+}
+
+/** The mask and its overlay on the image as the model saw it (orientation applied), each written atomically. */
+async function write(
+  file: ImageFile,
+  r: SegmentResult & { ok: true },
+  mask: string,
+  overlay: string,
+  maxPixels?: number,
+) {
+  await writeFileAtomic(mask, maskPng(r.mask));
+  const input = typeof file === 'string' ? file : { name: file.name, path: file.path };
+  const image = await decodeImage(input, nameOf(file), maxPixels ? { maxPixels } : {});
+  await writeFileAtomic(overlay, await overlayPng(image, r.mask));
+}

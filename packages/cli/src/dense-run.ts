@@ -1,0 +1,106 @@
+// What `detect` and `segment` share: the model (a file, a pretrained name, or --arch with seeded weights), and the
+// output files planned before any work, so that nothing the user gave is overwritten (an input image never, even
+// with --force; any other existing file only with --force).
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { buildModel, readConfig, summarizeOnnx, toOnnx, weightsKind } from '@mobilenet/core';
+import { MODEL_OPTIONS, type ModelValues, initialiser, modelOptions } from './args.js';
+import { type ImageFile, nameOf } from './collection.js';
+import { UsageError, optionError, quote, quotePath } from './errors.js';
+import { modelSource } from './image-run.js';
+import type { Io } from './io.js';
+import { readModelFile } from './model-file.js';
+import { loadNamed } from './pretrained.js';
+
+/** The ONNX bytes that run, what messages call them, and whether the weights are seeded (meaningless boxes). */
+export interface DenseModel {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  readonly seeded: boolean;
+}
+
+type Values = ModelValues & {
+  readonly model?: string;
+  readonly seed?: string;
+  readonly init?: string;
+  readonly offline?: true;
+};
+
+/** Model options contradict a file or a pretrained name (they say what the model is). */
+function noModelOptions(values: Values, given: string): void {
+  const option = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k !== 'arch' && k in values);
+  if (option) throw optionError(`--${option}`, 'model options only with --arch', `--${option} with ${given}`);
+}
+
+/** --model FILE|NAME or --arch A [model options], as bytes. */
+export async function denseModel(values: Values, io: Io, command: string): Promise<DenseModel> {
+  const source = modelSource(values);
+  if (source.kind === 'named') {
+    noModelOptions(values, `--model ${quote(source.name)}`);
+    const model = await loadNamed(source.name, { batch: 'dynamic' }, values, io, command);
+    return { bytes: toOnnx(model.graph), name: source.name, seeded: false };
+  }
+  if (source.kind === 'file') {
+    noModelOptions(values, `--model ${quote(source.file)}`);
+    const bytes = readModelFile(source.file, '--model');
+    const seeded = weightsKind(readConfig(summarizeOnnx(bytes, source.file).metadata, source.file)) === 'seeded';
+    return { bytes, name: source.file, seeded };
+  }
+  const model = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
+  return { bytes: toOnnx(model.graph), name: `--arch ${source.arch}`, seeded: true };
+}
+
+const realOrResolved = (path: string | Buffer): string => {
+  try {
+    return realpathSync(path).toString();
+  } catch {
+    return resolve(path.toString());
+  }
+};
+
+/**
+ * Where each image's outputs go in `dir` (`suffixes(stem, ext)` names them): checked before the run. The folder
+ * is made when missing (its parent must exist); an output that is one of the input images is refused even with --force (drawing into the folder the
+ * images came from would replace them); another existing file is refused unless `force`. Two images of the same
+ * name (from different folders) get 'name-2', 'name-3', ...
+ */
+export function planOutputs(
+  files: readonly ImageFile[],
+  dir: string,
+  suffixes: (stem: string, ext: string) => string[],
+  force: boolean,
+  option: string,
+): string[][] {
+  if (!existsSync(dir)) {
+    // A new folder overwrites nothing; its parent must exist (a typo does not make a tree).
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      throw new UsageError(
+        `option ${option}: cannot create the folder ${quotePath(dir)}: ${(e as NodeJS.ErrnoException).code}`,
+      );
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`option ${option}: ${quotePath(dir)} is not a folder`);
+  const inputs = new Set(files.map((f) => realOrResolved(typeof f === 'string' ? f : f.path)));
+  const taken = new Set<string>();
+  return files.map((f) => {
+    const base = basename(nameOf(f));
+    const ext = extname(base);
+    const stem = base.slice(0, base.length - ext.length) || base;
+    for (let k = 1; ; k++) {
+      const paths = suffixes(k === 1 ? stem : `${stem}-${k}`, ext).map((s) => join(dir, s));
+      if (paths.some((p) => taken.has(p))) continue;
+      for (const p of paths) {
+        if (inputs.has(realOrResolved(p)))
+          throw new UsageError(
+            `option ${option}: writing ${quotePath(p)} would overwrite the input image ${quotePath(nameOf(f))}; choose another folder`,
+          );
+        if (!force && existsSync(p))
+          throw new UsageError(`option ${option}: ${quotePath(p)} exists; pass --force to overwrite it`);
+        taken.add(p);
+      }
+      return paths;
+    }
+  });
+}
