@@ -19,6 +19,8 @@ export const METADATA_KEYS = {
   calibration: 'mobilenet.calibration',
   /** The export's self-check of an int8 file against its float32 model (JSON). */
   int8Check: 'mobilenet.int8.check',
+  /** How a head trained on its embeddings was made (JSON: base, images per class, val accuracy, seed, head options). */
+  training: 'mobilenet.training',
 } as const;
 
 /** The metadata key of a model's class names (`METADATA_KEYS.labels`). */
