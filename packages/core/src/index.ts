@@ -159,6 +159,7 @@ export {
   imagenetLabels,
   int8CheckMetadata,
   LABELS_KEY,
+  embeddingOutputOf,
   logitsOutput,
   MAX_LABEL_LENGTH,
   MAX_RESIZE,

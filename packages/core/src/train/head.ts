@@ -42,6 +42,11 @@ export interface TrainHeadOptions {
   patience?: number;
   /** Seed of the split, the batch order and the MLP's initial weights (default 0). */
   seed?: number;
+  /**
+   * The rows to train on and to validate on, given instead of drawn (`val` is then unused): e.g. augmented views of
+   * training images only in `train`, so that no view of a validation image is trained on. Each row at most once.
+   */
+  split?: Split;
   /** L-BFGS only: stop when max |gradient| <= tol (default 1e-6). */
   tol?: number;
   onEpoch?: (record: EpochRecord) => void;
@@ -114,7 +119,9 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
   const { dim, counts } = checked;
   const k = checked.classes.length;
   const data: Rows = { x: options.embeddings, dim, labels: checked.labels, classCount: k };
-  const split = stratifiedSplit(checked.labels, k, o.val, o.seed);
+  const split = options.split
+    ? checkSplit(options.split, checked.labels.length)
+    : stratifiedSplit(checked.labels, k, o.val, o.seed);
   const classWeight = classWeightsFor(options.classWeights, split.train, checked.labels, checked.classes);
   o.classWeights = classWeight ? Array.from(classWeight) : null;
   let model: Trainable;
@@ -350,4 +357,29 @@ export function predict(head: Head, embeddings: Float32Array): Prediction {
     for (let c = 0; c < k; c++) probabilities[i * k + c] = z[c]!;
   }
   return { probabilities, labels, classes: classes.slice() };
+}
+
+/** A given split: row indices in range, each used at most once, at least one training row. */
+function checkSplit(split: Split, n: number): Split {
+  const seen = new Uint8Array(n);
+  for (const [part, rows] of [
+    ['train', split.train],
+    ['val', split.val],
+  ] as const) {
+    if (!(rows instanceof Int32Array))
+      throw new TrainError('train-option', `option split.${part}`, 'an Int32Array of row indices', describe(rows));
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r < 0 || r >= n || seen[r])
+        throw new TrainError(
+          'train-option',
+          `option split.${part}[${i}]`,
+          `a row index in [0, ${n}) used once`,
+          String(r),
+        );
+      seen[r] = 1;
+    }
+  }
+  if (split.train.length === 0) throw new TrainError('train-option', 'option split.train', 'at least one row', '0');
+  return { train: split.train, val: split.val };
 }

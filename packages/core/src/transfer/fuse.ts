@@ -173,7 +173,14 @@ function fusedMetadata(
     try {
       const config = JSON.parse(raw) as Record<string, unknown>;
       if (typeof config === 'object' && config !== null && !Array.isArray(config))
-        out[METADATA_KEYS.config] = JSON.stringify({ ...config, classes: head.classes.length });
+        // The classifier is trained (its labels mean something, whatever the backbone's weights): 'trained', and
+        // the backbone's own kind kept beside it.
+        out[METADATA_KEYS.config] = JSON.stringify({
+          ...config,
+          classes: head.classes.length,
+          weights: 'trained',
+          backboneWeights: config.weights,
+        });
     } catch {
       // A base config that does not parse is left as it is: the readers report it, naming the file.
     }
