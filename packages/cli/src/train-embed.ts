@@ -90,7 +90,8 @@ export async function embedJobs(
         take: (r) => {
           const j = todo[i++]!;
           if (!r.ok) return void failed.add(j.key);
-          rows.set(j, r.embedding);
+          // a copy: the row is a view of the batch's output, which the pipeline releases after the batch
+          rows.set(j, r.embedding.slice());
           o.cache?.put(cacheKey(j, seed), r.embedding);
         },
         close: () => session.release(),
