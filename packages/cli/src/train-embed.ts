@@ -22,7 +22,7 @@ export interface Job {
 const cacheKey = (j: Job, seed: number) => (j.view === 0 ? j.key : `${j.key}.aug-s${seed}-v${j.view}`);
 
 /** The images' bytes, read once (their hash is the cache key and what runs); a file that cannot be read is named. */
-function readJobs(classes: readonly ImageClass[], views: number, io: Io): Job[] {
+export function readJobs(classes: readonly ImageClass[], io: Io): Job[] {
   const jobs: Job[] = [];
   classes.forEach((c, label) => {
     for (const file of c.files) {
@@ -38,25 +38,27 @@ function readJobs(classes: readonly ImageClass[], views: number, io: Io): Job[] 
         );
         continue;
       }
-      const key = sha256(bytes);
-      for (let view = 0; view <= views; view++) jobs.push({ file, label, key, view, bytes });
+      jobs.push({ file, label, key: sha256(bytes), view: 0, bytes });
     }
   });
   return jobs;
 }
 
+/** Views 1..n of each job (augmented copies, embedded like images). */
+export const viewsOf = (jobs: readonly Job[], n: number): Job[] =>
+  jobs.flatMap((j) => Array.from({ length: n }, (_, v) => ({ ...j, view: v + 1 })));
+
 /**
- * The embedding of every image (and augmented view): from the cache when it has it, else through the session's
+ * The embedding of every job (an image or an augmented view): from the cache when it has it, else through the session's
  * pipeline (embedAll), with a progress bar, each new row cached as it comes. An image that fails to decode is named
  * and left out (with its views). SIGINT/SIGTERM stop after the row in hand (`stop`).
  */
 export async function embedJobs(
   session: NodeSession,
-  classes: readonly ImageClass[],
-  o: { cache: EmbeddingCache | undefined; views: number; seed: number | undefined; io: Io; dim: number },
+  all: readonly Job[],
+  o: { cache: EmbeddingCache | undefined; seed: number | undefined; io: Io; dim: number; release: boolean },
 ): Promise<{ jobs: Job[]; rows: Map<Job, Float32Array>; stop?: NodeJS.Signals }> {
   const seed = o.seed ?? 0;
-  const all = readJobs(classes, o.views, o.io);
   const rows = new Map<Job, Float32Array>();
   const todo: Job[] = [];
   for (const j of all) {
@@ -94,9 +96,11 @@ export async function embedJobs(
           rows.set(j, r.embedding.slice());
           o.cache?.put(cacheKey(j, seed), r.embedding);
         },
-        close: () => session.release(),
+        close: async () => {
+          if (o.release) await session.release();
+        },
       })
-    : (await session.release(), { done: 0, failed: 0 });
+    : (o.release && (await session.release()), { done: 0, failed: 0 });
   if (end.stop) return { jobs: [], rows, stop: end.stop };
   const jobs = all.filter((j) => rows.has(j) && !failed.has(j.key));
   return { jobs, rows };

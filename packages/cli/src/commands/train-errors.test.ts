@@ -151,3 +151,21 @@ describe('mobilenet train: bad input gets a clear error', () => {
     expect(readdirSync(outDir)).toEqual([]);
   }, 90_000);
 });
+
+describe('mobilenet train --augment', () => {
+  it('embeds seeded views of the training images only, and a second run takes them from the cache', async () => {
+    const dir = folder(['cat', 'dog', 'bird'], 6);
+    const cache = tmp();
+    const args = ['--base', 'v3-small', '--width', '0.5', '--resolution', '32', '--cache', cache, '--augment'];
+    const first = await run('train', dir, '-o', join(tmp(), 'a.onnx'), ...args, '--epochs', '2');
+    expect(first.code, first.err).toBe(0);
+    // 6 images per class, 1 of each validates: 15 training images, 2 views each.
+    expect(first.err).toMatch(/18 images in 3 classes \(15 train \+ 30 augmented views, 3 validation\)/);
+    expect(first.err).toMatch(/embeddings: 0 from the cache, 48 computed/);
+    const again = await run('train', dir, '-o', join(tmp(), 'b.onnx'), ...args, '--epochs', '2');
+    expect(again.err).toMatch(/embeddings: 48 from the cache, 0 computed/);
+    const seeded = await run('train', dir, '-o', join(tmp(), 'c.onnx'), ...args, '--epochs', '2', '--seed', '1');
+    // another seed: another split and other views (the originals are cached)
+    expect(seeded.err).toMatch(/embeddings: 18 from the cache, 30 computed/);
+  }, 60_000);
+});

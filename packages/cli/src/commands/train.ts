@@ -33,7 +33,7 @@ import type { OptionSpec } from '../parse.js';
 import { PRECISION_HELP, PRECISION_OPTIONS, applyPrecision, precisionPlan } from '../precision.js';
 import { OFFLINE_OPTION, loadNamed } from '../pretrained.js';
 import { openSession } from '../session.js';
-import { type Job, embedJobs } from '../train-embed.js';
+import { type Job, embedJobs, readJobs, viewsOf } from '../train-embed.js';
 import { trainOptions, TRAIN_OPTION_SPEC, TRAIN_OPTIONS_HELP } from '../train-options.js';
 import { confusionSvg, reportText } from '../train-report.js';
 
@@ -184,27 +184,33 @@ export async function train(argv: string[], io: Io): Promise<number> {
   const cache = values['no-cache']
     ? undefined
     : new EmbeddingCache(embeddingCacheRoot(process.env, values.cache), modelSha);
-  const embedded = await embedJobs(session, layout.classes, {
-    cache,
-    views,
-    seed: options.seed,
-    io,
-    dim: emb.type.shape[1] as number,
-  });
+  const common = { cache, seed: options.seed, io, dim };
+  const embedded = await embedJobs(session, readJobs(layout.classes, io), { ...common, release: views === 0 });
   if (embedded.stop) return signalExit(embedded.stop);
-  if (cache)
-    io.err(
-      `mobilenet train: embeddings: ${cache.hits} from the cache, ${cache.misses} computed (cache ${escapeControls(cache.dir)}: model sha256 / image sha256)\n`,
-    );
-  const { jobs, rows } = embedded;
-  const originals = jobs.filter((j) => j.view === 0);
+  const originals = embedded.jobs;
   checkCounts(layout.classes, originals);
   const classes = layout.classes.map((c) => c.name);
   const labels = Int32Array.from(originals, (j) => j.label);
   const split = stratifiedSplit(labels, classes.length, options.val ?? 0.15, options.seed ?? 0);
-  const inTrain = new Set(Array.from(split.train, (i) => originals[i]!.key));
-  const extra = jobs.filter((j) => j.view > 0 && inTrain.has(j.key));
+  // Augmented views of the training images only: a view of a validation image would leak it into training.
+  const viewed = views
+    ? await embedJobs(
+        session,
+        viewsOf(
+          Array.from(split.train, (i) => originals[i]!),
+          views,
+        ),
+        { ...common, release: true },
+      )
+    : { jobs: [], rows: new Map<Job, Float32Array>() };
+  if (viewed.stop) return signalExit(viewed.stop);
+  if (cache)
+    io.err(
+      `mobilenet train: embeddings: ${cache.hits} from the cache, ${cache.misses} computed (cache ${escapeControls(cache.dir)}: model sha256 / image sha256)\n`,
+    );
+  const extra = viewed.jobs;
   const all = [...originals, ...extra];
+  const rows = new Map([...embedded.rows, ...viewed.rows]);
   const embeddings = new Float32Array(all.length * dim);
   all.forEach((j, i) => {
     embeddings.set(rows.get(j)!, i * dim);
