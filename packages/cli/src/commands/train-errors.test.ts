@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildModel, fanInFill, toOnnx } from '@mobilenet/core';
+import { METADATA_KEYS, buildModel, fanInFill, fromOnnx, toOnnx } from '@mobilenet/core';
 import { BIN, ROOT, cleanTmp, run, tmp } from '../../test/testing.js';
 
 afterAll(cleanTmp);
@@ -11,7 +11,7 @@ let source: string;
 
 beforeAll(() => {
   source = tmp();
-  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'tools/fixtures/image_folders.py'), source, '--per-class', '6'], {
+  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'tools/fixtures/image_folders.py'), source, '--per-class', '8'], {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`image_folders.py failed (Debian's python3-sklearn is needed): ${r.stderr}`);
@@ -167,5 +167,33 @@ describe('mobilenet train --augment', () => {
     const seeded = await run('train', dir, '-o', join(tmp(), 'c.onnx'), ...args, '--epochs', '2', '--seed', '1');
     // another seed: another split and other views (the originals are cached)
     expect(seeded.err).toMatch(/embeddings: 18 from the cache, 30 computed/);
+  }, 60_000);
+});
+
+describe('mobilenet train --precision int8', () => {
+  it('quantizes the fused file (calibrated on a class folder) and classify reads its labels', async () => {
+    const dir = folder(['cat', 'dog'], 8);
+    const out = join(tmp(), 'q.onnx');
+    const r = await run(
+      'train',
+      dir,
+      '-o',
+      out,
+      ...BASE,
+      '--epochs',
+      '3',
+      '--precision',
+      'int8',
+      '--calibrate',
+      join(dir, 'cat'),
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/int8 check on 8 calibration images/);
+    const graph = fromOnnx(readFileSync(out)).graph;
+    expect(graph.metadata[METADATA_KEYS.precision]).toBe('int8');
+    expect(graph.nodes.some((n) => n.op === 'QuantizeLinear')).toBe(true);
+    const c = await run('classify', join(dir, 'dog', readdirSync(join(dir, 'dog'))[0]!), '--model', out, '--json');
+    expect(c.code, c.err).toBe(0);
+    expect((JSON.parse(c.out)[0].top as { label: string }[]).map((t) => t.label).sort()).toEqual(['cat', 'dog']);
   }, 60_000);
 });
