@@ -10,6 +10,7 @@ import {
 } from '@mobilenet/core';
 import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare, provenanceLine } from './app.js';
+import { initTeach, teachApi } from './teach-mode.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 // Photographs from scikit-image's sample data, public domain or CC0 (public/samples/ATTRIBUTION.md).
@@ -195,4 +196,5 @@ void availableBackends().then((list) => {
 });
 
 // For the end-to-end test and for the curious: the same functions the page uses.
-Object.assign(window, { demo: { prepare, classify, logitsFor, benchmark, availableBackends } });
+initTeach();
+Object.assign(window, { demo: { prepare, classify, logitsFor, benchmark, availableBackends, teach: teachApi } });

@@ -29,3 +29,5 @@ export {
   runFixtureScript,
   runOrt,
 } from './testing.js';
+// scikit-learn's heads on real images (tools/fixtures/sklearn_heads.py): the demo's Node-vs-Chromium training check.
+export { type HeadsFixture, type SklearnCase, features, readHeads } from './fixtures/train/read.js';
