@@ -50,6 +50,7 @@ async function webcamFrame(): Promise<ImageBitmap> {
 
 function addClass(name = `class ${classes.length + 1}`): void {
   const row = el('div', { className: 'teach-class' });
+  row.style.cssText = 'display: flex; gap: 0.5em; align-items: center; margin: 0.25em 0';
   const c: TeachClass = {
     name: el('input', { value: name, size: 16 }),
     images: [],
