@@ -382,7 +382,7 @@ describe('the mobilenet binary', () => {
     );
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile, weights\n",
+      "mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, profile, weights, train\n",
     );
   });
 });

@@ -33,14 +33,6 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
     },
   ],
   [
-    'train',
-    {
-      run: (a, io) => import('./commands/train.js').then((m) => m.train(a, io)),
-      summary: 'train a classifier head on a folder of class folders; one .onnx out (onnxruntime-node)',
-      help: 'Run mobilenet train --help',
-    },
-  ],
-  [
     'profile',
     {
       run: (a, io) => import('./commands/profile.js').then((m) => m.profile(a, io)),
@@ -54,6 +46,14 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
       run: (a, io) => import('./commands/weights.js').then((m) => m.weights(a, io)),
       summary: 'pretrained names: list them (size, accuracy, cached?), fetch them for offline use',
       help: 'Run mobilenet weights --help',
+    },
+  ],
+  [
+    'train',
+    {
+      run: (a, io) => import('./commands/train.js').then((m) => m.train(a, io)),
+      summary: 'train a classifier head on a folder of class folders; one .onnx out (onnxruntime-node)',
+      help: 'Run mobilenet train --help',
     },
   ],
 ]);

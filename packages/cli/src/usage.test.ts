@@ -151,11 +151,11 @@ describe('usage errors', () => {
       expect(await run(name)).toEqual({
         code: 2,
         out: '',
-        err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, profile, weights\n`,
+        err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, profile, weights, train\n`,
       });
     }
     expect((await run('infoo')).err).toBe(
-      "mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, profile, weights (did you mean info?)\n",
+      "mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, profile, weights, train (did you mean info?)\n",
     );
   });
 
