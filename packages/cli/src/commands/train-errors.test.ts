@@ -109,6 +109,12 @@ describe('mobilenet train: bad input gets a clear error', () => {
     expect((await run('train', dir, '-o', out, ...BASE)).code).toBe(2);
     const st = await run('train', dir, '-o', join(tmp(), 'h.safetensors'), ...BASE);
     expect(st.err).toMatch(/add --head-only/);
+    const help = await run('train', '--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/ImageFolder layout/);
+    expect((await run('train', dir, '-o', join(tmp(), 'y.onnx'), ...BASE, '--hidden', '8')).err).toMatch(
+      /option --hidden: expected --head mlp to go with it, received '8'/,
+    );
   });
 
   it('Ctrl-C while training leaves no .onnx and no temporary file', async () => {
