@@ -62,6 +62,7 @@ describe('mobilenet train: digits end to end, checked against scikit-learn and o
   it('reports per epoch and per class, and writes the model and the chart', () => {
     expect(first.code, first.err).toBe(0);
     expect(first.err).toMatch(/embeddings: 0 from the cache, 600 computed/);
+    expect(first.err).toMatch(/iteration 10: objective [\d.]+, max \|gradient\| [\d.e+-]+/);
     expect(first.out).toMatch(/class\s+precision\s+recall\s+f1\s+support/);
     expect(first.out).toMatch(/true \\ pred/);
     expect(first.out).toMatch(/validation images wrong/);

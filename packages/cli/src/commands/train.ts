@@ -225,6 +225,12 @@ export async function train(argv: string[], io: Io): Promise<number> {
     labels: Int32Array.from(all, (j) => j.label),
     classes,
     split: { train: trainRows, val: split.val },
+    // L-BFGS has no epochs: every 10th iteration's objective instead (the first one too).
+    onIteration: (r) =>
+      (r.iteration === 1 || r.iteration % 10 === 0) &&
+      io.err(
+        `iteration ${r.iteration}: objective ${r.objective.toPrecision(8)}, max |gradient| ${r.gradient.toExponential(2)}\n`,
+      ),
     onEpoch: (r) =>
       io.err(
         `epoch ${r.epoch}: loss ${r.loss.toFixed(4)}${Number.isNaN(r.valLoss) ? '' : `, val loss ${r.valLoss.toFixed(4)}, val accuracy ${(100 * r.valAccuracy).toFixed(1)}%`}\n`,

@@ -50,6 +50,8 @@ export interface TrainHeadOptions {
   /** L-BFGS only: stop when max |gradient| <= tol (default 1e-6). */
   tol?: number;
   onEpoch?: (record: EpochRecord) => void;
+  /** L-BFGS only: after each iteration, the objective (summed over the training rows, scikit-learn's form) and max |gradient|. */
+  onIteration?: (record: { iteration: number; objective: number; gradient: number }) => void;
 }
 
 export interface HeadWeights {
@@ -137,6 +139,10 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
       classWeight,
       tol: o.tol,
       maxIter: o.epochs,
+      ...(options.onIteration && {
+        onIteration: (iteration: number, objective: number, gradient: number) =>
+          options.onIteration!({ iteration, objective, gradient }),
+      }),
     });
     if (!Number.isFinite(fit.f)) {
       throw new TrainError(
