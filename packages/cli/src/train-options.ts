@@ -21,8 +21,8 @@ export const TRAIN_OPTION_SPEC = {
 export const TRAIN_OPTIONS_HELP = `  --head linear|mlp   multinomial logistic regression (default), or one ReLU hidden layer then softmax
   --hidden N          hidden units of --head mlp (default 100)
   --optimizer adam|lbfgs  Adam on mini-batches (default), or full-batch L-BFGS (linear only: scikit-learn's solver,
-                      slower; on 1,000 MobileNetV2 embeddings it reached scikit-learn's accuracy where Adam at its
-                      defaults stopped 24 points lower: docs/benchmarks.md)
+                      slower per run; on 1,000 MobileNetV2 embeddings it reached scikit-learn's accuracy where Adam
+                      at its defaults, still converging, stopped 24 points lower: docs/benchmarks.md)
   --epochs N          Adam epochs (default 50); L-BFGS iterations (default 1000)
   --lr X              Adam's learning rate (default 0.001)
   --batch-size N      mini-batch size (default 32)
