@@ -16,6 +16,7 @@ export const TRAIN_OPTION_SPEC = {
   seed: { type: 'string', expects: 'an integer from 0 to 4294967295' },
   patience: { type: 'string', expects: 'an integer from 1' },
   'class-weights': { type: 'string', expects: 'balanced' },
+  standardize: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 export const TRAIN_OPTIONS_HELP = `  --head linear|mlp   multinomial logistic regression (default), or one ReLU hidden layer then softmax
@@ -31,9 +32,13 @@ export const TRAIN_OPTIONS_HELP = `  --head linear|mlp   multinomial logistic re
   --val F             validation share, stratified and seeded (default 0.15; 0: no validation, no early stopping)
   --seed N            seed of the split, batch order, MLP weights and augmentation (default 0)
   --patience N        stop after N epochs without a lower validation loss (default 10)
-  --class-weights balanced  weigh classes by n / (classes x n_class), for imbalanced folders`;
+  --class-weights balanced  weigh classes by n / (classes x n_class), for imbalanced folders
+  --standardize       train on standardized features, folded back into the weights (same file, raw embeddings in):
+                      Adam converges much faster on pooled activations (docs/benchmarks.md)`;
 
-type Values = { readonly [K in keyof typeof TRAIN_OPTION_SPEC]?: string };
+type Values = { readonly [K in Exclude<keyof typeof TRAIN_OPTION_SPEC, 'standardize'>]?: string } & {
+  readonly standardize?: boolean;
+};
 
 const NUMBER = /^[+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
@@ -41,7 +46,11 @@ function num(option: string, raw: string | undefined, integer: boolean): number 
   if (raw === undefined) return undefined;
   const v = Number(raw);
   if (!NUMBER.test(raw) || (integer && !Number.isSafeInteger(v)))
-    throw optionError(`--${option}`, TRAIN_OPTION_SPEC[option as keyof typeof TRAIN_OPTION_SPEC].expects, quote(raw));
+    throw optionError(
+      `--${option}`,
+      (TRAIN_OPTION_SPEC[option as keyof typeof TRAIN_OPTION_SPEC] as { expects: string }).expects,
+      quote(raw),
+    );
   return v;
 }
 
@@ -66,6 +75,7 @@ export function trainOptions(values: Values): Omit<TrainHeadOptions, 'embeddings
     seed: num('seed', values.seed, true),
     patience: num('patience', values.patience, true),
     classWeights: choice('class-weights', values['class-weights'], ['balanced'] as const),
+    standardize: values.standardize,
   };
   if (o.hidden !== undefined && o.head !== 'mlp')
     throw optionError('--hidden', '--head mlp to go with it', quote(values.hidden!));

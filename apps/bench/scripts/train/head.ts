@@ -73,6 +73,7 @@ try {
   const runs: [string, Omit<TrainHeadOptions, 'embeddings' | 'labels' | 'classes'>][] = [
     ['linear, Adam (defaults: 50 epochs, lr 0.001)', { weightDecay: WD }],
     ['linear, Adam, 100 epochs, lr 0.01', { epochs: 100, lr: 0.01, weightDecay: WD }],
+    ['linear, Adam (defaults), standardize', { weightDecay: WD, standardize: true }],
     ['linear, L-BFGS (tol 1e-6)', { optimizer: 'lbfgs', weightDecay: WD }],
     ['mlp 100, Adam (defaults)', { head: 'mlp', weightDecay: WD }],
   ];

@@ -203,3 +203,31 @@ describe('mobilenet train --precision int8', () => {
     expect((JSON.parse(c.out)[0].top as { label: string }[]).map((t) => t.label).sort()).toEqual(['cat', 'dog']);
   }, 60_000);
 });
+
+describe('mobilenet train --standardize', () => {
+  it('records it, and the fused file (mean and std folded into the head) classifies its own training images', async () => {
+    const dir = folder(['cat', 'dog'], 8);
+    const out = join(tmp(), 's.onnx');
+    const r = await run(
+      'train',
+      dir,
+      '-o',
+      out,
+      ...BASE,
+      '--standardize',
+      '--epochs',
+      '20',
+      '--lr',
+      '0.01',
+      '--val',
+      '0',
+    );
+    expect(r.code, r.err).toBe(0);
+    const graph = fromOnnx(readFileSync(out)).graph;
+    expect(JSON.parse(graph.metadata[METADATA_KEYS.training]!).head.standardize).toBe(true);
+    const images = ['cat', 'dog'].map((c) => join(dir, c, readdirSync(join(dir, c))[0]!));
+    const c = await run('classify', ...images, '--model', out, '--json');
+    expect(c.code, c.err).toBe(0);
+    expect((JSON.parse(c.out) as { top: { label: string }[] }[]).map((x) => x.top[0]!.label)).toEqual(['cat', 'dog']);
+  }, 60_000);
+});

@@ -49,6 +49,13 @@ export interface TrainHeadOptions {
   split?: Split;
   /** L-BFGS only: stop when max |gradient| <= tol (default 1e-6). */
   tol?: number;
+  /**
+   * Train on the features standardized over the training rows ((x - mean) / std, float64 statistics; a constant
+   * feature keeps std 1), then fold mean and std into the first layer, so the returned weights take raw embeddings
+   * (exactly equivalent). Pooled activations are all positive with a large common offset, which Adam converges on
+   * slowly. weightDecay then applies to the standardized weights. Default false.
+   */
+  standardize?: boolean;
   onEpoch?: (record: EpochRecord) => void;
   /** L-BFGS only: after each iteration, the objective (summed over the training rows, scikit-learn's form) and max |gradient|. */
   onIteration?: (record: { iteration: number; objective: number; gradient: number }) => void;
@@ -105,6 +112,7 @@ export interface ResolvedOptions {
   patience: number;
   seed: number;
   tol: number;
+  standardize: boolean;
 }
 
 /**
@@ -120,10 +128,12 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
   const checked = checkExamples(options.embeddings, options.labels, options.classes);
   const { dim, counts } = checked;
   const k = checked.classes.length;
-  const data: Rows = { x: options.embeddings, dim, labels: checked.labels, classCount: k };
+  const raw: Rows = { x: options.embeddings, dim, labels: checked.labels, classCount: k };
   const split = options.split
     ? checkSplit(options.split, checked.labels.length)
     : stratifiedSplit(checked.labels, k, o.val, o.seed);
+  const scaling = o.standardize ? statistics(raw, split.train) : undefined;
+  const data: Rows = scaling ? { ...raw, x: standardized(raw, scaling) } : raw;
   const classWeight = classWeightsFor(options.classWeights, split.train, checked.labels, checked.classes);
   o.classWeights = classWeight ? Array.from(classWeight) : null;
   let model: Trainable;
@@ -173,6 +183,10 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
     bestEpoch = run.bestEpoch;
     stoppedEarly = run.stoppedEarly;
   }
+  if (scaling) {
+    fold(theta, scaling, dim, o.head === 'mlp' ? o.hidden! : k);
+    model = o.head === 'mlp' ? mlpModel(raw, o.hidden!) : linearModel(raw);
+  }
   const head: Head = {
     kind: o.head,
     dim,
@@ -183,8 +197,8 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
   // Report accuracy with the float32 weights that are returned, as predict() computes it.
   const rounded = new Float64Array(Float32Array.from(theta));
   const v =
-    split.val.length > 0 ? evaluate(model, rounded, data, split.val) : { loss: Number.NaN, accuracy: Number.NaN };
-  const t = evaluate(model, rounded, data, split.train);
+    split.val.length > 0 ? evaluate(model, rounded, raw, split.val) : { loss: Number.NaN, accuracy: Number.NaN };
+  const t = evaluate(model, rounded, raw, split.train);
   return {
     ...head,
     history,
@@ -240,7 +254,10 @@ function resolve(options: TrainHeadOptions): ResolvedOptions {
     patience: checkInt('patience', options.patience ?? 10, 1),
     seed: checkInt('seed', options.seed ?? 0, 0),
     tol: checkNumber('tol', options.tol ?? 1e-6, 0, Number.POSITIVE_INFINITY),
+    standardize: options.standardize ?? false,
   };
+  if (typeof r.standardize !== 'boolean')
+    throw new TrainError('train-option', 'option standardize', 'true or false', describe(options.standardize));
   if (r.seed > 0xffffffff)
     throw new TrainError('train-option', 'option seed', 'an integer in [0, 2^32)', String(r.seed));
   return r;
@@ -388,4 +405,46 @@ function checkSplit(split: Split, n: number): Split {
   }
   if (split.train.length === 0) throw new TrainError('train-option', 'option split.train', 'at least one row', '0');
   return { train: split.train, val: split.val };
+}
+
+/** Per-feature mean and standard deviation over `rows` (float64, rows in order); a constant feature gets std 1. */
+function statistics(data: Rows, rows: Int32Array): { mean: Float64Array; std: Float64Array } {
+  const { x, dim } = data;
+  const mean = new Float64Array(dim);
+  const std = new Float64Array(dim);
+  for (const r of rows) for (let d = 0; d < dim; d++) mean[d]! += x[r * dim + d]!;
+  for (let d = 0; d < dim; d++) mean[d]! /= rows.length;
+  for (const r of rows)
+    for (let d = 0; d < dim; d++) {
+      const c = x[r * dim + d]! - mean[d]!;
+      std[d]! += c * c;
+    }
+  for (let d = 0; d < dim; d++) {
+    const s = Math.sqrt(std[d]! / rows.length);
+    std[d] = s > 1e-12 ? s : 1;
+  }
+  return { mean, std };
+}
+
+function standardized(data: Rows, s: { mean: Float64Array; std: Float64Array }): Float32Array {
+  const { x, dim } = data;
+  const z = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) z[i] = (x[i]! - s.mean[i % dim]!) / s.std[i % dim]!;
+  return z;
+}
+
+/**
+ * The first layer's weights for raw inputs: w.((x - m) / s) + b = (w / s).x + (b - sum w m / s), in place on theta
+ * (rows [out, in] first, then the out biases).
+ */
+function fold(theta: Float64Array, s: { mean: Float64Array; std: Float64Array }, dim: number, out: number): void {
+  for (let r = 0; r < out; r++) {
+    let shift = 0;
+    for (let d = 0; d < dim; d++) {
+      const w = theta[r * dim + d]! / s.std[d]!;
+      theta[r * dim + d] = w;
+      shift += w * s.mean[d]!;
+    }
+    theta[out * dim + r]! -= shift;
+  }
 }
