@@ -57,7 +57,16 @@ describe.skipIf(missing !== null)(`Teach mode in headless Chromium ${missing ? `
       const base = { labels: digits.labels, classes: digits.classes, seed: 1 };
       const cases: Options[] = [
         { ...base, epochs: 8, lr: 0.01, weightDecay: 1 / 1527 },
-        { ...base, head: 'mlp', hidden: 16, epochs: 4, lr: 0.005, labelSmoothing: 0.1, classWeights: 'balanced' },
+        {
+          ...base,
+          head: 'mlp',
+          hidden: 16,
+          epochs: 4,
+          lr: 0.005,
+          labelSmoothing: 0.1,
+          classWeights: 'balanced',
+          standardize: true,
+        },
         { ...base, optimizer: 'lbfgs', epochs: 40, weightDecay: 1e-3 },
       ];
       for (const o of cases) {

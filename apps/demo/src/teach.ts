@@ -122,7 +122,7 @@ export async function teach(
   parts.reduce((at, p) => (embeddings.set(p, at), at + p.length), 0);
   const names = classes.map((c) => c.name);
   const head = await trainInWorker(
-    { val: 0.2, epochs: 100, lr: 0.01, ...options, embeddings, labels, classes: names },
+    { val: 0.2, epochs: 100, standardize: true, ...options, embeddings, labels, classes: names },
     onEpoch,
   );
   const { graph, record } = await baseFor(b);
