@@ -14,6 +14,8 @@ const CORE_LAYERS = {
   detection: ['ir'],
   // training a head on embeddings (pure arithmetic: runs in Node and in a page's worker)
   train: ['ir'],
+  // a trained head behind a backbone's embedding output, as one graph with its metadata
+  transfer: ['ir', 'metadata', 'train'],
   // graph passes, architectures, image kernels, tasks (what a model is for and how its outputs are read)
   passes: ['ir', 'metadata'],
   models: ['ir', 'metadata', 'detection'],

@@ -58,7 +58,7 @@ export interface Prepared {
 
 // The .mjs/.wasm come from this app's own origin; with Vite, importing them by URL also avoids a worker that
 // re-imports the app bundle when threads are on. Two builds: plain WASM (fast CPU path) and JSEP (WebGPU).
-const WASM_PATHS = { wasm: { mjs: wasmMjs, wasm: wasmWasm }, jsep: { mjs: jsepMjs, wasm: jsepWasm } };
+export const WASM_PATHS = { wasm: { mjs: wasmMjs, wasm: wasmWasm }, jsep: { mjs: jsepMjs, wasm: jsepWasm } };
 
 let current: Prepared | undefined;
 

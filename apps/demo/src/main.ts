@@ -11,6 +11,7 @@ import {
 import { availableBackends } from '@mobilenet/runtime-web';
 import { type ModelChoice, benchmark, classify, logitsFor, prepare, provenanceLine } from './app.js';
 import './dense-ui.js';
+import { initTeach, teachApi } from './teach-mode.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 // Photographs from scikit-image's sample data, public domain or CC0 (public/samples/ATTRIBUTION.md).
@@ -197,4 +198,5 @@ void availableBackends().then((list) => {
 });
 
 // For the end-to-end test and for the curious: the same functions the page uses.
-Object.assign(window, { demo: { prepare, classify, logitsFor, benchmark, availableBackends } });
+initTeach();
+Object.assign(window, { demo: { prepare, classify, logitsFor, benchmark, availableBackends, teach: teachApi } });

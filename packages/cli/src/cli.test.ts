@@ -382,7 +382,7 @@ describe('the mobilenet binary', () => {
     );
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      "mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights\n",
+      "mobilenet: unknown command 'launch'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights, train\n",
     );
   });
 });

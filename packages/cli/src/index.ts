@@ -88,6 +88,14 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
       help: 'Run mobilenet weights --help',
     },
   ],
+  [
+    'train',
+    {
+      run: (a, io) => import('./commands/train.js').then((m) => m.train(a, io)),
+      summary: 'train a classifier head on a folder of class folders; one .onnx out (onnxruntime-node)',
+      help: 'Run mobilenet train --help',
+    },
+  ],
 ]);
 
 export const HELP = `Usage: mobilenet <command> [options]

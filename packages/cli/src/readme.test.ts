@@ -22,7 +22,7 @@
 //   the network unmarked fails here instead.
 // turbo builds the four packages before this package's tests (turbo.json, `@mobilenet/cli#test`): `pnpm tarballs`
 // then finds dist/ fresh instead of building it beside turbo's own build.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -95,7 +95,12 @@ function shellEnv(): NodeJS.ProcessEnv {
     'MOBILENET_TORCHVISION_URL',
   ])
     delete env[k];
-  if (scratch) Object.assign(env, { TORCH_HOME: join(scratch, '.torch'), HF_HOME: join(scratch, '.hf') });
+  if (scratch)
+    Object.assign(env, {
+      TORCH_HOME: join(scratch, '.torch'),
+      HF_HOME: join(scratch, '.hf'),
+      MOBILENET_CACHE: join(scratch, '.mobilenet'),
+    });
   if (!ONLINE) env.MOBILENET_OFFLINE = '1';
   return env;
 }
@@ -221,6 +226,14 @@ function makeFixtures(dir: string): void {
     (j: { models: Record<string, { keys: Record<string, number[]> }> }) => j.models.mobilenetv4_conv_small!.keys,
   );
   writeFileSync(join(dir, 'mobilenetv4_conv_small.safetensors'), writeSafetensors(formulaCheckpoint(v4)));
+  // digits/0 ... digits/9 for `mobilenet train`: real labelled images from scikit-learn, as the README says.
+  const digits = spawnSync('/usr/bin/python3', [
+    join(ROOT, 'tools/fixtures/image_folders.py'),
+    join(dir, 'digits'),
+    '--per-class',
+    '10',
+  ]);
+  if (digits.status !== 0) throw new Error(`image_folders.py: ${digits.stderr}`);
 }
 
 const commands = readmeCommands(README);

@@ -151,11 +151,11 @@ describe('usage errors', () => {
       expect(await run(name)).toEqual({
         code: 2,
         out: '',
-        err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights\n`,
+        err: `mobilenet: unknown command '${name}'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights, train\n`,
       });
     }
     expect((await run('infoo')).err).toBe(
-      "mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights (did you mean info?)\n",
+      "mobilenet: unknown command 'infoo'; expected one of info, export, classify, compare, backends, embed, detect, segment, profile, serve, worker, queue, weights, train (did you mean info?)\n",
     );
   });
 

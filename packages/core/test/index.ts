@@ -30,3 +30,5 @@ export {
   runOrt,
 } from './testing.js';
 export { type Planted, SSD_ANCHORS, SSD_METADATA, tinyDetector, tinySegmenter } from './dense-models.js';
+// scikit-learn's heads on real images (tools/fixtures/sklearn_heads.py): the demo's Node-vs-Chromium training check.
+export { type HeadsFixture, type SklearnCase, features, readHeads } from './fixtures/train/read.js';

@@ -1,6 +1,6 @@
 // The model metadata format: its keys, its writers and its checked readers. Helpers used only inside core
 // (describeValue, isTriple, centerCrop, classLabels, labelsMarker, int8TargetOf, ...) are imported from their files.
-export { METADATA_KEYS, LABELS_KEY, OUTPUT_NAMES, logitsOutput } from './keys.js';
+export { METADATA_KEYS, LABELS_KEY, OUTPUT_NAMES, embeddingOutputOf, logitsOutput } from './keys.js';
 export {
   checkPreprocessing,
   HALF_RANGE,
@@ -22,7 +22,7 @@ export {
   withLabels,
 } from './labels.js';
 export { type ConfigRecord, readConfig, type WeightsKind, weightsKind } from './config.js';
-export { int8CheckMetadata, modelMetadata, precisionMetadata, weightsMetadata } from './write.js';
+export { int8CheckMetadata, modelMetadata, precisionMetadata, trainingMetadata, weightsMetadata } from './write.js';
 export {
   type AnchorRecord,
   type DetectionMetadata,

@@ -23,6 +23,8 @@ export const METADATA_KEYS = {
   detection: 'mobilenet.detection',
   /** A segmenter's logits output and input size (JSON `SegmentationMetadata`). */
   segmentation: 'mobilenet.segmentation',
+  /** How a head trained on its embeddings was made (JSON: base, images per class, val accuracy, seed, head options). */
+  training: 'mobilenet.training',
 } as const;
 
 /** The metadata key of a model's class names (`METADATA_KEYS.labels`). */

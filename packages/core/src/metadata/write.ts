@@ -49,3 +49,8 @@ export function int8CheckMetadata(calibration: object, check: object): Record<st
     [METADATA_KEYS.int8Check]: JSON.stringify(check),
   };
 }
+
+/** What `fuseHead` adds: how the head was trained (base, images per class, validation accuracy, seed, options). */
+export function trainingMetadata(record: object): Record<string, string> {
+  return { [METADATA_KEYS.training]: JSON.stringify(record) };
+}

@@ -144,14 +144,18 @@ export function toFloat16(graph: Graph, options: Float16Options = {}): Graph {
     });
     nodes.push({ ...n, inputs, outputs: outs });
     n.outputs.forEach((t, k) => {
-      if (outs[k] !== t)
-        nodes.push({
-          name: `${t}.cast`,
-          op: 'Cast',
-          inputs: [outs[k]!],
-          outputs: [t],
-          attrs: { to: int(DTYPE_CODE.float32) },
-        });
+      if (outs[k] === t) return;
+      // A graph output computed in float16 is cast up under its own name: a node that also reads it (a head behind
+      // an 'embedding' output) gets the float16 tensor when it computes in float16, the float32 one otherwise.
+      precision.set(t, 'float32');
+      casts.set(`${t}>float16`, outs[k]!);
+      nodes.push({
+        name: `${t}.cast`,
+        op: 'Cast',
+        inputs: [outs[k]!],
+        outputs: [t],
+        attrs: { to: int(DTYPE_CODE.float32) },
+      });
     });
   }
   const used = new Set(nodes.flatMap((n) => n.inputs));

@@ -42,9 +42,23 @@ export interface TrainHeadOptions {
   patience?: number;
   /** Seed of the split, the batch order and the MLP's initial weights (default 0). */
   seed?: number;
+  /**
+   * The rows to train on and to validate on, given instead of drawn (`val` is then unused): e.g. augmented views of
+   * training images only in `train`, so that no view of a validation image is trained on. Each row at most once.
+   */
+  split?: Split;
   /** L-BFGS only: stop when max |gradient| <= tol (default 1e-6). */
   tol?: number;
+  /**
+   * Train on the features standardized over the training rows ((x - mean) / std, float64 statistics; a constant
+   * feature keeps std 1), then fold mean and std into the first layer, so the returned weights take raw embeddings
+   * (exactly equivalent). Pooled activations are all positive with a large common offset, which Adam converges on
+   * slowly. weightDecay then applies to the standardized weights. Default false.
+   */
+  standardize?: boolean;
   onEpoch?: (record: EpochRecord) => void;
+  /** L-BFGS only: after each iteration, the objective (summed over the training rows, scikit-learn's form) and max |gradient|. */
+  onIteration?: (record: { iteration: number; objective: number; gradient: number }) => void;
 }
 
 export interface HeadWeights {
@@ -98,6 +112,7 @@ export interface ResolvedOptions {
   patience: number;
   seed: number;
   tol: number;
+  standardize: boolean;
 }
 
 /**
@@ -113,8 +128,12 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
   const checked = checkExamples(options.embeddings, options.labels, options.classes);
   const { dim, counts } = checked;
   const k = checked.classes.length;
-  const data: Rows = { x: options.embeddings, dim, labels: checked.labels, classCount: k };
-  const split = stratifiedSplit(checked.labels, k, o.val, o.seed);
+  const raw: Rows = { x: options.embeddings, dim, labels: checked.labels, classCount: k };
+  const split = options.split
+    ? checkSplit(options.split, checked.labels.length)
+    : stratifiedSplit(checked.labels, k, o.val, o.seed);
+  const scaling = o.standardize ? statistics(raw, split.train) : undefined;
+  const data: Rows = scaling ? { ...raw, x: standardized(raw, scaling) } : raw;
   const classWeight = classWeightsFor(options.classWeights, split.train, checked.labels, checked.classes);
   o.classWeights = classWeight ? Array.from(classWeight) : null;
   let model: Trainable;
@@ -130,6 +149,10 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
       classWeight,
       tol: o.tol,
       maxIter: o.epochs,
+      ...(options.onIteration && {
+        onIteration: (iteration: number, objective: number, gradient: number) =>
+          options.onIteration!({ iteration, objective, gradient }),
+      }),
     });
     if (!Number.isFinite(fit.f)) {
       throw new TrainError(
@@ -160,6 +183,10 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
     bestEpoch = run.bestEpoch;
     stoppedEarly = run.stoppedEarly;
   }
+  if (scaling) {
+    fold(theta, scaling, dim, o.head === 'mlp' ? o.hidden! : k);
+    model = o.head === 'mlp' ? mlpModel(raw, o.hidden!) : linearModel(raw);
+  }
   const head: Head = {
     kind: o.head,
     dim,
@@ -170,8 +197,8 @@ export function trainHead(options: TrainHeadOptions): TrainedHead {
   // Report accuracy with the float32 weights that are returned, as predict() computes it.
   const rounded = new Float64Array(Float32Array.from(theta));
   const v =
-    split.val.length > 0 ? evaluate(model, rounded, data, split.val) : { loss: Number.NaN, accuracy: Number.NaN };
-  const t = evaluate(model, rounded, data, split.train);
+    split.val.length > 0 ? evaluate(model, rounded, raw, split.val) : { loss: Number.NaN, accuracy: Number.NaN };
+  const t = evaluate(model, rounded, raw, split.train);
   return {
     ...head,
     history,
@@ -227,7 +254,10 @@ function resolve(options: TrainHeadOptions): ResolvedOptions {
     patience: checkInt('patience', options.patience ?? 10, 1),
     seed: checkInt('seed', options.seed ?? 0, 0),
     tol: checkNumber('tol', options.tol ?? 1e-6, 0, Number.POSITIVE_INFINITY),
+    standardize: options.standardize ?? false,
   };
+  if (typeof r.standardize !== 'boolean')
+    throw new TrainError('train-option', 'option standardize', 'true or false', describe(options.standardize));
   if (r.seed > 0xffffffff)
     throw new TrainError('train-option', 'option seed', 'an integer in [0, 2^32)', String(r.seed));
   return r;
@@ -350,4 +380,71 @@ export function predict(head: Head, embeddings: Float32Array): Prediction {
     for (let c = 0; c < k; c++) probabilities[i * k + c] = z[c]!;
   }
   return { probabilities, labels, classes: classes.slice() };
+}
+
+/** A given split: row indices in range, each used at most once, at least one training row. */
+function checkSplit(split: Split, n: number): Split {
+  const seen = new Uint8Array(n);
+  for (const [part, rows] of [
+    ['train', split.train],
+    ['val', split.val],
+  ] as const) {
+    if (!(rows instanceof Int32Array))
+      throw new TrainError('train-option', `option split.${part}`, 'an Int32Array of row indices', describe(rows));
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (r < 0 || r >= n || seen[r])
+        throw new TrainError(
+          'train-option',
+          `option split.${part}[${i}]`,
+          `a row index in [0, ${n}) used once`,
+          String(r),
+        );
+      seen[r] = 1;
+    }
+  }
+  if (split.train.length === 0) throw new TrainError('train-option', 'option split.train', 'at least one row', '0');
+  return { train: split.train, val: split.val };
+}
+
+/** Per-feature mean and standard deviation over `rows` (float64, rows in order); a constant feature gets std 1. */
+function statistics(data: Rows, rows: Int32Array): { mean: Float64Array; std: Float64Array } {
+  const { x, dim } = data;
+  const mean = new Float64Array(dim);
+  const std = new Float64Array(dim);
+  for (const r of rows) for (let d = 0; d < dim; d++) mean[d]! += x[r * dim + d]!;
+  for (let d = 0; d < dim; d++) mean[d]! /= rows.length;
+  for (const r of rows)
+    for (let d = 0; d < dim; d++) {
+      const c = x[r * dim + d]! - mean[d]!;
+      std[d]! += c * c;
+    }
+  for (let d = 0; d < dim; d++) {
+    const s = Math.sqrt(std[d]! / rows.length);
+    std[d] = s > 1e-12 ? s : 1;
+  }
+  return { mean, std };
+}
+
+function standardized(data: Rows, s: { mean: Float64Array; std: Float64Array }): Float32Array {
+  const { x, dim } = data;
+  const z = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) z[i] = (x[i]! - s.mean[i % dim]!) / s.std[i % dim]!;
+  return z;
+}
+
+/**
+ * The first layer's weights for raw inputs: w.((x - m) / s) + b = (w / s).x + (b - sum w m / s), in place on theta
+ * (rows [out, in] first, then the out biases).
+ */
+function fold(theta: Float64Array, s: { mean: Float64Array; std: Float64Array }, dim: number, out: number): void {
+  for (let r = 0; r < out; r++) {
+    let shift = 0;
+    for (let d = 0; d < dim; d++) {
+      const w = theta[r * dim + d]! / s.std[d]!;
+      theta[r * dim + d] = w;
+      shift += w * s.mean[d]!;
+    }
+    theta[out * dim + r]! -= shift;
+  }
 }

@@ -22,6 +22,8 @@ export interface LbfgsOptions {
   c1?: number;
   /** Curvature constant (scipy's gtol of dcsrch, 0.9). */
   c2?: number;
+  /** Called after each accepted step (progress only: it cannot change the run). */
+  onIteration?: (iteration: number, f: number, gmax: number) => void;
 }
 
 export interface LbfgsResult {
@@ -242,6 +244,7 @@ export function minimizeLbfgs(fg: ValueAndGradient, x0: Float64Array, options: L
       head = (head + 1) % m;
       if (stored < m) stored++;
     }
+    options.onIteration?.(iter, f, maxAbs(g));
     if (maxAbs(g) <= gtol) return done('gtol', iter);
     if ((fOld - f) / Math.max(Math.abs(fOld), Math.abs(f), 1) <= ftol) return done('ftol', iter);
   }

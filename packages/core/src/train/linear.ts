@@ -53,6 +53,8 @@ export interface LbfgsFitOptions {
   tol?: number;
   /** Iteration limit (scikit-learn's max_iter, default 100). */
   maxIter?: number;
+  /** Progress after each iteration: the objective and max |gradient|. */
+  onIteration?: (iteration: number, f: number, gmax: number) => void;
 }
 
 export interface LbfgsFit extends LbfgsResult {
@@ -77,6 +79,7 @@ export function fitLinearLbfgs(data: Rows, rows: Int32Array, options: LbfgsFitOp
     {
       gtol: options.tol ?? 1e-4,
       maxIter: options.maxIter ?? 100,
+      ...(options.onIteration && { onIteration: options.onIteration }),
     },
   );
   const kd = data.classCount * data.dim;
