@@ -3,7 +3,16 @@
 // with --force; any other existing file only with --force).
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { buildModel, readConfig, summarizeOnnx, toOnnx, weightsKind } from '@mobilenet/core';
+import {
+  type Graph,
+  METADATA_KEYS,
+  buildModel,
+  readConfig,
+  summarizeOnnx,
+  toOnnx,
+  weightsKind,
+  withGraphPostprocess,
+} from '@mobilenet/core';
 import { MODEL_OPTIONS, type ModelValues, initialiser, modelOptions } from './args.js';
 import { type ImageFile, nameOf } from './collection.js';
 import { UsageError, optionError, quote, quotePath } from './errors.js';
@@ -32,13 +41,17 @@ function noModelOptions(values: Values, given: string): void {
   if (option) throw optionError(`--${option}`, 'model options only with --arch', `--${option} with ${given}`);
 }
 
+/** A detector built here runs its postprocessing in the graph, as `export` writes it by default (the faster path). */
+const inGraph = (graph: Graph, name: string): Graph =>
+  graph.metadata[METADATA_KEYS.detection] === undefined ? graph : withGraphPostprocess(graph, name);
+
 /** --model FILE|NAME or --arch A [model options], as bytes. */
 export async function denseModel(values: Values, io: Io, command: string): Promise<DenseModel> {
   const source = modelSource(values);
   if (source.kind === 'named') {
     noModelOptions(values, `--model ${quote(source.name)}`);
     const model = await loadNamed(source.name, { batch: 'dynamic' }, values, io, command);
-    return { bytes: toOnnx(model.graph), name: source.name, seeded: false };
+    return { bytes: toOnnx(inGraph(model.graph, `--model ${quote(source.name)}`)), name: source.name, seeded: false };
   }
   if (source.kind === 'file') {
     noModelOptions(values, `--model ${quote(source.file)}`);
@@ -47,7 +60,7 @@ export async function denseModel(values: Values, io: Io, command: string): Promi
     return { bytes, name: source.file, seeded };
   }
   const model = buildModel({ ...modelOptions(values), weights: initialiser(values, 'fan-in'), batch: 'dynamic' });
-  return { bytes: toOnnx(model.graph), name: `--arch ${source.arch}`, seeded: true };
+  return { bytes: toOnnx(inGraph(model.graph, `--arch ${source.arch}`)), name: `--arch ${source.arch}`, seeded: true };
 }
 
 const realOrResolved = (path: string | Buffer): string => {

@@ -59,7 +59,9 @@ describe('export --weights FILE.pth for the detection and segmentation archs', (
     const pth = join(dir, `${arch}.pth`);
     writePth(pth, source);
     const out = join(dir, `${arch}.onnx`);
-    const r = await run('export', '--arch', arch, '--weights', pth, '--resolution', '320', '-o', out);
+    // The raw heads: a detector's postprocessing goes in the graph by default (below).
+    const raw = arch === 'ssdlite320-v3-large' ? ['--postprocess', 'none'] : [];
+    const r = await run('export', '--arch', arch, '--weights', pth, '--resolution', '320', ...raw, '-o', out);
     expect(r.err).toContain(`has torchvision (found ${evidence}) keys`);
     expect(r.code).toBe(0);
     const graph = fromOnnx(new Uint8Array(readFileSync(out)), out).graph;
@@ -71,6 +73,11 @@ describe('export --weights FILE.pth for the detection and segmentation archs', (
     const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
     const differ = [...source].filter(([name, t]) => !bytes(loaded.get(name)!.data).equals(bytes(t.data)));
     expect(differ.map(([name]) => name)).toEqual([]);
+    if (raw.length === 0) return;
+    const byDefault = join(dir, `${arch}-default.onnx`);
+    expect((await run('export', '--arch', arch, '--weights', pth, '-o', byDefault)).code).toBe(0);
+    const outputs2 = fromOnnx(new Uint8Array(readFileSync(byDefault)), byDefault).graph.outputs.map((o) => o.name);
+    expect(outputs2).toEqual(['detection_boxes', 'detection_scores', 'detection_labels', 'detection_count']);
   });
 
   it('a checkpoint of another arch is refused, naming the keys that differ', async () => {

@@ -50,7 +50,8 @@ Writes the model as an ONNX file, atomically. Weights: torchvision's initialisat
   --fold-bn           fold BatchNorm into the preceding convs (inference-only file, same outputs)
 ${LABELS_HELP}: stored in the
                       file's metadata, where classify reads them (default: ImageNet's for 1000 or 1001 classes)
-  --postprocess P     graph|none, detection models only (ssdlite320-v3-large; default none): graph puts SSD's
+  --postprocess P     graph|none, detection models only (ssdlite320-v3-large; default graph, none for --target
+                      opencv and --triton, which cannot run it): graph puts SSD's
                       decode, score threshold, per-class top-k and NonMaxSuppression in the file (outputs
                       detection_boxes/scores/labels/count; inputs score_threshold, iou_threshold, max_detections
                       fed at run time); none ends at the raw heads bbox_regression and cls_logits
@@ -130,11 +131,13 @@ export async function exportModel(argv: string[], io: Io): Promise<number> {
       ? withWeights(full as ModelOptions, values.weights, format, io)
       : buildModel({ ...(full as ModelOptions), weights: seeded });
   const { config } = model;
-  if (postprocess !== undefined && model.graph.metadata[METADATA_KEYS.detection] === undefined)
+  const detector = model.graph.metadata[METADATA_KEYS.detection] !== undefined;
+  if (postprocess !== undefined && !detector)
     throw optionError('--postprocess', '--arch ssdlite320-v3-large (a detection model)', `--arch ${config.arch}`);
   const withNames = values.labels !== undefined ? labelled(model, values.labels) : model.graph;
   const lowered = await applyPrecision(values['fold-bn'] ? foldBatchNorm(withNames) : withNames, precision, io);
-  const graph = postprocess === 'graph' ? withGraphPostprocess(lowered, `--arch ${config.arch}`) : lowered;
+  const inGraph = postprocess === 'graph' || (postprocess === undefined && detector && graphByDefault(target, triton));
+  const graph = inGraph ? withGraphPostprocess(lowered, `--arch ${config.arch}`) : lowered;
   const chosen = opset === undefined ? defaultOpset(graph, precision.precision, target) : { opset };
   const bytes = toOnnx(graph, { opset: chosen.opset, target });
   const where = triton
@@ -206,6 +209,13 @@ function withEmbedding(values: { embedding?: true; 'no-embedding'?: true }, targ
     throw optionError('--embedding/--no-embedding', 'one of them', 'both');
   return values.embedding === true || (values['no-embedding'] !== true && target !== 'opencv');
 }
+
+/**
+ * A detector's postprocessing goes in the graph unless told otherwise, where the file's runtime can run it: the graph
+ * was 3x faster than the TypeScript decode + NMS in onnxruntime-node and 1.8x in onnxruntime-web WASM
+ * (docs/benchmarks.md). OpenCV 4.6 cannot create its ops, and Triton would batch its [1] thresholds.
+ */
+const graphByDefault = (target: Target, triton: unknown) => target === 'onnxruntime' && triton === undefined;
 
 /** --postprocess's value: graph or none; graph is for onnxruntime files (OpenCV 4.6 has no TopK, NMS, Where). */
 function postprocessChoice(raw: string | undefined, target: Target, triton: boolean): 'graph' | 'none' | undefined {
