@@ -111,7 +111,8 @@ describe('mobilenet segment', () => {
         '/usr/bin/python3',
         [
           '-c',
-          'import sys, PIL.Image as I; m = I.open(sys.argv[1]); print(m.mode, *m.size); sys.stdout.buffer.write(m.tobytes())',
+          // The header line is flushed before the pixels: print() buffers on a pipe, the binary write does not.
+          'import sys, PIL.Image as I; m = I.open(sys.argv[1]); print(m.mode, *m.size, flush=True); sys.stdout.buffer.write(m.tobytes())',
           x.mask,
         ],
         { maxBuffer: 1 << 24 },

@@ -6,6 +6,7 @@ export const WORKSPACE_PACKAGES: ReadonlySet<string> = new Set([
   '@mobilenet/runtime-web',
   '@mobilenet/tools',
   '@mobilenet/serve',
+  '@mobilenet/fleet',
   '@mobilenet/cli',
   '@mobilenet/test-support',
   'demo',
