@@ -205,23 +205,10 @@ describe('mobilenet train --precision int8', () => {
 });
 
 describe('mobilenet train --standardize', () => {
-  it('records it, and the fused file (mean and std folded into the head) classifies its own training images', async () => {
+  it('is on by default with Adam, recorded, and the fused file (mean and std folded into the head) classifies its own training images', async () => {
     const dir = folder(['cat', 'dog'], 8);
     const out = join(tmp(), 's.onnx');
-    const r = await run(
-      'train',
-      dir,
-      '-o',
-      out,
-      ...BASE,
-      '--standardize',
-      '--epochs',
-      '20',
-      '--lr',
-      '0.01',
-      '--val',
-      '0',
-    );
+    const r = await run('train', dir, '-o', out, ...BASE, '--epochs', '20', '--lr', '0.01', '--val', '0');
     expect(r.code, r.err).toBe(0);
     const graph = fromOnnx(readFileSync(out)).graph;
     expect(JSON.parse(graph.metadata[METADATA_KEYS.training]!).head.standardize).toBe(true);
@@ -229,5 +216,20 @@ describe('mobilenet train --standardize', () => {
     const c = await run('classify', ...images, '--model', out, '--json');
     expect(c.code, c.err).toBe(0);
     expect((JSON.parse(c.out) as { top: { label: string }[] }[]).map((x) => x.top[0]!.label)).toEqual(['cat', 'dog']);
-  }, 60_000);
+    // Off with --no-standardize, and by default with L-BFGS (scikit-learn's problem); both flags are refused.
+    for (const [flags, want] of [
+      [['--no-standardize'], false],
+      [['--optimizer', 'lbfgs'], false],
+      [['--optimizer', 'lbfgs', '--standardize'], true],
+    ] as const) {
+      const o = join(tmp(), 'f.onnx');
+      const f = await run('train', dir, '-o', o, ...BASE, '--epochs', '5', '--val', '0', ...flags);
+      expect(f.code, f.err).toBe(0);
+      const head = JSON.parse(fromOnnx(readFileSync(o)).graph.metadata[METADATA_KEYS.training]!).head;
+      expect(head.standardize, flags.join(' ')).toBe(want);
+    }
+    const both = await run('train', dir, '-o', join(tmp(), 'b.onnx'), ...BASE, '--standardize', '--no-standardize');
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('--standardize/--no-standardize');
+  }, 90_000);
 });
