@@ -3,6 +3,7 @@
 // with --force; any other existing file only with --force).
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
+import { backendNames } from '@mobilenet/runtime-node';
 import {
   type Graph,
   METADATA_KEYS,
@@ -13,13 +14,14 @@ import {
   weightsKind,
   withGraphPostprocess,
 } from '@mobilenet/core';
-import { MODEL_OPTIONS, type ModelValues, initialiser, modelOptions } from './args.js';
+import { MODEL_OPTIONS, type ModelValues, SEED_OPTION, initialiser, modelOptions } from './args.js';
 import { type ImageFile, nameOf } from './collection.js';
 import { UsageError, optionError, quote, quotePath } from './errors.js';
 import { modelSource } from './image-run.js';
 import type { Io } from './io.js';
 import { readModelFile } from './model-file.js';
-import { loadNamed } from './pretrained.js';
+import type { OptionSpec } from './parse.js';
+import { OFFLINE_OPTION, loadNamed } from './pretrained.js';
 
 /** The ONNX bytes that run, what messages call them, and whether the weights are seeded (meaningless boxes). */
 export interface DenseModel {
@@ -40,6 +42,25 @@ function noModelOptions(values: Values, given: string): void {
   const option = Object.keys(MODEL_OPTIONS).find((k) => k !== 'allow-large' && k !== 'arch' && k in values);
   if (option) throw optionError(`--${option}`, 'model options only with --arch', `--${option} with ${given}`);
 }
+
+/** Most intra-op threads and largest decoded image `detect` and `segment` accept. */
+export const MAX_THREADS = 256;
+export const MAX_PIXELS = 2 ** 32;
+
+/** The options `detect` and `segment` share: the model, its runtime, the images and the outputs' rules. */
+export const DENSE_RUN_OPTIONS = {
+  ...MODEL_OPTIONS,
+  ...SEED_OPTION,
+  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
+  ...OFFLINE_OPTION,
+  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
+  threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
+  'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
+  json: { type: 'boolean' },
+  force: { type: 'boolean' },
+  recursive: { type: 'boolean' },
+  'allow-any-op': { type: 'boolean' },
+} as const satisfies OptionSpec;
 
 /** A detector built here runs its postprocessing in the graph, as `export` writes it by default (the faster path). */
 const inGraph = (graph: Graph, name: string): Graph =>

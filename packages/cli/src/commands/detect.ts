@@ -1,21 +1,18 @@
 import { type DetectResult, escapeControls } from '@mobilenet/core';
 import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
-import { MODEL_OPTIONS, SEED_OPTION, modelHelp, parse } from '../args.js';
+import { modelHelp, parse } from '../args.js';
 import { type ImageFile, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
-import { denseModel, planOutputs } from '../dense-run.js';
+import { DENSE_RUN_OPTIONS, MAX_PIXELS, MAX_THREADS, denseModel, planOutputs } from '../dense-run.js';
 import { drawBoxes } from '../draw.js';
 import { EXIT, optionError } from '../errors.js';
 import { backendOption, failedCount, modelRecord, reportSkipped } from '../image-run.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
 import { between, decimal, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
-import { NAMES_HELP, OFFLINE_OPTION } from '../pretrained.js';
+import { NAMES_HELP } from '../pretrained.js';
 import { Progress } from '../progress.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
-
-const MAX_THREADS = 256;
-const MAX_PIXELS = 2 ** 32;
 
 export const DETECT_HELP = `Usage: mobilenet detect IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) [options]
 
@@ -48,22 +45,12 @@ ${modelHelp('--model FILE|NAME')}
 `;
 
 export const DETECT_OPTIONS = {
-  ...MODEL_OPTIONS,
-  ...SEED_OPTION,
-  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
-  ...OFFLINE_OPTION,
-  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
-  threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
+  ...DENSE_RUN_OPTIONS,
   'score-threshold': { type: 'string', expects: 'a number from 0 to 1' },
   'iou-threshold': { type: 'string', expects: 'a number from 0 to 1' },
   'max-detections': { type: 'string', expects: 'an integer from 1 to 100000' },
-  'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
   draw: { type: 'string', expects: 'a folder to write drawn copies into' },
   jsonl: { type: 'string', expects: 'a file to write' },
-  json: { type: 'boolean' },
-  force: { type: 'boolean' },
-  recursive: { type: 'boolean' },
-  'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 const unit = (name: string, raw: string | undefined) =>

@@ -1,20 +1,17 @@
 import { type SegmentResult, escapeControls } from '@mobilenet/core';
 import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
-import { MODEL_OPTIONS, SEED_OPTION, modelHelp, parse } from '../args.js';
+import { modelHelp, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
-import { denseModel, planOutputs } from '../dense-run.js';
+import { DENSE_RUN_OPTIONS, MAX_PIXELS, MAX_THREADS, denseModel, planOutputs } from '../dense-run.js';
 import { maskPng, overlayPng } from '../draw.js';
 import { EXIT, optionError } from '../errors.js';
 import { backendOption, failedCount, reportSkipped } from '../image-run.js';
 import { type Io, writeFileAtomic } from '../io.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
-import { NAMES_HELP, OFFLINE_OPTION } from '../pretrained.js';
+import { NAMES_HELP } from '../pretrained.js';
 import { Progress } from '../progress.js';
 import { openSession } from '../session.js';
-
-const MAX_THREADS = 256;
-const MAX_PIXELS = 2 ** 32;
 
 export const SEGMENT_HELP = `Usage: mobilenet segment IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT_DIR [options]
 
@@ -43,18 +40,8 @@ ${modelHelp('--model FILE|NAME')}
 `;
 
 export const SEGMENT_OPTIONS = {
-  ...MODEL_OPTIONS,
-  ...SEED_OPTION,
+  ...DENSE_RUN_OPTIONS,
   output: { type: 'string', short: 'o', expects: 'a folder to write masks and overlays into' },
-  model: { type: 'string', expects: 'an .onnx file or a pretrained name' },
-  ...OFFLINE_OPTION,
-  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
-  threads: { type: 'string', expects: `an integer from 1 to ${MAX_THREADS}` },
-  'max-pixels': { type: 'string', expects: `an integer from 1 to ${MAX_PIXELS}` },
-  json: { type: 'boolean' },
-  force: { type: 'boolean' },
-  recursive: { type: 'boolean' },
-  'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
 
 const outputNames = (stem: string) => [`${stem}.mask.png`, `${stem}.overlay.png`];
