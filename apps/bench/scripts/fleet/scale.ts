@@ -35,7 +35,7 @@ const { values } = parseArgs({
     resolution: { type: 'string', default: '224' },
     chunk: { type: 'string', default: '64' },
     workers: { type: 'string', default: '1,2,4' },
-    concurrency: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '1' },
     'scaling-only': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench-results/fleet.json') },
   },

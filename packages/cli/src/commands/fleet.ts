@@ -329,8 +329,7 @@ written once, keyed by its content hash. Start one per machine (or per GPU); sto
 chunk in hand is finished first (a second signal stops at once; the chunk is then taken over by another worker).
   --queue URL         the Redis that holds the queue
   --queue-name Q      the queue (default mobilenet)
-  --concurrency N     chunks at once in this process, 1 to 64 (default 2: a chunk's pipeline drains at its end, and
-                      the next one keeps the cores busy meanwhile; 1 worker went from 0.65x to 0.92x of a local run)
+  --concurrency N     chunks at once in this process, 1 to 64 (default 1)
   --backend B         ${backendNames().join('|')} (default cpu)
   --lock S            seconds a chunk's lock lives unrenewed (renewed every S/2 while it runs); a worker that died
                       is noticed after about S and its chunk goes back to the queue (default 30)
@@ -342,7 +341,7 @@ export async function worker(argv: string[], io: Io): Promise<number> {
   if (values.help) return (io.out(WORKER_HELP), EXIT.ok);
   const a = address(values.queue);
   const name = queueName(values['queue-name']);
-  const concurrency = integer('concurrency', values.concurrency, between(1, 64)) ?? 2;
+  const concurrency = integer('concurrency', values.concurrency, between(1, 64)) ?? 1;
   const backend = backendOption(values.backend);
   const lockS = integer('lock', values.lock, between(1, 3600)) ?? 30;
   const { startWorker } = await import('@mobilenet/fleet');
