@@ -17,9 +17,11 @@ import {
 import { MODEL_OPTIONS, type ModelValues, SEED_OPTION, initialiser, modelOptions } from './args.js';
 import { type ImageFile, nameOf } from './collection.js';
 import { UsageError, optionError, quote, quotePath } from './errors.js';
-import { modelSource } from './image-run.js';
+import { backendOption, modelSource } from './image-run.js';
 import type { Io } from './io.js';
+import { between, integer } from './numbers.js';
 import { readModelFile } from './model-file.js';
+import { openSession } from './session.js';
 import type { OptionSpec } from './parse.js';
 import { OFFLINE_OPTION, loadNamed } from './pretrained.js';
 
@@ -61,6 +63,41 @@ export const DENSE_RUN_OPTIONS = {
   recursive: { type: 'boolean' },
   'allow-any-op': { type: 'boolean' },
 } as const satisfies OptionSpec;
+
+interface RuntimeValues {
+  readonly backend?: string | undefined;
+  readonly threads?: string | undefined;
+  readonly 'max-pixels'?: string | undefined;
+  readonly 'allow-any-op'?: boolean | undefined;
+}
+
+/** --backend, --threads and --max-pixels, checked before any image is listed. */
+export function denseRuntime(values: RuntimeValues) {
+  return {
+    backend: backendOption(values.backend),
+    threads: integer('threads', values.threads, between(1, MAX_THREADS)),
+    maxPixels: integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS)),
+    allowAnyOp: values['allow-any-op'] === true,
+  };
+}
+
+/** The session of `detect` or `segment`; a model with seeded weights is said to mean nothing (`what`). */
+export async function openDenseSession(
+  model: DenseModel,
+  runtime: ReturnType<typeof denseRuntime>,
+  io: Io,
+  command: string,
+  what: string,
+) {
+  const { backend, threads, maxPixels, allowAnyOp } = runtime;
+  const session = await openSession(
+    model.bytes,
+    { backend, name: model.name, allowAnyOp, ...(threads && { threads }), ...(maxPixels && { maxPixels }) },
+    'mobilenet backends says what each backend needs',
+  );
+  if (model.seeded) io.err(`mobilenet ${command}: seeded random weights: ${what} carry no meaning\n`);
+  return session;
+}
 
 /** A detector built here runs its postprocessing in the graph, as `export` writes it by default (the faster path). */
 const inGraph = (graph: Graph, name: string): Graph =>

@@ -2,16 +2,22 @@ import { type DetectResult, escapeControls } from '@mobilenet/core';
 import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
 import { modelHelp, parse } from '../args.js';
 import { type ImageFile, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
-import { DENSE_RUN_OPTIONS, MAX_PIXELS, MAX_THREADS, denseModel, planOutputs } from '../dense-run.js';
+import {
+  DENSE_RUN_OPTIONS,
+  MAX_THREADS,
+  denseModel,
+  denseRuntime,
+  openDenseSession,
+  planOutputs,
+} from '../dense-run.js';
 import { drawBoxes } from '../draw.js';
 import { EXIT, optionError } from '../errors.js';
-import { backendOption, failedCount, modelRecord, reportSkipped } from '../image-run.js';
+import { failedCount, modelRecord, reportSkipped } from '../image-run.js';
 import { type Io, checkOutputPath, writeFileAtomic } from '../io.js';
 import { between, decimal, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { NAMES_HELP } from '../pretrained.js';
 import { Progress } from '../progress.js';
-import { openSession } from '../session.js';
 import { version } from '../version.js';
 
 export const DETECT_HELP = `Usage: mobilenet detect IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) [options]
@@ -63,9 +69,7 @@ export async function detect(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(argv, DETECT_OPTIONS, true);
   if (values.help) return (io.out(DETECT_HELP), EXIT.ok);
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
-  const backend = backendOption(values.backend);
-  const threads = integer('threads', values.threads, between(1, MAX_THREADS));
-  const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
+  const runtime = denseRuntime(values);
   const scoreThreshold = unit('score-threshold', values['score-threshold']);
   const iouThreshold = unit('iou-threshold', values['iou-threshold']);
   const maxDetections = integer('max-detections', values['max-detections'], between(1, 100_000));
@@ -74,18 +78,7 @@ export async function detect(argv: string[], io: Io): Promise<number> {
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const drawn = values.draw === undefined ? undefined : planOutputs(files, values.draw, drawnName, force, '--draw');
   const model = await denseModel(values, io, 'detect');
-  const session = await openSession(
-    model.bytes,
-    {
-      backend,
-      name: model.name,
-      allowAnyOp: values['allow-any-op'] === true,
-      ...(threads && { threads }),
-      ...(maxPixels && { maxPixels }),
-    },
-    'mobilenet backends says what each backend needs',
-  );
-  if (model.seeded) io.err('mobilenet detect: seeded random weights: the boxes and labels carry no meaning\n');
+  const session = await openDenseSession(model, runtime, io, 'detect', 'the boxes and labels');
   reportSkipped(io, 'detect', skipped);
   const thresholds = {
     ...(scoreThreshold !== undefined && { scoreThreshold }),
@@ -114,7 +107,7 @@ export async function detect(argv: string[], io: Io): Promise<number> {
       if (!r.ok) {
         failed++;
         io.err(`${io.isTty ? '\n' : ''}mobilenet detect: ${r.error}\n`);
-      } else if (out !== undefined) await draw(file, r, out, maxPixels);
+      } else if (out !== undefined) await draw(file, r, out, runtime.maxPixels);
       progress.tick(1);
     }
   } finally {

@@ -2,16 +2,21 @@ import { type SegmentResult, escapeControls } from '@mobilenet/core';
 import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
 import { modelHelp, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
-import { DENSE_RUN_OPTIONS, MAX_PIXELS, MAX_THREADS, denseModel, planOutputs } from '../dense-run.js';
+import {
+  DENSE_RUN_OPTIONS,
+  MAX_THREADS,
+  denseModel,
+  denseRuntime,
+  openDenseSession,
+  planOutputs,
+} from '../dense-run.js';
 import { maskPng, overlayPng } from '../draw.js';
 import { EXIT, optionError } from '../errors.js';
-import { backendOption, failedCount, reportSkipped } from '../image-run.js';
+import { failedCount, reportSkipped } from '../image-run.js';
 import { type Io, writeFileAtomic } from '../io.js';
-import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
 import { NAMES_HELP } from '../pretrained.js';
 import { Progress } from '../progress.js';
-import { openSession } from '../session.js';
 
 export const SEGMENT_HELP = `Usage: mobilenet segment IMAGE|DIR... (--model FILE.onnx|NAME | --arch A [model options]) -o OUT_DIR [options]
 
@@ -63,24 +68,11 @@ export async function segment(argv: string[], io: Io): Promise<number> {
   if (values.help) return (io.out(SEGMENT_HELP), EXIT.ok);
   if (positionals.length === 0) throw optionError('argument IMAGE', 'at least one image file', 'none');
   if (values.output === undefined) throw optionError('-o', 'a folder to write masks and overlays into', 'none');
-  const backend = backendOption(values.backend);
-  const threads = integer('threads', values.threads, between(1, MAX_THREADS));
-  const maxPixels = integer('max-pixels', values['max-pixels'], between(1, MAX_PIXELS));
+  const runtime = denseRuntime(values);
   const { files, skipped } = imagesOfArgs(positionals, values.recursive === true);
   const outputs = planOutputs(files, values.output, outputNames, values.force === true, '-o');
   const model = await denseModel(values, io, 'segment');
-  const session = await openSession(
-    model.bytes,
-    {
-      backend,
-      name: model.name,
-      allowAnyOp: values['allow-any-op'] === true,
-      ...(threads && { threads }),
-      ...(maxPixels && { maxPixels }),
-    },
-    'mobilenet backends says what each backend needs',
-  );
-  if (model.seeded) io.err('mobilenet segment: seeded random weights: the classes carry no meaning\n');
+  const session = await openDenseSession(model, runtime, io, 'segment', 'the classes');
   reportSkipped(io, 'segment', skipped);
   const report: object[] = [];
   const progress = new Progress(io, files.length, 'segment');
@@ -95,7 +87,7 @@ export async function segment(argv: string[], io: Io): Promise<number> {
         io.err(`${io.isTty ? '\n' : ''}mobilenet segment: ${r.error}\n`);
         report.push(r);
       } else {
-        await write(file, r, mask!, overlay!, maxPixels);
+        await write(file, r, mask!, overlay!, runtime.maxPixels);
         const found = shares(r);
         report.push({
           image: r.image,
