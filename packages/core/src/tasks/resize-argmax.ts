@@ -62,6 +62,18 @@ export function resizePlanes(
   }
 }
 
+/** Where plane `c` beats the best so far, it becomes the class: the first class of the highest value wins. */
+function keepBest(best: Float32Array, classOf: Uint16Array, c: number, p: Float32Array): void {
+  for (let i = 0; i < p.length; i++) {
+    const v = p[i]!;
+    // A NaN never wins (torch.argmax would pick it; a NaN map is refused before it gets here).
+    if (v > best[i]!) {
+      best[i] = v;
+      classOf[i] = c;
+    }
+  }
+}
+
 /** The class of each pixel after resizing the logits to outH x outW: the first class of the highest value. */
 export function resizeArgmax(
   logits: Float32Array,
@@ -73,16 +85,7 @@ export function resizeArgmax(
 ): Uint16Array {
   const best = new Float32Array(outH * outW).fill(Number.NEGATIVE_INFINITY);
   const out = new Uint16Array(outH * outW);
-  resizePlanes(logits, classes, inH, inW, outH, outW, (c, p) => {
-    for (let i = 0; i < p.length; i++) {
-      const v = p[i]!;
-      // A NaN never wins (torch.argmax would pick it; a NaN map is refused before it gets here).
-      if (v > best[i]!) {
-        best[i] = v;
-        out[i] = c;
-      }
-    }
-  });
+  resizePlanes(logits, classes, inH, inW, outH, outW, (c, p) => keepBest(best, out, c, p));
   return out;
 }
 
@@ -95,14 +98,35 @@ export function resizeSoftmax(
   outH: number,
   outW: number,
 ): Float32Array {
+  return resizeArgmaxSoftmax(logits, classes, inH, inW, outH, outW).probabilities;
+}
+
+/**
+ * `resizeArgmax` and `resizeSoftmax` from one resize: the mask is taken from the resized logits (as resizeArgmax
+ * does), before the softmax rounds near-equal values together.
+ * @internal
+ */
+export function resizeArgmaxSoftmax(
+  logits: Float32Array,
+  classes: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+): { classes: Uint16Array; probabilities: Float32Array } {
   const n = outH * outW;
   const out = new Float32Array(classes * n);
-  resizePlanes(logits, classes, inH, inW, outH, outW, (c, p) => out.set(p, c * n));
+  const best = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
+  const classOf = new Uint16Array(n);
+  resizePlanes(logits, classes, inH, inW, outH, outW, (c, p) => {
+    out.set(p, c * n);
+    keepBest(best, classOf, c, p);
+  });
   const max = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
   for (let c = 0; c < classes; c++) for (let i = 0; i < n; i++) max[i] = Math.max(max[i]!, out[c * n + i]!);
   const sum = new Float64Array(n);
   for (let c = 0; c < classes; c++)
     for (let i = 0; i < n; i++) sum[i]! += out[c * n + i] = Math.exp(out[c * n + i]! - max[i]!);
   for (let c = 0; c < classes; c++) for (let i = 0; i < n; i++) out[c * n + i]! /= sum[i]!;
-  return out;
+  return { classes: classOf, probabilities: out };
 }

@@ -3,7 +3,7 @@
 import { VOC_CATEGORIES } from '../detection/categories.js';
 import { MobileNetError } from '../ir/errors.js';
 import { readSegmentationMetadata } from '../metadata/dense.js';
-import { resizeArgmax, resizeSoftmax } from './resize-argmax.js';
+import { resizeArgmax, resizeArgmaxSoftmax } from './resize-argmax.js';
 import type { Task, TaskModel, TaskResult } from './task.js';
 
 export interface SegmentOptions {
@@ -72,13 +72,13 @@ export const segmentTask: Task<SegmentOptions, SegmentFields> = {
         `${classes} x ${h} x ${w} values`,
         `${row!.length}`,
       );
-    const mask = {
+    const mask = (found: Uint16Array) => ({
       width: image.width,
       height: image.height,
-      classes: resizeArgmax(row!, classes, h, w, image.height, image.width),
+      classes: found,
       labels: model.labels,
-    };
-    if (!options.probabilities) return { mask };
+    });
+    if (!options.probabilities) return { mask: mask(resizeArgmax(row!, classes, h, w, image.height, image.width)) };
     if (classes * image.width * image.height > MAX_PROBABILITY_VALUES)
       throw new MobileNetError(
         'option',
@@ -86,7 +86,9 @@ export const segmentTask: Task<SegmentOptions, SegmentFields> = {
         `at most ${MAX_PROBABILITY_VALUES} values per image (classes x width x height)`,
         `${classes} x ${image.width} x ${image.height}`,
       );
-    return { mask, probabilities: resizeSoftmax(row!, classes, h, w, image.height, image.width) };
+    // One resize for both: the mask from the resized logits, the probabilities from their softmax.
+    const both = resizeArgmaxSoftmax(row!, classes, h, w, image.height, image.width);
+    return { mask: mask(both.classes), probabilities: both.probabilities };
   },
 };
 
