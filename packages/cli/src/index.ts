@@ -67,7 +67,7 @@ const COMMANDS = new Map<string, { run: Command; summary: string; help: string }
   [
     'worker',
     {
-      run: (a, io) => import('./commands/fleet.js').then((m) => m.worker(a, io)),
+      run: (a, io) => import('./commands/worker.js').then((m) => m.worker(a, io)),
       summary: 'take chunks of images from a fleet queue (Redis) and run them',
       help: 'Run mobilenet worker --help',
     },

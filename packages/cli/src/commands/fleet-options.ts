@@ -1,4 +1,5 @@
-import { optionError } from '../errors.js';
+import { type QueueAddress, QueueAddressError, parseQueueAddress } from '@mobilenet/fleet';
+import { optionError, quote } from '../errors.js';
 import type { OptionSpec } from '../parse.js';
 
 /** The options classify and embed take to run on a fleet (the producer side); see fleet.ts. */
@@ -26,4 +27,28 @@ export function queueOnly(
     (k) => k !== 'queue' && values[k] !== undefined,
   );
   if (stray && values.queue === undefined) throw optionError(`--${stray}`, '--queue URL to go with it', 'no --queue');
+}
+
+/** --queue-name's value (default mobilenet). */
+export const queueName = (v: string | undefined): string => {
+  const name = v ?? 'mobilenet';
+  if (!/^[\w-]{1,64}$/.test(name))
+    throw optionError('--queue-name', 'letters, digits, - and _ (up to 64)', quote(name));
+  return name;
+};
+
+/** --queue's Redis address, refused with the reason when it is not redis://HOST:PORT/DB. */
+export function address(v: string | undefined): QueueAddress {
+  if (v === undefined) throw optionError('--queue', 'redis://HOST:PORT/DB', 'nothing');
+  try {
+    return parseQueueAddress(v);
+  } catch (e) {
+    if (e instanceof QueueAddressError)
+      throw optionError(
+        '--queue',
+        'redis://HOST:PORT/DB',
+        `${quote(v)} (${e.message.replace(/^.*\(/, '').replace(/\)$/, '')})`,
+      );
+    throw e;
+  }
 }

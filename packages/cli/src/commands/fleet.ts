@@ -5,7 +5,6 @@ import {
   type ModelRef,
   type QueueAddress,
   type Redis,
-  QueueAddressError,
   type RunProgress,
   type RunRecord,
   ShardReader,
@@ -16,16 +15,14 @@ import {
   keysOf,
   listRuns,
   openQueue,
-  parseQueueAddress,
   readRun,
   ready,
   sha256,
   stalledChunks,
 } from '@mobilenet/fleet';
-import { backendNames } from '@mobilenet/runtime-node';
 import { JSONL_FORMAT, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
 import { EXIT, optionError, quote } from '../errors.js';
-import { backendOption, failedCount, modelRecord, modelSource } from '../image-run.js';
+import { failedCount, modelRecord, modelSource } from '../image-run.js';
 import { type Io, checkOutputPath, openOutput, writeAll, writeFileAtomic } from '../io.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { readModelFile } from '../model-file.js';
@@ -35,7 +32,7 @@ import { loadNamed } from '../pretrained.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
 import { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
-import { QUEUE_OPTIONS } from './fleet-options.js';
+import { QUEUE_OPTIONS, address, queueName } from './fleet-options.js';
 
 /** Results, runs and finished jobs stay in Redis this long: a week to come back with `queue collect`. */
 const TTL_S = 7 * 24 * 3600;
@@ -43,28 +40,6 @@ const TTL_S = 7 * 24 * 3600;
 const GIVE_UP_MS = 30_000;
 
 type Task = 'classify' | 'embed';
-
-const queueName = (v: string | undefined): string => {
-  const name = v ?? 'mobilenet';
-  if (!/^[\w-]{1,64}$/.test(name))
-    throw optionError('--queue-name', 'letters, digits, - and _ (up to 64)', quote(name));
-  return name;
-};
-
-function address(v: string | undefined): QueueAddress {
-  if (v === undefined) throw optionError('--queue', 'redis://HOST:PORT/DB', 'nothing');
-  try {
-    return parseQueueAddress(v);
-  } catch (e) {
-    if (e instanceof QueueAddressError)
-      throw optionError(
-        '--queue',
-        'redis://HOST:PORT/DB',
-        `${quote(v)} (${e.message.replace(/^.*\(/, '').replace(/\)$/, '')})`,
-      );
-    throw e;
-  }
-}
 
 /** A connection for a command: it says when Redis is unreachable, retries with backoff, and gives up after a while. */
 async function open(a: QueueAddress, io: Io, command: string): Promise<Redis> {
@@ -310,69 +285,6 @@ async function write(run: RunRecord, f: Finish): Promise<number> {
     (await import('node:fs')).closeSync(list);
   }
   return failed;
-}
-
-const WORKER_OPTIONS = {
-  queue: QUEUE_OPTIONS.queue,
-  'queue-name': QUEUE_OPTIONS['queue-name'],
-  concurrency: { type: 'string', expects: 'an integer from 1 to 64' },
-  backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
-  lock: { type: 'string', expects: 'seconds from 1 to 3600' },
-} as const satisfies OptionSpec;
-
-export const WORKER_HELP = `Usage: mobilenet worker --queue redis://HOST:PORT/DB [options]
-
-Takes chunks of images from the queue (put there by 'mobilenet classify|embed ... --queue') and runs them through
-the folder pipeline, on this machine. It loads the model each job names (a file at the same path on every machine,
-or a pretrained name), checked against the job's hash, and keeps it for the next jobs. Each image's result is
-written once, keyed by its content hash. Start one per machine (or per GPU); stop with SIGTERM or Ctrl-C: the
-chunk in hand is finished first (a second signal stops at once; the chunk is then taken over by another worker).
-  --queue URL         the Redis that holds the queue
-  --queue-name Q      the queue (default mobilenet)
-  --concurrency N     chunks at once in this process, 1 to 64 (default 1)
-  --backend B         ${backendNames().join('|')} (default cpu)
-  --lock S            seconds a chunk's lock lives unrenewed (renewed every S/2 while it runs); a worker that died
-                      is noticed after about S and its chunk goes back to the queue (default 30)
-`;
-
-/** `mobilenet worker`: runs until SIGTERM/SIGINT. */
-export async function worker(argv: string[], io: Io): Promise<number> {
-  const { values } = parse(argv, WORKER_OPTIONS);
-  if (values.help) return (io.out(WORKER_HELP), EXIT.ok);
-  const a = address(values.queue);
-  const name = queueName(values['queue-name']);
-  const concurrency = integer('concurrency', values.concurrency, between(1, 64)) ?? 1;
-  const backend = backendOption(values.backend);
-  const lockS = integer('lock', values.lock, between(1, 3600)) ?? 30;
-  const { startWorker } = await import('@mobilenet/fleet');
-  const w = await startWorker({
-    address: a,
-    queue: name,
-    concurrency,
-    backend,
-    lockMs: lockS * 1000,
-    log: (t) => io.err(`mobilenet worker: ${t}\n`),
-  });
-  io.err(
-    `mobilenet worker: taking chunks from ${a.shown} queue '${name}' (pid ${process.pid}, ${backend}, ${concurrency} at once)\n`,
-  );
-  let stop: NodeJS.Signals | undefined;
-  const onSignal = (s: NodeJS.Signals) => {
-    if (stop) {
-      io.err(
-        `mobilenet worker: ${s} again: stopping now; the chunk in hand goes back to the queue when its lock expires\n`,
-      );
-      void w.kill().then(() => process.exit(s === 'SIGINT' ? EXIT.sigint : EXIT.sigterm));
-      return;
-    }
-    stop = s;
-    io.err(`mobilenet worker: ${s}: finishing the chunk in hand, then stopping\n`);
-    void w.close();
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-  await w.closed;
-  process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-  return stop === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
 }
 
 const QUEUE_CMD_OPTIONS = {
