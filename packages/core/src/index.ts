@@ -302,6 +302,7 @@ export {
 export {
   BatchSizer,
   type BatchStats,
+  type ImageTiming,
   type PipelineDecoder,
   type PipelineModel,
   type PipelinePlan,

@@ -45,6 +45,7 @@ export {
   embedAll,
   segmentAll,
   type BatchStats,
+  type ImageTiming,
   type ImageSources,
   type PipelineOptions,
 } from './pipeline.js';

@@ -6,6 +6,7 @@ import {
   type ClassifyResult,
   type EmbedResult,
   type ImageModelSession,
+  type ImageTiming,
   MobileNetError,
   type PipelineDecoder,
   type PipelinePlan,
@@ -26,7 +27,7 @@ import {
 import { type DecodeMode, DECODE_MODES, decodeFor } from './decode-fast.js';
 import { type ImageInput, imageName } from './image.js';
 
-export type { BatchStats } from '@mobilenet/core';
+export type { BatchStats, ImageTiming } from '@mobilenet/core';
 
 export interface PipelineOptions {
   /** Images per model run. Default: chosen by timing the model on the first batches (up to `maxBatch`). */
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   readonly topK?: number;
   /** Called after each model run with the time each stage took, for progress and profiles. */
   readonly onBatch?: (stats: BatchStats) => void;
+  /** Called as each image is decoded and preprocessed (or fails), with when each step began and ended: timelines. */
+  readonly onImage?: (timing: ImageTiming) => void;
   /** classifyAll: called with each image's raw logits before softmax (e.g. to check they carry a signal). */
   readonly onLogits?: (image: string, logits: Float32Array) => void;
 }
@@ -102,18 +105,24 @@ function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<I
   const pool: Float32Array[] = [];
   const prepare = async (source: ImageInput, index: number): Promise<PreparedImage> => {
     const name = imageName(source, index);
+    const queued = performance.now();
     await slots.acquire();
+    const t0 = performance.now();
+    let t1 = t0;
+    let ok = false;
     try {
-      const t0 = performance.now();
       const img = await decodeFor(source, name, pre, mode, limits);
-      const t1 = performance.now();
+      t1 = performance.now();
       const tensor = preprocess(img, pre, pool.pop() ?? new Float32Array(n));
       const size = { width: img.width, height: img.height };
+      ok = true;
       return { name, tensor, ...size, decodeMs: t1 - t0, preprocessMs: performance.now() - t1 };
     } catch (e) {
       return { name, error: (e as Error).message };
     } finally {
       slots.release();
+      const end = performance.now();
+      o.onImage?.({ index, name, queued, decodeStart: t0, decodeEnd: ok ? t1 : end, preprocessEnd: end, ok });
     }
   };
   return { prepare, recycle: (tensor) => pool.push(tensor) };

@@ -4,6 +4,7 @@ export { pipelineRows } from './rows.js';
 export { Slots } from './slots.js';
 export type {
   BatchStats,
+  ImageTiming,
   PipelineDecoder,
   PipelineModel,
   PipelinePlan,

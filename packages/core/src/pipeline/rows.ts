@@ -49,6 +49,8 @@ export async function* pipelineRows<Source>(
         postMs,
         decodeMs,
         preprocessMs,
+        runStart: t1,
+        runEnd: t2,
       });
     }
   } finally {

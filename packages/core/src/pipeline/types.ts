@@ -77,6 +77,23 @@ export interface BatchStats {
   /** Decode and preprocess time of this batch's images (overlapping the previous run where the CPU allows). */
   readonly decodeMs: number;
   readonly preprocessMs: number;
+  /** When the run started and ended (`performance.now()` milliseconds), for timelines; equal when nothing ran. */
+  readonly runStart: number;
+  readonly runEnd: number;
+}
+
+/**
+ * When one image waited for a decoder, decoded and was preprocessed (`performance.now()` milliseconds), for timelines
+ * (`mobilenet profile --pipeline`). `index` is its place in the input; `ok` is false when it failed.
+ */
+export interface ImageTiming {
+  readonly index: number;
+  readonly name: string;
+  readonly queued: number;
+  readonly decodeStart: number;
+  readonly decodeEnd: number;
+  readonly preprocessEnd: number;
+  readonly ok: boolean;
 }
 
 /**
