@@ -58,6 +58,29 @@ describe('classify within bounded memory', () => {
 });
 
 describe('classify output', () => {
+  it('--verbose says how the run shares the cores and, after it, what it measured (classify and embed)', async () => {
+    const files = await pngs(40, 6);
+    const r = await run('classify', ...files, ...tiny, '--threads', '1', '--verbose');
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('mobilenet classify: model threads 1 (--threads)');
+    expect(r.err).toContain('mobilenet classify: spinning off: decodes share the cores');
+    expect(r.err).toMatch(/mobilenet classify: decodes in flight \d+ to begin with/);
+    expect(r.err).toMatch(
+      /mobilenet classify: measured: 6 images in \d+ batches .* ms per image, \d+% of \d+ cores busy/,
+    );
+    expect(r.err).toMatch(
+      /measured: [\d.]+ ms of CPU per image: the model at most [\d.]+, decoding, preprocessing and the rest at least/,
+    );
+    const one = await run('classify', files[0]!, ...tiny, '--verbose');
+    expect(one.err).toContain("spinning on (onnxruntime's default): one image");
+    const quiet = await run('classify', ...files, ...tiny);
+    expect(quiet.err).not.toContain('measured:');
+    const out = join(tmp(), 'e.npy');
+    const e = await run('embed', ...files, ...tiny, '-o', out, '--verbose');
+    expect(e.code).toBe(0);
+    expect(e.err).toMatch(/mobilenet embed: measured: 6 images in \d+ batches/);
+  });
+
   it('a missing image gives its error and no empty table', async () => {
     const r = await run('classify', 'nothere.jpg', ...tiny);
     expect(r).toMatchObject({ code: 1, out: '' });

@@ -50,6 +50,13 @@ export {
   type PipelineOptions,
 } from './pipeline.js';
 export { decodeFor, DECODE_MODES, type DecodeMode } from './decode-fast.js';
+export {
+  decodersAfter,
+  type PipelineTuning,
+  startDecoders,
+  type TuningInput,
+  tunePipeline,
+} from './pipeline-tuning.js';
 export { preprocessingOf } from '@mobilenet/core';
 export {
   type DownloadProgress,

@@ -1,9 +1,17 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, fanInFill, preprocess } from '@mobilenet/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { decodeFor } from './decode-fast.js';
-import { type ImageInput, createSession, decodeImage } from './index.js';
+import {
+  type BatchStats,
+  type ImageInput,
+  type ImageTiming,
+  createSession,
+  decodeImage,
+  startDecoders,
+} from './index.js';
 
 const fix = (f: string) => join(import.meta.dirname, '../test/fixtures', f);
 const model = (batch: 'dynamic' | 1 = 'dynamic') =>
@@ -106,6 +114,34 @@ describe('classifyAll / embedAll', () => {
     }
     // A batch of 2 being yielded, two more batches and the decoders ahead: 2 * 2 + 2 queued past what was consumed.
     expect(pulled).toBeLessThanOrEqual(consumed + 1 + 2 * 2 + 2);
+    await session.release();
+  });
+
+  it("reports each image's decode times in order and the decodes in flight per batch: fixed when asked, else grown from the start", async () => {
+    const session = await createSession(model());
+    const paths = Array.from({ length: 12 }, (_, i) => fix(i === 5 ? 'missing.png' : 'scene.jpg'));
+    for (const decoders of [3, undefined]) {
+      const timings: ImageTiming[] = [];
+      const batches: BatchStats[] = [];
+      const o = { batch: 4, onImage: (t: ImageTiming) => timings.push(t), onBatch: (s: BatchStats) => batches.push(s) };
+      await collect(session.classifyAll(paths, decoders ? { ...o, decoders } : o));
+      expect(timings.map((t) => t.index).sort((a, b) => a - b)).toEqual(paths.map((_, i) => i));
+      for (const t of timings) {
+        expect(t.queued).toBeLessThanOrEqual(t.decodeStart);
+        expect(t.decodeStart).toBeLessThanOrEqual(t.decodeEnd);
+        expect(t.decodeEnd).toBeLessThanOrEqual(t.preprocessEnd);
+        expect(t.ok).toBe(t.index !== 5);
+        expect(t.name).toBe(paths[t.index]);
+      }
+      expect(batches.map((b) => b.images)).toEqual([4, 5, 3]); // the failed image travels with the second batch
+      for (const b of batches) expect(b.runStart).toBeLessThanOrEqual(b.runEnd);
+      const d = batches.map((b) => b.decoders);
+      if (decoders) expect(d).toEqual([3, 3, 3]);
+      else {
+        expect(d[0]).toBe(startDecoders(availableParallelism()));
+        for (let i = 1; i < d.length; i++) expect(d[i]).toBeGreaterThanOrEqual(d[i - 1]!);
+      }
+    }
     await session.release();
   });
 

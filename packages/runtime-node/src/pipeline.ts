@@ -26,6 +26,7 @@ import {
 } from '@mobilenet/core';
 import { type DecodeMode, DECODE_MODES, decodeFor } from './decode-fast.js';
 import { type ImageInput, imageName } from './image.js';
+import { decodersAfter, startDecoders } from './pipeline-tuning.js';
 
 export type { BatchStats, ImageTiming } from '@mobilenet/core';
 
@@ -34,7 +35,10 @@ export interface PipelineOptions {
   readonly batch?: number;
   /** Largest automatic batch. Default 16. */
   readonly maxBatch?: number;
-  /** Images decoding at once (each on libvips' threads). Default: twice the number of CPUs, at least 4. */
+  /**
+   * Images decoding at once (each on libvips' threads). Default: twice the number of CPUs (at least 4) to begin
+   * with, growing while the model waits for decodes (up to the batch plus twice the CPUs; see `decodersAfter`).
+   */
   readonly decoders?: number;
   /** 'exact' (default) or 'shrink-on-load' for large JPEGs: see DecodeMode. */
   readonly decode?: DecodeMode;
@@ -91,14 +95,16 @@ function checkSources(sources: ImageSources): void {
 
 // Each decode crosses this thread a few times (read, header, pixels), and a model run blocks it: enough decodes in
 // flight keep the libvips threads busy through a run (measured: the model waited half as long with 8 as with 2).
-const decodersFor = (o: PipelineOptions) => o.decoders ?? Math.max(4, 2 * availableParallelism());
+const decodersFor = (o: PipelineOptions) => o.decoders ?? startDecoders(availableParallelism());
+
+/** The most decodes in flight the automatic count grows to: a batch's worth beyond the start. */
+const MAX_AUTO_DECODERS = 64;
 
 /**
  * sharp's decoder for the pipeline: at most `decoders` images decode at once (on libvips' threads), each into a
  * tensor taken from a pool the pipeline hands back once a batch is copied.
  */
-function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<ImageInput> {
-  const slots = new Slots(decodersFor(o));
+function sharpDecoder(pre: Preprocessing, o: PipelineOptions, slots: Slots): PipelineDecoder<ImageInput> {
   const mode = o.decode ?? 'exact';
   const limits = o.maxPixels === undefined ? {} : { maxPixels: o.maxPixels };
   const n = 3 * pre.size * pre.size;
@@ -128,26 +134,39 @@ function sharpDecoder(pre: Preprocessing, o: PipelineOptions): PipelineDecoder<I
   return { prepare, recycle: (tensor) => pool.push(tensor) };
 }
 
-/** Batch sizes (timed, see BatchSizer) and read-ahead: two batches and the decoders' worth. */
-function nodePlan(session: ImageModelSession<ImageInput>, o: PipelineOptions): PipelinePlan {
+/**
+ * Batch sizes (timed, see BatchSizer), read-ahead (two batches and the decoders' worth), and the decoders: a fixed
+ * count when asked, else grown while the model waits for decodes.
+ */
+function nodePlan(session: ImageModelSession<ImageInput>, o: PipelineOptions, slots: Slots): PipelinePlan {
   const maxBatch = session.fixedBatch ?? o.batch ?? o.maxBatch ?? 16;
-  const decoders = decodersFor(o);
+  const cores = availableParallelism();
+  let decoders = decodersFor(o);
+  const cap = Math.min(MAX_AUTO_DECODERS, Math.max(decoders, maxBatch + startDecoders(cores)));
   return {
     sizer: new BatchSizer(session.fixedBatch, o.batch, maxBatch),
     ahead: (size) => 2 * size + decoders,
-    ...(o.onBatch && { onBatch: o.onBatch }),
+    decoders: () => decoders,
+    onBatch: (s) => {
+      o.onBatch?.(s);
+      if (o.decoders !== undefined) return;
+      const next = decodersAfter(s, decoders, cores, cap);
+      slots.grow(next - decoders);
+      decoders = next;
+    },
   };
 }
 
 /** The pipeline's runtime parts for Node, made once the task and options are checked. */
 function nodeRun(session: ImageModelSession<ImageInput>, sources: ImageSources, o: PipelineOptions) {
+  const slots = new Slots(decodersFor(o));
   return {
     decoder: () => {
       checkOptions(o);
       checkSources(sources);
-      return sharpDecoder(session.info.preprocessing, o);
+      return sharpDecoder(session.info.preprocessing, o, slots);
     },
-    plan: nodePlan(session, o),
+    plan: nodePlan(session, o, slots),
   };
 }
 

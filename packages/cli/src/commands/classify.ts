@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   type ClassifyResult,
   buildModel,
@@ -28,6 +29,7 @@ import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
 import { Progress } from '../progress.js';
 import { NAMES_HELP, OFFLINE_OPTION, loadNamed } from '../pretrained.js';
+import { RunMeter, VERBOSE_HELP, VERBOSE_OPTION, tuneRun } from '../pipeline-tuning.js';
 import { openSession } from '../session.js';
 import { SignalCheck } from '../signal.js';
 import { version } from '../version.js';
@@ -47,12 +49,14 @@ for its image files; decoding runs ahead while the model runs, in batches it siz
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
   --fallback          if the backend cannot start, use cpu and say why
-  --threads N         intra-op threads, 1 to ${MAX_THREADS} (default: onnxruntime's choice)
+  --threads N         intra-op threads, 1 to ${MAX_THREADS} (default: every core on cpu, onnxruntime's choice on
+                      a GPU; spinning goes off on cpu for more than one image, as decodes share the cores)
   --top K             classes per image, 1 to 1000 (default 5)
   --max-pixels N      largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS}, 100 megapixels); images are
                       decoded a few at a time, within this many pixels in all
 ${LABELS_HELP}
                       (default: the model file's own, else ImageNet's for 1000 or 1001 classes, else 'class N')
+${VERBOSE_HELP}
   --json              one JSON array: [{image, ok, top: [{index, label, probability}] | error}]
   --recursive         also the images in subfolders of a DIR
   --jsonl OUT         one JSON line per image to OUT as it is done (nothing held in memory; Ctrl-C leaves OUT valid),
@@ -88,6 +92,7 @@ const CLASSIFY_OPTIONS = {
   force: { type: 'boolean' },
   'allow-any-op': { type: 'boolean' },
   ...LABELS_OPTION,
+  ...VERBOSE_OPTION,
 } as const satisfies OptionSpec;
 
 export async function classify(argv: string[], io: Io): Promise<number> {
@@ -122,13 +127,16 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     io.err(
       `mobilenet classify: ${escapeControls(values.model)} was exported with seeded random weights; the labels carry no meaning\n`,
     );
+  const verbose = values.verbose === true;
+  const tuning = tuneRun(io, 'classify', { backend, images: files.length, threads, verbose });
   const options: NodeSessionOptions = {
     backend,
     ...(labels && { labels }),
     fallback: values.fallback === true,
     name,
     allowAnyOp: values['allow-any-op'] === true,
-    ...(threads && { threads }),
+    ...(tuning.threads && { threads: tuning.threads }),
+    spinning: tuning.spinning,
     ...(maxPixels && { maxPixels }),
     // --allow-large lifts the library's caps on what a model declares too, not only this command's.
     ...(values['allow-large'] === true && {
@@ -158,15 +166,24 @@ export async function classify(argv: string[], io: Io): Promise<number> {
       session,
       files,
       values.jsonl,
-      { header, force: values.force === true, resume: values.resume === true, signal },
+      {
+        header,
+        force: values.force === true,
+        resume: values.resume === true,
+        signal,
+        verbose,
+        threads: tuning.threads,
+      },
       io,
       skipped.length,
     );
   }
   const results: ClassifyResult[] = [];
   const progress = new Progress(io, files.length, 'classify');
+  const meter = new RunMeter();
   try {
-    for await (const r of session.classifyAll(files, { topK: top, ...(signal && { onLogits: signal.onLogits }) })) {
+    const run = { topK: top, onBatch: meter.onBatch, ...(signal && { onLogits: signal.onLogits }) };
+    for await (const r of session.classifyAll(files, run)) {
       results.push(r);
       progress.tick(1);
     }
@@ -174,6 +191,7 @@ export async function classify(argv: string[], io: Io): Promise<number> {
     progress.finish();
     await session.release();
   }
+  if (verbose) sayMeasured(io, meter, tuning.threads);
   if (values.json) io.out(`${JSON.stringify(results, null, 2)}\n`);
   else if (results.some((r) => r.ok)) io.out(table(results));
   const failed = results.filter((r) => !r.ok);
@@ -192,7 +210,14 @@ async function toJsonl(
   session: NodeSession,
   all: ImageFile[],
   out: string,
-  o: { header: JsonlHeader; force: boolean; resume: boolean; signal: SignalCheck | undefined },
+  o: {
+    header: JsonlHeader;
+    force: boolean;
+    resume: boolean;
+    signal: SignalCheck | undefined;
+    verbose: boolean;
+    threads?: number;
+  },
   io: Io,
   skipped: number,
 ): Promise<number> {
@@ -205,19 +230,18 @@ async function toJsonl(
         `${retried ? `; trying again the ${retried} that failed (their error lines removed)` : ''}\n`,
     );
   const t0 = performance.now();
-  const { done, failed, stop } = await streamResults(
-    () => session.classifyAll(files, { topK: o.header.top, ...(o.signal && { onLogits: o.signal.onLogits }) }),
-    {
-      io,
-      command: 'classify',
-      total: files.length,
-      take: (r) => sink.write(r),
-      close: async () => {
-        sink.close();
-        await session.release();
-      },
+  const meter = new RunMeter();
+  const run = { topK: o.header.top, onBatch: meter.onBatch, ...(o.signal && { onLogits: o.signal.onLogits }) };
+  const { done, failed, stop } = await streamResults(() => session.classifyAll(files, run), {
+    io,
+    command: 'classify',
+    total: files.length,
+    take: (r) => sink.write(r),
+    close: async () => {
+      sink.close();
+      await session.release();
     },
-  );
+  });
   if (stop) {
     io.err(
       `mobilenet classify: interrupted (${stop}) after ${done} of ${files.length} images; ${escapeControls(out)} is complete up to there (--resume goes on)\n`,
@@ -225,6 +249,7 @@ async function toJsonl(
     return signalExit(stop);
   }
   warnFlat(o.signal, io);
+  if (o.verbose) sayMeasured(io, meter, o.threads);
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
   const kept = all.length - files.length;
   const bad = failed + skipped;
@@ -234,6 +259,10 @@ async function toJsonl(
       `${kept ? ` (${kept} from before)` : ''}, in ${seconds} s${bad ? `; ${failedCount(bad, total)}` : ''}\n`,
   );
   return bad ? EXIT.failure : EXIT.ok;
+}
+
+function sayMeasured(io: Io, meter: RunMeter, threads: number | undefined): void {
+  for (const line of meter.summary(availableParallelism(), threads)) io.err(`mobilenet classify: ${line}\n`);
 }
 
 function warnFlat(signal: SignalCheck | undefined, io: Io): void {

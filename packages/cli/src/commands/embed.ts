@@ -1,6 +1,8 @@
 import { closeSync, existsSync, ftruncateSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { buildModel, escapeControls, toOnnx } from '@mobilenet/core';
 import {
+  type BatchStats,
   FileError,
   type NodeSession,
   type NodeSessionOptions,
@@ -27,6 +29,7 @@ import { readModelFile } from '../model-file.js';
 import { MatrixWriter, matrixFormat } from '../matrix-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec } from '../parse.js';
+import { RunMeter, VERBOSE_HELP, VERBOSE_OPTION, tuneRun } from '../pipeline-tuning.js';
 import { openSession } from '../session.js';
 import { version } from '../version.js';
 import { EMBED_FORMAT, fileListPath, metaPath } from '../embed-files.js';
@@ -47,7 +50,9 @@ and --resume goes on from them, for the same model only. OUT.lock keeps a second
   --arch A            build the model instead (seeded random weights)
   --seed N            weight seed with --arch (default 0)
   --backend B         ${backendNames().join('|')} (default cpu)
-  --threads N         intra-op threads, 1 to 256
+  --threads N         intra-op threads, 1 to 256 (default: every core on cpu, onnxruntime's choice on a GPU;
+                      spinning goes off on cpu for more than one image, as decodes share the cores)
+${VERBOSE_HELP}
   --recursive         also the images in subfolders of a DIR
   --resume            keep OUT's rows and skip their images (images that failed have no row: tried again)
   --force             overwrite OUT
@@ -66,6 +71,7 @@ const EMBED_OPTIONS = {
   ...OFFLINE_OPTION,
   backend: { type: 'string', expects: `one of ${backendNames().join(', ')}` },
   threads: { type: 'string', expects: 'an integer from 1 to 256' },
+  ...VERBOSE_OPTION,
   recursive: { type: 'boolean' },
   resume: { type: 'boolean' },
   force: { type: 'boolean' },
@@ -184,11 +190,14 @@ export async function embed(argv: string[], io: Io): Promise<number> {
             }).graph,
           );
   const name = values.model ?? `--arch ${values.arch}`;
+  const verbose = values.verbose === true;
+  const tuning = tuneRun(io, 'embed', { backend, images: listed.length, threads, verbose });
   const options: NodeSessionOptions = {
     backend,
     name,
     allowAnyOp: values['allow-any-op'] === true,
-    ...(threads && { threads }),
+    ...(tuning.threads && { threads: tuning.threads }),
+    spinning: tuning.spinning,
     ...(values['allow-large'] === true && { maxNodes: Number.MAX_SAFE_INTEGER }),
   };
   const session = await openSession(
@@ -229,7 +238,8 @@ export async function embed(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   try {
-    return await embedTo(session, all, { out, list, format, resume, meta }, io, skipped.length + unlistable.length);
+    const o = { out, list, format, resume, meta, verbose, threads: tuning.threads };
+    return await embedTo(session, all, o, io, skipped.length + unlistable.length);
   } finally {
     unlock();
   }
@@ -239,7 +249,15 @@ export async function embed(argv: string[], io: Io): Promise<number> {
 async function embedTo(
   session: NodeSession,
   all: ImageFile[],
-  o: { out: string; list: string; format: 'npy' | 'safetensors'; resume: boolean; meta: EmbedMeta },
+  o: {
+    out: string;
+    list: string;
+    format: 'npy' | 'safetensors';
+    resume: boolean;
+    meta: EmbedMeta;
+    verbose: boolean;
+    threads?: number;
+  },
   io: Io,
   skipped: number,
 ): Promise<number> {
@@ -277,7 +295,12 @@ async function embedTo(
     rows = [];
     rowNames = [];
   };
-  const { failed, stop } = await streamResults(() => session.embedAll(files, { onBatch: () => flush() }), {
+  const meter = new RunMeter();
+  const onBatch = (s: BatchStats) => {
+    meter.onBatch(s);
+    flush();
+  };
+  const { failed, stop } = await streamResults(() => session.embedAll(files, { onBatch }), {
     io,
     command: 'embed',
     total: files.length,
@@ -299,6 +322,8 @@ async function embedTo(
     );
     return signalExit(stop);
   }
+  if (o.verbose)
+    for (const line of meter.summary(availableParallelism(), o.threads)) io.err(`mobilenet embed: ${line}\n`);
   io.err(
     `mobilenet embed: ${matrix.count} rows of ${meta.output} in ${escapeControls(out)}, their images in ${escapeControls(list)}\n`,
   );

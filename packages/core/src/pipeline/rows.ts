@@ -28,6 +28,7 @@ export async function* pipelineRows<Source>(
   try {
     while (true) {
       const size = plan.sizer.next;
+      const decoders = plan.decoders?.() ?? 0;
       const t0 = performance.now();
       const { items, good } = await ahead.take(size, plan.ahead(size));
       if (items.length === 0) return;
@@ -51,6 +52,7 @@ export async function* pipelineRows<Source>(
         preprocessMs,
         runStart: t1,
         runEnd: t2,
+        decoders,
       });
     }
   } finally {

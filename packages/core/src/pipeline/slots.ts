@@ -14,4 +14,8 @@ export class Slots {
     if (next) next();
     else this.free++;
   }
+  /** `n` more slots from now on (waiters first). */
+  grow(n: number): void {
+    for (let i = 0; i < n; i++) this.release();
+  }
 }

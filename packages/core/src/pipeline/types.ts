@@ -80,6 +80,8 @@ export interface BatchStats {
   /** When the run started and ended (`performance.now()` milliseconds), for timelines; equal when nothing ran. */
   readonly runStart: number;
   readonly runEnd: number;
+  /** Decodes allowed in flight while this batch was gathered (0 where the runtime does not say). */
+  readonly decoders: number;
 }
 
 /**
@@ -105,6 +107,8 @@ export interface PipelinePlan {
   readonly sizer: { readonly next: number; record(size: number, ms: number): void };
   /** Images kept in flight while a batch of `size` runs. */
   ahead(size: number): number;
+  /** Decodes allowed in flight now, where the runtime bounds them. */
+  decoders?(): number;
   /** Called after each model run with the time each stage took. */
   readonly onBatch?: (stats: BatchStats) => void;
 }
