@@ -143,13 +143,15 @@ function nodePlan(session: ImageModelSession<ImageInput>, o: PipelineOptions, sl
   const cores = availableParallelism();
   let decoders = decodersFor(o);
   const cap = Math.min(MAX_AUTO_DECODERS, Math.max(decoders, maxBatch + startDecoders(cores)));
+  const sizer = new BatchSizer(session.fixedBatch, o.batch, maxBatch);
   return {
-    sizer: new BatchSizer(session.fixedBatch, o.batch, maxBatch),
+    sizer,
     ahead: (size) => 2 * size + decoders,
     decoders: () => decoders,
     onBatch: (s) => {
       o.onBatch?.(s);
-      if (o.decoders !== undefined) return;
+      // Judged on batches of the settled size: a first run of one image waits on its one decode whatever the count.
+      if (o.decoders !== undefined || !sizer.isSettled || s.images < s.batch) return;
       const next = decodersAfter(s, decoders, cores, cap);
       slots.grow(next - decoders);
       decoders = next;
