@@ -17,13 +17,34 @@ export function softmax(logits: ArrayLike<number>): Float32Array {
 
 /** The k most probable classes, highest first (ties by lower index). */
 export function topK(probabilities: ArrayLike<number>, k: number, labels: readonly string[]): Prediction[] {
-  const idx = Array.from({ length: probabilities.length }, (_, i) => i);
-  idx.sort((a, b) => probabilities[b]! - probabilities[a]! || a - b);
-  return idx.slice(0, Math.max(0, Math.min(k, idx.length))).map((index) => ({
+  const n = Math.max(0, Math.min(k, probabilities.length));
+  const prediction = (index: number) => ({
     index,
     label: labels[index] ?? `class ${index}`,
     probability: probabilities[index]!,
-  }));
+  });
+  // A few of many (top-5 of 1000): one pass keeping the best k in order, rather than sorting every class.
+  if (n <= 16) return bestFew(probabilities, n).map(prediction);
+  const idx = Array.from({ length: probabilities.length }, (_, i) => i);
+  idx.sort((a, b) => probabilities[b]! - probabilities[a]! || a - b);
+  return idx.slice(0, n).map(prediction);
+}
+
+/** Indices of the `k` largest values, largest first, ties by lower index. */
+function bestFew(values: ArrayLike<number>, k: number): number[] {
+  const best: number[] = [];
+  if (k === 0) return best;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (best.length === k) {
+      if (!(v > values[best[k - 1]!]!)) continue; // a tie keeps the lower index already in
+      best.pop();
+    }
+    let j = best.length;
+    while (j > 0 && v > values[best[j - 1]!]!) j--;
+    best.splice(j, 0, i);
+  }
+  return best;
 }
 
 /**
