@@ -143,7 +143,9 @@ function nodePlan(session: ImageModelSession<ImageInput>, o: PipelineOptions, sl
   const cores = availableParallelism();
   let decoders = decodersFor(o);
   const cap = Math.min(MAX_AUTO_DECODERS, Math.max(decoders, maxBatch + startDecoders(cores)));
-  const sizer = new BatchSizer(session.fixedBatch, o.batch, maxBatch);
+  // On the CPU a run of 1-4 images costs 13-130% more per image than one of 8 (v2, v3-small: docs/benchmarks.md),
+  // and a pipeline's timings are too noisy to stop the doubling reliably before 8: the sizing starts there.
+  const sizer = new BatchSizer(session.fixedBatch, o.batch, maxBatch, undefined, session.backend === 'cpu' ? 8 : 1);
   return {
     sizer,
     ahead: (size) => 2 * size + decoders,

@@ -22,4 +22,16 @@ describe('BatchSizer', () => {
     for (let i = 0; i < 10; i++) s.record(s.next, 1); // always faster per image
     expect([s.next, s.isSettled]).toEqual([2, true]);
   });
+
+  it('starts the doubling where asked (within the maximum)', () => {
+    const s = new BatchSizer(null, undefined, 16, 0.05, 8);
+    const sizes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      sizes.push(s.next);
+      s.record(s.next, s.next); // no gain per image: keeps 8
+    }
+    expect(new Set(sizes)).toEqual(new Set([8, 16]));
+    expect([s.next, s.isSettled]).toEqual([8, true]);
+    expect(new BatchSizer(null, undefined, 4, 0.05, 8).next).toBe(4);
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * Chooses how many images to run at once. A fixed-batch model gets its batch; a requested size is used as is;
- * otherwise sizes 1, 2, 4, ... are each timed on the real stream (best of two runs, the first run at a size warms
+ * otherwise sizes `start`, 2 x `start`, ... (from 1 by default) are each timed on the real stream (best of two runs, the first run at a size warms
  * it up) and doubling stops once the time per image improves by less than `gain`, or at `max`.
  * @internal
  */
@@ -15,8 +15,9 @@ export class BatchSizer {
     requested: number | undefined,
     private readonly max: number,
     private readonly gain = 0.05,
+    start = 1,
   ) {
-    this.size = fixed ?? requested ?? 1;
+    this.size = fixed ?? requested ?? Math.max(1, Math.min(start, max));
     this.settled = fixed !== null || requested !== undefined || max <= 1;
   }
 
