@@ -44,7 +44,7 @@ With no options: ${DEFAULT_ARCHS.join(', ')} at width 1, 224x224, batch 1, on on
                      python3-skimage photographs into the temporary folder)
   --model-dir DIR    where the precision files go (default: mobilenet-bench-models in the temporary folder)
   --pipeline [...]   (first) a folder of photos end to end against the model alone and PIL + torchvision
-                     (apps/bench/src/pipeline.ts; its options: --dir, --archs, --skip-rss, --json)
+                     (apps/bench/src/pipeline.ts; its options: --dir, --archs, --skip-rss, --levers, --json)
 Exit codes: 0 ok, 1 a backend's output disagreed with CPU or a cell failed, 2 usage error.
 `;
 

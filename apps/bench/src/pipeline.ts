@@ -2,7 +2,9 @@
 // PIL + torchvision on the same files, all in one run so that ratios hold on a busy machine.
 // Run: npx tsx --conditions=source apps/bench/src/pipeline.ts [--dir DIR] [--rss-count 10000] [--skip-rss | --rss-only]
 //        [--archs v2,v3-small] [--decoders N] [--e2e-threads N] [--only-throughput | --only-decode] [--rounds 4]
-//        [--json OUT] [--help]
+//        [--levers] [--json OUT] [--help]
+// The folder is the held-out shape of issue #30: 256 JPEGs of 640x480 and 8 of 4000x3000 (generated once).
+// --levers: instead, each lever of apps/bench/src/pipeline-levers.ts against inference only, --rounds rounds (3).
 // --e2e-threads N: classifyAll's session gets N intra-op threads (e.g. 1, leaving a core to the decodes), while
 // inference only stays at 2 threads: the share is still against the best the model does alone.
 // --rounds N: decode + preprocess against PIL + torchvision in N interleaved rounds (each a 1/N of the folder);
