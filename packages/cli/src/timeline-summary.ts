@@ -1,0 +1,175 @@
+import type { TimelineUsage } from '@mobilenet/tools';
+import type { PipelineTimeline, ThreadTimeline } from './pipeline-timeline.js';
+import { THREAD_GROUPS, type ThreadGroup } from './thread-groups.js';
+
+/**
+ * The arithmetic on a recorded pipeline timeline: where the cores' time went per image, where the JavaScript thread
+ * waited, and the ceiling its CPU per image allows against inference alone (issue 30). Pure: tests feed it
+ * synthetic timelines.
+ */
+
+/** Each group's CPU so far (ms) at each sample: a thread counts 0 before it appears and keeps its last value after. */
+export interface GroupSeries {
+  readonly groups: readonly ThreadGroup[];
+  readonly times: readonly number[];
+  /** cum[i][g]: group g's CPU at times[i]. */
+  readonly cum: readonly (readonly number[])[];
+}
+
+export function groupSeries(t: ThreadTimeline): GroupSeries {
+  const groupOf = new Map(t.threads.map((th) => [th.tid, th.group]));
+  const groups = THREAD_GROUPS.filter((g) => t.threads.some((th) => th.group === g));
+  const last = new Map<number, number>();
+  const cum = t.samples.map((s) => {
+    s.tids.forEach((tid, i) => {
+      last.set(tid, s.cpuMs[i]!);
+    });
+    const row = groups.map(() => 0);
+    for (const [tid, ms] of last) {
+      const g = groups.indexOf(groupOf.get(tid) ?? 'other');
+      if (g >= 0) row[g]! += ms;
+    }
+    return row;
+  });
+  return { groups, times: t.samples.map((s) => s.t), cum };
+}
+
+/** Group g's CPU at time t, linear between samples (held flat outside them). */
+export function cpuAt(s: GroupSeries, g: number, t: number): number {
+  const { times, cum } = s;
+  if (times.length === 0) return 0;
+  if (t <= times[0]!) return cum[0]![g]!;
+  const n = times.length - 1;
+  if (t >= times[n]!) return cum[n]![g]!;
+  let i = 0;
+  while (times[i + 1]! < t) i++;
+  const f = (t - times[i]!) / (times[i + 1]! - times[i]! || 1);
+  return cum[i]![g]! + f * (cum[i + 1]![g]! - cum[i]![g]!);
+}
+
+/** Each group's CPU (ms) between times a and b. */
+export function cpuBetween(s: GroupSeries, a: number, b: number): Partial<Record<ThreadGroup, number>> {
+  return Object.fromEntries(s.groups.map((g, i) => [g, cpuAt(s, i, b) - cpuAt(s, i, a)]));
+}
+
+/** Cores busy per group in each sampling interval, clipped to [from, to]: what the chart stacks. */
+export function usageOf(s: GroupSeries, from: number, to: number): TimelineUsage {
+  const times = [from, ...s.times.filter((t) => t > from && t < to), to];
+  const busy = times.slice(1).map((t, i) => {
+    const dt = t - times[i]!;
+    return s.groups.map((_, g) => (dt > 0 ? (cpuAt(s, g, t) - cpuAt(s, g, times[i]!)) / dt : 0));
+  });
+  return { groups: s.groups, times, busy };
+}
+
+export interface PipelineSummary {
+  readonly images: number;
+  readonly failed: number;
+  readonly wallMs: number;
+  readonly msPerImage: number;
+  readonly cores: number;
+  /** CPU per image by group (ms); absent without thread samples. */
+  readonly cpuPerImage?: Partial<Record<ThreadGroup, number>>;
+  /** The pipeline's CPU per image: every group but the sampler (or process.cpuUsage without samples). */
+  readonly pipelineCpuPerImage: number;
+  /** pipeline CPU / wall / cores. */
+  readonly coresBusy: number;
+  /** The JavaScript thread, ms per image: `other` is what is left of the wall time (waiting for decodes, callbacks). */
+  readonly js: {
+    readonly run: number;
+    readonly preprocess: number;
+    readonly post: number;
+    readonly other: number;
+    readonly cpu?: number;
+    readonly firstRunMs: number;
+  };
+  readonly decode: {
+    readonly mean: number;
+    readonly p50: number;
+    readonly p90: number;
+    readonly max: number;
+    readonly slotWait: number;
+  };
+  readonly inference: {
+    readonly batch: number;
+    readonly runs: number;
+    readonly msPerImage: number;
+    readonly cpuPerImage?: number;
+  };
+  /** Inference-only wall per image over the pipeline's: the share of inference throughput reached. */
+  readonly share: number;
+  /** What the pipeline's CPU per image allows at 100% of the cores, as a share of inference-only (at most 1). */
+  readonly ceiling: number;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** The q-quantile of xs (nearest rank), 0 for none. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** CPU of every group but the sampler's in a window (ms), and by group. */
+function windowCpu(
+  s: GroupSeries,
+  a: number,
+  b: number,
+): { byGroup: Partial<Record<ThreadGroup, number>>; total: number } {
+  const byGroup = cpuBetween(s, a, b);
+  const total = sum(
+    Object.entries(byGroup)
+      .filter(([g]) => g !== 'sampler')
+      .map(([, v]) => v ?? 0),
+  );
+  return { byGroup, total };
+}
+
+export function summarize(tl: PipelineTimeline): PipelineSummary {
+  const n = Math.max(1, tl.images.length);
+  const ok = tl.images.filter((i) => i.ok);
+  const series = tl.threads ? groupSeries(tl.threads) : undefined;
+  const pipe = series ? windowCpu(series, 0, tl.wallMs) : undefined;
+  const inf = series ? windowCpu(series, tl.inference.start, tl.inference.end) : undefined;
+  const pipelineCpuPerImage = (pipe?.total ?? tl.processCpuMs) / n;
+  const decodes = ok.map((i) => i.decodeEnd - i.decodeStart);
+  const js = {
+    run: sum(tl.batches.map((b) => b.runEnd - b.runStart)) / n,
+    preprocess: sum(ok.map((i) => i.preprocessEnd - i.decodeEnd)) / n,
+    post: sum(tl.batches.map((b) => b.postMs)) / n,
+    firstRunMs: tl.batches[0]?.runStart ?? tl.wallMs,
+  };
+  const msPerImage = tl.wallMs / n;
+  const infMs = tl.inference.msPerImage;
+  return {
+    images: tl.images.length,
+    failed: tl.images.length - ok.length,
+    wallMs: tl.wallMs,
+    msPerImage,
+    cores: tl.cores,
+    ...(pipe && { cpuPerImage: Object.fromEntries(Object.entries(pipe.byGroup).map(([g, v]) => [g, (v ?? 0) / n])) }),
+    pipelineCpuPerImage,
+    coresBusy: tl.wallMs > 0 ? (pipelineCpuPerImage * n) / tl.wallMs / tl.cores : 0,
+    js: {
+      ...js,
+      other: Math.max(0, msPerImage - js.run - js.preprocess - js.post),
+      ...(pipe && { cpu: (pipe.byGroup.JavaScript ?? 0) / n }),
+    },
+    decode: {
+      mean: decodes.length ? sum(decodes) / decodes.length : 0,
+      p50: quantile(decodes, 0.5),
+      p90: quantile(decodes, 0.9),
+      max: quantile(decodes, 1),
+      slotWait: ok.length ? sum(ok.map((i) => i.decodeStart - i.queued)) / ok.length : 0,
+    },
+    inference: {
+      batch: tl.inference.batch,
+      runs: tl.inference.runs,
+      msPerImage: infMs,
+      ...(inf && { cpuPerImage: inf.total / (tl.inference.runs * tl.inference.batch) }),
+    },
+    share: msPerImage > 0 ? infMs / msPerImage : 0,
+    ceiling: pipelineCpuPerImage > 0 ? Math.min(1, (tl.cores * infMs) / pipelineCpuPerImage) : 1,
+  };
+}
