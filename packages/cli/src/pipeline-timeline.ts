@@ -26,8 +26,10 @@ import {
 
 /** One batch: its run on the JavaScript thread and the stage times the pipeline reports with it. */
 export interface TimelineBatch {
+  /** Images taken, failed ones included; `batch` is the rows run (padding included for a fixed batch). */
   readonly images: number;
   readonly failed: number;
+  readonly batch: number;
   readonly runStart: number;
   readonly runEnd: number;
   readonly waitMs: number;
@@ -126,15 +128,20 @@ async function inferenceOnly(
   const one = 3 * pre.size * pre.size;
   const input = new Float32Array(batch * one);
   let filled = 0;
+  let firstError = '';
   for (let i = 0; i < files.length && filled < batch; i++) {
     try {
       preprocess(await decodeImage(files[i]!, imageName(files[i]!, i)), pre, input, filled * one);
       filled++;
-    } catch {
+    } catch (e) {
       // An image the pipeline reported as failed: the next one fills its place.
+      firstError ||= (e as Error).message;
     }
   }
-  if (filled === 0) throw new Error('no image of the folder decoded: nothing to time inference on');
+  if (filled === 0)
+    throw new Error(
+      `no image decoded (${files.length} tried), so there is no inference to compare with: ${firstError}`,
+    );
   for (let i = filled; i < batch; i++) input.copyWithin(i * one, (i % filled) * one, ((i % filled) + 1) * one);
   await session.logits(input, batch);
   const times: number[] = [];
@@ -150,10 +157,10 @@ async function inferenceOnly(
   return { batch, runs, msPerImage: median / batch, start: start - origin, end: end - origin };
 }
 
-/** The batch size the pipeline settled on: its most common full batch. */
+/** The batch size the pipeline settled on: its most common run (a batch of failed images only runs nothing). */
 function usualBatch(batches: readonly TimelineBatch[], fallback: number): number {
   const counts = new Map<number, number>();
-  for (const b of batches) counts.set(b.images, (counts.get(b.images) ?? 0) + 1);
+  for (const b of batches) if (b.batch > 0) counts.set(b.batch, (counts.get(b.batch) ?? 0) + 1);
   const best = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0];
   return best?.[0] ?? fallback;
 }
@@ -189,6 +196,7 @@ export async function recordPipeline(
     const batches = stats.map((s) => ({
       images: s.images,
       failed: s.failed,
+      batch: s.batch,
       runStart: rel(s.runStart),
       runEnd: rel(s.runEnd),
       waitMs: s.waitMs,

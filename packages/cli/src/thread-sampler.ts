@@ -74,8 +74,8 @@ export interface ThreadSampler {
 }
 
 /** Why the thread view cannot work here, or undefined when it can. */
-export function threadViewUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return `per-thread CPU needs Linux's /proc (this is ${process.platform})`;
+export function threadViewUnavailable(platform: string = process.platform): string | undefined {
+  if (platform !== 'linux') return `per-thread CPU needs Linux's /proc (this is ${platform})`;
   if (!existsSync('/proc/thread-self/stat')) return '/proc/thread-self/stat cannot be read';
   return undefined;
 }

@@ -20,7 +20,7 @@ export function verdict(s: PipelineSummary): string {
   const which =
     scheduling > arithmetic
       ? 'the bigger gap is scheduling: keep the cores busy (decode ahead, overlap the runs)'
-      : 'the bigger gap is arithmetic: the cores are full, so less CPU per image (cheaper decodes and preprocessing) is what helps';
+      : `the bigger gap is arithmetic: even with every core busy this CPU per image allows ${pct(s.ceiling)}, so less CPU per image (cheaper decodes, preprocessing, fewer allocations for GC) is what helps`;
   return `${first}; ${which}`;
 }
 
@@ -58,7 +58,7 @@ export function formatSummary(s: PipelineSummary, head: string, threadsMissing: 
     '',
     `decodes: ${ms(s.decode.mean)} ms from a decoder slot to pixels on average (p50 ${ms(s.decode.p50)}, p90 ${ms(s.decode.p90)}, max ${ms(s.decode.max)}); an image waited ${ms(s.decode.slotWait)} ms for its slot`,
     '',
-    `inference only (the same session, one preprocessed batch of ${s.inference.batch}, median of ${s.inference.runs} runs): ${ms(s.inference.msPerImage)} ms per image` +
+    `inference only (the same session, one preprocessed batch of ${s.inference.batch}, median of ${s.inference.runs} run${s.inference.runs === 1 ? '' : 's'}): ${ms(s.inference.msPerImage)} ms per image` +
       (s.inference.cpuPerImage !== undefined ? `, ${ms(s.inference.cpuPerImage)} ms of CPU per image` : ''),
     `the pipeline reaches ${pct(s.share)} of inference-only throughput`,
     `ceiling: at 100% of ${s.cores} cores, ${ms(s.pipelineCpuPerImage)} ms of CPU per image allows ${ms(s.pipelineCpuPerImage / s.cores)} ms per image, ${pct(s.ceiling)} of inference-only`,

@@ -29,7 +29,7 @@ function chart(graph: Graph, tl: PipelineTimeline, s: PipelineSummary, machine: 
     title: `${graph.name}: the folder pipeline on ${machine}`,
     notes: chartNotes(s),
     images: tl.images,
-    runs: tl.batches.map((b) => ({ start: b.runStart, end: b.runEnd, images: b.images })),
+    runs: tl.batches.map((b) => ({ start: b.runStart, end: b.runEnd, images: b.batch })),
     ...(series && { usage: usageOf(series, 0, tl.wallMs) }),
     usageMissing: `per-thread CPU unavailable: ${tl.threadsMissing ?? 'no samples'}`,
     cores: tl.cores,
