@@ -9,8 +9,6 @@ export { checkInt8, worstLayer, type Int8Check, type LayerFidelity } from './int
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';
 export { formatProfile, shareChart, stagesChart } from './profile-chart.js';
 export {
-  packLanes,
-  tickStep,
   timelineChart,
   type TimelineChartInput,
   type TimelineImage,

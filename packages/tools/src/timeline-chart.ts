@@ -28,7 +28,9 @@ export interface TimelineUsage {
   readonly busy: readonly (readonly number[])[];
 }
 
+/** What timelineChart draws: times in milliseconds from the pipeline's start. */
 export interface TimelineChartInput {
+  /** The chart's heading: model, machine, cores. */
   readonly title: string;
   /** Lines under the title: what the numbers say. */
   readonly notes: readonly string[];
@@ -37,6 +39,7 @@ export interface TimelineChartInput {
   /** Per-thread CPU; without it the chart says `usageMissing` where the area would be. */
   readonly usage?: TimelineUsage;
   readonly usageMissing?: string;
+  /** The machine's cores: the CPU area's dashed line. */
   readonly cores: number;
   /** The pipeline's end: the x axis runs from 0 to here. */
   readonly wallMs: number;
