@@ -5,6 +5,7 @@ import {
   TICK_MS,
   cpuByThread,
   ownTid,
+  parseMachineStat,
   parseSchedstat,
   parseTaskStat,
   startThreadSampler,
@@ -59,6 +60,16 @@ describe('threadViewUnavailable', () => {
   it('says why elsewhere than Linux: macOS and Windows have no /proc', () => {
     expect(threadViewUnavailable('darwin')).toBe("per-thread CPU needs Linux's /proc (this is darwin)");
     expect(threadViewUnavailable('win32')).toBe("per-thread CPU needs Linux's /proc (this is win32)");
+  });
+});
+
+describe('parseMachineStat', () => {
+  it("sums /proc/stat's busy fields (user nice system irq softirq steal), in ms, leaving out idle, iowait and guest", () => {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+    expect(parseMachineStat('cpu  100 2 30 5000 40 1 2 3 50 0\ncpu0 50 1 15 2500 20 0 1 1 25 0\n')).toBe(1380);
+    expect(parseMachineStat('cpu  100 2 30 5000\n')).toBe(1320); // an old kernel: four fields
+    expect(parseMachineStat('cpu0 1 2 3 4\n')).toBeUndefined();
+    expect(parseMachineStat('cpu  x 2 3 4\n')).toBeUndefined();
   });
 });
 
@@ -134,6 +145,9 @@ describe.skipIf(threadViewUnavailable() !== undefined)('the sampler and the prob
     };
     // The busy loop ran 150 ms on this thread; the samples around it saw most of that (a loaded machine takes some).
     expect(cpuOf(done.samples.length - 1) - cpuOf(0)).toBeGreaterThan(50);
+    // The machine ran at least this thread's busy loop.
+    const machine = done.samples.map((s) => s.machineMs!);
+    expect(machine.at(-1)! - machine[0]!).toBeGreaterThanOrEqual(50);
     expect(done.comms.get(me)).toBe(readFileSync(`/proc/self/task/${me}/comm`, 'utf8').trim());
     expect(await sampler.stop()).toBe(done);
   });

@@ -27,7 +27,7 @@ export const TICK_MS = 10;
 /**
  * Parses one stat line. The name sits in parentheses and may itself hold ') (' and spaces, so the fields after it
  * are found from the last ')': field 3 (state) follows it, utime and stime are fields 14 and 15, starttime 22.
- * Written without inner functions or imports: the sampler's worker runs its source text (see samplerSource).
+ * Written without imports: the sampler's worker runs its source text (see samplerSource).
  */
 export function parseTaskStat(line: string): TaskStat | undefined {
   const open = line.indexOf('(');
@@ -48,11 +48,27 @@ export function parseSchedstat(text: string): number {
   return ns >= 0 ? ns / 1e6 : Number.NaN;
 }
 
-/** One sample: when (this thread's `performance.now()`), and each living thread's CPU so far (ms). */
+/**
+ * `/proc/stat`'s first line: every CPU's busy time since boot, in ms (user, nice, system, irq, softirq and steal; guest
+ * time is already inside user and nice). Minus this process's threads, it is what other processes took. Or undefined.
+ */
+export function parseMachineStat(text: string): number | undefined {
+  const line = text.slice(0, text.indexOf('\n') >>> 0);
+  if (!line.startsWith('cpu ')) return undefined;
+  const f = line.slice(4).trim().split(/ +/).map(Number);
+  const busy = (f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+  return f.length >= 4 && f.every((x) => x >= 0) ? busy * 10 : undefined;
+}
+
+/**
+ * One sample: when (this thread's `performance.now()`, halfway through the reads), each living thread's CPU so far
+ * (ms), and the whole machine's busy CPU so far (ms, 10 ms ticks) where /proc/stat can be read.
+ */
 export interface ThreadSample {
   readonly t: number;
   readonly tids: readonly number[];
   readonly cpuMs: readonly number[];
+  readonly machineMs?: number;
 }
 
 export interface ThreadSamples {
@@ -102,7 +118,11 @@ type FromWorker =
  * samples are kept (past that every other one is dropped and the interval doubles), and it ends when `control[0]`
  * is set. Sleeping in Atomics.wait lets stop() wake it at once.
  */
-function samplerMain(parse: typeof parseTaskStat, require: (id: string) => unknown): void {
+function samplerMain(
+  parse: typeof parseTaskStat,
+  parseMachine: typeof parseMachineStat,
+  require: (id: string) => unknown,
+): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
   const fs = require('node:fs') as typeof import('node:fs');
   const data = workerData as WorkerData;
@@ -113,13 +133,19 @@ function samplerMain(parse: typeof parseTaskStat, require: (id: string) => unkno
   // Files kept open and read again from offset 0 (one pread each): opening ~20 files per sample cost 3x the CPU.
   const fds = new Map<number, number>();
   const buf = Buffer.alloc(512);
+  let machineFd = -1;
+  try {
+    machineFd = fs.openSync('/proc/stat', 'r');
+  } catch {
+    // No machine-wide view: the samples say nothing of other processes.
+  }
   const samples: ThreadSample[] = [];
   let interval = data.intervalMs;
   let thinned = false;
   parentPort?.postMessage({ kind: 'ready', tid: self });
   for (;;) {
     const stopping = Atomics.load(control, 0) !== 0;
-    const t = performance.now();
+    const t0 = performance.now();
     const tids: number[] = [];
     const cpuMs: number[] = [];
     for (const name of fs.readdirSync('/proc/self/task')) {
@@ -144,7 +170,12 @@ function samplerMain(parse: typeof parseTaskStat, require: (id: string) => unkno
         fs.closeSync(fd);
         fds.delete(tid);
       }
-    samples.push({ t, tids, cpuMs });
+    const machineMs =
+      machineFd >= 0
+        ? parseMachine(buf.toString('latin1', 0, fs.readSync(machineFd, buf, 0, buf.length, 0)))
+        : undefined;
+    const t = (t0 + performance.now()) / 2;
+    samples.push(machineMs === undefined ? { t, tids, cpuMs } : { t, tids, cpuMs, machineMs });
     if (stopping) break;
     if (samples.length >= data.maxSamples) {
       for (let i = 0; 2 * i < samples.length; i++) samples[i] = samples[2 * i]!;
@@ -155,6 +186,7 @@ function samplerMain(parse: typeof parseTaskStat, require: (id: string) => unkno
     Atomics.wait(control, 0, 0, interval);
   }
   for (const fd of fds.values()) fs.closeSync(fd);
+  if (machineFd >= 0) fs.closeSync(machineFd);
   // Names are read again at the end: a thread may name itself after it starts (the first read saw its parent's).
   for (const tid of comms.keys()) {
     try {
@@ -172,7 +204,8 @@ function samplerMain(parse: typeof parseTaskStat, require: (id: string) => unkno
  * defined as a no-op so that the text runs outside the module it was compiled in.
  */
 function samplerSource(): string {
-  return `const __name = (f) => f;\nconst parseTaskStat = ${parseTaskStat.toString()};\n(${samplerMain.toString()})(parseTaskStat, require);\n`;
+  const parsers = `const parseTaskStat = ${parseTaskStat.toString()};\nconst parseMachineStat = ${parseMachineStat.toString()};`;
+  return `const __name = (f) => f;\n${parsers}\n(${samplerMain.toString()})(parseTaskStat, parseMachineStat, require);\n`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { GROUP_NOTES, type ThreadGroup } from './thread-groups.js';
-import type { PipelineSummary } from './timeline-summary.js';
+import { OTHER_PROCESSES, type PipelineSummary, type SeriesGroup } from './timeline-summary.js';
 
 /** The summary of `mobilenet profile --pipeline` in words and numbers a person can act on. */
 
@@ -14,25 +14,35 @@ export function verdict(s: PipelineSummary): string {
     s.inference.cpuPerImage !== undefined
       ? ` (${ms(s.pipelineCpuPerImage - s.inference.cpuPerImage)} ms of CPU per image beyond inference's ${ms(s.inference.cpuPerImage)})`
       : '';
+  const others = s.othersBusy !== undefined ? ` and other processes ${pct(s.othersBusy)}` : '';
   const first =
-    `the cores were busy ${pct(s.coresBusy)} of the time: ${pct(scheduling)} of inference-only throughput is lost to idle ` +
-    `cores (scheduling: ${pct(s.share)} reached of ${pct(s.ceiling)} possible), ${pct(arithmetic)} to the CPU the pipeline adds${added}`;
+    `the pipeline kept ${pct(s.coresBusy)} of the cores busy${others}: ${pct(scheduling)} of inference-only throughput ` +
+    `is lost to cores it did not use (scheduling: ${pct(s.share)} reached of ${pct(s.ceiling)} possible), ` +
+    `${pct(arithmetic)} to the CPU the pipeline adds${added}`;
   const which =
     scheduling > arithmetic
       ? 'the bigger gap is scheduling: keep the cores busy (decode ahead, overlap the runs)'
       : `the bigger gap is arithmetic: even with every core busy this CPU per image allows ${pct(s.ceiling)}, so less CPU per image (cheaper decodes, preprocessing, fewer allocations for GC) is what helps`;
-  return `${first}; ${which}`;
+  const shared =
+    s.othersBusy !== undefined && s.othersBusy >= 0.1
+      ? `; other processes took ${pct(s.othersBusy)} of the cores, so measure again on a quiet machine before blaming the scheduling`
+      : '';
+  return `${first}; ${which}${shared}`;
 }
 
 function groupLines(s: PipelineSummary): string[] {
   if (!s.cpuPerImage) return [];
-  const rows = Object.entries(s.cpuPerImage) as [ThreadGroup, number][];
-  const line = (name: string, v: number, note: string) => `  ${name.padEnd(12)}${ms(v).padStart(8)}  ${note}`;
+  const rows = Object.entries(s.cpuPerImage) as [SeriesGroup, number][];
+  const line = (name: string, v: number, note: string) => `  ${name.padEnd(16)}${ms(v).padStart(8)}  ${note}`;
+  const ours = (g: SeriesGroup): g is ThreadGroup => g !== OTHER_PROCESSES;
+  const others =
+    s.othersBusy !== undefined ? `the rest of the machine (/proc/stat): ${pct(s.othersBusy)} of the cores` : '';
   return [
     `CPU per image by thread group (ms), over the pipeline's ${ms(s.wallMs)} ms:`,
-    ...rows.filter(([g]) => g !== 'sampler').map(([g, v]) => line(g, v, GROUP_NOTES[g])),
+    ...rows.filter(([g]) => ours(g) && g !== 'sampler').map(([g, v]) => line(g, v, GROUP_NOTES[g as ThreadGroup])),
     line('total', s.pipelineCpuPerImage, `${pct(s.coresBusy)} of ${s.cores} cores busy on average`),
-    ...rows.filter(([g]) => g === 'sampler').map(([g, v]) => line(g, v, GROUP_NOTES[g])),
+    ...rows.filter(([g]) => g === 'sampler').map(([g, v]) => line(g, v, GROUP_NOTES.sampler)),
+    ...rows.filter(([g]) => g === OTHER_PROCESSES).map(([g, v]) => line(g, Math.max(0, v), others)),
   ];
 }
 
@@ -70,7 +80,9 @@ export function formatSummary(s: PipelineSummary, head: string, threadsMissing: 
 /** The chart's lines under its title. */
 export function chartNotes(s: PipelineSummary): string[] {
   return [
-    `${s.images} images in ${ms(s.wallMs)} ms (${ms(s.msPerImage)} ms per image); ${pct(s.coresBusy)} of ${s.cores} cores busy; ` +
+    `${s.images} images in ${ms(s.wallMs)} ms (${ms(s.msPerImage)} ms per image); ${pct(s.coresBusy)} of ${s.cores} cores busy` +
+      (s.othersBusy !== undefined ? ` (other processes ${pct(s.othersBusy)})` : '') +
+      '; ' +
       `JavaScript thread: ${pct(s.js.run / s.msPerImage)} in model runs, ${pct(s.js.preprocess / s.msPerImage)} preprocessing, ${pct(s.js.other / s.msPerImage)} waiting/other`,
     `inference only ${ms(s.inference.msPerImage)} ms per image: the pipeline reaches ${pct(s.share)}; ` +
       `its ${ms(s.pipelineCpuPerImage)} ms of CPU per image would allow ${pct(s.ceiling)} at 100% of ${s.cores} cores`,

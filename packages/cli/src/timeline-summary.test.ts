@@ -96,14 +96,14 @@ describe('summarize', () => {
     // 160 ms of CPU per image on 2 cores: 80 ms per image at best, against inference's 40.
     expect(s.ceiling).toBe(0.5);
     expect(verdict(s)).toBe(
-      'the cores were busy 80% of the time: 10% of inference-only throughput is lost to idle cores (scheduling: 40% ' +
-        "reached of 50% possible), 50% to the CPU the pipeline adds (140.0 ms of CPU per image beyond inference's 20.0); " +
+      'the pipeline kept 80% of the cores busy: 10% of inference-only throughput is lost to cores it did not use ' +
+        "(scheduling: 40% reached of 50% possible), 50% to the CPU the pipeline adds (140.0 ms of CPU per image beyond inference's 20.0); " +
         'the bigger gap is arithmetic: even with every core busy this CPU per image allows 50%, so less CPU per image ' +
         '(cheaper decodes, preprocessing, fewer allocations for GC) is what helps',
     );
     const text = formatSummary(s, 'm', undefined);
-    expect(text).toContain('  libvips         60.0  ');
-    expect(text).toContain('  total          160.0  80% of 2 cores busy on average\n  sampler          2.0');
+    expect(text).toContain('  libvips             60.0  ');
+    expect(text).toContain('  total              160.0  80% of 2 cores busy on average\n  sampler              2.0');
     expect(text).toContain(
       'ceiling: at 100% of 2 cores, 160.0 ms of CPU per image allows 80.0 ms per image, 50% of inference-only',
     );
@@ -126,6 +126,37 @@ describe('summarize', () => {
     expect(formatSummary(s2, 'm', 'per-thread CPU needs Linux')).toContain(
       'per-thread CPU: unavailable (per-thread CPU needs Linux); the process used 123.4 ms of CPU per image, 62% of 2 cores',
     );
+  });
+});
+
+describe('other processes', () => {
+  // The same timeline with /proc/stat's busy CPU: ours plus 200 ms of others' in the first half, 300 in the second.
+  const machineMs = [10000, 11060, 12120, 12324];
+  const shared: PipelineTimeline = {
+    ...timeline,
+    threads: { ...threads, samples: threads.samples.map((x, i) => ({ ...x, machineMs: machineMs[i]! })) },
+  };
+
+  it("are the machine's busy CPU less this process's threads, left out of the pipeline's CPU", () => {
+    const series = groupSeries(shared.threads!);
+    expect(series.groups.at(-1)).toBe('other processes');
+    expect(cpuBetween(series, 0, 1000)['other processes']).toBe(500);
+    expect(usageOf(series, 0, 1000).busy.map((row) => row.at(-1))).toEqual([0.4, 0.6]);
+    const s = summarize(shared);
+    expect([s.pipelineCpuPerImage, s.coresBusy, s.othersBusy, s.ceiling]).toEqual([160, 0.8, 0.25, 0.5]);
+    expect(verdict(s)).toMatch(
+      /^the pipeline kept 80% of the cores busy and other processes 25%: .*; other processes took 25% of the cores, so measure again on a quiet machine before blaming the scheduling$/,
+    );
+    expect(formatSummary(s, 'm', undefined)).toContain(
+      '  other processes     50.0  the rest of the machine (/proc/stat): 25% of the cores\n',
+    );
+  });
+
+  it('averaged over wider steps, the area is unchanged', () => {
+    const series = groupSeries(shared.threads!);
+    const wide = usageOf(series, 0, 1000, 600);
+    expect(wide.times).toEqual([0, 1000]);
+    expect(wide.busy[0]!.map((v) => Math.round(v * 1000))).toEqual([500, 400, 600, 100, 20, 500]);
   });
 });
 

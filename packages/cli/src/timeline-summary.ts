@@ -8,9 +8,16 @@ import { THREAD_GROUPS, type ThreadGroup } from './thread-groups.js';
  * synthetic timelines.
  */
 
+/** The rest of the machine: its busy CPU (/proc/stat) less this process's threads. */
+export const OTHER_PROCESSES = 'other processes';
+export type SeriesGroup = ThreadGroup | typeof OTHER_PROCESSES;
+
+/** Not the pipeline's CPU: the profile's own sampler, and other processes. */
+const NOT_PIPELINE: ReadonlySet<string> = new Set(['sampler', OTHER_PROCESSES]);
+
 /** Each group's CPU so far (ms) at each sample: a thread counts 0 before it appears and keeps its last value after. */
 export interface GroupSeries {
-  readonly groups: readonly ThreadGroup[];
+  readonly groups: readonly SeriesGroup[];
   readonly times: readonly number[];
   /** cum[i][g]: group g's CPU at times[i]. */
   readonly cum: readonly (readonly number[])[];
@@ -18,17 +25,17 @@ export interface GroupSeries {
 
 export function groupSeries(t: ThreadTimeline): GroupSeries {
   const groupOf = new Map(t.threads.map((th) => [th.tid, th.group]));
-  const groups = THREAD_GROUPS.filter((g) => t.threads.some((th) => th.group === g));
+  const ours = THREAD_GROUPS.filter((g) => t.threads.some((th) => th.group === g));
+  const machine = t.samples.length > 0 && t.samples.every((s) => s.machineMs !== undefined);
+  const groups: SeriesGroup[] = machine ? [...ours, OTHER_PROCESSES] : ours;
   const last = new Map<number, number>();
   const cum = t.samples.map((s) => {
     s.tids.forEach((tid, i) => {
       last.set(tid, s.cpuMs[i]!);
     });
     const row = groups.map(() => 0);
-    for (const [tid, ms] of last) {
-      const g = groups.indexOf(groupOf.get(tid) ?? 'other');
-      if (g >= 0) row[g]! += ms;
-    }
+    for (const [tid, ms] of last) row[ours.indexOf(groupOf.get(tid) ?? 'other')]! += ms;
+    if (machine) row[ours.length] = s.machineMs! - sum(row);
     return row;
   });
   return { groups, times: t.samples.map((s) => s.t), cum };
@@ -48,16 +55,22 @@ export function cpuAt(s: GroupSeries, g: number, t: number): number {
 }
 
 /** Each group's CPU (ms) between times a and b. */
-export function cpuBetween(s: GroupSeries, a: number, b: number): Partial<Record<ThreadGroup, number>> {
+export function cpuBetween(s: GroupSeries, a: number, b: number): Partial<Record<SeriesGroup, number>> {
   return Object.fromEntries(s.groups.map((g, i) => [g, cpuAt(s, i, b) - cpuAt(s, i, a)]));
 }
 
-/** Cores busy per group in each sampling interval, clipped to [from, to]: what the chart stacks. */
-export function usageOf(s: GroupSeries, from: number, to: number): TimelineUsage {
-  const times = [from, ...s.times.filter((t) => t > from && t < to), to];
+/**
+ * Cores busy per group between sample times at least `minStep` ms apart, clipped to [from, to]: what the chart
+ * stacks. Wider steps than the sampling's average out the jitter of single samples (a sampler woken late reads some
+ * threads later than its timestamp) and keep the SVG small; other processes' share, from 10 ms ticks, never < 0.
+ */
+export function usageOf(s: GroupSeries, from: number, to: number, minStep = 0): TimelineUsage {
+  const times = [from];
+  for (const t of s.times) if (t > from && t < to && t - times[times.length - 1]! >= minStep) times.push(t);
+  times.push(to);
   const busy = times.slice(1).map((t, i) => {
     const dt = t - times[i]!;
-    return s.groups.map((_, g) => (dt > 0 ? (cpuAt(s, g, t) - cpuAt(s, g, times[i]!)) / dt : 0));
+    return s.groups.map((_, g) => (dt > 0 ? Math.max(0, (cpuAt(s, g, t) - cpuAt(s, g, times[i]!)) / dt) : 0));
   });
   return { groups: s.groups, times, busy };
 }
@@ -68,12 +81,14 @@ export interface PipelineSummary {
   readonly wallMs: number;
   readonly msPerImage: number;
   readonly cores: number;
-  /** CPU per image by group (ms); absent without thread samples. */
-  readonly cpuPerImage?: Partial<Record<ThreadGroup, number>>;
+  /** CPU per image by group (ms), other processes included; absent without thread samples. */
+  readonly cpuPerImage?: Partial<Record<SeriesGroup, number>>;
   /** The pipeline's CPU per image: every group but the sampler (or process.cpuUsage without samples). */
   readonly pipelineCpuPerImage: number;
   /** pipeline CPU / wall / cores. */
   readonly coresBusy: number;
+  /** Other processes' CPU / wall / cores, where /proc/stat was sampled: a shared machine. */
+  readonly othersBusy?: number;
   /** The JavaScript thread, ms per image: `other` is what is left of the wall time (waiting for decodes, callbacks). */
   readonly js: {
     readonly run: number;
@@ -111,16 +126,16 @@ export function quantile(xs: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** CPU of every group but the sampler's in a window (ms), and by group. */
+/** The pipeline's CPU in a window (ms): every group but the sampler and other processes; and each group's. */
 function windowCpu(
   s: GroupSeries,
   a: number,
   b: number,
-): { byGroup: Partial<Record<ThreadGroup, number>>; total: number } {
+): { byGroup: Partial<Record<SeriesGroup, number>>; total: number } {
   const byGroup = cpuBetween(s, a, b);
   const total = sum(
     Object.entries(byGroup)
-      .filter(([g]) => g !== 'sampler')
+      .filter(([g]) => !NOT_PIPELINE.has(g))
       .map(([, v]) => v ?? 0),
   );
   return { byGroup, total };
@@ -151,6 +166,8 @@ export function summarize(tl: PipelineTimeline): PipelineSummary {
     ...(pipe && { cpuPerImage: Object.fromEntries(Object.entries(pipe.byGroup).map(([g, v]) => [g, (v ?? 0) / n])) }),
     pipelineCpuPerImage,
     coresBusy: tl.wallMs > 0 ? (pipelineCpuPerImage * n) / tl.wallMs / tl.cores : 0,
+    ...(pipe?.byGroup[OTHER_PROCESSES] !== undefined &&
+      tl.wallMs > 0 && { othersBusy: Math.max(0, pipe.byGroup[OTHER_PROCESSES]) / tl.wallMs / tl.cores }),
     js: {
       ...js,
       other: Math.max(0, msPerImage - js.run - js.preprocess - js.post),

@@ -58,6 +58,7 @@ const GROUP_COLORS: Readonly<Record<string, string>> = {
   'libuv pool': '#9c755f',
   other: '#bab0ac',
   sampler: '#ff9da7',
+  'other processes': '#d9c2e0',
 };
 const SPARE_COLORS = ['#b07aa1', '#76b7b2', '#e15759'];
 /** Legend labels for the thread groups the CLI uses; another group is shown by its name. */
@@ -68,6 +69,7 @@ const GROUP_LABELS: Readonly<Record<string, string>> = {
   'libuv pool': "libuv's pool",
   other: 'other (V8 GC, compiler, loader)',
   sampler: "this profile's sampler",
+  'other processes': 'other processes on the machine',
 };
 
 const LEFT = 130;

@@ -30,7 +30,8 @@ function chart(graph: Graph, tl: PipelineTimeline, s: PipelineSummary, machine: 
     notes: chartNotes(s),
     images: tl.images,
     runs: tl.batches.map((b) => ({ start: b.runStart, end: b.runEnd, images: b.batch })),
-    ...(series && { usage: usageOf(series, 0, tl.wallMs) }),
+    // About 400 steps across the chart's 960 px: single 10 ms samples would only add jitter.
+    ...(series && { usage: usageOf(series, 0, tl.wallMs, tl.wallMs / 400) }),
     usageMissing: `per-thread CPU unavailable: ${tl.threadsMissing ?? 'no samples'}`,
     cores: tl.cores,
     wallMs: tl.wallMs,
