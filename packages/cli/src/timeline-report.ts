@@ -66,10 +66,18 @@ export function formatSummary(s: PipelineSummary, head: string, threadsMissing: 
       ? [`  its CPU                    ${ms(js.cpu).padStart(8)}  (idle ${ms(Math.max(0, s.msPerImage - js.cpu))})`]
       : []),
     '',
-    `decodes: ${ms(s.decode.mean)} ms from a decoder slot to pixels on average (p50 ${ms(s.decode.p50)}, p90 ${ms(s.decode.p90)}, max ${ms(s.decode.max)}); an image waited ${ms(s.decode.slotWait)} ms for its slot`,
+    `decodes: ${ms(s.decode.mean)} ms from a decoder slot to pixels on the JavaScript thread on average (p50 ${ms(s.decode.p50)}, p90 ${ms(s.decode.p90)}, max ${ms(s.decode.max)}); an image waited ${ms(s.decode.slotWait)} ms for its slot`,
     '',
     `inference only (the same session, one preprocessed batch of ${s.inference.batch}, median of ${s.inference.runs} run${s.inference.runs === 1 ? '' : 's'}): ${ms(s.inference.msPerImage)} ms per image` +
-      (s.inference.cpuPerImage !== undefined ? `, ${ms(s.inference.cpuPerImage)} ms of CPU per image` : ''),
+      (s.inference.cpuPerImage !== undefined ? `, ${ms(s.inference.cpuPerImage)} ms of CPU per image` : '') +
+      (s.inference.othersBusy !== undefined
+        ? ` (other processes took ${pct(s.inference.othersBusy)} of the cores meanwhile)`
+        : ''),
+    ...(s.modelCpuPerImage !== undefined && s.inference.cpuPerImage !== undefined
+      ? [
+          `the model's own CPU per image in the pipeline (the JavaScript thread during runs, onnxruntime's threads): ${ms(s.modelCpuPerImage)} ms, against ${ms(s.inference.cpuPerImage)} alone`,
+        ]
+      : []),
     `the pipeline reaches ${pct(s.share)} of inference-only throughput`,
     `ceiling: at 100% of ${s.cores} cores, ${ms(s.pipelineCpuPerImage)} ms of CPU per image allows ${ms(s.pipelineCpuPerImage / s.cores)} ms per image, ${pct(s.ceiling)} of inference-only`,
     `so ${verdict(s)}`,

@@ -88,6 +88,8 @@ describe('summarize', () => {
     expect(s.coresBusy).toBe(0.8);
     expect(s.js).toEqual({ run: 40, preprocess: 4.5, post: 0.4, other: 55.1, cpu: 50, firstRunMs: 300 });
     expect(s.decode).toEqual({ mean: 50, p50: 50, p90: 50, max: 50, slotWait: 40 });
+    // The JavaScript thread ran 0.5 ms of CPU per ms in both halves: 100 ms in each 200 ms run; onnxruntime 400.
+    expect(s.modelCpuPerImage).toBe((100 + 100 + 400) / 10);
   });
 
   it('sets the measured share of inference-only against the ceiling its CPU per image allows', () => {

@@ -60,18 +60,30 @@ export function cpuBetween(s: GroupSeries, a: number, b: number): Partial<Record
 }
 
 /**
+ * Other processes' CPU comes from /proc/stat's 10 ms ticks summed over every core: over one 10-20 ms step that is a
+ * handful of ticks, +-half a core of rounding. Their rate is averaged over a centred window of at least this.
+ */
+const TICK_WINDOW_MS = 100;
+
+/** Group g's CPU rate (cores) over [a, b], or for other processes over a centred window of TICK_WINDOW_MS in [from, to]. */
+function rate(s: GroupSeries, g: number, a: number, b: number, from: number, to: number): number {
+  if (s.groups[g] === OTHER_PROCESSES && b - a < TICK_WINDOW_MS) {
+    const mid = (a + b) / 2;
+    [a, b] = [Math.max(from, mid - TICK_WINDOW_MS / 2), Math.min(to, mid + TICK_WINDOW_MS / 2)];
+  }
+  return b > a ? Math.max(0, (cpuAt(s, g, b) - cpuAt(s, g, a)) / (b - a)) : 0;
+}
+
+/**
  * Cores busy per group between sample times at least `minStep` ms apart, clipped to [from, to]: what the chart
  * stacks. Wider steps than the sampling's average out the jitter of single samples (a sampler woken late reads some
- * threads later than its timestamp) and keep the SVG small; other processes' share, from 10 ms ticks, never < 0.
+ * threads later than its timestamp) and keep the SVG small.
  */
 export function usageOf(s: GroupSeries, from: number, to: number, minStep = 0): TimelineUsage {
   const times = [from];
   for (const t of s.times) if (t > from && t < to && t - times[times.length - 1]! >= minStep) times.push(t);
   times.push(to);
-  const busy = times.slice(1).map((t, i) => {
-    const dt = t - times[i]!;
-    return s.groups.map((_, g) => (dt > 0 ? Math.max(0, (cpuAt(s, g, t) - cpuAt(s, g, times[i]!)) / dt) : 0));
-  });
+  const busy = times.slice(1).map((t, i) => s.groups.map((_, g) => rate(s, g, times[i]!, t, from, to)));
   return { groups: s.groups, times, busy };
 }
 
@@ -98,6 +110,11 @@ export interface PipelineSummary {
     readonly cpu?: number;
     readonly firstRunMs: number;
   };
+  /**
+   * The model's CPU per image inside the pipeline: the JavaScript thread's CPU during the runs (onnxruntime runs on
+   * it too) plus onnxruntime's threads. Beside inference.cpuPerImage it says whether runs got dearer in company.
+   */
+  readonly modelCpuPerImage?: number;
   readonly decode: {
     readonly mean: number;
     readonly p50: number;
@@ -110,6 +127,8 @@ export interface PipelineSummary {
     readonly runs: number;
     readonly msPerImage: number;
     readonly cpuPerImage?: number;
+    /** Other processes' share of the cores while inference ran alone: a shared machine slows it too. */
+    readonly othersBusy?: number;
   };
   /** Inference-only wall per image over the pipeline's: the share of inference throughput reached. */
   readonly share: number;
@@ -141,6 +160,14 @@ function windowCpu(
   return { byGroup, total };
 }
 
+/** The JavaScript thread's CPU during the model runs plus onnxruntime's threads' over the pipeline (ms). */
+function modelCpuInRuns(s: GroupSeries, tl: PipelineTimeline): number {
+  const js = s.groups.indexOf('JavaScript');
+  const ort = s.groups.indexOf('onnxruntime');
+  const inRuns = js < 0 ? 0 : sum(tl.batches.map((b) => cpuAt(s, js, b.runEnd) - cpuAt(s, js, b.runStart)));
+  return inRuns + (ort < 0 ? 0 : cpuAt(s, ort, tl.wallMs) - cpuAt(s, ort, 0));
+}
+
 export function summarize(tl: PipelineTimeline): PipelineSummary {
   const n = Math.max(1, tl.images.length);
   const ok = tl.images.filter((i) => i.ok);
@@ -157,6 +184,7 @@ export function summarize(tl: PipelineTimeline): PipelineSummary {
   };
   const msPerImage = tl.wallMs / n;
   const infMs = tl.inference.msPerImage;
+  const modelCpu = series && modelCpuInRuns(series, tl);
   return {
     images: tl.images.length,
     failed: tl.images.length - ok.length,
@@ -173,6 +201,7 @@ export function summarize(tl: PipelineTimeline): PipelineSummary {
       other: Math.max(0, msPerImage - js.run - js.preprocess - js.post),
       ...(pipe && { cpu: (pipe.byGroup.JavaScript ?? 0) / n }),
     },
+    ...(modelCpu !== undefined && { modelCpuPerImage: modelCpu / n }),
     decode: {
       mean: decodes.length ? sum(decodes) / decodes.length : 0,
       p50: quantile(decodes, 0.5),
@@ -185,6 +214,10 @@ export function summarize(tl: PipelineTimeline): PipelineSummary {
       runs: tl.inference.runs,
       msPerImage: infMs,
       ...(inf && { cpuPerImage: inf.total / (tl.inference.runs * tl.inference.batch) }),
+      ...(inf?.byGroup[OTHER_PROCESSES] !== undefined &&
+        tl.inference.end > tl.inference.start && {
+          othersBusy: Math.max(0, inf.byGroup[OTHER_PROCESSES]) / (tl.inference.end - tl.inference.start) / tl.cores,
+        }),
     },
     share: msPerImage > 0 ? infMs / msPerImage : 0,
     ceiling: pipelineCpuPerImage > 0 ? Math.min(1, (tl.cores * infMs) / pipelineCpuPerImage) : 1,

@@ -103,7 +103,7 @@ describe('timelineChart', () => {
     expect(p.decodeLanes).toBe(4);
     expect(p.fills['#e15759']).toBe(1 + 1); // the failed image and the legend's swatch
     expect(p.fills['#4e79a7']).toBe(11 + 2); // 11 decodes, the legend's swatch and libvips'
-    expect(p.fills['#59a14f']).toBe(2 + 1 + 1); // 2 runs, the legend's swatch and onnxruntime's
+    expect(p.fills['#59a14f']).toBe(2 + 2 + 1 + 1); // 2 runs, their shade over the slots, the legend's and onnxruntime's
     expect(p.polygons).toBe(3);
     expect(p.nan).toBe(false);
     expect(p.text).toContain('mobilenet_v2: the folder pipeline on Test CPU, 2 cores');

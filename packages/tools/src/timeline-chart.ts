@@ -127,7 +127,7 @@ function legend(frame: Frame, items: readonly [string, string][]): void {
   frame.y += 14;
 }
 
-function decodeLanes(frame: Frame, images: readonly TimelineImage[]): void {
+function decodeLanes(frame: Frame, images: readonly TimelineImage[], runs: readonly TimelineRun[]): void {
   const lanes = packLanes(images.map((i) => ({ start: i.decodeStart, end: i.preprocessEnd })));
   const count = Math.max(1, ...lanes.map((l) => l + 1));
   const h = Math.max(5, Math.min(14, Math.floor(160 / count)));
@@ -144,6 +144,11 @@ function decodeLanes(frame: Frame, images: readonly TimelineImage[]): void {
         rect(img.decodeEnd, img.preprocessEnd, COLORS.preprocess),
       );
   });
+  // The model runs, shaded over the slots: a decode ends only once the JavaScript thread is out of a run.
+  for (const r of runs)
+    frame.parts.push(
+      `<rect x="${f1(frame.x(r.start))}" y="${top - 2}" width="${f1(Math.max(0.5, frame.x(r.end) - frame.x(r.start)))}" height="${count * (h + 2) + 2}" fill="${COLORS.run}" opacity="0.3"/>`,
+    );
   const mid = top + (count * (h + 2)) / 2;
   frame.parts.push(
     `<text x="${LEFT - 8}" y="${f1(mid - 2)}" text-anchor="end">decoder slots</text>`,
@@ -247,7 +252,7 @@ export function timelineChart(input: TimelineChartInput): string {
     ['JavaScript thread idle or busy elsewhere', '#f4f4f4'],
   ]);
   frame.y += 4;
-  decodeLanes(frame, input.images);
+  decodeLanes(frame, input.images, input.runs);
   jsLane(frame, input.images, input.runs);
   if (input.usage && input.usage.busy.length > 0) {
     frame.y += 16;
