@@ -64,7 +64,7 @@ export interface InferenceOnly {
 export interface PipelineTimeline {
   readonly wallMs: number;
   readonly cores: number;
-  readonly images: readonly (ImageTiming & { readonly ok: boolean })[];
+  readonly images: readonly ImageTiming[];
   readonly batches: readonly TimelineBatch[];
   /** The whole process's user + system CPU over the pipeline (process.cpuUsage: every platform). */
   readonly processCpuMs: number;
@@ -93,11 +93,13 @@ const MAX_SAMPLES = 20000;
 async function startWatching(): Promise<{ sampler?: ThreadSampler; libuv: Set<number>; missing?: string }> {
   const missing = threadViewUnavailable();
   if (missing) return { libuv: new Set(), missing };
+  let sampler: ThreadSampler | undefined;
   try {
-    const sampler = await startThreadSampler(SAMPLE_MS, MAX_SAMPLES);
+    sampler = await startThreadSampler(SAMPLE_MS, MAX_SAMPLES);
     const libuv = await findLibuvPool(new Set([ownTid(), sampler.samplerTid]));
     return { sampler, libuv };
   } catch (e) {
+    await sampler?.stop().catch(() => undefined);
     return { libuv: new Set(), missing: `the thread sampler failed: ${(e as Error).message}` };
   }
 }
@@ -175,55 +177,58 @@ function threadTimeline(
   return { clock: done.clock, intervalMs: SAMPLE_MS, thinned: done.thinned, threads, samples };
 }
 
-/** Runs the folder through `session.classifyAll` with every timing recorded. */
+/** The pipeline's own timings, on its clock (ms from its start), and the process's CPU over it. */
+async function timedRun(session: NodeSession, files: readonly ImageInput[], o: RecordOptions) {
+  const images: ImageTiming[] = [];
+  const stats: BatchStats[] = [];
+  const cpu0 = process.cpuUsage();
+  const origin = performance.now();
+  const on = { onImage: (t: ImageTiming) => images.push(t), onBatch: (s: BatchStats) => stats.push(s) };
+  for await (const _ of session.classifyAll(files, { ...on, ...(o.batch && { batch: o.batch }) })) o.onResult?.();
+  const wallMs = performance.now() - origin;
+  const cpu = process.cpuUsage(cpu0);
+  const rel = (t: number) => t - origin;
+  const batches = stats.map((s) => ({
+    images: s.images,
+    failed: s.failed,
+    batch: s.batch,
+    runStart: rel(s.runStart),
+    runEnd: rel(s.runEnd),
+    waitMs: s.waitMs,
+    postMs: s.postMs,
+  }));
+  const timings = images
+    .map((t) => ({
+      ...t,
+      queued: rel(t.queued),
+      decodeStart: rel(t.decodeStart),
+      decodeEnd: rel(t.decodeEnd),
+      preprocessEnd: rel(t.preprocessEnd),
+    }))
+    .sort((a, b) => a.index - b.index);
+  return { origin, wallMs, images: timings, batches, processCpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Runs the folder through `session.classifyAll` with every timing recorded; the sampler stops whatever happens. */
 export async function recordPipeline(
   bytes: Uint8Array,
   files: readonly ImageInput[],
   o: RecordOptions,
 ): Promise<PipelineTimeline> {
   const watch = await startWatching();
-  const { session, onnxruntime } = await openWatched(bytes, o.threads, watch.sampler !== undefined);
-  const images: (ImageTiming & { ok: boolean })[] = [];
-  const stats: BatchStats[] = [];
   try {
-    const cpu0 = process.cpuUsage();
-    const origin = performance.now();
-    const on = { onImage: (t: ImageTiming) => images.push(t), onBatch: (s: BatchStats) => stats.push(s) };
-    for await (const _ of session.classifyAll(files, { ...on, ...(o.batch && { batch: o.batch }) })) o.onResult?.();
-    const wallMs = performance.now() - origin;
-    const cpu = process.cpuUsage(cpu0);
-    const rel = (t: number) => t - origin;
-    const batches = stats.map((s) => ({
-      images: s.images,
-      failed: s.failed,
-      batch: s.batch,
-      runStart: rel(s.runStart),
-      runEnd: rel(s.runEnd),
-      waitMs: s.waitMs,
-      postMs: s.postMs,
-    }));
-    const inference = await inferenceOnly(session, files, o.batch ?? usualBatch(batches, 1), o.runs, origin);
-    const census = { jsTid: ownTid(), samplerTid: watch.sampler?.samplerTid ?? -1, onnxruntime, libuv: watch.libuv };
-    const done = await watch.sampler?.stop();
-    return {
-      wallMs,
-      cores: o.cores,
-      images: images
-        .map((t) => ({
-          ...t,
-          queued: rel(t.queued),
-          decodeStart: rel(t.decodeStart),
-          decodeEnd: rel(t.decodeEnd),
-          preprocessEnd: rel(t.preprocessEnd),
-        }))
-        .sort((a, b) => a.index - b.index),
-      batches,
-      processCpuMs: (cpu.user + cpu.system) / 1000,
-      ...(done ? { threads: threadTimeline(done, census, origin) } : { threadsMissing: watch.missing ?? 'no samples' }),
-      inference,
-    };
+    const { session, onnxruntime } = await openWatched(bytes, o.threads, watch.sampler !== undefined);
+    try {
+      const { origin, ...run } = await timedRun(session, files, o);
+      const inference = await inferenceOnly(session, files, o.batch ?? usualBatch(run.batches, 1), o.runs, origin);
+      const census = { jsTid: ownTid(), samplerTid: watch.sampler?.samplerTid ?? -1, onnxruntime, libuv: watch.libuv };
+      const done = await watch.sampler?.stop();
+      const threads = done ? { threads: threadTimeline(done, census, origin) } : undefined;
+      return { ...run, cores: o.cores, ...(threads ?? { threadsMissing: watch.missing ?? 'no samples' }), inference };
+    } finally {
+      await session.release();
+    }
   } finally {
     await watch.sampler?.stop().catch(() => undefined);
-    await session.release();
   }
 }

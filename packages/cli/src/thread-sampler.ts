@@ -228,7 +228,10 @@ export async function startThreadSampler(intervalMs = 5, maxSamples = 20000): Pr
   worker.on('message', (m: FromWorker) => (waiters.length > 0 ? waiters.shift()?.(m) : messages.push(m)));
   const next = () =>
     Promise.race([messages.length > 0 ? messages.shift()! : new Promise<FromWorker>((r) => waiters.push(r)), failed]);
-  const ready = await next();
+  const ready = await next().catch(async (e: unknown) => {
+    await worker.terminate();
+    throw e;
+  });
   if (ready.kind !== 'ready') throw new Error('the thread sampler did not start');
   let stopped: Promise<ThreadSamples> | undefined;
   const stop = async (): Promise<ThreadSamples> => {
