@@ -113,6 +113,56 @@ type FromWorker =
       readonly thinned: boolean;
     };
 
+/** What the worker keeps between samples. */
+interface SamplerState {
+  readonly fs: typeof import('node:fs');
+  readonly clock: 'schedstat' | 'stat';
+  readonly parse: typeof parseTaskStat;
+  readonly parseMachine: typeof parseMachineStat;
+  /** Each thread's name, read when it is first seen. */
+  readonly comms: Map<number, string>;
+  /** Files kept open and read again from offset 0 (one pread each): opening ~20 files per sample cost 3x the CPU. */
+  readonly fds: Map<number, number>;
+  readonly machineFd: number;
+  readonly buf: Buffer;
+}
+
+/** One sample of every thread of this process, and of the machine. Runs in the worker, from its source text. */
+function sampleOnce(st: SamplerState): ThreadSample {
+  const { fs, buf } = st;
+  const t0 = performance.now();
+  const tids: number[] = [];
+  const cpuMs: number[] = [];
+  for (const name of fs.readdirSync('/proc/self/task')) {
+    const tid = Number(name);
+    try {
+      if (!st.comms.has(tid)) st.comms.set(tid, fs.readFileSync(`/proc/self/task/${name}/comm`, 'utf8').trim());
+      let fd = st.fds.get(tid);
+      if (fd === undefined) st.fds.set(tid, (fd = fs.openSync(`/proc/self/task/${name}/${st.clock}`, 'r')));
+      const text = buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, 0));
+      const ms =
+        st.clock === 'schedstat' ? Number(text.split(' ')[0]) / 1e6 : (st.parse(text)?.cpuTicks ?? Number.NaN) * 10;
+      if (ms >= 0) {
+        tids.push(tid);
+        cpuMs.push(ms);
+      }
+    } catch {
+      // The thread ended between the listing and the read: its file is closed below.
+    }
+  }
+  for (const [tid, fd] of st.fds)
+    if (!tids.includes(tid)) {
+      fs.closeSync(fd);
+      st.fds.delete(tid);
+    }
+  const machineMs =
+    st.machineFd >= 0
+      ? st.parseMachine(buf.toString('latin1', 0, fs.readSync(st.machineFd, buf, 0, buf.length, 0)))
+      : undefined;
+  const t = (t0 + performance.now()) / 2;
+  return machineMs === undefined ? { t, tids, cpuMs } : { t, tids, cpuMs, machineMs };
+}
+
 /**
  * The worker's loop, run from its source text (the worker gets no module graph). Bounded: at most `maxSamples`
  * samples are kept (past that every other one is dropped and the interval doubles), and it ends when `control[0]`
@@ -121,6 +171,7 @@ type FromWorker =
 function samplerMain(
   parse: typeof parseTaskStat,
   parseMachine: typeof parseMachineStat,
+  sample: typeof sampleOnce,
   require: (id: string) => unknown,
 ): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
@@ -128,84 +179,61 @@ function samplerMain(
   const data = workerData as WorkerData;
   const control = new Int32Array(data.control);
   const self = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  const clock = fs.existsSync(`/proc/self/task/${self}/schedstat`) ? 'schedstat' : 'stat';
-  const comms = new Map<number, string>();
-  // Files kept open and read again from offset 0 (one pread each): opening ~20 files per sample cost 3x the CPU.
-  const fds = new Map<number, number>();
-  const buf = Buffer.alloc(512);
+  const clock: SamplerState['clock'] = fs.existsSync(`/proc/self/task/${self}/schedstat`) ? 'schedstat' : 'stat';
   let machineFd = -1;
   try {
     machineFd = fs.openSync('/proc/stat', 'r');
   } catch {
     // No machine-wide view: the samples say nothing of other processes.
   }
+  const st: SamplerState = {
+    fs,
+    clock,
+    parse,
+    parseMachine,
+    machineFd,
+    comms: new Map(),
+    fds: new Map(),
+    buf: Buffer.alloc(512),
+  };
   const samples: ThreadSample[] = [];
   let interval = data.intervalMs;
   let thinned = false;
   parentPort?.postMessage({ kind: 'ready', tid: self });
-  for (;;) {
-    const stopping = Atomics.load(control, 0) !== 0;
-    const t0 = performance.now();
-    const tids: number[] = [];
-    const cpuMs: number[] = [];
-    for (const name of fs.readdirSync('/proc/self/task')) {
-      const tid = Number(name);
-      try {
-        if (!comms.has(tid)) comms.set(tid, fs.readFileSync(`/proc/self/task/${name}/comm`, 'utf8').trim());
-        let fd = fds.get(tid);
-        if (fd === undefined) fds.set(tid, (fd = fs.openSync(`/proc/self/task/${name}/${clock}`, 'r')));
-        const text = buf.toString('latin1', 0, fs.readSync(fd, buf, 0, buf.length, 0));
-        const ms =
-          clock === 'schedstat' ? Number(text.split(' ')[0]) / 1e6 : (parse(text)?.cpuTicks ?? Number.NaN) * 10;
-        if (ms >= 0) {
-          tids.push(tid);
-          cpuMs.push(ms);
-        }
-      } catch {
-        // The thread ended between the listing and the read: its file is closed below.
-      }
-    }
-    for (const [tid, fd] of fds)
-      if (!tids.includes(tid)) {
-        fs.closeSync(fd);
-        fds.delete(tid);
-      }
-    const machineMs =
-      machineFd >= 0
-        ? parseMachine(buf.toString('latin1', 0, fs.readSync(machineFd, buf, 0, buf.length, 0)))
-        : undefined;
-    const t = (t0 + performance.now()) / 2;
-    samples.push(machineMs === undefined ? { t, tids, cpuMs } : { t, tids, cpuMs, machineMs });
-    if (stopping) break;
+  for (let stopping = false; !stopping; ) {
+    stopping = Atomics.load(control, 0) !== 0;
+    samples.push(sample(st));
     if (samples.length >= data.maxSamples) {
       for (let i = 0; 2 * i < samples.length; i++) samples[i] = samples[2 * i]!;
       samples.length = Math.ceil(samples.length / 2);
       interval *= 2;
       thinned = true;
     }
-    Atomics.wait(control, 0, 0, interval);
+    if (!stopping) Atomics.wait(control, 0, 0, interval);
   }
-  for (const fd of fds.values()) fs.closeSync(fd);
+  for (const fd of st.fds.values()) fs.closeSync(fd);
   if (machineFd >= 0) fs.closeSync(machineFd);
   // Names are read again at the end: a thread may name itself after it starts (the first read saw its parent's).
-  for (const tid of comms.keys()) {
+  for (const tid of st.comms.keys()) {
     try {
-      comms.set(tid, fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
+      st.comms.set(tid, fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
     } catch {
       // It has ended: its first name stays.
     }
   }
   const timeOrigin = performance.timeOrigin;
-  parentPort?.postMessage({ kind: 'done', clock, timeOrigin, samples, comms: [...comms], thinned });
+  parentPort?.postMessage({ kind: 'done', clock, timeOrigin, samples, comms: [...st.comms], thinned });
 }
 
 /**
- * The worker's source: the two functions' text, with esbuild's `__name` helper (tsx keeps function names with it)
+ * The worker's source: the functions' text, with esbuild's `__name` helper (tsx keeps function names with it)
  * defined as a no-op so that the text runs outside the module it was compiled in.
  */
 function samplerSource(): string {
-  const parsers = `const parseTaskStat = ${parseTaskStat.toString()};\nconst parseMachineStat = ${parseMachineStat.toString()};`;
-  return `const __name = (f) => f;\n${parsers}\n(${samplerMain.toString()})(parseTaskStat, parseMachineStat, require);\n`;
+  const parts = { parseTaskStat, parseMachineStat, sampleOnce };
+  const defs = Object.entries(parts).map(([name, f]) => `const ${name} = ${f.toString()};`);
+  const call = `(${samplerMain.toString()})(parseTaskStat, parseMachineStat, sampleOnce, require);`;
+  return ['const __name = (f) => f;', ...defs, call, ''].join('\n');
 }
 
 /**
