@@ -109,7 +109,10 @@ function checkInputSize(graph: Graph, batch: number, file: string, values: Value
     );
 }
 
-/** The images of --images or --pipeline DIR, listed as classify lists a folder (links followed; a FIFO or device is named later). */
+/**
+ * The images of --images or --pipeline DIR, listed as classify lists a folder (links followed; a FIFO or device is
+ * named later).
+ */
 function imageFiles(dir: string, option = '--images'): ImageInput[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw optionError(option, 'a folder of images', `${quotePath(dir)}, not a folder`);
