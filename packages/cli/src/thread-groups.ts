@@ -45,13 +45,15 @@ export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * The threads that ran a probe's `k` jobs: of the `k` whose CPU grew most between two snapshots (leaving out
- * `skip`), those that grew by at least half the median of the `k` (a thread that ran a job grew by about one job).
+ * The threads that ran some of a probe's `jobs` jobs: of the `k` (the pool's size) whose CPU grew most between two
+ * snapshots, leaving out `skip`, those that grew by at least half a job (a job's CPU: their growth over the jobs).
+ * A GC or loader thread busy meanwhile grows by less than a 7 ms job, or is outvoted over the rounds.
  */
 export function ranJobs(
   before: ReadonlyMap<number, number>,
   after: ReadonlyMap<number, number>,
   k: number,
+  jobs: number,
   skip: ReadonlySet<number>,
 ): Set<number> {
   const grew = [...after]
@@ -59,34 +61,38 @@ export function ranJobs(
     .map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const)
     .sort((a, b) => b[1] - a[1])
     .slice(0, k);
-  const median = grew[Math.floor(grew.length / 2)]?.[1] ?? 0;
-  return new Set(grew.filter(([, ms]) => ms > 0 && ms >= median / 2).map(([tid]) => tid));
+  const job = grew.reduce((a, [, ms]) => a + ms, 0) / jobs;
+  return new Set(grew.filter(([, ms]) => ms > 0 && ms >= job / 2).map(([tid]) => tid));
 }
 
-/** pbkdf2 iterations of one probe job: about 15 ms here (SHA-256, 2-core EPYC), long beside a GC slice. */
-const PROBE_ITERATIONS = 30000;
+/** pbkdf2 iterations of one probe job: about 7 ms here (SHA-256, 2-core EPYC), long beside a GC slice. */
+const PROBE_ITERATIONS = 15000;
+/** Rounds at most: a loaded machine may need more than two for every pool thread to win a job twice. */
+const PROBE_ROUNDS = 5;
 
-/** One round of the probe: one job per pool thread, all queued at once (pbkdf2 runs on libuv's pool). */
+/** One round of the probe: two jobs per pool thread, all queued at once (pbkdf2 runs on libuv's pool). */
 async function probeRound(k: number, skip: ReadonlySet<number>): Promise<Set<number>> {
   const before = cpuByThread();
   const job = () =>
     new Promise<void>((done, fail) =>
       pbkdf2('probe', 'salt', PROBE_ITERATIONS, 32, 'sha256', (e) => (e ? fail(e) : done())),
     );
-  await Promise.all(Array.from({ length: k }, job));
-  return ranJobs(before, cpuByThread(), k, skip);
+  await Promise.all(Array.from({ length: 2 * k }, job));
+  return ranJobs(before, cpuByThread(), k, 2 * k, skip);
 }
 
 /**
  * libuv's pool threads, found by giving it work and seeing which threads ran it: on Node 20 they are named 'node'
- * like V8's threads and start with the process. Three rounds, and threads that ran a job in two of them count: on a
- * busy machine a pool thread may wake too late for its job in one round (another thread takes two), and a GC or
- * loader thread may be busy during one. About 180 ms of CPU with 4 pool threads.
+ * like V8's threads and start with the process. A thread counts once it ran jobs in two rounds (a GC or loader
+ * thread busy during one round is not taken for the pool); rounds go on until all `poolSize()` threads count, at most
+ * PROBE_ROUNDS (on a busy machine a pool thread may wake too late to get a job in a round). About 60 ms of CPU per
+ * round with 4 pool threads; two rounds on a quiet machine.
  */
 export async function findLibuvPool(skip: ReadonlySet<number>): Promise<Set<number>> {
   const k = poolSize();
-  const rounds = new Map<number, number>();
-  for (let round = 0; round < 3; round++)
-    for (const tid of await probeRound(k, skip)) rounds.set(tid, (rounds.get(tid) ?? 0) + 1);
-  return new Set([...rounds].filter(([, n]) => n >= 2).map(([tid]) => tid));
+  const votes = new Map<number, number>();
+  const counted = () => [...votes].filter(([, n]) => n >= 2).map(([tid]) => tid);
+  for (let round = 0; round < PROBE_ROUNDS && counted().length < k; round++)
+    for (const tid of await probeRound(k, skip)) votes.set(tid, (votes.get(tid) ?? 0) + 1);
+  return new Set(counted());
 }
