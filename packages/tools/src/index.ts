@@ -8,3 +8,10 @@ export { checkFloat16, probeInputs, type Float16Check, type Float16CheckOptions 
 export { checkInt8, worstLayer, type Int8Check, type LayerFidelity } from './int8-check.js';
 export { profileModel, blockOf, type ModelProfile, type ProfileRow } from './profile.js';
 export { formatProfile, shareChart, stagesChart } from './profile-chart.js';
+export {
+  timelineChart,
+  type TimelineChartInput,
+  type TimelineImage,
+  type TimelineRun,
+  type TimelineUsage,
+} from './timeline-chart.js';

@@ -18,6 +18,7 @@ import { type Io, readInput, writeFileAtomic } from '../io.js';
 import { refuseCheckpoint } from '../model-file.js';
 import { between, integer } from '../numbers.js';
 import type { OptionSpec, Values } from '../parse.js';
+import { profilePipeline } from './profile-pipeline.js';
 
 /** Most values in the profiled input: 2^26 float32 (256 MB), batch 444 at 224x224; the activations weigh more. */
 export const MAX_PROFILE_INPUT = 2 ** 26;
@@ -31,8 +32,15 @@ share of kernel time next to its share of MACs (the measured counterpart of Mobi
   --batch N       batch for a model with a dynamic batch (default 1)
   --images DIR    also classify the images in DIR through the pipeline: per image, the JavaScript thread's time
                   in the model, preprocessing, waiting for decodes and postprocessing, and the decodes' latency
-  --svg PREFIX    write PREFIX-ops.svg, PREFIX-layers.svg (and PREFIX-stages.svg with --images)
-  --json          one JSON object: {kernelMs, ops, layers, stages}
+  --pipeline DIR  instead of the operator profile, the folder pipeline over DIR as a timeline: each image's decode
+                  and preprocessing, each batch's run, and every thread's CPU every 10 ms (Linux's /proc), grouped
+                  (JavaScript, onnxruntime, libvips, libuv pool, other); then CPU per image by group, cores busy,
+                  where the JavaScript thread waits, and the share of inference-only throughput reached against
+                  the share its CPU per image allows (--batch: the pipeline's batch, default automatic; --runs:
+                  timed inference-only runs, default 5)
+  --svg PREFIX    write PREFIX-ops.svg, PREFIX-layers.svg (and PREFIX-stages.svg with --images), or with
+                  --pipeline PREFIX-timeline.svg
+  --json          one JSON object: {kernelMs, ops, layers, stages}, or with --pipeline {summary, timeline}
   --offline       a pretrained NAME from the cache only
   --allow-any-op  accept a model with ops beyond an image classifier's (control flow, custom domains)
 
@@ -51,6 +59,7 @@ const PROFILE_OPTIONS = {
   threads: { type: 'string', expects: 'an integer from 1 to 256' },
   batch: { type: 'string', expects: 'an integer from 1 to 1024' },
   images: { type: 'string', expects: 'a folder of images' },
+  pipeline: { type: 'string', expects: 'a folder of images' },
   svg: { type: 'string', expects: 'a path prefix for the SVG files' },
   json: { type: 'boolean' },
   ...OFFLINE_OPTION,
@@ -100,17 +109,16 @@ function checkInputSize(graph: Graph, batch: number, file: string, values: Value
     );
 }
 
-/** The images of --images DIR, listed as classify lists a folder (links followed; a FIFO or device is named later). */
-function imageFiles(dir: string): ImageInput[] {
+/**
+ * The images of --images or --pipeline DIR, listed as classify lists a folder (links followed; a FIFO or device is
+ * named later).
+ */
+function imageFiles(dir: string, option = '--images'): ImageInput[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw optionError('--images', 'a folder of images', `${quotePath(dir)}, not a folder`);
+    throw optionError(option, 'a folder of images', `${quotePath(dir)}, not a folder`);
   const { files } = listImages([dir], false);
   if (files.length === 0)
-    throw optionError(
-      '--images',
-      `a folder with images (${[...IMAGE_EXTENSIONS].join(' ')})`,
-      `none in ${quotePath(dir)}`,
-    );
+    throw optionError(option, `a folder with images (${[...IMAGE_EXTENSIONS].join(' ')})`, `none in ${quotePath(dir)}`);
   return files;
 }
 
@@ -178,15 +186,24 @@ export async function profile(argv: string[], io: Io): Promise<number> {
       'one ONNX file',
       `${positionals.length}: ${positionals.map((p) => quote(p)).join(' ')}`,
     );
-  const runs = integer('runs', values.runs, between(1, 10000)) ?? 20;
+  const runs = integer('runs', values.runs, between(1, 10000));
   const threads = integer('threads', values.threads, between(1, 256));
-  const batch = integer('batch', values.batch, between(1, 1024)) ?? 1;
+  const batch = integer('batch', values.batch, between(1, 1024));
+  if (values.pipeline !== undefined && values.images !== undefined)
+    throw optionError('--images/--pipeline', 'one of them', 'both');
+  const folder = values.pipeline !== undefined ? imageFiles(values.pipeline, '--pipeline') : undefined;
   const { bytes, graph } = await loadModel(positionals[0], values, io);
-  checkInputSize(graph, batch, positionals[0] ?? graph.name, values);
+  // The pipeline's automatic batch goes up to 16.
+  checkInputSize(graph, batch ?? (values.pipeline !== undefined ? 16 : 1), positionals[0] ?? graph.name, values);
+  if (folder && values.pipeline !== undefined) {
+    const o = { dir: values.pipeline, runs: runs ?? 5, json: values.json === true };
+    const extra = { ...(threads && { threads }), ...(batch && { batch }), ...(values.svg && { svg: values.svg }) };
+    return profilePipeline(bytes, graph, folder, { ...o, ...extra }, io);
+  }
   const files = values.images !== undefined ? imageFiles(values.images) : undefined;
   const p = await profileModel(bytes, graph, {
-    runs,
-    batch,
+    runs: runs ?? 20,
+    batch: batch ?? 1,
     ...(positionals[0] !== undefined && { name: `model ${quotePath(positionals[0])}` }),
     options: { executionProviders: ['cpu'], ...(threads && { intraOpNumThreads: threads }) },
   });
