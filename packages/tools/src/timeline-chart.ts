@@ -4,15 +4,10 @@
  * group of threads kept busy. Times are milliseconds from the pipeline's start.
  */
 
-/** One image: asked for, got a decoder slot, pixels back on the JavaScript thread, tensor ready. */
-export interface TimelineImage {
-  readonly name: string;
-  readonly queued: number;
-  readonly decodeStart: number;
-  readonly decodeEnd: number;
-  readonly preprocessEnd: number;
-  readonly ok: boolean;
-}
+import type { ImageTiming } from '@mobilenet/core';
+
+/** One image: asked for, got a decoder slot, pixels back on the JavaScript thread, tensor ready (core's timing). */
+export type TimelineImage = Omit<ImageTiming, 'index'>;
 
 /** One model run (it blocks the JavaScript thread) and how many images it held. */
 export interface TimelineRun {
