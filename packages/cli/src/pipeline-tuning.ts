@@ -52,7 +52,7 @@ export class RunMeter {
       `measured: per image the model ran ${f(run)} ms; a decode took ${f(decode)} ms from start to pixels (waiting for a core included), preprocessing ${f(pre)} ms; the JavaScript thread waited ${f(waited)} ms for decodes`,
       model === undefined
         ? `measured: ${f(cpu)} ms of CPU per image (decoding, preprocessing and driving the ${this.stats.length} runs)`
-        : `measured: ${f(cpu)} ms of CPU per image: the model at most ${f(model)}, decoding, preprocessing and the rest at least ${f(cpu - model)} (decode:inference ${f((cpu - model) / Math.max(model, 1e-9))})`,
+        : `measured: ${f(cpu)} ms of CPU per image: the model at most ${f(model)}, decoding, preprocessing and the rest at least ${f(cpu - model)} (decode:inference ${f((cpu - model) / Math.max(model, 1e-9))} or more; mobilenet profile --pipeline splits it by thread)`,
       `measured: decodes in flight ${d.length ? `${d[0]} to begin with, ${d.at(-1)} at the end` : 'not bounded'}`,
     ];
   }
