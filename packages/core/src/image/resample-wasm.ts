@@ -37,6 +37,7 @@ const get = (i: number) => [0x20, ...uleb(i)];
 const set = (i: number) => [0x21, ...uleb(i)];
 const i32c = (v: number) => [0x41, ...sleb(v)];
 const ADD = [0x6a];
+const SUB = [0x6b];
 const MUL = [0x6c];
 const LT_S = [0x48];
 const EQZ = [0x45];
@@ -86,34 +87,46 @@ const loopTo = (i: number, end: number, body: number[], step = 1) => [
  */
 function horizontal(): number[] {
   const [src, rowBytes, ch, r, r1, starts, lens, taps, weights, n, dst, plane] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const [x, j, len, p, k, o, acc] = [12, 13, 14, 15, 16, 17, 18];
+  const [x, j, len, p, k, o, pairs, acc, acc2] = [12, 13, 14, 15, 16, 17, 18, 19, 20];
   const locals = [
-    [6, I32],
-    [1, V128],
+    [7, I32],
+    [2, V128],
   ];
-  const inner = [
-    // acc += splat(weights[k]) * float(u8x4 at p)
-    ...get(acc),
-    ...get(p),
+  // weights[kk] * float(u8x4 at pp), where pp and kk are instruction sequences leaving the addresses.
+  const tap = (pp: number[], kk: number[]) => [
+    ...pp,
     ...V_LOAD32_ZERO,
     ...I16_FROM_U8,
     ...I32_FROM_U16,
     ...F4_FROM_U32,
-    ...get(k),
+    ...kk,
     ...f32load,
     ...F4_SPLAT,
     ...F4_MUL,
+  ];
+  // Two taps per step into two sums: the adds of one sum wait on each other, the two sums do not (a large downscale
+  // has 24 taps per output). The sums are added once the taps are done.
+  const pair = [
+    ...get(acc),
+    ...tap(get(p), get(k)),
     ...F4_ADD,
     ...set(acc),
+    ...get(acc2),
+    ...tap([...get(p), ...get(ch), ...ADD], [...get(k), ...i32c(4), ...ADD]),
+    ...F4_ADD,
+    ...set(acc2),
     ...get(p),
     ...get(ch),
+    ...get(ch),
+    ...ADD,
     ...ADD,
     ...set(p),
     ...get(k),
-    ...i32c(4),
+    ...i32c(8),
     ...ADD,
     ...set(k),
   ];
+  const lastTap = [...get(acc), ...tap(get(p), get(k)), ...F4_ADD, ...set(acc)];
   const perX = [
     ...get(lens),
     ...get(x),
@@ -147,9 +160,27 @@ function horizontal(): number[] {
     ...set(p),
     ...simd(0x0c, ...new Array(16).fill(0)),
     ...set(acc),
+    ...simd(0x0c, ...new Array(16).fill(0)),
+    ...set(acc2),
     ...i32c(0),
     ...set(j),
-    ...loopTo(j, len, inner),
+    // pairs = len - 1: a pair starts at j while j + 1 < len; an odd last tap goes alone
+    ...get(len),
+    ...i32c(1),
+    ...SUB,
+    ...set(pairs),
+    ...loopTo(j, pairs, pair, 2),
+    ...get(j),
+    ...get(len),
+    ...LT_S,
+    0x04,
+    0x40,
+    ...lastTap,
+    0x0b,
+    ...get(acc),
+    ...get(acc2),
+    ...F4_ADD,
+    ...set(acc),
     // o = dst + ((r - r0) * n + x) * 4; three lanes to three planes
     ...get(o),
     ...get(x),
