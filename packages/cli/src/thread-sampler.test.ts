@@ -151,8 +151,9 @@ describe.skipIf(threadViewUnavailable() !== undefined)('the sampler and the prob
       const s = done.samples[i]!;
       return s.cpuMs[s.tids.indexOf(me)]!;
     };
-    // The first sample came before the loop, the last at stop(): between them, all of the loop's CPU.
-    expect(cpuOf(done.samples.length - 1) - cpuOf(0)).toBeGreaterThanOrEqual(ran);
+    // The last sample came at stop(); the first may come up to an interval (and a late wake-up on a busy machine)
+    // after the loop began: between them, all of the loop's CPU but that (CI saw 99.3 of 100.5 ms).
+    expect(cpuOf(done.samples.length - 1) - cpuOf(0)).toBeGreaterThanOrEqual(ran - 20);
     // The machine ran at least that too (its counter is in 10 ms ticks per CPU: 20 ms of rounding on 2 cores).
     const machine = done.samples.map((s) => s.machineMs!);
     expect(machine.at(-1)! - machine[0]!).toBeGreaterThanOrEqual(ran - 10 * cpus().length);
