@@ -3,7 +3,7 @@
 // with --force; any other existing file only with --force).
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { backendNames } from '@mobilenet/runtime-node';
+import { DEFAULT_MAX_PIXELS, backendNames } from '@mobilenet/runtime-node';
 import {
   type Graph,
   METADATA_KEYS,
@@ -48,6 +48,13 @@ function noModelOptions(values: Values, given: string): void {
 /** Most intra-op threads and largest decoded image `detect` and `segment` accept. */
 export const MAX_THREADS = 256;
 export const MAX_PIXELS = 2 ** 32;
+
+/** The help lines of the runtime options `detect` and `segment` share. */
+export const DENSE_RUN_HELP = `  --backend B           ${backendNames().join('|')} (default cpu)
+  --threads N           intra-op threads, 1 to ${MAX_THREADS}
+  --max-pixels N        largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS})
+  --recursive           also the images in subfolders of a DIR
+  --allow-any-op        accept a model with ops beyond those listed (only for a model you trust)`;
 
 /** The options `detect` and `segment` share: the model, its runtime, the images and the outputs' rules. */
 export const DENSE_RUN_OPTIONS = {

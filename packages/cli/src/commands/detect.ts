@@ -1,10 +1,10 @@
 import { type DetectResult, escapeControls } from '@mobilenet/core';
-import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
+import { decodeImage } from '@mobilenet/runtime-node';
 import { modelHelp, parse } from '../args.js';
 import { type ImageFile, JsonlSink, imagesOfArgs, nameOf } from '../collection.js';
 import {
+  DENSE_RUN_HELP,
   DENSE_RUN_OPTIONS,
-  MAX_THREADS,
   denseModel,
   denseRuntime,
   openDenseSession,
@@ -39,11 +39,7 @@ threshold and top-k, batched NMS); one with --postprocess graph ends in its own 
                         thresholds
   --json                one JSON array: [{image, ok, detections: [{box: [x1, y1, x2, y2], label, labelIndex, score}] | error}]
   --force               overwrite existing outputs (never an input image)
-  --backend B           ${backendNames().join('|')} (default cpu)
-  --threads N           intra-op threads, 1 to ${MAX_THREADS}
-  --max-pixels N        largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS})
-  --recursive           also the images in subfolders of a DIR
-  --allow-any-op        accept a model with ops beyond those listed (only for a model you trust)
+${DENSE_RUN_HELP}
 
 ${NAMES_HELP}
 

@@ -110,6 +110,9 @@ afterAll(async () => {
   cleanTmp();
 });
 
+/** The model and queue arguments every producer here takes (chunks of 25). */
+const onQueue = (queue: string) => ['--model', model, '--queue', redis.url, '--queue-name', queue, '--chunk', '25'];
+
 const lines = (path: string) => readFileSync(path, 'utf8').trimEnd().split('\n');
 
 describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, () => {
@@ -118,22 +121,7 @@ describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, (
     for (let i = 0; i < 3; i++) startWorker(queue);
     await until('3 workers up', () => workers.every((w) => w.log.includes('taking chunks')));
     const out = join(dir, 'fleet.jsonl');
-    const producer = run(
-      'classify',
-      images,
-      '--model',
-      model,
-      '--queue',
-      redis.url,
-      '--queue-name',
-      queue,
-      '--chunk',
-      '25',
-      '--max-attempts',
-      '5',
-      '--jsonl',
-      out,
-    );
+    const producer = run('classify', images, ...onQueue(queue), '--max-attempts', '5', '--jsonl', out);
     // Twice: a worker that has started a chunk and not finished it is killed with SIGKILL, and another started.
     let killed = 0;
     for (let tries = 0; killed < 2 && tries < 200; tries++) {
@@ -165,20 +153,7 @@ describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, (
     for (let i = 0; i < 3; i++) startWorker(queue);
     await until('3 workers up', () => workers.every((w) => w.log.includes('taking chunks')));
     const out = join(dir, 'restart.jsonl');
-    const producer = run(
-      'classify',
-      images,
-      '--model',
-      model,
-      '--queue',
-      redis.url,
-      '--queue-name',
-      queue,
-      '--chunk',
-      '25',
-      '--jsonl',
-      out,
-    );
+    const producer = run('classify', images, ...onQueue(queue), '--jsonl', out);
     const finished = () => workers.reduce((n, w) => n + (w.log.match(/ finished /g)?.length ?? 0), 0);
     await until('a few chunks finished', () => finished() >= 3);
     await redis.restart();
@@ -191,19 +166,7 @@ describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, (
 
   it('re-running the producer enqueues nothing; --detach, queue status and queue collect come back to a run', async () => {
     const queue = 'restart'; // its workers are still up, and its run of this folder is done
-    const again = await run(
-      'classify',
-      images,
-      '--model',
-      model,
-      '--queue',
-      redis.url,
-      '--queue-name',
-      queue,
-      '--chunk',
-      '25',
-      '--detach',
-    );
+    const again = await run('classify', images, ...onQueue(queue), '--detach');
     expect(again.code).toBe(0);
     expect(again.err).toMatch(new RegExp(`${IMAGES + 1} images, ${IMAGES + 1} with a result already, 0 chunks`));
     const runId = again.out.trim();
@@ -237,20 +200,7 @@ describe.skipIf(skip)(`mobilenet classify --queue${skip ? ` (${skip})` : ''}`, (
     const localNpy = join(dir, 'local.npy');
     expect((await run('embed', images, '--model', model, '-o', localNpy)).code).toBe(1);
     const out = join(dir, 'fleet.npy');
-    const args = [
-      'embed',
-      images,
-      '--model',
-      model,
-      '--queue',
-      redis.url,
-      '--queue-name',
-      queue,
-      '--chunk',
-      '25',
-      '-o',
-      out,
-    ];
+    const args = ['embed', images, ...onQueue(queue), '-o', out];
     const first = await run(...args, '--detach');
     expect(first.code).toBe(0);
     const jobs = Number(/(\d+) chunks of up to 25 \((\d+) new\)/.exec(first.err)?.[2]);

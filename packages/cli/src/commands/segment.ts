@@ -1,10 +1,10 @@
 import { type SegmentResult, escapeControls } from '@mobilenet/core';
-import { DEFAULT_MAX_PIXELS, backendNames, decodeImage } from '@mobilenet/runtime-node';
+import { decodeImage } from '@mobilenet/runtime-node';
 import { modelHelp, parse } from '../args.js';
 import { type ImageFile, imagesOfArgs, nameOf } from '../collection.js';
 import {
+  DENSE_RUN_HELP,
   DENSE_RUN_OPTIONS,
-  MAX_THREADS,
   denseModel,
   denseRuntime,
   openDenseSession,
@@ -33,11 +33,7 @@ and one line per image with the share of pixels of each class found.
   --seed N              weight seed with --arch (default 0)
   --json                one JSON array: [{image, ok, width, height, mask, overlay, classes: {label: share}} | error]
   --force               overwrite existing outputs
-  --backend B           ${backendNames().join('|')} (default cpu)
-  --threads N           intra-op threads, 1 to ${MAX_THREADS}
-  --max-pixels N        largest image decoded, in pixels (default ${DEFAULT_MAX_PIXELS})
-  --recursive           also the images in subfolders of a DIR
-  --allow-any-op        accept a model with ops beyond those listed (only for a model you trust)
+${DENSE_RUN_HELP}
 
 ${NAMES_HELP}
 

@@ -122,11 +122,10 @@ export function resizeArgmaxSoftmax(
     out.set(p, c * n);
     keepBest(best, classOf, c, p);
   });
-  const max = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
-  for (let c = 0; c < classes; c++) for (let i = 0; i < n; i++) max[i] = Math.max(max[i]!, out[c * n + i]!);
+  // `best` is each pixel's largest logit already: the softmax's shift.
   const sum = new Float64Array(n);
   for (let c = 0; c < classes; c++)
-    for (let i = 0; i < n; i++) sum[i]! += out[c * n + i] = Math.exp(out[c * n + i]! - max[i]!);
+    for (let i = 0; i < n; i++) sum[i]! += out[c * n + i] = Math.exp(out[c * n + i]! - best[i]!);
   for (let c = 0; c < classes; c++) for (let i = 0; i < n; i++) out[c * n + i]! /= sum[i]!;
   return { classes: classOf, probabilities: out };
 }
